@@ -1,0 +1,70 @@
+/*
+ * flannelette's native addon (plain C, N-API version 8): a Linux TUN device and a batched UDP socket
+ * (see tun.c, udp.c, dev.c) and a per-thread network namespace switch (netns.c). Loaded only by
+ * src/tun/native.ts, which wraps these functions in typed classes; nothing else should call them.
+ *
+ * devClose(handle)  stops reading, flushes a UDP send queue, closes the fd. Idempotent.
+ * devStats(handle)  -> {rxPackets, rxBursts, rxErrors, rxTruncated, txPackets, txDrops, txErrors,
+ *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, closed}
+ */
+#include "dev.h"
+
+static napi_value fl_dev_close_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return fl_throw_type(env, "devClose(handle)");
+  fl_dev *d = fl_dev_unwrap(env, argv[0]);
+  if (!d) return NULL;
+  if (!d->closed && d->kind == FL_UDP && d->sq_len > 0) fl_udp_flush_queue(d);
+  fl_dev_close(d);
+  return NULL;
+}
+
+static void set_num(napi_env env, napi_value obj, const char *name, double v) {
+  napi_value x;
+  napi_create_double(env, v, &x);
+  napi_set_named_property(env, obj, name, x);
+}
+
+static napi_value fl_dev_stats_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj, closed;
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return fl_throw_type(env, "devStats(handle)");
+  fl_dev *d = fl_dev_unwrap(env, argv[0]);
+  if (!d) return NULL;
+  FL_CALL(env, napi_create_object(env, &obj));
+  set_num(env, obj, "rxPackets", d->rx_packets);
+  set_num(env, obj, "rxBursts", d->rx_bursts);
+  set_num(env, obj, "rxErrors", d->rx_errors);
+  set_num(env, obj, "rxTruncated", d->rx_truncated);
+  set_num(env, obj, "txPackets", d->tx_packets);
+  set_num(env, obj, "txDrops", d->tx_drops);
+  set_num(env, obj, "txErrors", d->tx_errors);
+  set_num(env, obj, "txTooBig", d->tx_too_big);
+  set_num(env, obj, "txQueued", d->sq_len);
+  set_num(env, obj, "lastRxErrno", d->last_rx_errno);
+  set_num(env, obj, "lastTxErrno", d->last_tx_errno);
+  napi_get_boolean(env, d->closed != 0, &closed);
+  napi_set_named_property(env, obj, "closed", closed);
+  return obj;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"tunOpen", NULL, fl_tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tunStart", NULL, fl_tun_start, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tunWrite", NULL, fl_tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpOpen", NULL, fl_udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpStart", NULL, fl_udp_start, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpSend", NULL, fl_udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"udpFlush", NULL, fl_udp_flush, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"devClose", NULL, fl_dev_close_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"devStats", NULL, fl_dev_stats_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netnsEnter", NULL, fl_netns_enter, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"netnsRestore", NULL, fl_netns_restore, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,113 @@
+/*
+ * Shared state of a polled file descriptor (a TUN device or a UDP socket) and the helpers that turn
+ * OS errors into JS errors. See dev.c for the burst/callback machinery.
+ *
+ * Buffer ownership: JS allocates the receive slab and the per-slot arrays once and hands them to
+ * native code (start); native keeps references to them until close, writes packet i of a burst into
+ * slot i at offset `headroom`, and calls JS once per burst with the count.
+ */
+#ifndef FLANNELETTE_DEV_H
+#define FLANNELETTE_DEV_H
+
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <uv.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/uio.h>
+
+enum fl_kind { FL_TUN = 1, FL_UDP = 2 };
+
+typedef struct fl_dev fl_dev;
+
+/* Reads up to d->burst packets into the slab; returns how many (0 when nothing was ready). */
+typedef int (*fl_read_burst_fn)(fl_dev *d);
+
+struct fl_dev {
+  enum fl_kind kind;
+  int fd;
+  napi_env env;
+
+  uv_poll_t poll;
+  int poll_inited;   /* uv_poll_init succeeded; uv_close must be called before freeing */
+  int uv_closed;     /* the uv close callback ran (or the poll was never initialised) */
+  int closed;        /* fd closed, refs released */
+  int finalized;     /* the JS handle was garbage collected */
+  int hook_added;    /* env cleanup hook registered */
+
+  napi_ref cb_ref, resource_ref, slab_ref, lens_ref, addrs_ref, ports_ref;
+  napi_async_context actx;
+  int started;
+
+  uint8_t *slab;
+  size_t slab_len;
+  int32_t *lens;
+  uint32_t *addrs;
+  uint16_t *ports;
+  uint32_t burst, slot_size, headroom;
+  fl_read_burst_fn read_burst;
+
+  /* counters */
+  double rx_packets, rx_bursts, rx_errors, rx_truncated;
+  double tx_packets, tx_drops, tx_errors, tx_too_big;
+  int last_rx_errno, last_tx_errno;
+
+  /* UDP receive (recvmmsg) */
+  struct mmsghdr *rmsgs;
+  struct iovec *riov;
+  struct sockaddr_in *raddr;
+
+  /* UDP send queue (sendmmsg) */
+  uint32_t sq_cap, sq_len, sq_slot;
+  uint8_t *sq_buf;
+  struct mmsghdr *smsgs;
+  struct iovec *siov;
+  struct sockaddr_in *saddr;
+};
+
+/* --- dev.c --- */
+fl_dev *fl_dev_new(napi_env env, enum fl_kind kind, int fd);
+napi_value fl_dev_wrap(napi_env env, fl_dev *d);
+fl_dev *fl_dev_unwrap(napi_env env, napi_value handle);
+napi_status fl_dev_start(napi_env env, fl_dev *d, napi_value onBurst, const char *name);
+void fl_dev_close(fl_dev *d);
+int fl_dev_set_slab(napi_env env, fl_dev *d, napi_value slab, napi_value lens, uint32_t slot_size,
+                    uint32_t headroom, uint32_t burst);
+
+/* error helpers: throw an Error with .code = errno name, .errno = errno; return NULL for napi */
+napi_value fl_throw_errno(napi_env env, int err, const char *message);
+napi_value fl_throw_type(napi_env env, const char *message);
+const char *fl_errno_name(int err);
+
+/* argument helpers; return 0 and throw a TypeError on failure */
+int fl_arg_u32(napi_env env, napi_value v, uint32_t *out, const char *what);
+int fl_arg_i32(napi_env env, napi_value v, int32_t *out, const char *what);
+int fl_arg_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what);
+int fl_arg_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *count,
+                 const char *what);
+
+/* --- tun.c / udp.c / netns.c --- */
+napi_value fl_tun_open(napi_env env, napi_callback_info info);
+napi_value fl_tun_start(napi_env env, napi_callback_info info);
+napi_value fl_tun_write(napi_env env, napi_callback_info info);
+napi_value fl_udp_open(napi_env env, napi_callback_info info);
+napi_value fl_udp_start(napi_env env, napi_callback_info info);
+napi_value fl_udp_send(napi_env env, napi_callback_info info);
+napi_value fl_udp_flush(napi_env env, napi_callback_info info);
+uint32_t fl_udp_flush_queue(fl_dev *d);
+napi_value fl_netns_enter(napi_env env, napi_callback_info info);
+napi_value fl_netns_restore(napi_env env, napi_callback_info info);
+
+#define FL_CALL(env, call)                                      \
+  do {                                                          \
+    if ((call) != napi_ok) {                                    \
+      fl_throw_type((env), "internal N-API failure: " #call);  \
+      return NULL;                                              \
+    }                                                           \
+  } while (0)
+
+#endif

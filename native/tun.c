@@ -1,0 +1,145 @@
+/*
+ * A Linux TUN device (IFF_TUN | IFF_NO_PI): open, burst reads through dev.c, synchronous writes.
+ *
+ * tunOpen(name) -> [handle, actualName]   throws Error{code: ENOENT|EPERM|EACCES|EBUSY|EINVAL|...}
+ * tunStart(handle, slab, lens, slotSize, headroom, burst, onBurst(count))
+ * tunWrite(handle, buf, off, len) -> boolean   false = dropped (queue full, device down, closed);
+ *                                              never throws per packet (only on bad arguments)
+ */
+#include "dev.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static int tun_read_burst(fl_dev *d) {
+  uint32_t n = 0;
+  while (n < d->burst && !d->closed) {
+    uint8_t *slot = d->slab + (size_t)n * d->slot_size + d->headroom;
+    ssize_t r = read(d->fd, slot, d->slot_size - d->headroom);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        d->rx_errors++;
+        d->last_rx_errno = errno;
+      }
+      break;
+    }
+    if (r == 0) break;
+    d->lens[n++] = (int32_t)r;
+  }
+  return (int)n;
+}
+
+napi_value fl_tun_open(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[IFNAMSIZ + 1];
+  size_t name_len = 0;
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &name_len) != napi_ok)
+    return fl_throw_type(env, "tunOpen(name): name must be a string");
+  if (name_len >= IFNAMSIZ) return fl_throw_type(env, "tunOpen(name): interface names are at most 15 bytes");
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENODEV || err == ENXIO) return fl_throw_errno(env, err, "no /dev/net/tun (load the tun module)");
+    if (err == EPERM || err == EACCES) return fl_throw_errno(env, err, "opening a TUN device needs root or CAP_NET_ADMIN");
+    return fl_throw_errno(env, err, "cannot open /dev/net/tun");
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, name_len);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    char text[128];
+    if (err == EPERM || err == EACCES) return fl_throw_errno(env, err, "opening a TUN device needs root or CAP_NET_ADMIN");
+    if (err == EBUSY) {
+      snprintf(text, sizeof(text), "TUN device %s is busy (open in another process, or not a TUN device)", name);
+      return fl_throw_errno(env, err, text);
+    }
+    if (err == EINVAL) {
+      snprintf(text, sizeof(text), "cannot create TUN device \"%s\" (bad name, or an interface of another type has it)", name);
+      return fl_throw_errno(env, err, text);
+    }
+    snprintf(text, sizeof(text), "cannot create TUN device \"%s\"", name);
+    return fl_throw_errno(env, err, text);
+  }
+  fl_dev *d = fl_dev_new(env, FL_TUN, fd);
+  if (!d) {
+    close(fd);
+    return fl_throw_errno(env, ENOMEM, "cannot allocate the TUN device state");
+  }
+  d->read_burst = tun_read_burst;
+  napi_value handle = fl_dev_wrap(env, d);
+  if (!handle) return NULL;
+  napi_value result, actual;
+  ifr.ifr_name[IFNAMSIZ - 1] = 0;
+  FL_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &actual));
+  FL_CALL(env, napi_create_array_with_length(env, 2, &result));
+  FL_CALL(env, napi_set_element(env, result, 0, handle));
+  FL_CALL(env, napi_set_element(env, result, 1, actual));
+  return result;
+}
+
+napi_value fl_tun_start(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  uint32_t slot, headroom, burst;
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) return fl_throw_type(env, "tunStart(handle, slab, lens, slotSize, headroom, burst, onBurst)");
+  fl_dev *d = fl_dev_unwrap(env, argv[0]);
+  if (!d) return NULL;
+  if (d->closed) return fl_throw_errno(env, EBADF, "tunStart: the TUN device is closed");
+  if (d->started) return fl_throw_type(env, "tunStart: already started");
+  if (!fl_arg_u32(env, argv[3], &slot, "slotSize") || !fl_arg_u32(env, argv[4], &headroom, "headroom") ||
+      !fl_arg_u32(env, argv[5], &burst, "burst"))
+    return NULL;
+  if (!fl_dev_set_slab(env, d, argv[1], argv[2], slot, headroom, burst)) return NULL;
+  if (fl_dev_start(env, d, argv[6], "flannelette.tun") != napi_ok)
+    return fl_throw_errno(env, EIO, "tunStart: cannot watch the TUN device");
+  return NULL;
+}
+
+napi_value fl_tun_write(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  uint8_t *data;
+  size_t len;
+  int32_t off, n;
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) return fl_throw_type(env, "tunWrite(handle, buf, off, len)");
+  fl_dev *d = fl_dev_unwrap(env, argv[0]);
+  if (!d) return NULL;
+  if (!fl_arg_bytes(env, argv[1], &data, &len, "buf") || !fl_arg_i32(env, argv[2], &off, "off") ||
+      !fl_arg_i32(env, argv[3], &n, "len"))
+    return NULL;
+  bool ok = false;
+  if (d->closed) {
+    d->tx_errors++;
+  } else if (off < 0 || n <= 0 || (size_t)off + (size_t)n > len || n > 65535) {
+    d->tx_too_big++;
+  } else {
+    for (;;) {
+      ssize_t w = write(d->fd, data + off, (size_t)n);
+      if (w >= 0) {
+        ok = true;
+        d->tx_packets++;
+        break;
+      }
+      if (errno == EINTR) continue;
+      d->last_tx_errno = errno;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) d->tx_drops++;
+      else d->tx_errors++;
+      break;
+    }
+  }
+  FL_CALL(env, napi_get_boolean(env, ok, &result));
+  return result;
+}

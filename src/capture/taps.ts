@@ -1,0 +1,284 @@
+// Capture taps: wrappers that implement TunDevice / Underlay, pass every call through unchanged and
+// copy the packets to capture sinks on the way.
+//  - tapTun: the `inner` point. Packets read from the device (leaving the node's pods) are captured
+//    before the batch is handed on (the handler may overwrite them); packets given to write()
+//    (towards the pods) are captured before the write, whether or not the device accepts them.
+//    Records are raw IP packets (LINKTYPE_RAW).
+//  - tapUnderlay: the `outer` point. Received datagrams are recorded with src = sender addr:port,
+//    dst = local addr:port; sent ones with src = local, dst = peer. Each record is an Ethernet frame
+//    rebuilt around the UDP payload: Ethernet (fake MACs 02:00:<IPv4 address>, ethertype IPv4),
+//    IPv4 (real addresses, TTL 64, DF, protocol 17, ident 0, correct header checksum) and UDP (real
+//    ports and length, checksum 0 as the kernel's VXLAN sends it). LINKTYPE_ETHERNET.
+//    The filter sees the inner IP packet: payload + 8 (VXLAN) + 14 (inner Ethernet) for the vxlan
+//    backend, the payload itself for the udp backend.
+//
+// With no sinks, or when every sink's filter rejects a packet, a tap allocates nothing; a captured
+// packet costs one copy into each accepting sink's ring (and one timestamp per burst or send).
+// addSink/removeSink may be called at any time (also from inside a batch handler); a sink of the
+// wrong link type is refused with ConfigError. Taps never close sinks: whoever created a sink
+// closes it. Buffer ownership is exactly that of the wrapped device/underlay.
+import { writeIpv4 } from '../addr/ipv4.js';
+import type { DatagramBatch, Underlay } from '../underlay/underlay.js';
+import type { PacketBatch, TunDevice } from '../tun/device.js';
+import { realClock, type Clock } from '../util/clock.js';
+import { ConfigError } from '../util/errors.js';
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
+import { emitIpv4, IPPROTO_UDP, IPV4_MIN_HEADER, type Ipv4Repr } from '../wire/ipv4.js';
+import { UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp.js';
+import { VXLAN_HEADER_LEN } from '../wire/vxlan.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from './pcap.js';
+import type { CaptureMeta, CaptureSink } from './sink.js';
+
+export type CaptureBackend = 'vxlan' | 'udp';
+
+/** Bytes the underlay tap puts in front of each payload: Ethernet + IPv4 + UDP. */
+export const OUTER_HEADERS_LEN = ETH_HEADER_LEN + IPV4_MIN_HEADER + UDP_HEADER_LEN;
+
+/** Where the inner IP packet starts inside a UDP payload of each backend. */
+export function innerPacketOffset(backend: CaptureBackend): number {
+  return backend === 'vxlan' ? VXLAN_HEADER_LEN + ETH_HEADER_LEN : 0;
+}
+
+export interface SinkSet {
+  readonly sinks: readonly CaptureSink[];
+  addSink(sink: CaptureSink): void;
+  /** Detaches a sink (does not close it). Unknown sinks are ignored. */
+  removeSink(sink: CaptureSink): void;
+}
+
+export interface TappedTun extends TunDevice, SinkSet {}
+export interface TappedUnderlay extends Underlay, SinkSet {}
+
+export interface TapOptions {
+  /** Source of capture timestamps (wallNs); default the real clock. */
+  clock?: Clock;
+}
+
+export interface UnderlayTapOptions extends TapOptions {
+  backend: CaptureBackend;
+}
+
+type Sinks = CaptureSink | readonly CaptureSink[] | null | undefined;
+
+class SinkList implements SinkSet {
+  /** Replaced, never mutated, so a loop over it is never disturbed by add/remove. */
+  sinks: readonly CaptureSink[] = [];
+  constructor(
+    private readonly linktype: number,
+    private readonly what: string,
+    initial: Sinks,
+  ) {
+    if (initial) for (const s of Array.isArray(initial) ? initial : [initial as CaptureSink]) this.addSink(s);
+  }
+  addSink(sink: CaptureSink): void {
+    if (sink.linktype !== this.linktype) throw new ConfigError(`a ${this.what} capture needs link type ${this.linktype}, the sink has ${sink.linktype}`);
+    if (!this.sinks.includes(sink)) this.sinks = [...this.sinks, sink];
+  }
+  removeSink(sink: CaptureSink): void {
+    if (this.sinks.includes(sink)) this.sinks = this.sinks.filter((s) => s !== sink);
+  }
+}
+
+class TunTap implements TappedTun {
+  private readonly list: SinkList;
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly tun: TunDevice,
+    sinks: Sinks,
+    opts: TapOptions,
+  ) {
+    this.list = new SinkList(LINKTYPE_RAW, 'TUN (inner)', sinks);
+    this.clock = opts.clock ?? realClock;
+  }
+
+  get name(): string {
+    return this.tun.name;
+  }
+  get mtu(): number {
+    return this.tun.mtu;
+  }
+  get sinks(): readonly CaptureSink[] {
+    return this.list.sinks;
+  }
+  addSink(sink: CaptureSink): void {
+    this.list.addSink(sink);
+  }
+  removeSink(sink: CaptureSink): void {
+    this.list.removeSink(sink);
+  }
+
+  start(onBatch: (batch: PacketBatch) => void): void {
+    this.tun.start((batch) => {
+      const sinks = this.list.sinks;
+      if (sinks.length > 0) this.captureBatch(batch, sinks);
+      onBatch(batch);
+    });
+  }
+
+  private captureBatch(batch: PacketBatch, sinks: readonly CaptureSink[]): void {
+    let ts = -1n;
+    for (let i = 0; i < batch.count; i++) {
+      const buf = batch.bufs[i]!;
+      const off = batch.offs[i]!;
+      const len = batch.lens[i]!;
+      for (let s = 0; s < sinks.length; s++) {
+        const sink = sinks[s]!;
+        if (!sink.accepts(buf, off, len)) continue;
+        if (ts < 0n) ts = this.clock.wallNs();
+        sink.record(ts, buf, off, len, null);
+      }
+    }
+  }
+
+  write(buf: Buffer, off: number, len: number): boolean {
+    const sinks = this.list.sinks;
+    if (sinks.length > 0) {
+      let ts = -1n;
+      for (let s = 0; s < sinks.length; s++) {
+        const sink = sinks[s]!;
+        if (!sink.accepts(buf, off, len)) continue;
+        if (ts < 0n) ts = this.clock.wallNs();
+        sink.record(ts, buf, off, len, null);
+      }
+    }
+    return this.tun.write(buf, off, len);
+  }
+
+  flush(): void {
+    this.tun.flush();
+  }
+
+  close(): Promise<void> {
+    return this.tun.close();
+  }
+}
+
+class UnderlayTap implements TappedUnderlay {
+  private readonly list: SinkList;
+  private readonly clock: Clock;
+  private readonly innerOff: number;
+  private readonly scratch = Buffer.alloc(OUTER_HEADERS_LEN);
+  private readonly meta: CaptureMeta;
+  private readonly srcMac = Buffer.from([2, 0, 0, 0, 0, 0]);
+  private readonly dstMac = Buffer.from([2, 0, 0, 0, 0, 0]);
+  private readonly ip: Ipv4Repr = {
+    src: 0,
+    dst: 0,
+    protocol: IPPROTO_UDP,
+    ttl: 64,
+    tos: 0,
+    ident: 0,
+    dontFragment: true,
+    moreFragments: false,
+    fragOffset: 0,
+    payloadLen: 0,
+  };
+
+  constructor(
+    private readonly underlay: Underlay,
+    sinks: Sinks,
+    opts: UnderlayTapOptions,
+  ) {
+    if (opts.backend !== 'vxlan' && opts.backend !== 'udp') throw new ConfigError(`unknown backend for an underlay capture: "${String(opts.backend)}"`);
+    this.list = new SinkList(LINKTYPE_ETHERNET, 'underlay (outer)', sinks);
+    this.clock = opts.clock ?? realClock;
+    this.innerOff = innerPacketOffset(opts.backend);
+    this.meta = { head: this.scratch, headLen: OUTER_HEADERS_LEN, innerOff: this.innerOff };
+  }
+
+  get localAddr(): number {
+    return this.underlay.localAddr;
+  }
+  get localPort(): number {
+    return this.underlay.localPort;
+  }
+  get sinks(): readonly CaptureSink[] {
+    return this.list.sinks;
+  }
+  addSink(sink: CaptureSink): void {
+    this.list.addSink(sink);
+  }
+  removeSink(sink: CaptureSink): void {
+    this.list.removeSink(sink);
+  }
+
+  start(onBatch: (batch: DatagramBatch) => void): void {
+    this.underlay.start((batch) => {
+      const sinks = this.list.sinks;
+      if (sinks.length > 0) this.captureBatch(batch, sinks);
+      onBatch(batch);
+    });
+  }
+
+  private captureBatch(batch: DatagramBatch, sinks: readonly CaptureSink[]): void {
+    const localAddr = this.underlay.localAddr;
+    const localPort = this.underlay.localPort;
+    let ts = -1n;
+    for (let i = 0; i < batch.count; i++) {
+      const buf = batch.bufs[i]!;
+      const off = batch.offs[i]!;
+      const len = batch.lens[i]!;
+      let built = false;
+      for (let s = 0; s < sinks.length; s++) {
+        const sink = sinks[s]!;
+        if (!sink.accepts(buf, off + this.innerOff, len - this.innerOff)) continue;
+        if (ts < 0n) ts = this.clock.wallNs();
+        if (!built) {
+          this.buildHeaders(batch.addrs[i]!, batch.ports[i]!, localAddr, localPort, len);
+          built = true;
+        }
+        sink.record(ts, buf, off, len, this.meta);
+      }
+    }
+  }
+
+  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+    const sinks = this.list.sinks;
+    if (sinks.length > 0) {
+      let ts = -1n;
+      for (let s = 0; s < sinks.length; s++) {
+        const sink = sinks[s]!;
+        if (!sink.accepts(buf, off + this.innerOff, len - this.innerOff)) continue;
+        if (ts < 0n) {
+          ts = this.clock.wallNs();
+          this.buildHeaders(this.underlay.localAddr, this.underlay.localPort, addr, port, len);
+        }
+        sink.record(ts, buf, off, len, this.meta);
+      }
+    }
+    return this.underlay.send(buf, off, len, addr, port);
+  }
+
+  /** Writes Ethernet + IPv4 + UDP headers for a `payloadLen`-byte datagram into the scratch buffer. */
+  private buildHeaders(src: number, srcPort: number, dst: number, dstPort: number, payloadLen: number): void {
+    const h = this.scratch;
+    writeIpv4(this.srcMac, 2, src);
+    writeIpv4(this.dstMac, 2, dst);
+    writeEthernetHeader(h, 0, this.dstMac, this.srcMac, ETHERTYPE_IPV4);
+    const ip = this.ip;
+    ip.src = src;
+    ip.dst = dst;
+    ip.payloadLen = UDP_HEADER_LEN + payloadLen;
+    emitIpv4(ip, h, ETH_HEADER_LEN);
+    writeUdpHeader(h, ETH_HEADER_LEN + IPV4_MIN_HEADER, srcPort, dstPort, UDP_HEADER_LEN + payloadLen);
+  }
+
+  flush(): void {
+    this.underlay.flush();
+  }
+
+  close(): Promise<void> {
+    return this.underlay.close();
+  }
+}
+
+/** Wraps a TUN device so that the packets it reads and writes are copied to `sinks` (LINKTYPE_RAW). */
+export function tapTun(tun: TunDevice, sinks?: Sinks, opts: TapOptions = {}): TappedTun {
+  return new TunTap(tun, sinks, opts);
+}
+
+/** Wraps an underlay so that datagrams sent and received are copied to `sinks` (LINKTYPE_ETHERNET). */
+export function tapUnderlay(underlay: Underlay, sinks: Sinks, opts: UnderlayTapOptions): TappedUnderlay {
+  return new UnderlayTap(underlay, sinks, opts);
+}

@@ -1,0 +1,139 @@
+// Commands that talk to a running node over its control socket: status, routes, stats, trace.
+// Each prints a human table by default and JSON with --json. Errors: one line, non-zero exit.
+import { Command } from 'commander';
+import { rpcCall } from '../util/rpc.js';
+import { fail } from './exit.js';
+import { DEFAULT_STATE_DIR } from './node-command.js';
+import { resolveNodeSocket } from './socket-path.js';
+import { formatTable, formatBytes, formatAgo } from './format.js';
+
+interface CommonFlags {
+  stateDir: string;
+  json?: boolean;
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd.option('--state-dir <dir>', 'where running nodes keep their control sockets', DEFAULT_STATE_DIR).option('--json', 'print JSON for scripts');
+}
+
+async function call(node: string | undefined, flags: CommonFlags, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+  return rpcCall(resolveNodeSocket(flags.stateDir, node), method, params);
+}
+
+function printJson(v: unknown): void {
+  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+}
+
+type StatusReply = {
+  name: string;
+  subnet: string;
+  network: string;
+  publicIp: string;
+  backend: string;
+  port: number;
+  vni?: number;
+  vtepMac?: string;
+  tun: string;
+  mtu: number;
+  pathMtu: number;
+  membership: { source: string; state: string; leaseExpiresAt?: number; lastError?: string };
+  uptimeSeconds: number;
+  peers: Array<{ name: string; publicIp: string; subnet: string; vtepMac?: string; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; lastTxAgo: number | null; lastRxAgo: number | null }>;
+  counters: { txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; icmpSent: number; drops: Record<string, number> };
+};
+
+export function formatStatus(s: StatusReply): string {
+  const lines = [
+    `node ${s.name}  pid-uptime ${s.uptimeSeconds}s  membership ${s.membership.source} (${s.membership.state})${s.membership.lastError ? ` last error: ${s.membership.lastError}` : ''}`,
+    `  subnet ${s.subnet} of ${s.network}   public IP ${s.publicIp}`,
+    `  backend ${s.backend}${s.vni !== undefined ? ` VNI ${s.vni}` : ''} port ${s.port}${s.vtepMac ? `  VTEP MAC ${s.vtepMac}` : ''}`,
+    `  TUN ${s.tun} MTU ${s.mtu} (path MTU ${s.pathMtu})`,
+    `  sent ${s.counters.txPackets} packets (${formatBytes(s.counters.txBytes)})  received ${s.counters.rxPackets} packets (${formatBytes(s.counters.rxBytes)})  dropped ${Object.values(s.counters.drops).reduce((a, b) => a + b, 0)}`,
+    '',
+    formatTable(
+      ['PEER', 'PUBLIC IP', 'SUBNET', 'VTEP MAC', 'TX PKTS', 'TX BYTES', 'LAST TX', 'RX PKTS', 'RX BYTES', 'LAST RX'],
+      s.peers.map((p) => [p.name, p.publicIp, p.subnet, p.vtepMac ?? '-', String(p.txPackets), formatBytes(p.txBytes), formatAgo(p.lastTxAgo), String(p.rxPackets), formatBytes(p.rxBytes), formatAgo(p.lastRxAgo)]),
+    ),
+  ];
+  return lines.join('\n');
+}
+
+export function registerInspectCommands(program: Command): void {
+  withCommon(program.command('status [node]').description('show a running node: lease, backend, TUN, peers and traffic per peer')).action(
+    async (node: string | undefined, flags: CommonFlags) => {
+      try {
+        const s = (await call(node, flags, 'status')) as StatusReply;
+        if (flags.json) printJson(s);
+        else process.stdout.write(formatStatus(s) + '\n');
+      } catch (err) {
+        fail(err);
+      }
+    },
+  );
+
+  withCommon(program.command('routes [node]').description('show the route table a running node forwards with')).action(async (node: string | undefined, flags: CommonFlags) => {
+    try {
+      const routes = (await call(node, flags, 'routes')) as Array<{ subnet: string; peer: string; publicIp: string; port: number; vtepMac?: string; device: string }>;
+      if (flags.json) printJson(routes);
+      else process.stdout.write(formatTable(['SUBNET', 'PEER', 'VIA (PUBLIC IP)', 'PORT', 'VTEP MAC', 'DEVICE'], routes.map((r) => [r.subnet, r.peer, r.publicIp, String(r.port), r.vtepMac ?? '-', r.device])) + '\n');
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  withCommon(program.command('stats [node]').description('show counters, every drop reason, and rates'))
+    .option('--watch', 'refresh every second with rates')
+    .action(async (node: string | undefined, flags: CommonFlags & { watch?: boolean }) => {
+      try {
+        type Stats = { at: number; counters: StatusReply['counters']; capture: unknown; impairments: unknown };
+        let prev: Stats | undefined;
+        for (;;) {
+          const s = (await call(node, flags, 'stats')) as Stats;
+          if (flags.json) printJson(s);
+          else process.stdout.write((flags.watch ? '\x1b[2J\x1b[H' : '') + formatStats(s, prev) + '\n');
+          if (!flags.watch) return;
+          prev = s;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  withCommon(program.command('trace <node>').description('explain what the node would do with a packet, without sending it'))
+    .requiredOption('--from <ip>', 'inner source address')
+    .requiredOption('--to <ip>', 'inner destination address')
+    .option('--proto <proto>', 'icmp, tcp or udp', 'icmp')
+    .option('--port <port>', 'destination port (tcp/udp)')
+    .option('--size <bytes>', 'inner packet size', '84')
+    .option('--df', 'set Don\'t Fragment')
+    .option('--ttl <ttl>', 'TTL as it reaches the node', '64')
+    .action(async (node: string, flags: CommonFlags & { from: string; to: string; proto: string; port?: string; size: string; df?: boolean; ttl: string }) => {
+      try {
+        const r = (await call(node, flags, 'trace', { from: flags.from, to: flags.to, proto: flags.proto, port: flags.port, size: flags.size, df: flags.df ?? false, ttl: flags.ttl })) as {
+          verdict: string;
+          steps: string[];
+        };
+        if (flags.json) printJson(r);
+        else process.stdout.write(r.steps.map((s, i) => `${i + 1}. ${s}`).join('\n') + `\nverdict: ${r.verdict}\n`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+function formatStats(s: { at: number; counters: StatusReply['counters'] }, prev?: { at: number; counters: StatusReply['counters'] }): string {
+  const dt = prev ? (s.at - prev.at) / 1000 : 0;
+  const rate = (now: number, before: number | undefined): string => (prev && dt > 0 ? `${((now - (before ?? 0)) / dt).toFixed(1)}/s` : '');
+  const c = s.counters;
+  const p = prev?.counters;
+  const rows: string[][] = [
+    ['tx packets', String(c.txPackets), rate(c.txPackets, p?.txPackets)],
+    ['tx bytes', String(c.txBytes), rate(c.txBytes, p?.txBytes)],
+    ['rx packets', String(c.rxPackets), rate(c.rxPackets, p?.rxPackets)],
+    ['rx bytes', String(c.rxBytes), rate(c.rxBytes, p?.rxBytes)],
+    ['icmp errors sent', String(c.icmpSent), rate(c.icmpSent, p?.icmpSent)],
+    ...Object.entries(c.drops).map(([k, v]) => [`drop ${k}`, String(v), rate(v, p?.drops[k])]),
+  ];
+  return formatTable(['COUNTER', 'VALUE', 'RATE'], rows);
+}

@@ -1,0 +1,37 @@
+// The `flannelette` command line (commander). Each area registers its own commands; this file only
+// assembles them and turns errors into a one-line message and an exit code (cli/exit.ts).
+import { Command, CommanderError } from 'commander';
+import { fail } from './exit.js';
+import { registerNodeCommand } from './node-command.js';
+import { registerInspectCommands } from './inspect-commands.js';
+import { registerLabCommands } from './lab-commands.js';
+import { registerCaptureCommand } from './capture-command.js';
+import { registerImpairCommand } from './impair-command.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('flannelette')
+    .description('a packet-level overlay network emulator: flannel\'s vxlan and udp backends in userspace')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerNodeCommand(program);
+  registerInspectCommands(program);
+  registerCaptureCommand(program);
+  registerImpairCommand(program);
+  registerLabCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) process.exit(0);
+      process.exit(2);
+    }
+    fail(err);
+  }
+}

@@ -1,0 +1,199 @@
+// `flannelette node`: runs one emulated node in the foreground until SIGINT/SIGTERM. Options come
+// from flags or from a YAML file given with --config (same names in camelCase; flags win).
+// Membership comes from --cluster FILE (static), --etcd-endpoints (flannel's etcd layout), or the
+// flags --public-ip/--subnet/--network/--peer. SIGHUP re-reads the cluster file.
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import YAML from 'yaml';
+import { Cidr, parseIpv4 } from '../addr/ipv4.js';
+import { parseMac, randomMac } from '../addr/mac.js';
+import { defaultBackend, type BackendType, type Membership } from '../control/membership.js';
+import { createStaticMembership } from '../control/static.js';
+import { startNode } from '../node/agent.js';
+import { createFlagMembership } from '../node/flag-membership.js';
+import { parsePeerFlag } from '../node/peer-flag.js';
+import { parseNodeCaptureOptions } from '../node/capture.js';
+import { realClock } from '../util/clock.js';
+import { ConfigError } from '../util/errors.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { randomRng, seededRng } from '../util/rng.js';
+import { fail } from './exit.js';
+import { CAP_NET_ADMIN, requireCapabilities } from './privileges.js';
+import { addImpairFlags, startupImpairment } from './impair-flags.js';
+
+export const DEFAULT_STATE_DIR = '/run/flannelette';
+
+export interface NodeFlags {
+  config?: string;
+  name?: string;
+  cluster?: string;
+  etcdEndpoints?: string;
+  etcdPrefix: string;
+  leaseTtl?: string;
+  publicIp?: string;
+  subnet?: string;
+  network?: string;
+  backend: string;
+  port?: string;
+  vni?: string;
+  vtepMac?: string;
+  peer: string[];
+  tun?: string;
+  mtu?: string;
+  underlayMtu?: string;
+  subnetFile?: string;
+  stateDir: string;
+  underlay: string;
+  antiSpoof: boolean;
+  capture?: string;
+  pcapDir?: string;
+  captureSnaplen?: string;
+  captureMaxMb?: string;
+  captureFilter?: string;
+  seed?: string;
+  logLevel: string;
+  logFormat?: string;
+  [impair: string]: unknown;
+}
+
+export function registerNodeCommand(program: Command): void {
+  const cmd = program
+    .command('node')
+    .description('run one emulated node: a TUN device, the overlay data path and a control socket')
+    .option('--config <file>', 'YAML file with any of these options (camelCase keys)')
+    .option('--name <name>', 'node name (required)')
+    .option('--cluster <file>', 'static cluster file (YAML) listing every node; this node finds itself by name')
+    .option('--etcd-endpoints <urls>', 'use etcd membership (comma-separated URLs), flannel key layout')
+    .option('--etcd-prefix <prefix>', 'etcd key prefix', '/coreos.com/network')
+    .option('--lease-ttl <seconds>', 'etcd subnet lease TTL in seconds (default 86400)')
+    .option('--public-ip <ip>', 'underlay address of this node (and, with --peer, of the UDP socket)')
+    .option('--subnet <cidr>', 'this node\'s pod subnet, e.g. 10.244.1.0/24 (with --peer)')
+    .option('--network <cidr>', 'the whole pod network, e.g. 10.244.0.0/16 (with --peer)')
+    .addOption(new Option('--backend <type>', 'encapsulation (with --peer)').choices(['vxlan', 'udp']).default('vxlan'))
+    .option('--port <port>', 'UDP port (default 8472 for vxlan, 8285 for udp)')
+    .option('--vni <vni>', 'VXLAN network identifier (default 1)')
+    .option('--vtep-mac <mac>', 'this node\'s VTEP MAC (vxlan; default random)')
+    .option('--peer <spec>', 'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--tun <name>', 'TUN device name (default flannel.1 for vxlan, flannel0 for udp)')
+    .option('--mtu <bytes>', 'TUN MTU (default: underlay MTU minus 50 for vxlan, 28 for udp)')
+    .option('--underlay-mtu <bytes>', 'underlay MTU (default: MTU of the interface holding the public IP)')
+    .option('--subnet-file <path>', 'write flannel\'s subnet.env here')
+    .option('--state-dir <dir>', 'directory for the control socket', DEFAULT_STATE_DIR)
+    .addOption(new Option('--underlay <impl>', 'UDP implementation').choices(['native', 'dgram']).default('native'))
+    .option('--no-anti-spoof', 'accept inner sources outside the sending peer\'s subnet')
+    .option('--capture <points>', 'capture points: inner, outer or inner,outer')
+    .option('--pcap-dir <dir>', 'directory for capture files (default pcaps/)')
+    .option('--capture-snaplen <bytes>', 'bytes kept of each captured packet')
+    .option('--capture-max-mb <mb>', 'rotate capture files at this size')
+    .option('--capture-filter <expr>', 'capture filter: host A, net CIDR, proto icmp|tcp|udp, port N, joined by and')
+    .option('--seed <n>', 'seed for impairment randomness (default random)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .addOption(new Option('--log-format <format>', 'json or pretty (default: pretty on a terminal)').choices(['json', 'pretty']));
+  addImpairFlags(cmd);
+  cmd.action(async (flags: NodeFlags, command: Command) => {
+    try {
+      await runNode(mergeConfigFile(flags, command));
+    } catch (err) {
+      fail(err);
+    }
+  });
+}
+
+/** Fills options not given on the command line from the --config YAML file. */
+function mergeConfigFile(flags: NodeFlags, command: Command): NodeFlags {
+  if (!flags.config) return flags;
+  let doc: unknown;
+  try {
+    doc = YAML.parse(fs.readFileSync(flags.config, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`--config ${flags.config}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`--config ${flags.config}: expected a YAML mapping of options`);
+  const known = new Set(command.options.map((o) => o.attributeName()));
+  const merged: NodeFlags = { ...flags };
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    if (!known.has(key)) throw new ConfigError(`--config ${flags.config}: unknown option "${key}"`);
+    if (command.getOptionValueSource(key) === 'cli') continue;
+    if (key === 'peer') merged.peer = (Array.isArray(value) ? value : [value]).map(String);
+    else if (typeof value === 'boolean') (merged as Record<string, unknown>)[key] = value;
+    else (merged as Record<string, unknown>)[key] = String(value);
+  }
+  return merged;
+}
+
+function intFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name} ${value}: expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function buildMembership(flags: NodeFlags, log: Logger): Membership {
+  const name = flags.name!;
+  if (flags.cluster) {
+    if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--cluster takes the peers and subnets from the file: drop --peer/--subnet');
+    return createStaticMembership({ file: flags.cluster, nodeName: name, logger: log });
+  }
+  if (flags.etcdEndpoints) {
+    throw new ConfigError('--etcd-endpoints: etcd membership is not wired into this build yet');
+  }
+  if (!flags.publicIp || !flags.subnet || !flags.network) {
+    throw new ConfigError('give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)');
+  }
+  const type = flags.backend as BackendType;
+  const backend = defaultBackend(type);
+  backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
+  if (type === 'vxlan') backend.vni = intFlag('vni', flags.vni, 0, 0xffffff) ?? backend.vni;
+  const vtepMac = type === 'vxlan' ? (flags.vtepMac ? parseMac(flags.vtepMac) : randomMac(randomRng())) : undefined;
+  return createFlagMembership({
+    network: Cidr.parse(flags.network, { strict: true }),
+    subnet: Cidr.parse(flags.subnet, { strict: true }),
+    publicIp: parseIpv4(flags.publicIp),
+    backend,
+    vtepMac,
+    peers: flags.peer.map(parsePeerFlag),
+  });
+}
+
+export async function runNode(flags: NodeFlags): Promise<void> {
+  if (!flags.name) throw new ConfigError('--name is required');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.name)) throw new ConfigError(`--name ${flags.name}: use letters, digits, '.', '_' and '-'`);
+  const pretty = flags.logFormat ? flags.logFormat === 'pretty' : process.stderr.isTTY;
+  const log = createLogger({ level: flags.logLevel as never, pretty, name: flags.name });
+  const membership = buildMembership(flags, log);
+  const capture = parseNodeCaptureOptions(flags);
+  const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
+  const impairment = startupImpairment(flags);
+  requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
+
+  const node = await startNode({
+    name: flags.name,
+    membership,
+    tunName: flags.tun,
+    mtu: intFlag('mtu', flags.mtu, 576, 65535),
+    underlayMtu: intFlag('underlay-mtu', flags.underlayMtu, 576, 65535),
+    stateDir: flags.stateDir,
+    subnetFile: flags.subnetFile,
+    underlayKind: flags.underlay as 'native' | 'dgram',
+    antiSpoof: flags.antiSpoof,
+    capture,
+    logger: log,
+    clock: realClock,
+    rng: seed === undefined ? randomRng() : seededRng(seed),
+  });
+  if (impairment) node.impairments.setDefault(impairment);
+
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'stopping');
+    node.stop().then(
+      () => process.exit(0),
+      (err) => fail(err),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    const m = node.membership as { reload?: () => boolean };
+    if (m.reload) log.info({ applied: m.reload() }, 'SIGHUP: cluster file re-read');
+  });
+}

@@ -1,0 +1,91 @@
+// The control plane's contract with the rest of the node: who the peers are. A Membership finds
+// (static file) or acquires (etcd lease) this node's subnet, then reports changes to the peer set as
+// events, one way: the node turns them into route commands for the data path; the data path never
+// calls back. Events are delivered synchronously from the membership's own callbacks (file watch,
+// etcd watch); a throwing handler is caught and logged, never propagated.
+//
+// Implementations: static.ts (a YAML cluster file, the default) and etcd.ts (flannel's etcd layout).
+// Nothing here throws.
+import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import type { Mac } from '../addr/mac.js';
+
+export interface PeerInfo {
+  /** Node name (static file); etcd leases carry no name. */
+  name?: string;
+  subnet: Cidr;
+  publicIp: Ipv4;
+  /** The peer's VTEP MAC (vxlan backend only). */
+  vtepMac?: Mac;
+}
+
+export type MembershipEvent =
+  | { type: 'peer-added'; peer: PeerInfo }
+  | { type: 'peer-removed'; subnet: Cidr }
+  | { type: 'peer-updated'; peer: PeerInfo };
+
+export type BackendType = 'vxlan' | 'udp';
+
+export interface BackendConfig {
+  type: BackendType;
+  /** VXLAN network identifier (vxlan only; 0 for udp). */
+  vni: number;
+  /** UDP port every node listens on. */
+  port: number;
+}
+
+/** This node's share of the overlay. */
+export interface LocalLease {
+  subnet: Cidr;
+  /** The whole overlay network (flannel's "Network"). */
+  network: Cidr;
+  backend: BackendConfig;
+  publicIp: Ipv4;
+  /** This node's VTEP MAC (vxlan only). */
+  vtepMac?: Mac;
+  /** etcd only: when the lease runs out unless renewed, in Unix milliseconds. */
+  expiresAt?: number;
+}
+
+export interface MembershipStatus {
+  source: 'static' | 'etcd';
+  /** Human-readable state, e.g. "running", "etcd-unavailable", "stopped". */
+  state: string;
+  leaseExpiresAt?: number;
+  lastError?: string;
+}
+
+export interface Membership {
+  /**
+   * Acquires (etcd) or looks up (static) this node's subnet and the network config, then starts
+   * emitting events: first a peer-added for every peer already known, then changes.
+   * Static: rejects with ConfigError (bad file, node not in it). etcd: keeps retrying while etcd is
+   * unreachable or the config is missing/invalid; rejects only when stop() is called first.
+   */
+  start(onEvent: (e: MembershipEvent) => void): Promise<LocalLease>;
+  /** Current view of the other nodes, for status/routes commands. */
+  peers(): PeerInfo[];
+  status(): MembershipStatus;
+  /** Stops watching and timers. Idempotent. Does not emit events. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_VXLAN_VNI = 1;
+export const DEFAULT_VXLAN_PORT = 8472;
+export const DEFAULT_UDP_PORT = 8285;
+
+export function defaultBackend(type: BackendType): BackendConfig {
+  return type === 'vxlan' ? { type, vni: DEFAULT_VXLAN_VNI, port: DEFAULT_VXLAN_PORT } : { type, vni: 0, port: DEFAULT_UDP_PORT };
+}
+
+export function samePeer(a: PeerInfo, b: PeerInfo): boolean {
+  if (!a.subnet.equals(b.subnet) || a.publicIp !== b.publicIp || a.name !== b.name) return false;
+  if (a.vtepMac === undefined || b.vtepMac === undefined) return a.vtepMac === b.vtepMac;
+  return a.vtepMac.equals(b.vtepMac);
+}
+
+export function copyPeer(p: PeerInfo): PeerInfo {
+  const out: PeerInfo = { subnet: p.subnet, publicIp: p.publicIp };
+  if (p.name !== undefined) out.name = p.name;
+  if (p.vtepMac !== undefined) out.vtepMac = Buffer.from(p.vtepMac);
+  return out;
+}

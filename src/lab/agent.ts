@@ -1,0 +1,99 @@
+// Where the lab finds its own executables, and how it starts and waits for node agents:
+// - the package root (the directory with flannelette's package.json), found from this file;
+// - the built-in container programs' entry, dist/src/lab/container-main.js;
+// - the node agent, `node <root>/bin/flannelette.js node ...` (present once dist/src/cli/main.js is
+//   built and has a `node` command);
+// - readiness: poll `ping` on each agent's control socket.
+// waitForAgent throws DeviceError (naming the node's log file) when an agent never answers.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DeviceError } from '../util/errors.js';
+import { rpcCall } from '../util/rpc.js';
+import type { CapturePoint } from './topology.js';
+
+export function packageRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'flannelette') return dir;
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new DeviceError(`cannot find flannelette's package.json above ${from}`);
+    dir = parent;
+  }
+}
+
+/** The command prefix that runs a built-in container program: `[node, container-main.js]`. */
+export function programCommand(root = packageRoot()): string[] {
+  const entry = path.join(root, 'dist', 'src', 'lab', 'container-main.js');
+  if (!fs.existsSync(entry)) throw new DeviceError(`${entry} is missing: build flannelette first (npm run build)`);
+  return [process.execPath, entry];
+}
+
+export function agentCommand(root = packageRoot()): string[] {
+  return [process.execPath, path.join(root, 'bin', 'flannelette.js'), 'node'];
+}
+
+const availability = new Map<string, boolean>();
+
+/** True when the node agent is built and its `node` command exists. Cached per root. */
+export function agentAvailable(root = packageRoot()): boolean {
+  const cached = availability.get(root);
+  if (cached !== undefined) return cached;
+  let ok = fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js'));
+  if (ok) {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
+    ok = r.status === 0 && /--cluster/.test(r.stdout + r.stderr);
+  }
+  availability.set(root, ok);
+  return ok;
+}
+
+/** Whether the agent's help mentions `--capture` (capture support). */
+export function agentSupportsCapture(root = packageRoot()): boolean {
+  if (!agentAvailable(root)) return false;
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
+  return /--capture/.test(r.stdout) && /--pcap-dir/.test(r.stdout);
+}
+
+export interface AgentArgs {
+  clusterFile: string;
+  node: string;
+  stateDir: string;
+  capture: CapturePoint[];
+  pcapDir?: string;
+  logLevel?: string;
+}
+
+export function agentArgs(a: AgentArgs): string[] {
+  const args = ['--cluster', a.clusterFile, '--name', a.node, '--state-dir', a.stateDir, '--log-level', a.logLevel ?? 'info'];
+  if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
+  return args;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `ping` on the agent's socket until it answers; `isAlive` lets a crashed agent fail fast. */
+export async function waitForAgent(node: string, socket: string, logFile: string, isAlive: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const reply = (await rpcCall(socket, 'ping', {}, { timeoutMs: 1000 })) as { ok?: boolean } | null;
+      if (reply && reply.ok) return;
+      last = `unexpected ping reply ${JSON.stringify(reply)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    if (!isAlive()) throw new DeviceError(`node agent ${node} exited during start-up; see ${logFile}`);
+    await sleep(100);
+  }
+  throw new DeviceError(`node agent ${node} did not answer on ${socket} within ${timeoutMs / 1000}s (${last}); see ${logFile}`);
+}

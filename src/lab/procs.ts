@@ -1,0 +1,68 @@
+// Processes of a lab: start a program detached inside a network namespace (its own session, so a
+// Ctrl-C at the terminal does not reach it; stdout+stderr appended to a log file), and stop every
+// process in a set of namespaces (SIGTERM, a grace period, then SIGKILL).
+// spawnInNetns throws DeviceError if the process cannot be started. Platform code (Linux).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { DeviceError } from '../util/errors.js';
+import { netnsPids } from './sys.js';
+
+export function spawnInNetns(netns: string, argv: readonly string[], logFile: string, env: Record<string, string> = {}): number {
+  const fd = fs.openSync(logFile, 'a');
+  try {
+    const child = spawn('ip', ['netns', 'exec', netns, ...argv], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...env },
+    });
+    if (child.pid === undefined) throw new DeviceError(`could not start ${argv[0]} in ${netns}`);
+    child.on('error', () => undefined);
+    child.unref();
+    return child.pid;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/ Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops every process inside the given namespaces: SIGTERM (node agents then remove their TUN
+ * devices and routes), wait up to `graceMs`, SIGKILL. Returns how many were stopped and killed.
+ */
+export async function stopProcessesIn(netnsList: readonly string[], graceMs = 3000): Promise<{ stopped: number; killed: number }> {
+  const pids = new Set<number>();
+  for (const ns of netnsList) for (const pid of await netnsPids(ns)) if (pid !== process.pid) pids.add(pid);
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && [...pids].some(alive)) await sleep(50);
+  let killed = 0;
+  for (const pid of pids) {
+    if (alive(pid)) {
+      signal(pid, 'SIGKILL');
+      killed++;
+    }
+  }
+  if (killed > 0) {
+    const until = Date.now() + 2000;
+    while (Date.now() < until && [...pids].some(alive)) await sleep(20);
+  }
+  return { stopped: pids.size, killed };
+}

@@ -1,0 +1,433 @@
+// Lab topology files: parse the YAML (keeping line numbers), validate everything before anything is
+// created, and resolve it into a plain, JSON-safe description of the lab: node subnets and underlay
+// addresses allocated, replicas named and scheduled, pod addresses assigned, namespace and interface
+// names chosen.
+//
+// Throws ConfigError (one line: `<file>:<line>: <field path> <what is wrong>`) for any problem;
+// nothing else throws. Pure: no I/O besides what the caller passes in.
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
+import { ConfigError } from '../util/errors.js';
+import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
+import {
+  IFNAME_MAX,
+  LAB_NAME_RE,
+  OBJECT_NAME_RE,
+  hostVethName,
+  nodeNetns,
+  podNetns,
+  replicaName,
+  templateHash,
+  tunDeviceName,
+  underlayNetns,
+  underlayPortName,
+  vtepMac,
+} from './names.js';
+
+export type BackendType = 'vxlan' | 'udp';
+export type CapturePoint = 'inner' | 'outer';
+
+export interface LabBackend {
+  type: BackendType;
+  /** VXLAN network identifier (0 for udp). */
+  vni: number;
+  port: number;
+}
+
+export interface LabContainer {
+  name: string;
+  /** `program`: a built-in program (argv[0] is its name); `command`: a host command. */
+  kind: 'program' | 'command';
+  argv: string[];
+}
+
+export interface LabPod {
+  name: string;
+  /** The Deployment-like template a replica came from (its own name for a plain pod). */
+  template: string;
+  node: string;
+  ip: string;
+  netns: string;
+  /** The node-side end of the pod's veth (in the node namespace). */
+  hostVeth: string;
+  containers: LabContainer[];
+}
+
+export interface LabNode {
+  name: string;
+  index: number;
+  publicIp: string;
+  subnet: string;
+  /** cni0's address (the subnet's first host), the pods' default gateway. */
+  gateway: string;
+  vtepMac: string;
+  capture: CapturePoint[];
+  netns: string;
+  /** The node's uplink end in the underlay namespace (attached to br0). */
+  underlayPort: string;
+  tunDevice: string;
+}
+
+export interface LabTopology {
+  name: string;
+  /** The file it came from (for messages), or '<inline>'. */
+  source: string;
+  network: string;
+  subnetLen: number;
+  backend: LabBackend;
+  underlay: string;
+  underlayNetns: string;
+  /** MTU of the underlay links. */
+  mtu: number;
+  /** MTU inside the overlay (pods, cni0, TUN): the underlay MTU minus the backend's overhead. */
+  podMtu: number;
+  nodes: LabNode[];
+  pods: LabPod[];
+}
+
+export const BUILTIN_PROGRAMS = ['http', 'echo', 'sleep', 'fetch'] as const;
+
+/** Bytes each backend adds in front of the inner IP packet (outer IPv4 + UDP [+ VXLAN + Ethernet]). */
+const OVERHEAD: Record<BackendType, number> = { vxlan: 50, udp: 28 };
+const DEFAULT_PORT: Record<BackendType, number> = { vxlan: 8472, udp: 8285 };
+
+type Path = (string | number)[];
+
+/** Parses and resolves a topology. `overrideName` replaces the file's `name` (for `lab up --name`). */
+export function parseTopology(text: string, source = '<inline>', overrideName?: string): LabTopology {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const fileName = source.split('/').pop() ?? source;
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = lineCounter.linePos(e.pos[0]).line;
+    throw new ConfigError(`${fileName}:${line}: ${e.message.split('\n')[0]}`);
+  }
+  const v = new Validator(doc, lineCounter, fileName);
+  return v.resolve(doc.toJS() as unknown, source, overrideName);
+}
+
+function pathText(path: Path): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out || '(top level)';
+}
+
+class Validator {
+  /** Where each pod was defined, for messages about it after resolution. */
+  private readonly podPaths = new Map<string, Path>();
+
+  constructor(
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+    private readonly file: string,
+  ) {}
+
+  /** The line of the closest existing YAML node on `path`. */
+  private lineOf(path: Path): number {
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range) return this.lines.linePos(range[0]).line;
+    }
+    return 1;
+  }
+
+  fail(path: Path, what: string): never {
+    throw new ConfigError(`${this.file}:${this.lineOf(path)}: ${pathText(path)} ${what}`);
+  }
+
+  private obj(value: unknown, path: Path, allowed: readonly string[]): Record<string, unknown> {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(path, 'must be a mapping');
+    const rec = value as Record<string, unknown>;
+    for (const key of Object.keys(rec)) {
+      if (!allowed.includes(key)) this.fail([...path, key], `is not a known field (expected one of: ${allowed.join(', ')})`);
+    }
+    return rec;
+  }
+
+  private str(rec: Record<string, unknown>, key: string, path: Path, required: true): string;
+  private str(rec: Record<string, unknown>, key: string, path: Path, required: false): string | undefined;
+  private str(rec: Record<string, unknown>, key: string, path: Path, required: boolean): string | undefined {
+    const value = rec[key];
+    if (value === undefined || value === null) {
+      if (required) this.fail([...path, key], 'is missing');
+      return undefined;
+    }
+    if (typeof value !== 'string' && typeof value !== 'number') this.fail([...path, key], 'must be a string');
+    return String(value);
+  }
+
+  private int(rec: Record<string, unknown>, key: string, path: Path, min: number, max: number): number | undefined {
+    const value = rec[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail([...path, key], `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    }
+    return value;
+  }
+
+  private cidr(text: string, path: Path): Cidr {
+    try {
+      return Cidr.parse(text, { strict: true });
+    } catch (err) {
+      this.fail(path, `is not a valid network: ${(err as Error).message}`);
+    }
+  }
+
+  private ip(text: string, path: Path): Ipv4 {
+    try {
+      return parseIpv4(text);
+    } catch (err) {
+      this.fail(path, `is not a valid address: ${(err as Error).message}`);
+    }
+  }
+
+  private name(text: string, path: Path): string {
+    if (!OBJECT_NAME_RE.test(text)) this.fail(path, `"${text}" is not a valid name (lowercase letters, digits and '-', at most 63)`);
+    return text;
+  }
+
+  private list(value: unknown, path: Path): unknown[] {
+    if (value === undefined || value === null) this.fail(path, 'is missing');
+    if (!Array.isArray(value)) this.fail(path, 'must be a list');
+    return value;
+  }
+
+  resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
+    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods']);
+
+    const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
+    if (!LAB_NAME_RE.test(name)) {
+      this.fail(overrideName ? [] : ['name'], `"${name}" is not a valid lab name (a lowercase letter, then up to 15 lowercase letters or digits; no '-')`);
+    }
+
+    const network = this.cidr(this.str(top, 'network', [], false) ?? '10.244.0.0/16', ['network']);
+    const subnetLen = this.int(top, 'subnetLen', [], network.prefix + 1, 30) ?? Math.max(24, network.prefix + 1);
+    if (subnetLen <= network.prefix) this.fail(['subnetLen'], `must be longer than the network's prefix /${network.prefix}`);
+
+    const backend = this.backend(top['backend']);
+    const underlay = this.cidr(this.str(top, 'underlay', [], false) ?? '192.168.1.0/24', ['underlay']);
+    if (underlay.prefix > 30) this.fail(['underlay'], 'must have room for nodes (prefix /30 or shorter)');
+    if (underlay.overlaps(network)) this.fail(['underlay'], `${underlay} overlaps the pod network ${network}`);
+    const mtu = this.int(top, 'mtu', [], 576, 9000) ?? 1500;
+    const podMtu = mtu - OVERHEAD[backend.type];
+
+    const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type);
+    const pods = this.pods(top['pods'], name, nodes);
+
+    this.checkUniqueNetns(name, nodes, pods);
+    return {
+      name,
+      source,
+      network: network.toString(),
+      subnetLen,
+      backend,
+      underlay: underlay.toString(),
+      underlayNetns: underlayNetns(name),
+      mtu,
+      podMtu,
+      nodes,
+      pods,
+    };
+  }
+
+  private backend(value: unknown): LabBackend {
+    if (value === undefined || value === null) return { type: 'vxlan', vni: 1, port: DEFAULT_PORT.vxlan };
+    const rec = typeof value === 'string' ? { type: value } : this.obj(value, ['backend'], ['type', 'vni', 'port']);
+    const type = this.str(rec, 'type', ['backend'], false) ?? 'vxlan';
+    if (type !== 'vxlan' && type !== 'udp') this.fail(['backend', 'type'], `"${type}" is not a backend (vxlan or udp)`);
+    const vni = this.int(rec, 'vni', ['backend'], 0, 0xffffff);
+    if (type === 'udp' && vni !== undefined) this.fail(['backend', 'vni'], 'only applies to the vxlan backend');
+    const port = this.int(rec, 'port', ['backend'], 1, 65535) ?? DEFAULT_PORT[type];
+    return { type, vni: type === 'vxlan' ? (vni ?? 1) : 0, port };
+  }
+
+  private nodes(value: unknown, lab: string, network: Cidr, subnetLen: number, underlay: Cidr, backend: BackendType): LabNode[] {
+    const items = this.list(value, ['nodes']);
+    if (items.length === 0) this.fail(['nodes'], 'must list at least one node');
+    const seen = new Set<string>();
+    const explicitSubnets: { cidr: Cidr; index: number }[] = [];
+    const explicitIps = new Map<Ipv4, number>();
+    const parsed = items.map((item, i) => {
+      const path: Path = ['nodes', i];
+      const rec = this.obj(item, path, ['name', 'publicIp', 'subnet', 'capture']);
+      const name = this.name(this.str(rec, 'name', path, true), [...path, 'name']);
+      if (name === 'underlay') this.fail([...path, 'name'], '"underlay" is reserved for the lab\'s switch namespace');
+      if (seen.has(name)) this.fail([...path, 'name'], `"${name}" is a duplicate node name`);
+      seen.add(name);
+
+      const subnetText = this.str(rec, 'subnet', path, false);
+      let subnet: Cidr | undefined;
+      if (subnetText !== undefined) {
+        subnet = this.cidr(subnetText, [...path, 'subnet']);
+        if (!network.covers(subnet)) this.fail([...path, 'subnet'], `${subnet} is not inside the pod network ${network}`);
+        if (subnet.prefix > 30) this.fail([...path, 'subnet'], `${subnet} is too small for pods (prefix /30 or shorter)`);
+        const clash = explicitSubnets.find((s) => s.cidr.overlaps(subnet!));
+        if (clash) this.fail([...path, 'subnet'], `${subnet} overlaps nodes[${clash.index}].subnet ${clash.cidr}`);
+        explicitSubnets.push({ cidr: subnet, index: i });
+      }
+
+      const ipText = this.str(rec, 'publicIp', path, false);
+      let publicIp: Ipv4 | undefined;
+      if (ipText !== undefined) {
+        publicIp = this.ip(ipText, [...path, 'publicIp']);
+        if (!underlay.contains(publicIp) || publicIp === underlay.network || publicIp === underlay.broadcast) {
+          this.fail([...path, 'publicIp'], `${ipText} is not a host address of the underlay ${underlay}`);
+        }
+        const other = explicitIps.get(publicIp);
+        if (other !== undefined) this.fail([...path, 'publicIp'], `${ipText} is already nodes[${other}].publicIp`);
+        explicitIps.set(publicIp, i);
+      }
+      return { name, subnet, publicIp, capture: this.capture(rec['capture'], [...path, 'capture']) };
+    });
+
+    const takenSubnets = explicitSubnets.map((s) => s.cidr);
+    const takenIps = new Set(explicitIps.keys());
+    return parsed.map((n, i) => {
+      let subnet = n.subnet;
+      if (!subnet) {
+        subnet = nextFreeSubnet(network, subnetLen, takenSubnets);
+        if (!subnet) this.fail(['nodes', i, 'name'], `gets no subnet: the pod network ${network} has no free /${subnetLen} left`);
+        takenSubnets.push(subnet);
+      }
+      let publicIp = n.publicIp;
+      if (publicIp === undefined) {
+        publicIp = nextFreeHost(underlay, takenIps);
+        if (publicIp === undefined) this.fail(['nodes', i, 'name'], `gets no publicIp: the underlay ${underlay} is full`);
+        takenIps.add(publicIp);
+      }
+      return {
+        name: n.name,
+        index: i,
+        publicIp: formatIpv4(publicIp),
+        subnet: subnet.toString(),
+        gateway: formatIpv4(gatewayOf(subnet)),
+        vtepMac: vtepMac(i),
+        capture: n.capture,
+        netns: nodeNetns(lab, n.name),
+        underlayPort: underlayPortName(n.name, i),
+        tunDevice: tunDeviceName(backend),
+      };
+    });
+  }
+
+  private capture(value: unknown, path: Path): CapturePoint[] {
+    if (value === undefined || value === null || value === false) return [];
+    if (value === true) return ['inner', 'outer'];
+    const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+    if (!Array.isArray(list)) this.fail(path, 'must be true, or a list of inner/outer');
+    return list.map((p, i) => {
+      if (p !== 'inner' && p !== 'outer') this.fail(typeof value === 'string' ? path : [...path, i], `"${String(p)}" is not a capture point (inner or outer)`);
+      return p;
+    });
+  }
+
+  private pods(value: unknown, lab: string, nodes: LabNode[]): LabPod[] {
+    const items = value === undefined || value === null ? [] : this.list(value, ['pods']);
+    const nodeNames = new Map(nodes.map((n) => [n.name, n]));
+    const load = new Map(nodes.map((n) => [n.name, 0]));
+    const owner = new Map<string, string>(); // pod name -> path text of its definition
+    const pods: LabPod[] = [];
+    const usedVeths = new Map(nodes.map((n) => [n.name, new Set<string>()]));
+
+    items.forEach((item, i) => {
+      const path: Path = ['pods', i];
+      const rec = this.obj(item, path, ['name', 'node', 'count', 'replicas', 'containers']);
+      const template = this.name(this.str(rec, 'name', path, true), [...path, 'name']);
+      const nodeName = this.str(rec, 'node', path, false);
+      if (nodeName !== undefined && !nodeNames.has(nodeName)) this.fail([...path, 'node'], `"${nodeName}" is not a node of this lab`);
+      if (rec['count'] !== undefined && rec['replicas'] !== undefined) this.fail([...path, 'replicas'], 'and count mean the same thing: give one');
+      const countKey = rec['replicas'] !== undefined ? 'replicas' : 'count';
+      const count = this.int(rec, countKey, path, 1, 10_000);
+      const containers = this.containers(rec['containers'], [...path, 'containers']);
+
+      const names: string[] = [];
+      if (count === undefined) names.push(template);
+      else {
+        const hash = templateHash(lab, template, JSON.stringify(containers));
+        for (let r = 0; r < count; r++) names.push(replicaName(lab, template, hash, r));
+      }
+      for (const podName of names) {
+        const prev = owner.get(podName);
+        if (prev !== undefined) this.fail([...path, 'name'], `"${podName}" is a duplicate pod name (also ${prev})`);
+        owner.set(podName, pathText(path));
+        const node = nodeName ?? leastLoaded(nodes, load);
+        const nth = load.get(node)!;
+        const nodeInfo = nodeNames.get(node)!;
+        const subnet = Cidr.parse(nodeInfo.subnet);
+        const ip = podAddress(subnet, nth);
+        if (ip === undefined) {
+          this.fail(count === undefined ? [...path, 'node'] : [...path, countKey], `puts more pods on ${node} than its subnet ${subnet} holds (${podCapacity(subnet)})`);
+        }
+        load.set(node, nth + 1);
+        const used = usedVeths.get(node)!;
+        let attempt = 0;
+        let veth = hostVethName(podName);
+        while (used.has(veth)) veth = hostVethName(podName, ++attempt);
+        used.add(veth);
+        pods.push({ name: podName, template, node, ip: formatIpv4(ip), netns: podNetns(lab, podName), hostVeth: veth, containers });
+        this.podPaths.set(podName, path);
+      }
+    });
+    return pods;
+  }
+
+  private containers(value: unknown, path: Path): LabContainer[] {
+    const items = this.list(value, path);
+    if (items.length === 0) this.fail(path, 'must list at least one container');
+    const seen = new Set<string>();
+    return items.map((item, i) => {
+      const cpath: Path = [...path, i];
+      const rec = this.obj(item, cpath, ['name', 'program', 'command', 'args']);
+      const name = this.name(this.str(rec, 'name', cpath, true), [...cpath, 'name']);
+      if (seen.has(name)) this.fail([...cpath, 'name'], `"${name}" is a duplicate container name in this pod`);
+      seen.add(name);
+      const hasProgram = rec['program'] !== undefined;
+      const hasCommand = rec['command'] !== undefined;
+      if (hasProgram === hasCommand) this.fail(hasProgram ? [...cpath, 'command'] : cpath, 'needs exactly one of program or command');
+      const args = rec['args'] === undefined ? [] : this.words(rec['args'], [...cpath, 'args'], false);
+      if (hasProgram) {
+        const argv = [...this.words(rec['program'], [...cpath, 'program'], false), ...args];
+        if (!(BUILTIN_PROGRAMS as readonly string[]).includes(argv[0] ?? '')) {
+          this.fail([...cpath, 'program'], `"${argv[0] ?? ''}" is not a built-in program (${BUILTIN_PROGRAMS.join(', ')}); use command for host commands`);
+        }
+        return { name, kind: 'program' as const, argv };
+      }
+      const command = rec['command'];
+      const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : this.words(command, [...cpath, 'command'], true);
+      return { name, kind: 'command' as const, argv: [...argv, ...args] };
+    });
+  }
+
+  /** A string (split on spaces) or a list of strings/numbers; never empty. */
+  private words(value: unknown, path: Path, listOnly: boolean): string[] {
+    let out: string[];
+    if (typeof value === 'string' && !listOnly) out = value.trim().split(/\s+/).filter(Boolean);
+    else if (Array.isArray(value) && value.every((w) => typeof w === 'string' || typeof w === 'number')) out = value.map(String);
+    else this.fail(path, listOnly ? 'must be a string or a list of strings' : 'must be a string or a list of strings');
+    if (out.length === 0) this.fail(path, 'is empty');
+    return out;
+  }
+
+  private checkUniqueNetns(lab: string, nodes: LabNode[], pods: LabPod[]): void {
+    const seen = new Map<string, string>();
+    const claim = (ns: string, what: string, path: Path): void => {
+      const prev = seen.get(ns);
+      if (prev) this.fail(path, `would share the namespace name ${ns} with ${prev}; rename one of them`);
+      seen.set(ns, what);
+    };
+    claim(underlayNetns(lab), 'the underlay', []);
+    nodes.forEach((n, i) => claim(n.netns, `node ${n.name}`, ['nodes', i, 'name']));
+    for (const p of pods) claim(p.netns, `pod ${p.name}`, [...(this.podPaths.get(p.name) ?? ['pods']), 'name']);
+    for (const n of nodes) {
+      if (n.underlayPort.length > IFNAME_MAX) this.fail(['nodes', n.index, 'name'], 'makes an interface name that is too long');
+    }
+  }
+}
+
+function leastLoaded(nodes: LabNode[], load: Map<string, number>): string {
+  let best = nodes[0]!.name;
+  for (const n of nodes) if (load.get(n.name)! < load.get(best)!) best = n.name;
+  return best;
+}

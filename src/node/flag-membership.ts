@@ -1,0 +1,44 @@
+// Membership from command-line flags: this node's own subnet/network/public IP and a fixed list of
+// `--peer` flags. Used when no cluster file and no etcd is given; it never changes at run time.
+// Validates at construction (ConfigError): subnet inside the network, peers' subnets inside the
+// network and not overlapping ours or each other, VTEP MACs present for vxlan.
+import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import type { Mac } from '../addr/mac.js';
+import { ConfigError } from '../util/errors.js';
+import type { BackendConfig, LocalLease, Membership, MembershipEvent, PeerInfo } from '../control/membership.js';
+import type { PeerFlag } from './peer-flag.js';
+
+export interface FlagMembershipOptions {
+  network: Cidr;
+  subnet: Cidr;
+  publicIp: Ipv4;
+  backend: BackendConfig;
+  vtepMac?: Mac;
+  peers: PeerFlag[];
+}
+
+export function createFlagMembership(opts: FlagMembershipOptions): Membership {
+  if (!opts.network.covers(opts.subnet)) throw new ConfigError(`--subnet ${opts.subnet} is outside --network ${opts.network}`);
+  const seen: Cidr[] = [opts.subnet];
+  for (const p of opts.peers) {
+    if (!opts.network.covers(p.subnet)) throw new ConfigError(`--peer ${p.name}: subnet ${p.subnet} is outside --network ${opts.network}`);
+    const clash = seen.find((s) => s.overlaps(p.subnet));
+    if (clash) throw new ConfigError(`--peer ${p.name}: subnet ${p.subnet} overlaps ${clash}`);
+    seen.push(p.subnet);
+    if (opts.backend.type === 'vxlan' && !p.vtepMac) throw new ConfigError(`--peer ${p.name}: the vxlan backend needs the peer's VTEP MAC (mac=..)`);
+  }
+  const peers: PeerInfo[] = opts.peers.map((p) => ({ name: p.name, subnet: p.subnet, publicIp: p.publicIp, vtepMac: p.vtepMac }));
+  let running = false;
+  return {
+    async start(onEvent: (e: MembershipEvent) => void): Promise<LocalLease> {
+      running = true;
+      for (const peer of peers) onEvent({ type: 'peer-added', peer });
+      return { subnet: opts.subnet, network: opts.network, backend: opts.backend, publicIp: opts.publicIp, vtepMac: opts.vtepMac };
+    },
+    peers: () => peers.slice(),
+    status: () => ({ source: 'static', state: running ? 'running' : 'stopped' }),
+    async stop() {
+      running = false;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// Configures the kernel side of a node with iproute2 (`ip`): the TUN device's address, MTU and
+// state, and one route per remote subnet into the TUN device. Every call runs `ip` with an argument
+// list (no shell) and throws DeviceError naming the command and ip's own message when it fails.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import { formatIpv4 } from '../addr/ipv4.js';
+import { DeviceError } from '../util/errors.js';
+
+const run = promisify(execFile);
+
+export async function ip(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('ip', args, { timeout: 10_000 });
+    return stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') throw new DeviceError('the `ip` command is missing (install iproute2)', { cause: err });
+    const why = (e.stderr ?? e.message).trim().split('\n')[0];
+    throw new DeviceError(`ip ${args.join(' ')}: ${why}`, { cause: err });
+  }
+}
+
+/** Gives the TUN device its address (the subnet's network address /32, as flannel does), MTU, up. */
+export async function configureTun(name: string, subnet: Cidr, mtu: number): Promise<void> {
+  await ip('addr', 'add', `${formatIpv4(subnet.network)}/32`, 'dev', name);
+  await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
+}
+
+export async function addRoute(subnet: Cidr, tun: string): Promise<void> {
+  await ip('route', 'replace', subnet.toString(), 'dev', tun);
+}
+
+export async function removeRoute(subnet: Cidr, tun: string): Promise<void> {
+  try {
+    await ip('route', 'del', subnet.toString(), 'dev', tun);
+  } catch {
+    // already gone (the device went away or someone removed it): nothing to undo
+  }
+}
+
+/** The MTU of the interface that holds `addr`, or undefined when no interface has it. */
+export async function mtuOfAddress(addr: Ipv4): Promise<number | undefined> {
+  const text = formatIpv4(addr);
+  const links = JSON.parse(await ip('-j', 'addr', 'show')) as Array<{ ifname: string; mtu: number; addr_info?: Array<{ local?: string }> }>;
+  for (const link of links) if (link.addr_info?.some((a) => a.local === text)) return link.mtu;
+  return undefined;
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  try {
+    await ip('link', 'show', 'dev', name);
+    return true;
+  } catch {
+    return false;
+  }
+}

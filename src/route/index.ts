@@ -1,0 +1,2 @@
+// The route layer: longest-prefix match of node subnets to peers.
+export * from './table.js';

@@ -1,0 +1,39 @@
+// The Underlay interface: the network between nodes. It carries UDP payloads (a VXLAN header and
+// inner frame, or a raw IP packet) between node addresses. Implementations: UDP over node:dgram
+// (underlay/udp.ts), a batched native UDP socket (underlay/native.ts), an in-memory network
+// (underlay/memory.ts); all pass test/helpers/underlay-compliance.ts.
+//
+// Buffer ownership: a DatagramBatch passed to the receive handler belongs to the underlay and is
+// valid only until the handler returns. send() does not keep a reference to the buffer after it
+// returns (it copies or sends synchronously). Addresses are IPv4 numbers (addr/ipv4.ts).
+import type { PacketBatch } from '../tun/device.js';
+
+/** A burst of received datagrams; datagram i came from addrs[i]:ports[i]. */
+export interface DatagramBatch extends PacketBatch {
+  addrs: Uint32Array;
+  ports: Uint16Array;
+}
+
+export interface Underlay {
+  readonly localAddr: number;
+  readonly localPort: number;
+  /** Starts delivering bursts of received datagrams. Called once. */
+  start(onBatch: (batch: DatagramBatch) => void): void;
+  /** Sends one datagram. Returns false when it was dropped (socket buffer full). */
+  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean;
+  /** Ends a batch of sends (implementations that batch flush here). */
+  flush(): void;
+  /** Stops receiving and closes the socket. Idempotent. */
+  close(): Promise<void>;
+}
+
+export function newDatagramBatch(capacity: number): DatagramBatch {
+  return {
+    count: 0,
+    bufs: new Array<Buffer>(capacity),
+    offs: new Int32Array(capacity),
+    lens: new Int32Array(capacity),
+    addrs: new Uint32Array(capacity),
+    ports: new Uint16Array(capacity),
+  };
+}

@@ -1,0 +1,75 @@
+// Time, injected. `realClock` uses the process clock; `VirtualClock` only moves when a test
+// advances it, firing due timers in order, so simulations are deterministic and fast.
+// Times are milliseconds (floating point) since an arbitrary origin.
+
+export type TimerHandle = { readonly id: number };
+
+export interface Clock {
+  now(): number;
+  /** Wall-clock time in nanoseconds since the Unix epoch (for capture timestamps). */
+  wallNs(): bigint;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  wallNs: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    return { id: 0, t } as unknown as TimerHandle;
+  },
+  clearTimeout(handle) {
+    clearTimeout((handle as unknown as { t: NodeJS.Timeout }).t);
+  },
+};
+
+interface VirtualTimer {
+  id: number;
+  at: number;
+  fn: () => void;
+}
+
+export class VirtualClock implements Clock {
+  private time = 0;
+  private nextId = 1;
+  private timers: VirtualTimer[] = [];
+
+  constructor(private readonly epochNs: bigint = 1_700_000_000_000_000_000n) {}
+
+  now(): number {
+    return this.time;
+  }
+
+  wallNs(): bigint {
+    return this.epochNs + BigInt(Math.round(this.time * 1_000_000));
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer = { id: this.nextId++, at: this.time + Math.max(0, ms), fn };
+    this.timers.push(timer);
+    return { id: timer.id };
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers = this.timers.filter((t) => t.id !== handle.id);
+  }
+
+  /** Moves time forward by `ms`, running every timer that falls due, in time order. */
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      let next: VirtualTimer | undefined;
+      for (const t of this.timers) if (t.at <= end && (!next || t.at < next.at || (t.at === next.at && t.id < next.id))) next = t;
+      if (!next) break;
+      this.timers = this.timers.filter((t) => t !== next);
+      this.time = next.at;
+      next.fn();
+    }
+    this.time = end;
+  }
+
+  pendingTimers(): number {
+    return this.timers.length;
+  }
+}

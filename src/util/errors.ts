@@ -1,0 +1,53 @@
+// Error types for configuration and API failures (never for per-packet failures, which are counted).
+// Every error has a stable `name` (the class name) and `code`; tests assert on those, not on messages.
+// Messages are one line and name what was wrong.
+
+export class FlanError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Bad user input: a flag, a config file, a topology, an address. */
+export class ConfigError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ECONFIG', message, options);
+  }
+}
+
+/** An address or CIDR that does not parse. */
+export class AddressError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EADDR', message, options);
+  }
+}
+
+/** A bounded structure (route table, queue, pool) is full. */
+export class CapacityError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ECAPACITY', message, options);
+  }
+}
+
+/** Missing privileges: not root and no CAP_NET_ADMIN. */
+export class PermissionError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EPERM', message, options);
+  }
+}
+
+/** An OS device or socket failed: no /dev/net/tun, port in use, an ip(8) command failed. */
+export class DeviceError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EDEVICE', message, options);
+  }
+}
+
+/** Turns any thrown value into a one-line message for the CLI. */
+export function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0] ?? text;
+}

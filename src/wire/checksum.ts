@@ -1,0 +1,48 @@
+// The Internet checksum (RFC 1071) and its incremental update (RFC 1624). Pure functions over
+// (buf, off, len); they never throw, never allocate and never keep a reference to the buffer.
+// Bytes past the end of `buf` read as zero (callers check lengths first).
+
+/** Folds a running sum of 16-bit words to 16 bits with end-around carry. */
+export function foldChecksum(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/**
+ * The one's complement sum of the 16-bit big-endian words of buf[off, off+len) (an odd last byte is
+ * padded with a zero byte), plus `initial`, folded to 16 bits and NOT inverted. Feed the result to
+ * the next call as `initial` to sum data in several pieces (each piece but the last must have an
+ * even length).
+ */
+export function checksumPartial(buf: Uint8Array, off: number, len: number, initial = 0): number {
+  let sum = initial;
+  const end = off + len;
+  const evenEnd = off + (len & ~1);
+  let i = off;
+  // Unrolled by 4 words: a packet is at most 65535 bytes, so the sum stays far below 2^53.
+  for (; i + 8 <= evenEnd; i += 8) {
+    sum += ((buf[i]! << 8) | buf[i + 1]!) + ((buf[i + 2]! << 8) | buf[i + 3]!) + ((buf[i + 4]! << 8) | buf[i + 5]!) + ((buf[i + 6]! << 8) | buf[i + 7]!);
+  }
+  for (; i < evenEnd; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+  if (i < end) sum += buf[i]! << 8;
+  return foldChecksum(sum);
+}
+
+/** The Internet checksum of buf[off, off+len) (plus `initial`, a partial sum): folded and inverted. */
+export function internetChecksum(buf: Uint8Array, off: number, len: number, initial = 0): number {
+  return ~checksumPartial(buf, off, len, initial) & 0xffff;
+}
+
+/**
+ * Updates `checksum` after the 16-bit word `oldWord` in the covered data became `newWord`
+ * (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')).
+ */
+export function checksumAdjust16(checksum: number, oldWord: number, newWord: number): number {
+  const sum = (~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+  return ~foldChecksum(sum) & 0xffff;
+}
+
+/** The partial sum of an IPv4 pseudo-header (RFC 768 / RFC 793): src, dst, zero, protocol, length. */
+export function pseudoHeaderSumIpv4(src: number, dst: number, protocol: number, length: number): number {
+  return foldChecksum((src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff));
+}

@@ -1,0 +1,136 @@
+// A throwaway single-member etcd for integration tests: listens on 127.0.0.1 only, on free client
+// and peer ports, with a temporary data dir that stop() removes. restart() stops the process and
+// starts it again on the same ports and data (leases and keys survive). Needs no root.
+// requireEtcdOrSkip() tells a suite whether to run: without the etcd binary it warns and skips,
+// except under CI (process.env.CI set), where the missing binary is an error.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TestEtcd {
+  endpoint: string;
+  /** Runs etcdctl (API v3) against this etcd; returns stdout; throws on a non-zero exit. */
+  etcdctl(...args: string[]): string;
+  /** Kills etcd (SIGTERM, then SIGKILL) and keeps the data dir. */
+  pause(): Promise<void>;
+  /** Starts etcd again after pause(). */
+  resume(): Promise<void>;
+  /** pause() then resume() after `downMs`. */
+  restart(downMs?: number): Promise<void>;
+  /** Stops etcd and removes the data dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function hasBinary(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+export const etcdAvailable = hasBinary('etcd') && hasBinary('etcdctl');
+
+/** True when the suite should run; otherwise prints why it is skipped (and throws under CI). */
+export function requireEtcdOrSkip(suite: string): boolean {
+  if (etcdAvailable) return true;
+  const why = `${suite}: etcd/etcdctl not installed (Debian: apt-get install etcd-server etcd-client)`;
+  if (process.env.CI) throw new Error(`${why}; CI must run etcd tests`);
+  console.warn(`SKIPPED ${why}`);
+  return false;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(endpoint: string, proc: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}: ${log()}`);
+    try {
+      const res = await fetch(`${endpoint}/health`);
+      const body = (await res.json()) as { health?: string };
+      if (body.health === 'true') return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`etcd at ${endpoint} not healthy after ${timeoutMs} ms: ${log()}`);
+}
+
+export async function startEtcd(): Promise<TestEtcd> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    '--name', 'flt-test',
+    '--data-dir', path.join(dataDir, 'data'),
+    '--listen-client-urls', endpoint,
+    '--advertise-client-urls', endpoint,
+    '--listen-peer-urls', peerUrl,
+    '--initial-advertise-peer-urls', peerUrl,
+    '--initial-cluster', `flt-test=${peerUrl}`,
+    '--initial-cluster-state', 'new',
+    '--log-level', 'warn',
+  ];
+  let proc: ChildProcess | undefined;
+  let output = '';
+  let removed = false;
+
+  const launch = async (): Promise<void> => {
+    output = '';
+    const p = spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-4000);
+    };
+    p.stdout!.on('data', keep);
+    p.stderr!.on('data', keep);
+    proc = p;
+    await waitHealthy(endpoint, p, 20_000, () => output);
+  };
+
+  const kill = async (): Promise<void> => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await launch();
+
+  return {
+    endpoint,
+    etcdctl(...cmd: string[]): string {
+      const r = spawnSync('etcdctl', ['--endpoints', endpoint, ...cmd], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`etcdctl ${cmd.join(' ')} failed (${r.status}): ${r.stderr}`);
+      return r.stdout;
+    },
+    pause: kill,
+    resume: launch,
+    async restart(downMs = 0) {
+      await kill();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
+    async stop() {
+      await kill();
+      if (!removed) {
+        removed = true;
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
