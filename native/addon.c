@@ -5,7 +5,7 @@
  *
  * devClose(handle)  stops reading, flushes a UDP send queue, closes the fd. Idempotent.
  * devStats(handle)  -> {rxPackets, rxBursts, rxErrors, rxTruncated, txPackets, txDrops, txErrors,
- *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, closed}
+ *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, rxStopped, closed}
  */
 #include "dev.h"
 
@@ -46,6 +46,9 @@ static napi_value fl_dev_stats_js(napi_env env, napi_callback_info info) {
   set_num(env, obj, "txQueued", d->sq_len);
   set_num(env, obj, "lastRxErrno", d->last_rx_errno);
   set_num(env, obj, "lastTxErrno", d->last_tx_errno);
+  napi_value stopped;
+  napi_get_boolean(env, d->rx_stopped != 0, &stopped);
+  napi_set_named_property(env, obj, "rxStopped", stopped);
   napi_get_boolean(env, d->closed != 0, &closed);
   napi_set_named_property(env, obj, "closed", closed);
   return obj;

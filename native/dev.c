@@ -8,8 +8,9 @@
  * level-triggered, so leftover packets fire the watcher again on the next loop iteration).
  *
  * Lifetime: close() (from JS, idempotent) stops the watcher, closes the fd and drops the JS refs.
- * The struct is freed when both the uv handle has closed and the JS handle was finalized. An env
- * cleanup hook closes devices still open when a worker or the process shuts down. Exceptions thrown
+ * The struct is freed when both the uv handle has closed and the JS handle was finalized. An async
+ * env cleanup hook closes devices still open when a worker or the process shuts down, and holds the
+ * env until the uv close callback ran (the addon's code must still be mapped then). Exceptions thrown
  * by the JS callback are re-raised as uncaught exceptions (like an EventEmitter listener's).
  */
 #include "dev.h"
@@ -33,17 +34,29 @@ static void fl_dev_maybe_free(fl_dev *d) {
   free(d);
 }
 
+static void fl_release_hook(fl_dev *d) {
+  if (d->hook) {
+    napi_remove_async_cleanup_hook(d->hook);
+    d->hook = NULL;
+  }
+}
+
 static void fl_on_uv_closed(uv_handle_t *h) {
   fl_dev *d = (fl_dev *)h->data;
   d->uv_closed = 1;
+  fl_release_hook(d); /* only now may the env (and with it this code) go away */
   fl_dev_maybe_free(d);
 }
 
 /* Stops polling and closes the fd; does not touch JS values (safe in cleanup hooks). */
 static void fl_dev_close_os(fl_dev *d) {
-  if (d->poll_inited && !uv_is_closing((uv_handle_t *)&d->poll)) {
-    uv_poll_stop(&d->poll);
-    uv_close((uv_handle_t *)&d->poll, fl_on_uv_closed);
+  if (d->poll_inited) {
+    if (!uv_is_closing((uv_handle_t *)&d->poll)) {
+      uv_poll_stop(&d->poll);
+      uv_close((uv_handle_t *)&d->poll, fl_on_uv_closed);
+    }
+  } else {
+    fl_release_hook(d);
   }
   if (d->fd >= 0) {
     close(d->fd);
@@ -52,9 +65,17 @@ static void fl_dev_close_os(fl_dev *d) {
   d->closed = 1;
 }
 
-static void fl_env_cleanup(void *arg) {
+/*
+ * The env is shutting down (worker exit, process exit) with the device still open. An async
+ * cleanup hook, because the uv close callback must run before the addon may be unloaded.
+ */
+static void fl_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   fl_dev *d = (fl_dev *)arg;
-  d->hook_added = 0;
+  d->hook = handle;
+  if (d->closed) {
+    if (!d->poll_inited || d->uv_closed) fl_release_hook(d);
+    return; /* else the pending close callback releases it */
+  }
   fl_dev_close_os(d);
 }
 
@@ -80,10 +101,6 @@ static void fl_release_refs(fl_dev *d) {
 void fl_dev_close(fl_dev *d) {
   if (d->closed) return;
   fl_dev_close_os(d);
-  if (d->hook_added) {
-    napi_remove_env_cleanup_hook(d->env, fl_env_cleanup, d);
-    d->hook_added = 0;
-  }
   fl_release_refs(d);
 }
 
@@ -103,7 +120,7 @@ fl_dev *fl_dev_new(napi_env env, enum fl_kind kind, int fd) {
   d->fd = fd;
   d->env = env;
   d->uv_closed = 1; /* becomes 0 once a uv handle exists */
-  if (napi_add_env_cleanup_hook(env, fl_env_cleanup, d) == napi_ok) d->hook_added = 1;
+  if (napi_add_async_cleanup_hook(env, fl_env_cleanup, d, &d->hook) != napi_ok) d->hook = NULL;
   return d;
 }
 
@@ -143,20 +160,27 @@ static void fl_call_js(fl_dev *d, int count) {
   }
 }
 
+/* A read error that will not go away: stop watching (a level-triggered watcher would spin). */
+void fl_dev_stop_reading(fl_dev *d, int err) {
+  d->rx_errors++;
+  d->last_rx_errno = err;
+  d->rx_stopped = 1;
+  if (d->poll_inited && !uv_is_closing((uv_handle_t *)&d->poll)) uv_poll_stop(&d->poll);
+}
+
 static void fl_on_poll(uv_poll_t *h, int status, int events) {
   (void)events;
   fl_dev *d = (fl_dev *)h->data;
   if (d->closed || !d->started) return;
   if (status < 0) {
-    d->rx_errors++;
-    d->last_rx_errno = -status;
+    fl_dev_stop_reading(d, -status);
     return;
   }
   napi_handle_scope scope;
   if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
   for (int round = 0; round < FL_MAX_ROUNDS && !d->closed; round++) {
     int n = d->read_burst(d);
-    if (n <= 0) break;
+    if (n <= 0 || d->closed) break;
     d->rx_packets += n;
     d->rx_bursts++;
     fl_call_js(d, n);

@@ -37,7 +37,7 @@ struct fl_dev {
   int uv_closed;     /* the uv close callback ran (or the poll was never initialised) */
   int closed;        /* fd closed, refs released */
   int finalized;     /* the JS handle was garbage collected */
-  int hook_added;    /* env cleanup hook registered */
+  napi_async_cleanup_hook_handle hook; /* keeps the env (and this addon) alive until the fd is closed */
 
   napi_ref cb_ref, resource_ref, slab_ref, lens_ref, addrs_ref, ports_ref;
   napi_async_context actx;
@@ -55,6 +55,7 @@ struct fl_dev {
   double rx_packets, rx_bursts, rx_errors, rx_truncated;
   double tx_packets, tx_drops, tx_errors, tx_too_big;
   int last_rx_errno, last_tx_errno;
+  int rx_stopped; /* reading stopped after a fatal error (e.g. the TUN interface was deleted) */
 
   /* UDP receive (recvmmsg) */
   struct mmsghdr *rmsgs;
@@ -75,6 +76,7 @@ napi_value fl_dev_wrap(napi_env env, fl_dev *d);
 fl_dev *fl_dev_unwrap(napi_env env, napi_value handle);
 napi_status fl_dev_start(napi_env env, fl_dev *d, napi_value onBurst, const char *name);
 void fl_dev_close(fl_dev *d);
+void fl_dev_stop_reading(fl_dev *d, int err);
 int fl_dev_set_slab(napi_env env, fl_dev *d, napi_value slab, napi_value lens, uint32_t slot_size,
                     uint32_t headroom, uint32_t burst);
 

@@ -22,7 +22,9 @@ static int tun_read_burst(fl_dev *d) {
     ssize_t r = read(d->fd, slot, d->slot_size - d->headroom);
     if (r < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      if (errno == EBADFD || errno == EIO) {
+        fl_dev_stop_reading(d, errno); /* the interface is gone */
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
         d->rx_errors++;
         d->last_rx_errno = errno;
       }

@@ -12,7 +12,8 @@
 //  - file (openFileSink): `<base>.pcap`; with maxBytes, when the next record would make the file
 //    larger than maxBytes, the file is closed and the next one is `<base>.1.pcap`, `<base>.2.pcap`, …
 //    Every file starts with its own pcap header and holds at least one record, so each is readable
-//    alone. Stale `<base>.N.pcap` files from an earlier run are removed when the sink opens.
+//    alone. Stale rotated files of an earlier run (`<base>.1.pcap`, `.2`, … up to the first gap)
+//    are removed when the sink opens.
 //  - stream (createStreamSink): any Writable (a unix-socket connection, a file stream, stdout — use
 //    fs.createWriteStream('', { fd: 1 }) rather than process.stdout, whose pipe writes block). The pcap
 //    header is written first. Each chunk handed to the stream is a copy (a stream may keep it).
@@ -72,7 +73,11 @@ export interface CaptureSink {
   stats(): CaptureStats;
   /** The output failure that stopped this sink, if any. */
   readonly error: Error | null;
-  /** Stops capturing, writes out what is queued, closes the file (or ends the stream when asked). */
+  /**
+   * Stops capturing, writes out what is queued, closes the file (or ends the stream when asked).
+   * Idempotent. A stream sink waits until the stream has written our last chunk, errors or closes:
+   * destroy a stream that will never drain to give up.
+   */
   close(): Promise<void>;
 }
 

@@ -3,7 +3,9 @@
 // subnets prefix. Every call may reject (etcd down, deadline passed); the caller decides how to
 // retry. The client's own retry and circuit-breaker policies are switched off so that a restarted
 // etcd is used again at once and the caller's backoff is the only one. Values are UTF-8 strings.
+// The constructor throws ConfigError for an empty endpoint list.
 import { Etcd3, type IOptions, type IKeyValue, type Watcher } from 'etcd3';
+import { ConfigError } from '../util/errors.js';
 
 export const DEFAULT_PREFIX = '/coreos.com/network';
 
@@ -27,8 +29,9 @@ export interface SubnetWatch {
 export interface SubnetWatchHandlers {
   onPut(kv: SubnetKv): void;
   onDelete(kv: SubnetKv): void;
-  /** The stream broke (disconnect, compaction, cancel by the server); the watch is already cancelled. */
-  onBroken(err: Error): void;
+  /** The stream broke: 'disconnected' from etcd, or cancelled by the server (e.g. compaction).
+   *  The watch is already cancelled. */
+  onBroken(err: Error, kind: 'disconnected' | 'cancelled'): void;
 }
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
@@ -56,6 +59,7 @@ export class EtcdRegistry {
   private readonly timeoutMs: number;
 
   constructor(opts: RegistryOptions) {
+    if (opts.endpoints.length === 0) throw new ConfigError('no etcd endpoints given');
     this.prefix = normalizePrefix(opts.prefix);
     this.configKey = `${this.prefix}/config`;
     this.subnetsPrefix = `${this.prefix}/subnets/`;
@@ -147,18 +151,18 @@ export class EtcdRegistry {
   watchSubnets(fromRevision: number, handlers: SubnetWatchHandlers): SubnetWatch {
     const watcher: Watcher = this.client.watch().prefix(this.subnetsPrefix).startRevision(String(fromRevision)).watcher();
     let broken = false;
-    const breakOff = (err: Error): void => {
+    const breakOff = (err: Error, kind: 'disconnected' | 'cancelled'): void => {
       if (broken) return;
       broken = true;
       watcher.removeAllListeners('put').removeAllListeners('delete');
       watcher.cancel().catch(() => undefined);
-      handlers.onBroken(err);
+      handlers.onBroken(err, kind);
     };
     watcher.on('put', (kv) => !broken && handlers.onPut(toKv(kv)));
     watcher.on('delete', (kv) => !broken && handlers.onDelete(toKv(kv)));
-    watcher.on('disconnected', (err) => breakOff(err));
-    watcher.on('error', (err) => breakOff(err));
-    watcher.on('end', () => breakOff(new Error('watch ended')));
+    watcher.on('disconnected', (err) => breakOff(err, 'disconnected'));
+    watcher.on('error', (err) => breakOff(err, 'cancelled'));
+    watcher.on('end', () => breakOff(new Error('watch ended by etcd'), 'cancelled'));
     return {
       cancel: async () => {
         broken = true;

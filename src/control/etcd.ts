@@ -12,7 +12,11 @@
 // once. After a broken watch (disconnect, compaction) the subnets are re-listed and the difference
 // is emitted. If our own key disappears (lease expired while we were away, or deleted), the same
 // subnet is acquired again; nothing is emitted for ourselves. A malformed config or lease value is
-// logged once and skipped. Nothing here throws after start() has resolved.
+// logged once and skipped. If our subnet was taken meanwhile, the state is "subnet-taken" and we
+// keep retrying (a restart picks a new subnet). The subnet.env file is read here (to reuse a
+// subnet) but written by the node, which knows the MTU (subnet-env.ts writeSubnetEnv).
+// Throws: createEtcdMembership throws ConfigError for a bad TTL or no endpoints; start() rejects
+// only if stop() comes first; nothing throws after start() has resolved.
 import { Cidr, type Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
 import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
@@ -113,10 +117,8 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     if (next === state) return;
     const prev = state;
     state = next;
-    if (next === 'running') {
-      log.info({ from: prev }, 'etcd membership running');
-    } else if (next === 'stopped') {
-      log.info('etcd membership stopped');
+    if (next === 'running' || next === 'starting' || next === 'stopped') {
+      log.info({ from: prev }, `etcd membership: ${next}`);
     } else {
       log.warn({ from: prev, error: lastError }, `etcd membership: ${next}`);
     }
@@ -398,10 +400,10 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     watch = reg.watchSubnets(revision + 1, {
       onPut,
       onDelete,
-      onBroken: (err) => {
+      onBroken: (err, kind) => {
         watch = undefined;
         if (stopped) return;
-        setState('etcd-unavailable', err);
+        setState(kind === 'disconnected' ? 'etcd-unavailable' : 'resyncing', err);
         scheduleResync();
       },
     });

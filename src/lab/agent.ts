@@ -47,20 +47,31 @@ const availability = new Map<string, boolean>();
 export function agentAvailable(root = packageRoot()): boolean {
   const cached = availability.get(root);
   if (cached !== undefined) return cached;
-  let ok = fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js'));
-  if (ok) {
-    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
-    ok = r.status === 0 && /--cluster/.test(r.stdout + r.stderr);
-  }
+  const ok = fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js')) && /--cluster\b/.test(agentHelp(root));
   availability.set(root, ok);
   return ok;
 }
 
-/** Whether the agent's help mentions `--capture` (capture support). */
+const helpText = new Map<string, string>();
+
+function agentHelp(root: string): string {
+  let text = helpText.get(root);
+  if (text === undefined) {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
+    text = r.status === 0 ? `${r.stdout}${r.stderr}` : '';
+    helpText.set(root, text);
+  }
+  return text;
+}
+
+/** Whether the agent supports `--capture` and `--pcap-dir`. */
 export function agentSupportsCapture(root = packageRoot()): boolean {
-  if (!agentAvailable(root)) return false;
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
-  return /--capture/.test(r.stdout) && /--pcap-dir/.test(r.stdout);
+  return agentAvailable(root) && /--capture\b/.test(agentHelp(root)) && /--pcap-dir\b/.test(agentHelp(root));
+}
+
+/** Whether the agent has `--no-anti-spoof`. */
+export function agentHasAntiSpoofSwitch(root = packageRoot()): boolean {
+  return agentAvailable(root) && /--no-anti-spoof\b/.test(agentHelp(root));
 }
 
 export interface AgentArgs {
@@ -70,10 +81,13 @@ export interface AgentArgs {
   capture: CapturePoint[];
   pcapDir?: string;
   logLevel?: string;
+  /** Pass --no-anti-spoof (see labUp: nodes answer pods from their public IP, as with flannel). */
+  noAntiSpoof?: boolean;
 }
 
 export function agentArgs(a: AgentArgs): string[] {
   const args = ['--cluster', a.clusterFile, '--name', a.node, '--state-dir', a.stateDir, '--log-level', a.logLevel ?? 'info'];
+  if (a.noAntiSpoof) args.push('--no-anti-spoof');
   if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
   return args;
 }

@@ -13,11 +13,10 @@ import { packageRoot, programCommand } from './agent.js';
 import { labDown, labUp, LAB_ENV } from './lab.js';
 import { parseGreeting } from './programs.js';
 import { createProgress } from './progress.js';
-import { spawnInNetns } from './procs.js';
+import { pidAlive, spawnInNetns } from './procs.js';
 import { labPaths, labRoot, nodeLogFile, readyFile, type LabState } from './state.js';
 import { collectStatus, formatPods } from './status.js';
 import { formatTable } from './table.js';
-import { netnsInode, pidInNetns } from './sys.js';
 import type { LabNode, LabPod, LabTopology } from './topology.js';
 
 export interface DemoOptions {
@@ -228,8 +227,9 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
   }
   abort();
 
-  section(7, 'HTTP from busybox to every nginx replica');
-  const replicas = servers.filter((p) => p.template !== p.name || p.template === 'nginx');
+  const replicas = servers.filter((p) => p.template !== p.name);
+  const templates = [...new Set(replicas.map((p) => p.template))];
+  section(7, `HTTP from ${client?.name ?? 'a pod'} to every replica of ${templates.join(', ') || 'a Deployment'}, wherever it runs`);
   if (!client || replicas.length === 0) check('skip', 'this topology has no replicated http pods');
   for (const s of client ? replicas : []) {
     if (s.node !== client.node && !cross) {
@@ -252,11 +252,10 @@ async function startNodeServer(t: LabTopology, node: LabNode, programs: string[]
     POD_IP: node.publicIp,
     FLT_READY_FILE: ready,
   });
-  const ino = netnsInode(node.netns);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (fs.existsSync(ready)) return true;
-    if (!pidInNetns(pid, ino)) return false;
+    if (!pidAlive(pid)) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;

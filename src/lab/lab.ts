@@ -11,11 +11,11 @@
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
 import { ConfigError, DeviceError } from '../util/errors.js';
-import { agentArgs, agentAvailable, agentCommand, agentSupportsCapture, packageRoot, programCommand, waitForAgent } from './agent.js';
+import { agentArgs, agentAvailable, agentCommand, agentHasAntiSpoofSwitch, agentSupportsCapture, packageRoot, programCommand, waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
 import { LAB_NAME_RE, labPrefix, NODE_UPLINK, POD_BRIDGE, POD_IFACE, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
 import { silentProgress, type Progress } from './progress.js';
-import { spawnInNetns, stopProcessesIn } from './procs.js';
+import { pidAlive, spawnInNetns, stopProcessesIn } from './procs.js';
 import {
   containerLogFile,
   controlSocket,
@@ -148,16 +148,19 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       progress.step(`starting ${t.nodes.length} node agents (${t.backend.type})`);
       if (capture.size > 0) fs.mkdirSync(pcapDir, { recursive: true });
       const agentCmd = agentCommand(pkgRoot);
+      // A node answers a pod on another node from its own public IP (ping/curl to the node): with
+      // flannel the kernel's VXLAN device carries that reply; the agent's anti-spoof check would drop
+      // it (source outside the sender's subnet), so the lab turns the check off, as flannel has none.
+      const noAntiSpoof = agentHasAntiSpoofSwitch(pkgRoot);
       for (const n of t.nodes) {
-        const args = agentArgs({ clusterFile: paths.cluster, node: n.name, stateDir: paths.runDir, capture: capture.get(n.name) ?? [], pcapDir, logLevel: opts.logLevel });
+        const args = agentArgs({ clusterFile: paths.cluster, node: n.name, stateDir: paths.runDir, capture: capture.get(n.name) ?? [], pcapDir, logLevel: opts.logLevel, noAntiSpoof });
         state.nodePids[n.name] = spawnInNetns(n.netns, [...agentCmd, ...args], nodeLogFile(paths, n.name), { [LAB_ENV]: t.name, NODE_NAME: n.name });
       }
       writeState(state, root);
       await Promise.all(
-        t.nodes.map((n) => {
-          const ino = netnsInode(n.netns);
-          return waitForAgent(n.name, controlSocket(paths, n.name), nodeLogFile(paths, n.name), () => pidInNetns(state.nodePids[n.name]!, ino), opts.readyTimeoutMs ?? 20_000);
-        }),
+        t.nodes.map((n) =>
+          waitForAgent(n.name, controlSocket(paths, n.name), nodeLogFile(paths, n.name), () => pidAlive(state.nodePids[n.name]!), opts.readyTimeoutMs ?? 20_000),
+        ),
       );
       check();
     }
@@ -232,17 +235,18 @@ function waitsForReady(c: LabContainer): boolean {
 }
 
 async function waitForContainers(t: LabTopology, state: LabState, paths: LabPaths, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const pending = t.pods.flatMap((p) => p.containers.filter(waitsForReady).map((c) => ({ p, c, ino: netnsInode(p.netns) })));
+  const pending = t.pods.flatMap((p) => p.containers.filter(waitsForReady).map((c) => ({ p, c })));
   const deadline = Date.now() + timeoutMs;
   while (pending.length > 0) {
     signal?.throwIfAborted();
     for (let i = pending.length - 1; i >= 0; i--) {
-      const { p, c, ino } = pending[i]!;
+      const { p, c } = pending[i]!;
       if (fs.existsSync(readyFile(paths, p.name, c.name))) {
         pending.splice(i, 1);
         continue;
       }
-      if (!pidInNetns(state.containerPids[`${p.name}/${c.name}`]!, ino)) {
+      // (alive, not "in the namespace": right after the spawn, ip(8) may not have switched yet)
+      if (!pidAlive(state.containerPids[`${p.name}/${c.name}`]!)) {
         throw new DeviceError(`container ${c.name} of pod ${p.name} exited during start-up; see ${containerLogFile(paths, p.name, c.name)}`);
       }
     }

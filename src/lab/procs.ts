@@ -32,7 +32,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function alive(pid: number): boolean {
+/** True when `pid` exists and is not a zombie. */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return !/ Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
@@ -52,17 +53,17 @@ export async function stopProcessesIn(netnsList: readonly string[], graceMs = 30
   for (const ns of netnsList) for (const pid of await netnsPids(ns)) if (pid !== process.pid) pids.add(pid);
   for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && [...pids].some(alive)) await sleep(50);
+  while (Date.now() < deadline && [...pids].some(pidAlive)) await sleep(50);
   let killed = 0;
   for (const pid of pids) {
-    if (alive(pid)) {
+    if (pidAlive(pid)) {
       signal(pid, 'SIGKILL');
       killed++;
     }
   }
   if (killed > 0) {
     const until = Date.now() + 2000;
-    while (Date.now() < until && [...pids].some(alive)) await sleep(20);
+    while (Date.now() < until && [...pids].some(pidAlive)) await sleep(20);
   }
   return { stopped: pids.size, killed };
 }

@@ -28,12 +28,15 @@ export interface LinuxTunStats {
   packetsRead: number;
   bursts: number;
   readErrors: number;
+  /** Reading stopped for good: the interface was deleted under us (errno in lastReadErrno). */
+  readStopped: boolean;
+  lastReadErrno: number;
   written: number;
   /** Writes dropped because the kernel queue was full (EAGAIN/ENOBUFS). */
   writeDrops: number;
-  /** Writes that failed otherwise (device down: EIO, not an IP packet: EINVAL, closed). */
+  /** Writes that failed in the kernel otherwise (device down: EIO, not an IP packet: EINVAL). */
   writeErrors: number;
-  /** Writes refused before reaching the kernel (length 0, > MAX_PACKET, outside the buffer). */
+  /** Writes refused before reaching the kernel (closed, length 0, > MAX_PACKET, outside the buffer). */
   writeRefused: number;
 }
 
@@ -120,6 +123,8 @@ export class LinuxTun implements TunDevice {
       packetsRead: n.rxPackets,
       bursts: n.rxBursts,
       readErrors: n.rxErrors,
+      readStopped: n.rxStopped,
+      lastReadErrno: n.lastRxErrno,
       written: n.txPackets,
       writeDrops: n.txDrops,
       writeErrors: n.txErrors,

@@ -36,6 +36,8 @@ export interface NativeStats {
   txQueued: number;
   lastRxErrno: number;
   lastTxErrno: number;
+  /** Reading stopped after a fatal error (the TUN interface was deleted). */
+  rxStopped: boolean;
   closed: boolean;
 }
 

@@ -134,3 +134,47 @@ export async function startEtcd(): Promise<TestEtcd> {
     },
   };
 }
+
+export interface TcpProxy {
+  endpoint: string;
+  /** Closes the listener and cuts every open connection (the client sees etcd vanish). */
+  cut(): Promise<void>;
+  /** Listens again on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP proxy in front of `target` (http://127.0.0.1:port), to cut one client off etcd. */
+export async function startTcpProxy(target: string): Promise<TcpProxy> {
+  const targetUrl = new URL(target);
+  const port = await freePort();
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  const listen = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const srv = net.createServer((client) => {
+        const upstream = net.connect(Number(targetUrl.port), targetUrl.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      srv.once('error', reject);
+      srv.listen(port, '127.0.0.1', () => resolve());
+      server = srv;
+    });
+  const cut = async (): Promise<void> => {
+    const srv = server;
+    server = undefined;
+    for (const s of sockets) s.destroy();
+    sockets.clear();
+    if (srv) await new Promise<void>((resolve) => srv.close(() => resolve()));
+  };
+  await listen();
+  return { endpoint: `http://127.0.0.1:${port}`, cut, restore: listen, close: cut };
+}

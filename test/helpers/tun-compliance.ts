@@ -173,7 +173,8 @@ export function runTunCompliance(name: string, makeHarness: () => Promise<TunHar
       const mine = () => seen.packets.filter((p) => p.parsed?.dport === 7002);
       await waitFor(t.pump, () => mine().length >= n, `${n} packets`);
       expect(mine().map((p) => p.parsed!.payload.readUInt32BE(0))).toEqual([...Array(n).keys()]);
-      for (const [i, p] of mine().entries()) expect(p.parsed!.payload).toEqual(payloadOf(i, 100));
+      const wrong = mine().filter((p, i) => !p.parsed!.payload.equals(payloadOf(i, 100)));
+      expect(wrong.length).toBe(0);
       expect(Math.max(...seen.batchSizes)).toBeGreaterThan(1);
       expect(seen.problems).toEqual([]);
     });

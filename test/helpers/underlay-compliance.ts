@@ -111,7 +111,8 @@ export function runUnderlayCompliance(name: string, makePair: () => Promise<Unde
       p.a.flush();
       await waitFor(p.pump, () => atB.got.length >= n, `${n} datagrams`);
       expect(atB.got.map((r) => r.data.readUInt32BE(0))).toEqual([...Array(n).keys()]);
-      for (const [i, r] of atB.got.entries()) expect(r.data.subarray(4)).toEqual(pattern(200, i).subarray(4));
+      const wrong = atB.got.filter((r, i) => !r.data.subarray(4).equals(pattern(200, i).subarray(4)));
+      expect(wrong.length).toBe(0);
       if (p.batches) expect(Math.max(...atB.batchSizes)).toBeGreaterThan(1);
       else expect(Math.max(...atB.batchSizes)).toBe(1);
       expect(atB.problems).toEqual([]);

@@ -62,6 +62,19 @@ describe('stream sink', () => {
     expect(sink.stats()).toEqual({ captured: 20, written: 20, dropped: 0, bytesWritten: data.length, files: 0 });
   });
 
+  it('ends the stream in close() only when asked', async () => {
+    const kept = collector();
+    await createStreamSink(kept, { linktype: LINKTYPE_RAW }).close();
+    expect(kept.writableEnded).toBe(false);
+    const ended = collector();
+    const sink = createStreamSink(ended, { linktype: LINKTYPE_RAW, end: true });
+    sink.capture(1n, numbered(1), 0, 100);
+    await sink.close();
+    expect(ended.writableFinished).toBe(true);
+    expect(readPcap(ended.data()).records).toHaveLength(1);
+    expect(sink.error).toBeNull();
+  });
+
   it('drops and counts when the stream never drains, while capture() keeps returning at once', async () => {
     const out = stuckStream();
     const errors: Error[] = [];

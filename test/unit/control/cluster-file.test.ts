@@ -86,3 +86,14 @@ describe('cluster file', () => {
     expectError(text, 8, /nodes\[1\]\.subnet 10\.245\.1\.0\/24 is outside network/);
   });
 });
+
+describe('example cluster files', () => {
+  it('parse', async () => {
+    const { loadClusterFile } = await import('../../../src/control/cluster-file.js');
+    const vx = loadClusterFile('examples/cluster-two-nodes.yaml');
+    expect(vx.backend.type).toBe('vxlan');
+    expect(vx.nodes.map((n) => n.name)).toEqual(['node1', 'node2']);
+    const udp = loadClusterFile('examples/cluster-two-nodes-udp.yaml');
+    expect(udp.backend).toEqual({ type: 'udp', vni: 0, port: 8285 });
+  });
+});

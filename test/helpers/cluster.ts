@@ -1,0 +1,176 @@
+// A two-node overlay for integration tests (root): two node namespaces on a veth underlay, one pod
+// namespace behind each node (veth, default route to the node), and flannelette node processes
+// started from the built CLI (dist/) inside the node namespaces. Optionally node 2 runs the Linux
+// kernel's VXLAN device configured exactly as flanneld configures it, instead of flannelette.
+// Everything is removed by `destroy()`, also when the node processes already died.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rpcCall } from '../../src/util/rpc.js';
+import { createNetns, createVethPair, type Netns } from './netns.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'bin/flannelette.js');
+export const TRANSFER = path.join(ROOT, 'test/helpers/tcp-transfer.mjs');
+
+export interface ClusterNode {
+  name: string;
+  ns: Netns;
+  publicIp: string;
+  subnet: string;
+  mac: string;
+  pod: Netns;
+  podIp: string;
+  proc?: ChildProcess;
+  log: string;
+  socket: string;
+  kernel: boolean;
+}
+
+export interface TwoNodeCluster {
+  nodes: [ClusterNode, ClusterNode];
+  stateDir: string;
+  startNode(n: ClusterNode, extra?: string[]): Promise<void>;
+  stopNode(n: ClusterNode, signal?: NodeJS.Signals): Promise<number | null>;
+  /** Makes node 2 a kernel VXLAN node (flanneld's configuration) instead of flannelette. */
+  configureKernelVxlan(n: ClusterNode, peer: ClusterNode): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  prefix: string;
+  backend: 'vxlan' | 'udp';
+}
+
+export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNodeCluster> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-state-'));
+  const made: Netns[] = [];
+  const mk = async (): Promise<Netns> => {
+    const ns = await createNetns(opts.prefix);
+    made.push(ns);
+    return ns;
+  };
+  const cluster: TwoNodeCluster = {
+    nodes: [] as unknown as [ClusterNode, ClusterNode],
+    stateDir,
+    async startNode(n, extra = []) {
+      const peer = cluster.nodes.find((p) => p !== n)!;
+      const args = [
+        'netns', 'exec', n.ns.name, process.execPath, CLI, 'node',
+        '--name', n.name, '--public-ip', n.publicIp, '--subnet', n.subnet, '--network', '10.244.0.0/16',
+        '--backend', opts.backend, '--vtep-mac', n.mac, '--state-dir', stateDir, '--log-format', 'json',
+        '--peer', `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
+        ...extra,
+      ];
+      const out = fs.openSync(n.log, 'a');
+      n.proc = spawn('ip', args, { stdio: ['ignore', out, out] });
+      fs.closeSync(out);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        if (n.proc.exitCode !== null) throw new Error(`node ${n.name} exited (${n.proc.exitCode}): ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
+        try {
+          await rpcCall(n.socket, 'ping', {}, { timeoutMs: 1000 });
+          return;
+        } catch {
+          if (Date.now() > deadline) throw new Error(`node ${n.name} did not come up: ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    async stopNode(n, signal = 'SIGTERM') {
+      const proc = n.proc;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
+      const done = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const code = await done;
+      clearTimeout(timer);
+      return code;
+    },
+    async configureKernelVxlan(n, peer) {
+      const dev = 'flannel.1';
+      const subnet0 = n.subnet.replace(/\/\d+$/, '');
+      const peer0 = peer.subnet.replace(/\/\d+$/, '');
+      await n.ns.ip('link', 'add', dev, 'type', 'vxlan', 'id', '1', 'local', n.publicIp, 'dev', 'under', 'dstport', '8472', 'nolearning');
+      await n.ns.ip('link', 'set', dev, 'address', n.mac);
+      await n.ns.ip('addr', 'add', `${subnet0}/32`, 'dev', dev);
+      await n.ns.ip('link', 'set', dev, 'mtu', '1450', 'up');
+      await n.ns.ip('neigh', 'replace', peer0, 'lladdr', peer.mac, 'dev', dev, 'nud', 'permanent');
+      await n.ns.exec('bridge', ['fdb', 'append', peer.mac, 'dev', dev, 'dst', peer.publicIp]);
+      await n.ns.ip('route', 'replace', peer.subnet, 'via', peer0, 'dev', dev, 'onlink');
+      // A veth never fills in checksums the kernel left to the NIC: without this, the kernel's
+      // VXLAN sends inner TCP segments with partial checksums that no real wire would carry.
+      await n.ns.exec('ethtool', ['-K', 'under', 'tx', 'off']);
+      n.kernel = true;
+    },
+    async destroy() {
+      for (const n of cluster.nodes) await cluster.stopNode(n).catch(() => undefined);
+      for (const ns of made) await ns.del();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    const [n1, n2] = [await mk(), await mk()];
+    await createVethPair(n1, 'under', '192.168.77.1/24', n2, 'under', '192.168.77.2/24');
+    const specs = [
+      { ns: n1, name: 'node1', publicIp: '192.168.77.1', subnet: '10.244.1.0/24', mac: '0e:00:00:00:01:01', podIp: '10.244.1.2' },
+      { ns: n2, name: 'node2', publicIp: '192.168.77.2', subnet: '10.244.2.0/24', mac: '0e:00:00:00:02:01', podIp: '10.244.2.2' },
+    ];
+    for (const s of specs) {
+      const pod = await mk();
+      const gw = s.podIp.replace(/\.2$/, '.1');
+      await createVethPair(pod, 'eth0', `${s.podIp}/24`, s.ns, 'pod0', `${gw}/24`);
+      await pod.ip('route', 'add', 'default', 'via', gw);
+      await s.ns.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      cluster.nodes.push({ ...s, pod, log: path.join(stateDir, `${s.name}.log`), socket: path.join(stateDir, `${s.name}.sock`), kernel: false } as ClusterNode);
+    }
+    return cluster;
+  } catch (err) {
+    await cluster.destroy();
+    throw err;
+  }
+}
+
+/** pings from a namespace; resolves with the number of replies. */
+export async function ping(from: Netns, to: string, count = 3): Promise<number> {
+  try {
+    const { stdout } = await from.exec('ping', ['-c', String(count), '-i', '0.2', '-W', '2', to], { timeoutMs: 20_000 });
+    const m = /(\d+) received/.exec(stdout);
+    return m ? Number(m[1]) : 0;
+  } catch (err) {
+    const m = /(\d+) received/.exec(String((err as Error).message));
+    return m ? Number(m[1]) : 0;
+  }
+}
+
+export interface TransferResult {
+  sent: { bytes: number; sha256: string };
+  received: { remote: string; bytes: number; sha256: string };
+}
+
+/** Sends `bytes` over TCP from one namespace to a server in another; both sides' sha256. */
+export async function tcpTransfer(from: Netns, to: Netns, toIp: string, bytes: number, port = 5001): Promise<TransferResult> {
+  const server = spawn('ip', ['netns', 'exec', to.name, process.execPath, TRANSFER, 'serve', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  server.stdout.on('data', (d) => (out += d));
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!out.includes('listening')) {
+      if (Date.now() > deadline || server.exitCode !== null) throw new Error('transfer server did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { stdout } = await from.exec(process.execPath, [TRANSFER, 'send', toIp, String(port), String(bytes), '7'], { timeoutMs: 60_000 });
+    const sent = JSON.parse(stdout.trim().split('\n').pop()!);
+    const end = Date.now() + 20_000;
+    while (!out.includes('sha256')) {
+      if (Date.now() > end) throw new Error('transfer server never reported');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const received = JSON.parse(out.trim().split('\n').pop()!);
+    return { sent, received };
+  } finally {
+    server.kill();
+  }
+}
