@@ -1,7 +1,9 @@
 // `flannelette impair NODE`: changes a running node's link impairments through its control socket:
 // a default for every peer, or one peer with --to; --clear, --partition, --heal. With no change
-// given, prints the impairments in force and their counters.
+// given, prints the impairments in force and their counters. More than one kind of change at once
+// (e.g. --clear with --delay) is refused with ConfigError (exit 2) rather than half applied.
 import { Command } from 'commander';
+import { ConfigError } from '../util/errors.js';
 import { rpcCall } from '../util/rpc.js';
 import { fail } from './exit.js';
 import { addImpairFlags, impairFields } from './impair-flags.js';
@@ -43,7 +45,13 @@ export function registerImpairCommand(program: Command): void {
   cmd.action(async (node: string | undefined, flags: Record<string, unknown> & { stateDir: string; json?: boolean }) => {
     try {
       const fields = impairFields(flags);
-      const change = flags.clear || flags.partition || flags.heal || Object.keys(fields).length > 0;
+      const actions = [
+        ...(['clear', 'partition', 'heal'] as const).filter((k) => flags[k] === true).map((k) => `--${k}`),
+        ...(Object.keys(fields).length > 0 ? [Object.keys(fields).map((k) => `--${k.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase())}`).join(' ')] : []),
+      ];
+      // The node would silently apply only one of them (clear, then partition, then heal, then the values).
+      if (actions.length > 1) throw new ConfigError(`${actions[0]} cannot be combined with ${actions[1]}: give one change at a time`);
+      const change = actions.length > 0;
       const socket = resolveNodeSocket(flags.stateDir, node);
       const reply = (await rpcCall(
         socket,

@@ -7,6 +7,7 @@ import { registerInspectCommands } from './inspect-commands.js';
 import { registerLabCommands } from './lab-commands.js';
 import { registerCaptureCommand } from './capture-command.js';
 import { registerImpairCommand } from './impair-command.js';
+import { registerNetworkCommand } from './network-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerInspectCommands(program);
   registerCaptureCommand(program);
   registerImpairCommand(program);
+  registerNetworkCommand(program);
   registerLabCommands(program);
   return program;
 }

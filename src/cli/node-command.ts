@@ -3,6 +3,7 @@
 // Membership comes from --cluster FILE (static), --etcd-endpoints (flannel's etcd layout), or the
 // flags --public-ip/--subnet/--network/--peer. SIGHUP re-reads the cluster file.
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
@@ -13,6 +14,7 @@ import { startNode } from '../node/agent.js';
 import { createFlagMembership } from '../node/flag-membership.js';
 import { parsePeerFlag } from '../node/peer-flag.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
+import { parseMetricsAddr } from '../node/metrics.js';
 import { realClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -51,6 +53,7 @@ export interface NodeFlags {
   captureMaxMb?: string;
   captureFilter?: string;
   seed?: string;
+  metricsAddr?: string;
   logLevel: string;
   logFormat?: string;
   [impair: string]: unknown;
@@ -87,6 +90,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--capture-max-mb <mb>', 'rotate capture files at this size')
     .option('--capture-filter <expr>', 'capture filter: host A, net CIDR, proto icmp|tcp|udp, port N, joined by and')
     .option('--seed <n>', 'seed for impairment randomness (default random)')
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9100)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .addOption(new Option('--log-format <format>', 'json or pretty (default: pretty on a terminal)').choices(['json', 'pretty']));
   addImpairFlags(cmd);
@@ -128,14 +132,27 @@ function intFlag(name: string, value: string | undefined, min: number, max: numb
   return n;
 }
 
-function buildMembership(flags: NodeFlags, log: Logger): Membership {
+async function buildMembership(flags: NodeFlags, log: Logger): Promise<Membership> {
   const name = flags.name!;
   if (flags.cluster) {
     if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--cluster takes the peers and subnets from the file: drop --peer/--subnet');
     return createStaticMembership({ file: flags.cluster, nodeName: name, logger: log });
   }
   if (flags.etcdEndpoints) {
-    throw new ConfigError('--etcd-endpoints: etcd membership is not wired into this build yet');
+    if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--etcd-endpoints leases the subnet and learns the peers from etcd: drop --peer/--subnet');
+    if (!flags.publicIp) throw new ConfigError('--etcd-endpoints needs --public-ip (the address written into the lease)');
+    // etcd3 (gRPC) is heavy to load: only nodes that use etcd pay for it.
+    const { createEtcdMembership } = await import('../control/etcd.js');
+    const ttl = intFlag('lease-ttl', flags.leaseTtl, 5, 10 * 365 * 86400);
+    return createEtcdMembership({
+      endpoints: parseEndpoints(flags.etcdEndpoints),
+      prefix: flags.etcdPrefix,
+      publicIp: parseIpv4(flags.publicIp),
+      logger: log,
+      leaseTtlSeconds: ttl,
+      subnetEnvPath: flags.subnetFile,
+      stateFile: path.join(flags.stateDir, `${name}.state.json`),
+    });
   }
   if (!flags.publicIp || !flags.subnet || !flags.network) {
     throw new ConfigError('give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)');
@@ -155,15 +172,27 @@ function buildMembership(flags: NodeFlags, log: Logger): Membership {
   });
 }
 
+/** "http://127.0.0.1:2379,http://…" → the list; each must be an http(s) URL. */
+export function parseEndpoints(text: string): string[] {
+  const list = text.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const e of list) {
+    if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(e)) throw new ConfigError(`--etcd-endpoints: "${e}" is not an http(s)://host:port URL`);
+  }
+  if (list.length === 0) throw new ConfigError('--etcd-endpoints: no endpoint given');
+  return list;
+}
+
 export async function runNode(flags: NodeFlags): Promise<void> {
   if (!flags.name) throw new ConfigError('--name is required');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.name)) throw new ConfigError(`--name ${flags.name}: use letters, digits, '.', '_' and '-'`);
   const pretty = flags.logFormat ? flags.logFormat === 'pretty' : process.stderr.isTTY;
   const log = createLogger({ level: flags.logLevel as never, pretty, name: flags.name });
-  const membership = buildMembership(flags, log);
+  fs.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
+  const membership = await buildMembership(flags, log);
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
   const impairment = startupImpairment(flags);
+  const metricsAddr = flags.metricsAddr === undefined ? undefined : parseMetricsAddr(flags.metricsAddr);
   requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
 
   const node = await startNode({
@@ -176,6 +205,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     subnetFile: flags.subnetFile,
     underlayKind: flags.underlay as 'native' | 'dgram',
     antiSpoof: flags.antiSpoof,
+    metricsAddr,
     capture,
     logger: log,
     clock: realClock,

@@ -85,7 +85,11 @@ function listenDualStack(server: net.Server | http.Server, p: number): Promise<v
   });
 }
 
-const forever = (): Promise<number> => new Promise<number>(() => undefined);
+/** Never resolves, and keeps the process alive (a pending promise alone would not). */
+const forever = (): Promise<number> =>
+  new Promise<number>(() => {
+    setInterval(() => undefined, 1 << 30);
+  });
 
 async function httpProgram(args: readonly string[], io: Io): Promise<number> {
   const { values } = flags(args, { port: 'value', pod: 'value', ip: 'value' });

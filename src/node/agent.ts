@@ -1,6 +1,6 @@
 // The composition root of one emulated node: given its options and a Membership, it opens the
 // underlay socket and the TUN device, configures the kernel side (address, MTU, routes), wires the
-// data path (with optional impairments and capture taps), serves the control socket and writes
+// data path (with optional impairments and capture taps), serves the control socket (and /metrics when asked) and writes
 // subnet.env. Membership events become route commands for the data path and kernel routes.
 //
 // startNode() either returns a running node or throws (ConfigError/DeviceError/PermissionError)
@@ -28,6 +28,7 @@ import { startRpcServer, type RpcServer } from '../util/rpc.js';
 import { addRoute, configureTun, mtuOfAddress, removeRoute } from './kernel.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
 import { controlHandlers } from './control.js';
+import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
 
 export interface NodeOptions {
   name: string;
@@ -45,6 +46,8 @@ export interface NodeOptions {
   /** `native` (recvmmsg/sendmmsg addon, default) or `dgram` (node:dgram). */
   underlayKind?: 'native' | 'dgram';
   antiSpoof?: boolean;
+  /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
+  metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
   logger: Logger;
   clock: Clock;
@@ -197,6 +200,8 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     };
     const server: RpcServer = await startRpcServer(socketPath, controlHandlers(node));
     undo.push(() => server.close());
+    const metrics = opts.metricsAddr ? await startMetricsServer(createNodeMetrics(node), opts.metricsAddr) : undefined;
+    if (metrics) undo.push(() => metrics.close());
 
     log.info(
       {
@@ -211,6 +216,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         mtu,
         peers: dataplane.peers().length,
         control: socketPath,
+        metrics: metrics?.url,
       },
       'ready',
     );

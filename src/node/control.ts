@@ -41,6 +41,17 @@ export function peerStatus(p: Peer, now: number): PeerStatus {
   };
 }
 
+// JSON contract of `flannelette status --json` (nodeStatus) and `stats --json` (the stats method).
+// Scripts and the lab read these: fields are only ever added, never renamed, removed or retyped.
+//   status:   { name, subnet, network, publicIp, backend, port, vni?, vtepMac?, tun, mtu, pathMtu,
+//               membership: { source, state, leaseExpiresAt? (Unix ms), lastError? }, uptimeSeconds,
+//               pid, peers: PeerStatus[], counters }
+//   stats:    { at (Unix ms), counters, peers: PeerStatus[],
+//               capture: { files: { inner, outer: CaptureStats | null }, live: [{ point, filter, stats }] },
+//               impairments: { total: ImpairCounters, peers: [{ addr (IPv4 as uint32), counters }] } }
+//   counters: { txPackets, txBytes, rxPackets, rxBytes, icmpSent, drops: { <every DROP_REASONS entry>: n } }
+// Bytes are inner IP bytes (no encapsulation); `vni`/`vtepMac` are absent for the udp backend.
+// test/integration/observability/observability.test.ts pins these key sets.
 export function nodeStatus(node: RunningNode, now: number) {
   const { lease, backend, dataplane } = node;
   return {

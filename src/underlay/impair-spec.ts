@@ -44,7 +44,13 @@ export interface ImpairmentSpec {
   reorder: number;
   /** Probability that one random bit of the UDP payload is flipped, 0..1. */
   corrupt: number;
-  /** Link rate in bits per second; 0 = unlimited. */
+  /**
+   * Link rate in bits per second; 0 = unlimited. It counts the UDP payload handed to the underlay
+   * (for vxlan: VXLAN header + inner Ethernet frame + inner IP packet), not the outer UDP, IP and
+   * Ethernet headers (28 + 14 bytes more per datagram on an Ethernet underlay), which `tc netem rate`
+   * on the underlay interface would count. Full 1500-byte-MTU vxlan datagrams carry 1472 payload
+   * bytes, so TCP goodput is about 95% of the rate (MSS payload 1398 / 1472).
+   */
   rateBitsPerSec: number;
   /** Token bucket depth in bytes (how much may go back to back at line speed after an idle period). */
   burstBytes: number;

@@ -7,7 +7,8 @@
 //   duplicate → a second copy (duplicated); then for each copy: corrupt → one random bit of the UDP
 //   payload flipped in a copy, never in the caller's buffer (corrupted); reorder → sent at once,
 //   skipping delay, jitter and the rate queue, as netem (reordered); otherwise the copy waits for
-//   the token bucket (rate; rateLimited when it had to wait) and then for delay + jitter (delayed).
+//   the token bucket (rate, counting the UDP payload bytes it is given — the outer UDP/IP headers
+//   are not counted; rateLimited when it had to wait) and then for delay + jitter (delayed).
 // Held copies leave in order of due time. Jitter does NOT reorder by default: a copy is never due
 // before the previous copy to the same peer (a FIFO link; dense traffic may then see a little more
 // than delay + jitter). With spec.jitterReorders, copies leave in pure due-time order, as netem does.
