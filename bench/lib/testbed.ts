@@ -46,6 +46,8 @@ export interface Testbed {
   readonly procs: ChildProcess[];
   /** flannelette's `stats` RPC of each node (undefined for other paths or on failure). */
   nodeStats(): Promise<unknown[] | undefined>;
+  /** Kernel drop counters of each node namespace (links' tx/rx drops, UDP socket errors). */
+  kernelCounters(): Promise<KernelCounters[]>;
   close(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function createTestbed(kind: PathName, opts: TestbedOptions = {}): 
           return undefined;
         }
       },
+      kernelCounters: () => Promise.all(nodes.map(readKernelCounters)),
       close,
     };
     await waitForPing(bed, procs, stateDir);
@@ -184,4 +187,32 @@ async function waitForPing(bed: Testbed, procs: ChildProcess[], stateDir: string
       await sleep(200);
     }
   }
+}
+
+export interface KernelCounters {
+  links: Record<string, { txPackets: number; txDropped: number; rxPackets: number; rxDropped: number }>;
+  udp: Record<string, number>;
+}
+
+async function readKernelCounters(ns: Netns): Promise<KernelCounters> {
+  const out: KernelCounters = { links: {}, udp: {} };
+  try {
+    const links = JSON.parse((await ns.ip('-s', '-j', 'link', 'show')).stdout) as {
+      ifname: string;
+      stats64?: { rx: { packets: number; dropped: number }; tx: { packets: number; dropped: number } };
+    }[];
+    for (const l of links) {
+      if (l.ifname === 'lo' || !l.stats64) continue;
+      out.links[l.ifname] = { txPackets: l.stats64.tx.packets, txDropped: l.stats64.tx.dropped, rxPackets: l.stats64.rx.packets, rxDropped: l.stats64.rx.dropped };
+    }
+    const snmp = (await ns.exec('cat', ['/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+    if (snmp.length >= 2) {
+      const keys = snmp[0]!.split(/\s+/).slice(1);
+      const vals = snmp[1]!.split(/\s+/).slice(1).map(Number);
+      keys.forEach((k, i) => (out.udp[k] = vals[i]!));
+    }
+  } catch {
+    // counters are diagnostics only
+  }
+  return out;
 }

@@ -62,12 +62,12 @@ async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
 export function registerLabCommands(program: Command, deps: LabCommandDeps = {}): void {
   const out = deps.out ?? process.stdout;
   const err = deps.err ?? process.stderr;
-  // A closed pipe (`lab up | head`) must not crash a half-built lab: ignore write errors.
-  for (const stream of [out, err]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
   const say = (line: string): void => void out.write(`${line}\n`);
   const action =
     <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
     async (...args: A): Promise<void> => {
+      // A closed pipe (`lab up | head`) must not crash a half-built lab: ignore write errors.
+      for (const stream of [out, err] as unknown as NodeJS.EventEmitter[]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
       try {
         const code = await fn(...args);
         if (typeof code === 'number' && code !== 0) process.exitCode = code;

@@ -3,12 +3,14 @@
 // With no name, the only node running. Throws ConfigError naming what was not found.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, PermissionError } from '../util/errors.js';
 
 function socketsIn(dir: string): string[] {
   try {
     return fs.readdirSync(dir).filter((f) => f.endsWith('.sock')).map((f) => path.join(dir, f));
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new PermissionError(`permission denied reading ${dir} (run as root)`);
     return [];
   }
 }

@@ -289,6 +289,10 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   // ---- renewing ------------------------------------------------------------------------------------
 
   const renewIntervalMs = (): number => Math.max(500, (ttl * 1000) / 3);
+  /** Retries of a failed keepalive never wait longer than a tenth of the TTL: a restarted etcd
+   *  gives leases back only their TTL (plus about a second), so with a short TTL the general
+   *  backoff (up to 10 s) would let our lease expire after an outage and peers drop our route. */
+  const renewRetryCapMs = (): number => Math.max(100, (ttl * 1000) / 10);
 
   const scheduleRenew = (ms: number): void => {
     if (stopped) return;
@@ -316,7 +320,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     } catch (err) {
       if (stopped) return;
       setState('etcd-unavailable', err);
-      scheduleRenew(renewBackoff.next());
+      scheduleRenew(Math.min(renewBackoff.next(), renewRetryCapMs()));
     }
   };
 

@@ -231,7 +231,10 @@ export class Dataplane {
       return;
     }
     const innerLen = ipv4TotalLen(buf, inner);
-    if (this.antiSpoof && !peer.subnet.contains(ipv4Src(buf, inner))) {
+    // A peer may send from its pods' subnet, or from its own public IP (a node answering a pod
+    // that reached it over the underlay: the reply is routed back through the overlay).
+    const src = ipv4Src(buf, inner);
+    if (this.antiSpoof && !peer.subnet.contains(src) && src !== peer.publicIp) {
       c.drop(Drop['spoofed-source']);
       return;
     }

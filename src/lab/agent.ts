@@ -41,37 +41,30 @@ export function agentCommand(root = packageRoot()): string[] {
   return [process.execPath, path.join(root, 'bin', 'flannelette.js'), 'node'];
 }
 
-const availability = new Map<string, boolean>();
-
-/** True when the node agent is built and its `node` command exists. Cached per root. */
-export function agentAvailable(root = packageRoot()): boolean {
-  const cached = availability.get(root);
-  if (cached !== undefined) return cached;
-  const ok = fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js')) && /--cluster\b/.test(agentHelp(root));
-  availability.set(root, ok);
-  return ok;
-}
-
+/** `flannelette node --help` (empty when the agent is not built), run once per package root. */
 const helpText = new Map<string, string>();
 
 function agentHelp(root: string): string {
   let text = helpText.get(root);
   if (text === undefined) {
-    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
-    text = r.status === 0 ? `${r.stdout}${r.stderr}` : '';
+    text = '';
+    if (fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js'))) {
+      const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
+      if (r.status === 0) text = `${r.stdout}${r.stderr}`;
+    }
     helpText.set(root, text);
   }
   return text;
 }
 
+/** True when the node agent is built and its `node` command takes a cluster file. */
+export function agentAvailable(root = packageRoot()): boolean {
+  return /--cluster\b/.test(agentHelp(root));
+}
+
 /** Whether the agent supports `--capture` and `--pcap-dir`. */
 export function agentSupportsCapture(root = packageRoot()): boolean {
   return agentAvailable(root) && /--capture\b/.test(agentHelp(root)) && /--pcap-dir\b/.test(agentHelp(root));
-}
-
-/** Whether the agent has `--no-anti-spoof`. */
-export function agentHasAntiSpoofSwitch(root = packageRoot()): boolean {
-  return agentAvailable(root) && /--no-anti-spoof\b/.test(agentHelp(root));
 }
 
 export interface AgentArgs {
@@ -81,13 +74,10 @@ export interface AgentArgs {
   capture: CapturePoint[];
   pcapDir?: string;
   logLevel?: string;
-  /** Pass --no-anti-spoof (see labUp: nodes answer pods from their public IP, as with flannel). */
-  noAntiSpoof?: boolean;
 }
 
 export function agentArgs(a: AgentArgs): string[] {
   const args = ['--cluster', a.clusterFile, '--name', a.node, '--state-dir', a.stateDir, '--log-level', a.logLevel ?? 'info'];
-  if (a.noAntiSpoof) args.push('--no-anti-spoof');
   if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
   return args;
 }

@@ -11,7 +11,7 @@
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
 import { ConfigError, DeviceError } from '../util/errors.js';
-import { agentArgs, agentAvailable, agentCommand, agentHasAntiSpoofSwitch, agentSupportsCapture, packageRoot, programCommand, waitForAgent } from './agent.js';
+import { agentArgs, agentAvailable, agentCommand, agentSupportsCapture, packageRoot, programCommand, waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
 import { LAB_NAME_RE, labPrefix, NODE_UPLINK, POD_BRIDGE, POD_IFACE, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -148,12 +148,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       progress.step(`starting ${t.nodes.length} node agents (${t.backend.type})`);
       if (capture.size > 0) fs.mkdirSync(pcapDir, { recursive: true });
       const agentCmd = agentCommand(pkgRoot);
-      // A node answers a pod on another node from its own public IP (ping/curl to the node): with
-      // flannel the kernel's VXLAN device carries that reply; the agent's anti-spoof check would drop
-      // it (source outside the sender's subnet), so the lab turns the check off, as flannel has none.
-      const noAntiSpoof = agentHasAntiSpoofSwitch(pkgRoot);
       for (const n of t.nodes) {
-        const args = agentArgs({ clusterFile: paths.cluster, node: n.name, stateDir: paths.runDir, capture: capture.get(n.name) ?? [], pcapDir, logLevel: opts.logLevel, noAntiSpoof });
+        const args = agentArgs({ clusterFile: paths.cluster, node: n.name, stateDir: paths.runDir, capture: capture.get(n.name) ?? [], pcapDir, logLevel: opts.logLevel });
         state.nodePids[n.name] = spawnInNetns(n.netns, [...agentCmd, ...args], nodeLogFile(paths, n.name), { [LAB_ENV]: t.name, NODE_NAME: n.name });
       }
       writeState(state, root);

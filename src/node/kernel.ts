@@ -2,6 +2,7 @@
 // state, and one route per remote subnet into the TUN device. Every call runs `ip` with an argument
 // list (no shell) and throws DeviceError naming the command and ip's own message when it fails.
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import { formatIpv4 } from '../addr/ipv4.js';
@@ -23,6 +24,13 @@ export async function ip(...args: string[]): Promise<string> {
 
 /** Gives the TUN device its address (the subnet's network address /32, as flannel does), MTU, up. */
 export async function configureTun(name: string, subnet: Cidr, mtu: number): Promise<void> {
+  // The data path's ICMP errors (net unreachable, time exceeded, fragmentation needed) come from
+  // this address; without accept_local the kernel drops them as spoofed and the pod never sees them.
+  try {
+    fs.writeFileSync(`/proc/sys/net/ipv4/conf/${name}/accept_local`, '1');
+  } catch (err) {
+    throw new DeviceError(`cannot set accept_local on ${name}: ${(err as Error).message}`, { cause: err });
+  }
   await ip('addr', 'add', `${formatIpv4(subnet.network)}/32`, 'dev', name);
   await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
 }

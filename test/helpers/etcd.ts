@@ -3,7 +3,10 @@
 // starts it again on the same ports and data (leases and keys survive). Needs no root.
 // requireEtcdOrSkip() tells a suite whether to run: without the etcd binary it warns and skips,
 // except under CI (process.env.CI set), where the missing binary is an error.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// startEtcd({ netns, host }) runs etcd (and etcdctl, and the health probe) inside a network namespace
+// instead, listening on `host` (an address the caller put in that namespace), ports 2379/2380 by
+// default (the namespace is the caller's own, so they are free); that needs root.
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -49,28 +52,52 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitHealthy(endpoint: string, proc: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
+/** True when etcd answers /health; inside a namespace, asked with etcdctl run there. */
+async function probeHealth(endpoint: string, netns: string | undefined): Promise<boolean> {
+  if (netns) {
+    return new Promise((resolve) => {
+      execFile('ip', ['netns', 'exec', netns, 'etcdctl', '--endpoints', endpoint, '--command-timeout', '1s', 'endpoint', 'health'],
+        { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 5000 }, (err) => resolve(!err));
+    });
+  }
+  try {
+    const res = await fetch(`${endpoint}/health`);
+    const body = (await res.json()) as { health?: string };
+    return body.health === 'true';
+  } catch {
+    return false; // not up yet
+  }
+}
+
+async function waitHealthy(endpoint: string, proc: ChildProcess, timeoutMs: number, log: () => string, netns?: string): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}: ${log()}`);
-    try {
-      const res = await fetch(`${endpoint}/health`);
-      const body = (await res.json()) as { health?: string };
-      if (body.health === 'true') return;
-    } catch {
-      // not up yet
-    }
+    if (await probeHealth(endpoint, netns)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`etcd at ${endpoint} not healthy after ${timeoutMs} ms: ${log()}`);
 }
 
-export async function startEtcd(): Promise<TestEtcd> {
+export interface StartEtcdOptions {
+  /** Run etcd, etcdctl and the health probe inside this network namespace (`ip netns exec`). */
+  netns?: string;
+  /** Address to listen on (default 127.0.0.1); with netns, an address of that namespace. */
+  host?: string;
+  /** Ports (default: free loopback ports; with netns, 2379 and 2380). */
+  clientPort?: number;
+  peerPort?: number;
+}
+
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-etcd-'));
-  const clientPort = await freePort();
-  const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const host = opts.host ?? '127.0.0.1';
+  const clientPort = opts.clientPort ?? (opts.netns ? 2379 : await freePort());
+  const peerPort = opts.peerPort ?? (opts.netns ? 2380 : await freePort());
+  const endpoint = `http://${host}:${clientPort}`;
+  const peerUrl = `http://${host}:${peerPort}`;
+  const inNs = (cmd: string, cmdArgs: string[]): [string, string[]] =>
+    opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...cmdArgs]] : [cmd, cmdArgs];
   const args = [
     '--name', 'flt-test',
     '--data-dir', path.join(dataDir, 'data'),
@@ -88,14 +115,15 @@ export async function startEtcd(): Promise<TestEtcd> {
 
   const launch = async (): Promise<void> => {
     output = '';
-    const p = spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [bin, binArgs] = inNs('etcd', args);
+    const p = spawn(bin, binArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString()).slice(-4000);
     };
     p.stdout!.on('data', keep);
     p.stderr!.on('data', keep);
     proc = p;
-    await waitHealthy(endpoint, p, 20_000, () => output);
+    await waitHealthy(endpoint, p, 20_000, () => output, opts.netns);
   };
 
   const kill = async (): Promise<void> => {
@@ -114,7 +142,8 @@ export async function startEtcd(): Promise<TestEtcd> {
   return {
     endpoint,
     etcdctl(...cmd: string[]): string {
-      const r = spawnSync('etcdctl', ['--endpoints', endpoint, ...cmd], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+      const [bin, binArgs] = inNs('etcdctl', ['--endpoints', endpoint, ...cmd]);
+      const r = spawnSync(bin, binArgs, { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`etcdctl ${cmd.join(' ')} failed (${r.status}): ${r.stderr}`);
       return r.stdout;
     },

@@ -247,6 +247,11 @@ describe.skipIf(skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the nod
     // pod → the other node's public IP, node → pod on the other node
     expect((await cli(['lab', 'exec', 'busybox', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '192.168.1.3'])).code).toBe(0);
     expect((await cli(['lab', 'exec', 'node1', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', ip])).code).toBe(0);
+    // a node agent that died shows as unreachable
+    const state = JSON.parse(fs.readFileSync(`/run/flannelette/labs/${lab}/state.json`, 'utf8')) as { nodePids: Record<string, number> };
+    process.kill(state.nodePids['node2']!, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await cli(['lab', 'status', '--name', lab])).out).toMatch(/node2\s+unreachable\s+10\.244\.2\.0\/24/);
     expect((await cli(['lab', 'down', '--name', lab])).code).toBe(0);
     expectGone(lab);
   });

@@ -146,6 +146,17 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     expect(n2.dp.counters.dropCount('spoofed-source')).toBe(1);
   });
 
+  it('accepts a peer node\'s own public IP as inner source (a node answering a pod over the overlay)', () => {
+    const { nodes, settle } = buildCluster(backendName);
+    const [n1, n2] = nodes as [SimNode, SimNode];
+    n1.tun.inject(icmpEcho('192.168.1.2', '10.244.2.2', 1)); // node1's public IP
+    n1.tun.inject(icmpEcho('192.168.1.3', '10.244.2.2', 2)); // node2's public IP, sent by node1: spoofed
+    settle();
+    expect(n2.delivered).toHaveLength(1);
+    expect(formatIpv4(ipv4Src(n2.delivered[0]!, 0))).toBe('192.168.1.2');
+    expect(n2.dp.counters.dropCount('spoofed-source')).toBe(1);
+  });
+
   it('drops datagrams from an unknown sender and truncated datagrams', () => {
     const { nodes, net, settle, backend } = buildCluster(backendName);
     const n2 = nodes[1]!;
