@@ -283,7 +283,8 @@ async function profile(opts: Options, dir: string): Promise<ProfileSummary[]> {
   } finally {
     await bed.close(); // SIGTERM: the nodes exit cleanly and write their profiles
   }
-  log(`profile: TCP under the profiler ${tcp ? (tcp.bitsPerSecond / 1e6).toFixed(0) : 'n/a'} Mbit/s`);
+  const split = tcp?.perProcessCpu.map((c, i) => `node${i + 1} user ${c?.user.toFixed(2) ?? 'n/a'} s + system ${c?.system.toFixed(2) ?? 'n/a'} s`).join(', ');
+  log(`profile: TCP under the profiler ${tcp ? (tcp.bitsPerSecond / 1e6).toFixed(0) : 'n/a'} Mbit/s over ${opts.seconds} s; ${split ?? ''}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
   return files.map((f) => summarizeProfile(path.join(dir, f)));
 }

@@ -19,16 +19,22 @@ const CLK_TCK = (() => {
   }
 })();
 
-/** utime+stime of a process in seconds (all its threads), from /proc/PID/stat. */
-export function processCpuSeconds(pid: number): number | undefined {
+/** utime and stime of a process in seconds (all its threads), from /proc/PID/stat. */
+export function processCpuSplit(pid: number): { user: number; system: number } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): utime is field 14, stime field 15.
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
   } catch {
     return undefined;
   }
+}
+
+/** utime+stime of a process in seconds (all its threads). */
+export function processCpuSeconds(pid: number): number | undefined {
+  const s = processCpuSplit(pid);
+  return s && s.user + s.system;
 }
 
 /** Busy CPU seconds of the whole machine (all CPUs: user+nice+system+irq+softirq+steal), /proc/stat. */
@@ -98,15 +104,19 @@ export interface TcpSample {
   nodeCpuSeconds?: number;
   /** Busy CPU seconds of the whole machine during the test (includes iperf3 and other load). */
   machineCpuSeconds: number;
+  /** Per node process: user and system (syscall) CPU seconds during the test. */
+  perProcessCpu: ({ user: number; system: number } | undefined)[];
 }
 
 export async function tcpThroughput(bed: Testbed, seconds: number, streams: number): Promise<TcpSample> {
   const pids = bed.procs.map((p) => p.pid!);
   const cpu0 = pids.map(processCpuSeconds);
+  const split0 = pids.map(processCpuSplit);
   const m0 = machineBusySeconds();
   const j = await iperfClient(bed, ['-P', String(streams)], seconds);
   const m1 = machineBusySeconds();
   const cpu1 = pids.map(processCpuSeconds);
+  const split1 = pids.map(processCpuSplit);
   const recv = j.end?.sum_received;
   if (!recv) throw new Error(`iperf3 gave no sum_received: ${JSON.stringify(j.error ?? j).slice(0, 300)}`);
   let nodeCpu: number | undefined;
@@ -124,6 +134,11 @@ export async function tcpThroughput(bed: Testbed, seconds: number, streams: numb
     retransmits: j.end?.sum_sent?.retransmits ?? 0,
     nodeCpuSeconds: nodeCpu,
     machineCpuSeconds: m1 - m0,
+    perProcessCpu: pids.map((_, i) => {
+      const a = split0[i];
+      const b = split1[i];
+      return a && b ? { user: b.user - a.user, system: b.system - a.system } : undefined;
+    }),
   };
 }
 

@@ -44,7 +44,7 @@ type StatusReply = {
 
 export function formatStatus(s: StatusReply): string {
   const lines = [
-    `node ${s.name}  pid-uptime ${s.uptimeSeconds}s  membership ${s.membership.source} (${s.membership.state})${s.membership.lastError ? ` last error: ${s.membership.lastError}` : ''}`,
+    `node ${s.name}  up ${s.uptimeSeconds}s  membership ${s.membership.source} (${s.membership.state})${s.membership.lastError ? ` last error: ${s.membership.lastError}` : ''}`,
     `  subnet ${s.subnet} of ${s.network}   public IP ${s.publicIp}`,
     `  backend ${s.backend}${s.vni !== undefined ? ` VNI ${s.vni}` : ''} port ${s.port}${s.vtepMac ? `  VTEP MAC ${s.vtepMac}` : ''}`,
     `  TUN ${s.tun} MTU ${s.mtu} (path MTU ${s.pathMtu})`,

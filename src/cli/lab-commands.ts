@@ -15,6 +15,7 @@ import { createProgress } from '../lab/progress.js';
 import { collectStatus, formatStatus } from '../lab/status.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import { parseTopology, type LabTopology } from '../lab/topology.js';
+import { registerLabImpairCommands } from './lab-impair-commands.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -83,6 +84,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     };
 
   const lab = program.command('lab').description('an emulated cluster of nodes and pods in network namespaces');
+  registerLabImpairCommands(lab);
 
   lab
     .command('up')

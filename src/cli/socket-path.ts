@@ -1,5 +1,6 @@
 // Finds the control socket of a running node from what the user typed: a path to a socket, a node
-// name under --state-dir, or a node of a lab (`<state-dir>/labs/<lab>/<node>.sock`, or `lab/node`).
+// name under --state-dir, or a node of a lab (`<state-dir>/labs/<lab>/run/<node>.sock`; `lab/node`
+// names one when several labs have a node of that name).
 // With no name, the only node running. Throws ConfigError naming what was not found.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +20,7 @@ export function allNodeSockets(stateDir: string): string[] {
   const labs = path.join(stateDir, 'labs');
   let labDirs: string[] = [];
   try {
-    labDirs = fs.readdirSync(labs).map((d) => path.join(labs, d));
+    labDirs = fs.readdirSync(labs).map((d) => path.join(labs, d, 'run'));
   } catch {
     // no labs
   }
@@ -36,12 +37,12 @@ export function resolveNodeSocket(stateDir: string, node: string | undefined): s
   }
   if (node.includes('/')) {
     const [lab, name] = node.split('/', 2);
-    const p = path.join(stateDir, 'labs', lab!, `${name}.sock`);
+    const p = path.join(stateDir, 'labs', lab!, 'run', `${name}.sock`);
     if (fs.existsSync(p)) return p;
     throw new ConfigError(`no running node "${name}" in lab "${lab}"`);
   }
   const matches = all.filter((s) => path.basename(s, '.sock') === node);
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new ConfigError(`"${node}" runs in several labs; say which, e.g. ${path.basename(path.dirname(matches[0]!))}/${node}`);
+  if (matches.length > 1) throw new ConfigError(`"${node}" runs in several labs; say which, e.g. ${path.basename(path.dirname(path.dirname(matches[0]!)))}/${node}`);
   throw new ConfigError(`no running node named "${node}" under ${stateDir}`);
 }
