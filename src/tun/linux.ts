@@ -13,7 +13,7 @@
 // Buffer ownership: see tun/device.ts; the batch is valid until the handler returns.
 import { MAX_PACKET, PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
-import { newPacketBatch, type PacketBatch, type TunDevice } from './device.js';
+import { newPacketBatch, pointAtSlots, type PacketBatch, type TunDevice } from './device.js';
 import { loadNative, nativeError, type NativeAddon, type NativeHandle } from './native.js';
 
 export interface LinuxTunOptions {
@@ -68,17 +68,8 @@ export class LinuxTun implements TunDevice {
     this.started = true;
     const slab = Buffer.alloc(this.burst * SLOT_SIZE);
     const batch = newPacketBatch(this.burst);
-    for (let i = 0; i < this.burst; i++) {
-      batch.bufs[i] = slab;
-      batch.offs[i] = i * SLOT_SIZE + PACKET_HEADROOM;
-    }
     const onBurst = (count: number): void => {
-      // The previous handler may have moved offsets (e.g. encapsulated in place): reset them.
-      for (let i = 0; i < count; i++) {
-        batch.bufs[i] = slab;
-        batch.offs[i] = i * SLOT_SIZE + PACKET_HEADROOM;
-      }
-      batch.count = count;
+      pointAtSlots(batch, slab, count, SLOT_SIZE, PACKET_HEADROOM);
       onBatch(batch);
     };
     try {

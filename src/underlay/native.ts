@@ -16,6 +16,7 @@ import { loadNative, type NativeAddon, type NativeHandle } from '../tun/native.j
 import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { bindError, checkUdpOptions } from './udp.js';
+import { pointAtSlots } from '../tun/device.js';
 import { newDatagramBatch, type DatagramBatch, type Underlay } from './underlay.js';
 
 export interface NativeUdpUnderlayOptions {
@@ -79,12 +80,7 @@ export class NativeUdpUnderlay implements Underlay {
     const slab = Buffer.alloc(this.burst * SLOT_SIZE);
     const batch = newDatagramBatch(this.burst);
     const onBurst = (count: number): void => {
-      // The previous handler may have moved offsets (e.g. decapsulated in place): reset them.
-      for (let i = 0; i < count; i++) {
-        batch.bufs[i] = slab;
-        batch.offs[i] = i * SLOT_SIZE + PACKET_HEADROOM;
-      }
-      batch.count = count;
+      pointAtSlots(batch, slab, count, SLOT_SIZE, PACKET_HEADROOM);
       onBatch(batch);
     };
     try {
