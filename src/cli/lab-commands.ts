@@ -100,7 +100,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         requireLabPrivileges();
         const progress = createProgress(out);
         const result = await withInterrupt((signal) =>
-          labUp({ topology, topologyText: text, agents: o.agent ? 'auto' : false, pcapDir: path.resolve(o.pcapDir), logLevel: o.logLevel, signal, progress }),
+          labUp({ topology, topologyText: text, agents: o.agent, pcapDir: path.resolve(o.pcapDir), logLevel: o.logLevel, signal, progress }),
         );
         for (const w of result.warnings) say(`warning: ${w}`);
         say(`lab ${topology.name} is up in ${result.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`);

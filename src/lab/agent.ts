@@ -1,11 +1,9 @@
 // Where the lab finds its own executables, and how it starts and waits for node agents:
 // - the package root (the directory with flannelette's package.json), found from this file;
 // - the built-in container programs' entry, dist/src/lab/container-main.js;
-// - the node agent, `node <root>/bin/flannelette.js node ...` (present once dist/src/cli/main.js is
-//   built and has a `node` command);
+// - the node agent, `node <root>/bin/flannelette.js node ...` (built by `npm install`);
 // - readiness: poll `ping` on each agent's control socket.
 // waitForAgent throws DeviceError (naming the node's log file) when an agent never answers.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,32 +37,6 @@ export function programCommand(root = packageRoot()): string[] {
 
 export function agentCommand(root = packageRoot()): string[] {
   return [process.execPath, path.join(root, 'bin', 'flannelette.js'), 'node'];
-}
-
-/** `flannelette node --help` (empty when the agent is not built), run once per package root. */
-const helpText = new Map<string, string>();
-
-function agentHelp(root: string): string {
-  let text = helpText.get(root);
-  if (text === undefined) {
-    text = '';
-    if (fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js'))) {
-      const r = spawnSync(process.execPath, [path.join(root, 'bin', 'flannelette.js'), 'node', '--help'], { encoding: 'utf8', timeout: 15_000 });
-      if (r.status === 0) text = `${r.stdout}${r.stderr}`;
-    }
-    helpText.set(root, text);
-  }
-  return text;
-}
-
-/** True when the node agent is built and its `node` command takes a cluster file. */
-export function agentAvailable(root = packageRoot()): boolean {
-  return /--cluster\b/.test(agentHelp(root));
-}
-
-/** Whether the agent supports `--capture` and `--pcap-dir`. */
-export function agentSupportsCapture(root = packageRoot()): boolean {
-  return agentAvailable(root) && /--capture\b/.test(agentHelp(root)) && /--pcap-dir\b/.test(agentHelp(root));
 }
 
 export interface AgentArgs {

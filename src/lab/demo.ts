@@ -26,8 +26,8 @@ export interface DemoOptions {
   tty?: boolean;
   pcapDir?: string;
   signal?: AbortSignal;
-  /** Start node agents (default 'auto': when built). */
-  agents?: boolean | 'auto';
+  /** Start node agents (default true). */
+  agents?: boolean;
 }
 
 type Outcome = 'pass' | 'fail' | 'skip';
@@ -83,7 +83,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const up = await labUp({
     topology: t,
     topologyText: opts.topologyText,
-    agents: opts.agents ?? 'auto',
+    agents: opts.agents ?? true,
     pcapDir,
     extraCapture: { [first.name]: ['inner', 'outer'] },
     signal: opts.signal,

@@ -11,7 +11,7 @@
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
 import { ConfigError, DeviceError } from '../util/errors.js';
-import { agentArgs, agentAvailable, agentCommand, agentSupportsCapture, packageRoot, programCommand, waitForAgent } from './agent.js';
+import { agentArgs, agentCommand, packageRoot, programCommand, waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
 import { LAB_NAME_RE, labPrefix, NODE_UPLINK, POD_BRIDGE, POD_IFACE, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -36,8 +36,8 @@ export interface LabUpOptions {
   topology: LabTopology;
   /** The topology file's text, kept as a copy in the lab directory. */
   topologyText?: string;
-  /** Start node agents: true (fail if unavailable), false, or 'auto' (when built). Default 'auto'. */
-  agents?: boolean | 'auto';
+  /** Start node agents (default true); without them pods reach only pods on their own node. */
+  agents?: boolean;
   /** Directory for pcap files of nodes that capture. Default `<cwd>/pcaps`. */
   pcapDir?: string;
   /** Capture these points on these nodes in addition to the topology's own `capture` fields. */
@@ -87,22 +87,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   }
 
   const pkgRoot = packageRoot();
-  let agents = opts.agents ?? 'auto';
-  if (agents !== false && !agentAvailable(pkgRoot)) {
-    if (agents === true) throw new DeviceError('the node agent (flannelette node) is not built; run npm run build');
-    warnings.push('the node agent (flannelette node) is not available: pods can only reach pods on their own node');
-    agents = false;
-  }
+  const agents = opts.agents ?? true;
   const capture = new Map<string, CapturePoint[]>();
   for (const n of t.nodes) {
     const points = new Set([...n.capture, ...(opts.extraCapture?.[n.name] ?? [])]);
     if (points.size > 0) capture.set(n.name, [...points].sort());
   }
   const pcapDir = opts.pcapDir ?? `${process.cwd()}/pcaps`;
-  if (agents && capture.size > 0 && !agentSupportsCapture(pkgRoot)) {
-    warnings.push('the node agent does not support --capture yet: no pcap files will be written');
-    capture.clear();
-  }
   const programs = t.pods.some((p) => p.containers.some((c) => c.kind === 'program')) ? programCommand(pkgRoot) : [];
 
   const paths = labPaths(t.name, root);
@@ -113,7 +104,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     topology: t,
     createdAt: started,
     phase: 'starting',
-    agents: Boolean(agents),
+    agents,
     pcapDir: capture.size > 0 && agents ? pcapDir : undefined,
     nodePids: {},
     containerPids: {},
