@@ -70,8 +70,10 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('two flannelette nodes, %s
     const after = (await rpcCall(n2.socket, 'stats')) as Stats;
     const dropped = (k: string): number => (after.counters.drops[k] ?? 0) - (before.counters.drops[k] ?? 0);
     expect(dropped('unknown-peer')).toBe(50);
-    const total = Object.keys(after.counters.drops).reduce((s, k) => s + dropped(k), 0);
-    expect(total).toBe(252);
+    // Every datagram is dropped on the underlay side (the TUN side may see the kernel's own IPv6
+    // chatter at any moment, counted as tun-not-ipv4, so it is left out of the sum).
+    const underlaySide = ['unknown-peer', 'truncated', 'bad-vxlan-flags', 'wrong-vni', 'wrong-inner-mac', 'not-ipv4-inner', 'inner-malformed', 'spoofed-source', 'not-local-destination'];
+    expect(underlaySide.reduce((s, k) => s + dropped(k), 0)).toBe(252);
     if (backend === 'vxlan') expect(dropped('wrong-vni') + dropped('truncated') + dropped('bad-vxlan-flags')).toBeGreaterThan(0);
     expect(await ping(n1.pod, n2.podIp, 3)).toBe(3);
   });
