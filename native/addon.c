@@ -5,7 +5,9 @@
  *
  * devClose(handle)  stops reading, flushes a UDP send queue, closes the fd. Idempotent.
  * devStats(handle)  -> {rxPackets, rxBursts, rxErrors, rxTruncated, txPackets, txDrops, txErrors,
- *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, rxStopped, closed}
+ *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, rxStopped, closed,
+ *                       rawSend, rawErrno}  (rawSend: the UDP socket's raw send socket was opened;
+ *                       rawErrno: why it could not be, 0 when it was or was not asked for)
  */
 #include "dev.h"
 
@@ -51,6 +53,10 @@ static napi_value fl_dev_stats_js(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "rxStopped", stopped);
   napi_get_boolean(env, d->closed != 0, &closed);
   napi_set_named_property(env, obj, "closed", closed);
+  napi_value raw;
+  napi_get_boolean(env, d->raw_ok != 0, &raw);
+  napi_set_named_property(env, obj, "rawSend", raw);
+  set_num(env, obj, "rawErrno", d->raw_errno);
   return obj;
 }
 

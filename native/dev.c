@@ -31,6 +31,8 @@ static void fl_dev_maybe_free(fl_dev *d) {
   free(d->smsgs);
   free(d->siov);
   free(d->saddr);
+  free(d->sq_raw);
+  free(d->shdr);
   free(d);
 }
 
@@ -61,6 +63,10 @@ static void fl_dev_close_os(fl_dev *d) {
   if (d->fd >= 0) {
     close(d->fd);
     d->fd = -1;
+  }
+  if (d->raw_fd >= 0) {
+    close(d->raw_fd);
+    d->raw_fd = -1;
   }
   d->closed = 1;
 }
@@ -118,6 +124,7 @@ fl_dev *fl_dev_new(napi_env env, enum fl_kind kind, int fd) {
   if (!d) return NULL;
   d->kind = kind;
   d->fd = fd;
+  d->raw_fd = -1;
   d->env = env;
   d->uv_closed = 1; /* becomes 0 once a uv handle exists */
   if (napi_add_async_cleanup_hook(env, fl_env_cleanup, d, &d->hook) != napi_ok) d->hook = NULL;
@@ -257,6 +264,8 @@ const char *fl_errno_name(int err) {
     case ENOTTY: return "ENOTTY";
     case EIO: return "EIO";
     case ENOSYS: return "ENOSYS";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
     default: return "EUNKNOWN";
   }
 }

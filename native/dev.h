@@ -62,12 +62,21 @@ struct fl_dev {
   struct iovec *riov;
   struct sockaddr_in *raddr;
 
-  /* UDP send queue (sendmmsg) */
+  /* UDP send queue (sendmmsg). Entry i: payload in slot i (iov[2i+1]); an entry for the raw socket
+     (sq_raw[i] = 1) also has its 8-byte UDP header in shdr[8i] (iov[2i]). */
   uint32_t sq_cap, sq_len, sq_slot;
   uint8_t *sq_buf;
   struct mmsghdr *smsgs;
   struct iovec *siov;
   struct sockaddr_in *saddr;
+  uint8_t *sq_raw;
+  uint8_t *shdr;
+
+  /* Raw send socket for datagrams with a chosen source port (udp.c); -1 when not open. */
+  int raw_fd;
+  int raw_ok;          /* the raw socket was opened (stays 1 after close, for the stats) */
+  int raw_errno;       /* why it could not be opened (0: not requested, or opened) */
+  uint32_t local_addr; /* bound address, host order (the UDP checksum's pseudo-header source) */
 };
 
 /* --- dev.c --- */

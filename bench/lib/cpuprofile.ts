@@ -1,7 +1,9 @@
 // Summarizes V8 .cpuprofile files (written by `node --cpu-prof`): self time per function and per
-// category — idle (waiting in epoll), (program) (native code outside JS: libuv, the addon's burst
-// reads before it calls JS), (garbage collector), native addon calls made from JS (url ''), our JS
-// by src/ folder, and Node.js internals. Also runnable: `node dist/bench/lib/cpuprofile.js FILE...`.
+// category — idle (Node marks the whole libuv poll phase idle: epoll waits AND the addon's burst
+// reads in its uv_poll callback before it calls JS), (program) (other native code outside JS),
+// (garbage collector), N-API/builtin calls made from JS (url ''; note V8 bills most addon calls to
+// the calling JS function, e.g. tunWrite to LinuxTun.write), our JS by src/ folder, Node internals.
+// Also runnable: `node dist/bench/lib/cpuprofile.js FILE...`.
 // Throws: summarizeProfile throws on a file that is not a cpuprofile JSON.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,7 +38,7 @@ export interface ProfileSummary {
 }
 
 function categorize(fn: string, url: string): string {
-  if (fn === '(idle)') return 'idle (event loop waiting)';
+  if (fn === '(idle)') return 'idle (epoll wait, and native burst reads done before JS is called)';
   if (fn === '(program)') return '(program): native outside JS (libuv, addon burst I/O)';
   if (fn === '(garbage collector)') return 'garbage collector';
   if (fn === '(root)') return 'root';

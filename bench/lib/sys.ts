@@ -1,4 +1,4 @@
-// Commands, long-running children and network namespaces for the overlay benchmark, with one
+// Commands, long-running children, temporary directories and network namespaces for the overlay benchmark, with one
 // cleanup registry: every namespace created here (names `flt-bench-<random>`) and every child
 // spawned through `spawnTracked` is removed/killed by `cleanupAll()`, which the entry point calls in
 // `finally`, on SIGINT/SIGTERM, and (synchronously, namespaces only) on process exit.
@@ -8,6 +8,7 @@
 // (A copy of the few lines of test/helpers/netns.ts the bench needs: test/ is not built into dist.)
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -43,6 +44,21 @@ export function haveCommand(cmd: string): boolean {
 
 const namespaces = new Set<string>();
 const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+/** A temporary directory that cleanupAll()/cleanupAllSync() removes (unregister with `forgetTempDir`). */
+export function trackTempDir(dir: string): void {
+  tempDirs.add(dir);
+}
+
+export function forgetTempDir(dir: string): void {
+  tempDirs.delete(dir);
+}
+
+function removeTempDirs(): void {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
 
 export interface Netns {
   readonly name: string;
@@ -106,6 +122,7 @@ export async function cleanupAll(): Promise<void> {
     namespaces.delete(name);
     await run('ip', ['netns', 'del', name]).catch(() => undefined);
   }
+  removeTempDirs();
 }
 
 /** Last resort on process exit: synchronous kill + namespace deletion. */
@@ -125,6 +142,7 @@ export function cleanupAllSync(): void {
     }
   }
   namespaces.clear();
+  removeTempDirs();
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rpcCall } from '../../src/util/rpc.js';
-import { createNetns, createVethPair, sleep, stopChild, type Netns } from './sys.js';
+import { createNetns, createVethPair, forgetTempDir, sleep, stopChild, trackTempDir, type Netns } from './sys.js';
 
 /** The repository root (this file is dist/bench/lib/testbed.js when run). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -60,6 +60,7 @@ export async function createTestbed(kind: PathName, opts: TestbedOptions = {}): 
   const made: Netns[] = [];
   const procs: ChildProcess[] = [];
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-bench-state-'));
+  trackTempDir(stateDir);
   const mk = async (): Promise<Netns> => {
     const ns = await createNetns();
     made.push(ns);
@@ -69,6 +70,7 @@ export async function createTestbed(kind: PathName, opts: TestbedOptions = {}): 
     await Promise.all(procs.map((p) => stopChild(p).catch(() => undefined)));
     for (const ns of made) await ns.del();
     fs.rmSync(stateDir, { recursive: true, force: true });
+    forgetTempDir(stateDir);
   };
   try {
     const nodes: [Netns, Netns] = [await mk(), await mk()];

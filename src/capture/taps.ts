@@ -5,7 +5,9 @@
 //    (towards the pods) are captured before the write, whether or not the device accepts them.
 //    Records are raw IP packets (LINKTYPE_RAW).
 //  - tapUnderlay: the `outer` point. Received datagrams are recorded with src = sender addr:port,
-//    dst = local addr:port; sent ones with src = local, dst = peer. Each record is an Ethernet frame
+//    dst = local addr:port; sent ones with src = local, dst = peer, the UDP source port being the
+//    srcPort given to send() when the wrapped underlay honours it (choosesSrcPort), else the bound
+//    port — the port the datagram really leaves from. Each record is an Ethernet frame
 //    rebuilt around the UDP payload: Ethernet (fake MACs 02:00:<IPv4 address>, ethertype IPv4),
 //    IPv4 (real addresses, TTL 64, DF, protocol 17, ident 0, correct header checksum) and UDP (real
 //    ports and length, checksum 0 as the kernel's VXLAN sends it). LINKTYPE_ETHERNET.
@@ -193,6 +195,9 @@ class UnderlayTap implements TappedUnderlay {
   get localPort(): number {
     return this.underlay.localPort;
   }
+  get choosesSrcPort(): boolean {
+    return this.underlay.choosesSrcPort === true;
+  }
   get sinks(): readonly CaptureSink[] {
     return this.list.sinks;
   }
@@ -233,7 +238,7 @@ class UnderlayTap implements TappedUnderlay {
     }
   }
 
-  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+  send(buf: Buffer, off: number, len: number, addr: number, port: number, srcPort?: number): boolean {
     const sinks = this.list.sinks;
     if (sinks.length > 0) {
       let ts = -1n;
@@ -242,12 +247,14 @@ class UnderlayTap implements TappedUnderlay {
         if (!sink.accepts(buf, off + this.innerOff, len - this.innerOff)) continue;
         if (ts < 0n) {
           ts = this.clock.wallNs();
-          this.buildHeaders(this.underlay.localAddr, this.underlay.localPort, addr, port, len);
+          const u = this.underlay;
+          const sport = srcPort && u.choosesSrcPort === true ? srcPort : u.localPort;
+          this.buildHeaders(u.localAddr, sport, addr, port, len);
         }
         sink.record(ts, buf, off, len, this.meta);
       }
     }
-    return this.underlay.send(buf, off, len, addr, port);
+    return this.underlay.send(buf, off, len, addr, port, srcPort);
   }
 
   /** Writes Ethernet + IPv4 + UDP headers for a `payloadLen`-byte datagram into the scratch buffer. */

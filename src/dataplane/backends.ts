@@ -2,8 +2,10 @@
 //
 // - vxlan: wire-identical to flannel's vxlan backend and the kernel's VXLAN device: the UDP payload
 //   is an 8-byte VXLAN header (I flag, 24-bit VNI) + an inner Ethernet header (dst = peer VTEP MAC,
-//   src = our VTEP MAC, ethertype IPv4) + the IP packet. Default port 8472, VNI 1.
-// - udp: wire-identical to flannel's udp backend: the UDP payload is the raw IP packet. Port 8285.
+//   src = our VTEP MAC, ethertype IPv4) + the IP packet. Default port 8472, VNI 1. The outer UDP
+//   source port comes from the inner flow hash (wire/flow-hash.ts), as the kernel picks it.
+// - udp: wire-identical to flannel's udp backend: the UDP payload is the raw IP packet. Port 8285,
+//   which is also the source port of every datagram (flannel's udp backend has one socket).
 //
 // encapsulate() writes the headers into the headroom in front of the packet (the caller guarantees
 // `overhead` free bytes before `off`) and returns the new start offset; it cannot fail.
@@ -26,6 +28,11 @@ export interface Backend {
   /** Bytes the backend adds inside the UDP payload. */
   readonly overhead: number;
   readonly defaultPort: number;
+  /**
+   * 'flow': each datagram's UDP source port is derived from the inner flow (the kernel VXLAN
+   * device's udp_flow_src_port); 'bound': datagrams leave from the socket's bound port.
+   */
+  readonly sourcePort: 'flow' | 'bound';
   /** The TUN device name flannel uses for this backend. */
   readonly defaultTunName: string;
   encapsulate(buf: Buffer, off: number, peer: PeerSpec, local: BackendLocal): number;
@@ -38,6 +45,7 @@ export const vxlanBackend: Backend = {
   name: 'vxlan',
   overhead: VXLAN_OVERHEAD,
   defaultPort: 8472,
+  sourcePort: 'flow',
   defaultTunName: 'flannel.1',
   encapsulate(buf, off, peer, local) {
     const start = off - VXLAN_OVERHEAD;
@@ -63,6 +71,7 @@ export const udpBackend: Backend = {
   name: 'udp',
   overhead: 0,
   defaultPort: 8285,
+  sourcePort: 'bound',
   defaultTunName: 'flannel0',
   encapsulate(_buf, off) {
     return off;

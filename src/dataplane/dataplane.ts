@@ -6,6 +6,9 @@
 // RFC 1122/1812 call for it an ICMP error goes back to the local sender through the TUN device.
 // Route/peer changes arrive as RouteCommands and are applied between bursts. The hot path
 // allocates nothing per packet: packets are encapsulated in place in the headroom the device left.
+// For backends whose source port follows the flow (vxlan), each datagram is sent with the UDP
+// source port flowSourcePort() computes from the inner packet; the udp backend sends from the bound
+// port. Received datagrams are matched to peers by source address only, never by source port.
 import type { Cidr } from '../addr/ipv4.js';
 import type { TunDevice, PacketBatch } from '../tun/device.js';
 import type { Underlay, DatagramBatch } from '../underlay/underlay.js';
@@ -21,6 +24,7 @@ import {
   ICMP_UNREACH_NET,
 } from '../wire/icmp.js';
 import { PACKET_HEADROOM } from '../util/buffers.js';
+import { flowSourcePort } from '../wire/flow-hash.js';
 import type { Backend } from './backends.js';
 import { OUTER_IP_UDP } from './backends.js';
 import { DataplaneCounters, Drop, newPeerCounters } from './counters.js';
@@ -66,6 +70,8 @@ export class Dataplane {
   private readonly antiSpoof: boolean;
   private readonly decrementTtl: boolean;
   private readonly now: () => number;
+  /** The backend's source port follows the inner flow (vxlan). */
+  private readonly flowPorts: boolean;
   /** Largest inner packet that fits the underlay once encapsulated. */
   readonly pathMtu: number;
   private started = false;
@@ -78,6 +84,7 @@ export class Dataplane {
     this.antiSpoof = opts.antiSpoof ?? true;
     this.decrementTtl = opts.decrementTtl ?? true;
     this.now = opts.now ?? (() => performance.now());
+    this.flowPorts = opts.backend.sourcePort === 'flow';
     this.routes = new RouteTable<Peer>({ capacity: opts.routeCapacity });
     this.pathMtu = opts.local.underlayMtu - OUTER_IP_UDP - opts.backend.overhead;
     if (PACKET_HEADROOM < opts.backend.overhead) throw new Error('packet headroom too small for the backend');
@@ -171,9 +178,10 @@ export class Dataplane {
       if (ipv4DontFragment(buf, off)) return this.icmpError(buf, off, len, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, this.pathMtu);
       return false;
     }
+    const srcPort = this.flowPorts ? flowSourcePort(buf, off, len) : 0;
     const start = this.backend.encapsulate(buf, off, peer, this.local);
     const total = len + (off - start);
-    if (!this.underlay.send(buf, start, total, peer.publicIp, peer.port)) {
+    if (!this.underlay.send(buf, start, total, peer.publicIp, peer.port, srcPort)) {
       c.drop(Drop['underlay-send-failed']);
       return false;
     }

@@ -39,6 +39,10 @@ export interface NativeStats {
   /** Reading stopped after a fatal error (the TUN interface was deleted). */
   rxStopped: boolean;
   closed: boolean;
+  /** UDP sockets: the raw send socket (datagrams with a chosen source port) was opened. */
+  rawSend: boolean;
+  /** Why the raw send socket could not be opened (an errno; 0 when it was, or was not asked for). */
+  rawErrno: number;
 }
 
 export interface NativeAddon {
@@ -53,7 +57,15 @@ export interface NativeAddon {
     onBurst: (count: number) => void,
   ): void;
   tunWrite(h: NativeHandle, buf: Uint8Array, off: number, len: number): boolean;
-  udpOpen(addr: number, port: number, bufBytes: number, sendSlots: number, slotSize: number): [NativeHandle, number];
+  /** Returns [handle, boundPort, rawSendOpened, rawErrno]; rawSend (default false) asks for the raw send socket. */
+  udpOpen(
+    addr: number,
+    port: number,
+    bufBytes: number,
+    sendSlots: number,
+    slotSize: number,
+    rawSend?: boolean,
+  ): [NativeHandle, number, boolean?, number?];
   udpStart(
     h: NativeHandle,
     slab: Buffer,
@@ -65,7 +77,8 @@ export interface NativeAddon {
     burst: number,
     onBurst: (count: number) => void,
   ): void;
-  udpSend(h: NativeHandle, buf: Uint8Array, off: number, len: number, addr: number, port: number): boolean;
+  /** srcPort 1..65535 sends through the raw socket from that port (when open); 0/absent from the bound one. */
+  udpSend(h: NativeHandle, buf: Uint8Array, off: number, len: number, addr: number, port: number, srcPort?: number): boolean;
   udpFlush(h: NativeHandle): number;
   devClose(h: NativeHandle): void;
   devStats(h: NativeHandle): NativeStats;

@@ -20,7 +20,8 @@
 // loses it (the sender cannot see that); false on a queue overflow or when inner.send refused it.
 // Throws: setDefault/setForPeer throw ConfigError for an invalid spec; send never throws.
 // Buffer ownership: send() copies whatever it holds or changes; the caller's buffer is never kept
-// nor modified. Batches handed to the receive handler are the inner underlay's.
+// nor modified. Batches handed to the receive handler are the inner underlay's. A datagram's
+// srcPort travels with it (held copies keep it) to inner.send; choosesSrcPort is the inner's.
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
 import { MAX_PACKET } from '../util/buffers.js';
@@ -121,6 +122,10 @@ export class ImpairedUnderlay implements Underlay {
 
   get localPort(): number {
     return this.inner.localPort;
+  }
+
+  get choosesSrcPort(): boolean {
+    return this.inner.choosesSrcPort === true;
   }
 
   start(onBatch: (batch: DatagramBatch) => void): void {
@@ -274,20 +279,20 @@ export class ImpairedUnderlay implements Underlay {
   // ------------------------------------------------------------------------------------------
   // Sending
 
-  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+  send(buf: Buffer, off: number, len: number, addr: number, port: number, srcPort?: number): boolean {
     const link = this.links.get(addr);
     if (link === undefined) {
-      if (!this.hasDefault) return this.inner.send(buf, off, len, addr, port);
+      if (!this.hasDefault) return this.inner.send(buf, off, len, addr, port, srcPort);
       if (this.closed) return false;
-      return this.impairedSend(this.createLink(addr >>> 0), buf, off, len, addr, port);
+      return this.impairedSend(this.createLink(addr >>> 0), buf, off, len, addr, port, srcPort);
     }
-    if (link.spec === undefined) return this.inner.send(buf, off, len, addr, port);
-    return this.impairedSend(link, buf, off, len, addr, port);
+    if (link.spec === undefined) return this.inner.send(buf, off, len, addr, port, srcPort);
+    return this.impairedSend(link, buf, off, len, addr, port, srcPort);
   }
 
-  private impairedSend(link: PeerLink, buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+  private impairedSend(link: PeerLink, buf: Buffer, off: number, len: number, addr: number, port: number, srcPort: number | undefined): boolean {
     const spec = link.spec;
-    if (spec === undefined) return this.inner.send(buf, off, len, addr, port);
+    if (spec === undefined) return this.inner.send(buf, off, len, addr, port, srcPort);
     if (this.closed) return false;
     const c = link.counters;
     if (spec.partition) {
@@ -301,27 +306,36 @@ export class ImpairedUnderlay implements Underlay {
       return true;
     }
     const duplicate = spec.duplicate > 0 && rng.next() < spec.duplicate;
-    const ok = this.sendCopy(link, spec, buf, off, len, addr, port);
+    const ok = this.sendCopy(link, spec, buf, off, len, addr, port, srcPort);
     if (duplicate) {
       c.duplicated++;
-      this.sendCopy(link, spec, buf, off, len, addr, port);
+      this.sendCopy(link, spec, buf, off, len, addr, port, srcPort);
     }
     return ok;
   }
 
-  private sendCopy(link: PeerLink, spec: ImpairmentSpec, buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+  private sendCopy(
+    link: PeerLink,
+    spec: ImpairmentSpec,
+    buf: Buffer,
+    off: number,
+    len: number,
+    addr: number,
+    port: number,
+    srcPort: number | undefined,
+  ): boolean {
     const c = link.counters;
     const rng = this.rng;
     const corrupt = spec.corrupt > 0 && len > 0 && rng.next() < spec.corrupt;
     const reorder = spec.reorder > 0 && rng.next() < spec.reorder;
     if (reorder || !link.scheduled) {
       if (reorder) c.reordered++;
-      if (!corrupt) return this.deliver(link, buf, off, len, addr, port);
+      if (!corrupt) return this.deliver(link, buf, off, len, addr, port, srcPort);
       const scratch = (this.scratch ??= Buffer.allocUnsafeSlow(MAX_PACKET));
       buf.copy(scratch, 0, off, off + len);
       this.flipBit(scratch, 0, len);
       c.corrupted++;
-      return this.deliver(link, scratch, 0, len, addr, port);
+      return this.deliver(link, scratch, 0, len, addr, port, srcPort);
     }
 
     const heap = link.heap;
@@ -347,6 +361,7 @@ export class ImpairedUnderlay implements Underlay {
     }
     held.addr = addr;
     held.port = port;
+    held.srcPort = srcPort ?? 0;
     held.due = due;
     held.seq = this.seq++;
     heap.push(held);
@@ -381,8 +396,8 @@ export class ImpairedUnderlay implements Underlay {
     buf[off + (bit >>> 3)]! ^= 1 << (bit & 7);
   }
 
-  private deliver(link: PeerLink, buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
-    if (this.inner.send(buf, off, len, addr, port)) {
+  private deliver(link: PeerLink, buf: Buffer, off: number, len: number, addr: number, port: number, srcPort: number | undefined): boolean {
+    if (this.inner.send(buf, off, len, addr, port, srcPort)) {
       link.counters.sent++;
       return true;
     }
@@ -412,7 +427,7 @@ export class ImpairedUnderlay implements Underlay {
     for (let head = heap.peek(); head !== undefined && head.due <= limit; head = heap.peek()) {
       heap.pop();
       if (link.spec?.partition) link.counters.droppedPartition++;
-      else this.deliver(link, head.buf, 0, head.len, head.addr, head.port);
+      else this.deliver(link, head.buf, 0, head.len, head.addr, head.port, head.srcPort);
       this.pool.release(head);
       sent++;
     }

@@ -10,8 +10,10 @@
 //  - 'auto' (real time): a send schedules deliverAll() with setImmediate.
 // Never re-entrant: send() only queues; deliverAll() from inside a handler returns 0.
 //
+// send()'s srcPort is honoured: the receiver sees it as the datagram's source port (ports[i]);
+// undefined/0 means the sender's localPort. Nobody needs to be attached at the source port.
 // Counted, never thrown: datagrams to an address:port nobody is attached to (stats.unreachable),
-// a full queue (stats.queueDrops), bad lengths or sends on a closed underlay (stats.refused).
+// a full queue (stats.queueDrops), bad lengths or ports, or sends on a closed underlay (stats.refused).
 // Throws: attach() → DeviceError when the address:port is taken (like EADDRINUSE); ConfigError for
 // bad options or a port outside 0..65535 (0 picks a free port from 49152 up).
 // Buffer ownership: send() copies; a batch is valid until the handler returns.
@@ -36,7 +38,7 @@ export interface MemoryNetworkStats {
   unreachable: number;
   /** Dropped: the network queue was full. */
   queueDrops: number;
-  /** Refused by send(): closed underlay, bad length/offset, bad port. */
+  /** Refused by send(): closed underlay, bad length/offset, bad destination or source port. */
   refused: number;
 }
 
@@ -145,7 +147,12 @@ export class MemoryNetwork {
 
   /** @internal used by MemoryUnderlay.send */
   enqueue(buf: Buffer, off: number, len: number, srcAddr: number, srcPort: number, dstAddr: number, dstPort: number): boolean {
-    if (!(len >= 0 && len <= MAX_UDP_PAYLOAD && off >= 0 && off + len <= buf.length) || !Number.isInteger(off + len) || !(dstPort > 0 && dstPort <= 65535)) {
+    if (
+      !(len >= 0 && len <= MAX_UDP_PAYLOAD && off >= 0 && off + len <= buf.length) ||
+      !Number.isInteger(off + len) ||
+      !(dstPort > 0 && dstPort <= 65535) ||
+      !(srcPort > 0 && srcPort <= 65535 && Number.isInteger(srcPort))
+    ) {
       this.stats.refused++;
       return false;
     }
@@ -205,6 +212,7 @@ export class MemoryNetwork {
 export class MemoryUnderlay implements Underlay {
   readonly localAddr: number;
   readonly localPort: number;
+  readonly choosesSrcPort = true;
   private readonly network: MemoryNetwork;
   private readonly batch: DatagramBatch;
   private handler: ((batch: DatagramBatch) => void) | undefined;
@@ -225,12 +233,12 @@ export class MemoryUnderlay implements Underlay {
     this.network.scheduleIfAuto();
   }
 
-  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+  send(buf: Buffer, off: number, len: number, addr: number, port: number, srcPort?: number): boolean {
     if (this.closed) {
       this.network.refuse();
       return false;
     }
-    return this.network.enqueue(buf, off, len, this.localAddr, this.localPort, addr, port);
+    return this.network.enqueue(buf, off, len, this.localAddr, srcPort || this.localPort, addr, port);
   }
 
   flush(): void {

@@ -10,7 +10,13 @@
 // use, address not on this host, addon not built), PermissionError, ConfigError (bad options).
 // send() never throws: false when refused (closed, bad length/port) or dropped; datagrams that the
 // kernel refuses at flush time (EAGAIN/ENOBUFS) are counted in stats().sendDrops.
+// Source ports (see underlay.ts): with `rawSend` (default on) a second, send-only raw socket
+// (SOCK_RAW/IPPROTO_UDP, bound to addr, never read: a BPF filter drops everything it would receive)
+// carries the datagrams given a srcPort; the addon writes their UDP header and checksum. Opening it
+// needs CAP_NET_RAW: without it (or when bound to 0.0.0.0) the underlay still opens, every datagram
+// leaves from the bound port, and stats().rawSend is false (rawSendError says why).
 // Buffer ownership: send() copies into the native queue; a batch is valid until the handler returns.
+import { constants as osConstants } from 'node:os';
 import { formatIpv4 } from '../addr/ipv4.js';
 import { loadNative, type NativeAddon, type NativeHandle } from '../tun/native.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
@@ -29,6 +35,11 @@ export interface NativeUdpUnderlayOptions {
   bufBytes?: number;
   /** Send queue slots (1..1024, default 64). */
   sendQueue?: number;
+  /**
+   * Open the raw send socket so that send() honours srcPort (default true). Without CAP_NET_RAW it
+   * cannot be opened and the underlay falls back to its bound port (never an error).
+   */
+  rawSend?: boolean;
 }
 
 export interface NativeUdpStats {
@@ -46,11 +57,23 @@ export interface NativeUdpStats {
   refused: number;
   /** Datagrams waiting in the send queue. */
   queued: number;
+  /** Datagrams given a srcPort leave from it (the raw send socket is open); false: from localPort. */
+  rawSend: boolean;
+  /** Why the raw send socket could not be opened ('EPERM', …); '' when it was or was not asked for. */
+  rawSendError: string;
+}
+
+function errnoName(errno: number): string {
+  if (errno === 0) return '';
+  for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
+  return `errno ${errno}`;
 }
 
 export class NativeUdpUnderlay implements Underlay {
   readonly localAddr: number;
   readonly localPort: number;
+  /** True when the raw send socket is open: send() honours srcPort. */
+  readonly choosesSrcPort: boolean;
   private readonly addon: NativeAddon;
   private readonly handle: NativeHandle;
   private readonly burst: number;
@@ -64,12 +87,13 @@ export class NativeUdpUnderlay implements Underlay {
   };
 
   /** Use openNativeUdpUnderlay(). */
-  constructor(addon: NativeAddon, handle: NativeHandle, addr: number, port: number, burst: number) {
+  constructor(addon: NativeAddon, handle: NativeHandle, addr: number, port: number, burst: number, rawSend = false) {
     this.addon = addon;
     this.handle = handle;
     this.localAddr = addr;
     this.localPort = port;
     this.burst = burst;
+    this.choosesSrcPort = rawSend;
   }
 
   start(onBatch: (batch: DatagramBatch) => void): void {
@@ -90,9 +114,9 @@ export class NativeUdpUnderlay implements Underlay {
     }
   }
 
-  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+  send(buf: Buffer, off: number, len: number, addr: number, port: number, srcPort?: number): boolean {
     if (this.closed) return false;
-    const ok = this.addon.udpSend(this.handle, buf, off, len, addr, port);
+    const ok = this.addon.udpSend(this.handle, buf, off, len, addr, port, srcPort);
     if (ok && !this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushSoon);
@@ -128,6 +152,8 @@ export class NativeUdpUnderlay implements Underlay {
       sendErrors: n.txErrors,
       refused: n.txTooBig,
       queued: n.txQueued,
+      rawSend: n.rawSend === true,
+      rawSendError: errnoName(n.rawErrno ?? 0),
     };
   }
 }
@@ -142,13 +168,13 @@ export function createNativeUdpUnderlay(opts: NativeUdpUnderlayOptions): NativeU
   if (!Number.isInteger(sendQueue) || sendQueue < 1 || sendQueue > 1024) throw new ConfigError(`UDP send queue must be 1..1024, got ${sendQueue}`);
   if (!Number.isInteger(bufBytes) || bufBytes < 0) throw new ConfigError(`UDP buffer size must be >= 0, got ${bufBytes}`);
   const addon = loadNative();
-  let opened: [NativeHandle, number];
+  let opened: [NativeHandle, number, boolean?, number?];
   try {
-    opened = addon.udpOpen(opts.addr >>> 0, opts.port, bufBytes, sendQueue, SLOT_SIZE);
+    opened = addon.udpOpen(opts.addr >>> 0, opts.port, bufBytes, sendQueue, SLOT_SIZE, opts.rawSend ?? true);
   } catch (err) {
     throw bindError(err, opts.addr, opts.port);
   }
-  return new NativeUdpUnderlay(addon, opened[0], opts.addr >>> 0, opened[1], burst);
+  return new NativeUdpUnderlay(addon, opened[0], opts.addr >>> 0, opened[1], burst, opened[2] === true);
 }
 
 /** Binds a batched native UDP socket at opts.addr:opts.port (see createNativeUdpUnderlay). */

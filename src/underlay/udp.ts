@@ -7,6 +7,8 @@
 // failures), PermissionError (privileged port), ConfigError (bad options). send() never throws:
 // false (counted) when closed, when the length/offset/port is bad, or when more than `maxInflight`
 // sends are waiting in node:dgram; asynchronous send failures are counted in stats().sendErrors.
+// node:dgram cannot choose a source port per datagram: send()'s srcPort is ignored and every
+// datagram leaves from the bound port (choosesSrcPort = false).
 // Buffer ownership: send() copies the bytes (node:dgram keeps its buffer until the send callback);
 // a batch is valid until the handler returns.
 import dgram from 'node:dgram';
@@ -64,6 +66,7 @@ export function checkUdpOptions(addr: number, port: number): void {
 export class UdpUnderlay implements Underlay {
   readonly localAddr: number;
   readonly localPort: number;
+  readonly choosesSrcPort = false;
   private readonly socket: dgram.Socket;
   private readonly maxInflight: number;
   private readonly batch: DatagramBatch = newDatagramBatch(1);
@@ -97,7 +100,8 @@ export class UdpUnderlay implements Underlay {
     this.handler = onBatch;
   }
 
-  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean {
+  /** srcPort is ignored: node:dgram sends from the bound port. */
+  send(buf: Buffer, off: number, len: number, addr: number, port: number, _srcPort?: number): boolean {
     if (this.closing || !(len >= 0 && len <= MAX_UDP_PAYLOAD && off >= 0 && off + len <= buf.length) || !Number.isInteger(off + len) || !(port > 0 && port <= 65535)) {
       this.counters.refused++;
       return false;

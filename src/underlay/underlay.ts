@@ -6,6 +6,12 @@
 // Buffer ownership: a DatagramBatch passed to the receive handler belongs to the underlay and is
 // valid only until the handler returns. send() does not keep a reference to the buffer after it
 // returns (it copies or sends synchronously). Addresses are IPv4 numbers (addr/ipv4.ts).
+//
+// Source ports: send() may be given the UDP source port for one datagram (the vxlan backend picks
+// it from the inner flow hash, as the kernel's VXLAN device does). Implementations that can choose
+// it (memory, native with its raw send socket) send from that port and say so with
+// `choosesSrcPort`; those that cannot (node:dgram, native without CAP_NET_RAW) send from their bound
+// port. Receivers must not care which source port a peer used.
 import type { PacketBatch } from '../tun/device.js';
 
 /** A burst of received datagrams; datagram i came from addrs[i]:ports[i]. */
@@ -17,10 +23,20 @@ export interface DatagramBatch extends PacketBatch {
 export interface Underlay {
   readonly localAddr: number;
   readonly localPort: number;
+  /**
+   * True when send() honours its srcPort argument (the datagram leaves from that port); false or
+   * absent when every datagram leaves from localPort. Wrappers report their inner underlay's.
+   */
+  readonly choosesSrcPort?: boolean;
   /** Starts delivering bursts of received datagrams. Called once. */
   start(onBatch: (batch: DatagramBatch) => void): void;
-  /** Sends one datagram. Returns false when it was dropped (socket buffer full). */
-  send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean;
+  /**
+   * Sends one datagram. Returns false when it was dropped (socket buffer full) or refused.
+   * srcPort: the UDP source port for this datagram (1..65535); undefined or 0 means localPort.
+   * Implementations that cannot choose it send from their bound port; one outside 0..65535 is
+   * refused by those that can.
+   */
+  send(buf: Buffer, off: number, len: number, addr: number, port: number, srcPort?: number): boolean;
   /** Ends a batch of sends (implementations that batch flush here). */
   flush(): void;
   /** Stops receiving and closes the socket. Idempotent. */
