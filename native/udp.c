@@ -117,8 +117,10 @@ static int udp_open_raw(uint32_t addr, int snd_bytes, int *err) {
   memset(&sa, 0, sizeof(sa));
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(addr);
+  int pmtu = IP_PMTUDISC_DONT; /* DF clear, as the kernel's VXLAN device sends */
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)) < 0 ||
+      setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) < 0 ||
       bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
     *err = errno;
     close(fd);
@@ -199,6 +201,10 @@ napi_value fl_udp_open(napi_env env, napi_callback_info info) {
   if (fd < 0) return fl_throw_errno(env, errno, "cannot create a UDP socket");
   udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, (int)buf_bytes);
   udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, (int)buf_bytes);
+  /* DF clear on the outer header, as the kernel's VXLAN device (and so flannel) sends: the data path
+   * already keeps inner packets within the path MTU. */
+  int pmtu = IP_PMTUDISC_DONT;
+  setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof(sa));

@@ -9,8 +9,10 @@
 //    srcPort given to send() when the wrapped underlay honours it (choosesSrcPort), else the bound
 //    port — the port the datagram really leaves from. Each record is an Ethernet frame
 //    rebuilt around the UDP payload: Ethernet (fake MACs 02:00:<IPv4 address>, ethertype IPv4),
-//    IPv4 (real addresses, TTL 64, DF, protocol 17, ident 0, correct header checksum) and UDP (real
-//    ports and length, checksum 0 as the kernel's VXLAN sends it). LINKTYPE_ETHERNET.
+//    IPv4 (real addresses, TTL 64, DF clear as the sockets send it, protocol 17, ident 0, correct
+//    header checksum) and UDP (real ports — the per-flow source port when the underlay chooses it —
+//    and length; checksum 0, which receivers accept: the real one is computed by the socket or the
+//    native raw sender). LINKTYPE_ETHERNET.
 //    The filter sees the inner IP packet: payload + 8 (VXLAN) + 14 (inner Ethernet) for the vxlan
 //    backend, the payload itself for the udp backend.
 //
@@ -171,7 +173,7 @@ class UnderlayTap implements TappedUnderlay {
     ttl: 64,
     tos: 0,
     ident: 0,
-    dontFragment: true,
+    dontFragment: false,
     moreFragments: false,
     fragOffset: 0,
     payloadLen: 0,

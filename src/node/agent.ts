@@ -107,7 +107,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const raw =
       opts.underlayKind === 'dgram'
         ? await openUdpUnderlay({ addr: lease.publicIp, port: lease.backend.port })
-        : await openNativeUdpUnderlay({ addr: lease.publicIp, port: lease.backend.port });
+        : await openNativeUdpUnderlay({ addr: lease.publicIp, port: lease.backend.port, rawSend: backend.sourcePort === 'flow' });
     undo.push(() => raw.close());
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
