@@ -148,7 +148,7 @@ describe('tapUnderlay', () => {
     expect(ipv4Check(frame, 14, frame.length - 14)).toBe(0);
     expect(ipv4HeaderChecksumOk(frame, 14)).toBe(true);
     const ip4 = parseIpv4(frame, 14, frame.length - 14);
-    expect(ip4.ok && ip4.repr).toMatchObject({ src: ip(src), dst: ip(dst), protocol: 17, ttl: 64, dontFragment: true, payloadLen: 8 + payload.length });
+    expect(ip4.ok && ip4.repr).toMatchObject({ src: ip(src), dst: ip(dst), protocol: 17, ttl: 64, dontFragment: false, payloadLen: 8 + payload.length });
     const udp = parseUdp(frame, 34, frame.length - 34);
     expect(udp.ok && udp).toMatchObject({ checksum: 0, repr: { srcPort: sport, dstPort: dport, payloadLen: payload.length } });
     expect(frame.subarray(OUTER_HEADERS_LEN)).toEqual(payload);
