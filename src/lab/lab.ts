@@ -11,6 +11,7 @@
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
 import { ConfigError, DeviceError } from '../util/errors.js';
+import { rpcCall } from '../util/rpc.js';
 import { agentArgs, agentCommand, packageRoot, programCommand, waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
 import { LAB_NAME_RE, labPrefix, NODE_UPLINK, POD_BRIDGE, POD_IFACE, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
@@ -149,6 +150,11 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
           waitForAgent(n.name, controlSocket(paths, n.name), nodeLogFile(paths, n.name), () => pidAlive(state.nodePids[n.name]!), opts.readyTimeoutMs ?? 20_000),
         ),
       );
+      for (const link of t.links) {
+        for (const [from, to] of [link.between, [link.between[1], link.between[0]]]) {
+          await rpcCall(controlSocket(paths, from!), 'impair', { to, fields: link.impairment });
+        }
+      }
       check();
     }
 

@@ -8,6 +8,7 @@
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { ConfigError } from '../util/errors.js';
+import { IMPAIRMENT_FIELDS, parseImpairment } from '../underlay/impair-spec.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
 import {
   IFNAME_MAX,
@@ -68,6 +69,13 @@ export interface LabNode {
   tunDevice: string;
 }
 
+/** Link emulation between two nodes, both ways, applied when the lab comes up. */
+export interface LabLink {
+  between: [string, string];
+  /** Impairment fields as the CLI flags take them (`delay: 20ms`, `loss: 1%`, `loss-burst: ...`). */
+  impairment: Record<string, string>;
+}
+
 export interface LabTopology {
   name: string;
   /** The file it came from (for messages), or '<inline>'. */
@@ -83,6 +91,7 @@ export interface LabTopology {
   podMtu: number;
   nodes: LabNode[];
   pods: LabPod[];
+  links: LabLink[];
 }
 
 export const BUILTIN_PROGRAMS = ['http', 'echo', 'sleep', 'fetch'] as const;
@@ -195,7 +204,7 @@ class Validator {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods']);
+    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links']);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -215,6 +224,7 @@ class Validator {
 
     const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type);
     const pods = this.pods(top['pods'], name, nodes);
+    const links = this.links(top['links'], nodes);
 
     this.checkUniqueNetns(name, nodes, pods);
     return {
@@ -229,7 +239,31 @@ class Validator {
       podMtu,
       nodes,
       pods,
+      links,
     };
+  }
+
+  private links(value: unknown, nodes: LabNode[]): LabLink[] {
+    if (value === undefined || value === null) return [];
+    const names = nodes.map((n) => n.name);
+    return this.list(value, ['links']).map((item, i) => {
+      const path: Path = ['links', i];
+      const rec = this.obj(item, path, ['between', ...IMPAIRMENT_FIELDS]);
+      const between = this.list(rec['between'], [...path, 'between']);
+      if (between.length !== 2 || between.some((n) => typeof n !== 'string')) this.fail([...path, 'between'], 'must name two nodes, e.g. [node1, node2]');
+      const [a, b] = between as [string, string];
+      for (const n of [a, b]) if (!names.includes(n)) this.fail([...path, 'between'], `"${n}" is not a node of this lab`);
+      if (a === b) this.fail([...path, 'between'], 'must name two different nodes');
+      const impairment: Record<string, string> = {};
+      for (const [key, v] of Object.entries(rec)) if (key !== 'between') impairment[key] = String(v);
+      if (Object.keys(impairment).length === 0) this.fail(path, `gives no impairment (one of: ${IMPAIRMENT_FIELDS.join(', ')})`);
+      try {
+        parseImpairment(impairment);
+      } catch (err) {
+        this.fail(path, (err as Error).message);
+      }
+      return { between: [a, b], impairment };
+    });
   }
 
   private backend(value: unknown): LabBackend {

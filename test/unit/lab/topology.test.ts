@@ -63,7 +63,7 @@ describe('parseTopology: the examples', () => {
   });
 
   it('every example parses; three-nodes-udp allocates subnets and addresses in order', () => {
-    for (const f of ['two-nodes.yaml', 'three-nodes-udp.yaml', 'multi-container-pod.yaml', 'ten-nodes.yaml']) {
+    for (const f of ['two-nodes.yaml', 'three-nodes-udp.yaml', 'multi-container-pod.yaml', 'ten-nodes.yaml', 'slow-link.yaml']) {
       expect(() => parseTopology(fs.readFileSync(path.join(examples, f), 'utf8'), f)).not.toThrow();
     }
     const t = parseTopology(fs.readFileSync(path.join(examples, 'three-nodes-udp.yaml'), 'utf8'), 'x.yaml');
@@ -108,6 +108,31 @@ describe('parseTopology: the examples', () => {
       { name: 'b', kind: 'command', argv: ['/bin/sh', '-c', 'echo hi'] },
       { name: 'c', kind: 'command', argv: ['sleep', '5'] },
     ]);
+  });
+});
+
+describe('parseTopology: links', () => {
+  it('reads per-link impairments between two nodes', () => {
+    const t = parseTopology(fs.readFileSync(path.join(examples, 'slow-link.yaml'), 'utf8'), 'slow-link.yaml');
+    expect(t.links).toEqual([{ between: ['node1', 'node2'], impairment: { delay: '20ms', jitter: '2ms', loss: '1%', rate: '50mbit' } }]);
+    expect(parseTopology(base(pod('a')), 'two-nodes.yaml').links).toEqual([]);
+  });
+
+  it('refuses an unknown node, one node twice, a bad impairment and an empty link, naming the line', () => {
+    const withLinks = (links: string): string => `${base(pod('a'))}\nlinks:\n${links}`;
+    const cases: Array<[string, RegExp]> = [
+      ['  - { between: [node1, node9], delay: 5ms }', /links\[0\]\.between "node9" is not a node of this lab/],
+      ['  - { between: [node1, node1], delay: 5ms }', /links\[0\]\.between must name two different nodes/],
+      ['  - { between: [node1, node2], loss: 150% }', /links\[0\] --loss 150%: loss must be between 0% and 100%/],
+      ['  - { between: [node1, node2], speed: 5ms }', /links\[0\]\.speed is not a known field/],
+      ['  - { between: [node1, node2] }', /links\[0\] gives no impairment/],
+    ];
+    for (const [links, message] of cases) {
+      const text = withLinks(links);
+      const err = errorOf(text);
+      expect(err.message).toMatch(message);
+      expect(err.message).toMatch(new RegExp(`^two-nodes.yaml:${lineOf(text, 'between')}: `));
+    }
   });
 });
 
