@@ -21,6 +21,7 @@ import { openNativeUdpUnderlay } from '../underlay/native.js';
 import { openUdpUnderlay } from '../underlay/udp.js';
 import { ImpairedUnderlay } from '../underlay/impair.js';
 import type { Clock } from '../util/clock.js';
+import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
@@ -99,9 +100,12 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     if (backend.name === 'vxlan' && !lease.vtepMac) throw new ConfigError('the vxlan backend needs a VTEP MAC for this node');
 
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
-    const mtu = opts.mtu ?? defaultMtu(backend, underlayMtu);
-    if (mtu < 576 || mtu > underlayMtu - 28 - backend.overhead) {
-      throw new ConfigError(`--mtu ${mtu} does not fit: it must be between 576 and ${underlayMtu - 28 - backend.overhead} (underlay MTU ${underlayMtu} minus ${28 + backend.overhead})`);
+    // Packets live in fixed slots (util/buffers.ts): a jumbo underlay (loopback's 65536) still gets
+    // a TUN MTU that fits them.
+    const mtuLimit = Math.min(underlayMtu - 28 - backend.overhead, SLOT_SIZE - PACKET_HEADROOM);
+    const mtu = opts.mtu ?? Math.min(defaultMtu(backend, underlayMtu), mtuLimit);
+    if (mtu < 576 || mtu > mtuLimit) {
+      throw new ConfigError(`--mtu ${mtu} does not fit: it must be between 576 and ${mtuLimit} (underlay MTU ${underlayMtu} minus ${28 + backend.overhead}, at most ${SLOT_SIZE - PACKET_HEADROOM})`);
     }
 
     const raw =
