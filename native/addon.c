@@ -65,6 +65,7 @@ NAPI_MODULE_INIT() {
       {"tunOpen", NULL, fl_tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tunStart", NULL, fl_tun_start, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tunWrite", NULL, fl_tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tunWriteHdr", NULL, fl_tun_write_hdr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpOpen", NULL, fl_udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpStart", NULL, fl_udp_start, NULL, NULL, NULL, napi_enumerable, NULL},
       {"udpSend", NULL, fl_udp_send, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -105,6 +105,7 @@ int fl_arg_typed(napi_env env, napi_value v, napi_typedarray_type want, void **d
 napi_value fl_tun_open(napi_env env, napi_callback_info info);
 napi_value fl_tun_start(napi_env env, napi_callback_info info);
 napi_value fl_tun_write(napi_env env, napi_callback_info info);
+napi_value fl_tun_write_hdr(napi_env env, napi_callback_info info);
 napi_value fl_udp_open(napi_env env, napi_callback_info info);
 napi_value fl_udp_start(napi_env env, napi_callback_info info);
 napi_value fl_udp_send(napi_env env, napi_callback_info info);

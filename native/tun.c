@@ -1,10 +1,17 @@
 /*
  * A Linux TUN device (IFF_TUN | IFF_NO_PI): open, burst reads through dev.c, synchronous writes.
  *
- * tunOpen(name) -> [handle, actualName]   throws Error{code: ENOENT|EPERM|EACCES|EBUSY|EINVAL|...}
+ * tunOpen(name, want = 0) -> [handle, actualName, got]   throws Error{code: ENOENT|EPERM|EACCES|EBUSY|EINVAL|...}
+ *     want/got bits: 1 = IFF_VNET_HDR with offloads asked for (every read and write then carries a
+ *     10-byte virtio_net_hdr in front of the packet), 2 = IFF_NAPI (writes go through GRO);
+ *     got only: 4 = TUNSETOFFLOAD accepted TUN_F_CSUM|TUN_F_TSO4 (reads may be TCP super-packets
+ *     and carry partial checksums), 8 = only TUN_F_CSUM was accepted. An option the kernel refuses
+ *     is left off silently (see `got`).
  * tunStart(handle, slab, lens, slotSize, headroom, burst, onBurst(count))
  * tunWrite(handle, buf, off, len) -> boolean   false = dropped (queue full, device down, closed);
  *                                              never throws per packet (only on bad arguments)
+ * tunWriteHdr(handle, hdr, buf, off, len) -> boolean   the same as one writev of the first 10 bytes
+ *                                              of hdr (a virtio_net_hdr) and the packet
  */
 #include "dev.h"
 #include <errno.h>
@@ -13,6 +20,7 @@
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int tun_read_burst(fl_dev *d) {
@@ -37,13 +45,15 @@ static int tun_read_burst(fl_dev *d) {
 }
 
 napi_value fl_tun_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   char name[IFNAMSIZ + 1];
   size_t name_len = 0;
+  uint32_t want = 0, got = 0;
   FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &name_len) != napi_ok)
     return fl_throw_type(env, "tunOpen(name): name must be a string");
+  if (argc >= 2 && !fl_arg_u32(env, argv[1], &want, "want")) return NULL;
   if (name_len >= IFNAMSIZ) return fl_throw_type(env, "tunOpen(name): interface names are at most 15 bytes");
 
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -55,9 +65,25 @@ napi_value fl_tun_open(napi_env env, napi_callback_info info) {
   }
   struct ifreq ifr;
   memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
   memcpy(ifr.ifr_name, name, name_len);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | ((want & 1) ? IFF_VNET_HDR : 0) | ((want & 2) ? IFF_NAPI : 0);
+  int rc = ioctl(fd, TUNSETIFF, &ifr);
+  if (rc < 0 && (want & 2) && (errno == EINVAL || errno == EPERM)) {
+    /* no IFF_NAPI on this kernel (or not allowed): open without it */
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, name, name_len);
+    want &= ~2u;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | ((want & 1) ? IFF_VNET_HDR : 0);
+    rc = ioctl(fd, TUNSETIFF, &ifr);
+  }
+  if (rc >= 0) {
+    got = want & 3;
+    if (want & 1) {
+      if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) == 0) got |= 4;
+      else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0) got |= 8;
+    }
+  }
+  if (rc < 0) {
     int err = errno;
     close(fd);
     char text[128];
@@ -84,9 +110,12 @@ napi_value fl_tun_open(napi_env env, napi_callback_info info) {
   napi_value result, actual;
   ifr.ifr_name[IFNAMSIZ - 1] = 0;
   FL_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, NAPI_AUTO_LENGTH, &actual));
-  FL_CALL(env, napi_create_array_with_length(env, 2, &result));
+  napi_value got_v;
+  FL_CALL(env, napi_create_uint32(env, got, &got_v));
+  FL_CALL(env, napi_create_array_with_length(env, 3, &result));
   FL_CALL(env, napi_set_element(env, result, 0, handle));
   FL_CALL(env, napi_set_element(env, result, 1, actual));
+  FL_CALL(env, napi_set_element(env, result, 2, got_v));
   return result;
 }
 
@@ -130,6 +159,45 @@ napi_value fl_tun_write(napi_env env, napi_callback_info info) {
   } else {
     for (;;) {
       ssize_t w = write(d->fd, data + off, (size_t)n);
+      if (w >= 0) {
+        ok = true;
+        d->tx_packets++;
+        break;
+      }
+      if (errno == EINTR) continue;
+      d->last_tx_errno = errno;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) d->tx_drops++;
+      else d->tx_errors++;
+      break;
+    }
+  }
+  FL_CALL(env, napi_get_boolean(env, ok, &result));
+  return result;
+}
+
+napi_value fl_tun_write_hdr(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], result;
+  uint8_t *hdr, *data;
+  size_t hdr_len, len;
+  int32_t off, n;
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return fl_throw_type(env, "tunWriteHdr(handle, hdr, buf, off, len)");
+  fl_dev *d = fl_dev_unwrap(env, argv[0]);
+  if (!d) return NULL;
+  if (!fl_arg_bytes(env, argv[1], &hdr, &hdr_len, "hdr") || !fl_arg_bytes(env, argv[2], &data, &len, "buf") ||
+      !fl_arg_i32(env, argv[3], &off, "off") || !fl_arg_i32(env, argv[4], &n, "len"))
+    return NULL;
+  if (hdr_len < 10) return fl_throw_type(env, "tunWriteHdr: hdr must hold the 10-byte virtio_net_hdr");
+  bool ok = false;
+  if (d->closed) {
+    d->tx_errors++;
+  } else if (off < 0 || n <= 0 || (size_t)off + (size_t)n > len || n > 65535) {
+    d->tx_too_big++;
+  } else {
+    struct iovec iov[2] = {{hdr, 10}, {data + off, (size_t)n}};
+    for (;;) {
+      ssize_t w = writev(d->fd, iov, 2);
       if (w >= 0) {
         ok = true;
         d->tx_packets++;

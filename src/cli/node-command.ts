@@ -47,6 +47,7 @@ export interface NodeFlags {
   stateDir: string;
   underlay: string;
   antiSpoof: boolean;
+  tunOffload?: boolean;
   capture?: string;
   pcapDir?: string;
   captureSnaplen?: string;
@@ -84,6 +85,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--state-dir <dir>', 'directory for the control socket', DEFAULT_STATE_DIR)
     .addOption(new Option('--underlay <impl>', 'UDP implementation').choices(['native', 'dgram']).default('native'))
     .option('--no-anti-spoof', 'accept inner sources outside the sending peer\'s subnet')
+    .option('--no-tun-offload', 'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)')
     .option('--capture <points>', 'capture points: inner, outer or inner,outer')
     .option('--pcap-dir <dir>', 'directory for capture files (default pcaps/)')
     .option('--capture-snaplen <bytes>', 'bytes kept of each captured packet')
@@ -205,6 +207,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     subnetFile: flags.subnetFile,
     underlayKind: flags.underlay as 'native' | 'dgram',
     antiSpoof: flags.antiSpoof,
+    tunOffload: flags.tunOffload ?? true,
     metricsAddr,
     capture,
     logger: log,

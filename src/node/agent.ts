@@ -47,6 +47,8 @@ export interface NodeOptions {
   /** `native` (recvmmsg/sendmmsg addon, default) or `dgram` (node:dgram). */
   underlayKind?: 'native' | 'dgram';
   antiSpoof?: boolean;
+  /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
+  tunOffload?: boolean;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
   metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
@@ -116,7 +118,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
     const tunName = opts.tunName ?? backend.defaultTunName;
-    const rawTun = openLinuxTun({ name: tunName, mtu });
+    const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true });
     undo.push(() => rawTun.close());
     await configureTun(rawTun.name, lease.subnet, mtu);
 

@@ -22,7 +22,13 @@ export async function ip(...args: string[]): Promise<string> {
   }
 }
 
-/** Gives the TUN device its address (the subnet's network address /32, as flannel does), MTU, up. */
+/** TUN transmit queue (packets the kernel holds for us to read); the default 500 overflows in bursts. */
+export const TUN_TXQUEUELEN = 2000;
+
+/**
+ * Gives the TUN device its address (the subnet's network address /32, as flannel does), MTU, a
+ * longer transmit queue (TUN_TXQUEUELEN), up.
+ */
 export async function configureTun(name: string, subnet: Cidr, mtu: number): Promise<void> {
   // The data path's ICMP errors (net unreachable, time exceeded, fragmentation needed) come from
   // this address; without accept_local the kernel drops them as spoofed and the pod never sees them.
@@ -32,7 +38,7 @@ export async function configureTun(name: string, subnet: Cidr, mtu: number): Pro
     throw new DeviceError(`cannot set accept_local on ${name}: ${(err as Error).message}`, { cause: err });
   }
   await ip('addr', 'add', `${formatIpv4(subnet.network)}/32`, 'dev', name);
-  await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
+  await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'txqueuelen', String(TUN_TXQUEUELEN), 'up');
 }
 
 export async function addRoute(subnet: Cidr, tun: string): Promise<void> {

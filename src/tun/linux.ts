@@ -3,6 +3,14 @@
 // and handed to the handler as one PacketBatch (the same arrays every time: no per-packet
 // allocation). Writes are synchronous write(2) calls.
 //
+// With `offload` (default on; falls back silently when the kernel refuses) the device is opened with
+// IFF_VNET_HDR and TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4): one read may return a TCP super-packet of
+// up to 64 KB, or a packet whose checksum is only partial. Those are split/completed here
+// (tun/offload.ts) into preallocated slots, so the handler still sees plain IP packets. Writes of
+// consecutive in-order TCP segments of one flow are held and merged into one GSO super-packet,
+// written on flush() (or when a packet that cannot join arrives): one write(2) for up to 64 KB. With
+// `napi` (default on) the device is opened with IFF_NAPI when the kernel allows it.
+//
 // It does not configure addresses, routes, MTU or link state (the node agent runs iproute2); `mtu`
 // is recorded for the data path and bounds nothing here except validation against the slot size.
 // Opening it in a network namespace: withNetns(ns, () => openLinuxTun(...)) from tun/native.ts.
@@ -15,6 +23,30 @@ import { MAX_PACKET, PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { newPacketBatch, pointAtSlots, type PacketBatch, type TunDevice } from './device.js';
 import { loadNative, nativeError, type NativeAddon, type NativeHandle } from './native.js';
+import {
+  completeChecksum,
+  newVnetHdr,
+  readVnetHdr,
+  TcpCoalescer,
+  tcp4HeaderLen,
+  tcp4Segment,
+  tcp4SegmentCount,
+  VNET_F_NEEDS_CSUM,
+  VNET_GSO_ECN,
+  VNET_GSO_NONE,
+  VNET_GSO_TCPV4,
+  VNET_HDR_LEN,
+} from './offload.js';
+
+/** Bits of tunOpen's `want`/`got` (native/tun.c). */
+const OPEN_VNET = 1;
+const OPEN_NAPI = 2;
+const GOT_TSO4 = 4;
+const GOT_CSUM = 8;
+/** Receive slot for an offloading device: a 64 KB super-packet behind its vnet header, and headroom. */
+const BIG_SLOT = 65536 + 128;
+/** Segments the read side can hold per delivered batch. */
+const SEG_SLOTS = 128;
 
 export interface LinuxTunOptions {
   /** Interface name (at most 15 bytes); '' lets the kernel choose (tun0, tun1, …). */
@@ -22,6 +54,20 @@ export interface LinuxTunOptions {
   mtu: number;
   /** Most packets read per burst (1..1024, default 64). */
   burst?: number;
+  /** Open with IFF_VNET_HDR and TSO/checksum offload (segment/coalesce here). Default true. */
+  offload?: boolean;
+  /** Open with IFF_NAPI (the kernel runs GRO on the packets we write). Default true. */
+  napi?: boolean;
+}
+
+/** What the kernel granted when the device was opened. */
+export interface LinuxTunFeatures {
+  vnetHdr: boolean;
+  napi: boolean;
+  /** Reads may be TCP/IPv4 super-packets (TUN_F_TSO4). */
+  tso4: boolean;
+  /** Reads may carry partial checksums (TUN_F_CSUM). */
+  csum: boolean;
 }
 
 export interface LinuxTunStats {
@@ -38,6 +84,16 @@ export interface LinuxTunStats {
   writeErrors: number;
   /** Writes refused before reaching the kernel (closed, length 0, > MAX_PACKET, outside the buffer). */
   writeRefused: number;
+  /** Offload: super-packets read and split, and the segments they gave. */
+  superPacketsRead: number;
+  segmentsRead: number;
+  /** Offload: reads that could not be split/completed (bad vnet header or packet), dropped. */
+  offloadErrors: number;
+  /** Offload: merged writes (each one write(2)) and the packets merged into them. */
+  superPacketsWritten: number;
+  segmentsMerged: number;
+  /** Offload: packets accepted by write() that were lost when their merged write failed. */
+  mergedDrops: number;
 }
 
 const IFNAME = /^[^\s/:]{0,15}$/;
@@ -52,20 +108,30 @@ export class LinuxTun implements TunDevice {
   private closed = false;
   private refusedInJs = 0;
   private lastStats: LinuxTunStats | undefined;
+  readonly features: LinuxTunFeatures;
+  private readonly coalescer: TcpCoalescer | undefined;
+  private readonly zeroHdr = Buffer.alloc(VNET_HDR_LEN);
+  private readonly off = { superRead: 0, segsRead: 0, errors: 0, superWritten: 0, merged: 0, mergedDrops: 0 };
 
   /** Use openLinuxTun(). */
-  constructor(addon: NativeAddon, handle: NativeHandle, name: string, mtu: number, burst: number) {
+  constructor(addon: NativeAddon, handle: NativeHandle, name: string, mtu: number, burst: number, got = 0) {
     this.addon = addon;
     this.handle = handle;
     this.name = name;
     this.mtu = mtu;
     this.burst = burst;
+    this.features = { vnetHdr: (got & OPEN_VNET) !== 0, napi: (got & OPEN_NAPI) !== 0, tso4: (got & GOT_TSO4) !== 0, csum: (got & (GOT_TSO4 | GOT_CSUM)) !== 0 };
+    if (this.features.vnetHdr) this.coalescer = new TcpCoalescer();
   }
 
   start(onBatch: (batch: PacketBatch) => void): void {
     if (this.closed) throw new DeviceError(`TUN device ${this.name} is closed`);
     if (this.started) throw new DeviceError(`TUN device ${this.name} was already started`);
     this.started = true;
+    if (this.features.vnetHdr) {
+      this.startOffload(onBatch);
+      return;
+    }
     const slab = Buffer.alloc(this.burst * SLOT_SIZE);
     const batch = newPacketBatch(this.burst);
     const onBurst = (count: number): void => {
@@ -74,6 +140,83 @@ export class LinuxTun implements TunDevice {
     };
     try {
       this.addon.tunStart(this.handle, slab, batch.lens, SLOT_SIZE, PACKET_HEADROOM, this.burst, onBurst);
+    } catch (err) {
+      throw nativeError(err, `cannot start reading TUN device ${this.name}: ${String(err)}`);
+    }
+  }
+
+  /**
+   * The read side of an offloading device: packets arrive behind a vnet header in big slots; plain
+   * ones are handed over in place (checksum completed if partial), super-packets are split into
+   * the segment slab. A batch is delivered whenever the segment slab or the batch fills up.
+   */
+  private startOffload(onBatch: (batch: PacketBatch) => void): void {
+    const readHeadroom = PACKET_HEADROOM - VNET_HDR_LEN;
+    const inSlab = Buffer.alloc(this.burst * BIG_SLOT);
+    const inLens = new Int32Array(this.burst);
+    const stride = Math.ceil((PACKET_HEADROOM + this.mtu + 64) / 64) * 64;
+    const segRoom = stride - PACKET_HEADROOM;
+    const segSlab = Buffer.alloc(SEG_SLOTS * stride);
+    const cap = SEG_SLOTS + this.burst;
+    const batch = newPacketBatch(cap);
+    const h = newVnetHdr();
+    const st = this.off;
+    let n = 0;
+    let seg = 0;
+    const deliver = (): void => {
+      batch.count = n;
+      if (n > 0) onBatch(batch);
+      n = 0;
+      seg = 0;
+    };
+    const onBurst = (count: number): void => {
+      for (let i = 0; i < count; i++) {
+        const base = i * BIG_SLOT + readHeadroom;
+        const pkt = base + VNET_HDR_LEN;
+        const len = inLens[i]! - VNET_HDR_LEN;
+        if (len <= 0) {
+          st.errors++;
+          continue;
+        }
+        readVnetHdr(inSlab, base, h);
+        if (h.gsoType === VNET_GSO_NONE) {
+          if ((h.flags & VNET_F_NEEDS_CSUM) !== 0 && !completeChecksum(inSlab, pkt, len, h.csumStart, h.csumOffset)) {
+            st.errors++;
+            continue;
+          }
+          if (n === cap) deliver();
+          batch.bufs[n] = inSlab;
+          batch.offs[n] = pkt;
+          batch.lens[n] = len;
+          n++;
+          continue;
+        }
+        const k = (h.gsoType & ~VNET_GSO_ECN) === VNET_GSO_TCPV4 ? tcp4SegmentCount(inSlab, pkt, len, h.gsoSize) : 0;
+        if (k === 0 || tcp4HeaderLen(inSlab, pkt, len) + h.gsoSize > segRoom) {
+          st.errors++;
+          continue;
+        }
+        st.superRead++;
+        for (let s = 0; s < k; s++) {
+          if (n === cap || seg === SEG_SLOTS) deliver();
+          const o = seg * stride + PACKET_HEADROOM;
+          const l = tcp4Segment(inSlab, pkt, len, h.gsoSize, s, segSlab, o);
+          if (l <= 0 || l > segRoom) {
+            st.errors++;
+            break;
+          }
+          batch.bufs[n] = segSlab;
+          batch.offs[n] = o;
+          batch.lens[n] = l;
+          n++;
+          seg++;
+          st.segsRead++;
+        }
+      }
+      deliver();
+    };
+    try {
+      this.addon.tunStart(this.handle, inSlab, inLens, BIG_SLOT, readHeadroom, this.burst, onBurst);
     } catch (err) {
       throw nativeError(err, `cannot start reading TUN device ${this.name}: ${String(err)}`);
     }
@@ -88,15 +231,35 @@ export class LinuxTun implements TunDevice {
       this.refusedInJs++;
       return false;
     }
-    return this.addon.tunWrite(this.handle, buf, off, len);
+    const c = this.coalescer;
+    if (c === undefined) return this.addon.tunWrite(this.handle, buf, off, len);
+    if (c.add(buf, off, len)) return true;
+    if (c.count > 0) {
+      this.writeMerged(c);
+      if (c.add(buf, off, len)) return true;
+    }
+    return this.addon.tunWriteHdr(this.handle, this.zeroHdr, buf, off, len);
+  }
+
+  private writeMerged(c: TcpCoalescer): void {
+    const segs = c.count;
+    const n = c.finish();
+    if (segs > 1) {
+      this.off.superWritten++;
+      this.off.merged += segs;
+    }
+    if (!this.addon.tunWriteHdr(this.handle, c.out, c.out, VNET_HDR_LEN, n - VNET_HDR_LEN)) this.off.mergedDrops += segs;
   }
 
   flush(): void {
-    // writes are synchronous
+    // plain writes are synchronous; merged TCP segments go out now
+    const c = this.coalescer;
+    if (c !== undefined && c.count > 0 && !this.closed) this.writeMerged(c);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.lastStats = this.readStats();
     this.closed = true;
     this.addon.devClose(this.handle);
@@ -120,6 +283,12 @@ export class LinuxTun implements TunDevice {
       writeDrops: n.txDrops,
       writeErrors: n.txErrors,
       writeRefused: n.txTooBig,
+      superPacketsRead: this.off.superRead,
+      segmentsRead: this.off.segsRead,
+      offloadErrors: this.off.errors,
+      superPacketsWritten: this.off.superWritten,
+      segmentsMerged: this.off.merged,
+      mergedDrops: this.off.mergedDrops,
     };
   }
 }
@@ -133,11 +302,12 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
     throw new ConfigError(`TUN MTU must be an integer from 68 to ${SLOT_SIZE - PACKET_HEADROOM}, got ${opts.mtu}`);
   if (!Number.isInteger(burst) || burst < 1 || burst > 1024) throw new ConfigError(`TUN burst must be 1..1024, got ${burst}`);
   const addon = loadNative();
-  let opened: [NativeHandle, string];
+  const want = (opts.offload ?? true ? OPEN_VNET : 0) | (opts.napi ?? true ? OPEN_NAPI : 0);
+  let opened: [NativeHandle, string, number?];
   try {
-    opened = addon.tunOpen(opts.name);
+    opened = addon.tunOpen(opts.name, want);
   } catch (err) {
     throw nativeError(err);
   }
-  return new LinuxTun(addon, opened[0], opened[1], opts.mtu, burst);
+  return new LinuxTun(addon, opened[0], opened[1], opts.mtu, burst, opened[2] ?? 0);
 }

@@ -46,7 +46,8 @@ export interface NativeStats {
 }
 
 export interface NativeAddon {
-  tunOpen(name: string): [NativeHandle, string];
+  /** want/returned bits: 1 vnet header + offloads, 2 IFF_NAPI; returned only: 4 TSO4+CSUM, 8 CSUM only. */
+  tunOpen(name: string, want?: number): [NativeHandle, string, number?];
   tunStart(
     h: NativeHandle,
     slab: Buffer,
@@ -57,6 +58,8 @@ export interface NativeAddon {
     onBurst: (count: number) => void,
   ): void;
   tunWrite(h: NativeHandle, buf: Uint8Array, off: number, len: number): boolean;
+  /** One writev of hdr[0, 10) (a virtio_net_hdr) and the packet: for devices opened with a vnet header. */
+  tunWriteHdr(h: NativeHandle, hdr: Uint8Array, buf: Uint8Array, off: number, len: number): boolean;
   /** Returns [handle, boundPort, rawSendOpened, rawErrno]; rawSend (default false) asks for the raw send socket. */
   udpOpen(
     addr: number,

@@ -88,6 +88,26 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('two flannelette nodes, %s
   });
 });
 
+describe.skipIf(skip)('two flannelette nodes with plain TUN devices (--no-tun-offload)', () => {
+  let c: TwoNodeCluster;
+  beforeAll(async () => {
+    c = await createTwoNodeCluster({ prefix: 'flt-node-plain', backend: 'vxlan' });
+    await Promise.all(c.nodes.map((n) => c.startNode(n, ['--no-tun-offload'])));
+  });
+  afterAll(async () => {
+    await c?.destroy();
+    await cleanupNetns('flt-node-plain');
+  });
+
+  it('pods ping and move 20 MB over TCP byte-identical', async () => {
+    const [n1, n2] = c.nodes;
+    expect(await ping(n1.pod, n2.podIp, 3)).toBe(3);
+    const r = await tcpTransfer(n1.pod, n2.pod, n2.podIp, MB20);
+    expect(r.received.sha256).toBe(r.sent.sha256);
+    expect(r.received.remote).toBe(n1.podIp);
+  });
+});
+
 describe.skipIf(skip)('interop with the Linux kernel VXLAN device configured as flanneld does', () => {
   let c: TwoNodeCluster;
   beforeAll(async () => {

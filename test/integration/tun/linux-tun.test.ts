@@ -13,13 +13,13 @@ import { runTunCompliance, type KernelDatagram, type TunHarness } from '../../he
 const PREFIX = 'flt-tunt';
 const skip = requireRootOrSkip('Linux TUN integration') || requireOrSkip(nativeAvailable(), 'Linux TUN integration: the native addon is not built');
 
-async function linuxHarness(): Promise<TunHarness> {
+async function linuxHarness(offload: boolean): Promise<TunHarness> {
   const ns = await createNetns(PREFIX);
   try {
     const kernelAddr = parseIpv4('10.201.0.1');
     const peerAddr = parseIpv4('10.201.0.2');
     const kernelPort = 5555;
-    const device = ns.run(() => openLinuxTun({ name: 'flt0', mtu: 1400 }));
+    const device = ns.run(() => openLinuxTun({ name: 'flt0', mtu: 1400, offload }));
     await ns.ip('addr', 'add', '10.201.0.1/24', 'dev', 'flt0');
     await ns.ip('link', 'set', 'flt0', 'mtu', '1400', 'up');
     const kernel = ns.run(() => createNativeUdpUnderlay({ addr: kernelAddr, port: kernelPort }));
@@ -60,7 +60,8 @@ async function linuxHarness(): Promise<TunHarness> {
 describe.skipIf(skip)('LinuxTun in a network namespace', () => {
   afterAll(() => cleanupNetns(PREFIX));
 
-  runTunCompliance('LinuxTun (netns)', linuxHarness);
+  runTunCompliance('LinuxTun (netns, offloads)', () => linuxHarness(true));
+  runTunCompliance('LinuxTun (netns, plain: --no-tun-offload)', () => linuxHarness(false));
 
   describe('opening', () => {
     let ns: Netns;
