@@ -1,6 +1,8 @@
 // The Internet checksum (RFC 1071) and its incremental update (RFC 1624). Pure functions over
 // (buf, off, len); they never throw, never allocate and never keep a reference to the buffer.
-// Bytes past the end of `buf` read as zero (callers check lengths first).
+// Bytes past the end of `buf` read as zero (callers check lengths first). The summing loop is
+// util/ones-complement.ts.
+import { onesComplementSum } from '../util/ones-complement.js';
 
 /** Folds a running sum of 16-bit words to 16 bits with end-around carry. */
 export function foldChecksum(sum: number): number {
@@ -15,17 +17,7 @@ export function foldChecksum(sum: number): number {
  * even length).
  */
 export function checksumPartial(buf: Uint8Array, off: number, len: number, initial = 0): number {
-  let sum = initial;
-  const end = off + len;
-  const evenEnd = off + (len & ~1);
-  let i = off;
-  // Unrolled by 4 words: a packet is at most 65535 bytes, so the sum stays far below 2^53.
-  for (; i + 8 <= evenEnd; i += 8) {
-    sum += ((buf[i]! << 8) | buf[i + 1]!) + ((buf[i + 2]! << 8) | buf[i + 3]!) + ((buf[i + 4]! << 8) | buf[i + 5]!) + ((buf[i + 6]! << 8) | buf[i + 7]!);
-  }
-  for (; i < evenEnd; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (i < end) sum += buf[i]! << 8;
-  return foldChecksum(sum);
+  return foldChecksum(onesComplementSum(buf, off, len, initial));
 }
 
 /** The Internet checksum of buf[off, off+len) (plus `initial`, a partial sum): folded and inverted. */
