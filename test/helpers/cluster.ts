@@ -79,16 +79,7 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
         }
       }
     },
-    async stopNode(n, signal = 'SIGTERM') {
-      const proc = n.proc;
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
-      const done = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-      proc.kill(signal);
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      const code = await done;
-      clearTimeout(timer);
-      return code;
-    },
+    stopNode: (n, signal = 'SIGTERM') => stopProcess(n.proc, signal),
     async configureKernelVxlan(n, peer) {
       const dev = 'flannel.1';
       const subnet0 = n.subnet.replace(/\/\d+$/, '');
@@ -131,6 +122,17 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
     await cluster.destroy();
     throw err;
   }
+}
+
+/** Signals a node process and waits for it to exit (SIGKILL after 10 s); resolves with its exit code. */
+export async function stopProcess(proc: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
+  const done = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.kill(signal);
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  const code = await done;
+  clearTimeout(timer);
+  return code;
 }
 
 /** pings from a namespace; resolves with the number of replies. */

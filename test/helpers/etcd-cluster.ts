@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { rpcCall } from '../../src/util/rpc.js';
-import { CLI } from './cluster.js';
+import { CLI, stopProcess } from './cluster.js';
 import { startEtcd, type TestEtcd } from './etcd.js';
 import { createNetns, createVethPair, run, type ExecResult, type Netns } from './netns.js';
 
@@ -90,16 +90,7 @@ export async function createEtcdCluster(prefix: string): Promise<EtcdCluster> {
   let etcd: TestEtcd | undefined;
   const hosts: EtcdHost[] = [];
 
-  const stopNode = async (h: EtcdHost, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
-    const proc = h.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
-    const done = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    const code = await done;
-    clearTimeout(timer);
-    return code;
-  };
+  const stopNode = (h: EtcdHost, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => stopProcess(h.proc, signal);
 
   const destroy = async (): Promise<void> => {
     for (const h of hosts) await stopNode(h, 'SIGKILL').catch(() => undefined);
