@@ -138,6 +138,35 @@ napi_value fl_tun_start(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Writes one packet, behind the 10-byte virtio_net_hdr `hdr` when given, with the checks and counters
+ * both write entry points share: refused when closed or out of bounds; EAGAIN/ENOBUFS count as drops.
+ * Returns true when the kernel took it. */
+static bool tun_write_packet(fl_dev *d, uint8_t *hdr, uint8_t *data, size_t len, int32_t off, int32_t n) {
+  if (d->closed) {
+    d->tx_errors++;
+    return false;
+  }
+  if (off < 0 || n <= 0 || (size_t)off + (size_t)n > len || n > 65535) {
+    d->tx_too_big++;
+    return false;
+  }
+  struct iovec iov[2];
+  int cnt = 0;
+  if (hdr) iov[cnt++] = (struct iovec){hdr, 10};
+  iov[cnt++] = (struct iovec){data + off, (size_t)n};
+  for (;;) {
+    if (writev(d->fd, iov, cnt) >= 0) {
+      d->tx_packets++;
+      return true;
+    }
+    if (errno == EINTR) continue;
+    d->last_tx_errno = errno;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) d->tx_drops++;
+    else d->tx_errors++;
+    return false;
+  }
+}
+
 napi_value fl_tun_write(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4], result;
@@ -151,27 +180,7 @@ napi_value fl_tun_write(napi_env env, napi_callback_info info) {
   if (!fl_arg_bytes(env, argv[1], &data, &len, "buf") || !fl_arg_i32(env, argv[2], &off, "off") ||
       !fl_arg_i32(env, argv[3], &n, "len"))
     return NULL;
-  bool ok = false;
-  if (d->closed) {
-    d->tx_errors++;
-  } else if (off < 0 || n <= 0 || (size_t)off + (size_t)n > len || n > 65535) {
-    d->tx_too_big++;
-  } else {
-    for (;;) {
-      ssize_t w = write(d->fd, data + off, (size_t)n);
-      if (w >= 0) {
-        ok = true;
-        d->tx_packets++;
-        break;
-      }
-      if (errno == EINTR) continue;
-      d->last_tx_errno = errno;
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) d->tx_drops++;
-      else d->tx_errors++;
-      break;
-    }
-  }
-  FL_CALL(env, napi_get_boolean(env, ok, &result));
+  FL_CALL(env, napi_get_boolean(env, tun_write_packet(d, NULL, data, len, off, n), &result));
   return result;
 }
 
@@ -189,27 +198,6 @@ napi_value fl_tun_write_hdr(napi_env env, napi_callback_info info) {
       !fl_arg_i32(env, argv[3], &off, "off") || !fl_arg_i32(env, argv[4], &n, "len"))
     return NULL;
   if (hdr_len < 10) return fl_throw_type(env, "tunWriteHdr: hdr must hold the 10-byte virtio_net_hdr");
-  bool ok = false;
-  if (d->closed) {
-    d->tx_errors++;
-  } else if (off < 0 || n <= 0 || (size_t)off + (size_t)n > len || n > 65535) {
-    d->tx_too_big++;
-  } else {
-    struct iovec iov[2] = {{hdr, 10}, {data + off, (size_t)n}};
-    for (;;) {
-      ssize_t w = writev(d->fd, iov, 2);
-      if (w >= 0) {
-        ok = true;
-        d->tx_packets++;
-        break;
-      }
-      if (errno == EINTR) continue;
-      d->last_tx_errno = errno;
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) d->tx_drops++;
-      else d->tx_errors++;
-      break;
-    }
-  }
-  FL_CALL(env, napi_get_boolean(env, ok, &result));
+  FL_CALL(env, napi_get_boolean(env, tun_write_packet(d, hdr, data, len, off, n), &result));
   return result;
 }
