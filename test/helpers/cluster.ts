@@ -176,3 +176,21 @@ export async function tcpTransfer(from: Netns, to: Netns, toIp: string, bytes: n
     server.kill();
   }
 }
+
+/** Sends datagrams from `srcIp` inside a namespace (python3's socket module, one datagram a line). */
+export async function sendDatagramsFrom(nsName: string, srcIp: string, dstIp: string, port: number, payloads: Buffer[]): Promise<void> {
+  const script = [
+    'import socket, sys',
+    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+    `s.bind(("${srcIp}", 0))`,
+    'for line in sys.stdin:',
+    `    s.sendto(bytes.fromhex(line.strip()), ("${dstIp}", ${port}))`,
+  ].join('\n');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', nsName, 'python3', '-c', script], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sending datagrams failed: ${err}`))));
+    child.stdin.end(payloads.map((p) => p.toString('hex')).join('\n') + '\n');
+  });
+}

@@ -2,11 +2,10 @@
 // real UDP, both backends; then interop with the Linux kernel's VXLAN device configured the way
 // flanneld configures it; SIGTERM cleanup; a malformed-datagram flood.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { rpcCall } from '../../../src/util/rpc.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 import { cleanupNetns } from '../../helpers/netns.js';
-import { createTwoNodeCluster, ping, tcpTransfer, type TwoNodeCluster } from '../../helpers/cluster.js';
+import { createTwoNodeCluster, ping, sendDatagramsFrom, tcpTransfer, type TwoNodeCluster } from '../../helpers/cluster.js';
 
 const skip = requireRootOrSkip('node agent integration tests (network namespaces, TUN devices)');
 const MB20 = 20 * 1024 * 1024;
@@ -64,8 +63,8 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('two flannelette nodes, %s
     }
     const wrongVni = Buffer.from('0800000000000200' + '00'.repeat(60), 'hex');
     const truncatedVxlan = Buffer.from('08000000', 'hex');
-    await sendFrom(n1.ns.name, '192.168.77.1', '192.168.77.2', port, [...junk, wrongVni, truncatedVxlan]);
-    await sendFrom(n1.ns.name, '192.168.77.99', '192.168.77.2', port, junk.slice(0, 50));
+    await sendDatagramsFrom(n1.ns.name, '192.168.77.1', '192.168.77.2', port, [...junk, wrongVni, truncatedVxlan]);
+    await sendDatagramsFrom(n1.ns.name, '192.168.77.99', '192.168.77.2', port, junk.slice(0, 50));
     await new Promise((r) => setTimeout(r, 300));
     const after = (await rpcCall(n2.socket, 'stats')) as Stats;
     const dropped = (k: string): number => (after.counters.drops[k] ?? 0) - (before.counters.drops[k] ?? 0);
@@ -145,21 +144,3 @@ describe.skipIf(skip)('interop with the Linux kernel VXLAN device configured as 
     expect(await ping(n1.ns, n2.podIp, 2)).toBe(2);
   });
 });
-
-/** Sends datagrams from `srcIp` inside a namespace (python3's socket module, one datagram a line). */
-async function sendFrom(nsName: string, srcIp: string, dstIp: string, port: number, payloads: Buffer[]): Promise<void> {
-  const script = [
-    'import socket, sys',
-    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-    `s.bind(("${srcIp}", 0))`,
-    'for line in sys.stdin:',
-    `    s.sendto(bytes.fromhex(line.strip()), ("${dstIp}", ${port}))`,
-  ].join('\n');
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', nsName, 'python3', '-c', script], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sending datagrams failed: ${err}`))));
-    child.stdin.end(payloads.map((p) => p.toString('hex')).join('\n') + '\n');
-  });
-}

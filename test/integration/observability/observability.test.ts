@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { DROP_REASONS } from '../../../src/dataplane/counters.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 import { cleanupNetns } from '../../helpers/netns.js';
-import { CLI, ROOT, createTwoNodeCluster, ping, type ClusterNode, type TwoNodeCluster } from '../../helpers/cluster.js';
+import { CLI, ROOT, createTwoNodeCluster, ping, sendDatagramsFrom, type ClusterNode, type TwoNodeCluster } from '../../helpers/cluster.js';
 import { icmpEcho, ipv4Packet } from '../../helpers/packets.js';
 import { parsePrometheusText } from '../../helpers/prometheus.js';
 
@@ -76,19 +76,6 @@ async function injectIntoTun(n: ClusterNode, packets: Array<{ ethertype: number;
   ].join('\n');
   const r = await inNs(n, 'python3', ['-c', script], { input: packets.map((p) => `${p.ethertype} ${p.bytes.toString('hex')}`).join('\n') + '\n' });
   if (r.code !== 0) throw new Error(`injecting into the TUN device failed: ${r.stderr}`);
-}
-
-/** Sends UDP datagrams from srcIp inside a namespace (python3's socket module). */
-async function sendFrom(n: ClusterNode, srcIp: string, dstIp: string, port: number, payloads: Buffer[]): Promise<void> {
-  const script = [
-    'import socket, sys',
-    's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-    `s.bind(("${srcIp}", 0))`,
-    'for line in sys.stdin:',
-    `    s.sendto(bytes.fromhex(line.strip()), ("${dstIp}", ${port}))`,
-  ].join('\n');
-  const r = await inNs(n, 'python3', ['-c', script], { input: payloads.map((p) => p.toString('hex')).join('\n') + '\n' });
-  if (r.code !== 0) throw new Error(`sending datagrams failed: ${r.stderr}`);
 }
 
 const mac = (text: string): Buffer => Buffer.from(text.replace(/:/g, ''), 'hex');
@@ -244,11 +231,11 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
       vxlan({ dstMac: mac2, srcMac: mac1, inner: icmpEcho('10.244.3.5', '10.244.2.2', 1) }), // spoofed-source
       vxlan({ dstMac: mac2, srcMac: mac1, inner: icmpEcho('10.244.1.2', '10.244.3.5', 1) }), // not-local-destination
     ];
-    await sendFrom(n1, '192.168.77.1', '192.168.77.2', 8472, fromNode1);
+    await sendDatagramsFrom(n1.ns.name, '192.168.77.1', '192.168.77.2', 8472, fromNode1);
     // unknown-peer: a well-formed datagram from an underlay address that is no node
     await n1.ns.ip('addr', 'add', '192.168.77.99/24', 'dev', 'under');
     try {
-      await sendFrom(n1, '192.168.77.99', '192.168.77.2', 8472, [vxlan({ dstMac: mac2, srcMac: mac1, inner: good })]);
+      await sendDatagramsFrom(n1.ns.name, '192.168.77.99', '192.168.77.2', 8472, [vxlan({ dstMac: mac2, srcMac: mac1, inner: good })]);
     } finally {
       await n1.ns.ip('addr', 'del', '192.168.77.99/24', 'dev', 'under');
     }
