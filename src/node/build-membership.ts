@@ -1,6 +1,6 @@
 // Builds the Membership a node runs with from where its peers come from: a static cluster file
-// (control/static.ts), etcd in flannel's key layout (control/etcd.ts, loaded only when used: the
-// etcd3/gRPC client is heavy), or a fixed list given on the command line
+// (control/static.ts), etcd in flannel's key layout (control/etcd.ts over control/etcd-registry.ts,
+// loaded only when used: the etcd3/gRPC client is heavy), or a fixed list given on the command line
 // (control/flag-membership.ts). The caller (cli/node-command.ts) has already parsed and checked
 // the flags; this module decides the node-side details: the etcd state file next to the control
 // socket, a random VTEP MAC (from the injected rng) when none was given for vxlan.
@@ -46,10 +46,9 @@ export async function buildMembership(source: MembershipSource, opts: BuildMembe
     case 'cluster':
       return createStaticMembership({ file: source.file, nodeName: opts.nodeName, logger: opts.logger });
     case 'etcd': {
-      const { createEtcdMembership } = await import('../control/etcd.js');
+      const [{ createEtcdMembership }, { EtcdRegistry }] = await Promise.all([import('../control/etcd.js'), import('../control/etcd-registry.js')]);
       return createEtcdMembership({
-        endpoints: source.endpoints,
-        prefix: source.prefix,
+        registry: new EtcdRegistry({ endpoints: source.endpoints, prefix: source.prefix }),
         publicIp: source.publicIp,
         logger: opts.logger,
         leaseTtlSeconds: source.leaseTtlSeconds,

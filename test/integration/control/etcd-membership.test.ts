@@ -8,7 +8,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatIpv4, parseIpv4 } from '../../../src/addr/ipv4.js';
 import { formatMac } from '../../../src/addr/mac.js';
-import { createEtcdMembership, initNetworkConfig, type EtcdMembershipOptions } from '../../../src/control/etcd.js';
+import { createEtcdMembership, type EtcdMembershipOptions } from '../../../src/control/etcd.js';
+import { EtcdRegistry } from '../../../src/control/etcd-registry.js';
+import { initNetworkConfig } from '../../../src/control/network-init.js';
 import { decodeLeaseAttrs, parseNetworkConfig, parseSubnetKey } from '../../../src/control/flannel-format.js';
 import type { LocalLease, Membership, MembershipEvent } from '../../../src/control/membership.js';
 import { writeSubnetEnv } from '../../../src/control/subnet-env.js';
@@ -47,19 +49,20 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     return prefix;
   }
 
-  function create(prefix: string, ip: string, extra: Partial<EtcdMembershipOptions> = {}): { m: Membership; events: MembershipEvent[]; logs: Member['logs'] } {
+  /** `endpoint`: where this member reaches etcd (default the test etcd itself). */
+  type Extra = Partial<EtcdMembershipOptions> & { endpoint?: string };
+
+  function create(prefix: string, ip: string, { endpoint, ...extra }: Extra = {}): { m: Membership; events: MembershipEvent[]; logs: Member['logs'] } {
     const logs: Member['logs'] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const events: MembershipEvent[] = [];
     const m = createEtcdMembership({
-      endpoints: [etcd.endpoint],
-      prefix,
+      registry: new EtcdRegistry({ endpoints: [endpoint ?? etcd.endpoint], prefix, requestTimeoutMs: 1000 }),
       publicIp: parseIpv4(ip),
       logger,
       leaseTtlSeconds: 10,
       rng: seededRng(seed++),
       retry: { initialMs: 100, maxMs: 500 },
-      requestTimeoutMs: 1000,
       stateFile: path.join(tmp, `${prefix.replace(/\//g, '_')}-${ip}.json`),
       ...extra,
     });
@@ -67,7 +70,7 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     return { m, events, logs };
   }
 
-  async function join(prefix: string, ip: string, extra: Partial<EtcdMembershipOptions> = {}): Promise<Member> {
+  async function join(prefix: string, ip: string, extra: Extra = {}): Promise<Member> {
     const c = create(prefix, ip, extra);
     const lease = await c.m.start((e) => c.events.push(e));
     return { ...c, lease, ip };
@@ -144,7 +147,7 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     const prefix = await newNetwork();
     const proxy = await startTcpProxy(etcd.endpoint);
     try {
-      const a = await join(prefix, '192.0.2.81', { endpoints: [proxy.endpoint] });
+      const a = await join(prefix, '192.0.2.81', { endpoint: proxy.endpoint });
       const b = await join(prefix, '192.0.2.82', { revokeOnStop: true });
       await waitFor(() => a.m.peers().length === 1, 2000);
       a.events.length = 0;
