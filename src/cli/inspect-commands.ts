@@ -6,7 +6,8 @@ import { rpcCall } from '../util/rpc.js';
 import { fail } from './exit.js';
 import { DEFAULT_STATE_DIR } from './node-command.js';
 import { resolveNodeSocket } from './socket-path.js';
-import { formatTable, formatBytes, formatAgo } from './format.js';
+import { formatTable } from '../util/text-table.js';
+import { formatBytes, formatAgo } from './format.js';
 
 interface CommonFlags {
   stateDir: string;

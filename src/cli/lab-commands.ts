@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, oneLine } from '../util/errors.js';
-import { packageRoot } from '../lab/agent.js';
+import { packageRoot } from '../sys/package-root.js';
 import { runDemo } from '../lab/demo.js';
 import { execIn, findTarget, logFiles, readLog } from '../lab/exec.js';
 import { labDown, labUp, listLabs, requireState, resolveLabName } from '../lab/lab.js';

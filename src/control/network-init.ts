@@ -3,21 +3,15 @@
 // real etcd for it (etcd-registry.ts) and closes it again.
 // Throws ConfigError for bad values or a different existing config (unless overwrite), DeviceError
 // when the store is unreachable.
-import { Cidr, type Ipv4 } from '../addr/ipv4.js';
+import { Cidr } from '../addr/ipv4.js';
 import { ConfigError, DeviceError, oneLine } from '../util/errors.js';
 import { EtcdRegistry } from './etcd-registry.js';
-import { formatNetworkConfig, parseNetworkConfig, type NetworkConfig } from './flannel-format.js';
-import type { BackendType } from './membership.js';
+import { formatNetworkConfig, parseNetworkConfig, type NetworkConfig, type NetworkConfigInput } from './flannel-format.js';
 import type { SubnetRegistry } from './subnet-registry.js';
 
-export interface NetworkConfigOptions {
+export interface NetworkConfigOptions extends Omit<NetworkConfigInput, 'network'> {
+  /** A CIDR, or its text (checked strictly: no host bits). */
   network: Cidr | string;
-  subnetLen?: number;
-  subnetMin?: Ipv4;
-  subnetMax?: Ipv4;
-  backend: BackendType;
-  vni?: number;
-  port?: number;
   /** Replace a different existing config (default false: refuse). */
   overwrite?: boolean;
 }
@@ -39,19 +33,12 @@ export interface InitNetworkResult {
 /** Writes the network config through `reg` (which stays open). */
 export async function writeNetworkConfig(reg: SubnetRegistry, opts: NetworkConfigOptions, where = 'etcd'): Promise<InitNetworkResult> {
   const network = typeof opts.network === 'string' ? parseCidrOption(opts.network) : opts.network;
-  const value = formatNetworkConfig({
-    network,
-    subnetLen: opts.subnetLen,
-    subnetMin: opts.subnetMin,
-    subnetMax: opts.subnetMax,
-    backend: opts.backend,
-    vni: opts.vni,
-    port: opts.port,
-  });
+  const { overwrite, ...input } = opts;
+  const value = formatNetworkConfig({ ...input, network });
   const config = parseNetworkConfig(value);
   let result: { created: boolean; stored: string };
   try {
-    result = await reg.createConfig(value, opts.overwrite ?? false);
+    result = await reg.createConfig(value, overwrite ?? false);
   } catch (err) {
     throw new DeviceError(`cannot write ${reg.configKey} to ${where}: ${oneLine(err)}`, { cause: err });
   }
@@ -63,9 +50,10 @@ export async function writeNetworkConfig(reg: SubnetRegistry, opts: NetworkConfi
 
 /** Writes the network config to the etcd at `endpoints`. */
 export async function initNetworkConfig(opts: InitNetworkOptions): Promise<InitNetworkResult> {
-  const reg = new EtcdRegistry({ endpoints: opts.endpoints, prefix: opts.prefix, requestTimeoutMs: opts.requestTimeoutMs });
+  const { endpoints, prefix, requestTimeoutMs, ...config } = opts;
+  const reg = new EtcdRegistry({ endpoints, prefix, requestTimeoutMs });
   try {
-    return await writeNetworkConfig(reg, opts, `etcd at ${opts.endpoints.join(',')}`);
+    return await writeNetworkConfig(reg, config, `etcd at ${endpoints.join(',')}`);
   } finally {
     reg.close();
   }

@@ -4,13 +4,19 @@
 // spawnInNetns throws DeviceError if the process cannot be started. Platform code (Linux).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { pidAlive } from '../sys/proc.js';
+import { netnsArgv } from '../sys/run.js';
+import { sleep } from '../util/clock.js';
 import { DeviceError } from '../util/errors.js';
 import { netnsPids } from './sys.js';
+
+export { pidAlive };
 
 export function spawnInNetns(netns: string, argv: readonly string[], logFile: string, env: Record<string, string> = {}): number {
   const fd = fs.openSync(logFile, 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', netns, ...argv], {
+    const [cmd, ...args] = netnsArgv(netns, argv);
+    const child = spawn(cmd, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ...env },
@@ -31,18 +37,6 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     // already gone
   }
 }
-
-/** True when `pid` exists and is not a zombie. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/ Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Stops every process inside the given namespaces: SIGTERM (node agents then remove their TUN

@@ -4,7 +4,7 @@
 // collectStatus never throws for an unhealthy lab (that is what it reports); format* are pure.
 import type { StatusReply } from '../node/rpc-handlers.js';
 import { rpcCall } from '../util/rpc.js';
-import { formatAge, formatTable } from './table.js';
+import { formatAge, formatTable } from '../util/text-table.js';
 import { controlSocket, labPaths, labRoot, type LabState } from './state.js';
 import { netnsInode, pidInNetns } from './sys.js';
 

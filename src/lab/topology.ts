@@ -5,9 +5,8 @@
 //
 // Throws ConfigError (one line: `<file>:<line>: <field path> <what is wrong>`) for any problem;
 // nothing else throws. Pure: no I/O besides what the caller passes in.
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
-import { ConfigError } from '../util/errors.js';
+import { parseYamlSource, type YamlSource } from '../util/yaml-source.js';
 import { IMPAIRMENT_FIELDS, parseImpairment } from '../underlay/impair-spec.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
 import {
@@ -104,16 +103,8 @@ type Path = (string | number)[];
 
 /** Parses and resolves a topology. `overrideName` replaces the file's `name` (for `lab up --name`). */
 export function parseTopology(text: string, source = '<inline>', overrideName?: string): LabTopology {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const fileName = source.split('/').pop() ?? source;
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = lineCounter.linePos(e.pos[0]).line;
-    throw new ConfigError(`${fileName}:${line}: ${e.message.split('\n')[0]}`);
-  }
-  const v = new Validator(doc, lineCounter, fileName);
-  return v.resolve(doc.toJS() as unknown, source, overrideName);
+  const yaml = parseYamlSource(text, source.split('/').pop() ?? source);
+  return new Validator(yaml).resolve(yaml.doc.toJS() as unknown, source, overrideName);
 }
 
 function pathText(path: Path): string {
@@ -126,24 +117,10 @@ class Validator {
   /** Where each pod was defined, for messages about it after resolution. */
   private readonly podPaths = new Map<string, Path>();
 
-  constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-    private readonly file: string,
-  ) {}
-
-  /** The line of the closest existing YAML node on `path`. */
-  private lineOf(path: Path): number {
-    for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      if (range) return this.lines.linePos(range[0]).line;
-    }
-    return 1;
-  }
+  constructor(private readonly yaml: YamlSource) {}
 
   fail(path: Path, what: string): never {
-    throw new ConfigError(`${this.file}:${this.lineOf(path)}: ${pathText(path)} ${what}`);
+    return this.yaml.fail(this.yaml.lineAt(path), `${pathText(path)} ${what}`);
   }
 
   private obj(value: unknown, path: Path, allowed: readonly string[]): Record<string, unknown> {

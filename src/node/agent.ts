@@ -10,8 +10,6 @@
 // TUN device removes it and every route through it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatIpv4 } from '../addr/ipv4.js';
-import { formatMac } from '../addr/mac.js';
 import type { Membership, MembershipEvent, LocalLease } from '../control/membership.js';
 import { writeSubnetEnv } from '../control/subnet-env.js';
 import { BACKENDS, type Backend } from '../dataplane/backends.js';
@@ -33,7 +31,7 @@ import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './me
 import { chooseTunMtu } from './mtu.js';
 import { openNodeUnderlay, type UnderlayKind } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
-import { rpcHandlers } from './rpc-handlers.js';
+import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
 
 export interface NodeOptions {
   name: string;
@@ -193,23 +191,9 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const metrics = opts.metricsAddr ? await startMetricsServer(createNodeMetrics(node), opts.metricsAddr) : undefined;
     if (metrics) undo.push(() => metrics.close());
 
-    log.info(
-      {
-        name: opts.name,
-        subnet: lease.subnet.toString(),
-        publicIp: formatIpv4(lease.publicIp),
-        backend: backend.name,
-        port: lease.backend.port,
-        vni: backend.name === 'vxlan' ? lease.backend.vni : undefined,
-        vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined,
-        tun: rawTun.name,
-        mtu,
-        peers: dataplane.peers().length,
-        control: socketPath,
-        metrics: metrics?.url,
-      },
-      'ready',
-    );
+    const s = nodeStatus(node, opts.clock.now());
+    const ready = { name: s.name, subnet: s.subnet, publicIp: s.publicIp, backend: s.backend, port: s.port, vni: s.vni };
+    log.info({ ...ready, vtepMac: s.vtepMac, tun: s.tun, mtu: s.mtu, peers: s.peers.length, control: socketPath, metrics: metrics?.url }, 'ready');
     return node;
   } catch (err) {
     await undo.run();
