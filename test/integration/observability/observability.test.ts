@@ -12,6 +12,7 @@ import { cleanupNetns } from '../../helpers/netns.js';
 import { CLI, ROOT, createTwoNodeCluster, ping, sendDatagramsFrom, type ClusterNode, type TwoNodeCluster } from '../../helpers/cluster.js';
 import { icmpEcho, ipv4Packet } from '../../helpers/packets.js';
 import { parsePrometheusText } from '../../helpers/prometheus.js';
+import { makeReadableCli, type ReadableCli } from '../../helpers/readable-cli.js';
 
 const skip = requireRootOrSkip('observability integration tests (network namespaces, TUN devices)');
 const PREFIX = 'flt-obs';
@@ -34,9 +35,9 @@ interface Run {
 }
 
 /** Runs a command to its end (killed after timeoutMs); never rejects on a non-zero exit. */
-function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Run> {
+function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -54,9 +55,14 @@ function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: nu
 const inNs = (n: ClusterNode | { name: string }, cmd: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Run> =>
   run('ip', ['netns', 'exec', 'ns' in n ? n.ns.name : n.name, cmd, ...args], opts);
 
-async function cli(args: string[], asUser?: string): Promise<Run> {
-  const argv = [CLI, ...args];
-  return asUser ? run('setpriv', [`--reuid=${asUser}`, '--regid=nogroup', '--clear-groups', process.execPath, ...argv]) : run(process.execPath, argv);
+async function cli(args: string[]): Promise<Run> {
+  return run(process.execPath, [CLI, ...args]);
+}
+
+/** The CLI run as another user, from a copy that user can read wherever the checkout lives. */
+async function cliAs(user: string, copy: ReadableCli, args: string[]): Promise<Run> {
+  const argv = [`--reuid=${user}`, '--regid=nogroup', '--clear-groups', process.execPath, copy.cli, ...args];
+  return run('setpriv', argv, { cwd: '/' });
 }
 
 async function cliJson<T>(args: string[]): Promise<T> {
@@ -347,9 +353,19 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     expect(st.uid).toBe(0);
     expect(fs.statSync(c.stateDir).mode & 0o777).toBe(0o700);
     const deny = /^flannelette: permission denied on control socket \S+node1\.sock \(run as root\)\n$/;
+    const copy = makeReadableCli('nobody');
+    try {
+      await refusedToNobody(copy, deny);
+    } finally {
+      copy.remove();
+    }
+    // root still gets in
+    expect((await cli(['status', 'node1', '--state-dir', c.stateDir])).code).toBe(0);
+  });
 
+  async function refusedToNobody(copy: ReadableCli, deny: RegExp): Promise<void> {
     // 1. the state directory (0700) keeps nobody out
-    const viaDir = await cli(['status', n1.socket], 'nobody');
+    const viaDir = await cliAs('nobody', copy, ['status', n1.socket]);
     expect(viaDir.code).toBe(1);
     expect(viaDir.stderr).toMatch(deny);
     expect(viaDir.stdout).toBe('');
@@ -358,15 +374,13 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     fs.chmodSync(c.stateDir, 0o755);
     try {
       for (const args of [['status', n1.socket], ['status', 'node1', '--state-dir', c.stateDir], ['stats', 'node1', '--state-dir', c.stateDir, '--json']]) {
-        const r = await cli(args, 'nobody');
+        const r = await cliAs('nobody', copy, args);
         expect({ args, code: r.code, stderr: r.stderr, stdout: r.stdout }).toMatchObject({ code: 1, stderr: expect.stringMatching(deny), stdout: '' });
       }
     } finally {
       fs.chmodSync(c.stateDir, 0o700);
     }
-    // root still gets in
-    expect((await cli(['status', 'node1', '--state-dir', c.stateDir])).code).toBe(0);
-  });
+  }
 
   it('a bad --metrics-addr stops the node from starting, with one line, and leaves nothing behind', async () => {
     expect(await c.stopNode(n2, 'SIGTERM')).toBe(0);
