@@ -161,7 +161,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
       action(async (target: string, command: string[], o: { container?: string; name?: string }) => {
         requireLabPrivileges();
         const state = requireState(await resolveLabName(o.name));
-        return execIn(state, findTarget(state, target, o.container), command);
+        return execIn(findTarget(state, target, o.container), command);
       }),
     );
 

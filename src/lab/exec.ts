@@ -2,10 +2,9 @@
 // network namespace with the caller's stdio, and locate log files. Containers of a pod share only
 // the network namespace, so `-c` selects the container's environment (CONTAINER_NAME) and is
 // checked to exist. Throws ConfigError for an unknown pod, node or container.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { netnsArgv } from '../sys/run.js';
-import { ConfigError, DeviceError } from '../util/errors.js';
+import { netnsArgv, runInteractive } from '../sys/run.js';
+import { ConfigError } from '../util/errors.js';
 import { containerEnv, nodeEnv } from './env.js';
 import { containerLogFile, labPaths, labRoot, nodeLogFile, type LabState } from './state.js';
 
@@ -33,19 +32,9 @@ export function findTarget(state: LabState, name: string, container?: string): E
 }
 
 /** Runs argv in the target's namespace with inherited stdio; resolves with its exit code. */
-export function execIn(state: LabState, target: ExecTarget, argv: readonly string[]): Promise<number> {
+export function execIn(target: ExecTarget, argv: readonly string[]): Promise<number> {
   if (argv.length === 0) throw new ConfigError('give a command to run after --, e.g. lab exec busybox -- ping 10.244.2.2');
-  return new Promise((resolve, reject) => {
-    const [cmd, ...args] = netnsArgv(target.netns, argv);
-    const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...target.env } });
-    child.on('error', (err) => reject(new DeviceError(`cannot run ip netns exec: ${err.message}`, { cause: err })));
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
-  });
-}
-
-function signalNumber(signal: NodeJS.Signals): number | undefined {
-  const map: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
-  return map[signal];
+  return runInteractive(netnsArgv(target.netns, argv), target.env);
 }
 
 export interface LogFile {

@@ -2,32 +2,15 @@
 // Ctrl-C at the terminal does not reach it; stdout+stderr appended to a log file), and stop every
 // process in a set of namespaces (SIGTERM, a grace period, then SIGKILL).
 // spawnInNetns throws DeviceError if the process cannot be started. Platform code (Linux).
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { pidAlive } from '../sys/proc.js';
-import { netnsArgv } from '../sys/run.js';
+import { netnsArgv, spawnDetached } from '../sys/run.js';
 import { sleep } from '../util/clock.js';
-import { DeviceError } from '../util/errors.js';
 import { netnsPids } from './sys.js';
 
 export { pidAlive };
 
 export function spawnInNetns(netns: string, argv: readonly string[], logFile: string, env: Record<string, string> = {}): number {
-  const fd = fs.openSync(logFile, 'a');
-  try {
-    const [cmd, ...args] = netnsArgv(netns, argv);
-    const child = spawn(cmd, args, {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...env },
-    });
-    if (child.pid === undefined) throw new DeviceError(`could not start ${argv[0]} in ${netns}`);
-    child.on('error', () => undefined);
-    child.unref();
-    return child.pid;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return spawnDetached(netnsArgv(netns, argv), logFile, env);
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -4,7 +4,7 @@
 // checks that this process may do all that (PermissionError). Platform code (Linux, iproute2).
 import fs from 'node:fs';
 import { CAP_NET_ADMIN, CAP_SYS_ADMIN, hasCapabilitiesIn, isZombie, readSelfStatus } from '../sys/proc.js';
-import { run } from '../sys/run.js';
+import { ip, netnsArgv, run } from '../sys/run.js';
 import { PermissionError } from '../util/errors.js';
 
 export async function listNetns(): Promise<string[]> {
@@ -17,17 +17,17 @@ export async function listNetns(): Promise<string[]> {
 }
 
 export async function addNetns(name: string): Promise<void> {
-  await run('ip', ['netns', 'add', name]);
+  await ip(['netns', 'add', name]);
 }
 
 export async function deleteNetns(name: string): Promise<void> {
-  await run('ip', ['netns', 'delete', name]);
+  await ip(['netns', 'delete', name]);
 }
 
 /** Pids of the processes whose network namespace is `name` ([] if it does not exist). */
 export async function netnsPids(name: string): Promise<number[]> {
   try {
-    const { stdout } = await run('ip', ['netns', 'pids', name]);
+    const stdout = await ip(['netns', 'pids', name]);
     return stdout
       .split(/\s+/)
       .filter(Boolean)
@@ -40,7 +40,8 @@ export async function netnsPids(name: string): Promise<number[]> {
 
 /** Sets sysctls inside a namespace (`ip netns exec NS sysctl -qw k=v ...`). */
 export async function sysctlIn(netns: string, settings: Record<string, string | number>): Promise<void> {
-  await run('ip', ['netns', 'exec', netns, 'sysctl', '-qw', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);
+  const [cmd, ...args] = netnsArgv(netns, ['sysctl', '-qw', ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)]);
+  await run(cmd, args);
 }
 
 /** The inode of a namespace file: equal inodes mean the same namespace. */

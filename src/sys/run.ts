@@ -1,10 +1,13 @@
 // Runs OS commands: the one place that starts ip(8), sysctl(8) and other tools, with an argument
 // list (never a shell). run() and ip() reject with DeviceError whose one-line message names the
 // command and quotes the first line of its stderr (a missing command says which package to
-// install); runQuiet() never rejects and reports the exit code and output instead. netnsArgv()
-// is how every caller runs a program inside a network namespace (`ip netns exec NS ...`).
+// install); runQuiet() never rejects and reports the exit code and output instead;
+// spawnDetached() starts a long-running process with a log file, runInteractive() one on this
+// terminal. netnsArgv() is how every caller runs a program inside a network namespace
+// (`ip netns exec NS ...`).
 // Platform code (Linux, iproute2).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { DeviceError } from '../util/errors.js';
 
 export interface RunResult {
@@ -82,5 +85,38 @@ export function runQuiet(argv: readonly string[], opts: RunOptions = {}): Promis
       resolve({ code, out: `${String(stdout)}${String(stderr)}`.trim() });
     });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/**
+ * Starts a command detached (its own session: a Ctrl-C at the terminal does not reach it), stdout
+ * and stderr appended to `logFile`; returns its pid. Throws DeviceError when it cannot start.
+ */
+export function spawnDetached(argv: readonly string[], logFile: string, env: Record<string, string> = {}): number {
+  const [cmd, ...args] = argv;
+  const fd = fs.openSync(logFile, 'a');
+  try {
+    const child = spawn(cmd!, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    if (child.pid === undefined) throw new DeviceError(`could not start ${argv.join(' ')}`);
+    child.on('error', () => undefined);
+    child.unref();
+    return child.pid;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
+
+/**
+ * Runs a command with this process's stdio; resolves with its exit status as a shell reports it
+ * (128 + the signal number when a signal ended it). Rejects with DeviceError when it cannot start.
+ */
+export function runInteractive(argv: readonly string[], env: Record<string, string> = {}): Promise<number> {
+  const [cmd, ...args] = argv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd!, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('error', (err) => reject(new DeviceError(`cannot run ${cmd}: ${err.message}`, { cause: err })));
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 1) : 1)));
   });
 }

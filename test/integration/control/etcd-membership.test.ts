@@ -97,10 +97,8 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     expect(formatIpv4(peerB.publicIp)).toBe('192.0.2.2');
     expect(peerB.vtepMac!.equals(b.lease.vtepMac!)).toBe(true);
 
-    const t0 = Date.now();
     const d = await join(prefix, '192.0.2.4');
     await waitFor(() => [a, b, c].every((x) => x.events.some((e) => e.type === 'peer-added' && e.peer.subnet.equals(d.lease.subnet))), 2000);
-    expect(Date.now() - t0).toBeLessThan(3000);
     expect(d.events.filter((e) => e.type === 'peer-added')).toHaveLength(3);
     // Nobody hears about itself.
     for (const x of [a, b, c, d]) expect(x.m.peers().some((p) => p.subnet.equals(x.lease.subnet))).toBe(false);
@@ -201,8 +199,14 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     etcd.etcdctl('put', `${prefix}/subnets/10.244.200.0-24`, '{"PublicIP":"not-an-ip","BackendType":"vxlan"}');
     etcd.etcdctl('put', `${prefix}/subnets/garbage-key`, '{}');
     etcd.etcdctl('put', `${prefix}/subnets/10.244.201.0-24`, '{"PublicIP":"192.0.2.99","BackendType":"udp"}'); // wrong backend
-    await sleep(500);
-    expect(a.events).toEqual([]);
+    // a valid lease written after them: once it is seen, the watch has passed the bad ones
+    const sentinel = `${prefix}/subnets/10.244.202.0-24`;
+    etcd.etcdctl('put', sentinel, '{"PublicIP":"192.0.2.98","BackendType":"vxlan","BackendData":{"VtepMAC":"02:00:00:00:00:98"}}');
+    await waitFor(() => a.events.length > 0, 5000);
+    expect(a.events.map((e) => e.type === 'peer-added' && e.peer.subnet.toString())).toEqual(['10.244.202.0/24']);
+    etcd.etcdctl('del', sentinel);
+    await waitFor(() => a.events.length === 2, 5000);
+    a.events.length = 0;
     expect(a.m.status().state).toBe('running');
     expect(a.logs.filter((l) => l.msg.includes('malformed lease'))).toHaveLength(1);
     etcd.etcdctl('put', `${prefix}/subnets/10.244.200.0-24`, '{"PublicIP":"192.0.2.42","BackendType":"vxlan","BackendData":{"VtepMAC":"02:00:00:00:00:42"}}');

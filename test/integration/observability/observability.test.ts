@@ -13,6 +13,7 @@ import { CLI, ROOT, createTwoNodeCluster, ping, sendDatagramsFrom, type ClusterN
 import { icmpEcho, ipv4Packet } from '../../helpers/packets.js';
 import { parsePrometheusText } from '../../helpers/prometheus.js';
 import { makeReadableCli, type ReadableCli } from '../../helpers/readable-cli.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const skip = requireRootOrSkip('observability integration tests (network namespaces, TUN devices)');
 const PREFIX = 'flt-obs';
@@ -245,10 +246,8 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     } finally {
       await n1.ns.ip('addr', 'del', '192.168.77.99/24', 'dev', 'under');
     }
-    await new Promise((r) => setTimeout(r, 300));
-
-    const [a1, a2] = [await stats(n1), await stats(n2)];
     const d = (a: Stats, b: Stats, r: string): number => a.counters.drops[r]! - b.counters.drops[r]!;
+    const allDrops = (a: Stats, b: Stats): number => DROP_REASONS.filter((r) => r !== 'tun-not-ipv4').reduce((s, r) => s + d(a, b, r), 0);
     const expected1: Record<string, number> = { 'tun-malformed': 1, 'no-route': 1, 'ttl-expired': 1, 'too-big': 1 };
     const expected2: Record<string, number> = {
       truncated: 1,
@@ -261,6 +260,14 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
       'not-local-destination': 1,
       'unknown-peer': 1,
     };
+    // wait until both nodes have counted everything sent, then compare reason by reason
+    const sum = (m: Record<string, number>): number => Object.values(m).reduce((x, y) => x + y, 0);
+    let [a1, a2] = [b1, b2];
+    await waitUntil(async () => {
+      [a1, a2] = [await stats(n1), await stats(n2)];
+      const icmp = a1.counters.icmpSent - b1.counters.icmpSent;
+      return allDrops(a1, b1) >= sum(expected1) && allDrops(a2, b2) >= sum(expected2) && d(a1, b1, 'tun-not-ipv4') >= 1 && icmp >= 3;
+    }, 'the provoked drops to be counted');
     for (const r of DROP_REASONS) {
       if (r === 'tun-not-ipv4') continue; // the kernel may add router solicitations
       expect({ node: 'node1', reason: r, dropped: d(a1, b1, r) }).toEqual({ node: 'node1', reason: r, dropped: expected1[r] ?? 0 });
