@@ -1,10 +1,5 @@
-// Plain-text formatting for the CLI: aligned tables (kubectl style), byte counts, "ago" times.
-
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
+// Plain-text formatting for the CLI: byte counts and "ago" times (tables: util/text-table.ts).
+// Pure; never throws.
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

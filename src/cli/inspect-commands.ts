@@ -1,11 +1,13 @@
 // Commands that talk to a running node over its control socket: status, routes, stats, trace.
 // Each prints a human table by default and JSON with --json. Errors: one line, non-zero exit.
 import { Command } from 'commander';
+import type { RouteReply, StatsReply, StatusReply, TraceReply } from '../node/rpc-handlers.js';
 import { rpcCall } from '../util/rpc.js';
 import { fail } from './exit.js';
 import { DEFAULT_STATE_DIR } from './node-command.js';
 import { resolveNodeSocket } from './socket-path.js';
-import { formatTable, formatBytes, formatAgo } from './format.js';
+import { formatTable } from '../util/text-table.js';
+import { formatBytes, formatAgo } from './format.js';
 
 interface CommonFlags {
   stateDir: string;
@@ -23,24 +25,6 @@ async function call(node: string | undefined, flags: CommonFlags, method: string
 function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, null, 2) + '\n');
 }
-
-type StatusReply = {
-  name: string;
-  subnet: string;
-  network: string;
-  publicIp: string;
-  backend: string;
-  port: number;
-  vni?: number;
-  vtepMac?: string;
-  tun: string;
-  mtu: number;
-  pathMtu: number;
-  membership: { source: string; state: string; leaseExpiresAt?: number; lastError?: string };
-  uptimeSeconds: number;
-  peers: Array<{ name: string; publicIp: string; subnet: string; vtepMac?: string; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; lastTxAgo: number | null; lastRxAgo: number | null }>;
-  counters: { txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; icmpSent: number; drops: Record<string, number> };
-};
 
 export function formatStatus(s: StatusReply): string {
   const lines = [
@@ -73,7 +57,7 @@ export function registerInspectCommands(program: Command): void {
 
   withCommon(program.command('routes [node]').description('show the route table a running node forwards with')).action(async (node: string | undefined, flags: CommonFlags) => {
     try {
-      const routes = (await call(node, flags, 'routes')) as Array<{ subnet: string; peer: string; publicIp: string; port: number; vtepMac?: string; device: string }>;
+      const routes = (await call(node, flags, 'routes')) as RouteReply[];
       if (flags.json) printJson(routes);
       else process.stdout.write(formatTable(['SUBNET', 'PEER', 'VIA (PUBLIC IP)', 'PORT', 'VTEP MAC', 'DEVICE'], routes.map((r) => [r.subnet, r.peer, r.publicIp, String(r.port), r.vtepMac ?? '-', r.device])) + '\n');
     } catch (err) {
@@ -85,10 +69,9 @@ export function registerInspectCommands(program: Command): void {
     .option('--watch', 'refresh every second with rates')
     .action(async (node: string | undefined, flags: CommonFlags & { watch?: boolean }) => {
       try {
-        type Stats = { at: number; counters: StatusReply['counters']; capture: unknown; impairments: unknown };
-        let prev: Stats | undefined;
+        let prev: StatsReply | undefined;
         for (;;) {
-          const s = (await call(node, flags, 'stats')) as Stats;
+          const s = (await call(node, flags, 'stats')) as StatsReply;
           if (flags.json) printJson(s);
           else process.stdout.write((flags.watch ? '\x1b[2J\x1b[H' : '') + formatStats(s, prev) + '\n');
           if (!flags.watch) return;
@@ -110,10 +93,8 @@ export function registerInspectCommands(program: Command): void {
     .option('--ttl <ttl>', 'TTL as it reaches the node', '64')
     .action(async (node: string, flags: CommonFlags & { from: string; to: string; proto: string; port?: string; size: string; df?: boolean; ttl: string }) => {
       try {
-        const r = (await call(node, flags, 'trace', { from: flags.from, to: flags.to, proto: flags.proto, port: flags.port, size: flags.size, df: flags.df ?? false, ttl: flags.ttl })) as {
-          verdict: string;
-          steps: string[];
-        };
+        const params = { from: flags.from, to: flags.to, proto: flags.proto, port: flags.port, size: flags.size, df: flags.df ?? false, ttl: flags.ttl };
+        const r = (await call(node, flags, 'trace', params)) as TraceReply;
         if (flags.json) printJson(r);
         else process.stdout.write(r.steps.map((s, i) => `${i + 1}. ${s}`).join('\n') + `\nverdict: ${r.verdict}\n`);
       } catch (err) {
@@ -122,7 +103,9 @@ export function registerInspectCommands(program: Command): void {
     });
 }
 
-function formatStats(s: { at: number; counters: StatusReply['counters'] }, prev?: { at: number; counters: StatusReply['counters'] }): string {
+type CountersAt = Pick<StatsReply, 'at' | 'counters'>;
+
+function formatStats(s: CountersAt, prev?: CountersAt): string {
   const dt = prev ? (s.at - prev.at) / 1000 : 0;
   const rate = (now: number, before: number | undefined): string => (prev && dt > 0 ? `${((now - (before ?? 0)) / dt).toFixed(1)}/s` : '');
   const c = s.counters;
@@ -133,7 +116,7 @@ function formatStats(s: { at: number; counters: StatusReply['counters'] }, prev?
     ['rx packets', String(c.rxPackets), rate(c.rxPackets, p?.rxPackets)],
     ['rx bytes', String(c.rxBytes), rate(c.rxBytes, p?.rxBytes)],
     ['icmp errors sent', String(c.icmpSent), rate(c.icmpSent, p?.icmpSent)],
-    ...Object.entries(c.drops).map(([k, v]) => [`drop ${k}`, String(v), rate(v, p?.drops[k])]),
+    ...Object.entries(c.drops).map(([k, v]) => [`drop ${k}`, String(v), rate(v, p?.drops[k as keyof typeof c.drops])]),
   ];
   return formatTable(['COUNTER', 'VALUE', 'RATE'], rows);
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, oneLine } from '../util/errors.js';
-import { packageRoot } from '../lab/agent.js';
+import { packageRoot } from '../sys/package-root.js';
 import { runDemo } from '../lab/demo.js';
 import { execIn, findTarget, logFiles, readLog } from '../lab/exec.js';
 import { labDown, labUp, listLabs, requireState, resolveLabName } from '../lab/lab.js';
@@ -161,7 +161,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
       action(async (target: string, command: string[], o: { container?: string; name?: string }) => {
         requireLabPrivileges();
         const state = requireState(await resolveLabName(o.name));
-        return execIn(state, findTarget(state, target, o.container), command);
+        return execIn(findTarget(state, target, o.container), command);
       }),
     );
 

@@ -44,7 +44,7 @@ export function registerNetworkCommand(program: Command): void {
     .option('--overwrite', 'replace a different existing config')
     .action(async (flags: InitFlags) => {
       try {
-        const { initNetworkConfig } = await import('../control/etcd.js');
+        const { initNetworkConfig } = await import('../control/network-init.js');
         const r = await initNetworkConfig({
           endpoints: parseEndpoints(flags.etcdEndpoints),
           prefix: flags.etcdPrefix,

@@ -3,25 +3,23 @@
 // Membership comes from --cluster FILE (static), --etcd-endpoints (flannel's etcd layout), or the
 // flags --public-ip/--subnet/--network/--peer. SIGHUP re-reads the cluster file.
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
-import { parseMac, randomMac } from '../addr/mac.js';
-import { defaultBackend, type BackendType, type Membership } from '../control/membership.js';
-import { createStaticMembership } from '../control/static.js';
+import { parseMac } from '../addr/mac.js';
+import { defaultBackend, type BackendType } from '../control/membership.js';
 import { startNode } from '../node/agent.js';
-import { createFlagMembership } from '../node/flag-membership.js';
-import { parsePeerFlag } from '../node/peer-flag.js';
+import { buildMembership, type MembershipSource } from '../node/build-membership.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
 import { parseMetricsAddr } from '../node/metrics.js';
 import { realClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/logger.js';
+import { createLogger } from '../util/logger.js';
 import { randomRng, seededRng } from '../util/rng.js';
 import { fail } from './exit.js';
 import { CAP_NET_ADMIN, requireCapabilities } from './privileges.js';
 import { addImpairFlags, startupImpairment } from './impair-flags.js';
+import { parsePeerFlag } from './peer-flag.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
@@ -134,27 +132,23 @@ function intFlag(name: string, value: string | undefined, min: number, max: numb
   return n;
 }
 
-async function buildMembership(flags: NodeFlags, log: Logger): Promise<Membership> {
-  const name = flags.name!;
+/** Where the node's peers come from, from the flags (one of --cluster, --etcd-endpoints, --peer…). */
+function membershipSource(flags: NodeFlags): MembershipSource {
   if (flags.cluster) {
     if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--cluster takes the peers and subnets from the file: drop --peer/--subnet');
-    return createStaticMembership({ file: flags.cluster, nodeName: name, logger: log });
+    return { kind: 'cluster', file: flags.cluster };
   }
   if (flags.etcdEndpoints) {
     if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--etcd-endpoints leases the subnet and learns the peers from etcd: drop --peer/--subnet');
     if (!flags.publicIp) throw new ConfigError('--etcd-endpoints needs --public-ip (the address written into the lease)');
-    // etcd3 (gRPC) is heavy to load: only nodes that use etcd pay for it.
-    const { createEtcdMembership } = await import('../control/etcd.js');
-    const ttl = intFlag('lease-ttl', flags.leaseTtl, 5, 10 * 365 * 86400);
-    return createEtcdMembership({
+    return {
+      kind: 'etcd',
       endpoints: parseEndpoints(flags.etcdEndpoints),
       prefix: flags.etcdPrefix,
       publicIp: parseIpv4(flags.publicIp),
-      logger: log,
-      leaseTtlSeconds: ttl,
+      leaseTtlSeconds: intFlag('lease-ttl', flags.leaseTtl, 5, 10 * 365 * 86400),
       subnetEnvPath: flags.subnetFile,
-      stateFile: path.join(flags.stateDir, `${name}.state.json`),
-    });
+    };
   }
   if (!flags.publicIp || !flags.subnet || !flags.network) {
     throw new ConfigError('give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)');
@@ -163,15 +157,15 @@ async function buildMembership(flags: NodeFlags, log: Logger): Promise<Membershi
   const backend = defaultBackend(type);
   backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
   if (type === 'vxlan') backend.vni = intFlag('vni', flags.vni, 0, 0xffffff) ?? backend.vni;
-  const vtepMac = type === 'vxlan' ? (flags.vtepMac ? parseMac(flags.vtepMac) : randomMac(randomRng())) : undefined;
-  return createFlagMembership({
+  return {
+    kind: 'peers',
     network: Cidr.parse(flags.network, { strict: true }),
     subnet: Cidr.parse(flags.subnet, { strict: true }),
     publicIp: parseIpv4(flags.publicIp),
     backend,
-    vtepMac,
+    vtepMac: type === 'vxlan' && flags.vtepMac ? parseMac(flags.vtepMac) : undefined,
     peers: flags.peer.map(parsePeerFlag),
-  });
+  };
 }
 
 /** "http://127.0.0.1:2379,http://…" → the list; each must be an http(s) URL. */
@@ -190,7 +184,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const pretty = flags.logFormat ? flags.logFormat === 'pretty' : process.stderr.isTTY;
   const log = createLogger({ level: flags.logLevel as never, pretty, name: flags.name });
   fs.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
-  const membership = await buildMembership(flags, log);
+  const membership = await buildMembership(membershipSource(flags), { nodeName: flags.name, stateDir: flags.stateDir, logger: log, rng: randomRng() });
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
   const impairment = startupImpairment(flags);

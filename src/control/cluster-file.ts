@@ -11,10 +11,11 @@
 //     - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24, vtepMac: 0e:00:00:00:01:01 }
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
 import { ConfigError, oneLine } from '../util/errors.js';
+import { parseYamlSource } from '../util/yaml-source.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
 
 export interface ClusterNode {
@@ -50,18 +51,9 @@ export function loadClusterFile(path: string): ClusterConfig {
 
 /** Parses cluster-file text; `source` names the file in error messages. */
 export function parseClusterFile(text: string, source = 'cluster.yaml'): ClusterConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const fail = (node: YamlNode | undefined | null, what: string): never => {
-    const line = node?.range ? lineCounter.linePos(node.range[0]).line : 1;
-    throw new ConfigError(`${source}:${line}: ${what}`);
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = lineCounter.linePos(e.pos[0]).line;
-    throw new ConfigError(`${source}:${line}: not valid YAML: ${oneLine(e.message)}`, { cause: e });
-  }
-  const root = doc.contents;
+  const yaml = parseYamlSource(text, source);
+  const fail = (node: YamlNode | undefined | null, what: string): never => yaml.fail(yaml.lineOf(node), what);
+  const root = yaml.doc.contents;
   if (!isMap(root)) fail(root, 'expected a mapping with network, backend and nodes');
   const top = root as YAMLMap;
 
@@ -128,7 +120,7 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     const itemNode = item as YamlNode;
     if (!isMap(itemNode)) return fail(itemNode, `${at} must be a mapping with name, publicIp, subnet`);
     checkKeys(itemNode, NODE_KEYS, `${at}.`);
-    const line = itemNode.range ? lineCounter.linePos(itemNode.range[0]).line : 1;
+    const line = yaml.lineOf(itemNode);
 
     const nameNode = field(itemNode, 'name');
     const name = scalarText(nameNode, `${at}.name`, itemNode);

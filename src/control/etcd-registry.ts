@@ -1,37 +1,18 @@
-// A thin, failure-honest wrapper over the etcd3 client for flannel's key layout: read the config
-// key, list/create/put/delete subnet keys attached to etcd leases, keep a lease alive, watch the
-// subnets prefix. Every call may reject (etcd down, deadline passed); the caller decides how to
-// retry. The client's own retry and circuit-breaker policies are switched off so that a restarted
+// The SubnetRegistry (subnet-registry.ts) of a real etcd: a thin, failure-honest wrapper over the
+// etcd3 client for flannel's key layout: read the config key, list/create/put/delete subnet keys
+// attached to etcd leases, keep a lease alive, watch the subnets prefix. Every call may reject
+// (etcd down, deadline passed); the caller decides how to retry. The client's own retry and circuit-breaker policies are switched off so that a restarted
 // etcd is used again at once and the caller's backoff is the only one. Values are UTF-8 strings.
 // The constructor throws ConfigError for an empty endpoint list.
 import { Etcd3, type IOptions, type IKeyValue, type Watcher } from 'etcd3';
 import { ConfigError } from '../util/errors.js';
-
-export const DEFAULT_PREFIX = '/coreos.com/network';
+import { normalizePrefix, type SubnetKv, type SubnetRegistry, type SubnetWatch, type SubnetWatchHandlers } from './subnet-registry.js';
 
 export interface RegistryOptions {
   endpoints: string[];
   prefix?: string;
   /** Deadline of each unary call (default 5000 ms). */
   requestTimeoutMs?: number;
-}
-
-export interface SubnetKv {
-  key: string;
-  value: string;
-  modRevision: number;
-}
-
-export interface SubnetWatch {
-  cancel(): Promise<void>;
-}
-
-export interface SubnetWatchHandlers {
-  onPut(kv: SubnetKv): void;
-  onDelete(kv: SubnetKv): void;
-  /** The stream broke: 'disconnected' from etcd, or cancelled by the server (e.g. compaction).
-   *  The watch is already cancelled. */
-  onBroken(err: Error, kind: 'disconnected' | 'cancelled'): void;
 }
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
@@ -42,21 +23,17 @@ const passthrough = {
     Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
 } as unknown as NonNullable<FaultHandling['global']>;
 
-export function normalizePrefix(prefix: string | undefined): string {
-  const p = (prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
-  return p.startsWith('/') ? p : `/${p}`;
-}
-
 export function normalizeEndpoint(endpoint: string): string {
   return /^https?:\/\//.test(endpoint) ? endpoint : `http://${endpoint}`;
 }
 
-export class EtcdRegistry {
+export class EtcdRegistry implements SubnetRegistry {
   readonly prefix: string;
   readonly configKey: string;
   readonly subnetsPrefix: string;
   private readonly client: Etcd3;
   private readonly timeoutMs: number;
+  private closed = false;
 
   constructor(opts: RegistryOptions) {
     if (opts.endpoints.length === 0) throw new ConfigError('no etcd endpoints given');
@@ -173,6 +150,8 @@ export class EtcdRegistry {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.client.close();
   }
 }

@@ -15,40 +15,34 @@
 // logged once and skipped. If our subnet was taken meanwhile, the state is "subnet-taken" and we
 // keep retrying (a restart picks a new subnet). The subnet.env file is read here (to reuse a
 // subnet) but written by the node, which knows the MTU (subnet-env.ts writeSubnetEnv).
-// Throws: createEtcdMembership throws ConfigError for a bad TTL or no endpoints; start() rejects
+// The store is injected (a SubnetRegistry: EtcdRegistry for a real etcd, MemoryRegistry on a
+// virtual clock in tests); the membership owns it and closes it on stop(). The acquisition itself
+// is subnet-acquire.ts; states are EtcdMembershipState, chosen from errors by class, never by text.
+// Throws: createEtcdMembership throws ConfigError for a bad TTL; start() rejects (StoppedError)
 // only if stop() comes first; nothing throws after start() has resolved.
-import { Cidr, type Ipv4 } from '../addr/ipv4.js';
+import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
-import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { ConfigError, DeviceError, FlanError, oneLine } from '../util/errors.js';
+import { realClock, Sleeps, type Clock, type TimerHandle } from '../util/clock.js';
+import { ConfigError, NetworkConfigMissingError, oneLine, StoppedError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { randomRng, type Rng } from '../util/rng.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { EtcdRegistry, type SubnetKv, type SubnetWatch } from './etcd-registry.js';
-import {
-  decodeLeaseAttrs,
-  encodeLeaseAttrs,
-  formatNetworkConfig,
-  formatSubnetKey,
-  leaseToPeer,
-  parseNetworkConfig,
-  parseSubnetKey,
-  type LeaseAttrs,
-  type NetworkConfig,
-} from './flannel-format.js';
-import type { BackendType, LocalLease, Membership, MembershipEvent, MembershipStatus, PeerInfo } from './membership.js';
+import { stateForError, type EtcdMembershipState } from './etcd-state.js';
+import { encodeLeaseAttrs, parseNetworkConfig, parseSubnetKey, type LeaseAttrs, type NetworkConfig } from './flannel-format.js';
+import { classifyLeaseKv, type LeaseKv } from './lease-kv.js';
+import type { LocalLease, Membership, MembershipEvent, MembershipStatus, PeerInfo } from './membership.js';
 import { PeerView } from './peer-view.js';
-import { chooseSubnet, isSubnetCompatible } from './subnet-alloc.js';
+import { acquireSubnet, type AcquireContext, type OwnLease } from './subnet-acquire.js';
 import { readSubnetEnv } from './subnet-env.js';
+import type { SubnetKv, SubnetRegistry, SubnetWatch } from './subnet-registry.js';
 import { loadOrCreateVtepMac } from './vtep-state.js';
 
 export const DEFAULT_LEASE_TTL_SECONDS = 24 * 60 * 60;
-const RACE_RETRIES = 10;
+export type { EtcdMembershipState } from './etcd-state.js';
 
 export interface EtcdMembershipOptions {
-  endpoints: string[];
-  /** Key prefix (default /coreos.com/network). */
-  prefix?: string;
+  /** The store (EtcdRegistry for a real etcd); owned by the membership from now on. */
+  registry: SubnetRegistry;
   /** This node's underlay address, written as the lease's PublicIP. */
   publicIp: Ipv4;
   logger: Logger;
@@ -62,24 +56,9 @@ export interface EtcdMembershipOptions {
   clock?: Clock;
   /** Backoff between retries while etcd is unreachable (default 250 ms doubling to 10 s). */
   retry?: BackoffOptions;
-  /** Deadline of each etcd call (default 5000 ms). */
-  requestTimeoutMs?: number;
   /** Revoke the lease on stop() so peers drop us at once (default false: like flanneld, keep it
    *  so a restarted node gets the same subnet back). */
   revokeOnStop?: boolean;
-}
-
-interface OwnLease {
-  subnet: Cidr;
-  key: string;
-  leaseId: string;
-  expiresAt: number;
-}
-
-class StoppedError extends FlanError {
-  constructor() {
-    super('ESTOPPED', 'etcd membership stopped');
-  }
 }
 
 export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
@@ -88,11 +67,11 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   const rng = opts.rng ?? randomRng();
   const ttl = opts.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < 2) throw new ConfigError(`leaseTtlSeconds must be an integer >= 2, got ${ttl}`);
-  const reg = new EtcdRegistry({ endpoints: opts.endpoints, prefix: opts.prefix, requestTimeoutMs: opts.requestTimeoutMs });
+  const reg = opts.registry;
   const retry = opts.retry ?? DEFAULT_BACKOFF;
   const view = new PeerView();
 
-  let state = 'new';
+  let state: EtcdMembershipState = 'new';
   let lastError: string | undefined;
   let stopped = false;
   let onEvent: ((e: MembershipEvent) => void) | undefined;
@@ -106,12 +85,12 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   let resyncTimer: TimerHandle | undefined;
   const resyncBackoff = new Backoff(retry, rng);
   const renewBackoff = new Backoff(retry, rng);
-  const sleepers = new Set<{ handle: TimerHandle; resolve: () => void }>();
+  const sleeps = new Sleeps(clock);
   const loggedOnce = new Set<string>();
 
   const wallMs = (): number => Number(clock.wallNs() / 1_000_000n);
 
-  const setState = (next: string, err?: unknown): void => {
+  const setState = (next: EtcdMembershipState, err?: unknown): void => {
     if (stopped && next !== 'stopped') return;
     if (err !== undefined) lastError = oneLine(err);
     if (next === state) return;
@@ -142,25 +121,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     }
   };
 
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      if (stopped) return resolve();
-      const entry = {
-        handle: clock.setTimeout(() => {
-          sleepers.delete(entry);
-          resolve();
-        }, ms),
-        resolve,
-      };
-      sleepers.add(entry);
-    });
-
-  const classify = (err: unknown): string => {
-    if (err instanceof ConfigError) return err.message.includes('no network config') ? 'waiting-for-config' : 'config-invalid';
-    if (err instanceof FlanError && err.code === 'ENOSUBNET') return 'out-of-subnets';
-    if (err instanceof FlanError && err.code === 'ESUBNETTAKEN') return 'subnet-taken';
-    return 'etcd-unavailable';
-  };
+  const sleep = (ms: number): Promise<void> => (stopped ? Promise.resolve() : sleeps.sleep(ms));
 
   // ---- acquiring ----------------------------------------------------------------------------------
 
@@ -175,7 +136,9 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
 
   const readConfig = async (): Promise<NetworkConfig> => {
     const text = await reg.getConfig();
-    if (text === undefined) throw new ConfigError(`no network config at ${reg.configKey} (create it with "flannelette network init")`);
+    if (text === undefined) {
+      throw new NetworkConfigMissingError(`no network config at ${reg.configKey} (create it with "flannelette network init")`);
+    }
     const cfg = parseNetworkConfig(text);
     if (netConfig && (!cfg.network.equals(netConfig.network) || cfg.backend.type !== netConfig.backend.type)) {
       logOnce(`config-changed:${text}`, 'the network config in etcd changed; restart the node to apply it', { key: reg.configKey });
@@ -183,63 +146,24 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     return netConfig ?? cfg;
   };
 
-  /**
-   * One acquisition as flanneld does it. `only`: accept this subnet and no other (re-acquiring
-   * after our lease was lost, while the data path is built around it).
-   */
+  const acquireContext: AcquireContext = {
+    registry: reg,
+    publicIp: opts.publicIp,
+    ttlSeconds: ttl,
+    rng,
+    log,
+    wallMs,
+    isStopped: () => stopped,
+    previousSubnet: () => previousSubnet(),
+  };
+
+  /** One acquisition (subnet-acquire.ts); `only`: this subnet and no other (re-acquiring). */
   const acquire = async (only?: Cidr): Promise<OwnLease> => {
     const cfg = await readConfig();
     if (cfg.backend.type === 'vxlan' && !vtepMac) vtepMac = loadOrCreateVtepMac(opts.stateFile, rng, log);
-    const value = leaseValue(cfg);
-    for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
-      if (stopped) throw new StoppedError();
-      const { kvs } = await reg.listSubnets();
-      const taken: Cidr[] = [];
-      let mine: Cidr | undefined;
-      for (const kv of kvs) {
-        const key = parseSubnetKey(kv.key);
-        if (!key.ok) continue;
-        const attrs = decodeLeaseAttrs(kv.value);
-        if (attrs.ok && attrs.value.publicIp === opts.publicIp && !mine) mine = key.value;
-        else taken.push(key.value);
-      }
-      if (mine) {
-        if (isSubnetCompatible(cfg, mine) && (!only || only.equals(mine))) {
-          log.info({ subnet: mine.toString() }, 'found a lease for this node in etcd; reusing it');
-          const leaseId = await reg.grant(ttl);
-          const key = reg.subnetKey(formatSubnetKey(mine));
-          await reg.put(key, value, leaseId);
-          netConfig = cfg;
-          return { subnet: mine, key, leaseId, expiresAt: wallMs() + ttl * 1000 };
-        }
-        log.warn({ subnet: mine.toString() }, 'a lease for this node does not fit the network config; deleting it');
-        await reg.delete(reg.subnetKey(formatSubnetKey(mine)));
-      }
-      const isFree = (s: Cidr): boolean => isSubnetCompatible(cfg, s) && !taken.some((t) => t.overlaps(s));
-      let subnet: Cidr | undefined;
-      if (only) {
-        if (!isFree(only)) throw new FlanError('ESUBNETTAKEN', `subnet ${only} is no longer free; restart the node to get a new one`);
-        subnet = only;
-      } else {
-        const previous = previousSubnet();
-        if (previous && isFree(previous)) {
-          log.info({ subnet: previous.toString() }, 'reusing the subnet from subnet.env');
-          subnet = previous;
-        } else {
-          subnet = chooseSubnet(cfg, taken, rng);
-        }
-      }
-      if (!subnet) throw new FlanError('ENOSUBNET', `out of subnets in ${cfg.network} (SubnetLen ${cfg.subnetLen})`);
-      const key = reg.subnetKey(formatSubnetKey(subnet));
-      const leaseId = await reg.grant(ttl);
-      if (await reg.createIfAbsent(key, value, leaseId)) {
-        netConfig = cfg;
-        return { subnet, key, leaseId, expiresAt: wallMs() + ttl * 1000 };
-      }
-      await reg.revoke(leaseId).catch(() => undefined);
-      log.debug({ subnet: subnet.toString() }, 'lost a race for a subnet; trying again');
-    }
-    throw new FlanError('ERACE', `gave up acquiring a subnet after ${RACE_RETRIES} races`);
+    const lease = await acquireSubnet(acquireContext, cfg, leaseValue(cfg), only);
+    netConfig = cfg;
+    return lease;
   };
 
   const previousSubnet = (): Cidr | undefined => {
@@ -256,12 +180,12 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   const acquireUntilDone = async (only?: Cidr): Promise<OwnLease> => {
     const backoff = new Backoff(retry, rng);
     for (;;) {
-      if (stopped) throw new StoppedError();
+      if (stopped) throw new StoppedError('etcd membership stopped');
       try {
         return await acquire(only);
       } catch (err) {
-        if (err instanceof StoppedError || stopped) throw new StoppedError();
-        setState(classify(err), err);
+        if (err instanceof StoppedError || stopped) throw new StoppedError('etcd membership stopped');
+        setState(stateForError(err), err);
         await sleep(backoff.next());
       }
     }
@@ -326,46 +250,20 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
 
   // ---- watching ------------------------------------------------------------------------------------
 
-  /** The peer a subnet key describes; 'own' for our key; undefined (logged once) for bad ones. */
-  const peerFromKv = (kv: SubnetKv): PeerInfo | 'own' | undefined => {
-    const key = parseSubnetKey(kv.key);
-    if (!key.ok) {
-      logOnce(`key:${kv.key}`, `skipping etcd key: ${key.reason}`, { key: kv.key });
-      return undefined;
-    }
-    const subnet = key.value;
-    const attrs = decodeLeaseAttrs(kv.value);
-    if (own && subnet.equals(own.subnet)) {
-      if (attrs.ok && attrs.value.publicIp !== opts.publicIp) {
-        logOnce(`foreign-own:${kv.key}:${kv.value}`, 'another node wrote our subnet key', { key: kv.key, value: kv.value });
-      }
-      return 'own';
-    }
-    if (!attrs.ok) {
-      logOnce(`value:${kv.key}:${kv.value}`, `skipping malformed lease: ${attrs.reason}`, { key: kv.key, value: kv.value });
-      return undefined;
-    }
-    const backend: BackendType = netConfig!.backend.type;
-    const peer = leaseToPeer(subnet, attrs.value, backend);
-    if (!peer.ok) {
-      logOnce(`backend:${kv.key}:${kv.value}`, `skipping lease: ${peer.reason}`, { key: kv.key });
-      return undefined;
-    }
-    if (own && subnet.overlaps(own.subnet)) {
-      logOnce(`overlap:${kv.key}`, `skipping lease ${subnet}: it overlaps our subnet ${own.subnet}`, { key: kv.key });
-      return undefined;
-    }
-    return peer.value;
+  /** Our key, a peer, or a key to skip (logged once, with the key and value). */
+  const readKv = (kv: SubnetKv): LeaseKv => {
+    const r = classifyLeaseKv(kv, { own: own?.subnet, publicIp: opts.publicIp, backend: netConfig!.backend.type });
+    if (r.kind === 'skip') logOnce(r.logKey, r.message, { key: kv.key, value: kv.value });
+    if (r.kind === 'own' && r.foreign) logOnce(r.foreign.logKey, r.foreign.message, { key: kv.key, value: kv.value });
+    return r;
   };
 
   const onPut = (kv: SubnetKv): void => {
     if (kv.modRevision <= seenRevision) return;
     seenRevision = kv.modRevision;
-    const peer = peerFromKv(kv);
-    if (peer === 'own') return;
-    if (peer) return emit([view.set(peer)]);
-    const key = parseSubnetKey(kv.key);
-    if (key.ok) emit([view.remove(key.value)]); // no longer a usable lease
+    const r = readKv(kv);
+    if (r.kind === 'peer') emit([view.set(r.peer)]);
+    else if (r.kind === 'skip' && r.subnet) emit([view.remove(r.subnet)]); // no longer a usable lease
   };
 
   const onDelete = (kv: SubnetKv): void => {
@@ -390,12 +288,9 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     const peers: PeerInfo[] = [];
     let ownPresent = false;
     for (const kv of kvs) {
-      const p = peerFromKv(kv);
-      if (p === 'own') {
-        const attrs = decodeLeaseAttrs(kv.value);
-        ownPresent ||= attrs.ok && attrs.value.publicIp === opts.publicIp;
-      }
-      else if (p) peers.push(p);
+      const r = readKv(kv);
+      if (r.kind === 'own') ownPresent ||= r.ours;
+      else if (r.kind === 'peer') peers.push(r.peer);
     }
     seenRevision = revision;
     const events = view.replaceAll(peers);
@@ -469,11 +364,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
       stopped = true;
       onEvent = undefined;
       for (const t of [renewTimer, resyncTimer]) if (t) clock.clearTimeout(t);
-      for (const s of sleepers) {
-        clock.clearTimeout(s.handle);
-        s.resolve();
-      }
-      sleepers.clear();
+      sleeps.wakeAll();
       await watch?.cancel();
       watch = undefined;
       if (opts.revokeOnStop && own) {
@@ -482,70 +373,4 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
       reg.close();
     },
   };
-}
-
-// ---- network init -----------------------------------------------------------------------------------
-
-export interface InitNetworkOptions {
-  endpoints: string[];
-  prefix?: string;
-  network: Cidr | string;
-  subnetLen?: number;
-  subnetMin?: Ipv4;
-  subnetMax?: Ipv4;
-  backend: BackendType;
-  vni?: number;
-  port?: number;
-  /** Replace a different existing config (default false: refuse). */
-  overwrite?: boolean;
-  requestTimeoutMs?: number;
-}
-
-export interface InitNetworkResult {
-  key: string;
-  value: string;
-  config: NetworkConfig;
-  /** False when an identical config was already there. */
-  created: boolean;
-}
-
-/**
- * Writes flannel's network config key (for `flannelette network init`). Throws ConfigError for bad
- * values or a different existing config (unless overwrite), DeviceError when etcd is unreachable.
- */
-export async function initNetworkConfig(opts: InitNetworkOptions): Promise<InitNetworkResult> {
-  const network = typeof opts.network === 'string' ? parseCidrOption(opts.network) : opts.network;
-  const value = formatNetworkConfig({
-    network,
-    subnetLen: opts.subnetLen,
-    subnetMin: opts.subnetMin,
-    subnetMax: opts.subnetMax,
-    backend: opts.backend,
-    vni: opts.vni,
-    port: opts.port,
-  });
-  const config = parseNetworkConfig(value);
-  const reg = new EtcdRegistry({ endpoints: opts.endpoints, prefix: opts.prefix, requestTimeoutMs: opts.requestTimeoutMs });
-  try {
-    let result: { created: boolean; stored: string };
-    try {
-      result = await reg.createConfig(value, opts.overwrite ?? false);
-    } catch (err) {
-      throw new DeviceError(`cannot write ${reg.configKey} to etcd at ${opts.endpoints.join(',')}: ${oneLine(err)}`, { cause: err });
-    }
-    if (!result.created && result.stored !== value) {
-      throw new ConfigError(`${reg.configKey} already holds a different config (${result.stored}); use overwrite to replace it`);
-    }
-    return { key: reg.configKey, value, config, created: result.created };
-  } finally {
-    reg.close();
-  }
-}
-
-function parseCidrOption(text: string): Cidr {
-  try {
-    return Cidr.parse(text, { strict: true });
-  } catch (err) {
-    throw new ConfigError(`network: ${oneLine(err)}`, { cause: err });
-  }
 }

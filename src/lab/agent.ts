@@ -1,32 +1,16 @@
 // Where the lab finds its own executables, and how it starts and waits for node agents:
-// - the package root (the directory with flannelette's package.json), found from this file;
+// - the package root (sys/package-root.ts);
 // - the built-in container programs' entry, dist/src/lab/container-main.js;
 // - the node agent, `node <root>/bin/flannelette.js node ...` (built by `npm install`);
 // - readiness: poll `ping` on each agent's control socket.
 // waitForAgent throws DeviceError (naming the node's log file) when an agent never answers.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../sys/package-root.js';
+import { sleep } from '../util/clock.js';
 import { DeviceError } from '../util/errors.js';
 import { rpcCall } from '../util/rpc.js';
 import type { CapturePoint } from './topology.js';
-
-export function packageRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'flannelette') return dir;
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new DeviceError(`cannot find flannelette's package.json above ${from}`);
-    dir = parent;
-  }
-}
 
 /** The command prefix that runs a built-in container program: `[node, container-main.js]`. */
 export function programCommand(root = packageRoot()): string[] {
@@ -53,8 +37,6 @@ export function agentArgs(a: AgentArgs): string[] {
   if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
   return args;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `ping` on the agent's socket until it answers; `isAlive` lets a crashed agent fail fast. */
 export async function waitForAgent(node: string, socket: string, logFile: string, isAlive: () => boolean, timeoutMs = 15_000): Promise<void> {

@@ -5,18 +5,21 @@
 //   (no NAT); node → pod and pod → node; packet captures in pcaps/ and the tshark command to read them.
 // Then it always tears the lab down (also on failure or Ctrl-C). Resolves with the exit status:
 // 0 when every check passed, 1 otherwise. Throws only what labUp throws before any check runs.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from '../sys/package-root.js';
+import { netnsArgv, runQuiet, type QuietResult } from '../sys/run.js';
+import { sleep } from '../util/clock.js';
 import { oneLine } from '../util/errors.js';
-import { packageRoot, programCommand } from './agent.js';
-import { labDown, labUp, LAB_ENV } from './lab.js';
+import { programCommand } from './agent.js';
+import { nodeServerEnv } from './env.js';
+import { labDown, labUp } from './lab.js';
 import { parseGreeting } from './programs.js';
 import { createProgress } from './progress.js';
 import { pidAlive, spawnInNetns } from './procs.js';
 import { labPaths, labRoot, nodeLogFile, readyFile, type LabState } from './state.js';
 import { collectStatus, formatPods } from './status.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../util/text-table.js';
 import type { LabNode, LabPod, LabTopology } from './topology.js';
 
 export interface DemoOptions {
@@ -32,18 +35,10 @@ export interface DemoOptions {
 
 type Outcome = 'pass' | 'fail' | 'skip';
 
-interface Exec {
-  code: number;
-  out: string;
-}
+type Exec = QuietResult;
 
-function inNetns(netns: string, argv: readonly string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Exec> {
-  return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', netns, ...argv], { timeout: timeoutMs, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, out: `${String(stdout)}${String(stderr)}`.trim() });
-    });
-  });
+function inNetns(netns: string, argv: readonly string[]): Promise<Exec> {
+  return runQuiet(netnsArgv(netns, argv), { timeoutMs: 15_000 });
 }
 
 function httpPort(pod: LabPod): number | undefined {
@@ -256,17 +251,13 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
 async function startNodeServer(t: LabTopology, node: LabNode, programs: string[]): Promise<boolean> {
   const paths = labPaths(t.name, labRoot());
   const ready = readyFile(paths, node.name, 'demo-server');
-  const pid = spawnInNetns(node.netns, [...programs, 'http', '--port', '8000'], path.join(paths.logDir, `${node.name}_demo-server.log`), {
-    [LAB_ENV]: t.name,
-    POD_NAME: node.name,
-    POD_IP: node.publicIp,
-    FLT_READY_FILE: ready,
-  });
+  const log = path.join(paths.logDir, `${node.name}_demo-server.log`);
+  const pid = spawnInNetns(node.netns, [...programs, 'http', '--port', '8000'], log, nodeServerEnv(t.name, node, ready));
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (fs.existsSync(ready)) return true;
     if (!pidAlive(pid)) return false;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   return false;
 }

@@ -2,11 +2,11 @@
 // network namespace with the caller's stdio, and locate log files. Containers of a pod share only
 // the network namespace, so `-c` selects the container's environment (CONTAINER_NAME) and is
 // checked to exist. Throws ConfigError for an unknown pod, node or container.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { ConfigError, DeviceError } from '../util/errors.js';
+import { netnsArgv, runInteractive } from '../sys/run.js';
+import { ConfigError } from '../util/errors.js';
+import { containerEnv, nodeEnv } from './env.js';
 import { containerLogFile, labPaths, labRoot, nodeLogFile, type LabState } from './state.js';
-import { LAB_ENV } from './lab.js';
 
 export interface ExecTarget {
   kind: 'pod' | 'node';
@@ -21,32 +21,20 @@ export function findTarget(state: LabState, name: string, container?: string): E
   if (pod) {
     const c = container === undefined ? pod.containers[0]! : pod.containers.find((x) => x.name === container);
     if (!c) throw new ConfigError(`pod ${name} has no container "${container}" (containers: ${pod.containers.map((x) => x.name).join(', ')})`);
-    return { kind: 'pod', name, netns: pod.netns, env: { POD_NAME: pod.name, POD_IP: pod.ip, NODE_NAME: pod.node, CONTAINER_NAME: c.name, HOSTNAME: pod.name } };
+    return { kind: 'pod', name, netns: pod.netns, env: containerEnv(t.name, pod, c.name) };
   }
   const node = t.nodes.find((n) => n.name === name);
   if (node) {
     if (container !== undefined) throw new ConfigError(`${name} is a node; -c only applies to pods`);
-    return { kind: 'node', name, netns: node.netns, env: { NODE_NAME: node.name, HOSTNAME: node.name } };
+    return { kind: 'node', name, netns: node.netns, env: nodeEnv(t.name, node) };
   }
   throw new ConfigError(`lab ${t.name} has no pod or node "${name}" (pods: ${t.pods.map((p) => p.name).join(', ') || 'none'})`);
 }
 
 /** Runs argv in the target's namespace with inherited stdio; resolves with its exit code. */
-export function execIn(state: LabState, target: ExecTarget, argv: readonly string[]): Promise<number> {
+export function execIn(target: ExecTarget, argv: readonly string[]): Promise<number> {
   if (argv.length === 0) throw new ConfigError('give a command to run after --, e.g. lab exec busybox -- ping 10.244.2.2');
-  return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', target.netns, ...argv], {
-      stdio: 'inherit',
-      env: { ...process.env, ...target.env, [LAB_ENV]: state.topology.name },
-    });
-    child.on('error', (err) => reject(new DeviceError(`cannot run ip netns exec: ${err.message}`, { cause: err })));
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
-  });
-}
-
-function signalNumber(signal: NodeJS.Signals): number | undefined {
-  const map: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
-  return map[signal];
+  return runInteractive(netnsArgv(target.netns, argv), target.env);
 }
 
 export interface LogFile {

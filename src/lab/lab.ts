@@ -11,9 +11,13 @@
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
 import { ConfigError, DeviceError } from '../util/errors.js';
+import { packageRoot } from '../sys/package-root.js';
+import { ipBatch } from '../sys/run.js';
+import { sleep } from '../util/clock.js';
 import { rpcCall } from '../util/rpc.js';
-import { agentArgs, agentCommand, packageRoot, programCommand, waitForAgent } from './agent.js';
+import { agentArgs, agentCommand, programCommand, waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
+import { containerEnv, LAB_ENV, nodeEnv } from './env.js';
 import { LAB_NAME_RE, labPrefix, NODE_UPLINK, POD_BRIDGE, POD_IFACE, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
 import { silentProgress, type Progress } from './progress.js';
 import { pidAlive, spawnInNetns, stopProcessesIn } from './procs.js';
@@ -30,7 +34,7 @@ import {
   type LabPaths,
   type LabState,
 } from './state.js';
-import { addNetns, deleteNetns, ipBatch, listNetns, netnsInode, pidInNetns, requireLabPrivileges, sysctlIn } from './sys.js';
+import { addNetns, deleteNetns, listNetns, netnsInode, pidInNetns, requireLabPrivileges, sysctlIn } from './sys.js';
 import type { CapturePoint, LabContainer, LabNode, LabPod, LabTopology } from './topology.js';
 
 export interface LabUpOptions {
@@ -57,8 +61,6 @@ export interface LabUpResult {
   warnings: string[];
 }
 
-const LAB_ENV = 'FLT_LAB';
-
 /** Runs `fn` over `items` with at most `limit` in flight; rejects with the first error. */
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -67,8 +69,6 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
   });
   await Promise.all(workers);
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function labExists(name: string, root = labRoot()): Promise<boolean> {
   if (fs.existsSync(labPaths(name, root).dir)) return true;
@@ -142,7 +142,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       const agentCmd = agentCommand(pkgRoot);
       for (const n of t.nodes) {
         const args = agentArgs({ clusterFile: paths.cluster, node: n.name, stateDir: paths.runDir, capture: capture.get(n.name) ?? [], pcapDir, logLevel: opts.logLevel });
-        state.nodePids[n.name] = spawnInNetns(n.netns, [...agentCmd, ...args], nodeLogFile(paths, n.name), { [LAB_ENV]: t.name, NODE_NAME: n.name });
+        state.nodePids[n.name] = spawnInNetns(n.netns, [...agentCmd, ...args], nodeLogFile(paths, n.name), nodeEnv(t.name, n));
       }
       writeState(state, root);
       await Promise.all(
@@ -162,7 +162,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     for (const p of t.pods) {
       for (const c of p.containers) {
         const argv = c.kind === 'program' ? [...programs, ...c.argv] : c.argv;
-        state.containerPids[`${p.name}/${c.name}`] = spawnInNetns(p.netns, argv, containerLogFile(paths, p.name, c.name), containerEnv(t, p, c, paths));
+        state.containerPids[`${p.name}/${c.name}`] = spawnInNetns(p.netns, argv, containerLogFile(paths, p.name, c.name), containerEnv(t.name, p, c.name, c.kind === 'program' ? readyFile(paths, p.name, c.name) : undefined));
       }
     }
     writeState(state, root);
@@ -207,19 +207,6 @@ function nodeBatch(t: LabTopology, n: LabNode): string[] {
 function podBatch(t: LabTopology, p: LabPod): string[] {
   const node = t.nodes.find((n) => n.name === p.node)!;
   return ['link set lo up', `addr add ${p.ip}/${node.subnet.split('/')[1]} dev ${POD_IFACE}`, `link set ${POD_IFACE} up`, `route add default via ${node.gateway}`];
-}
-
-function containerEnv(t: LabTopology, p: LabPod, c: LabContainer, paths: LabPaths): Record<string, string> {
-  const env: Record<string, string> = {
-    [LAB_ENV]: t.name,
-    POD_NAME: p.name,
-    POD_IP: p.ip,
-    NODE_NAME: p.node,
-    CONTAINER_NAME: c.name,
-    HOSTNAME: p.name,
-  };
-  if (c.kind === 'program') env['FLT_READY_FILE'] = readyFile(paths, p.name, c.name);
-  return env;
 }
 
 /** Programs that report readiness (servers and sleep); fetch and host commands are not waited for. */
@@ -333,4 +320,3 @@ export function requireState(name: string, root = labRoot()): LabState {
   return state;
 }
 
-export { LAB_ENV };

@@ -2,26 +2,15 @@
 // Ctrl-C at the terminal does not reach it; stdout+stderr appended to a log file), and stop every
 // process in a set of namespaces (SIGTERM, a grace period, then SIGKILL).
 // spawnInNetns throws DeviceError if the process cannot be started. Platform code (Linux).
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import { DeviceError } from '../util/errors.js';
+import { pidAlive } from '../sys/proc.js';
+import { netnsArgv, spawnDetached } from '../sys/run.js';
+import { sleep } from '../util/clock.js';
 import { netnsPids } from './sys.js';
 
+export { pidAlive };
+
 export function spawnInNetns(netns: string, argv: readonly string[], logFile: string, env: Record<string, string> = {}): number {
-  const fd = fs.openSync(logFile, 'a');
-  try {
-    const child = spawn('ip', ['netns', 'exec', netns, ...argv], {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...env },
-    });
-    if (child.pid === undefined) throw new DeviceError(`could not start ${argv[0]} in ${netns}`);
-    child.on('error', () => undefined);
-    child.unref();
-    return child.pid;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return spawnDetached(netnsArgv(netns, argv), logFile, env);
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -31,18 +20,6 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     // already gone
   }
 }
-
-/** True when `pid` exists and is not a zombie. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/ Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Stops every process inside the given namespaces: SIGTERM (node agents then remove their TUN

@@ -2,8 +2,9 @@
 // NODE) and nodes with their subnet, public IP, TUN device and health, the latter from each node
 // agent's control socket (`status` rpc; `unreachable` when it does not answer).
 // collectStatus never throws for an unhealthy lab (that is what it reports); format* are pure.
+import type { StatusReply } from '../node/rpc-handlers.js';
 import { rpcCall } from '../util/rpc.js';
-import { formatAge, formatTable } from './table.js';
+import { formatAge, formatTable } from '../util/text-table.js';
 import { controlSocket, labPaths, labRoot, type LabState } from './state.js';
 import { netnsInode, pidInNetns } from './sys.js';
 
@@ -42,12 +43,8 @@ export function podStatusWord(alive: number, total: number, netnsPresent: boolea
   return alive === 0 ? 'Terminated' : 'NotReady';
 }
 
-interface AgentStatus {
-  tun?: string;
-  mtu?: number;
-  peers?: unknown[];
-  uptimeSeconds?: number;
-}
+/** An agent's `status` reply; read defensively (any field may be missing from another version). */
+type AgentStatus = Partial<StatusReply>;
 
 export async function collectStatus(state: LabState, now = Date.now(), root = labRoot()): Promise<LabStatusReport> {
   const t = state.topology;

@@ -5,9 +5,9 @@
 //
 // Throws ConfigError (one line: `<file>:<line>: <field path> <what is wrong>`) for any problem;
 // nothing else throws. Pure: no I/O besides what the caller passes in.
-import { LineCounter, parseDocument, type Document } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
-import { ConfigError } from '../util/errors.js';
+import { pathText, YamlFields } from '../util/yaml-fields.js';
+import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
 import { IMPAIRMENT_FIELDS, parseImpairment } from '../underlay/impair-spec.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
 import {
@@ -100,81 +100,17 @@ export const BUILTIN_PROGRAMS = ['http', 'echo', 'sleep', 'fetch'] as const;
 const OVERHEAD: Record<BackendType, number> = { vxlan: 50, udp: 28 };
 const DEFAULT_PORT: Record<BackendType, number> = { vxlan: 8472, udp: 8285 };
 
-type Path = (string | number)[];
+type Path = YamlPath;
 
 /** Parses and resolves a topology. `overrideName` replaces the file's `name` (for `lab up --name`). */
 export function parseTopology(text: string, source = '<inline>', overrideName?: string): LabTopology {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const fileName = source.split('/').pop() ?? source;
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = lineCounter.linePos(e.pos[0]).line;
-    throw new ConfigError(`${fileName}:${line}: ${e.message.split('\n')[0]}`);
-  }
-  const v = new Validator(doc, lineCounter, fileName);
-  return v.resolve(doc.toJS() as unknown, source, overrideName);
+  const yaml = parseYamlSource(text, source.split('/').pop() ?? source);
+  return new Validator(yaml).resolve(yaml.doc.toJS() as unknown, source, overrideName);
 }
 
-function pathText(path: Path): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
-  return out || '(top level)';
-}
-
-class Validator {
+class Validator extends YamlFields {
   /** Where each pod was defined, for messages about it after resolution. */
   private readonly podPaths = new Map<string, Path>();
-
-  constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-    private readonly file: string,
-  ) {}
-
-  /** The line of the closest existing YAML node on `path`. */
-  private lineOf(path: Path): number {
-    for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      if (range) return this.lines.linePos(range[0]).line;
-    }
-    return 1;
-  }
-
-  fail(path: Path, what: string): never {
-    throw new ConfigError(`${this.file}:${this.lineOf(path)}: ${pathText(path)} ${what}`);
-  }
-
-  private obj(value: unknown, path: Path, allowed: readonly string[]): Record<string, unknown> {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(path, 'must be a mapping');
-    const rec = value as Record<string, unknown>;
-    for (const key of Object.keys(rec)) {
-      if (!allowed.includes(key)) this.fail([...path, key], `is not a known field (expected one of: ${allowed.join(', ')})`);
-    }
-    return rec;
-  }
-
-  private str(rec: Record<string, unknown>, key: string, path: Path, required: true): string;
-  private str(rec: Record<string, unknown>, key: string, path: Path, required: false): string | undefined;
-  private str(rec: Record<string, unknown>, key: string, path: Path, required: boolean): string | undefined {
-    const value = rec[key];
-    if (value === undefined || value === null) {
-      if (required) this.fail([...path, key], 'is missing');
-      return undefined;
-    }
-    if (typeof value !== 'string' && typeof value !== 'number') this.fail([...path, key], 'must be a string');
-    return String(value);
-  }
-
-  private int(rec: Record<string, unknown>, key: string, path: Path, min: number, max: number): number | undefined {
-    const value = rec[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      this.fail([...path, key], `must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
-    }
-    return value;
-  }
 
   private cidr(text: string, path: Path): Cidr {
     try {
@@ -195,12 +131,6 @@ class Validator {
   private name(text: string, path: Path): string {
     if (!OBJECT_NAME_RE.test(text)) this.fail(path, `"${text}" is not a valid name (lowercase letters, digits and '-', at most 63)`);
     return text;
-  }
-
-  private list(value: unknown, path: Path): unknown[] {
-    if (value === undefined || value === null) this.fail(path, 'is missing');
-    if (!Array.isArray(value)) this.fail(path, 'must be a list');
-    return value;
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
@@ -432,16 +362,6 @@ class Validator {
       const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : this.words(command, [...cpath, 'command'], true);
       return { name, kind: 'command' as const, argv: [...argv, ...args] };
     });
-  }
-
-  /** A string (split on spaces) or a list of strings/numbers; never empty. */
-  private words(value: unknown, path: Path, listOnly: boolean): string[] {
-    let out: string[];
-    if (typeof value === 'string' && !listOnly) out = value.trim().split(/\s+/).filter(Boolean);
-    else if (Array.isArray(value) && value.every((w) => typeof w === 'string' || typeof w === 'number')) out = value.map(String);
-    else this.fail(path, listOnly ? 'must be a string or a list of strings' : 'must be a string or a list of strings');
-    if (out.length === 0) this.fail(path, 'is empty');
-    return out;
   }
 
   private checkUniqueNetns(lab: string, nodes: LabNode[], pods: LabPod[]): void {

@@ -1,35 +1,37 @@
 // The composition root of one emulated node: given its options and a Membership, it opens the
-// underlay socket and the TUN device, configures the kernel side (address, MTU, routes), wires the
-// data path (with optional impairments and capture taps), serves the control socket (and /metrics when asked) and writes
-// subnet.env. Membership events become route commands for the data path and kernel routes.
+// underlay socket (open-underlay.ts) and the TUN device, configures the kernel side (kernel.ts:
+// address, MTU; kernel-routes.ts: one route per peer, in event order), wires the data path (with
+// the impairment stage and capture taps, capture.ts), serves the control socket (rpc-handlers.ts)
+// and /metrics when asked (metrics.ts), and writes subnet.env. The TUN MTU comes from mtu.ts;
+// membership events become route commands through peer-events.ts.
 //
 // startNode() either returns a running node or throws (ConfigError/DeviceError/PermissionError)
 // after undoing everything it had set up. stop() undoes everything; it is idempotent. Closing the
 // TUN device removes it and every route through it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { formatIpv4, type Cidr } from '../addr/ipv4.js';
-import { formatMac } from '../addr/mac.js';
-import type { Membership, MembershipEvent, PeerInfo, LocalLease } from '../control/membership.js';
+import type { Membership, MembershipEvent, LocalLease } from '../control/membership.js';
 import { writeSubnetEnv } from '../control/subnet-env.js';
-import { BACKENDS, defaultMtu, type Backend } from '../dataplane/backends.js';
+import { BACKENDS, type Backend } from '../dataplane/backends.js';
 import { Dataplane } from '../dataplane/dataplane.js';
+import { tracePacket, type TraceQuery, type TraceResult } from '../dataplane/trace.js';
 import type { TunDevice } from '../tun/device.js';
 import { openLinuxTun } from '../tun/linux.js';
 import type { Underlay } from '../underlay/underlay.js';
-import { openNativeUdpUnderlay } from '../underlay/native.js';
-import { openUdpUnderlay } from '../underlay/udp.js';
 import { ImpairedUnderlay } from '../underlay/impair.js';
 import type { Clock } from '../util/clock.js';
-import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 import { startRpcServer, type RpcServer } from '../util/rpc.js';
 import { addRoute, configureTun, mtuOfAddress, removeRoute } from './kernel.js';
+import { KernelRouteQueue } from './kernel-routes.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
-import { controlHandlers } from './control.js';
 import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
+import { chooseTunMtu } from './mtu.js';
+import { openNodeUnderlay, type UnderlayKind } from './open-underlay.js';
+import { peerEventToCommands } from './peer-events.js';
+import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
 
 export interface NodeOptions {
   name: string;
@@ -45,7 +47,7 @@ export interface NodeOptions {
   /** Where to write flannel's subnet.env, if anywhere. */
   subnetFile?: string;
   /** `native` (recvmmsg/sendmmsg addon, default) or `dgram` (node:dgram). */
-  underlayKind?: 'native' | 'dgram';
+  underlayKind?: UnderlayKind;
   antiSpoof?: boolean;
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
@@ -67,8 +69,11 @@ export interface RunningNode {
   readonly impairments: ImpairedUnderlay;
   readonly capture: NodeCapture;
   readonly membership: Membership;
+  /** Unix ms. */
   readonly startedAt: number;
   readonly socketPath: string;
+  /** What the data path would do with a packet, without sending it. */
+  trace(query: TraceQuery): TraceResult;
   stop(): Promise<void>;
 }
 
@@ -102,18 +107,9 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     if (backend.name === 'vxlan' && !lease.vtepMac) throw new ConfigError('the vxlan backend needs a VTEP MAC for this node');
 
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
-    // Packets live in fixed slots (util/buffers.ts): a jumbo underlay (loopback's 65536) still gets
-    // a TUN MTU that fits them.
-    const mtuLimit = Math.min(underlayMtu - 28 - backend.overhead, SLOT_SIZE - PACKET_HEADROOM);
-    const mtu = opts.mtu ?? Math.min(defaultMtu(backend, underlayMtu), mtuLimit);
-    if (mtu < 576 || mtu > mtuLimit) {
-      throw new ConfigError(`--mtu ${mtu} does not fit: it must be between 576 and ${mtuLimit} (underlay MTU ${underlayMtu} minus ${28 + backend.overhead}, at most ${SLOT_SIZE - PACKET_HEADROOM})`);
-    }
+    const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu);
 
-    const raw =
-      opts.underlayKind === 'dgram'
-        ? await openUdpUnderlay({ addr: lease.publicIp, port: lease.backend.port })
-        : await openNativeUdpUnderlay({ addr: lease.publicIp, port: lease.backend.port, rawSend: backend.sourcePort === 'flow' });
+    const raw = await openNodeUnderlay(opts.underlayKind, lease.publicIp, lease.backend.port, backend);
     undo.push(() => raw.close());
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
@@ -144,42 +140,26 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       },
     });
 
-    // Kernel routes follow membership, one `ip` command at a time, in event order.
-    let routeChain: Promise<void> = Promise.resolve();
-    const kernelRoute = (what: 'add' | 'remove', subnet: Cidr): void => {
-      routeChain = routeChain.then(async () => {
-        try {
-          if (what === 'add') await addRoute(subnet, rawTun.name);
-          else await removeRoute(subnet, rawTun.name);
-        } catch (err) {
-          log.error({ err: (err as Error).message, subnet: subnet.toString() }, 'could not change kernel route');
-        }
-      });
-    };
+    const kernelRoutes = new KernelRouteQueue(
+      { add: (subnet) => addRoute(subnet, rawTun.name), remove: (subnet) => removeRoute(subnet, rawTun.name) },
+      log,
+    );
+    const peerContext = { network: lease.network, subnet: lease.subnet, port: lease.backend.port, needsVtepMac: backend.name === 'vxlan' };
     const applyEvent = (e: MembershipEvent): void => {
-      if (e.type === 'peer-removed') {
-        dataplane.apply({ type: 'remove-peer', subnet: e.subnet });
-        kernelRoute('remove', e.subnet);
-        log.info({ subnet: e.subnet.toString() }, 'peer removed');
+      const outcome = peerEventToCommands(e, peerContext);
+      if (outcome.kind === 'ignored') {
+        log.warn({ peer: outcome.describe, reason: outcome.reason }, 'ignoring peer');
         return;
       }
-      const peer = e.peer;
-      if (!lease.network.covers(peer.subnet) || peer.subnet.overlaps(lease.subnet) || (backend.name === 'vxlan' && !peer.vtepMac)) {
-        log.warn({ peer: describePeer(peer) }, 'ignoring peer: subnet outside the network, overlapping ours, or no VTEP MAC');
-        return;
-      }
-      dataplane.apply({
-        type: 'add-peer',
-        peer: { name: peer.name ?? formatIpv4(peer.publicIp), subnet: peer.subnet, publicIp: peer.publicIp, port: lease.backend.port, vtepMac: peer.vtepMac },
-      });
-      if (e.type === 'peer-added') kernelRoute('add', peer.subnet);
-      log.info({ peer: describePeer(peer) }, e.type === 'peer-added' ? 'peer added' : 'peer updated');
+      for (const cmd of outcome.commands) dataplane.apply(cmd);
+      if (outcome.kernel) kernelRoutes.push(outcome.kernel);
+      log.info(e.type === 'peer-removed' ? { subnet: outcome.describe } : { peer: outcome.describe }, outcome.log);
     };
     onEvent = applyEvent;
     for (const e of early) applyEvent(e);
     dataplane.applyPending();
     dataplane.start();
-    await routeChain;
+    await kernelRoutes.drained();
 
     if (opts.subnetFile) writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq: false });
 
@@ -198,41 +178,25 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       membership: opts.membership,
       startedAt: Date.now(),
       socketPath,
-      stop: () => (stopping ??= (async () => {
-        onEvent = () => {};
-        await undo.run();
-        log.info({ name: opts.name }, 'stopped; TUN device and routes removed');
-      })()),
+      trace: (query) => tracePacket(dataplane, dataplane.local, backend, query),
+      stop: () =>
+        (stopping ??= (async () => {
+          onEvent = () => {};
+          await undo.run();
+          log.info({ name: opts.name }, 'stopped; TUN device and routes removed');
+        })()),
     };
-    const server: RpcServer = await startRpcServer(socketPath, controlHandlers(node));
+    const server: RpcServer = await startRpcServer(socketPath, rpcHandlers(node));
     undo.push(() => server.close());
     const metrics = opts.metricsAddr ? await startMetricsServer(createNodeMetrics(node), opts.metricsAddr) : undefined;
     if (metrics) undo.push(() => metrics.close());
 
-    log.info(
-      {
-        name: opts.name,
-        subnet: lease.subnet.toString(),
-        publicIp: formatIpv4(lease.publicIp),
-        backend: backend.name,
-        port: lease.backend.port,
-        vni: backend.name === 'vxlan' ? lease.backend.vni : undefined,
-        vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined,
-        tun: rawTun.name,
-        mtu,
-        peers: dataplane.peers().length,
-        control: socketPath,
-        metrics: metrics?.url,
-      },
-      'ready',
-    );
+    const s = nodeStatus(node, opts.clock.now());
+    const ready = { name: s.name, subnet: s.subnet, publicIp: s.publicIp, backend: s.backend, port: s.port, vni: s.vni };
+    log.info({ ...ready, vtepMac: s.vtepMac, tun: s.tun, mtu: s.mtu, peers: s.peers.length, control: socketPath, metrics: metrics?.url }, 'ready');
     return node;
   } catch (err) {
     await undo.run();
     throw err;
   }
-}
-
-function describePeer(p: PeerInfo): string {
-  return `${p.name ?? '?'} ${p.subnet} via ${formatIpv4(p.publicIp)}${p.vtepMac ? ` (${formatMac(p.vtepMac)})` : ''}`;
 }

@@ -1,26 +1,13 @@
-// Configures the kernel side of a node with iproute2 (`ip`): the TUN device's address, MTU and
-// state, and one route per remote subnet into the TUN device. Every call runs `ip` with an argument
-// list (no shell) and throws DeviceError naming the command and ip's own message when it fails.
-import { execFile } from 'node:child_process';
+// Configures the kernel side of a node with iproute2 (`ip`, run by sys/run.ts): the TUN device's
+// address, MTU and state, and one route per remote subnet into the TUN device. Every call throws
+// DeviceError naming the command and ip's own message when it fails.
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import { formatIpv4 } from '../addr/ipv4.js';
+import { ip as runIp } from '../sys/run.js';
 import { DeviceError } from '../util/errors.js';
 
-const run = promisify(execFile);
-
-export async function ip(...args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run('ip', args, { timeout: 10_000 });
-    return stdout;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new DeviceError('the `ip` command is missing (install iproute2)', { cause: err });
-    const why = (e.stderr ?? e.message).trim().split('\n')[0];
-    throw new DeviceError(`ip ${args.join(' ')}: ${why}`, { cause: err });
-  }
-}
+const ip = (...args: string[]): Promise<string> => runIp(args, { timeoutMs: 10_000 });
 
 /** TUN transmit queue (packets the kernel holds for us to read); the default 500 overflows in bursts. */
 export const TUN_TXQUEUELEN = 2000;

@@ -1,6 +1,7 @@
 // Time, injected. `realClock` uses the process clock; `VirtualClock` only moves when a test
 // advances it, firing due timers in order, so simulations are deterministic and fast.
-// Times are milliseconds (floating point) since an arbitrary origin.
+// Times are milliseconds (floating point) since an arbitrary origin. sleep() and Sleeps wait on a
+// given clock, so code that waits can run on virtual time in tests. Nothing here throws.
 
 export type TimerHandle = { readonly id: number };
 
@@ -71,5 +72,40 @@ export class VirtualClock implements Clock {
 
   pendingTimers(): number {
     return this.timers.length;
+  }
+}
+
+/** Resolves after `ms` on `clock` (the real clock unless one is given). */
+export function sleep(ms: number, clock: Clock = realClock): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
+}
+
+/** Sleeps on a clock that can all be cut short at once (on stop), so nothing waits on a timer
+ *  that no longer matters. */
+export class Sleeps {
+  private readonly pending = new Set<{ handle: TimerHandle; resolve: () => void }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        handle: this.clock.setTimeout(() => {
+          this.pending.delete(entry);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      this.pending.add(entry);
+    });
+  }
+
+  /** Resolves every pending sleep now and cancels its timer. */
+  wakeAll(): void {
+    for (const s of this.pending) {
+      this.clock.clearTimeout(s.handle);
+      s.resolve();
+    }
+    this.pending.clear();
   }
 }

@@ -46,6 +46,34 @@ export class DeviceError extends FlanError {
   }
 }
 
+/** flannel's network config key is not in etcd (yet): a node waits for `flannelette network init`. */
+export class NetworkConfigMissingError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ENOCONFIG', message, options);
+  }
+}
+
+/** Every subnet of the network is leased to another node. */
+export class SubnetExhaustedError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ENOSUBNET', message, options);
+  }
+}
+
+/** The subnet this node must keep (its data path is built around it) was leased by another node. */
+export class SubnetTakenError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ESUBNETTAKEN', message, options);
+  }
+}
+
+/** An operation gave up because its owner was stopped first (e.g. start() after stop()). */
+export class StoppedError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ESTOPPED', message, options);
+  }
+}
+
 /** Turns any thrown value into a one-line message for the CLI. */
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);

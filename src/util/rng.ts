@@ -1,5 +1,7 @@
-// Seeded pseudo-random numbers (xorshift128+ folded to 32 bits via splitmix seeding). Every use of
-// randomness in flannelette goes through an Rng so that a run can be repeated exactly from a seed.
+// Seeded pseudo-random numbers: mulberry32 (a 32-bit Weyl-sequence state, each output mixed by two
+// multiply-xorshift rounds). Small and fast; good enough for network emulation, not for cryptography.
+// Every use of randomness in flannelette goes through an Rng so that a run can be repeated exactly
+// from a seed. Nothing here throws.
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -9,8 +11,7 @@ export interface Rng {
 }
 
 export function seededRng(seed: number): Rng {
-  // splitmix32 to spread the seed, then mulberry32 as the generator: small, fast, good enough for
-  // network emulation (not for cryptography).
+  // mulberry32: the seed is the initial state (seed 0 is replaced by the golden-ratio constant).
   let state = seed >>> 0 || 0x9e3779b9;
   const nextU32 = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;

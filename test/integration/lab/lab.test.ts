@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(ROOT, 'bin/flannelette.js');
@@ -201,7 +202,7 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
     let err = '';
     child.stderr.on('data', (d) => (err += String(d)));
     // interrupt once namespaces exist
-    for (let i = 0; i < 200 && netnsOf(lab).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => netnsOf(lab).length > 0 || child.exitCode !== null, 'lab up to create its namespaces', 30_000, 10);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     if (code === 0) {
@@ -215,7 +216,7 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
 
     const lab2 = labName();
     const killed = spawn(process.execPath, [CLI, 'lab', 'up', topo, '--name', lab2, '--no-agent'], { cwd: tmp, stdio: 'ignore' });
-    for (let i = 0; i < 500 && processesOf(lab2).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => processesOf(lab2).length > 0, 'lab up to start the first process', 30_000, 10);
     killed.kill('SIGKILL');
     await new Promise((r) => killed.on('exit', r));
     expect(netnsOf(lab2).length).toBeGreaterThan(0);
@@ -250,8 +251,8 @@ describe.skipIf(skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the nod
     // a node agent that died shows as unreachable
     const state = JSON.parse(fs.readFileSync(`/run/flannelette/labs/${lab}/state.json`, 'utf8')) as { nodePids: Record<string, number> };
     process.kill(state.nodePids['node2']!, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await cli(['lab', 'status', '--name', lab])).out).toMatch(/node2\s+unreachable\s+10\.244\.2\.0\/24/);
+    const unreachable = /node2\s+unreachable\s+10\.244\.2\.0\/24/;
+    await waitUntil(async () => unreachable.test((await cli(['lab', 'status', '--name', lab])).out), 'lab status to show node2 unreachable', 20_000, 100);
     expect((await cli(['lab', 'down', '--name', lab])).code).toBe(0);
     expectGone(lab);
   });
@@ -261,10 +262,8 @@ describe.skipIf(skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the nod
     const up = await cli(['lab', 'up', path.join(ROOT, 'examples/three-nodes-udp.yaml'), '--name', lab]);
     expect(up.code, up.err).toBe(0);
     expect(up.out).toMatch(/node3\s+Ready\s+10\.244\.3\.0\/24\s+192\.168\.1\.4\s+flannel0/);
-    await new Promise((r) => setTimeout(r, 500));
-    const status = await cli(['lab', 'status', '--name', lab]);
-    expect(status.out).toMatch(/^client\s+1\/1\s+Running\s/m);
-    expect(status.out).toMatch(/^echo\s+1\/1\s+Running\s/m);
+    const running = (out: string): boolean => /^client\s+1\/1\s+Running\s/m.test(out) && /^echo\s+1\/1\s+Running\s/m.test(out);
+    await waitUntil(async () => running((await cli(['lab', 'status', '--name', lab])).out), 'client and echo to be Running', 20_000, 100);
     for (const ip of ['10.244.2.2', '10.244.3.2', '10.244.3.3']) {
       expect((await cli(['lab', 'exec', 'client', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', ip])).code, ip).toBe(0);
     }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { formatIpv4 } from '../../../src/addr/ipv4.js';
 import { formatMac } from '../../../src/addr/mac.js';
 import type { MembershipEvent } from '../../../src/control/membership.js';
@@ -10,6 +10,7 @@ import { ConfigError } from '../../../src/util/errors.js';
 import { silentLogger } from '../../../src/util/logger.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-static-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let seq = 0;
 const open: StaticMembership[] = [];
 afterEach(async () => {

@@ -4,7 +4,6 @@ import { clusterFileText } from '../../../src/lab/cluster-file.js';
 import { createProgress } from '../../../src/lab/progress.js';
 import { formatNodes, formatPods, podStatusWord } from '../../../src/lab/status.js';
 import { hasLabCapabilities, requireLabPrivileges } from '../../../src/lab/sys.js';
-import { formatAge, formatTable } from '../../../src/lab/table.js';
 import { parseTopology } from '../../../src/lab/topology.js';
 import { parse } from 'yaml';
 
@@ -20,22 +19,12 @@ describe('kubectl-style tables', () => {
       'nginx-9b644dcd5-974h6   1/2     NotReady   0          2m31s   10.244.1.3   node1',
     ]);
     for (const line of text.split('\n')) expect(line).toBe(line.trimEnd());
-    expect(formatTable(['A', 'B'], [])).toBe('A   B');
   });
 
   it('node table shows subnet, public IP, TUN and health', () => {
     const text = formatNodes([{ name: 'node1', health: 'unreachable', subnet: '10.244.1.0/24', publicIp: '192.168.1.2', tun: 'flannel.1', mtu: '-', peers: '-', ageSeconds: 5 }]);
     expect(text.split('\n')[0]).toBe('NAME    STATUS        SUBNET          PUBLIC-IP     TUN         MTU   PEERS   AGE');
     expect(text).toContain('unreachable');
-  });
-
-  it('ages like kubectl', () => {
-    expect(formatAge(20)).toBe('20s');
-    expect(formatAge(119)).toBe('119s');
-    expect(formatAge(151)).toBe('2m31s');
-    expect(formatAge(3600)).toBe('60m');
-    expect(formatAge(3 * 3600 + 300)).toBe('3h5m');
-    expect(formatAge(5 * 86400)).toBe('5d');
   });
 
   it('pod status words', () => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ describe('control socket rpc', () => {
     await server?.close();
     server = undefined;
   });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('answers a call, reports remote errors by name, and refuses unknown methods', async () => {
     server = await startRpcServer(sock, {

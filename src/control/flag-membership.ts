@@ -5,8 +5,15 @@
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
 import { ConfigError } from '../util/errors.js';
-import type { BackendConfig, LocalLease, Membership, MembershipEvent, PeerInfo } from '../control/membership.js';
-import type { PeerFlag } from './peer-flag.js';
+import type { BackendConfig, LocalLease, Membership, MembershipEvent, PeerInfo } from './membership.js';
+
+/** A peer given on the command line (cli/peer-flag.ts parses `--peer name=..,ip=..,subnet=..`). */
+export interface NamedPeer {
+  name: string;
+  publicIp: Ipv4;
+  subnet: Cidr;
+  vtepMac?: Mac;
+}
 
 export interface FlagMembershipOptions {
   network: Cidr;
@@ -14,7 +21,7 @@ export interface FlagMembershipOptions {
   publicIp: Ipv4;
   backend: BackendConfig;
   vtepMac?: Mac;
-  peers: PeerFlag[];
+  peers: NamedPeer[];
 }
 
 export function createFlagMembership(opts: FlagMembershipOptions): Membership {

@@ -1,5 +1,6 @@
 // kubectl-style plain tables: upper-case headers, columns padded to the widest cell and separated by
-// three spaces, no trailing spaces. Also the age format kubectl uses (45s, 3m12s, 2h5m, 4d).
+// three spaces, no trailing spaces; a short row is padded with empty cells. Also the age format
+// kubectl uses (45s, 3m12s, 2h5m, 4d). Used by every table the CLI and the lab print.
 // Pure; never throws.
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -1,16 +1,12 @@
 // Parses a static peer given on the command line:
 //   --peer name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=0e:00:00:00:02:01]
 // Throws ConfigError naming the flag value and the bad field.
-import { Cidr, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
+import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { parseMac } from '../addr/mac.js';
+import type { NamedPeer } from '../control/flag-membership.js';
 import { ConfigError } from '../util/errors.js';
 
-export interface PeerFlag {
-  name: string;
-  publicIp: Ipv4;
-  subnet: Cidr;
-  vtepMac?: Buffer;
-}
+export type PeerFlag = NamedPeer;
 
 const KEYS = new Set(['name', 'ip', 'subnet', 'mac']);
 

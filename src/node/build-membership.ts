@@ -1,0 +1,71 @@
+// Builds the Membership a node runs with from where its peers come from: a static cluster file
+// (control/static.ts), etcd in flannel's key layout (control/etcd.ts over control/etcd-registry.ts,
+// loaded only when used: the etcd3/gRPC client is heavy), or a fixed list given on the command line
+// (control/flag-membership.ts). The caller (cli/node-command.ts) has already parsed and checked
+// the flags; this module decides the node-side details: the etcd state file next to the control
+// socket, a random VTEP MAC (from the injected rng) when none was given for vxlan.
+// Throws ConfigError from the membership constructors (bad TTL, overlapping peers, …).
+import path from 'node:path';
+import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import { randomMac, type Mac } from '../addr/mac.js';
+import { createFlagMembership, type NamedPeer } from '../control/flag-membership.js';
+import type { BackendConfig, Membership } from '../control/membership.js';
+import { createStaticMembership } from '../control/static.js';
+import type { Logger } from '../util/logger.js';
+import type { Rng } from '../util/rng.js';
+
+export type MembershipSource =
+  | { kind: 'cluster'; file: string }
+  | {
+      kind: 'etcd';
+      endpoints: string[];
+      prefix: string;
+      publicIp: Ipv4;
+      leaseTtlSeconds?: number;
+      /** A previous subnet.env whose subnet is reused when free (and where the node writes it). */
+      subnetEnvPath?: string;
+    }
+  | { kind: 'peers'; network: Cidr; subnet: Cidr; publicIp: Ipv4; backend: BackendConfig; vtepMac?: Mac; peers: NamedPeer[] };
+
+export interface BuildMembershipOptions {
+  nodeName: string;
+  /** The node's state directory (control socket, etcd state file). */
+  stateDir: string;
+  logger: Logger;
+  /** For a VTEP MAC when none is given (peers source, vxlan). */
+  rng: Rng;
+}
+
+/** Where an etcd node keeps its VTEP MAC across restarts. */
+export function etcdStateFile(stateDir: string, nodeName: string): string {
+  return path.join(stateDir, `${nodeName}.state.json`);
+}
+
+export async function buildMembership(source: MembershipSource, opts: BuildMembershipOptions): Promise<Membership> {
+  switch (source.kind) {
+    case 'cluster':
+      return createStaticMembership({ file: source.file, nodeName: opts.nodeName, logger: opts.logger });
+    case 'etcd': {
+      const [{ createEtcdMembership }, { EtcdRegistry }] = await Promise.all([import('../control/etcd.js'), import('../control/etcd-registry.js')]);
+      return createEtcdMembership({
+        registry: new EtcdRegistry({ endpoints: source.endpoints, prefix: source.prefix }),
+        publicIp: source.publicIp,
+        logger: opts.logger,
+        leaseTtlSeconds: source.leaseTtlSeconds,
+        subnetEnvPath: source.subnetEnvPath,
+        stateFile: etcdStateFile(opts.stateDir, opts.nodeName),
+      });
+    }
+    case 'peers': {
+      const vxlan = source.backend.type === 'vxlan';
+      return createFlagMembership({
+        network: source.network,
+        subnet: source.subnet,
+        publicIp: source.publicIp,
+        backend: source.backend,
+        vtepMac: vxlan ? (source.vtepMac ?? randomMac(opts.rng)) : undefined,
+        peers: source.peers,
+      });
+    }
+  }
+}

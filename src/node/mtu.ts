@@ -1,0 +1,24 @@
+// The TUN MTU policy of a node: by default flannel's (the underlay MTU minus the outer IPv4+UDP
+// headers and the backend's own header), never more than a packet slot holds (util/buffers.ts), so
+// a jumbo underlay (loopback's 65536) still gets a TUN MTU that fits. Pure; chooseTunMtu throws
+// ConfigError naming --mtu and the allowed range when a requested MTU does not fit.
+import { defaultMtu, OUTER_IP_UDP, type Backend } from '../dataplane/backends.js';
+import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
+import { ConfigError } from '../util/errors.js';
+
+/** The smallest MTU an IPv4 host must accept. */
+export const MIN_TUN_MTU = 576;
+
+export function chooseTunMtu(backend: Backend, underlayMtu: number, requested?: number): number {
+  const encapsulation = OUTER_IP_UDP + backend.overhead;
+  const slotLimit = SLOT_SIZE - PACKET_HEADROOM;
+  const limit = Math.min(underlayMtu - encapsulation, slotLimit);
+  const mtu = requested ?? Math.min(defaultMtu(backend, underlayMtu), limit);
+  if (mtu < MIN_TUN_MTU || mtu > limit) {
+    throw new ConfigError(
+      `--mtu ${mtu} does not fit: it must be between ${MIN_TUN_MTU} and ${limit} ` +
+        `(underlay MTU ${underlayMtu} minus ${encapsulation}, at most ${slotLimit})`,
+    );
+  }
+  return mtu;
+}

@@ -1,0 +1,294 @@
+// The control-socket methods of a running node (protocol in util/rpc.ts) and the JSON shape of each
+// reply. Every command that talks to a running node goes through these: ping, status, routes,
+// stats, capture, impair, impairments, trace. The reply types below are the contract that
+// `flannelette status|routes|stats|trace` (cli/inspect-commands.ts) and `lab status`
+// (lab/status.ts) import: fields are only ever added, never renamed, removed or retyped;
+// test/integration/observability/observability.test.ts pins the key sets.
+//
+// The handlers see the node through RpcNode, the few parts they read or change (a RunningNode
+// fits; tests pass a fake). They validate their params and throw ConfigError with a one-line
+// message on bad input; nothing here touches a packet buffer.
+import { formatIpv4, parseIpv4, type Cidr } from '../addr/ipv4.js';
+import { formatMac } from '../addr/mac.js';
+import type { CaptureStats } from '../capture/sink.js';
+import type { LocalLease, MembershipStatus } from '../control/membership.js';
+import type { CountersSnapshot } from '../dataplane/counters.js';
+import type { Peer, PeerSpec } from '../dataplane/peer.js';
+import type { TraceQuery, TraceResult } from '../dataplane/trace.js';
+import type { ImpairConfig, ImpairCounters } from '../underlay/impair.js';
+import { formatImpairment, parseImpairment, type ImpairmentSpec } from '../underlay/impair-spec.js';
+import { ConfigError } from '../util/errors.js';
+import type { RpcHandler, StreamReply } from '../util/rpc.js';
+import type { LiveCaptureStats } from './capture.js';
+
+// ---- replies ----------------------------------------------------------------------------------------
+
+export interface PingReply {
+  ok: true;
+  name: string;
+}
+
+export interface PeerStatus {
+  name: string;
+  publicIp: string;
+  subnet: string;
+  vtepMac?: string;
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+  /** Seconds since the last packet each way, or null when none yet. */
+  lastTxAgo: number | null;
+  lastRxAgo: number | null;
+}
+
+/** Counters of the data path; bytes are inner IP bytes (no encapsulation). */
+export type CountersReply = CountersSnapshot;
+
+/** `status`; `vni`/`vtepMac` are absent for the udp backend. */
+export interface StatusReply {
+  name: string;
+  subnet: string;
+  network: string;
+  publicIp: string;
+  backend: string;
+  port: number;
+  vni?: number;
+  vtepMac?: string;
+  tun: string;
+  mtu: number;
+  pathMtu: number;
+  /** `leaseExpiresAt` in Unix ms. */
+  membership: MembershipStatus;
+  uptimeSeconds: number;
+  pid: number;
+  peers: PeerStatus[];
+  counters: CountersReply;
+}
+
+/** One entry of `routes`. */
+export interface RouteReply {
+  subnet: string;
+  peer: string;
+  publicIp: string;
+  port: number;
+  vtepMac?: string;
+  device: string;
+}
+
+export interface CaptureStatsReply {
+  files: { inner: CaptureStats | null; outer: CaptureStats | null };
+  live: LiveCaptureStats[];
+}
+
+export interface ImpairmentCountersReply {
+  total: ImpairCounters;
+  /** `addr` is the peer's IPv4 address as a uint32. */
+  peers: Array<{ addr: number; counters: ImpairCounters }>;
+}
+
+/** `stats`; `at` in Unix ms. */
+export interface StatsReply {
+  at: number;
+  counters: CountersReply;
+  peers: PeerStatus[];
+  capture: CaptureStatsReply;
+  impairments: ImpairmentCountersReply;
+}
+
+/** `impair` and `impairments`: the impairments in force, in the CLI's own notation. */
+export interface ImpairmentsReply {
+  default: string | null;
+  peers: Array<{ peer: string; impairment: string }>;
+  partitionAll: boolean;
+  partitioned: string[];
+  counters: ImpairmentCountersReply;
+}
+
+export type TraceReply = TraceResult;
+
+// ---- the node as the handlers see it -------------------------------------------------------------
+
+/** The parts of a running node the handlers use (a RunningNode fits; tests pass a fake). */
+export interface RpcNode {
+  readonly name: string;
+  readonly lease: Pick<LocalLease, 'subnet' | 'network' | 'publicIp' | 'backend' | 'vtepMac'>;
+  readonly backend: { readonly name: string };
+  readonly tun: { readonly name: string };
+  readonly mtu: number;
+  /** Unix ms. */
+  readonly startedAt: number;
+  readonly membership: { status(): MembershipStatus };
+  readonly dataplane: {
+    readonly pathMtu: number;
+    readonly counters: { snapshot(): CountersSnapshot };
+    readonly routes: { entries(): Array<[Cidr, PeerSpec]> };
+    peers(): readonly Peer[];
+    peerByAddr(addr: number): { readonly name: string } | undefined;
+  };
+  readonly capture: { stats(): CaptureStatsReply; startLive(params: Record<string, unknown>): StreamReply };
+  readonly impairments: {
+    setDefault(spec: ImpairmentSpec | undefined): void;
+    setForPeer(addr: number, spec: ImpairmentSpec | undefined): void;
+    clear(): void;
+    partition(addr?: number): void;
+    heal(addr?: number): void;
+    config(): ImpairConfig;
+    counters(): ImpairmentCountersReply;
+  };
+  /** What the data path would do with a packet (dataplane/trace.ts), without sending it. */
+  trace(query: TraceQuery): TraceResult;
+}
+
+export interface RpcClocks {
+  /** Monotonic ms, the clock of the peers' last-packet times (default performance.now). */
+  monotonic?: () => number;
+  /** Unix ms (default Date.now). */
+  wall?: () => number;
+  pid?: number;
+}
+
+export function peerStatus(p: Peer, now: number): PeerStatus {
+  const ago = (t: number): number | null => (t < 0 ? null : Math.round(now - t) / 1000);
+  return {
+    name: p.name,
+    publicIp: formatIpv4(p.publicIp),
+    subnet: p.subnet.toString(),
+    vtepMac: p.vtepMac ? formatMac(p.vtepMac) : undefined,
+    txPackets: p.counters.txPackets,
+    txBytes: p.counters.txBytes,
+    rxPackets: p.counters.rxPackets,
+    rxBytes: p.counters.rxBytes,
+    lastTxAgo: ago(p.counters.lastTx),
+    lastRxAgo: ago(p.counters.lastRx),
+  };
+}
+
+export function nodeStatus(node: RpcNode, now: number, wallNow = Date.now(), pid = process.pid): StatusReply {
+  const { lease, backend, dataplane } = node;
+  return {
+    name: node.name,
+    subnet: lease.subnet.toString(),
+    network: lease.network.toString(),
+    publicIp: formatIpv4(lease.publicIp),
+    backend: backend.name,
+    port: lease.backend.port,
+    vni: backend.name === 'vxlan' ? lease.backend.vni : undefined,
+    vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined,
+    tun: node.tun.name,
+    mtu: node.mtu,
+    pathMtu: dataplane.pathMtu,
+    membership: node.membership.status(),
+    uptimeSeconds: Math.round((wallNow - node.startedAt) / 1000),
+    pid,
+    peers: dataplane.peers().map((p) => peerStatus(p, now)),
+    counters: dataplane.counters.snapshot(),
+  };
+}
+
+export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<string, RpcHandler> {
+  const now = clocks.monotonic ?? ((): number => performance.now());
+  const wall = clocks.wall ?? Date.now;
+  const pid = clocks.pid ?? process.pid;
+  return {
+    ping: (): PingReply => ({ ok: true, name: node.name }),
+    status: (): StatusReply => nodeStatus(node, now(), wall(), pid),
+    routes: (): RouteReply[] =>
+      node.dataplane.routes.entries().map(([cidr, p]) => ({
+        subnet: cidr.toString(),
+        peer: p.name,
+        publicIp: formatIpv4(p.publicIp),
+        port: p.port,
+        vtepMac: p.vtepMac ? formatMac(p.vtepMac) : undefined,
+        device: node.tun.name,
+      })),
+    stats: (): StatsReply => ({
+      at: wall(),
+      counters: node.dataplane.counters.snapshot(),
+      peers: node.dataplane.peers().map((p) => peerStatus(p, now())),
+      capture: node.capture.stats(),
+      impairments: node.impairments.counters(),
+    }),
+    capture: (params) => node.capture.startLive(params),
+    impair: (params): ImpairmentsReply => {
+      const imp = node.impairments;
+      const addr = params.to === undefined ? undefined : peerAddr(node, String(params.to));
+      if (params.clear === true) {
+        if (addr === undefined) imp.clear();
+        else {
+          imp.setForPeer(addr, undefined);
+          imp.heal(addr);
+        }
+      } else if (params.partition === true) imp.partition(addr);
+      else if (params.heal === true) imp.heal(addr);
+      else {
+        const fields = (params.fields ?? {}) as Record<string, string>;
+        if (Object.keys(fields).length === 0) {
+          throw new ConfigError('give impairments (e.g. --delay 20ms --loss 1%), --clear, --partition or --heal');
+        }
+        const spec = parseImpairment(fields);
+        if (addr === undefined) imp.setDefault(spec);
+        else imp.setForPeer(addr, spec);
+      }
+      return describeImpairments(node);
+    },
+    impairments: (): ImpairmentsReply => describeImpairments(node),
+    trace: (params): TraceReply => {
+      const proto = String(params.proto ?? 'icmp');
+      if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp') throw new ConfigError(`--proto ${proto}: expected icmp, tcp or udp`);
+      return node.trace({
+        src: ipParam(params, 'from'),
+        dst: ipParam(params, 'to'),
+        proto,
+        port: optionalInt(params, 'port', 0, 65535),
+        size: optionalInt(params, 'size', 20, 65535),
+        ttl: optionalInt(params, 'ttl', 0, 255),
+        dontFragment: params.df === true,
+      });
+    },
+  };
+}
+
+/** Parses an IPv4 parameter of a control request, naming it when it is bad. */
+export function ipParam(params: Record<string, unknown>, key: string): number {
+  const v = params[key];
+  if (typeof v !== 'string') throw new ConfigError(`missing --${key}`);
+  try {
+    return parseIpv4(v);
+  } catch {
+    throw new ConfigError(`--${key} ${v}: not an IPv4 address`);
+  }
+}
+
+function optionalInt(params: Record<string, unknown>, key: string, min: number, max: number): number | undefined {
+  const v = params[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`--${key} ${String(v)}: expected a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** Finds a peer by name or public IP. */
+function peerAddr(node: RpcNode, who: string): number {
+  const peers = node.dataplane.peers();
+  const peer = peers.find((p) => p.name === who || formatIpv4(p.publicIp) === who);
+  if (!peer) {
+    const names = peers.map((p) => p.name).join(', ') || 'none';
+    throw new ConfigError(`--to ${who}: not a peer of ${node.name} (peers: ${names})`);
+  }
+  return peer.publicIp;
+}
+
+function describeImpairments(node: RpcNode): ImpairmentsReply {
+  const cfg = node.impairments.config();
+  const nameOf = (addr: number): string => node.dataplane.peerByAddr(addr)?.name ?? formatIpv4(addr);
+  return {
+    default: cfg.default ? formatImpairment(cfg.default) : null,
+    peers: cfg.peers.map((p) => ({ peer: nameOf(p.addr), impairment: formatImpairment(p.spec) })),
+    partitionAll: cfg.partitionAll,
+    partitioned: cfg.partitioned.map(nameOf),
+    counters: node.impairments.counters(),
+  };
+}
