@@ -3,7 +3,8 @@
 // and route lookups per second with 10,000 subnets. One core, one process.
 import { Cidr, parseIpv4 } from '../src/addr/ipv4.js';
 import { parseMac } from '../src/addr/mac.js';
-import { BACKENDS, type BackendName } from '../src/dataplane/backends.js';
+import type { BackendName } from '../src/backend/table.js';
+import { BACKENDS } from '../src/dataplane/backends.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
 import type { PacketBatch, TunDevice } from '../src/tun/device.js';
 import { newPacketBatch } from '../src/tun/device.js';

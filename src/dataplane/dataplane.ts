@@ -25,8 +25,8 @@ import {
 } from '../wire/icmp.js';
 import { PACKET_HEADROOM } from '../util/buffers.js';
 import { flowSourcePort } from '../wire/flow-hash.js';
+import { needsVtepMac } from '../backend/table.js';
 import type { Backend } from './backends.js';
-import { OUTER_IP_UDP } from './backends.js';
 import { DataplaneCounters, Drop, newPeerCounters } from './counters.js';
 import type { Peer, PeerSpec, RouteCommand } from './peer.js';
 
@@ -86,8 +86,8 @@ export class Dataplane {
     this.now = opts.now ?? (() => performance.now());
     this.flowPorts = opts.backend.sourcePort === 'flow';
     this.routes = new RouteTable<Peer>({ capacity: opts.routeCapacity });
-    this.pathMtu = opts.local.underlayMtu - OUTER_IP_UDP - opts.backend.overhead;
-    if (PACKET_HEADROOM < opts.backend.overhead) throw new Error('packet headroom too small for the backend');
+    this.pathMtu = opts.local.underlayMtu - opts.backend.overhead;
+    if (PACKET_HEADROOM < opts.backend.headerLen) throw new Error('packet headroom too small for the backend');
   }
 
   start(): void {
@@ -120,7 +120,7 @@ export class Dataplane {
   }
 
   private addPeer(spec: PeerSpec): void {
-    if (this.backend.name === 'vxlan' && !spec.vtepMac) throw new Error(`peer ${spec.name} has no VTEP MAC`);
+    if (needsVtepMac(this.backend) && !spec.vtepMac) throw new Error(`peer ${spec.name} has no VTEP MAC`);
     const old = this.routes.get(spec.subnet);
     if (old && old.publicIp !== spec.publicIp) this.peersByAddr.delete(old.publicIp);
     const peer: Peer = { ...spec, counters: old?.counters ?? newPeerCounters() };

@@ -52,7 +52,7 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
   }
   steps.push(`TTL ${ttl} → ${ttl - 1}`);
   if (size > dp.pathMtu) {
-    steps.push(`MTU check: ${size} bytes > path MTU ${dp.pathMtu} (underlay MTU ${local.underlayMtu} − ${28 + backend.overhead} bytes of encapsulation)`);
+    steps.push(`MTU check: ${size} bytes > path MTU ${dp.pathMtu} (underlay MTU ${local.underlayMtu} − ${backend.overhead} bytes of encapsulation)`);
     if (q.dontFragment) {
       steps.push(`drop: too-big; ICMP fragmentation needed (next-hop MTU ${dp.pathMtu}) goes back to the sender`);
       return { verdict: 'drop', drop: 'too-big', icmp: `fragmentation needed, MTU ${dp.pathMtu}`, steps };
@@ -61,7 +61,7 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
     return { verdict: 'drop', drop: 'too-big', steps };
   }
   steps.push(`MTU check: ${size} ≤ path MTU ${dp.pathMtu}`);
-  const bytes = size + backend.overhead + 28;
+  const bytes = size + backend.overhead;
   const outer: NonNullable<TraceResult['outer']> = {
     src: formatIpv4(local.publicIp),
     dst: formatIpv4(peer.publicIp),

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { Cidr, parseIpv4 as ip } from '../../../src/addr/ipv4.js';
 import { parseMac } from '../../../src/addr/mac.js';
-import { BACKENDS, type BackendName } from '../../../src/dataplane/backends.js';
+import type { BackendName } from '../../../src/backend/table.js';
+import { BACKENDS } from '../../../src/dataplane/backends.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
 import { MemoryNetwork } from '../../../src/underlay/memory.js';
@@ -48,7 +49,7 @@ function twoNodes(backendName: BackendName) {
     { name: 'node2', subnet: '10.244.2.0/24', ip: '192.168.1.3', mac: '0e:00:00:00:02:01' },
   ];
   const nodes = specs.map((s) => {
-    const tun = new MemoryTun({ name: backend.defaultTunName, mtu: 1450 });
+    const tun = new MemoryTun({ name: backend.tunName, mtu: 1450 });
     const underlay = new PortSpy(net.attach(ip(s.ip), backend.defaultPort));
     const dp = new Dataplane({
       tun,
