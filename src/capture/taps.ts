@@ -24,7 +24,8 @@
 import { writeIpv4 } from '../addr/ipv4.js';
 import { backendFacts, innerPacketOffset, isBackendName, type BackendName } from '../backend/table.js';
 import type { DatagramBatch, Underlay } from '../underlay/underlay.js';
-import type { PacketBatch, TunDevice } from '../tun/device.js';
+import type { TunDevice } from '../tun/device.js';
+import type { PacketBatch } from '../util/buffers.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';

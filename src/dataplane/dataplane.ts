@@ -12,11 +12,11 @@
 // What to do with each packet is decided by dataplane/decision.ts (which trace.ts runs too); this
 // class carries the decisions out: counters, ICMP errors, sends and writes.
 import type { Cidr } from '../addr/ipv4.js';
-import type { TunDevice, PacketBatch } from '../tun/device.js';
+import type { TunDevice } from '../tun/device.js';
+import { type PacketBatch, PACKET_HEADROOM } from '../util/buffers.js';
 import type { Underlay, DatagramBatch } from '../underlay/underlay.js';
 import { RouteTable } from '../route/table.js';
 import { buildIcmpError } from '../wire/icmp.js';
-import { PACKET_HEADROOM } from '../util/buffers.js';
 import { needsVtepMac } from '../backend/table.js';
 import type { Backend } from './backends.js';
 import { DataplaneCounters, Drop, newPeerCounters } from './counters.js';
