@@ -18,7 +18,7 @@ import { tracePacket, type TraceQuery, type TraceResult } from '../dataplane/tra
 import type { TunDevice } from '../tun/device.js';
 import { openLinuxTun } from '../tun/linux.js';
 import type { Underlay } from '../underlay/underlay.js';
-import { ImpairedUnderlay } from '../underlay/impair.js';
+import { ImpairedUnderlay } from '../impair/impair.js';
 import type { Clock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -113,7 +113,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     undo.push(() => raw.close());
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
-    const tunName = opts.tunName ?? backend.defaultTunName;
+    const tunName = opts.tunName ?? backend.tunName;
     const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true });
     undo.push(() => rawTun.close());
     await configureTun(rawTun.name, lease.subnet, mtu);

@@ -2,7 +2,8 @@
 // headers and the backend's own header), never more than a packet slot holds (util/buffers.ts), so
 // a jumbo underlay (loopback's 65536) still gets a TUN MTU that fits. Pure; chooseTunMtu throws
 // ConfigError naming --mtu and the allowed range when a requested MTU does not fit.
-import { defaultMtu, OUTER_IP_UDP, type Backend } from '../dataplane/backends.js';
+import { defaultMtu } from '../backend/table.js';
+import type { Backend } from '../dataplane/backends.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError } from '../util/errors.js';
 
@@ -10,7 +11,7 @@ import { ConfigError } from '../util/errors.js';
 export const MIN_TUN_MTU = 576;
 
 export function chooseTunMtu(backend: Backend, underlayMtu: number, requested?: number): number {
-  const encapsulation = OUTER_IP_UDP + backend.overhead;
+  const encapsulation = backend.overhead;
   const slotLimit = SLOT_SIZE - PACKET_HEADROOM;
   const limit = Math.min(underlayMtu - encapsulation, slotLimit);
   const mtu = requested ?? Math.min(defaultMtu(backend, underlayMtu), limit);

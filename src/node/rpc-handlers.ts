@@ -15,8 +15,8 @@ import type { LocalLease, MembershipStatus } from '../control/membership.js';
 import type { CountersSnapshot } from '../dataplane/counters.js';
 import type { Peer, PeerSpec } from '../dataplane/peer.js';
 import type { TraceQuery, TraceResult } from '../dataplane/trace.js';
-import type { ImpairConfig, ImpairCounters } from '../underlay/impair.js';
-import { formatImpairment, parseImpairment, type ImpairmentSpec } from '../underlay/impair-spec.js';
+import type { ImpairConfig, ImpairCounters } from '../impair/impair.js';
+import { formatImpairment, parseImpairment, type ImpairmentSpec } from '../impair/spec.js';
 import { ConfigError } from '../util/errors.js';
 import type { RpcHandler, StreamReply } from '../util/rpc.js';
 import type { LiveCaptureStats } from './capture.js';
@@ -241,6 +241,7 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
         dst: ipParam(params, 'to'),
         proto,
         port: optionalInt(params, 'port', 0, 65535),
+        srcPort: optionalInt(params, 'sport', 0, 65535),
         size: optionalInt(params, 'size', 20, 65535),
         ttl: optionalInt(params, 'ttl', 0, 255),
         dontFragment: params.df === true,

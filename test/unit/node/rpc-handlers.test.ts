@@ -10,7 +10,7 @@ import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { tracePacket } from '../../../src/dataplane/trace.js';
 import { rpcHandlers, type RpcNode, type StatusReply, type RouteReply, type StatsReply, type ImpairmentsReply } from '../../../src/node/rpc-handlers.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
-import { ImpairedUnderlay } from '../../../src/underlay/impair.js';
+import { ImpairedUnderlay } from '../../../src/impair/impair.js';
 import { MemoryNetwork } from '../../../src/underlay/memory.js';
 import { VirtualClock } from '../../../src/util/clock.js';
 import { ConfigError } from '../../../src/util/errors.js';

@@ -3,17 +3,15 @@
 // the npm registry, and node:dgram has no recvmmsg/sendmmsg, so both the TUN device and the batched
 // UDP socket live in our own small N-API addon (plain C, no node-addon-api).
 //
-// Exports the raw, typed addon (for tun/linux.ts and underlay/native.ts only), a loader that throws
-// DeviceError when the addon was not built, the OS-error mapping shared by those wrappers, and
-// withNetns(), which runs a synchronous function with the calling thread inside a network namespace.
+// Exports the raw, typed addon (for tun/linux.ts, underlay/native.ts and sys/netns.ts only), a
+// loader that throws DeviceError when the addon was not built, and the OS-error mapping shared by
+// those wrappers. The addon is cached by the loader (loaded once per process, like any module).
 //
-// Throws: loadNative() → DeviceError when the addon cannot be loaded. withNetns() → DeviceError /
-// PermissionError when the namespace cannot be entered. The addon's functions throw plain Errors with
-// an errno `code`; callers turn them into FlanErrors with nativeError().
-import { existsSync } from 'node:fs';
+// Throws: loadNative() → DeviceError when the addon cannot be loaded. The addon's functions throw
+// plain Errors with an errno `code`; callers turn them into FlanErrors with nativeError().
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from './package-root.js';
 import { DeviceError, FlanError, PermissionError } from '../util/errors.js';
 
 /** An opaque handle to an open native device (a napi external). */
@@ -92,16 +90,6 @@ export interface NativeAddon {
 let cached: NativeAddon | undefined;
 let loadError: DeviceError | undefined;
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new DeviceError(`cannot find flannelette's package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
-
 /** Loads the addon once. Throws DeviceError (with the cause) when it is missing or does not load. */
 export function loadNative(): NativeAddon {
   if (cached) return cached;
@@ -143,32 +131,4 @@ export function nativeError(err: unknown, message?: string): FlanError {
   const code = nativeCode(err);
   if (code === 'EPERM' || code === 'EACCES') return new PermissionError(text, { cause: err });
   return new DeviceError(text, { cause: err });
-}
-
-const NETNS_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
-
-/**
- * Runs `fn` with the calling thread inside the network namespace `name` (as created by
- * `ip netns add`, i.e. /run/netns/<name>) and returns its result; the thread is back in its own
- * namespace when this returns or throws. TUN devices and sockets opened inside `fn` stay in that
- * namespace for their whole life. Only the synchronous part of `fn` runs inside: if it returns a
- * promise, everything after its first await runs outside (openLinuxTun and openNativeUdpUnderlay
- * open their fds synchronously, so `withNetns(ns, () => openNativeUdpUnderlay(...))` works; node:dgram
- * sockets bind asynchronously and do NOT). Only the calling thread moves; needs root (CAP_SYS_ADMIN).
- */
-export function withNetns<T>(name: string, fn: () => T): T {
-  if (!NETNS_NAME.test(name) || name === '.' || name === '..') throw new DeviceError(`bad network namespace name "${name}"`);
-  const addon = loadNative();
-  let saved: number;
-  try {
-    saved = addon.netnsEnter(`/run/netns/${name}`);
-  } catch (err) {
-    throw nativeError(err, `cannot enter network namespace ${name}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  try {
-    return fn();
-  } finally {
-    // If this fails the thread would stay in the namespace: that is not recoverable.
-    addon.netnsRestore(saved);
-  }
 }
