@@ -66,7 +66,15 @@ function makeNode(backendName: BackendName, name: string, subnet: string, ip: st
     tun,
     underlay,
     backend,
-    local: { name, subnet: Cidr.parse(subnet), publicIp: parseIpv4(ip), port: backend.defaultPort, vni: 1, vtepMac: mac, underlayMtu: 1500 },
+    local: {
+      name,
+      subnet: Cidr.parse(subnet),
+      publicIp: parseIpv4(ip),
+      port: backend.defaultPort,
+      vni: 1,
+      vtepMac: mac,
+      underlayMtu: 1500,
+    },
   });
   dp.start();
   return { dp, tun, underlay, backend };
@@ -74,7 +82,22 @@ function makeNode(backendName: BackendName, name: string, subnet: string, ip: st
 
 function ipPacket(size: number, src: string, dst: string): Buffer {
   const p = Buffer.alloc(size);
-  emitIpv4({ src: parseIpv4(src), dst: parseIpv4(dst), protocol: 17, ttl: 64, tos: 0, ident: 1, dontFragment: true, moreFragments: false, fragOffset: 0, payloadLen: size - 20 }, p, 0);
+  emitIpv4(
+    {
+      src: parseIpv4(src),
+      dst: parseIpv4(dst),
+      protocol: 17,
+      ttl: 64,
+      tos: 0,
+      ident: 1,
+      dontFragment: true,
+      moreFragments: false,
+      fragOffset: 0,
+      payloadLen: size - 20,
+    },
+    p,
+    0,
+  );
   return p;
 }
 
@@ -101,7 +124,16 @@ function benchBackend(backendName: BackendName, size: number): { encapPps: numbe
     [a, 'b', '10.244.2.0/24', '192.168.1.3', MAC_B],
     [b, 'a', '10.244.1.0/24', '192.168.1.2', MAC_A],
   ] as const) {
-    n.dp.apply({ type: 'add-peer', peer: { name: other, subnet: Cidr.parse(subnet), publicIp: parseIpv4(ip), port: n.backend.defaultPort, vtepMac: mac } });
+    n.dp.apply({
+      type: 'add-peer',
+      peer: {
+        name: other,
+        subnet: Cidr.parse(subnet),
+        publicIp: parseIpv4(ip),
+        port: n.backend.defaultPort,
+        vtepMac: mac,
+      },
+    });
     n.dp.applyPending();
   }
   // Pod → overlay on node a: a burst of packets sitting in slots with headroom.
@@ -123,7 +155,8 @@ function benchBackend(backendName: BackendName, size: number): { encapPps: numbe
     a.tun.handler!(tunBatch);
     return BURST;
   });
-  if (a.underlay.sent === 0 || a.dp.counters.totalDrops() > 0) throw new Error(`encapsulation bench dropped packets: ${JSON.stringify(a.dp.counters.snapshot().drops)}`);
+  if (a.underlay.sent === 0 || a.dp.counters.totalDrops() > 0)
+    throw new Error(`encapsulation bench dropped packets: ${JSON.stringify(a.dp.counters.snapshot().drops)}`);
 
   // Overlay → pod on node b: the datagram node a produced, repeated.
   const datagram = a.underlay.last!;
@@ -142,7 +175,8 @@ function benchBackend(backendName: BackendName, size: number): { encapPps: numbe
     b.underlay.handler!(dBatch);
     return BURST;
   });
-  if (b.tun.written === 0 || b.dp.counters.totalDrops() > 0) throw new Error(`decapsulation bench dropped packets: ${JSON.stringify(b.dp.counters.snapshot().drops)}`);
+  if (b.tun.written === 0 || b.dp.counters.totalDrops() > 0)
+    throw new Error(`decapsulation bench dropped packets: ${JSON.stringify(b.dp.counters.snapshot().drops)}`);
   return { encapPps, decapPps };
 }
 
@@ -159,7 +193,9 @@ export function runDataplaneBench(): Record<string, number> {
       const r = benchBackend(backend, size);
       results[`${backend}_${size}_encap_pps`] = Math.round(r.encapPps);
       results[`${backend}_${size}_decap_pps`] = Math.round(r.decapPps);
-      console.log(`${backend.padEnd(8)} ${String(size).padEnd(6)}  ${fmt(r.encapPps).padStart(11)}   ${fmt(r.decapPps).padStart(11)}`);
+      console.log(
+        `${backend.padEnd(8)} ${String(size).padEnd(6)}  ${fmt(r.encapPps).padStart(11)}   ${fmt(r.decapPps).padStart(11)}`,
+      );
     }
   }
   const route = benchRouteLookups(10_000);
@@ -168,7 +204,9 @@ export function runDataplaneBench(): Record<string, number> {
   const offload = benchOffload();
   results.tso_segment_pps = Math.round(offload.segmentPps);
   results.tcp_coalesce_pps = Math.round(offload.coalescePps);
-  console.log(`TUN offload, 1448-byte TCP segments: segment ${fmt(offload.segmentPps)}, coalesce ${fmt(offload.coalescePps)}`);
+  console.log(
+    `TUN offload, 1448-byte TCP segments: segment ${fmt(offload.segmentPps)}, coalesce ${fmt(offload.coalescePps)}`,
+  );
   return results;
 }
 

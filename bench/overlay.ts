@@ -12,7 +12,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatSummary, summarizeProfile, type ProfileSummary } from './lib/cpuprofile.js';
-import { pingRtt, startIperfServer, statusKb, tcpThroughput, udpPacketRate, type RttSample, type TcpSample, type UdpSample } from './lib/measure.js';
+import {
+  pingRtt,
+  startIperfServer,
+  statusKb,
+  tcpThroughput,
+  udpPacketRate,
+  type RttSample,
+  type TcpSample,
+  type UdpSample,
+} from './lib/measure.js';
 import { cell, median, ratio, renderMarkdown, renderTable } from './lib/stats.js';
 import { cleanupAll, cleanupAllSync, haveCommand, run, sleep, stopChild } from './lib/sys.js';
 import { createTestbed, PATHS, ROOT, type KernelCounters, type PathName, type Testbed } from './lib/testbed.js';
@@ -65,7 +74,10 @@ function positiveInt(v: string): number {
 }
 
 function parseOptions(argv: string[]): Options {
-  const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
   const program = new Command()
     .name('npm run bench --')
     .description('overlay benchmark: flannelette vs the kernel VXLAN device vs OpenVPN, pod to pod (root)')
@@ -74,13 +86,23 @@ function parseOptions(argv: string[]): Options {
     .option('--quick', '3-second tests, 1 repeat')
     .option('--pings <n>', 'pings per RTT measurement', positiveInt, 500)
     .option('--rows <list>', `comma-separated data paths, or "none" (${PATHS.join(',')})`, PATHS.join(','))
-    .option('--soak <seconds>', 'also run a flannelette-vxlan TCP load this long, sampling node RSS every 10 s', positiveInt)
+    .option(
+      '--soak <seconds>',
+      'also run a flannelette-vxlan TCP load this long, sampling node RSS every 10 s',
+      positiveInt,
+    )
     .option('--profile', 'also profile both flannelette-vxlan nodes (node --cpu-prof) during a TCP test')
     .option('--out <file>', 'JSON results file', path.join(ROOT, 'bench/results', `${stamp}.json`));
   program.parse(argv);
   const o = program.opts();
-  const rows = o.rows === 'none' ? [] : String(o.rows).split(',').map((s) => s.trim());
-  for (const r of rows) if (!(PATHS as readonly string[]).includes(r)) program.error(`unknown row "${r}" (known: ${PATHS.join(', ')})`);
+  const rows =
+    o.rows === 'none'
+      ? []
+      : String(o.rows)
+          .split(',')
+          .map((s) => s.trim());
+  for (const r of rows)
+    if (!(PATHS as readonly string[]).includes(r)) program.error(`unknown row "${r}" (known: ${PATHS.join(', ')})`);
   return {
     seconds: o.quick ? 3 : o.seconds,
     repeats: o.quick ? 1 : o.repeats,
@@ -136,7 +158,9 @@ async function measureRow(bed: Testbed, s: RowSamples, opts: Options, iperf: boo
       const tcp = [t1, t4].filter((t): t is TcpSample => t !== undefined);
       const gb = tcp.reduce((a, t) => a + t.bytes, 0) / 1e9;
       if (gb > 0) {
-        const nodeCpu = tcp.every((t) => t.nodeCpuSeconds !== undefined) ? tcp.reduce((a, t) => a + t.nodeCpuSeconds!, 0) : undefined;
+        const nodeCpu = tcp.every((t) => t.nodeCpuSeconds !== undefined)
+          ? tcp.reduce((a, t) => a + t.nodeCpuSeconds!, 0)
+          : undefined;
         s.nodeCpuPerGb.push(nodeCpu === undefined ? undefined : nodeCpu / gb);
         s.machineCpuPerGb.push(tcp.reduce((a, t) => a + t.machineCpuSeconds, 0) / gb);
       }
@@ -162,11 +186,23 @@ function medians(s: RowSamples): RowMedians {
     nodeCpuSecPerGb: median(s.nodeCpuPerGb),
     machineCpuSecPerGb: median(s.machineCpuPerGb),
     // the peak over the run (VmHWM only grows)
-    peakRssMb: s.peakRssKb.some((k) => k !== undefined) ? Math.max(...s.peakRssKb.filter((k): k is number => k !== undefined)) / 1024 : undefined,
+    peakRssMb: s.peakRssKb.some((k) => k !== undefined)
+      ? Math.max(...s.peakRssKb.filter((k): k is number => k !== undefined)) / 1024
+      : undefined,
   };
 }
 
-const HEADER = ['data path', 'TCP 1 Mbit/s', 'TCP 4 Mbit/s', 'UDP 64B kpps', 'RTT p50 ms', 'RTT p99 ms', 'node CPU s/GB', 'machine CPU s/GB', 'peak RSS MB'];
+const HEADER = [
+  'data path',
+  'TCP 1 Mbit/s',
+  'TCP 4 Mbit/s',
+  'UDP 64B kpps',
+  'RTT p50 ms',
+  'RTT p99 ms',
+  'node CPU s/GB',
+  'machine CPU s/GB',
+  'peak RSS MB',
+];
 
 function tableRows(rows: RowSamples[], meds: Map<PathName, RowMedians>): string[][] {
   const ref = meds.get('kernel-vxlan') ?? {};
@@ -201,16 +237,28 @@ function verdicts(meds: Map<PathName, RowMedians>, soak?: SoakResult): Verdict[]
   const fmt = (x: number | undefined, d = 2): string => (x === undefined ? 'n/a' : x.toFixed(d));
   const vsOvpn1 = ratio(f?.tcp1Mbps, o?.tcp1Mbps);
   const vsOvpn4 = ratio(f?.tcp4Mbps, o?.tcp4Mbps);
-  out.push({ target: 'flannelette-vxlan TCP >= 2x openvpn', value: `1 stream ${fmt(vsOvpn1)}x, 4 streams ${fmt(vsOvpn4)}x`, met: vsOvpn1 === undefined ? undefined : vsOvpn1 >= 2 });
+  out.push({
+    target: 'flannelette-vxlan TCP >= 2x openvpn',
+    value: `1 stream ${fmt(vsOvpn1)}x, 4 streams ${fmt(vsOvpn4)}x`,
+    met: vsOvpn1 === undefined ? undefined : vsOvpn1 >= 2,
+  });
   const vsK1 = ratio(f?.tcp1Mbps, k?.tcp1Mbps);
   const vsK4 = ratio(f?.tcp4Mbps, k?.tcp4Mbps);
-  out.push({ target: 'flannelette-vxlan TCP >= 0.10x kernel-vxlan', value: `1 stream ${fmt(vsK1, 3)}x, 4 streams ${fmt(vsK4, 3)}x`, met: vsK1 === undefined ? undefined : vsK1 >= 0.1 });
+  out.push({
+    target: 'flannelette-vxlan TCP >= 0.10x kernel-vxlan',
+    value: `1 stream ${fmt(vsK1, 3)}x, 4 streams ${fmt(vsK4, 3)}x`,
+    met: vsK1 === undefined ? undefined : vsK1 >= 0.1,
+  });
   out.push({
     target: 'flannelette-vxlan RTT p50 < openvpn',
     value: `${fmt(f?.rttP50Ms, 3)} ms vs ${fmt(o?.rttP50Ms, 3)} ms`,
     met: f?.rttP50Ms === undefined || o?.rttP50Ms === undefined ? undefined : f.rttP50Ms < o.rttP50Ms,
   });
-  out.push({ target: 'flannelette-vxlan node peak RSS <= 80 MB', value: `${fmt(f?.peakRssMb, 1)} MB`, met: f?.peakRssMb === undefined ? undefined : f.peakRssMb <= 80 });
+  out.push({
+    target: 'flannelette-vxlan node peak RSS <= 80 MB',
+    value: `${fmt(f?.peakRssMb, 1)} MB`,
+    met: f?.peakRssMb === undefined ? undefined : f.peakRssMb <= 80,
+  });
   if (soak) {
     out.push({
       target: `no RSS growth in a ${soak.seconds} s soak`,
@@ -283,8 +331,12 @@ async function profile(opts: Options, dir: string): Promise<ProfileSummary[]> {
   } finally {
     await bed.close(); // SIGTERM: the nodes exit cleanly and write their profiles
   }
-  const split = tcp?.perProcessCpu.map((c, i) => `node${i + 1} user ${c?.user.toFixed(2) ?? 'n/a'} s + system ${c?.system.toFixed(2) ?? 'n/a'} s`).join(', ');
-  log(`profile: TCP under the profiler ${tcp ? (tcp.bitsPerSecond / 1e6).toFixed(0) : 'n/a'} Mbit/s over ${opts.seconds} s; ${split ?? ''}`);
+  const split = tcp?.perProcessCpu
+    .map((c, i) => `node${i + 1} user ${c?.user.toFixed(2) ?? 'n/a'} s + system ${c?.system.toFixed(2) ?? 'n/a'} s`)
+    .join(', ');
+  log(
+    `profile: TCP under the profiler ${tcp ? (tcp.bitsPerSecond / 1e6).toFixed(0) : 'n/a'} Mbit/s over ${opts.seconds} s; ${split ?? ''}`,
+  );
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
   return files.map((f) => summarizeProfile(path.join(dir, f)));
 }
@@ -298,8 +350,10 @@ async function main(): Promise<void> {
   const iperf = haveCommand('iperf3');
   const openvpn = haveCommand('openvpn');
   if (!iperf) log(`iperf3 is not installed: TCP/UDP/CPU figures are skipped (${INSTALL_HINT})`);
-  if (!openvpn && opts.rows.includes('openvpn')) log(`openvpn is not installed: the openvpn row is skipped (${INSTALL_HINT})`);
-  if (!haveCommand('ethtool') || !haveCommand('bridge')) log('note: bridge (iproute2) is needed for the kernel-vxlan row');
+  if (!openvpn && opts.rows.includes('openvpn'))
+    log(`openvpn is not installed: the openvpn row is skipped (${INSTALL_HINT})`);
+  if (!haveCommand('ethtool') || !haveCommand('bridge'))
+    log('note: bridge (iproute2) is needed for the kernel-vxlan row');
 
   let interrupted = false;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -314,9 +368,21 @@ async function main(): Promise<void> {
 
   const info = await machineInfo();
   const startedAt = new Date().toISOString();
-  log(`${info.nproc} CPUs (${info.cpuModel}), kernel ${info.kernel}, node ${info.node}; ${opts.seconds} s tests, ${opts.repeats} repeat(s)`);
+  log(
+    `${info.nproc} CPUs (${info.cpuModel}), kernel ${info.kernel}, node ${info.node}; ${opts.seconds} s tests, ${opts.repeats} repeat(s)`,
+  );
 
-  const samples: RowSamples[] = opts.rows.map((p) => ({ path: p, tcp1: [], tcp4: [], udp: [], rtt: [], nodeCpuPerGb: [], machineCpuPerGb: [], peakRssKb: [], errors: [] }));
+  const samples: RowSamples[] = opts.rows.map((p) => ({
+    path: p,
+    tcp1: [],
+    tcp4: [],
+    udp: [],
+    rtt: [],
+    nodeCpuPerGb: [],
+    machineCpuPerGb: [],
+    peakRssKb: [],
+    errors: [],
+  }));
   const beds = new Map<PathName, Testbed>();
   let soakResult: SoakResult | undefined;
   let profiles: ProfileSummary[] | undefined;
@@ -353,7 +419,8 @@ async function main(): Promise<void> {
     beds.clear();
 
     if (opts.soak > 0 && iperf) soakResult = await soak(opts.soak);
-    if (opts.profile && iperf) profiles = await profile(opts, path.join(path.dirname(opts.out), `profile-${path.basename(opts.out, '.json')}`));
+    if (opts.profile && iperf)
+      profiles = await profile(opts, path.join(path.dirname(opts.out), `profile-${path.basename(opts.out, '.json')}`));
   } finally {
     for (const bed of beds.values()) await bed.close();
     await cleanupAll();
@@ -364,20 +431,29 @@ async function main(): Promise<void> {
   const rows = tableRows(samples, meds);
   const out: string[] = [];
   if (samples.length > 0) {
-    out.push(`overlay benchmark ${startedAt} — ${info.nproc} x ${info.cpuModel}, kernel ${info.kernel}, node ${info.node}`);
-    out.push(`${opts.seconds} s iperf3 tests, ${opts.pings} pings, medians of ${opts.repeats}; (x) = ratio to kernel-vxlan of this run`);
-    out.push(`CPU s/GB: node = utime+stime of both node processes (flannelette or openvpn; n/a for the kernel) / GB received in the 1- and 4-stream TCP tests; machine = all busy CPU time (/proc/stat, includes iperf3 and other load) / GB`);
+    out.push(
+      `overlay benchmark ${startedAt} — ${info.nproc} x ${info.cpuModel}, kernel ${info.kernel}, node ${info.node}`,
+    );
+    out.push(
+      `${opts.seconds} s iperf3 tests, ${opts.pings} pings, medians of ${opts.repeats}; (x) = ratio to kernel-vxlan of this run`,
+    );
+    out.push(
+      `CPU s/GB: node = utime+stime of both node processes (flannelette or openvpn; n/a for the kernel) / GB received in the 1- and 4-stream TCP tests; machine = all busy CPU time (/proc/stat, includes iperf3 and other load) / GB`,
+    );
     out.push('');
     out.push(renderTable(HEADER, rows));
   }
   if (soakResult) {
     out.push('');
-    out.push(`soak ${soakResult.seconds} s (flannelette-vxlan, TCP ${soakResult.tcpMbps?.toFixed(0) ?? 'n/a'} Mbit/s): node RSS MB ${soakResult.samples.map((s) => `${s[0].toFixed(0)}s=${s[1].toFixed(1)}`).join(' ')}`);
+    out.push(
+      `soak ${soakResult.seconds} s (flannelette-vxlan, TCP ${soakResult.tcpMbps?.toFixed(0) ?? 'n/a'} Mbit/s): node RSS MB ${soakResult.samples.map((s) => `${s[0].toFixed(0)}s=${s[1].toFixed(1)}`).join(' ')}`,
+    );
   }
   const v = verdicts(meds, soakResult);
   out.push('');
   out.push('targets:');
-  for (const x of v) out.push(`  [${x.met === undefined ? ' n/a ' : x.met ? ' met ' : 'NOT met'}] ${x.target}: ${x.value}`);
+  for (const x of v)
+    out.push(`  [${x.met === undefined ? ' n/a ' : x.met ? ' met ' : 'NOT met'}] ${x.target}: ${x.value}`);
   if (profiles) for (const p of profiles) out.push('', formatSummary(p));
   console.log(out.join('\n'));
 
@@ -385,7 +461,14 @@ async function main(): Promise<void> {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { ...info, loadAvgAtEnd: os.loadavg() },
-    parameters: { ...opts, udpPayloadBytes: 64, pingIntervalMs: 2, underlayMtu: 1500, overlayMtu: 1450, cpuMethod: 'node: utime+stime of node processes; machine: /proc/stat busy' },
+    parameters: {
+      ...opts,
+      udpPayloadBytes: 64,
+      pingIntervalMs: 2,
+      underlayMtu: 1500,
+      overlayMtu: 1450,
+      cpuMethod: 'node: utime+stime of node processes; machine: /proc/stat busy',
+    },
     medians: Object.fromEntries(meds),
     markdownTable: renderMarkdown(HEADER, rows),
     targets: v,

@@ -5,7 +5,10 @@ import { Cidr } from '../src/addr/ipv4.js';
 import { seededRng } from '../src/util/rng.js';
 import { RouteTable } from '../src/route/table.js';
 
-export function benchRouteLookups(n = 10000, opts: { lookups?: number; seed?: number } = {}): { lookupsPerSecond: number; hits: number } {
+export function benchRouteLookups(
+  n = 10000,
+  opts: { lookups?: number; seed?: number } = {},
+): { lookupsPerSecond: number; hits: number } {
   const lookups = opts.lookups ?? 2_000_000;
   const rng = seededRng(opts.seed ?? 1);
   const table = new RouteTable<number>({ capacity: Math.max(n + 16, 16) });

@@ -34,7 +34,8 @@ export function parseLayerTable(markdown) {
 /** Every import/export-from/dynamic import of a relative module, with its line and whether it is type-only. */
 export function importsOf(text) {
   const found = [];
-  const re = /(?:^|\n)\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  const re =
+    /(?:^|\n)\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
   let m;
   while ((m = re.exec(text)) !== null) {
     const spec = m[4] ?? m[5];
@@ -42,8 +43,15 @@ export function importsOf(text) {
     const offset = m.index + (m[0].startsWith('\n') ? 1 : 0);
     const line = text.slice(0, offset).split('\n').length;
     const clause = m[3] ?? '';
-    const typeOnly = Boolean(m[2]) || (/^\{[^}]*\}$/.test(clause.trim()) && clause
-      .replace(/[{}]/g, '').split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type ')));
+    const typeOnly =
+      Boolean(m[2]) ||
+      (/^\{[^}]*\}$/.test(clause.trim()) &&
+        clause
+          .replace(/[{}]/g, '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .every((s) => s.startsWith('type ')));
     found.push({ spec, line, typeOnly });
   }
   return found;

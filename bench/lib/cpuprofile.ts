@@ -82,8 +82,13 @@ export function summarizeProfile(file: string, topN = 25): ProfileSummary {
   return {
     file,
     totalMs: total / 1000,
-    categories: [...cats].sort((a, b) => b[1] - a[1]).map(([category, us]) => ({ category, ms: us / 1000, percent: pct(us) })),
-    top: [...fns.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((f) => ({ name: f.name, where: f.where, category: f.category, ms: f.us / 1000, percent: pct(f.us) })),
+    categories: [...cats]
+      .sort((a, b) => b[1] - a[1])
+      .map(([category, us]) => ({ category, ms: us / 1000, percent: pct(us) })),
+    top: [...fns.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((f) => ({ name: f.name, where: f.where, category: f.category, ms: f.us / 1000, percent: pct(f.us) })),
   };
 }
 
@@ -97,9 +102,11 @@ function shortUrl(url: string): string {
 
 export function formatSummary(s: ProfileSummary): string {
   const lines = [`${path.basename(s.file)}: ${s.totalMs.toFixed(0)} ms sampled`, '  by category:'];
-  for (const c of s.categories) lines.push(`    ${c.percent.toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(7)} ms  ${c.category}`);
+  for (const c of s.categories)
+    lines.push(`    ${c.percent.toFixed(1).padStart(5)}%  ${c.ms.toFixed(0).padStart(7)} ms  ${c.category}`);
   lines.push('  top self time:');
-  for (const f of s.top) lines.push(`    ${f.percent.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
+  for (const f of s.top)
+    lines.push(`    ${f.percent.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
   return lines.join('\n');
 }
 

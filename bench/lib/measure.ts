@@ -41,7 +41,16 @@ export function processCpuSeconds(pid: number): number | undefined {
 export function machineBusySeconds(): number {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = v as [number, number, number, number, number, number, number, number];
+  const [user, nice, system, , , irq, softirq, steal] = v as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return (user + nice + system + irq + softirq + (steal ?? 0)) / CLK_TCK;
 }
 
@@ -81,7 +90,9 @@ async function iperfClient(bed: Testbed, args: string[], seconds: number): Promi
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const { stdout } = await bed.pods[0].exec('iperf3', ['-c', bed.podIps[1], '-J', '-t', String(seconds), ...args], { timeoutMs: (seconds + 30) * 1000 });
+      const { stdout } = await bed.pods[0].exec('iperf3', ['-c', bed.podIps[1], '-J', '-t', String(seconds), ...args], {
+        timeoutMs: (seconds + 30) * 1000,
+      });
       return JSON.parse(stdout) as IperfJson;
     } catch (err) {
       lastErr = err;
@@ -174,7 +185,9 @@ export interface RttSample {
 export async function pingRtt(bed: Testbed, count: number): Promise<RttSample> {
   let stdout: string;
   try {
-    ({ stdout } = await bed.pods[0].exec('ping', ['-n', '-i', '0.002', '-c', String(count), '-W', '1', bed.podIps[1]], { timeoutMs: 60_000 }));
+    ({ stdout } = await bed.pods[0].exec('ping', ['-n', '-i', '0.002', '-c', String(count), '-W', '1', bed.podIps[1]], {
+      timeoutMs: 60_000,
+    }));
   } catch (err) {
     // ping exits 1 when some replies are missing; its output is still usable
     stdout = String((err as { cause?: { stdout?: string } }).cause?.stdout ?? '');

@@ -23,7 +23,11 @@ export interface ExecResult {
 /** Runs a command to completion; rejects with `cmd args: stderr` when it fails or times out. */
 export async function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
   try {
-    const { stdout, stderr } = await execFileP(cmd, args, { timeout: opts.timeoutMs ?? 30_000, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await execFileP(cmd, args, {
+      timeout: opts.timeoutMs ?? 30_000,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     return { stdout, stderr };
   } catch (err) {
     const e = err as { stderr?: string; message?: string };
@@ -89,7 +93,14 @@ export async function createNetns(): Promise<Netns> {
 }
 
 /** A veth pair from nsA (ifA, addrA) to nsB (ifB, addrB), both up; created inside nsA. */
-export async function createVethPair(nsA: Netns, ifA: string, addrA: string, nsB: Netns, ifB: string, addrB: string): Promise<void> {
+export async function createVethPair(
+  nsA: Netns,
+  ifA: string,
+  addrA: string,
+  nsB: Netns,
+  ifB: string,
+  addrB: string,
+): Promise<void> {
   await nsA.ip('link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB.name);
   await nsA.ip('addr', 'add', addrA, 'dev', ifA);
   await nsB.ip('addr', 'add', addrB, 'dev', ifB);

@@ -21,7 +21,13 @@ import { createNetns, createVethPair, forgetTempDir, sleep, stopChild, trackTemp
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(ROOT, 'bin/flannelette.js');
 
-export const PATHS = ['kernel-vxlan', 'flannelette-vxlan', 'flannelette-vxlan-dgram', 'flannelette-udp', 'openvpn'] as const;
+export const PATHS = [
+  'kernel-vxlan',
+  'flannelette-vxlan',
+  'flannelette-vxlan-dgram',
+  'flannelette-udp',
+  'openvpn',
+] as const;
 export type PathName = (typeof PATHS)[number];
 
 interface NodeSpec {
@@ -100,7 +106,9 @@ export async function createTestbed(kind: PathName, opts: TestbedOptions = {}): 
       async nodeStats() {
         if (!kind.startsWith('flannelette')) return undefined;
         try {
-          return await Promise.all(SPECS.map((s) => rpcCall(path.join(stateDir, `${s.name}.sock`), 'stats', {}, { timeoutMs: 3000 })));
+          return await Promise.all(
+            SPECS.map((s) => rpcCall(path.join(stateDir, `${s.name}.sock`), 'stats', {}, { timeoutMs: 3000 })),
+          );
         } catch {
           return undefined;
         }
@@ -121,7 +129,22 @@ async function configureKernelVxlan(ns: Netns, self: NodeSpec, peer: NodeSpec): 
   const dev = 'flannel.1';
   const self0 = self.subnet.replace(/\/\d+$/, '');
   const peer0 = peer.subnet.replace(/\/\d+$/, '');
-  await ns.ip('link', 'add', dev, 'type', 'vxlan', 'id', '1', 'local', self.publicIp, 'dev', 'under', 'dstport', '8472', 'nolearning');
+  await ns.ip(
+    'link',
+    'add',
+    dev,
+    'type',
+    'vxlan',
+    'id',
+    '1',
+    'local',
+    self.publicIp,
+    'dev',
+    'under',
+    'dstport',
+    '8472',
+    'nolearning',
+  );
   await ns.ip('link', 'set', dev, 'address', self.mac);
   await ns.ip('addr', 'add', `${self0}/32`, 'dev', dev);
   await ns.ip('link', 'set', dev, 'mtu', '1450', 'up');
@@ -130,28 +153,60 @@ async function configureKernelVxlan(ns: Netns, self: NodeSpec, peer: NodeSpec): 
   await ns.ip('route', 'replace', peer.subnet, 'via', peer0, 'dev', dev, 'onlink');
 }
 
-async function startFlannelette(kind: PathName, ns: Netns, self: NodeSpec, peer: NodeSpec, stateDir: string, nodeFlags: string[]): Promise<ChildProcess> {
+async function startFlannelette(
+  kind: PathName,
+  ns: Netns,
+  self: NodeSpec,
+  peer: NodeSpec,
+  stateDir: string,
+  nodeFlags: string[],
+): Promise<ChildProcess> {
   const backend = kind === 'flannelette-udp' ? 'udp' : 'vxlan';
   const extra = kind === 'flannelette-vxlan-dgram' ? ['--underlay', 'dgram'] : [];
   const log = path.join(stateDir, `${self.name}.log`);
   const sock = path.join(stateDir, `${self.name}.sock`);
   const out = fs.openSync(log, 'a');
-  const proc = ns.spawn(process.execPath, [
-    ...nodeFlags, CLI, 'node',
-    '--name', self.name, '--public-ip', self.publicIp, '--subnet', self.subnet, '--network', '10.244.0.0/16',
-    '--backend', backend, '--vtep-mac', self.mac, '--state-dir', stateDir, '--log-format', 'json', '--log-level', 'warn',
-    '--peer', `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
-    ...extra,
-  ], { stdio: ['ignore', out, out] });
+  const proc = ns.spawn(
+    process.execPath,
+    [
+      ...nodeFlags,
+      CLI,
+      'node',
+      '--name',
+      self.name,
+      '--public-ip',
+      self.publicIp,
+      '--subnet',
+      self.subnet,
+      '--network',
+      '10.244.0.0/16',
+      '--backend',
+      backend,
+      '--vtep-mac',
+      self.mac,
+      '--state-dir',
+      stateDir,
+      '--log-format',
+      'json',
+      '--log-level',
+      'warn',
+      '--peer',
+      `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
+      ...extra,
+    ],
+    { stdio: ['ignore', out, out] },
+  );
   fs.closeSync(out);
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${kind} ${self.name} exited (${proc.exitCode}): ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
+    if (proc.exitCode !== null)
+      throw new Error(`${kind} ${self.name} exited (${proc.exitCode}): ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
     try {
       await rpcCall(sock, 'ping', {}, { timeoutMs: 1000 });
       return proc;
     } catch {
-      if (Date.now() > deadline) throw new Error(`${kind} ${self.name} did not come up: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${kind} ${self.name} did not come up: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
       await sleep(100);
     }
   }
@@ -161,15 +216,42 @@ async function startFlannelette(kind: PathName, ns: Netns, self: NodeSpec, peer:
 function startOpenvpn(ns: Netns, self: NodeSpec, peer: NodeSpec, stateDir: string): ChildProcess {
   const [selfTun, peerTun] = self.name === 'node1' ? ['10.8.0.1', '10.8.0.2'] : ['10.8.0.2', '10.8.0.1'];
   const out = fs.openSync(path.join(stateDir, `${self.name}.log`), 'a');
-  const proc = ns.spawn('openvpn', [
-    '--dev', 'tun0', '--dev-type', 'tun', '--proto', 'udp',
-    '--local', self.publicIp, '--remote', peer.publicIp, '--port', '1194',
-    '--ifconfig', selfTun, peerTun,
-    '--cipher', 'none', '--auth', 'none', '--data-ciphers', 'none',
-    '--tun-mtu', '1450', '--mssfix', '0',
-    '--route', peer.subnet.replace(/\/\d+$/, ''), '255.255.255.0',
-    '--verb', '1',
-  ], { stdio: ['ignore', out, out] });
+  const proc = ns.spawn(
+    'openvpn',
+    [
+      '--dev',
+      'tun0',
+      '--dev-type',
+      'tun',
+      '--proto',
+      'udp',
+      '--local',
+      self.publicIp,
+      '--remote',
+      peer.publicIp,
+      '--port',
+      '1194',
+      '--ifconfig',
+      selfTun,
+      peerTun,
+      '--cipher',
+      'none',
+      '--auth',
+      'none',
+      '--data-ciphers',
+      'none',
+      '--tun-mtu',
+      '1450',
+      '--mssfix',
+      '0',
+      '--route',
+      peer.subnet.replace(/\/\d+$/, ''),
+      '255.255.255.0',
+      '--verb',
+      '1',
+    ],
+    { stdio: ['ignore', out, out] },
+  );
   fs.closeSync(out);
   return proc;
 }
@@ -183,8 +265,13 @@ async function waitForPing(bed: Testbed, procs: ChildProcess[], stateDir: string
     } catch {
       const dead = procs.find((p) => p.exitCode !== null);
       if (dead || Date.now() > deadline) {
-        const logs = fs.readdirSync(stateDir).filter((f) => f.endsWith('.log')).map((f) => fs.readFileSync(path.join(stateDir, f), 'utf8').slice(-1000));
-        throw new Error(`${bed.path}: pod-to-pod ping never got through${dead ? ` (a node process exited ${dead.exitCode})` : ''}\n${logs.join('\n')}`);
+        const logs = fs
+          .readdirSync(stateDir)
+          .filter((f) => f.endsWith('.log'))
+          .map((f) => fs.readFileSync(path.join(stateDir, f), 'utf8').slice(-1000));
+        throw new Error(
+          `${bed.path}: pod-to-pod ping never got through${dead ? ` (a node process exited ${dead.exitCode})` : ''}\n${logs.join('\n')}`,
+        );
       }
       await sleep(200);
     }
@@ -205,7 +292,12 @@ async function readKernelCounters(ns: Netns): Promise<KernelCounters> {
     }[];
     for (const l of links) {
       if (l.ifname === 'lo' || !l.stats64) continue;
-      out.links[l.ifname] = { txPackets: l.stats64.tx.packets, txDropped: l.stats64.tx.dropped, rxPackets: l.stats64.rx.packets, rxDropped: l.stats64.rx.dropped };
+      out.links[l.ifname] = {
+        txPackets: l.stats64.tx.packets,
+        txDropped: l.stats64.tx.dropped,
+        rxPackets: l.stats64.rx.packets,
+        rxDropped: l.stats64.rx.dropped,
+      };
     }
     const snmp = (await ns.exec('cat', ['/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
     if (snmp.length >= 2) {

@@ -14,7 +14,8 @@ export function parseIpv4(text: string): Ipv4 {
   for (let i = 1; i <= 4; i++) {
     const part = m[i]!;
     const octet = Number(part);
-    if (octet > 255 || (part.length > 1 && part.startsWith('0'))) throw new AddressError(`not an IPv4 address: "${text}"`);
+    if (octet > 255 || (part.length > 1 && part.startsWith('0')))
+      throw new AddressError(`not an IPv4 address: "${text}"`);
     value = value * 256 + octet;
   }
   return value >>> 0;
@@ -73,12 +74,13 @@ export class Cidr {
     if (prefix > 32) throw new AddressError(`prefix length over 32 in "${text}"`);
     const addr = parseIpv4(addrText);
     const cidr = new Cidr(addr, prefix);
-    if (opts.strict && cidr.network !== addr) throw new AddressError(`host bits set in network "${text}" (did you mean ${cidr}?)`);
+    if (opts.strict && cidr.network !== addr)
+      throw new AddressError(`host bits set in network "${text}" (did you mean ${cidr}?)`);
     return cidr;
   }
 
   contains(ip: Ipv4): boolean {
-    return ((ip & this.mask) >>> 0) === this.network;
+    return (ip & this.mask) >>> 0 === this.network;
   }
 
   /** True when `other` lies entirely inside this network. */

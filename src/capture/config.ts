@@ -50,7 +50,8 @@ function parsePoints(value: string | string[] | undefined): CapturePoint[] {
   const parts = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((p) => p.trim());
   const points: CapturePoint[] = [];
   for (const p of parts) {
-    if (p !== 'inner' && p !== 'outer') throw new ConfigError(`--capture: "${p}" is not a capture point (inner, outer or inner,outer)`);
+    if (p !== 'inner' && p !== 'outer')
+      throw new ConfigError(`--capture: "${p}" is not a capture point (inner, outer or inner,outer)`);
     if (!points.includes(p)) points.push(p);
   }
   return points;
@@ -70,7 +71,8 @@ export function parseCaptureConfig(flags: CaptureFlags): CaptureConfig {
   let snaplen = DEFAULT_SNAPLEN;
   if (flags.captureSnaplen !== undefined) {
     snaplen = parseNumber('--capture-snaplen', flags.captureSnaplen);
-    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > DEFAULT_SNAPLEN) throw new ConfigError(`--capture-snaplen: ${flags.captureSnaplen} is not an integer 1..${DEFAULT_SNAPLEN}`);
+    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > DEFAULT_SNAPLEN)
+      throw new ConfigError(`--capture-snaplen: ${flags.captureSnaplen} is not an integer 1..${DEFAULT_SNAPLEN}`);
   }
 
   let maxBytes: number | null = null;
@@ -85,7 +87,9 @@ export function parseCaptureConfig(flags: CaptureFlags): CaptureConfig {
     try {
       filter = parseCaptureFilter(flags.captureFilter);
     } catch (err) {
-      throw new ConfigError(`--capture-filter: ${(err as Error).message.replace(/^capture filter: /, '')}`, { cause: err });
+      throw new ConfigError(`--capture-filter: ${(err as Error).message.replace(/^capture filter: /, '')}`, {
+        cause: err,
+      });
     }
   }
   return { points, dir, snaplen, maxBytes, filter };
@@ -121,7 +125,8 @@ export interface OpenCaptureOptions {
 
 /** Creates the directory and the file sinks the config asks for (none when capture is off). */
 export async function openCaptureFiles(config: CaptureConfig, opts: OpenCaptureOptions): Promise<CaptureFiles> {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.node)) throw new ConfigError(`node name "${opts.node}" cannot name a capture file (letters, digits, . _ -)`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.node))
+    throw new ConfigError(`node name "${opts.node}" cannot name a capture file (letters, digits, . _ -)`);
   let inner: FileCaptureSink | null = null;
   let outer: FileCaptureSink | null = null;
   if (config.points.length > 0) {

@@ -55,7 +55,8 @@ function bad(message: string): never {
 
 function parseClause(keyword: string, value: string | undefined): Clause {
   const kw = keyword.toLowerCase();
-  if (kw !== 'host' && kw !== 'net' && kw !== 'proto' && kw !== 'port') bad(`unknown keyword "${keyword}" (expected ${KEYWORDS})`);
+  if (kw !== 'host' && kw !== 'net' && kw !== 'proto' && kw !== 'port')
+    bad(`unknown keyword "${keyword}" (expected ${KEYWORDS})`);
   if (value === undefined) bad(`"${keyword}" needs a value`);
   switch (kw) {
     case 'host':
@@ -66,14 +67,17 @@ function parseClause(keyword: string, value: string | undefined): Clause {
       try {
         cidr = Cidr.parse(value, { strict: true });
       } catch (err) {
-        throw new ConfigError(`capture filter: "net" needs a CIDR such as 10.244.1.0/24, got "${value}"`, { cause: err });
+        throw new ConfigError(`capture filter: "net" needs a CIDR such as 10.244.1.0/24, got "${value}"`, {
+          cause: err,
+        });
       }
       return { kind: Kind.Net, value: cidr.network, mask: cidr.mask };
     }
     case 'proto': {
       const named = PROTO_NAMES[value.toLowerCase()];
       if (named !== undefined) return { kind: Kind.Proto, value: named, mask: 0 };
-      if (!/^\d{1,3}$/.test(value) || Number(value) > 255) bad(`"proto" needs icmp, tcp, udp or 0..255, got "${value}"`);
+      if (!/^\d{1,3}$/.test(value) || Number(value) > 255)
+        bad(`"proto" needs icmp, tcp, udp or 0..255, got "${value}"`);
       return { kind: Kind.Proto, value: Number(value), mask: 0 };
     }
     default: {
@@ -85,7 +89,10 @@ function parseClause(keyword: string, value: string | undefined): Clause {
 
 /** Parses a filter expression (see the module comment). Throws ConfigError naming the bad token. */
 export function parseCaptureFilter(text: string): CaptureFilter {
-  const tokens = text.trim().split(/\s+/).filter((t) => t.length > 0);
+  const tokens = text
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0);
   const clauses: Clause[] = [];
   let i = 0;
   while (i < tokens.length) {
@@ -147,7 +154,7 @@ class ClauseFilter implements CaptureFilter {
           if (!isV4 || (src !== c.value && dst !== c.value)) return false;
           break;
         case Kind.Net:
-          if (!isV4 || (((src & c.mask) >>> 0) !== c.value && ((dst & c.mask) >>> 0) !== c.value)) return false;
+          if (!isV4 || ((src & c.mask) >>> 0 !== c.value && (dst & c.mask) >>> 0 !== c.value)) return false;
           break;
         case Kind.Proto:
           if (proto !== c.value && !(!isV4 && c.value === IPPROTO_ICMP && proto === IPPROTO_ICMPV6)) return false;

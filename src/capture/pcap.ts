@@ -71,7 +71,8 @@ export interface PcapFile {
 
 /** Parses a whole savefile (either byte order, micro- or nanosecond timestamps). */
 export function readPcap(buf: Buffer): PcapFile {
-  if (buf.length < PCAP_FILE_HEADER_LEN) throw new ConfigError(`not a pcap file: ${buf.length} bytes is shorter than the 24-byte header`);
+  if (buf.length < PCAP_FILE_HEADER_LEN)
+    throw new ConfigError(`not a pcap file: ${buf.length} bytes is shorter than the 24-byte header`);
   let le: boolean;
   let nanosecond: boolean;
   const magicLe = buf.readUInt32LE(0);
@@ -105,7 +106,11 @@ export function readPcap(buf: Buffer): PcapFile {
       truncated = true;
       break;
     }
-    records.push({ tsNs: sec * NS_PER_S + (nanosecond ? frac : frac * 1000n), data: buf.subarray(start, start + capLen), origLen });
+    records.push({
+      tsNs: sec * NS_PER_S + (nanosecond ? frac : frac * 1000n),
+      data: buf.subarray(start, start + capLen),
+      origLen,
+    });
     off = start + capLen;
   }
   return { linktype, snaplen, nanosecond, records, truncated };

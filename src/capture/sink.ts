@@ -120,10 +120,12 @@ abstract class RingSink implements CaptureSink {
 
   constructor(opts: SinkOptions) {
     const snaplen = opts.snaplen ?? DEFAULT_SNAPLEN;
-    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > DEFAULT_SNAPLEN) throw new ConfigError(`capture snaplen must be an integer 1..${DEFAULT_SNAPLEN}, got ${snaplen}`);
+    if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > DEFAULT_SNAPLEN)
+      throw new ConfigError(`capture snaplen must be an integer 1..${DEFAULT_SNAPLEN}, got ${snaplen}`);
     const bufferBytes = opts.bufferBytes ?? DEFAULT_BUFFER_BYTES;
     const largest = PCAP_RECORD_HEADER_LEN + Math.min(snaplen, MAX_CAPTURE);
-    if (!Number.isInteger(bufferBytes) || bufferBytes < largest) throw new ConfigError(`capture buffer must hold the largest record (${largest} bytes), got ${bufferBytes}`);
+    if (!Number.isInteger(bufferBytes) || bufferBytes < largest)
+      throw new ConfigError(`capture buffer must hold the largest record (${largest} bytes), got ${bufferBytes}`);
     this.linktype = opts.linktype;
     this.snaplen = snaplen;
     this.filter = opts.filter ?? MATCH_ALL;

@@ -69,7 +69,8 @@ class SinkList implements SinkSet {
     if (initial) for (const s of Array.isArray(initial) ? initial : [initial as CaptureSink]) this.addSink(s);
   }
   addSink(sink: CaptureSink): void {
-    if (sink.linktype !== this.linktype) throw new ConfigError(`a ${this.what} capture needs link type ${this.linktype}, the sink has ${sink.linktype}`);
+    if (sink.linktype !== this.linktype)
+      throw new ConfigError(`a ${this.what} capture needs link type ${this.linktype}, the sink has ${sink.linktype}`);
     if (!this.sinks.includes(sink)) this.sinks = [...this.sinks, sink];
   }
   removeSink(sink: CaptureSink): void {

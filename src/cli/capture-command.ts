@@ -23,7 +23,9 @@ interface CaptureFlags {
 export function registerCaptureCommand(program: Command): void {
   program
     .command('capture [node]')
-    .description('stream a running node\'s packets as pcap (inner: pod packets at the TUN device; outer: encapsulated UDP on the underlay)')
+    .description(
+      "stream a running node's packets as pcap (inner: pod packets at the TUN device; outer: encapsulated UDP on the underlay)",
+    )
     .addOption(new Option('--point <point>', 'capture point').choices(['inner', 'outer']).default('inner'))
     .option('-w, --write <file>', 'write the pcap stream to FILE, or - for standard output')
     .option('--filter <expr>', 'host A, net CIDR, proto icmp|tcp|udp, port N, joined by and')
@@ -43,9 +45,14 @@ async function runCapture(node: string | undefined, flags: CaptureFlags): Promis
   const target = flags.write ?? (process.stdout.isTTY ? undefined : '-');
   if (!target) throw new ConfigError('a pcap stream is binary: give -w FILE, or pipe it, e.g. `-w - | tshark -r -`');
   const duration = flags.duration === undefined ? undefined : Number(flags.duration);
-  if (duration !== undefined && !(duration > 0)) throw new ConfigError(`--duration ${flags.duration}: expected a positive number of seconds`);
+  if (duration !== undefined && !(duration > 0))
+    throw new ConfigError(`--duration ${flags.duration}: expected a positive number of seconds`);
   const socketPath = resolveNodeSocket(flags.stateDir, node);
-  const { socket } = await rpcOpenStream(socketPath, 'capture', { point: flags.point, filter: flags.filter, snaplen: flags.snaplen });
+  const { socket } = await rpcOpenStream(socketPath, 'capture', {
+    point: flags.point,
+    filter: flags.filter,
+    snaplen: flags.snaplen,
+  });
   const out: Writable = target === '-' ? process.stdout : fs.createWriteStream(target);
   const finish = (): void => {
     socket.destroy();

@@ -34,7 +34,9 @@ export function formatImpairReply(r: ImpairReply): string {
 export function registerImpairCommand(program: Command): void {
   const cmd = program
     .command('impair [node]')
-    .description('impair a running node\'s links: delay, jitter, loss, duplication, reordering, corruption, rate, partition')
+    .description(
+      "impair a running node's links: delay, jitter, loss, duplication, reordering, corruption, rate, partition",
+    )
     .option('--to <peer>', 'only the link to this peer (name or public IP)')
     .option('--clear', 'remove impairments (and heal partitions) — for --to PEER or all')
     .option('--partition', 'drop everything (to --to PEER, or to every peer)')
@@ -42,25 +44,36 @@ export function registerImpairCommand(program: Command): void {
     .option('--state-dir <dir>', 'where running nodes keep their control sockets', DEFAULT_STATE_DIR)
     .option('--json', 'print JSON');
   addImpairFlags(cmd);
-  cmd.action(async (node: string | undefined, flags: Record<string, unknown> & { stateDir: string; json?: boolean }) => {
-    try {
-      const fields = impairFields(flags);
-      const actions = [
-        ...(['clear', 'partition', 'heal'] as const).filter((k) => flags[k] === true).map((k) => `--${k}`),
-        ...(Object.keys(fields).length > 0 ? [Object.keys(fields).map((k) => `--${k.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase())}`).join(' ')] : []),
-      ];
-      // The node would silently apply only one of them (clear, then partition, then heal, then the values).
-      if (actions.length > 1) throw new ConfigError(`${actions[0]} cannot be combined with ${actions[1]}: give one change at a time`);
-      const change = actions.length > 0;
-      const socket = resolveNodeSocket(flags.stateDir, node);
-      const reply = (await rpcCall(
-        socket,
-        change ? 'impair' : 'impairments',
-        { to: flags.to, clear: flags.clear === true, partition: flags.partition === true, heal: flags.heal === true, fields },
-      )) as ImpairReply;
-      process.stdout.write((flags.json ? JSON.stringify(reply, null, 2) : formatImpairReply(reply)) + '\n');
-    } catch (err) {
-      fail(err);
-    }
-  });
+  cmd.action(
+    async (node: string | undefined, flags: Record<string, unknown> & { stateDir: string; json?: boolean }) => {
+      try {
+        const fields = impairFields(flags);
+        const actions = [
+          ...(['clear', 'partition', 'heal'] as const).filter((k) => flags[k] === true).map((k) => `--${k}`),
+          ...(Object.keys(fields).length > 0
+            ? [
+                Object.keys(fields)
+                  .map((k) => `--${k.replace(/[A-Z]/g, (ch) => '-' + ch.toLowerCase())}`)
+                  .join(' '),
+              ]
+            : []),
+        ];
+        // The node would silently apply only one of them (clear, then partition, then heal, then the values).
+        if (actions.length > 1)
+          throw new ConfigError(`${actions[0]} cannot be combined with ${actions[1]}: give one change at a time`);
+        const change = actions.length > 0;
+        const socket = resolveNodeSocket(flags.stateDir, node);
+        const reply = (await rpcCall(socket, change ? 'impair' : 'impairments', {
+          to: flags.to,
+          clear: flags.clear === true,
+          partition: flags.partition === true,
+          heal: flags.heal === true,
+          fields,
+        })) as ImpairReply;
+        process.stdout.write((flags.json ? JSON.stringify(reply, null, 2) : formatImpairReply(reply)) + '\n');
+      } catch (err) {
+        fail(err);
+      }
+    },
+  );
 }

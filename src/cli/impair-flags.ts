@@ -14,12 +14,28 @@ const FLAGS: Array<[string, string]> = [
   ['--duplicate <percent>', 'duplicate packets, e.g. 1%'],
   ['--reorder <percent>', 'send this share of packets at once, ahead of delayed ones (needs --delay)'],
   ['--corrupt <percent>', 'flip one random bit in this share of encapsulated payloads'],
-  ['--rate <rate>', 'rate limit of the encapsulated UDP payload (outer headers not counted), e.g. 10mbit, 500kbit, 1gbit'],
+  [
+    '--rate <rate>',
+    'rate limit of the encapsulated UDP payload (outer headers not counted), e.g. 10mbit, 500kbit, 1gbit',
+  ],
   ['--burst <size>', 'token bucket depth, e.g. 15kb'],
   ['--queue <limit>', 'bound on queued packets, e.g. 1000 or 1mb'],
 ];
 
-export const IMPAIR_KEYS = ['delay', 'jitter', 'distribution', 'jitterReorders', 'loss', 'lossBurst', 'duplicate', 'reorder', 'corrupt', 'rate', 'burst', 'queue'] as const;
+export const IMPAIR_KEYS = [
+  'delay',
+  'jitter',
+  'distribution',
+  'jitterReorders',
+  'loss',
+  'lossBurst',
+  'duplicate',
+  'reorder',
+  'corrupt',
+  'rate',
+  'burst',
+  'queue',
+] as const;
 
 export function addImpairFlags(cmd: Command): Command {
   for (const [flag, help] of FLAGS) cmd.option(flag, help);

@@ -15,10 +15,17 @@ interface CommonFlags {
 }
 
 function withCommon(cmd: Command): Command {
-  return cmd.option('--state-dir <dir>', 'where running nodes keep their control sockets', DEFAULT_STATE_DIR).option('--json', 'print JSON for scripts');
+  return cmd
+    .option('--state-dir <dir>', 'where running nodes keep their control sockets', DEFAULT_STATE_DIR)
+    .option('--json', 'print JSON for scripts');
 }
 
-async function call(node: string | undefined, flags: CommonFlags, method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+async function call(
+  node: string | undefined,
+  flags: CommonFlags,
+  method: string,
+  params: Record<string, unknown> = {},
+): Promise<unknown> {
   return rpcCall(resolveNodeSocket(flags.stateDir, node), method, params);
 }
 
@@ -36,34 +43,55 @@ export function formatStatus(s: StatusReply): string {
     '',
     formatTable(
       ['PEER', 'PUBLIC IP', 'SUBNET', 'VTEP MAC', 'TX PKTS', 'TX BYTES', 'LAST TX', 'RX PKTS', 'RX BYTES', 'LAST RX'],
-      s.peers.map((p) => [p.name, p.publicIp, p.subnet, p.vtepMac ?? '-', String(p.txPackets), formatBytes(p.txBytes), formatAgo(p.lastTxAgo), String(p.rxPackets), formatBytes(p.rxBytes), formatAgo(p.lastRxAgo)]),
+      s.peers.map((p) => [
+        p.name,
+        p.publicIp,
+        p.subnet,
+        p.vtepMac ?? '-',
+        String(p.txPackets),
+        formatBytes(p.txBytes),
+        formatAgo(p.lastTxAgo),
+        String(p.rxPackets),
+        formatBytes(p.rxBytes),
+        formatAgo(p.lastRxAgo),
+      ]),
     ),
   ];
   return lines.join('\n');
 }
 
 export function registerInspectCommands(program: Command): void {
-  withCommon(program.command('status [node]').description('show a running node: lease, backend, TUN, peers and traffic per peer')).action(
+  withCommon(
+    program
+      .command('status [node]')
+      .description('show a running node: lease, backend, TUN, peers and traffic per peer'),
+  ).action(async (node: string | undefined, flags: CommonFlags) => {
+    try {
+      const s = (await call(node, flags, 'status')) as StatusReply;
+      if (flags.json) printJson(s);
+      else process.stdout.write(formatStatus(s) + '\n');
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  withCommon(program.command('routes [node]').description('show the route table a running node forwards with')).action(
     async (node: string | undefined, flags: CommonFlags) => {
       try {
-        const s = (await call(node, flags, 'status')) as StatusReply;
-        if (flags.json) printJson(s);
-        else process.stdout.write(formatStatus(s) + '\n');
+        const routes = (await call(node, flags, 'routes')) as RouteReply[];
+        if (flags.json) printJson(routes);
+        else
+          process.stdout.write(
+            formatTable(
+              ['SUBNET', 'PEER', 'VIA (PUBLIC IP)', 'PORT', 'VTEP MAC', 'DEVICE'],
+              routes.map((r) => [r.subnet, r.peer, r.publicIp, String(r.port), r.vtepMac ?? '-', r.device]),
+            ) + '\n',
+          );
       } catch (err) {
         fail(err);
       }
     },
   );
-
-  withCommon(program.command('routes [node]').description('show the route table a running node forwards with')).action(async (node: string | undefined, flags: CommonFlags) => {
-    try {
-      const routes = (await call(node, flags, 'routes')) as RouteReply[];
-      if (flags.json) printJson(routes);
-      else process.stdout.write(formatTable(['SUBNET', 'PEER', 'VIA (PUBLIC IP)', 'PORT', 'VTEP MAC', 'DEVICE'], routes.map((r) => [r.subnet, r.peer, r.publicIp, String(r.port), r.vtepMac ?? '-', r.device])) + '\n');
-    } catch (err) {
-      fail(err);
-    }
-  });
 
   withCommon(program.command('stats [node]').description('show counters, every drop reason, and rates'))
     .option('--watch', 'refresh every second with rates')
@@ -83,32 +111,58 @@ export function registerInspectCommands(program: Command): void {
       }
     });
 
-  withCommon(program.command('trace <node>').description('explain what the node would do with a packet, without sending it'))
+  withCommon(
+    program.command('trace <node>').description('explain what the node would do with a packet, without sending it'),
+  )
     .requiredOption('--from <ip>', 'inner source address')
     .requiredOption('--to <ip>', 'inner destination address')
     .option('--proto <proto>', 'icmp, tcp or udp', 'icmp')
     .option('--port <port>', 'destination port (tcp/udp)')
     .option('--sport <port>', 'source port (tcp/udp; default 32768): it picks the vxlan outer source port')
     .option('--size <bytes>', 'inner packet size', '84')
-    .option('--df', 'set Don\'t Fragment')
+    .option('--df', "set Don't Fragment")
     .option('--ttl <ttl>', 'TTL as it reaches the node', '64')
-    .action(async (node: string, flags: CommonFlags & { from: string; to: string; proto: string; port?: string; sport?: string; size: string; df?: boolean; ttl: string }) => {
-      try {
-        const params = { from: flags.from, to: flags.to, proto: flags.proto, port: flags.port, sport: flags.sport, size: flags.size, df: flags.df ?? false, ttl: flags.ttl };
-        const r = (await call(node, flags, 'trace', params)) as TraceReply;
-        if (flags.json) printJson(r);
-        else process.stdout.write(r.steps.map((s, i) => `${i + 1}. ${s}`).join('\n') + `\nverdict: ${r.verdict}\n`);
-      } catch (err) {
-        fail(err);
-      }
-    });
+    .action(
+      async (
+        node: string,
+        flags: CommonFlags & {
+          from: string;
+          to: string;
+          proto: string;
+          port?: string;
+          sport?: string;
+          size: string;
+          df?: boolean;
+          ttl: string;
+        },
+      ) => {
+        try {
+          const params = {
+            from: flags.from,
+            to: flags.to,
+            proto: flags.proto,
+            port: flags.port,
+            sport: flags.sport,
+            size: flags.size,
+            df: flags.df ?? false,
+            ttl: flags.ttl,
+          };
+          const r = (await call(node, flags, 'trace', params)) as TraceReply;
+          if (flags.json) printJson(r);
+          else process.stdout.write(r.steps.map((s, i) => `${i + 1}. ${s}`).join('\n') + `\nverdict: ${r.verdict}\n`);
+        } catch (err) {
+          fail(err);
+        }
+      },
+    );
 }
 
 type CountersAt = Pick<StatsReply, 'at' | 'counters'>;
 
 function formatStats(s: CountersAt, prev?: CountersAt): string {
   const dt = prev ? (s.at - prev.at) / 1000 : 0;
-  const rate = (now: number, before: number | undefined): string => (prev && dt > 0 ? `${((now - (before ?? 0)) / dt).toFixed(1)}/s` : '');
+  const rate = (now: number, before: number | undefined): string =>
+    prev && dt > 0 ? `${((now - (before ?? 0)) / dt).toFixed(1)}/s` : '';
   const c = s.counters;
   const p = prev?.counters;
   const rows: string[][] = [

@@ -41,7 +41,9 @@ function loadTopology(file: string | undefined, name: string | undefined): { top
   try {
     text = fs.readFileSync(p, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read topology ${p}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`, { cause: err });
+    throw new ConfigError(`cannot read topology ${p}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`, {
+      cause: err,
+    });
   }
   return { topology: parseTopology(text, p, name), text };
 }
@@ -68,7 +70,8 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
     async (...args: A): Promise<void> => {
       // A closed pipe (`lab up | head`) must not crash a half-built lab: ignore write errors.
-      for (const stream of [out, err] as unknown as NodeJS.EventEmitter[]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+      for (const stream of [out, err] as unknown as NodeJS.EventEmitter[])
+        if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
       try {
         const code = await fn(...args);
         if (typeof code === 'number' && code !== 0) process.exitCode = code;
@@ -95,20 +98,34 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .option('--pcap-dir <dir>', 'where nodes that capture write pcap files', 'pcaps')
     .option('--log-level <level>', 'node agent log level', 'info')
     .action(
-      action(async (file: string | undefined, o: { name?: string; agent: boolean; pcapDir: string; logLevel: string }) => {
-        const { topology, text } = loadTopology(file, o.name);
-        requireLabPrivileges();
-        const progress = createProgress(out);
-        const result = await withInterrupt((signal) =>
-          labUp({ topology, topologyText: text, agents: o.agent, pcapDir: path.resolve(o.pcapDir), logLevel: o.logLevel, signal, progress }),
-        );
-        for (const w of result.warnings) say(`warning: ${w}`);
-        say(`lab ${topology.name} is up in ${result.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`);
-        say('');
-        say(formatStatus(await collectStatus(result.state)));
-        say('');
-        say(`Try: flannelette lab exec ${topology.pods[0]?.name ?? topology.nodes[0]!.name} -- ip addr     Remove it: flannelette lab down --name ${topology.name}`);
-      }),
+      action(
+        async (file: string | undefined, o: { name?: string; agent: boolean; pcapDir: string; logLevel: string }) => {
+          const { topology, text } = loadTopology(file, o.name);
+          requireLabPrivileges();
+          const progress = createProgress(out);
+          const result = await withInterrupt((signal) =>
+            labUp({
+              topology,
+              topologyText: text,
+              agents: o.agent,
+              pcapDir: path.resolve(o.pcapDir),
+              logLevel: o.logLevel,
+              signal,
+              progress,
+            }),
+          );
+          for (const w of result.warnings) say(`warning: ${w}`);
+          say(
+            `lab ${topology.name} is up in ${result.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`,
+          );
+          say('');
+          say(formatStatus(await collectStatus(result.state)));
+          say('');
+          say(
+            `Try: flannelette lab exec ${topology.pods[0]?.name ?? topology.nodes[0]!.name} -- ip addr     Remove it: flannelette lab down --name ${topology.name}`,
+          );
+        },
+      ),
     );
 
   lab
@@ -132,14 +149,18 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         }
         for (const name of names) {
           const r = await labDown(name, { progress: createProgress(out) });
-          say(r.existed ? `lab ${name} removed: ${r.namespaces} namespaces, ${r.processes} processes` : `lab ${name}: nothing to remove`);
+          say(
+            r.existed
+              ? `lab ${name} removed: ${r.namespaces} namespaces, ${r.processes} processes`
+              : `lab ${name}: nothing to remove`,
+          );
         }
       }),
     );
 
   lab
     .command('status')
-    .description('pods (like kubectl get pods -o wide) and nodes of a lab, with each node agent\'s health')
+    .description("pods (like kubectl get pods -o wide) and nodes of a lab, with each node agent's health")
     .option('--name <lab>', 'which lab (default: the only one running)')
     .option('--json', 'machine-readable output')
     .action(
@@ -152,7 +173,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
 
   lab
     .command('exec')
-    .description('run a command inside a pod\'s (or a node\'s) network namespace: lab exec POD [-c CONTAINER] -- CMD...')
+    .description("run a command inside a pod's (or a node's) network namespace: lab exec POD [-c CONTAINER] -- CMD...")
     .argument('<target>', 'pod or node name')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('-c, --container <name>', 'container of the pod')
@@ -186,7 +207,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .command('demo')
     .description('bring up a lab, walk through Kubernetes pod networking and check every step, then tear it down')
     .argument('[topology]', 'topology YAML file (default: examples/two-nodes.yaml)')
-    .option('--name <lab>', 'lab name (default: the topology\'s name)')
+    .option('--name <lab>', "lab name (default: the topology's name)")
     .option('--pcap-dir <dir>', 'where node1 writes its inner and outer captures', 'pcaps')
     .action(
       action(async (file: string | undefined, o: { name?: string; pcapDir: string }) => {
@@ -209,5 +230,4 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         return runProgram(name, args);
       }),
     );
-
 }

@@ -17,14 +17,20 @@ async function bothWays(a: string, b: string, flags: Flags, request: Record<stri
   const lab = await resolveLabName(flags.name);
   const state = requireState(lab);
   const nodes = state.topology.nodes.map((n) => n.name);
-  for (const n of [a, b]) if (!nodes.includes(n)) throw new ConfigError(`"${n}" is not a node of lab ${lab} (nodes: ${nodes.join(', ')})`);
+  for (const n of [a, b])
+    if (!nodes.includes(n)) throw new ConfigError(`"${n}" is not a node of lab ${lab} (nodes: ${nodes.join(', ')})`);
   const paths = labPaths(lab);
   const replies: Record<string, ImpairReply> = {};
-  for (const [from, to] of [[a, b], [b, a]] as const) {
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     replies[from] = (await rpcCall(controlSocket(paths, from), 'impair', { ...request, to })) as ImpairReply;
   }
   if (flags.json) process.stdout.write(JSON.stringify(replies, null, 2) + '\n');
-  else for (const [node, r] of Object.entries(replies)) process.stdout.write(`${node}:\n${formatImpairReply(r).replace(/^/gm, '  ')}\n`);
+  else
+    for (const [node, r] of Object.entries(replies))
+      process.stdout.write(`${node}:\n${formatImpairReply(r).replace(/^/gm, '  ')}\n`);
 }
 
 export function registerLabImpairCommands(lab: Command): void {
@@ -40,8 +46,10 @@ export function registerLabImpairCommands(lab: Command): void {
   impair.action(async (a: string, b: string, flags: Flags) => {
     try {
       const fields = impairFields(flags);
-      if (!flags.clear && Object.keys(fields).length === 0) throw new ConfigError('give impairments (e.g. --delay 20ms --loss 1%) or --clear');
-      if (flags.clear && Object.keys(fields).length > 0) throw new ConfigError('--clear cannot be combined with impairments: give one change at a time');
+      if (!flags.clear && Object.keys(fields).length === 0)
+        throw new ConfigError('give impairments (e.g. --delay 20ms --loss 1%) or --clear');
+      if (flags.clear && Object.keys(fields).length > 0)
+        throw new ConfigError('--clear cannot be combined with impairments: give one change at a time');
       await bothWays(a, b, flags, flags.clear ? { clear: true } : { fields });
     } catch (err) {
       fail(err);

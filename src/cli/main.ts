@@ -13,7 +13,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('flannelette')
-    .description('a packet-level overlay network emulator: flannel\'s vxlan and udp backends in userspace')
+    .description("a packet-level overlay network emulator: flannel's vxlan and udp backends in userspace")
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerNodeCommand(program);

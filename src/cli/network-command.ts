@@ -24,7 +24,8 @@ interface InitFlags {
 function optInt(flag: string, v: string | undefined, min: number, max: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${flag} ${v}: expected a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`--${flag} ${v}: expected a whole number from ${min} to ${max}`);
   return n;
 }
 

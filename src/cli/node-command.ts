@@ -70,21 +70,29 @@ export function registerNodeCommand(program: Command): void {
     .option('--etcd-prefix <prefix>', 'etcd key prefix', '/coreos.com/network')
     .option('--lease-ttl <seconds>', 'etcd subnet lease TTL in seconds (default 86400)')
     .option('--public-ip <ip>', 'underlay address of this node (and, with --peer, of the UDP socket)')
-    .option('--subnet <cidr>', 'this node\'s pod subnet, e.g. 10.244.1.0/24 (with --peer)')
+    .option('--subnet <cidr>', "this node's pod subnet, e.g. 10.244.1.0/24 (with --peer)")
     .option('--network <cidr>', 'the whole pod network, e.g. 10.244.0.0/16 (with --peer)')
     .addOption(new Option('--backend <type>', 'encapsulation (with --peer)').choices(BACKEND_NAMES).default('vxlan'))
     .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
-    .option('--vtep-mac <mac>', 'this node\'s VTEP MAC (vxlan; default random)')
-    .option('--peer <spec>', 'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--vtep-mac <mac>', "this node's VTEP MAC (vxlan; default random)")
+    .option(
+      '--peer <spec>',
+      'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..] (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--tun <name>', `TUN device name (default ${perBackendText((b) => b.tunName)})`)
     .option('--mtu <bytes>', `TUN MTU (default: underlay MTU minus ${perBackendText((b) => b.overhead)})`)
     .option('--underlay-mtu <bytes>', 'underlay MTU (default: MTU of the interface holding the public IP)')
-    .option('--subnet-file <path>', 'write flannel\'s subnet.env here')
+    .option('--subnet-file <path>', "write flannel's subnet.env here")
     .option('--state-dir <dir>', 'directory for the control socket', DEFAULT_STATE_DIR)
     .addOption(new Option('--underlay <impl>', 'UDP implementation').choices(['native', 'dgram']).default('native'))
-    .option('--no-anti-spoof', 'accept inner sources outside the sending peer\'s subnet')
-    .option('--no-tun-offload', 'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)')
+    .option('--no-anti-spoof', "accept inner sources outside the sending peer's subnet")
+    .option(
+      '--no-tun-offload',
+      'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)',
+    )
     .option('--capture <points>', 'capture points: inner, outer or inner,outer')
     .option('--pcap-dir <dir>', 'directory for capture files (default pcaps/)')
     .option('--capture-snaplen <bytes>', 'bytes kept of each captured packet')
@@ -92,8 +100,14 @@ export function registerNodeCommand(program: Command): void {
     .option('--capture-filter <expr>', 'capture filter: host A, net CIDR, proto icmp|tcp|udp, port N, joined by and')
     .option('--seed <n>', 'seed for impairment randomness (default random)')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9100)')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
-    .addOption(new Option('--log-format <format>', 'json or pretty (default: pretty on a terminal)').choices(['json', 'pretty']));
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'json or pretty (default: pretty on a terminal)').choices(['json', 'pretty']),
+    );
   addImpairFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
@@ -113,7 +127,8 @@ function mergeConfigFile(flags: NodeFlags, command: Command): NodeFlags {
   } catch (err) {
     throw new ConfigError(`--config ${flags.config}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`--config ${flags.config}: expected a YAML mapping of options`);
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`--config ${flags.config}: expected a YAML mapping of options`);
   const known = new Set(command.options.map((o) => o.attributeName()));
   const merged: NodeFlags = { ...flags };
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
@@ -129,19 +144,23 @@ function mergeConfigFile(flags: NodeFlags, command: Command): NodeFlags {
 function intFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`--${name} ${value}: expected a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`--${name} ${value}: expected a whole number from ${min} to ${max}`);
   return n;
 }
 
 /** Where the node's peers come from, from the flags (one of --cluster, --etcd-endpoints, --peer…). */
 function membershipSource(flags: NodeFlags): MembershipSource {
   if (flags.cluster) {
-    if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--cluster takes the peers and subnets from the file: drop --peer/--subnet');
+    if (flags.peer.length > 0 || flags.subnet)
+      throw new ConfigError('--cluster takes the peers and subnets from the file: drop --peer/--subnet');
     return { kind: 'cluster', file: flags.cluster };
   }
   if (flags.etcdEndpoints) {
-    if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--etcd-endpoints leases the subnet and learns the peers from etcd: drop --peer/--subnet');
-    if (!flags.publicIp) throw new ConfigError('--etcd-endpoints needs --public-ip (the address written into the lease)');
+    if (flags.peer.length > 0 || flags.subnet)
+      throw new ConfigError('--etcd-endpoints leases the subnet and learns the peers from etcd: drop --peer/--subnet');
+    if (!flags.publicIp)
+      throw new ConfigError('--etcd-endpoints needs --public-ip (the address written into the lease)');
     return {
       kind: 'etcd',
       endpoints: parseEndpoints(flags.etcdEndpoints),
@@ -152,7 +171,9 @@ function membershipSource(flags: NodeFlags): MembershipSource {
     };
   }
   if (!flags.publicIp || !flags.subnet || !flags.network) {
-    throw new ConfigError('give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)');
+    throw new ConfigError(
+      'give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)',
+    );
   }
   const type = flags.backend as BackendName;
   const backend = defaultBackend(type);
@@ -171,9 +192,13 @@ function membershipSource(flags: NodeFlags): MembershipSource {
 
 /** "http://127.0.0.1:2379,http://…" → the list; each must be an http(s) URL. */
 export function parseEndpoints(text: string): string[] {
-  const list = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   for (const e of list) {
-    if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(e)) throw new ConfigError(`--etcd-endpoints: "${e}" is not an http(s)://host:port URL`);
+    if (!/^https?:\/\/[^/\s]+(:\d+)?\/?$/.test(e))
+      throw new ConfigError(`--etcd-endpoints: "${e}" is not an http(s)://host:port URL`);
   }
   if (list.length === 0) throw new ConfigError('--etcd-endpoints: no endpoint given');
   return list;
@@ -181,11 +206,17 @@ export function parseEndpoints(text: string): string[] {
 
 export async function runNode(flags: NodeFlags): Promise<void> {
   if (!flags.name) throw new ConfigError('--name is required');
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.name)) throw new ConfigError(`--name ${flags.name}: use letters, digits, '.', '_' and '-'`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.name))
+    throw new ConfigError(`--name ${flags.name}: use letters, digits, '.', '_' and '-'`);
   const pretty = flags.logFormat ? flags.logFormat === 'pretty' : process.stderr.isTTY;
   const log = createLogger({ level: flags.logLevel as never, pretty, name: flags.name });
   fs.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
-  const membership = await buildMembership(membershipSource(flags), { nodeName: flags.name, stateDir: flags.stateDir, logger: log, rng: randomRng() });
+  const membership = await buildMembership(membershipSource(flags), {
+    nodeName: flags.name,
+    stateDir: flags.stateDir,
+    logger: log,
+    rng: randomRng(),
+  });
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
   const impairment = startupImpairment(flags);

@@ -15,7 +15,8 @@ export function parsePeerFlag(text: string): PeerFlag {
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');
     const key = eq > 0 ? part.slice(0, eq).trim() : '';
-    if (!KEYS.has(key)) throw new ConfigError(`--peer ${text}: expected name=..,ip=..,subnet=..[,mac=..], got "${part}"`);
+    if (!KEYS.has(key))
+      throw new ConfigError(`--peer ${text}: expected name=..,ip=..,subnet=..[,mac=..], got "${part}"`);
     fields.set(key, part.slice(eq + 1).trim());
   }
   for (const key of ['name', 'ip', 'subnet']) {

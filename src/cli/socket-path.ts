@@ -8,10 +8,14 @@ import { ConfigError, PermissionError } from '../util/errors.js';
 
 function socketsIn(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((f) => f.endsWith('.sock')).map((f) => path.join(dir, f));
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.sock'))
+      .map((f) => path.join(dir, f));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw new PermissionError(`permission denied reading ${dir} (run as root)`);
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new PermissionError(`permission denied reading ${dir} (run as root)`);
     return [];
   }
 }
@@ -33,7 +37,9 @@ export function resolveNodeSocket(stateDir: string, node: string | undefined): s
   if (!node) {
     if (all.length === 1) return all[0]!;
     if (all.length === 0) throw new ConfigError(`no running node found under ${stateDir}`);
-    throw new ConfigError(`several nodes are running; name one of: ${all.map((s) => path.basename(s, '.sock')).join(', ')}`);
+    throw new ConfigError(
+      `several nodes are running; name one of: ${all.map((s) => path.basename(s, '.sock')).join(', ')}`,
+    );
   }
   if (node.includes('/')) {
     const [lab, name] = node.split('/', 2);
@@ -43,6 +49,9 @@ export function resolveNodeSocket(stateDir: string, node: string | undefined): s
   }
   const matches = all.filter((s) => path.basename(s, '.sock') === node);
   if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1) throw new ConfigError(`"${node}" runs in several labs; say which, e.g. ${path.basename(path.dirname(path.dirname(matches[0]!)))}/${node}`);
+  if (matches.length > 1)
+    throw new ConfigError(
+      `"${node}" runs in several labs; say which, e.g. ${path.basename(path.dirname(path.dirname(matches[0]!)))}/${node}`,
+    );
   throw new ConfigError(`no running node named "${node}" under ${stateDir}`);
 }

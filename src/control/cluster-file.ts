@@ -65,17 +65,20 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
   const checkKeys = (map: YAMLMap, allowed: Set<string>, where: string): void => {
     for (const p of map.items) {
       const k = isScalar(p.key) ? String(p.key.value) : '?';
-      if (!allowed.has(k)) fail(p.key as YamlNode, `unknown field ${where}${k} (expected one of ${[...allowed].join(', ')})`);
+      if (!allowed.has(k))
+        fail(p.key as YamlNode, `unknown field ${where}${k} (expected one of ${[...allowed].join(', ')})`);
     }
   };
   const scalarText = (node: YamlNode | undefined, name: string, parent: YamlNode): string => {
     if (node === undefined || (isScalar(node) && node.value === null)) fail(parent, `${name} is missing`);
-    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number')) fail(node, `${name} must be a text value`);
+    if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number'))
+      fail(node, `${name} must be a text value`);
     return String((node as Scalar).value);
   };
   const integer = (node: YamlNode, name: string, min: number, max: number): number => {
     const v = isScalar(node) ? node.value : undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(node, `${name} must be an integer ${min}..${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      fail(node, `${name} must be an integer ${min}..${max}`);
     return v as number;
   };
 
@@ -137,7 +140,8 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     } catch (err) {
       return fail(ipNode, `${at}.publicIp ${oneLine(err)}`);
     }
-    if (byIp.has(publicIp)) fail(ipNode, `${at}.publicIp ${formatIpv4(publicIp)} duplicates nodes[${byIp.get(publicIp)}]`);
+    if (byIp.has(publicIp))
+      fail(ipNode, `${at}.publicIp ${formatIpv4(publicIp)} duplicates nodes[${byIp.get(publicIp)}]`);
     byIp.set(publicIp, i);
 
     const subnetNode = field(itemNode, 'subnet');
@@ -162,7 +166,8 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
       } catch (err) {
         return fail(macNode, `${at}.vtepMac ${oneLine(err)}`);
       }
-      if ((mac[0]! & 1) === 1 || mac.every((b) => b === 0)) fail(macNode, `${at}.vtepMac ${formatMac(mac)} must be a unicast, non-zero MAC`);
+      if ((mac[0]! & 1) === 1 || mac.every((b) => b === 0))
+        fail(macNode, `${at}.vtepMac ${formatMac(mac)} must be a unicast, non-zero MAC`);
     }
     if (backend.type === 'vxlan') {
       node.vtepMac = mac ?? deriveVtepMac(name);

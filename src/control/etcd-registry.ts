@@ -6,7 +6,13 @@
 // The constructor throws ConfigError for an empty endpoint list.
 import { Etcd3, type IOptions, type IKeyValue, type Watcher } from 'etcd3';
 import { ConfigError } from '../util/errors.js';
-import { normalizePrefix, type SubnetKv, type SubnetRegistry, type SubnetWatch, type SubnetWatchHandlers } from './subnet-registry.js';
+import {
+  normalizePrefix,
+  type SubnetKv,
+  type SubnetRegistry,
+  type SubnetWatch,
+  type SubnetWatchHandlers,
+} from './subnet-registry.js';
 
 export interface RegistryOptions {
   endpoints: string[];
@@ -65,7 +71,10 @@ export class EtcdRegistry implements SubnetRegistry {
       await this.client.put(this.configKey).value(value);
       return { created: true, stored: value };
     }
-    const r = await this.client.if(this.configKey, 'Version', '==', 0).then(this.client.put(this.configKey).value(value)).commit();
+    const r = await this.client
+      .if(this.configKey, 'Version', '==', 0)
+      .then(this.client.put(this.configKey).value(value))
+      .commit();
     if (r.succeeded) return { created: true, stored: value };
     return { created: false, stored: (await this.getConfig()) ?? '' };
   }
@@ -87,7 +96,10 @@ export class EtcdRegistry implements SubnetRegistry {
 
   /** Creates the key with the lease, in a transaction that fails if the key exists. */
   async createIfAbsent(key: string, value: string, leaseId: string): Promise<boolean> {
-    const r = await this.client.if(key, 'Version', '==', 0).then(this.client.put(key).value(value).lease(leaseId)).commit();
+    const r = await this.client
+      .if(key, 'Version', '==', 0)
+      .then(this.client.put(key).value(value).lease(leaseId))
+      .commit();
     return r.succeeded;
   }
 
@@ -104,7 +116,10 @@ export class EtcdRegistry implements SubnetRegistry {
     const stream = await this.client.leaseClient.leaseKeepAlive();
     try {
       return await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`lease keepalive timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`lease keepalive timed out after ${this.timeoutMs} ms`)),
+          this.timeoutMs,
+        );
         stream.on('data', (res: { TTL: string }) => {
           clearTimeout(timer);
           resolve(Number(res.TTL));
@@ -126,7 +141,11 @@ export class EtcdRegistry implements SubnetRegistry {
 
   /** Watches the subnets prefix from `fromRevision` (inclusive). */
   watchSubnets(fromRevision: number, handlers: SubnetWatchHandlers): SubnetWatch {
-    const watcher: Watcher = this.client.watch().prefix(this.subnetsPrefix).startRevision(String(fromRevision)).watcher();
+    const watcher: Watcher = this.client
+      .watch()
+      .prefix(this.subnetsPrefix)
+      .startRevision(String(fromRevision))
+      .watcher();
     let broken = false;
     const breakOff = (err: Error, kind: 'disconnected' | 'cancelled'): void => {
       if (broken) return;

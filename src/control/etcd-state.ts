@@ -29,4 +29,3 @@ export function stateForError(err: unknown): EtcdMembershipState {
   if (err instanceof SubnetTakenError) return 'subnet-taken';
   return 'etcd-unavailable';
 }
-

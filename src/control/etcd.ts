@@ -28,7 +28,13 @@ import type { Logger } from '../util/logger.js';
 import { randomRng, type Rng } from '../util/rng.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { stateForError, type EtcdMembershipState } from './etcd-state.js';
-import { encodeLeaseAttrs, parseNetworkConfig, parseSubnetKey, type LeaseAttrs, type NetworkConfig } from './flannel-format.js';
+import {
+  encodeLeaseAttrs,
+  parseNetworkConfig,
+  parseSubnetKey,
+  type LeaseAttrs,
+  type NetworkConfig,
+} from './flannel-format.js';
 import { classifyLeaseKv, type LeaseKv } from './lease-kv.js';
 import type { LocalLease, Membership, MembershipEvent, MembershipStatus, PeerInfo } from './membership.js';
 import { PeerView } from './peer-view.js';
@@ -137,11 +143,15 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   const readConfig = async (): Promise<NetworkConfig> => {
     const text = await reg.getConfig();
     if (text === undefined) {
-      throw new NetworkConfigMissingError(`no network config at ${reg.configKey} (create it with "flannelette network init")`);
+      throw new NetworkConfigMissingError(
+        `no network config at ${reg.configKey} (create it with "flannelette network init")`,
+      );
     }
     const cfg = parseNetworkConfig(text);
     if (netConfig && (!cfg.network.equals(netConfig.network) || cfg.backend.type !== netConfig.backend.type)) {
-      logOnce(`config-changed:${text}`, 'the network config in etcd changed; restart the node to apply it', { key: reg.configKey });
+      logOnce(`config-changed:${text}`, 'the network config in etcd changed; restart the node to apply it', {
+        key: reg.configKey,
+      });
     }
     return netConfig ?? cfg;
   };
@@ -197,7 +207,10 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     const lost = own.subnet;
     if (renewTimer) clock.clearTimeout(renewTimer);
     renewTimer = undefined;
-    log.warn({ subnet: lost.toString() }, 'our subnet lease is gone from etcd (expired or deleted); acquiring it again');
+    log.warn(
+      { subnet: lost.toString() },
+      'our subnet lease is gone from etcd (expired or deleted); acquiring it again',
+    );
     try {
       own = await acquireUntilDone(lost);
       log.info({ subnet: own.subnet.toString() }, 'subnet lease acquired again');
@@ -329,7 +342,13 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
 
   const localLease = (): LocalLease => {
     const cfg = netConfig!;
-    const lease: LocalLease = { subnet: own!.subnet, network: cfg.network, backend: { ...cfg.backend }, publicIp: opts.publicIp, expiresAt: own!.expiresAt };
+    const lease: LocalLease = {
+      subnet: own!.subnet,
+      network: cfg.network,
+      backend: { ...cfg.backend },
+      publicIp: opts.publicIp,
+      expiresAt: own!.expiresAt,
+    };
     if (cfg.backend.type === 'vxlan' && vtepMac) lease.vtepMac = Buffer.from(vtepMac);
     return lease;
   };

@@ -25,22 +25,36 @@ export interface FlagMembershipOptions {
 }
 
 export function createFlagMembership(opts: FlagMembershipOptions): Membership {
-  if (!opts.network.covers(opts.subnet)) throw new ConfigError(`--subnet ${opts.subnet} is outside --network ${opts.network}`);
+  if (!opts.network.covers(opts.subnet))
+    throw new ConfigError(`--subnet ${opts.subnet} is outside --network ${opts.network}`);
   const seen: Cidr[] = [opts.subnet];
   for (const p of opts.peers) {
-    if (!opts.network.covers(p.subnet)) throw new ConfigError(`--peer ${p.name}: subnet ${p.subnet} is outside --network ${opts.network}`);
+    if (!opts.network.covers(p.subnet))
+      throw new ConfigError(`--peer ${p.name}: subnet ${p.subnet} is outside --network ${opts.network}`);
     const clash = seen.find((s) => s.overlaps(p.subnet));
     if (clash) throw new ConfigError(`--peer ${p.name}: subnet ${p.subnet} overlaps ${clash}`);
     seen.push(p.subnet);
-    if (opts.backend.type === 'vxlan' && !p.vtepMac) throw new ConfigError(`--peer ${p.name}: the vxlan backend needs the peer's VTEP MAC (mac=..)`);
+    if (opts.backend.type === 'vxlan' && !p.vtepMac)
+      throw new ConfigError(`--peer ${p.name}: the vxlan backend needs the peer's VTEP MAC (mac=..)`);
   }
-  const peers: PeerInfo[] = opts.peers.map((p) => ({ name: p.name, subnet: p.subnet, publicIp: p.publicIp, vtepMac: p.vtepMac }));
+  const peers: PeerInfo[] = opts.peers.map((p) => ({
+    name: p.name,
+    subnet: p.subnet,
+    publicIp: p.publicIp,
+    vtepMac: p.vtepMac,
+  }));
   let running = false;
   return {
     async start(onEvent: (e: MembershipEvent) => void): Promise<LocalLease> {
       running = true;
       for (const peer of peers) onEvent({ type: 'peer-added', peer });
-      return { subnet: opts.subnet, network: opts.network, backend: opts.backend, publicIp: opts.publicIp, vtepMac: opts.vtepMac };
+      return {
+        subnet: opts.subnet,
+        network: opts.network,
+        backend: opts.backend,
+        publicIp: opts.publicIp,
+        vtepMac: opts.vtepMac,
+      };
     },
     peers: () => peers.slice(),
     status: () => ({ source: 'static', state: running ? 'running' : 'stopped' }),

@@ -69,7 +69,8 @@ export function parseNetworkConfig(text: string): NetworkConfig {
   let subnetLen = optionalInt(raw.SubnetLen, 'SubnetLen', bad) ?? 0;
   if (subnetLen > 0) {
     if (subnetLen > 30) bad('SubnetLen must be less than /31');
-    if (subnetLen < network.prefix + 2) bad(`network ${network} must be able to hold at least four /${subnetLen} subnets`);
+    if (subnetLen < network.prefix + 2)
+      bad(`network ${network} must be able to hold at least four /${subnetLen} subnets`);
   } else if (network.prefix > 28) {
     bad(`network ${network} is too small; the smallest useful network is a /28`);
   } else {
@@ -88,7 +89,7 @@ export function parseNetworkConfig(text: string): NetworkConfig {
       return bad(`${name}: ${oneLine(err)}`);
     }
     if (!network.contains(ip)) bad(`${name} ${value} is not in the range of the Network ${network}`);
-    if (((ip & mask) >>> 0) !== ip) bad(`${name} ${value} is not on a /${subnetLen} boundary`);
+    if ((ip & mask) >>> 0 !== ip) bad(`${name} ${value} is not on a /${subnetLen} boundary`);
     return ip;
   };
   // The first subnet is skipped: its first address would be the network address of the overlay.
@@ -222,7 +223,8 @@ export function decodeLeaseAttrs(text: string): Decoded<LeaseAttrs> {
   } catch (err) {
     return { ok: false, reason: `lease PublicIP: ${oneLine(err)}` };
   }
-  if (raw.BackendType !== undefined && typeof raw.BackendType !== 'string') return { ok: false, reason: 'lease BackendType is not a string' };
+  if (raw.BackendType !== undefined && typeof raw.BackendType !== 'string')
+    return { ok: false, reason: 'lease BackendType is not a string' };
   const attrs: LeaseAttrs = { publicIp, backendType: ((raw.BackendType as string | undefined) ?? '').toLowerCase() };
   if (!isBackendName(attrs.backendType)) return { ok: true, value: attrs };
   const problem = decodeBackendData(backendFacts(attrs.backendType), raw.BackendData, attrs);
@@ -274,7 +276,10 @@ const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 /** A peer from a decoded lease, if its backend matches ours. */
 export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: BackendName): Decoded<PeerInfo> {
   if (attrs.backendType !== backend) {
-    return { ok: false, reason: `lease backend "${attrs.backendType || '(none)'}" does not match the network's "${backend}"` };
+    return {
+      ok: false,
+      reason: `lease backend "${attrs.backendType || '(none)'}" does not match the network's "${backend}"`,
+    };
   }
   const peer: PeerInfo = { subnet, publicIp: attrs.publicIp };
   if (needsVtepMac(backendFacts(backend))) peer.vtepMac = attrs.vtepMac;

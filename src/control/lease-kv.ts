@@ -40,17 +40,32 @@ export function classifyLeaseKv(kv: SubnetKv, ctx: LeaseKvContext): LeaseKv {
   if (ctx.own && subnet.equals(ctx.own)) {
     const ours = attrs.ok && attrs.value.publicIp === ctx.publicIp;
     if (attrs.ok && !ours) {
-      return { kind: 'own', ours, foreign: { logKey: `foreign-own:${kv.key}:${kv.value}`, message: 'another node wrote our subnet key' } };
+      return {
+        kind: 'own',
+        ours,
+        foreign: { logKey: `foreign-own:${kv.key}:${kv.value}`, message: 'another node wrote our subnet key' },
+      };
     }
     return { kind: 'own', ours };
   }
   if (!attrs.ok) {
-    return { kind: 'skip', subnet, logKey: `value:${kv.key}:${kv.value}`, message: `skipping malformed lease: ${attrs.reason}` };
+    return {
+      kind: 'skip',
+      subnet,
+      logKey: `value:${kv.key}:${kv.value}`,
+      message: `skipping malformed lease: ${attrs.reason}`,
+    };
   }
   const peer = leaseToPeer(subnet, attrs.value, ctx.backend);
-  if (!peer.ok) return { kind: 'skip', subnet, logKey: `backend:${kv.key}:${kv.value}`, message: `skipping lease: ${peer.reason}` };
+  if (!peer.ok)
+    return { kind: 'skip', subnet, logKey: `backend:${kv.key}:${kv.value}`, message: `skipping lease: ${peer.reason}` };
   if (ctx.own && subnet.overlaps(ctx.own)) {
-    return { kind: 'skip', subnet, logKey: `overlap:${kv.key}`, message: `skipping lease ${subnet}: it overlaps our subnet ${ctx.own}` };
+    return {
+      kind: 'skip',
+      subnet,
+      logKey: `overlap:${kv.key}`,
+      message: `skipping lease ${subnet}: it overlaps our subnet ${ctx.own}`,
+    };
   }
   return { kind: 'peer', peer: peer.value };
 }

@@ -12,7 +12,13 @@
 // put with an unknown lease (as etcd does: "requested lease not found").
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { DeviceError } from '../util/errors.js';
-import { normalizePrefix, type SubnetKv, type SubnetRegistry, type SubnetWatch, type SubnetWatchHandlers } from './subnet-registry.js';
+import {
+  normalizePrefix,
+  type SubnetKv,
+  type SubnetRegistry,
+  type SubnetWatch,
+  type SubnetWatchHandlers,
+} from './subnet-registry.js';
 
 interface StoredKey {
   value: string;
@@ -68,7 +74,8 @@ export class MemoryEtcd {
   }
 
   put(key: string, value: string, lease?: string): void {
-    if (lease !== undefined && !this.leases.has(lease)) throw new DeviceError(`etcdserver: requested lease not found (${lease})`);
+    if (lease !== undefined && !this.leases.has(lease))
+      throw new DeviceError(`etcdserver: requested lease not found (${lease})`);
     this.revision++;
     this.keys.set(key, { value, modRevision: this.revision, lease });
     this.record({ type: 'put', kv: { key, value, modRevision: this.revision } });
@@ -140,7 +147,9 @@ export class MemoryEtcd {
   /** @internal */
   watch(w: Watcher, fromRevision: number): SubnetWatch {
     if (fromRevision <= this.compactedRevision) {
-      queueMicrotask(() => w.handlers.onBroken(new Error(`etcdserver: mvcc: required revision has been compacted`), 'cancelled'));
+      queueMicrotask(() =>
+        w.handlers.onBroken(new Error(`etcdserver: mvcc: required revision has been compacted`), 'cancelled'),
+      );
       return { cancel: async () => undefined };
     }
     this.watchers.add(w);

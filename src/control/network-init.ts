@@ -6,7 +6,12 @@
 import { Cidr } from '../addr/ipv4.js';
 import { ConfigError, DeviceError, oneLine } from '../util/errors.js';
 import { EtcdRegistry } from './etcd-registry.js';
-import { formatNetworkConfig, parseNetworkConfig, type NetworkConfig, type NetworkConfigInput } from './flannel-format.js';
+import {
+  formatNetworkConfig,
+  parseNetworkConfig,
+  type NetworkConfig,
+  type NetworkConfigInput,
+} from './flannel-format.js';
 import type { SubnetRegistry } from './subnet-registry.js';
 
 export interface NetworkConfigOptions extends Omit<NetworkConfigInput, 'network'> {
@@ -31,7 +36,11 @@ export interface InitNetworkResult {
 }
 
 /** Writes the network config through `reg` (which stays open). */
-export async function writeNetworkConfig(reg: SubnetRegistry, opts: NetworkConfigOptions, where = 'etcd'): Promise<InitNetworkResult> {
+export async function writeNetworkConfig(
+  reg: SubnetRegistry,
+  opts: NetworkConfigOptions,
+  where = 'etcd',
+): Promise<InitNetworkResult> {
   const network = typeof opts.network === 'string' ? parseCidrOption(opts.network) : opts.network;
   const { overwrite, ...input } = opts;
   const value = formatNetworkConfig({ ...input, network });
@@ -43,7 +52,9 @@ export async function writeNetworkConfig(reg: SubnetRegistry, opts: NetworkConfi
     throw new DeviceError(`cannot write ${reg.configKey} to ${where}: ${oneLine(err)}`, { cause: err });
   }
   if (!result.created && result.stored !== value) {
-    throw new ConfigError(`${reg.configKey} already holds a different config (${result.stored}); use overwrite to replace it`);
+    throw new ConfigError(
+      `${reg.configKey} already holds a different config (${result.stored}); use overwrite to replace it`,
+    );
   }
   return { key: reg.configKey, value, config, created: result.created };
 }

@@ -11,7 +11,14 @@ import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { loadClusterFile, nodeToPeer, type ClusterConfig } from './cluster-file.js';
-import type { BackendConfig, LocalLease, Membership, MembershipEvent, MembershipStatus, PeerInfo } from './membership.js';
+import type {
+  BackendConfig,
+  LocalLease,
+  Membership,
+  MembershipEvent,
+  MembershipStatus,
+  PeerInfo,
+} from './membership.js';
 import { PeerView } from './peer-view.js';
 
 export interface StaticMembershipOptions {
@@ -59,7 +66,10 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
     for (const n of cfg.nodes) {
       if (n.name === opts.nodeName) continue;
       if (lease && n.subnet.overlaps(lease.subnet)) {
-        log.error({ node: n.name, subnet: n.subnet.toString() }, `node ${n.name} claims subnet ${n.subnet}, which overlaps this node's ${lease.subnet}; ignoring it`);
+        log.error(
+          { node: n.name, subnet: n.subnet.toString() },
+          `node ${n.name} claims subnet ${n.subnet}, which overlaps this node's ${lease.subnet}; ignoring it`,
+        );
         continue;
       }
       out.push(nodeToPeer(n));
@@ -88,7 +98,11 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
     if (!self) {
       lastError = `${opts.file}: this node (${opts.nodeName}) is no longer in the cluster file; keeping its lease ${lease.subnet}`;
       log.error({ file: opts.file }, lastError);
-    } else if (!self.subnet.equals(lease.subnet) || self.publicIp !== lease.publicIp || !sameMac(self.vtepMac, lease.vtepMac)) {
+    } else if (
+      !self.subnet.equals(lease.subnet) ||
+      self.publicIp !== lease.publicIp ||
+      !sameMac(self.vtepMac, lease.vtepMac)
+    ) {
       lastError = `${opts.file}: this node's own entry changed; restart the node to apply (keeping ${lease.subnet})`;
       log.error({ file: opts.file }, lastError);
     } else {
@@ -131,7 +145,9 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
       const cfg = loadClusterFile(opts.file);
       const self = cfg.nodes.find((n) => n.name === opts.nodeName);
       if (!self) {
-        throw new ConfigError(`${opts.file}: node "${opts.nodeName}" is not in the cluster file (nodes: ${cfg.nodes.map((n) => n.name).join(', ')})`);
+        throw new ConfigError(
+          `${opts.file}: node "${opts.nodeName}" is not in the cluster file (nodes: ${cfg.nodes.map((n) => n.name).join(', ')})`,
+        );
       }
       config = cfg;
       lease = { subnet: self.subnet, network: cfg.network, backend: { ...cfg.backend }, publicIp: self.publicIp };

@@ -39,7 +39,12 @@ export interface AcquireContext {
 }
 
 /** Acquires a subnet lease whose value is `value` (our encoded lease attributes). */
-export async function acquireSubnet(ctx: AcquireContext, cfg: NetworkConfig, value: string, only?: Cidr): Promise<OwnLease> {
+export async function acquireSubnet(
+  ctx: AcquireContext,
+  cfg: NetworkConfig,
+  value: string,
+  only?: Cidr,
+): Promise<OwnLease> {
   const reg = ctx.registry;
   const lease = (subnet: Cidr, key: string, leaseId: string): OwnLease => ({
     subnet,
@@ -73,7 +78,8 @@ export async function acquireSubnet(ctx: AcquireContext, cfg: NetworkConfig, val
     const isFree = (s: Cidr): boolean => isSubnetCompatible(cfg, s) && !taken.some((t) => t.overlaps(s));
     let subnet: Cidr | undefined;
     if (only) {
-      if (!isFree(only)) throw new SubnetTakenError(`subnet ${only} is no longer free; restart the node to get a new one`);
+      if (!isFree(only))
+        throw new SubnetTakenError(`subnet ${only} is no longer free; restart the node to get a new one`);
       subnet = only;
     } else {
       const previous = ctx.previousSubnet();

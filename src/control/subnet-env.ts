@@ -50,7 +50,8 @@ export function parseSubnetEnv(text: string, source = 'subnet.env'): SubnetEnv {
     const network = Cidr.parse(need('FLANNEL_NETWORK'));
     const subnet = Cidr.parse(need('FLANNEL_SUBNET'));
     const mtu = Number(vars.get('FLANNEL_MTU') ?? '1500');
-    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new ConfigError(`${source}: bad FLANNEL_MTU "${vars.get('FLANNEL_MTU')}"`);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+      throw new ConfigError(`${source}: bad FLANNEL_MTU "${vars.get('FLANNEL_MTU')}"`);
     const masq = vars.get('FLANNEL_IPMASQ') ?? 'false';
     if (masq !== 'true' && masq !== 'false') throw new ConfigError(`${source}: FLANNEL_IPMASQ must be true or false`);
     return { network, subnet, mtu, ipMasq: masq === 'true' };

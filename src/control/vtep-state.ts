@@ -18,7 +18,8 @@ export function loadOrCreateVtepMac(file: string | undefined, rng: Rng, log: Log
       }
       log.warn({ file }, 'state file has no usable vtepMac; generating a new one');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err, file }, 'state file unreadable; generating a new VTEP MAC');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        log.warn({ err, file }, 'state file unreadable; generating a new VTEP MAC');
     }
   }
   const mac = randomMac(rng);

@@ -26,7 +26,9 @@ export const DROP_REASONS = [
 
 export type DropReason = (typeof DROP_REASONS)[number];
 
-export const Drop: { readonly [K in DropReason as K]: number } = Object.fromEntries(DROP_REASONS.map((r, i) => [r, i])) as never;
+export const Drop: { readonly [K in DropReason as K]: number } = Object.fromEntries(
+  DROP_REASONS.map((r, i) => [r, i]),
+) as never;
 
 export interface PeerCounters {
   txPackets: number;
@@ -70,7 +72,14 @@ export class DataplaneCounters {
   snapshot(): CountersSnapshot {
     const drops = {} as Record<DropReason, number>;
     DROP_REASONS.forEach((r, i) => (drops[r] = this.drops[i]!));
-    return { txPackets: this.txPackets, txBytes: this.txBytes, rxPackets: this.rxPackets, rxBytes: this.rxBytes, icmpSent: this.icmpSent, drops };
+    return {
+      txPackets: this.txPackets,
+      txBytes: this.txBytes,
+      rxPackets: this.rxPackets,
+      rxBytes: this.rxBytes,
+      icmpSent: this.icmpSent,
+      drops,
+    };
   }
 }
 

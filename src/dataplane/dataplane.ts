@@ -95,7 +95,12 @@ export class Dataplane {
       flowPorts: opts.backend.sourcePort === 'flow',
       localPort: opts.local.port,
     };
-    this.deliverPolicy = { peersByAddr: this.peersByAddr, backend: opts.backend, local: opts.local, antiSpoof: opts.antiSpoof ?? true };
+    this.deliverPolicy = {
+      peersByAddr: this.peersByAddr,
+      backend: opts.backend,
+      local: opts.local,
+      antiSpoof: opts.antiSpoof ?? true,
+    };
     if (PACKET_HEADROOM < opts.backend.headerLen) throw new Error('packet headroom too small for the backend');
   }
 

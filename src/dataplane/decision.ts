@@ -18,7 +18,16 @@ import {
   ICMP_UNREACH_NET,
   icmpErrorAllowed,
 } from '../wire/icmp.js';
-import { ipv4Check, ipv4DecrementTtl, ipv4DontFragment, ipv4Dst, ipv4Src, ipv4TotalLen, ipv4Ttl, ipv4Version } from '../wire/ipv4.js';
+import {
+  ipv4Check,
+  ipv4DecrementTtl,
+  ipv4DontFragment,
+  ipv4Dst,
+  ipv4Src,
+  ipv4TotalLen,
+  ipv4Ttl,
+  ipv4Version,
+} from '../wire/ipv4.js';
 import type { Backend, BackendLocal } from './backends.js';
 import { Drop } from './counters.js';
 import type { Peer } from './peer.js';
@@ -88,7 +97,8 @@ export function decideForward(policy: ForwardPolicy, buf: Buffer, off: number, l
   }
   if (len > policy.pathMtu) {
     d.drop = Drop['too-big'];
-    if (ipv4DontFragment(buf, off)) icmpDue(d, buf, off, len, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, policy.pathMtu);
+    if (ipv4DontFragment(buf, off))
+      icmpDue(d, buf, off, len, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, policy.pathMtu);
     return;
   }
   d.drop = NO_DROP;
@@ -102,7 +112,15 @@ export function decideForward(policy: ForwardPolicy, buf: Buffer, off: number, l
 }
 
 /** An ICMP error is due, unless RFC 1122 3.2.2 forbids one about this packet. */
-function icmpDue(d: ForwardDecision, buf: Buffer, off: number, len: number, type: number, code: number, rest: number): void {
+function icmpDue(
+  d: ForwardDecision,
+  buf: Buffer,
+  off: number,
+  len: number,
+  type: number,
+  code: number,
+  rest: number,
+): void {
   if (!icmpErrorAllowed(buf, off, len)) return;
   d.icmpType = type;
   d.icmpCode = code;
@@ -114,7 +132,14 @@ function icmpDue(d: ForwardDecision, buf: Buffer, off: number, len: number, type
  * it) and the backend's headers in the headroom. Returns the datagram's start offset; its length
  * is d.len + (off - start).
  */
-export function applyForward(policy: ForwardPolicy, backend: Backend, local: BackendLocal, buf: Buffer, off: number, d: ForwardDecision): number {
+export function applyForward(
+  policy: ForwardPolicy,
+  backend: Backend,
+  local: BackendLocal,
+  buf: Buffer,
+  off: number,
+  d: ForwardDecision,
+): number {
   if (policy.decrementTtl) ipv4DecrementTtl(buf, off);
   return backend.encapsulate(buf, off, d.peer!, local);
 }
@@ -140,7 +165,14 @@ export class DeliverDecision {
 }
 
 /** Decides what happens to the datagram buf[off, off+len) received from underlay address `from`. */
-export function decideDeliver(policy: DeliverPolicy, buf: Buffer, off: number, len: number, from: number, d: DeliverDecision): void {
+export function decideDeliver(
+  policy: DeliverPolicy,
+  buf: Buffer,
+  off: number,
+  len: number,
+  from: number,
+  d: DeliverDecision,
+): void {
   const peer = (d.peer = policy.peersByAddr.get(from));
   if (peer === undefined) {
     d.drop = Drop['unknown-peer'];

@@ -86,7 +86,9 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
   const what = `${q.proto}${q.port !== undefined ? `/${q.port}` : ''} ${formatIpv4(q.src)} → ${formatIpv4(q.dst)}, ${size} bytes${q.dontFragment ? ', DF' : ''}`;
   steps.push(`packet: ${what}${ports ? ` (ports ${ports})` : ''}`);
   if (local.subnet.contains(q.dst)) {
-    steps.push(`${formatIpv4(q.dst)} is in this node's own subnet ${local.subnet}: the kernel delivers it locally (cni0); it never enters the TUN device`);
+    steps.push(
+      `${formatIpv4(q.dst)} is in this node's own subnet ${local.subnet}: the kernel delivers it locally (cni0); it never enters the TUN device`,
+    );
     return { verdict: 'local', steps };
   }
 
@@ -120,7 +122,9 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
   }
   steps.push(policy.decrementTtl ? `TTL ${ttl} → ${ttl - 1}` : `TTL ${ttl} (not decremented)`);
   if (d.drop === Drop['too-big']) {
-    steps.push(`MTU check: ${size} bytes > path MTU ${policy.pathMtu} (underlay MTU ${local.underlayMtu} − ${backend.overhead} bytes of encapsulation)`);
+    steps.push(
+      `MTU check: ${size} bytes > path MTU ${policy.pathMtu} (underlay MTU ${local.underlayMtu} − ${backend.overhead} bytes of encapsulation)`,
+    );
     return dropped();
   }
   if (d.drop !== NO_DROP) return dropped();
@@ -141,31 +145,48 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
     outer.vni = vxlanVni(buf, start);
     outer.innerSrcMac = formatMac(ethSrc(buf, eth));
     outer.innerDstMac = peer.vtepMac ? formatMac(ethDst(buf, eth)) : '?';
-    steps.push(`encapsulate: VXLAN VNI ${outer.vni}, inner Ethernet ${outer.innerSrcMac} → ${outer.innerDstMac}, type IPv4`);
+    steps.push(
+      `encapsulate: VXLAN VNI ${outer.vni}, inner Ethernet ${outer.innerSrcMac} → ${outer.innerDstMac}, type IPv4`,
+    );
   } else {
     steps.push(`encapsulate: raw IP packet as the UDP payload (flannel ${backend.name} backend)`);
   }
   const portNote = policy.flowPorts ? 'source port from the inner flow hash' : 'from the bound socket port';
-  steps.push(`send: UDP ${outer.src}:${outer.srcPort} → ${outer.dst}:${outer.dstPort} (${portNote}), ${outer.bytes} bytes on the underlay`);
+  steps.push(
+    `send: UDP ${outer.src}:${outer.srcPort} → ${outer.dst}:${outer.dstPort} (${portNote}), ${outer.bytes} bytes on the underlay`,
+  );
 
   const rx = new DeliverDecision();
   decideDeliver(peerView(local, backend, peer), buf, start, datagram, local.publicIp, rx);
   if (rx.drop === Drop['spoofed-source']) {
-    steps.push(`at ${peer.name}: source ${formatIpv4(q.src)} must lie in the sender's subnet ${local.subnet} (or be its address ${outer.src}) — it does not: the peer drops it as spoofed-source`);
+    steps.push(
+      `at ${peer.name}: source ${formatIpv4(q.src)} must lie in the sender's subnet ${local.subnet} (or be its address ${outer.src}) — it does not: the peer drops it as spoofed-source`,
+    );
     return { verdict: 'drop', drop: 'spoofed-source', steps, outer };
   }
   if (rx.drop !== NO_DROP) {
     steps.push(`at ${peer.name}: drop: ${DROP_REASONS[rx.drop]}`);
     return { verdict: 'drop', drop: DROP_REASONS[rx.drop], steps, outer };
   }
-  const srcOk = local.subnet.contains(q.src) ? `lies in the sender's subnet ${local.subnet}` : `is the sender's address`;
-  steps.push(`at ${peer.name}: decapsulate; source ${formatIpv4(q.src)} ${srcOk}; ${rx.len} bytes written to its TUN device`);
+  const srcOk = local.subnet.contains(q.src)
+    ? `lies in the sender's subnet ${local.subnet}`
+    : `is the sender's address`;
+  steps.push(
+    `at ${peer.name}: decapsulate; source ${formatIpv4(q.src)} ${srcOk}; ${rx.len} bytes written to its TUN device`,
+  );
   return { verdict: 'forward', steps, outer };
 }
 
 /** The receiving peer's side of the decision: this node as its known peer, anti-spoofing on. */
 function peerView(local: LocalNode, backend: Backend, peer: Peer): DeliverPolicy {
-  const us: Peer = { name: local.name, subnet: local.subnet, publicIp: local.publicIp, port: local.port, vtepMac: local.vtepMac, counters: newPeerCounters() };
+  const us: Peer = {
+    name: local.name,
+    subnet: local.subnet,
+    publicIp: local.publicIp,
+    port: local.port,
+    vtepMac: local.vtepMac,
+    counters: newPeerCounters(),
+  };
   return {
     peersByAddr: new Map([[local.publicIp, us]]),
     backend,
@@ -178,18 +199,51 @@ function peerView(local: LocalNode, backend: Backend, peer: Peer): DeliverPolicy
 function writeTracePacket(buf: Buffer, off: number, q: TraceQuery, size: number, ttl: number): void {
   const protocol = q.proto === 'icmp' ? IPPROTO_ICMP : q.proto === 'tcp' ? IPPROTO_TCP : IPPROTO_UDP;
   const payloadLen = Math.max(0, size - IPV4_MIN_HEADER);
-  emitIpv4({ src: q.src, dst: q.dst, protocol, ttl, tos: 0, ident: 0, dontFragment: q.dontFragment ?? false, moreFragments: false, fragOffset: 0, payloadLen }, buf, off);
+  emitIpv4(
+    {
+      src: q.src,
+      dst: q.dst,
+      protocol,
+      ttl,
+      tos: 0,
+      ident: 0,
+      dontFragment: q.dontFragment ?? false,
+      moreFragments: false,
+      fragOffset: 0,
+      payloadLen,
+    },
+    buf,
+    off,
+  );
   if (size < IPV4_MIN_HEADER) buf.writeUInt16BE(size, off + IPV4_OFF_TOTAL_LEN);
   const l4 = off + IPV4_MIN_HEADER;
   if (q.proto === 'icmp') {
-    if (payloadLen >= ICMP_HEADER_LEN) emitIcmpEcho({ type: ICMP_ECHO_REQUEST, ident: 0, seq: 0, data: Buffer.alloc(payloadLen - ICMP_HEADER_LEN) }, buf, l4);
+    if (payloadLen >= ICMP_HEADER_LEN)
+      emitIcmpEcho(
+        { type: ICMP_ECHO_REQUEST, ident: 0, seq: 0, data: Buffer.alloc(payloadLen - ICMP_HEADER_LEN) },
+        buf,
+        l4,
+      );
     return;
   }
   const srcPort = q.srcPort ?? TRACE_SOURCE_PORT;
   const dstPort = q.port ?? 0;
   if (q.proto === 'udp' && payloadLen >= UDP_HEADER_LEN) writeUdpHeader(buf, l4, srcPort, dstPort, payloadLen);
   else if (q.proto === 'tcp' && payloadLen >= TCP_MIN_HEADER) {
-    emitTcp({ srcPort, dstPort, seq: 0, ack: 0, flags: TCP_SYN, window: 65535, urgent: 0, payloadLen: payloadLen - TCP_MIN_HEADER }, buf, l4);
+    emitTcp(
+      {
+        srcPort,
+        dstPort,
+        seq: 0,
+        ack: 0,
+        flags: TCP_SYN,
+        window: 65535,
+        urgent: 0,
+        payloadLen: payloadLen - TCP_MIN_HEADER,
+      },
+      buf,
+      l4,
+    );
   } else if (payloadLen >= 4) {
     // A runt: only the two ports (what the flow hash reads) fit.
     buf.writeUInt16BE(srcPort, l4);
@@ -199,7 +253,8 @@ function writeTracePacket(buf: Buffer, off: number, q: TraceQuery, size: number,
 
 function icmpText(type: number, code: number, rest: number): string {
   if (type === ICMP_TIME_EXCEEDED) return 'time exceeded';
-  if (type === ICMP_DEST_UNREACHABLE && code === ICMP_UNREACH_NET) return 'destination unreachable / network unreachable';
+  if (type === ICMP_DEST_UNREACHABLE && code === ICMP_UNREACH_NET)
+    return 'destination unreachable / network unreachable';
   if (type === ICMP_DEST_UNREACHABLE && code === ICMP_UNREACH_FRAG_NEEDED) return `fragmentation needed, MTU ${rest}`;
   return `type ${type} code ${code}`;
 }

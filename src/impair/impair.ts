@@ -56,7 +56,18 @@ export interface ImpairCounters {
 }
 
 export function zeroCounters(): ImpairCounters {
-  return { sent: 0, delayed: 0, droppedLoss: 0, droppedQueue: 0, droppedPartition: 0, droppedInner: 0, duplicated: 0, reordered: 0, corrupted: 0, rateLimited: 0 };
+  return {
+    sent: 0,
+    delayed: 0,
+    droppedLoss: 0,
+    droppedQueue: 0,
+    droppedPartition: 0,
+    droppedInner: 0,
+    duplicated: 0,
+    reordered: 0,
+    corrupted: 0,
+    rateLimited: 0,
+  };
 }
 
 export interface ImpairConfig {
@@ -290,7 +301,15 @@ export class ImpairedUnderlay implements Underlay {
     return this.impairedSend(link, buf, off, len, addr, port, srcPort);
   }
 
-  private impairedSend(link: PeerLink, buf: Buffer, off: number, len: number, addr: number, port: number, srcPort: number | undefined): boolean {
+  private impairedSend(
+    link: PeerLink,
+    buf: Buffer,
+    off: number,
+    len: number,
+    addr: number,
+    port: number,
+    srcPort: number | undefined,
+  ): boolean {
     const spec = link.spec;
     if (spec === undefined) return this.inner.send(buf, off, len, addr, port, srcPort);
     if (this.closed) return false;
@@ -396,7 +415,15 @@ export class ImpairedUnderlay implements Underlay {
     buf[off + (bit >>> 3)]! ^= 1 << (bit & 7);
   }
 
-  private deliver(link: PeerLink, buf: Buffer, off: number, len: number, addr: number, port: number, srcPort: number | undefined): boolean {
+  private deliver(
+    link: PeerLink,
+    buf: Buffer,
+    off: number,
+    len: number,
+    addr: number,
+    port: number,
+    srcPort: number | undefined,
+  ): boolean {
     if (this.inner.send(buf, off, len, addr, port, srcPort)) {
       link.counters.sent++;
       return true;

@@ -29,7 +29,15 @@ export class HeldPool {
   take(src: Buffer, off: number, len: number): HeldDatagram {
     let d: HeldDatagram;
     if (len <= SLOT_SIZE) {
-      d = this.free.pop() ?? { buf: Buffer.allocUnsafeSlow(SLOT_SIZE), len: 0, addr: 0, port: 0, srcPort: 0, due: 0, seq: 0 };
+      d = this.free.pop() ?? {
+        buf: Buffer.allocUnsafeSlow(SLOT_SIZE),
+        len: 0,
+        addr: 0,
+        port: 0,
+        srcPort: 0,
+        due: 0,
+        seq: 0,
+      };
     } else {
       d = { buf: Buffer.allocUnsafe(len), len: 0, addr: 0, port: 0, srcPort: 0, due: 0, seq: 0 }; // rare: larger than a slot, not pooled
     }

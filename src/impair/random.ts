@@ -57,7 +57,10 @@ export function sampleDelay(rng: Rng, delayMs: number, jitterMs: number, dist: J
 export class GilbertElliottChain {
   bad = false;
 
-  constructor(private readonly model: GilbertElliott, private readonly rng: Rng) {}
+  constructor(
+    private readonly model: GilbertElliott,
+    private readonly rng: Rng,
+  ) {}
 
   /**
    * As the kernel's netem (loss_gilb_ell): the packet's fate depends on the state it arrives in,

@@ -145,9 +145,16 @@ function oneLineValue(value: string): string {
 const NUMBER = '(\\d+(?:\\.\\d*)?|\\.\\d+)';
 const TIME_RE = new RegExp(`^(-?)${NUMBER}\\s*([a-zµ]*)$`, 'i');
 const TIME_UNITS: Record<string, number> = {
-  s: 1000, sec: 1000, secs: 1000,
-  ms: 1, msec: 1, msecs: 1,
-  us: 0.001, usec: 0.001, usecs: 0.001, 'µs': 0.001,
+  s: 1000,
+  sec: 1000,
+  secs: 1000,
+  ms: 1,
+  msec: 1,
+  msecs: 1,
+  us: 0.001,
+  usec: 0.001,
+  usecs: 0.001,
+  µs: 0.001,
 };
 
 /** "20ms", "1.5ms", "2s", "250us", "0" → milliseconds. A bare number other than 0 is refused (tc reads it as µs). */
@@ -186,10 +193,25 @@ export function parsePercent(field: string, text: string, what = field): number 
 const RATE_RE = new RegExp(`^${NUMBER}\\s*([a-z]*)$`, 'i');
 /** tc's rate units: bit suffixes are bits per second, bps suffixes are bytes per second. */
 const RATE_UNITS: Record<string, number> = {
-  '': 1, bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12,
-  kibit: 1024, mibit: 1024 ** 2, gibit: 1024 ** 3, tibit: 1024 ** 4,
-  bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9, tbps: 8e12,
-  kibps: 8 * 1024, mibps: 8 * 1024 ** 2, gibps: 8 * 1024 ** 3, tibps: 8 * 1024 ** 4,
+  '': 1,
+  bit: 1,
+  kbit: 1e3,
+  mbit: 1e6,
+  gbit: 1e9,
+  tbit: 1e12,
+  kibit: 1024,
+  mibit: 1024 ** 2,
+  gibit: 1024 ** 3,
+  tibit: 1024 ** 4,
+  bps: 8,
+  kbps: 8e3,
+  mbps: 8e6,
+  gbps: 8e9,
+  tbps: 8e12,
+  kibps: 8 * 1024,
+  mibps: 8 * 1024 ** 2,
+  gibps: 8 * 1024 ** 3,
+  tibps: 8 * 1024 ** 4,
 };
 
 /** "10mbit", "500kbit", "1gbit", "100kbps" (bytes/s), a bare number (bits/s, as tc) → bits per second. */
@@ -206,8 +228,16 @@ export function parseRate(field: string, text: string): number {
 const SIZE_RE = new RegExp(`^${NUMBER}\\s*([a-z]*)$`, 'i');
 /** tc's size units (binary): b, k/kb, m/mb, g/gb bytes; kbit, mbit, gbit bits. */
 const SIZE_UNITS: Record<string, number> = {
-  b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3,
-  kbit: 1024 / 8, mbit: 1024 ** 2 / 8, gbit: 1024 ** 3 / 8,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  kbit: 1024 / 8,
+  mbit: 1024 ** 2 / 8,
+  gbit: 1024 ** 3 / 8,
 };
 const PACKET_UNITS: ReadonlySet<string> = new Set(['', 'p', 'pkt', 'pkts', 'packet', 'packets']);
 
@@ -261,7 +291,10 @@ export function parseBool(field: string, text: string): boolean {
  * optional. Defaults as tc: r = 1 - p, 1-h = 100%, 1-k = 0%.
  */
 export function parseGilbertElliott(field: string, text: string): GilbertElliott {
-  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   if (words[0]?.toLowerCase() === 'gemodel') words.shift();
   const example = 'not a Gilbert-Elliott model (e.g. "gemodel p=1% r=30%")';
   if (words.length === 0 || words.length > 4) fail(field, text, example);
@@ -320,7 +353,8 @@ export function parseImpairment(fields: Record<string, string | undefined>): Imp
   for (const [rawKey, value] of Object.entries(fields)) {
     if (value === undefined) continue;
     const key = kebab(rawKey);
-    if (!FIELD_SET.has(key)) throw new ConfigError(`--${oneLineValue(rawKey)}: unknown impairment (one of ${IMPAIRMENT_FIELDS.join(', ')})`);
+    if (!FIELD_SET.has(key))
+      throw new ConfigError(`--${oneLineValue(rawKey)}: unknown impairment (one of ${IMPAIRMENT_FIELDS.join(', ')})`);
     if (typeof value !== 'string') throw new ConfigError(`--${key}: expected a string value`);
     if (given.has(key as Field)) throw new ConfigError(`--${key} given twice`);
     given.set(key as Field, value);
@@ -335,7 +369,8 @@ export function parseImpairment(fields: Record<string, string | undefined>): Imp
         break;
       case 'distribution': {
         const d = value.trim().toLowerCase();
-        if (!(JITTER_DISTRIBUTIONS as readonly string[]).includes(d)) fail(field, value, `not a distribution (${JITTER_DISTRIBUTIONS.join(', ')})`);
+        if (!(JITTER_DISTRIBUTIONS as readonly string[]).includes(d))
+          fail(field, value, `not a distribution (${JITTER_DISTRIBUTIONS.join(', ')})`);
         spec.distribution = d as JitterDistribution;
         break;
       }
@@ -375,7 +410,8 @@ export function parseImpairment(fields: Record<string, string | undefined>): Imp
   if (given.has('loss') && given.has('loss-burst')) {
     fail('loss-burst', given.get('loss-burst')!, `cannot be combined with --loss ${oneLineValue(given.get('loss')!)}`);
   }
-  if (spec.reorder > 0 && spec.delayMs === 0) fail('reorder', given.get('reorder')!, 'reorder needs a delay (e.g. --delay 10ms)');
+  if (spec.reorder > 0 && spec.delayMs === 0)
+    fail('reorder', given.get('reorder')!, 'reorder needs a delay (e.g. --delay 10ms)');
   return spec;
 }
 
@@ -395,7 +431,8 @@ function jsonFail(key: string, value: unknown, reason: string): never {
 }
 
 function checkNumber(key: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) jsonFail(key, v, `must be a number from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    jsonFail(key, v, `must be a number from ${min} to ${max}`);
   return v;
 }
 
@@ -413,25 +450,30 @@ function checkBool(key: string, v: unknown): boolean {
  * defaults; unknown fields and bad values throw ConfigError naming the field. Returns a fresh spec.
  */
 export function impairmentFromJson(value: unknown): ImpairmentSpec {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) jsonFail('impairment', value, 'must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    jsonFail('impairment', value, 'must be an object');
   const obj = value as Record<string, unknown>;
   for (const key of Object.keys(obj)) if (!SPEC_KEYS.has(key)) jsonFail(key, obj[key], 'unknown impairment field');
   const spec = emptyImpairment();
-  const has = (k: keyof ImpairmentSpec): boolean => Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined;
+  const has = (k: keyof ImpairmentSpec): boolean =>
+    Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined;
   if (has('delayMs')) spec.delayMs = checkNumber('delayMs', obj.delayMs, 0, MAX_TIME_MS);
   if (has('jitterMs')) spec.jitterMs = checkNumber('jitterMs', obj.jitterMs, 0, MAX_TIME_MS);
   if (has('distribution')) {
     const d = obj.distribution;
-    if (typeof d !== 'string' || !(JITTER_DISTRIBUTIONS as readonly string[]).includes(d)) jsonFail('distribution', d, `must be one of ${JITTER_DISTRIBUTIONS.join(', ')}`);
+    if (typeof d !== 'string' || !(JITTER_DISTRIBUTIONS as readonly string[]).includes(d))
+      jsonFail('distribution', d, `must be one of ${JITTER_DISTRIBUTIONS.join(', ')}`);
     spec.distribution = d as JitterDistribution;
   }
   if (has('jitterReorders')) spec.jitterReorders = checkBool('jitterReorders', obj.jitterReorders);
   if (has('loss')) spec.loss = checkProbability('loss', obj.loss);
   if (has('lossModel') && obj.lossModel !== null) {
     const m = obj.lossModel;
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) jsonFail('lossModel', m, 'must be an object {p, r, h?, k?} or null');
+    if (typeof m !== 'object' || m === null || Array.isArray(m))
+      jsonFail('lossModel', m, 'must be an object {p, r, h?, k?} or null');
     const g = m as Record<string, unknown>;
-    for (const key of Object.keys(g)) if (!['p', 'r', 'h', 'k'].includes(key)) jsonFail(`lossModel.${key}`, g[key], 'unknown field (p, r, h, k)');
+    for (const key of Object.keys(g))
+      if (!['p', 'r', 'h', 'k'].includes(key)) jsonFail(`lossModel.${key}`, g[key], 'unknown field (p, r, h, k)');
     const p = checkProbability('lossModel.p', g.p);
     spec.lossModel = {
       p,
@@ -447,9 +489,11 @@ export function impairmentFromJson(value: unknown): ImpairmentSpec {
   if (has('burstBytes')) spec.burstBytes = checkNumber('burstBytes', obj.burstBytes, 1, MAX_QUEUE_BYTES);
   if (has('queue')) {
     const q = obj.queue;
-    if (typeof q !== 'object' || q === null || Array.isArray(q)) jsonFail('queue', q, 'must be an object {limit, unit}');
+    if (typeof q !== 'object' || q === null || Array.isArray(q))
+      jsonFail('queue', q, 'must be an object {limit, unit}');
     const qo = q as Record<string, unknown>;
-    for (const key of Object.keys(qo)) if (key !== 'limit' && key !== 'unit') jsonFail(`queue.${key}`, qo[key], 'unknown field (limit, unit)');
+    for (const key of Object.keys(qo))
+      if (key !== 'limit' && key !== 'unit') jsonFail(`queue.${key}`, qo[key], 'unknown field (limit, unit)');
     const unit = qo.unit ?? 'packets';
     if (unit !== 'packets' && unit !== 'bytes') jsonFail('queue.unit', unit, 'must be "packets" or "bytes"');
     const max = unit === 'packets' ? MAX_QUEUE_PACKETS : MAX_QUEUE_BYTES;
@@ -499,7 +543,11 @@ export function formatTimeMs(ms: number): string {
 }
 
 export function formatRate(bits: number): string {
-  for (const [unit, scale] of [['gbit', 1e9], ['mbit', 1e6], ['kbit', 1e3]] as const) {
+  for (const [unit, scale] of [
+    ['gbit', 1e9],
+    ['mbit', 1e6],
+    ['kbit', 1e3],
+  ] as const) {
     if (bits >= scale) return `${num(bits / scale)}${unit}`;
   }
   return `${num(bits)}bit`;
@@ -525,12 +573,15 @@ export function formatImpairment(spec: ImpairmentSpec): string {
   if (spec.loss > 0) parts.push(`loss ${formatPercent(spec.loss)}`);
   if (spec.lossModel) {
     const g = spec.lossModel;
-    parts.push(`loss gemodel p=${formatPercent(g.p)} r=${formatPercent(g.r)} 1-h=${formatPercent(1 - g.h)} 1-k=${formatPercent(1 - g.k)}`);
+    parts.push(
+      `loss gemodel p=${formatPercent(g.p)} r=${formatPercent(g.r)} 1-h=${formatPercent(1 - g.h)} 1-k=${formatPercent(1 - g.k)}`,
+    );
   }
   if (spec.duplicate > 0) parts.push(`duplicate ${formatPercent(spec.duplicate)}`);
   if (spec.reorder > 0) parts.push(`reorder ${formatPercent(spec.reorder)}`);
   if (spec.corrupt > 0) parts.push(`corrupt ${formatPercent(spec.corrupt)}`);
-  if (spec.rateBitsPerSec > 0) parts.push(`rate ${formatRate(spec.rateBitsPerSec)} burst ${formatBytes(spec.burstBytes)}`);
+  if (spec.rateBitsPerSec > 0)
+    parts.push(`rate ${formatRate(spec.rateBitsPerSec)} burst ${formatBytes(spec.burstBytes)}`);
   if (parts.length === 0) return 'none';
   if (needsScheduling(spec)) {
     parts.push(`limit ${spec.queue.unit === 'packets' ? `${spec.queue.limit}p` : formatBytes(spec.queue.limit)}`);

@@ -33,13 +33,28 @@ export interface AgentArgs {
 }
 
 export function agentArgs(a: AgentArgs): string[] {
-  const args = ['--cluster', a.clusterFile, '--name', a.node, '--state-dir', a.stateDir, '--log-level', a.logLevel ?? 'info'];
+  const args = [
+    '--cluster',
+    a.clusterFile,
+    '--name',
+    a.node,
+    '--state-dir',
+    a.stateDir,
+    '--log-level',
+    a.logLevel ?? 'info',
+  ];
   if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
   return args;
 }
 
 /** Polls `ping` on the agent's socket until it answers; `isAlive` lets a crashed agent fail fast. */
-export async function waitForAgent(node: string, socket: string, logFile: string, isAlive: () => boolean, timeoutMs = 15_000): Promise<void> {
+export async function waitForAgent(
+  node: string,
+  socket: string,
+  logFile: string,
+  isAlive: () => boolean,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -53,5 +68,7 @@ export async function waitForAgent(node: string, socket: string, logFile: string
     if (!isAlive()) throw new DeviceError(`node agent ${node} exited during start-up; see ${logFile}`);
     await sleep(100);
   }
-  throw new DeviceError(`node agent ${node} did not answer on ${socket} within ${timeoutMs / 1000}s (${last}); see ${logFile}`);
+  throw new DeviceError(
+    `node agent ${node} did not answer on ${socket} within ${timeoutMs / 1000}s (${last}); see ${logFile}`,
+  );
 }

@@ -73,7 +73,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const pcapDir = path.resolve(opts.pcapDir ?? 'pcaps');
   const first = t.nodes[0]!;
 
-  say(color('1', `flannelette demo — Kubernetes pod networking on an emulated ${t.nodes.length}-node cluster (${t.backend.type} backend)`));
+  say(
+    color(
+      '1',
+      `flannelette demo — Kubernetes pod networking on an emulated ${t.nodes.length}-node cluster (${t.backend.type} backend)`,
+    ),
+  );
   const progress = createProgress(opts.out, tty);
   const up = await labUp({
     topology: t,
@@ -86,7 +91,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   });
   const state = up.state;
   for (const w of up.warnings) say(`   ${color('33', '!')} ${w}`);
-  say(`   lab ${t.name} is up in ${up.seconds.toFixed(1)}s: ${t.nodes.length} nodes, ${t.pods.length} pods (namespaces flt-${t.name}-*)`);
+  say(
+    `   lab ${t.name} is up in ${up.seconds.toFixed(1)}s: ${t.nodes.length} nodes, ${t.pods.length} pods (namespaces flt-${t.name}-*)`,
+  );
 
   try {
     await walkThrough(t, state, { say, check, section, signal: opts.signal, pcapDir });
@@ -116,7 +123,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const failed = results.filter((r) => r === 'fail').length;
   const skipped = results.filter((r) => r === 'skip').length;
   say();
-  say(`${failed === 0 ? color('32', '✔') : color('31', '✘')} ${passed} checks passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  say(
+    `${failed === 0 ? color('32', '✔') : color('31', '✘')} ${passed} checks passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`,
+  );
   return failed === 0 ? 0 : 1;
 }
 
@@ -131,7 +140,8 @@ interface Ui {
 async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<void> {
   const { say, check, section } = ui;
   const programs = programCommand(packageRoot());
-  const fetch = (ns: string, target: string): Promise<Exec> => inNetns(ns, [...programs, 'fetch', target, '--retries', '3', '--timeout', '2000']);
+  const fetch = (ns: string, target: string): Promise<Exec> =>
+    inNetns(ns, [...programs, 'fetch', target, '--retries', '3', '--timeout', '2000']);
   const ping = async (ns: string, ip: string): Promise<Exec> => {
     let last: Exec = { code: 1, out: '' };
     for (let i = 0; i < 3; i++) {
@@ -146,7 +156,14 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
   const noAgent = 'needs the node agent (flannelette node), which is not available';
 
   section(1, 'Every node owns a slice of the pod network (flannel hands out one subnet per node)');
-  say(indent(formatTable(['NODE', 'PUBLIC-IP', 'POD-SUBNET', 'TUN'], t.nodes.map((n) => [n.name, n.publicIp, n.subnet, n.tunDevice]))));
+  say(
+    indent(
+      formatTable(
+        ['NODE', 'PUBLIC-IP', 'POD-SUBNET', 'TUN'],
+        t.nodes.map((n) => [n.name, n.publicIp, n.subnet, n.tunDevice]),
+      ),
+    ),
+  );
 
   section(2, `Every pod gets its own IP from its node's subnet   ($ kubectl get pods -o wide)`);
   const report = await collectStatus(state);
@@ -156,7 +173,12 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
     const r = await inNetns(p.netns, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
     if (!r.out.includes(` ${p.ip}/`)) wrong.push(`${p.name} (expected ${p.ip})`);
   }
-  check(wrong.length === 0 ? 'pass' : 'fail', wrong.length === 0 ? `all ${t.pods.length} pods have their own IP on eth0, inside their node's subnet` : `wrong addresses: ${wrong.join(', ')}`);
+  check(
+    wrong.length === 0 ? 'pass' : 'fail',
+    wrong.length === 0
+      ? `all ${t.pods.length} pods have their own IP on eth0, inside their node's subnet`
+      : `wrong addresses: ${wrong.join(', ')}`,
+  );
   abort();
 
   section(3, 'Containers of one pod share its network namespace and talk over localhost');
@@ -164,12 +186,17 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
   if (!multi) check('skip', 'this topology has no multi-container pod with an http container');
   else {
     const other =
-      multi.containers.find((c) => c.name === 'shell') ?? multi.containers.find((c) => !(c.kind === 'program' && c.argv[0] === 'http')) ?? multi.containers[1]!;
+      multi.containers.find((c) => c.name === 'shell') ??
+      multi.containers.find((c) => !(c.kind === 'program' && c.argv[0] === 'http')) ??
+      multi.containers[1]!;
     say(`   $ kubectl exec ${multi.name} -c ${other.name} -- wget -qO- ${url('localhost', httpPort(multi)!)}`);
     const r = await fetch(multi.netns, url('localhost', httpPort(multi)!));
     const g = parseGreeting(r.out);
     say(indent(r.out || '(no answer)', 5));
-    check(r.code === 0 && g?.pod === multi.name ? 'pass' : 'fail', `${other.name} reached the http container of the same pod on localhost`);
+    check(
+      r.code === 0 && g?.pod === multi.name ? 'pass' : 'fail',
+      `${other.name} reached the http container of the same pod on localhost`,
+    );
   }
   abort();
 
@@ -190,13 +217,22 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
     if (needsAgent && !cross) return check('fail', `${client.name} → ${server.name}: ${noAgent}`);
     say(`   ${client.name} (${client.ip}, ${client.node}) → ${server.name} (${server.ip}, ${server.node})`);
     const p = await ping(client.netns, server.ip);
-    check(p.code === 0 ? 'pass' : 'fail', `ping ${server.ip} from ${client.name}`, p.code === 0 ? firstMatch(p.out, /time=[\d.]+ ms/) : lastLine(p.out));
+    check(
+      p.code === 0 ? 'pass' : 'fail',
+      `ping ${server.ip} from ${client.name}`,
+      p.code === 0 ? firstMatch(p.out, /time=[\d.]+ ms/) : lastLine(p.out),
+    );
     const r = await fetch(client.netns, url(server.ip, httpPort(server)!));
     const g = parseGreeting(r.out);
     if (r.code !== 0 || !g) return check('fail', `HTTP from ${client.name} to ${server.name} failed`, lastLine(r.out));
     say(`   $ kubectl exec ${client.name} -- wget -qO- ${url(server.ip, httpPort(server)!)}`);
     say(`     ${r.out.split('\n')[0]}`);
-    check(g.client === client.ip ? 'pass' : 'fail', g.client === client.ip ? `${server.name} sees the caller as ${g.client}, ${client.name}'s own pod IP: no NAT` : `${server.name} sees the caller as ${g.client}, not ${client.ip}: the address was translated`);
+    check(
+      g.client === client.ip ? 'pass' : 'fail',
+      g.client === client.ip
+        ? `${server.name} sees the caller as ${g.client}, ${client.name}'s own pod IP: no NAT`
+        : `${server.name} sees the caller as ${g.client}, not ${client.ip}: the address was translated`,
+    );
   };
   await podToPod(4, 'Pod to pod on the same node (through the cni0 bridge)', same, false);
   abort();
@@ -214,19 +250,25 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
     check(
       r.code === 0 && g !== undefined && own.has(g.client) ? 'pass' : 'fail',
       `${node.name} → ${far.name} (${far.ip}) on ${far.node}: answered`,
-      g ? `the pod sees ${node.name} as ${g.client}${g.client === node.subnet.split('/')[0] ? ` (the address of ${node.name}'s ${node.tunDevice})` : ''}` : lastLine(r.out),
+      g
+        ? `the pod sees ${node.name} as ${g.client}${g.client === node.subnet.split('/')[0] ? ` (the address of ${node.name}'s ${node.tunDevice})` : ''}`
+        : lastLine(r.out),
     );
     const target = nodeOf(far);
     const server = await startNodeServer(t, target, programs);
     if (!server) check('fail', `could not start a test server on ${target.name}`);
     else {
-      say(`   (a temporary server listens on ${target.name} ${target.publicIp}:8000, like \`nc -l 8000\` in the tutorial)`);
+      say(
+        `   (a temporary server listens on ${target.name} ${target.publicIp}:8000, like \`nc -l 8000\` in the tutorial)`,
+      );
       const r2 = await fetch(client.netns, `http://${target.publicIp}:8000/`);
       const g2 = parseGreeting(r2.out);
       check(
         r2.code === 0 && g2?.client === client.ip ? 'pass' : 'fail',
         `${client.name} → ${target.name} (${target.publicIp}:8000): answered`,
-        g2 ? `${target.name} sees the pod as ${g2.client}${g2.client === client.ip ? ', its real pod IP' : ''}` : lastLine(r2.out),
+        g2
+          ? `${target.name} sees the pod as ${g2.client}${g2.client === client.ip ? ', its real pod IP' : ''}`
+          : lastLine(r2.out),
       );
     }
   }
@@ -234,7 +276,10 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
 
   const replicas = servers.filter((p) => p.template !== p.name);
   const templates = [...new Set(replicas.map((p) => p.template))];
-  section(7, `HTTP from ${client?.name ?? 'a pod'} to every replica of ${templates.join(', ') || 'a Deployment'}, wherever it runs`);
+  section(
+    7,
+    `HTTP from ${client?.name ?? 'a pod'} to every replica of ${templates.join(', ') || 'a Deployment'}, wherever it runs`,
+  );
   if (!client || replicas.length === 0) check('skip', 'this topology has no replicated http pods');
   for (const s of client ? replicas : []) {
     if (s.node !== client.node && !cross) {
@@ -243,7 +288,11 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
     }
     const r = await fetch(client.netns, url(s.ip, httpPort(s)!));
     const g = parseGreeting(r.out);
-    check(r.code === 0 && g?.pod === s.name && g.client === client.ip ? 'pass' : 'fail', `${client.name} → ${s.name} on ${s.node}`, r.out.split('\n')[0]);
+    check(
+      r.code === 0 && g?.pod === s.name && g.client === client.ip ? 'pass' : 'fail',
+      `${client.name} → ${s.name} on ${s.node}`,
+      r.out.split('\n')[0],
+    );
   }
 }
 
@@ -252,7 +301,12 @@ async function startNodeServer(t: LabTopology, node: LabNode, programs: string[]
   const paths = labPaths(t.name, labRoot());
   const ready = readyFile(paths, node.name, 'demo-server');
   const log = path.join(paths.logDir, `${node.name}_demo-server.log`);
-  const pid = spawnInNetns(node.netns, [...programs, 'http', '--port', '8000'], log, nodeServerEnv(t.name, node, ready));
+  const pid = spawnInNetns(
+    node.netns,
+    [...programs, 'http', '--port', '8000'],
+    log,
+    nodeServerEnv(t.name, node, ready),
+  );
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (fs.existsSync(ready)) return true;
@@ -262,7 +316,14 @@ async function startNodeServer(t: LabTopology, node: LabNode, programs: string[]
   return false;
 }
 
-function reportCaptures(t: LabTopology, state: LabState, pcapDir: string, since: number, check: Ui['check'], say: Ui['say']): void {
+function reportCaptures(
+  t: LabTopology,
+  state: LabState,
+  pcapDir: string,
+  since: number,
+  check: Ui['check'],
+  say: Ui['say'],
+): void {
   let files: string[] = [];
   try {
     files = fs
@@ -282,7 +343,11 @@ function reportCaptures(t: LabTopology, state: LabState, pcapDir: string, since:
     const size = fs.statSync(f).size;
     if (size > 24) check('pass', `${rel(f)}: ${size} bytes`);
     // One node has no peer: nothing is encapsulated, so an empty capture is what should happen.
-    else check(t.nodes.length < 2 ? 'skip' : 'fail', `${rel(f)}: no packets${t.nodes.length < 2 ? ' (a one-node lab sends nothing across nodes)' : ''}`);
+    else
+      check(
+        t.nodes.length < 2 ? 'skip' : 'fail',
+        `${rel(f)}: no packets${t.nodes.length < 2 ? ' (a one-node lab sends nothing across nodes)' : ''}`,
+      );
   }
   const outer = files.find((f) => /outer/.test(path.basename(f)));
   const inner = files.find((f) => /inner/.test(path.basename(f)));

@@ -9,7 +9,12 @@ export const LAB_ENV = 'FLT_LAB';
 export const READY_FILE_ENV = 'FLT_READY_FILE';
 
 /** A container of a pod (`lab up`, `lab exec POD [-c C]`). */
-export function containerEnv(lab: string, pod: Pick<LabPod, 'name' | 'ip' | 'node'>, container: string, readyFile?: string): Record<string, string> {
+export function containerEnv(
+  lab: string,
+  pod: Pick<LabPod, 'name' | 'ip' | 'node'>,
+  container: string,
+  readyFile?: string,
+): Record<string, string> {
   const env: Record<string, string> = {
     [LAB_ENV]: lab,
     POD_NAME: pod.name,
@@ -28,6 +33,10 @@ export function nodeEnv(lab: string, node: Pick<LabNode, 'name'>): Record<string
 }
 
 /** A built-in server the demo runs on a node as if it were a pod (its greeting names the node). */
-export function nodeServerEnv(lab: string, node: Pick<LabNode, 'name' | 'publicIp'>, readyFile: string): Record<string, string> {
+export function nodeServerEnv(
+  lab: string,
+  node: Pick<LabNode, 'name' | 'publicIp'>,
+  readyFile: string,
+): Record<string, string> {
   return { ...nodeEnv(lab, node), POD_NAME: node.name, POD_IP: node.publicIp, [READY_FILE_ENV]: readyFile };
 }

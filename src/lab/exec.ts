@@ -20,7 +20,10 @@ export function findTarget(state: LabState, name: string, container?: string): E
   const pod = t.pods.find((p) => p.name === name);
   if (pod) {
     const c = container === undefined ? pod.containers[0]! : pod.containers.find((x) => x.name === container);
-    if (!c) throw new ConfigError(`pod ${name} has no container "${container}" (containers: ${pod.containers.map((x) => x.name).join(', ')})`);
+    if (!c)
+      throw new ConfigError(
+        `pod ${name} has no container "${container}" (containers: ${pod.containers.map((x) => x.name).join(', ')})`,
+      );
     return { kind: 'pod', name, netns: pod.netns, env: containerEnv(t.name, pod, c.name) };
   }
   const node = t.nodes.find((n) => n.name === name);
@@ -28,12 +31,15 @@ export function findTarget(state: LabState, name: string, container?: string): E
     if (container !== undefined) throw new ConfigError(`${name} is a node; -c only applies to pods`);
     return { kind: 'node', name, netns: node.netns, env: nodeEnv(t.name, node) };
   }
-  throw new ConfigError(`lab ${t.name} has no pod or node "${name}" (pods: ${t.pods.map((p) => p.name).join(', ') || 'none'})`);
+  throw new ConfigError(
+    `lab ${t.name} has no pod or node "${name}" (pods: ${t.pods.map((p) => p.name).join(', ') || 'none'})`,
+  );
 }
 
 /** Runs argv in the target's namespace with inherited stdio; resolves with its exit code. */
 export function execIn(target: ExecTarget, argv: readonly string[]): Promise<number> {
-  if (argv.length === 0) throw new ConfigError('give a command to run after --, e.g. lab exec busybox -- ping 10.244.2.2');
+  if (argv.length === 0)
+    throw new ConfigError('give a command to run after --, e.g. lab exec busybox -- ping 10.244.2.2');
   return runInteractive(netnsArgv(target.netns, argv), target.env);
 }
 
@@ -49,7 +55,10 @@ export function logFiles(state: LabState, name: string, container?: string, root
   const pod = t.pods.find((p) => p.name === name);
   if (pod) {
     const list = container === undefined ? pod.containers : pod.containers.filter((c) => c.name === container);
-    if (list.length === 0) throw new ConfigError(`pod ${name} has no container "${container}" (containers: ${pod.containers.map((x) => x.name).join(', ')})`);
+    if (list.length === 0)
+      throw new ConfigError(
+        `pod ${name} has no container "${container}" (containers: ${pod.containers.map((x) => x.name).join(', ')})`,
+      );
     return list.map((c) => ({ label: `${pod.name}/${c.name}`, path: containerLogFile(paths, pod.name, c.name) }));
   }
   if (t.nodes.some((n) => n.name === name)) {

@@ -124,15 +124,26 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     check();
 
     progress.step(`wiring ${t.nodes.length} nodes to the underlay switch ${t.underlay}`);
-    await ipBatch(t.underlayNetns, ['link set lo up', `link add ${UNDERLAY_BRIDGE} type bridge`, `link set ${UNDERLAY_BRIDGE} up`]);
+    await ipBatch(t.underlayNetns, [
+      'link set lo up',
+      `link add ${UNDERLAY_BRIDGE} type bridge`,
+      `link set ${UNDERLAY_BRIDGE} up`,
+    ]);
     await mapLimit(t.nodes, 4, (n) =>
-      sysctlIn(n.netns, { 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0 }),
+      sysctlIn(n.netns, {
+        'net.ipv4.ip_forward': 1,
+        'net.ipv4.conf.all.rp_filter': 0,
+        'net.ipv4.conf.default.rp_filter': 0,
+      }),
     );
     check();
 
     progress.step(`creating cni0 bridges and attaching ${t.pods.length} pods`);
     await mapLimit(t.nodes, 4, (n) => ipBatch(n.netns, nodeBatch(t, n)));
-    await ipBatch(t.underlayNetns, t.nodes.flatMap((n) => [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]));
+    await ipBatch(
+      t.underlayNetns,
+      t.nodes.flatMap((n) => [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]),
+    );
     await mapLimit(t.pods, 4, (p) => ipBatch(p.netns, podBatch(t, p)));
     check();
 
@@ -141,13 +152,31 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       if (capture.size > 0) fs.mkdirSync(pcapDir, { recursive: true });
       const agentCmd = agentCommand(pkgRoot);
       for (const n of t.nodes) {
-        const args = agentArgs({ clusterFile: paths.cluster, node: n.name, stateDir: paths.runDir, capture: capture.get(n.name) ?? [], pcapDir, logLevel: opts.logLevel });
-        state.nodePids[n.name] = spawnInNetns(n.netns, [...agentCmd, ...args], nodeLogFile(paths, n.name), nodeEnv(t.name, n));
+        const args = agentArgs({
+          clusterFile: paths.cluster,
+          node: n.name,
+          stateDir: paths.runDir,
+          capture: capture.get(n.name) ?? [],
+          pcapDir,
+          logLevel: opts.logLevel,
+        });
+        state.nodePids[n.name] = spawnInNetns(
+          n.netns,
+          [...agentCmd, ...args],
+          nodeLogFile(paths, n.name),
+          nodeEnv(t.name, n),
+        );
       }
       writeState(state, root);
       await Promise.all(
         t.nodes.map((n) =>
-          waitForAgent(n.name, controlSocket(paths, n.name), nodeLogFile(paths, n.name), () => pidAlive(state.nodePids[n.name]!), opts.readyTimeoutMs ?? 20_000),
+          waitForAgent(
+            n.name,
+            controlSocket(paths, n.name),
+            nodeLogFile(paths, n.name),
+            () => pidAlive(state.nodePids[n.name]!),
+            opts.readyTimeoutMs ?? 20_000,
+          ),
         ),
       );
       for (const link of t.links) {
@@ -162,7 +191,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     for (const p of t.pods) {
       for (const c of p.containers) {
         const argv = c.kind === 'program' ? [...programs, ...c.argv] : c.argv;
-        state.containerPids[`${p.name}/${c.name}`] = spawnInNetns(p.netns, argv, containerLogFile(paths, p.name, c.name), containerEnv(t.name, p, c.name, c.kind === 'program' ? readyFile(paths, p.name, c.name) : undefined));
+        state.containerPids[`${p.name}/${c.name}`] = spawnInNetns(
+          p.netns,
+          argv,
+          containerLogFile(paths, p.name, c.name),
+          containerEnv(t.name, p, c.name, c.kind === 'program' ? readyFile(paths, p.name, c.name) : undefined),
+        );
       }
     }
     writeState(state, root);
@@ -176,7 +210,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   } catch (err) {
     progress.end();
     progress.info(`lab up failed; removing lab ${t.name}`);
-    await labDown(t.name, { root }).catch((downErr: unknown) => progress.info(`cleanup: ${(downErr as Error).message}`));
+    await labDown(t.name, { root }).catch((downErr: unknown) =>
+      progress.info(`cleanup: ${(downErr as Error).message}`),
+    );
     throw err;
   }
 }
@@ -206,7 +242,12 @@ function nodeBatch(t: LabTopology, n: LabNode): string[] {
 
 function podBatch(t: LabTopology, p: LabPod): string[] {
   const node = t.nodes.find((n) => n.name === p.node)!;
-  return ['link set lo up', `addr add ${p.ip}/${node.subnet.split('/')[1]} dev ${POD_IFACE}`, `link set ${POD_IFACE} up`, `route add default via ${node.gateway}`];
+  return [
+    'link set lo up',
+    `addr add ${p.ip}/${node.subnet.split('/')[1]} dev ${POD_IFACE}`,
+    `link set ${POD_IFACE} up`,
+    `route add default via ${node.gateway}`,
+  ];
 }
 
 /** Programs that report readiness (servers and sleep); fetch and host commands are not waited for. */
@@ -214,7 +255,13 @@ function waitsForReady(c: LabContainer): boolean {
   return c.kind === 'program' && c.argv[0] !== 'fetch';
 }
 
-async function waitForContainers(t: LabTopology, state: LabState, paths: LabPaths, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+async function waitForContainers(
+  t: LabTopology,
+  state: LabState,
+  paths: LabPaths,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const pending = t.pods.flatMap((p) => p.containers.filter(waitsForReady).map((c) => ({ p, c })));
   const deadline = Date.now() + timeoutMs;
   while (pending.length > 0) {
@@ -227,13 +274,17 @@ async function waitForContainers(t: LabTopology, state: LabState, paths: LabPath
       }
       // (alive, not "in the namespace": right after the spawn, ip(8) may not have switched yet)
       if (!pidAlive(state.containerPids[`${p.name}/${c.name}`]!)) {
-        throw new DeviceError(`container ${c.name} of pod ${p.name} exited during start-up; see ${containerLogFile(paths, p.name, c.name)}`);
+        throw new DeviceError(
+          `container ${c.name} of pod ${p.name} exited during start-up; see ${containerLogFile(paths, p.name, c.name)}`,
+        );
       }
     }
     if (pending.length === 0) break;
     if (Date.now() > deadline) {
       const { p, c } = pending[0]!;
-      throw new DeviceError(`container ${c.name} of pod ${p.name} was not ready within ${timeoutMs / 1000}s; see ${containerLogFile(paths, p.name, c.name)}`);
+      throw new DeviceError(
+        `container ${c.name} of pod ${p.name} was not ready within ${timeoutMs / 1000}s; see ${containerLogFile(paths, p.name, c.name)}`,
+      );
     }
     await sleep(50);
   }
@@ -258,7 +309,9 @@ export async function labDown(name: string, opts: { root?: string; progress?: Pr
   const existed = namespaces.length > 0 || fs.existsSync(paths.dir);
 
   progress.step(`stopping the processes of lab ${name}`);
-  const strays = state ? [...Object.values(state.nodePids), ...Object.values(state.containerPids)].filter((pid) => belongsToLab(pid, name)) : [];
+  const strays = state
+    ? [...Object.values(state.nodePids), ...Object.values(state.containerPids)].filter((pid) => belongsToLab(pid, name))
+    : [];
   for (const pid of strays) {
     try {
       process.kill(pid, 'SIGTERM');
@@ -278,7 +331,8 @@ export async function labDown(name: string, opts: { root?: string; progress?: Pr
   });
   fs.rmSync(paths.dir, { recursive: true, force: true });
   progress.end();
-  if (failures.length > 0) throw new DeviceError(`lab ${name}: could not remove ${failures.length} namespaces: ${failures[0]}`);
+  if (failures.length > 0)
+    throw new DeviceError(`lab ${name}: could not remove ${failures.length} namespaces: ${failures[0]}`);
   return { namespaces: namespaces.length, processes: Math.max(stopped, strays.length), existed };
 }
 
@@ -304,7 +358,10 @@ export async function listLabs(root = labRoot()): Promise<string[]> {
 /** The lab a command means: the given name, or the only lab running. */
 export async function resolveLabName(given: string | undefined, root = labRoot()): Promise<string> {
   if (given !== undefined) {
-    if (!LAB_NAME_RE.test(given)) throw new ConfigError(`"${given}" is not a valid lab name (a lowercase letter, then up to 15 lowercase letters or digits)`);
+    if (!LAB_NAME_RE.test(given))
+      throw new ConfigError(
+        `"${given}" is not a valid lab name (a lowercase letter, then up to 15 lowercase letters or digits)`,
+      );
     return given;
   }
   const labs = await listLabs(root);
@@ -319,4 +376,3 @@ export function requireState(name: string, root = labRoot()): LabState {
   if (!state) throw new ConfigError(`lab "${name}" is not running (no state in ${labPaths(name, root).dir})`);
   return state;
 }
-

@@ -9,7 +9,12 @@ import { netnsPids } from './sys.js';
 
 export { pidAlive };
 
-export function spawnInNetns(netns: string, argv: readonly string[], logFile: string, env: Record<string, string> = {}): number {
+export function spawnInNetns(
+  netns: string,
+  argv: readonly string[],
+  logFile: string,
+  env: Record<string, string> = {},
+): number {
   return spawnDetached(netnsArgv(netns, argv), logFile, env);
 }
 
@@ -25,7 +30,10 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * Stops every process inside the given namespaces: SIGTERM (node agents then remove their TUN
  * devices and routes), wait up to `graceMs`, SIGKILL. Returns how many were stopped and killed.
  */
-export async function stopProcessesIn(netnsList: readonly string[], graceMs = 3000): Promise<{ stopped: number; killed: number }> {
+export async function stopProcessesIn(
+  netnsList: readonly string[],
+  graceMs = 3000,
+): Promise<{ stopped: number; killed: number }> {
   const pids = new Set<number>();
   for (const ns of netnsList) for (const pid of await netnsPids(ns)) if (pid !== process.pid) pids.add(pid);
   for (const pid of pids) signal(pid, 'SIGTERM');

@@ -44,7 +44,10 @@ export function parseGreeting(text: string): { pod: string; ip: string; client: 
   return m ? { pod: m[1]!, ip: m[2]!, client: m[3]! } : undefined;
 }
 
-function flags(args: readonly string[], known: Record<string, 'value'>): { values: Record<string, string>; rest: string[] } {
+function flags(
+  args: readonly string[],
+  known: Record<string, 'value'>,
+): { values: Record<string, string>; rest: string[] } {
   const values: Record<string, string> = {};
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -198,6 +201,7 @@ const PROGRAMS: Record<(typeof PROGRAM_NAMES)[number], (args: readonly string[],
 /** Runs built-in program `name`. Resolves with an exit code (servers never resolve). */
 export async function runProgram(name: string, args: readonly string[], io: Io = defaultIo()): Promise<number> {
   const program = (PROGRAMS as Record<string, (a: readonly string[], io: Io) => Promise<number>>)[name];
-  if (!program) throw new ConfigError(`unknown container program "${name}" (expected one of: ${PROGRAM_NAMES.join(', ')})`);
+  if (!program)
+    throw new ConfigError(`unknown container program "${name}" (expected one of: ${PROGRAM_NAMES.join(', ')})`);
   return program(args, io);
 }

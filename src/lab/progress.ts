@@ -15,7 +15,10 @@ export const silentProgress: Progress = { total() {}, step() {}, info() {}, end(
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-export function createProgress(stream: NodeJS.WriteStream | NodeJS.WritableStream, tty = Boolean((stream as NodeJS.WriteStream).isTTY)): Progress {
+export function createProgress(
+  stream: NodeJS.WriteStream | NodeJS.WritableStream,
+  tty = Boolean((stream as NodeJS.WriteStream).isTTY),
+): Progress {
   let total = 0;
   let n = 0;
   let label = '';

@@ -69,7 +69,16 @@ export async function collectStatus(state: LabState, now = Date.now(), root = la
   const paths = labPaths(t.name, root);
   const nodes = await Promise.all(
     t.nodes.map(async (n): Promise<NodeRow> => {
-      const row: NodeRow = { name: n.name, health: 'no agent', subnet: n.subnet, publicIp: n.publicIp, tun: '-', mtu: '-', peers: '-', ageSeconds: age };
+      const row: NodeRow = {
+        name: n.name,
+        health: 'no agent',
+        subnet: n.subnet,
+        publicIp: n.publicIp,
+        tun: '-',
+        mtu: '-',
+        peers: '-',
+        ageSeconds: age,
+      };
       if (!state.agents) return row;
       try {
         const s = (await rpcCall(controlSocket(paths, n.name), 'status', {}, { timeoutMs: 1500 })) as AgentStatus;
@@ -91,7 +100,15 @@ export async function collectStatus(state: LabState, now = Date.now(), root = la
 export function formatPods(rows: readonly PodRow[]): string {
   return formatTable(
     ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE'],
-    rows.map((r) => [r.name, `${r.ready}/${r.total}`, r.status, String(r.restarts), formatAge(r.ageSeconds), r.ip, r.node]),
+    rows.map((r) => [
+      r.name,
+      `${r.ready}/${r.total}`,
+      r.status,
+      String(r.restarts),
+      formatAge(r.ageSeconds),
+      r.ip,
+      r.node,
+    ]),
   );
 }
 
@@ -103,5 +120,11 @@ export function formatNodes(rows: readonly NodeRow[]): string {
 }
 
 export function formatStatus(report: LabStatusReport): string {
-  return [`lab ${report.name} (${report.backend} backend)`, '', formatNodes(report.nodes), '', formatPods(report.pods)].join('\n');
+  return [
+    `lab ${report.name} (${report.backend} backend)`,
+    '',
+    formatNodes(report.nodes),
+    '',
+    formatPods(report.pods),
+  ].join('\n');
 }

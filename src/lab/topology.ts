@@ -125,21 +125,30 @@ class Validator extends YamlFields {
   }
 
   private name(text: string, path: Path): string {
-    if (!OBJECT_NAME_RE.test(text)) this.fail(path, `"${text}" is not a valid name (lowercase letters, digits and '-', at most 63)`);
+    if (!OBJECT_NAME_RE.test(text))
+      this.fail(path, `"${text}" is not a valid name (lowercase letters, digits and '-', at most 63)`);
     return text;
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links']);
+    const top = this.obj(
+      raw ?? {},
+      [],
+      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links'],
+    );
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
-      this.fail(overrideName ? [] : ['name'], `"${name}" is not a valid lab name (a lowercase letter, then up to 15 lowercase letters or digits; no '-')`);
+      this.fail(
+        overrideName ? [] : ['name'],
+        `"${name}" is not a valid lab name (a lowercase letter, then up to 15 lowercase letters or digits; no '-')`,
+      );
     }
 
     const network = this.cidr(this.str(top, 'network', [], false) ?? '10.244.0.0/16', ['network']);
     const subnetLen = this.int(top, 'subnetLen', [], network.prefix + 1, 30) ?? Math.max(24, network.prefix + 1);
-    if (subnetLen <= network.prefix) this.fail(['subnetLen'], `must be longer than the network's prefix /${network.prefix}`);
+    if (subnetLen <= network.prefix)
+      this.fail(['subnetLen'], `must be longer than the network's prefix /${network.prefix}`);
 
     const backend = this.backend(top['backend']);
     const underlay = this.cidr(this.str(top, 'underlay', [], false) ?? '192.168.1.0/24', ['underlay']);
@@ -176,13 +185,16 @@ class Validator extends YamlFields {
       const path: Path = ['links', i];
       const rec = this.obj(item, path, ['between', ...IMPAIRMENT_FIELDS]);
       const between = this.list(rec['between'], [...path, 'between']);
-      if (between.length !== 2 || between.some((n) => typeof n !== 'string')) this.fail([...path, 'between'], 'must name two nodes, e.g. [node1, node2]');
+      if (between.length !== 2 || between.some((n) => typeof n !== 'string'))
+        this.fail([...path, 'between'], 'must name two nodes, e.g. [node1, node2]');
       const [a, b] = between as [string, string];
-      for (const n of [a, b]) if (!names.includes(n)) this.fail([...path, 'between'], `"${n}" is not a node of this lab`);
+      for (const n of [a, b])
+        if (!names.includes(n)) this.fail([...path, 'between'], `"${n}" is not a node of this lab`);
       if (a === b) this.fail([...path, 'between'], 'must name two different nodes');
       const impairment: Record<string, string> = {};
       for (const [key, v] of Object.entries(rec)) if (key !== 'between') impairment[key] = String(v);
-      if (Object.keys(impairment).length === 0) this.fail(path, `gives no impairment (one of: ${IMPAIRMENT_FIELDS.join(', ')})`);
+      if (Object.keys(impairment).length === 0)
+        this.fail(path, `gives no impairment (one of: ${IMPAIRMENT_FIELDS.join(', ')})`);
       try {
         parseImpairment(impairment);
       } catch (err) {
@@ -198,7 +210,8 @@ class Validator extends YamlFields {
     const type = this.str(rec, 'type', ['backend'], false) ?? 'vxlan';
     if (!isBackendName(type)) this.fail(['backend', 'type'], `"${type}" is not a backend (${backendNamesText()})`);
     const vni = this.int(rec, 'vni', ['backend'], 0, 0xffffff);
-    if (backendFacts(type).defaultVni === null && vni !== undefined) this.fail(['backend', 'vni'], 'only applies to the vxlan backend');
+    if (backendFacts(type).defaultVni === null && vni !== undefined)
+      this.fail(['backend', 'vni'], 'only applies to the vxlan backend');
     return this.backendOf(type, vni, this.int(rec, 'port', ['backend'], 1, 65535));
   }
 
@@ -207,7 +220,14 @@ class Validator extends YamlFields {
     return { type, vni: facts.defaultVni === null ? 0 : (vni ?? facts.defaultVni), port: port ?? facts.defaultPort };
   }
 
-  private nodes(value: unknown, lab: string, network: Cidr, subnetLen: number, underlay: Cidr, backend: BackendName): LabNode[] {
+  private nodes(
+    value: unknown,
+    lab: string,
+    network: Cidr,
+    subnetLen: number,
+    underlay: Cidr,
+    backend: BackendName,
+  ): LabNode[] {
     const items = this.list(value, ['nodes']);
     if (items.length === 0) this.fail(['nodes'], 'must list at least one node');
     const seen = new Set<string>();
@@ -225,8 +245,10 @@ class Validator extends YamlFields {
       let subnet: Cidr | undefined;
       if (subnetText !== undefined) {
         subnet = this.cidr(subnetText, [...path, 'subnet']);
-        if (!network.covers(subnet)) this.fail([...path, 'subnet'], `${subnet} is not inside the pod network ${network}`);
-        if (subnet.prefix > 30) this.fail([...path, 'subnet'], `${subnet} is too small for pods (prefix /30 or shorter)`);
+        if (!network.covers(subnet))
+          this.fail([...path, 'subnet'], `${subnet} is not inside the pod network ${network}`);
+        if (subnet.prefix > 30)
+          this.fail([...path, 'subnet'], `${subnet} is too small for pods (prefix /30 or shorter)`);
         const clash = explicitSubnets.find((s) => s.cidr.overlaps(subnet!));
         if (clash) this.fail([...path, 'subnet'], `${subnet} overlaps nodes[${clash.index}].subnet ${clash.cidr}`);
         explicitSubnets.push({ cidr: subnet, index: i });
@@ -252,13 +274,15 @@ class Validator extends YamlFields {
       let subnet = n.subnet;
       if (!subnet) {
         subnet = nextFreeSubnet(network, subnetLen, takenSubnets);
-        if (!subnet) this.fail(['nodes', i, 'name'], `gets no subnet: the pod network ${network} has no free /${subnetLen} left`);
+        if (!subnet)
+          this.fail(['nodes', i, 'name'], `gets no subnet: the pod network ${network} has no free /${subnetLen} left`);
         takenSubnets.push(subnet);
       }
       let publicIp = n.publicIp;
       if (publicIp === undefined) {
         publicIp = nextFreeHost(underlay, takenIps);
-        if (publicIp === undefined) this.fail(['nodes', i, 'name'], `gets no publicIp: the underlay ${underlay} is full`);
+        if (publicIp === undefined)
+          this.fail(['nodes', i, 'name'], `gets no publicIp: the underlay ${underlay} is full`);
         takenIps.add(publicIp);
       }
       return {
@@ -282,7 +306,11 @@ class Validator extends YamlFields {
     const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
     if (!Array.isArray(list)) this.fail(path, 'must be true, or a list of inner/outer');
     return list.map((p, i) => {
-      if (p !== 'inner' && p !== 'outer') this.fail(typeof value === 'string' ? path : [...path, i], `"${String(p)}" is not a capture point (inner or outer)`);
+      if (p !== 'inner' && p !== 'outer')
+        this.fail(
+          typeof value === 'string' ? path : [...path, i],
+          `"${String(p)}" is not a capture point (inner or outer)`,
+        );
       return p;
     });
   }
@@ -300,8 +328,10 @@ class Validator extends YamlFields {
       const rec = this.obj(item, path, ['name', 'node', 'count', 'replicas', 'containers']);
       const template = this.name(this.str(rec, 'name', path, true), [...path, 'name']);
       const nodeName = this.str(rec, 'node', path, false);
-      if (nodeName !== undefined && !nodeNames.has(nodeName)) this.fail([...path, 'node'], `"${nodeName}" is not a node of this lab`);
-      if (rec['count'] !== undefined && rec['replicas'] !== undefined) this.fail([...path, 'replicas'], 'and count mean the same thing: give one');
+      if (nodeName !== undefined && !nodeNames.has(nodeName))
+        this.fail([...path, 'node'], `"${nodeName}" is not a node of this lab`);
+      if (rec['count'] !== undefined && rec['replicas'] !== undefined)
+        this.fail([...path, 'replicas'], 'and count mean the same thing: give one');
       const countKey = rec['replicas'] !== undefined ? 'replicas' : 'count';
       const count = this.int(rec, countKey, path, 1, 10_000);
       const containers = this.containers(rec['containers'], [...path, 'containers']);
@@ -322,7 +352,10 @@ class Validator extends YamlFields {
         const subnet = Cidr.parse(nodeInfo.subnet);
         const ip = podAddress(subnet, nth);
         if (ip === undefined) {
-          this.fail(count === undefined ? [...path, 'node'] : [...path, countKey], `puts more pods on ${node} than its subnet ${subnet} holds (${podCapacity(subnet)})`);
+          this.fail(
+            count === undefined ? [...path, 'node'] : [...path, countKey],
+            `puts more pods on ${node} than its subnet ${subnet} holds (${podCapacity(subnet)})`,
+          );
         }
         load.set(node, nth + 1);
         const used = usedVeths.get(node)!;
@@ -330,7 +363,15 @@ class Validator extends YamlFields {
         let veth = hostVethName(podName);
         while (used.has(veth)) veth = hostVethName(podName, ++attempt);
         used.add(veth);
-        pods.push({ name: podName, template, node, ip: formatIpv4(ip), netns: podNetns(lab, podName), hostVeth: veth, containers });
+        pods.push({
+          name: podName,
+          template,
+          node,
+          ip: formatIpv4(ip),
+          netns: podNetns(lab, podName),
+          hostVeth: veth,
+          containers,
+        });
         this.podPaths.set(podName, path);
       }
     });
@@ -349,17 +390,22 @@ class Validator extends YamlFields {
       seen.add(name);
       const hasProgram = rec['program'] !== undefined;
       const hasCommand = rec['command'] !== undefined;
-      if (hasProgram === hasCommand) this.fail(hasProgram ? [...cpath, 'command'] : cpath, 'needs exactly one of program or command');
+      if (hasProgram === hasCommand)
+        this.fail(hasProgram ? [...cpath, 'command'] : cpath, 'needs exactly one of program or command');
       const args = rec['args'] === undefined ? [] : this.words(rec['args'], [...cpath, 'args'], false);
       if (hasProgram) {
         const argv = [...this.words(rec['program'], [...cpath, 'program'], false), ...args];
         if (!(BUILTIN_PROGRAMS as readonly string[]).includes(argv[0] ?? '')) {
-          this.fail([...cpath, 'program'], `"${argv[0] ?? ''}" is not a built-in program (${BUILTIN_PROGRAMS.join(', ')}); use command for host commands`);
+          this.fail(
+            [...cpath, 'program'],
+            `"${argv[0] ?? ''}" is not a built-in program (${BUILTIN_PROGRAMS.join(', ')}); use command for host commands`,
+          );
         }
         return { name, kind: 'program' as const, argv };
       }
       const command = rec['command'];
-      const argv = typeof command === 'string' ? ['/bin/sh', '-c', command] : this.words(command, [...cpath, 'command'], true);
+      const argv =
+        typeof command === 'string' ? ['/bin/sh', '-c', command] : this.words(command, [...cpath, 'command'], true);
       return { name, kind: 'command' as const, argv: [...argv, ...args] };
     });
   }
@@ -375,7 +421,8 @@ class Validator extends YamlFields {
     nodes.forEach((n, i) => claim(n.netns, `node ${n.name}`, ['nodes', i, 'name']));
     for (const p of pods) claim(p.netns, `pod ${p.name}`, [...(this.podPaths.get(p.name) ?? ['pods']), 'name']);
     for (const n of nodes) {
-      if (n.underlayPort.length > IFNAME_MAX) this.fail(['nodes', n.index, 'name'], 'makes an interface name that is too long');
+      if (n.underlayPort.length > IFNAME_MAX)
+        this.fail(['nodes', n.index, 'name'], 'makes an interface name that is too long');
     }
   }
 }

@@ -102,9 +102,11 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
   try {
     undo.push(() => opts.membership.stop());
     const lease = await opts.membership.start((e) => onEvent(e));
-    if (!lease.network.covers(lease.subnet)) throw new ConfigError(`subnet ${lease.subnet} is outside the network ${lease.network}`);
+    if (!lease.network.covers(lease.subnet))
+      throw new ConfigError(`subnet ${lease.subnet} is outside the network ${lease.network}`);
     const backend = BACKENDS[lease.backend.type];
-    if (backend.name === 'vxlan' && !lease.vtepMac) throw new ConfigError('the vxlan backend needs a VTEP MAC for this node');
+    if (backend.name === 'vxlan' && !lease.vtepMac)
+      throw new ConfigError('the vxlan backend needs a VTEP MAC for this node');
 
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
     const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu);
@@ -144,7 +146,12 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       { add: (subnet) => addRoute(subnet, rawTun.name), remove: (subnet) => removeRoute(subnet, rawTun.name) },
       log,
     );
-    const peerContext = { network: lease.network, subnet: lease.subnet, port: lease.backend.port, needsVtepMac: backend.name === 'vxlan' };
+    const peerContext = {
+      network: lease.network,
+      subnet: lease.subnet,
+      port: lease.backend.port,
+      needsVtepMac: backend.name === 'vxlan',
+    };
     const applyEvent = (e: MembershipEvent): void => {
       const outcome = peerEventToCommands(e, peerContext);
       if (outcome.kind === 'ignored') {
@@ -161,7 +168,8 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     dataplane.start();
     await kernelRoutes.drained();
 
-    if (opts.subnetFile) writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq: false });
+    if (opts.subnetFile)
+      writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq: false });
 
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     const socketPath = path.join(opts.stateDir, `${opts.name}.sock`);
@@ -192,8 +200,26 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     if (metrics) undo.push(() => metrics.close());
 
     const s = nodeStatus(node, opts.clock.now());
-    const ready = { name: s.name, subnet: s.subnet, publicIp: s.publicIp, backend: s.backend, port: s.port, vni: s.vni };
-    log.info({ ...ready, vtepMac: s.vtepMac, tun: s.tun, mtu: s.mtu, peers: s.peers.length, control: socketPath, metrics: metrics?.url }, 'ready');
+    const ready = {
+      name: s.name,
+      subnet: s.subnet,
+      publicIp: s.publicIp,
+      backend: s.backend,
+      port: s.port,
+      vni: s.vni,
+    };
+    log.info(
+      {
+        ...ready,
+        vtepMac: s.vtepMac,
+        tun: s.tun,
+        mtu: s.mtu,
+        peers: s.peers.length,
+        control: socketPath,
+        metrics: metrics?.url,
+      },
+      'ready',
+    );
     return node;
   } catch (err) {
     await undo.run();

@@ -25,7 +25,15 @@ export type MembershipSource =
       /** A previous subnet.env whose subnet is reused when free (and where the node writes it). */
       subnetEnvPath?: string;
     }
-  | { kind: 'peers'; network: Cidr; subnet: Cidr; publicIp: Ipv4; backend: BackendConfig; vtepMac?: Mac; peers: NamedPeer[] };
+  | {
+      kind: 'peers';
+      network: Cidr;
+      subnet: Cidr;
+      publicIp: Ipv4;
+      backend: BackendConfig;
+      vtepMac?: Mac;
+      peers: NamedPeer[];
+    };
 
 export interface BuildMembershipOptions {
   nodeName: string;
@@ -46,7 +54,10 @@ export async function buildMembership(source: MembershipSource, opts: BuildMembe
     case 'cluster':
       return createStaticMembership({ file: source.file, nodeName: opts.nodeName, logger: opts.logger });
     case 'etcd': {
-      const [{ createEtcdMembership }, { EtcdRegistry }] = await Promise.all([import('../control/etcd.js'), import('../control/etcd-registry.js')]);
+      const [{ createEtcdMembership }, { EtcdRegistry }] = await Promise.all([
+        import('../control/etcd.js'),
+        import('../control/etcd-registry.js'),
+      ]);
       return createEtcdMembership({
         registry: new EtcdRegistry({ endpoints: source.endpoints, prefix: source.prefix }),
         publicIp: source.publicIp,

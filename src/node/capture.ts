@@ -3,7 +3,14 @@
 // points are always tapped so a live capture can start at any time; with no sink attached a tap
 // costs one length check per batch. A client that goes away is detached and its sink closed.
 import type net from 'node:net';
-import { parseCaptureConfig, openCaptureFiles, type CaptureConfig, type CaptureFiles, type CaptureFlags, type CapturePoint } from '../capture/config.js';
+import {
+  parseCaptureConfig,
+  openCaptureFiles,
+  type CaptureConfig,
+  type CaptureFiles,
+  type CaptureFlags,
+  type CapturePoint,
+} from '../capture/config.js';
 import { parseCaptureFilter } from '../capture/filter.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../capture/pcap.js';
 import { createStreamSink, type CaptureSink, type CaptureStats } from '../capture/sink.js';
@@ -41,12 +48,19 @@ export class NodeCapture {
     private readonly log: Logger,
   ) {}
 
-  static async create(node: string, backend: BackendName, opts: NodeCaptureOptions | undefined, clock: Clock, log: Logger): Promise<NodeCapture> {
+  static async create(
+    node: string,
+    backend: BackendName,
+    opts: NodeCaptureOptions | undefined,
+    clock: Clock,
+    log: Logger,
+  ): Promise<NodeCapture> {
     const config = opts ?? parseCaptureConfig({});
     const files = await openCaptureFiles(config, {
       node,
       clock,
-      onError: (point, err) => log.error({ point, err: err.message }, 'capture file failed; captured copies are now dropped'),
+      onError: (point, err) =>
+        log.error({ point, err: err.message }, 'capture file failed; captured copies are now dropped'),
     });
     if (config.points.length > 0) log.info({ points: config.points, dir: config.dir }, 'capturing to files');
     return new NodeCapture(files, backend, log);
@@ -65,31 +79,43 @@ export class NodeCapture {
   /** Starts a live capture to a control-socket client; the reply is followed by a pcap stream. */
   startLive(params: Record<string, unknown>): StreamReply {
     const point = params.point === undefined ? 'inner' : params.point;
-    if (point !== 'inner' && point !== 'outer') throw new ConfigError(`--point ${String(point)}: expected inner or outer`);
+    if (point !== 'inner' && point !== 'outer')
+      throw new ConfigError(`--point ${String(point)}: expected inner or outer`);
     const filterText = typeof params.filter === 'string' ? params.filter : '';
     const filter = parseCaptureFilter(filterText);
     const snaplen = params.snaplen === undefined ? undefined : Number(params.snaplen);
-    if (snaplen !== undefined && (!Number.isInteger(snaplen) || snaplen < 64 || snaplen > 262144)) throw new ConfigError(`--snaplen ${String(params.snaplen)}: expected 64 to 262144`);
+    if (snaplen !== undefined && (!Number.isInteger(snaplen) || snaplen < 64 || snaplen > 262144))
+      throw new ConfigError(`--snaplen ${String(params.snaplen)}: expected 64 to 262144`);
     const tap = point === 'inner' ? this.tunTap : this.underlayTap;
     if (!tap) throw new ConfigError('the node is not running its data path yet');
-    return new StreamReply({ point, linktype: point === 'inner' ? LINKTYPE_RAW : LINKTYPE_ETHERNET, backend: this.backend }, (socket: net.Socket) => {
-      const sink = createStreamSink(socket, { linktype: point === 'inner' ? LINKTYPE_RAW : LINKTYPE_ETHERNET, snaplen, filter });
-      const entry = { point: point as CapturePoint, sink, filter: filterText };
-      this.live.add(entry);
-      tap.addSink(sink);
-      this.log.info({ point, filter: filterText || undefined }, 'live capture started');
-      socket.once('close', () => {
-        tap.removeSink(sink);
-        this.live.delete(entry);
-        const s = sink.stats();
-        void sink.close().catch(() => {});
-        this.log.info({ point, written: s.written, dropped: s.dropped }, 'live capture ended');
-      });
-    });
+    return new StreamReply(
+      { point, linktype: point === 'inner' ? LINKTYPE_RAW : LINKTYPE_ETHERNET, backend: this.backend },
+      (socket: net.Socket) => {
+        const sink = createStreamSink(socket, {
+          linktype: point === 'inner' ? LINKTYPE_RAW : LINKTYPE_ETHERNET,
+          snaplen,
+          filter,
+        });
+        const entry = { point: point as CapturePoint, sink, filter: filterText };
+        this.live.add(entry);
+        tap.addSink(sink);
+        this.log.info({ point, filter: filterText || undefined }, 'live capture started');
+        socket.once('close', () => {
+          tap.removeSink(sink);
+          this.live.delete(entry);
+          const s = sink.stats();
+          void sink.close().catch(() => {});
+          this.log.info({ point, written: s.written, dropped: s.dropped }, 'live capture ended');
+        });
+      },
+    );
   }
 
   stats(): { files: ReturnType<CaptureFiles['stats']>; live: LiveCaptureStats[] } {
-    return { files: this.files.stats(), live: [...this.live].map((l) => ({ point: l.point, filter: l.filter, stats: l.sink.stats() })) };
+    return {
+      files: this.files.stats(),
+      live: [...this.live].map((l) => ({ point: l.point, filter: l.filter, stats: l.sink.stats() })),
+    };
   }
 
   async close(): Promise<void> {

@@ -27,7 +27,10 @@ export class KernelRouteQueue {
         if (change.op === 'add') await this.commands.add(change.subnet);
         else await this.commands.remove(change.subnet);
       } catch (err) {
-        this.log.error({ err: (err as Error).message, subnet: change.subnet.toString() }, 'could not change kernel route');
+        this.log.error(
+          { err: (err as Error).message, subnet: change.subnet.toString() },
+          'could not change kernel route',
+        );
       }
     });
   }

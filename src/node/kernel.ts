@@ -43,7 +43,11 @@ export async function removeRoute(subnet: Cidr, tun: string): Promise<void> {
 /** The MTU of the interface that holds `addr`, or undefined when no interface has it. */
 export async function mtuOfAddress(addr: Ipv4): Promise<number | undefined> {
   const text = formatIpv4(addr);
-  const links = JSON.parse(await ip('-j', 'addr', 'show')) as Array<{ ifname: string; mtu: number; addr_info?: Array<{ local?: string }> }>;
+  const links = JSON.parse(await ip('-j', 'addr', 'show')) as Array<{
+    ifname: string;
+    mtu: number;
+    addr_info?: Array<{ local?: string }>;
+  }>;
   for (const link of links) if (link.addr_info?.some((a) => a.local === text)) return link.mtu;
   return undefined;
 }

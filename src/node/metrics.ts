@@ -33,14 +33,24 @@ export interface MetricsNode {
   readonly lease: { readonly subnet: Cidr; readonly publicIp: number };
   readonly backend: { readonly name: string };
   readonly dataplane: {
-    readonly counters: { readonly txPackets: number; readonly txBytes: number; readonly rxPackets: number; readonly rxBytes: number; readonly icmpSent: number; readonly drops: ArrayLike<number> };
+    readonly counters: {
+      readonly txPackets: number;
+      readonly txBytes: number;
+      readonly rxPackets: number;
+      readonly rxBytes: number;
+      readonly icmpSent: number;
+      readonly drops: ArrayLike<number>;
+    };
     readonly routes: { readonly size: number };
     peers(): ReadonlyArray<{ readonly name: string; readonly counters: PeerCounters }>;
     peerByAddr(addr: number): { readonly name: string } | undefined;
   };
   readonly membership: { status(): MembershipStatus };
   readonly capture: {
-    stats(): { files: { inner: CaptureStats | null; outer: CaptureStats | null }; live: ReadonlyArray<{ point: string; stats: CaptureStats }> };
+    stats(): {
+      files: { inner: CaptureStats | null; outer: CaptureStats | null };
+      live: ReadonlyArray<{ point: string; stats: CaptureStats }>;
+    };
   };
   readonly impairments: { counters(): { peers: ReadonlyArray<{ addr: number; counters: ImpairCounters }> } };
 }
@@ -159,8 +169,16 @@ export function createNodeMetrics(node: MetricsNode, opts: NodeMetricsOptions = 
         for (const l of s.live) this.inc({ point: l.point, sink: 'live' }, l.stats[field]);
       },
     });
-  captureSeries('flannelette_capture_written_total', 'Captured packets handed to a pcap file or live stream', 'written');
-  captureSeries('flannelette_capture_drops_total', 'Packets not captured: queue full, output failed or closed', 'dropped');
+  captureSeries(
+    'flannelette_capture_written_total',
+    'Captured packets handed to a pcap file or live stream',
+    'written',
+  );
+  captureSeries(
+    'flannelette_capture_drops_total',
+    'Packets not captured: queue full, output failed or closed',
+    'dropped',
+  );
   new Counter({
     name: 'flannelette_impairment_packets_total',
     help: 'Impairment stage events per peer link (sent, delayed, dropped_*, duplicated, reordered, corrupted, rate_limited)',
@@ -181,7 +199,15 @@ export function createNodeMetrics(node: MetricsNode, opts: NodeMetricsOptions = 
     registers,
     collect() {
       this.reset();
-      this.set({ node: node.name, subnet: node.lease.subnet.toString(), backend: node.backend.name, public_ip: formatIpv4(node.lease.publicIp) }, 1);
+      this.set(
+        {
+          node: node.name,
+          subnet: node.lease.subnet.toString(),
+          backend: node.backend.name,
+          public_ip: formatIpv4(node.lease.publicIp),
+        },
+        1,
+      );
     },
   });
   return registry;
@@ -223,8 +249,10 @@ export async function startMetricsServer(registry: Registry, addr: MetricsAddres
       return;
     }
     registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
-      (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${err.message}\n`),
+      (text) =>
+        res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (err: Error) =>
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${err.message}\n`),
     );
   });
   const shown = net.isIPv6(addr.host) ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;

@@ -9,7 +9,12 @@ import type { Underlay } from '../underlay/underlay.js';
 
 export type UnderlayKind = 'native' | 'dgram';
 
-export async function openNodeUnderlay(kind: UnderlayKind | undefined, addr: Ipv4, port: number, backend: Backend): Promise<Underlay> {
+export async function openNodeUnderlay(
+  kind: UnderlayKind | undefined,
+  addr: Ipv4,
+  port: number,
+  backend: Backend,
+): Promise<Underlay> {
   if (kind === 'dgram') return openUdpUnderlay({ addr, port });
   return openNativeUdpUnderlay({ addr, port, rawSend: backend.sourcePort === 'flow' });
 }

@@ -52,7 +52,10 @@ export function peerEventToCommands(e: MembershipEvent, ctx: PeerEventContext): 
   if (reason) return { kind: 'ignored', reason, describe };
   const name = peer.name ?? formatIpv4(peer.publicIp);
   const commands: RouteCommand[] = [
-    { type: 'add-peer', peer: { name, subnet: peer.subnet, publicIp: peer.publicIp, port: ctx.port, vtepMac: peer.vtepMac } },
+    {
+      type: 'add-peer',
+      peer: { name, subnet: peer.subnet, publicIp: peer.publicIp, port: ctx.port, vtepMac: peer.vtepMac },
+    },
   ];
   if (e.type === 'peer-updated') return { kind: 'apply', commands, log: 'peer updated', describe };
   return { kind: 'apply', commands, kernel: { op: 'add', subnet: peer.subnet }, log: 'peer added', describe };

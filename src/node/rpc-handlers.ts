@@ -235,7 +235,8 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
     impairments: (): ImpairmentsReply => describeImpairments(node),
     trace: (params): TraceReply => {
       const proto = String(params.proto ?? 'icmp');
-      if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp') throw new ConfigError(`--proto ${proto}: expected icmp, tcp or udp`);
+      if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp')
+        throw new ConfigError(`--proto ${proto}: expected icmp, tcp or udp`);
       return node.trace({
         src: ipParam(params, 'from'),
         dst: ipParam(params, 'to'),

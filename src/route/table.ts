@@ -53,7 +53,8 @@ export class RouteTable<T> {
       existing.value = value;
       return true;
     }
-    if (this.count >= this.capacity) throw new CapacityError(`route table full (${this.capacity} prefixes); cannot add ${cidr}`);
+    if (this.count >= this.capacity)
+      throw new CapacityError(`route table full (${this.capacity} prefixes); cannot add ${cidr}`);
     map.set(key, { cidr, value });
     this.count++;
     if (map.size === 1) this.recomputeLengths();

@@ -79,7 +79,15 @@ export interface NativeAddon {
     onBurst: (count: number) => void,
   ): void;
   /** srcPort 1..65535 sends through the raw socket from that port (when open); 0/absent from the bound one. */
-  udpSend(h: NativeHandle, buf: Uint8Array, off: number, len: number, addr: number, port: number, srcPort?: number): boolean;
+  udpSend(
+    h: NativeHandle,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    addr: number,
+    port: number,
+    srcPort?: number,
+  ): boolean;
   udpFlush(h: NativeHandle): number;
   devClose(h: NativeHandle): void;
   devStats(h: NativeHandle): NativeStats;

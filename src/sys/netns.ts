@@ -18,13 +18,17 @@ const NETNS_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
  * sockets bind asynchronously and do NOT). Only the calling thread moves; needs root (CAP_SYS_ADMIN).
  */
 export function withNetns<T>(name: string, fn: () => T): T {
-  if (!NETNS_NAME.test(name) || name === '.' || name === '..') throw new DeviceError(`bad network namespace name "${name}"`);
+  if (!NETNS_NAME.test(name) || name === '.' || name === '..')
+    throw new DeviceError(`bad network namespace name "${name}"`);
   const addon = loadNative();
   let saved: number;
   try {
     saved = addon.netnsEnter(`/run/netns/${name}`);
   } catch (err) {
-    throw nativeError(err, `cannot enter network namespace ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    throw nativeError(
+      err,
+      `cannot enter network namespace ${name}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   try {
     return fn();

@@ -42,7 +42,9 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         if (!err) return resolve({ stdout: String(stdout), stderr: String(stderr) });
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
           const pkg = PACKAGE_OF[cmd];
-          return reject(new DeviceError(`the \`${cmd}\` command is missing${pkg ? ` (install ${pkg})` : ''}`, { cause: err }));
+          return reject(
+            new DeviceError(`the \`${cmd}\` command is missing${pkg ? ` (install ${pkg})` : ''}`, { cause: err }),
+          );
         }
         const first = String(stderr).trim().split('\n')[0] || err.message.split('\n')[0];
         reject(new DeviceError(`${cmd} ${args.join(' ')}: ${first}`, { cause: err }));
@@ -80,10 +82,19 @@ export interface QuietResult {
 export function runQuiet(argv: readonly string[], opts: RunOptions = {}): Promise<QuietResult> {
   const [cmd, ...args] = argv;
   return new Promise((resolve) => {
-    const child = execFile(cmd!, args, { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20, env: envOf(opts) }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, out: `${String(stdout)}${String(stderr)}`.trim() });
-    });
+    const child = execFile(
+      cmd!,
+      args,
+      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20, env: envOf(opts) },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, out: `${String(stdout)}${String(stderr)}`.trim() });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
@@ -106,7 +117,14 @@ export function spawnDetached(argv: readonly string[], logFile: string, env: Rec
   }
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGPIPE: 13,
+};
 
 /**
  * Runs a command with this process's stdio; resolves with its exit status as a shell reports it

@@ -19,7 +19,14 @@
 // CAP_NET_ADMIN), DeviceError (no /dev/net/tun, busy name, addon not built). write() never throws
 // per packet: false means dropped (queue full, device down, bad length, closed) and is counted.
 // Buffer ownership: see tun/device.ts; the batch is valid until the handler returns.
-import { MAX_PACKET, PACKET_HEADROOM, SLOT_SIZE, newPacketBatch, pointAtSlots, type PacketBatch } from '../util/buffers.js';
+import {
+  MAX_PACKET,
+  PACKET_HEADROOM,
+  SLOT_SIZE,
+  newPacketBatch,
+  pointAtSlots,
+  type PacketBatch,
+} from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { type TunDevice } from './device.js';
 import { loadNative, nativeError, type NativeAddon, type NativeHandle } from '../sys/addon.js';
@@ -120,7 +127,12 @@ export class LinuxTun implements TunDevice {
     this.name = name;
     this.mtu = mtu;
     this.burst = burst;
-    this.features = { vnetHdr: (got & OPEN_VNET) !== 0, napi: (got & OPEN_NAPI) !== 0, tso4: (got & GOT_TSO4) !== 0, csum: (got & (GOT_TSO4 | GOT_CSUM)) !== 0 };
+    this.features = {
+      vnetHdr: (got & OPEN_VNET) !== 0,
+      napi: (got & OPEN_NAPI) !== 0,
+      tso4: (got & GOT_TSO4) !== 0,
+      csum: (got & (GOT_TSO4 | GOT_CSUM)) !== 0,
+    };
     if (this.features.vnetHdr) this.coalescer = new TcpCoalescer();
   }
 
@@ -227,7 +239,11 @@ export class LinuxTun implements TunDevice {
       this.refusedInJs++;
       return false;
     }
-    if (!(len > 0 && len <= MAX_PACKET && off >= 0 && off + len <= buf.length) || !Number.isInteger(off) || !Number.isInteger(len)) {
+    if (
+      !(len > 0 && len <= MAX_PACKET && off >= 0 && off + len <= buf.length) ||
+      !Number.isInteger(off) ||
+      !Number.isInteger(len)
+    ) {
       this.refusedInJs++;
       return false;
     }
@@ -248,7 +264,8 @@ export class LinuxTun implements TunDevice {
       this.off.superWritten++;
       this.off.merged += segs;
     }
-    if (!this.addon.tunWriteHdr(this.handle, c.out, c.out, VNET_HDR_LEN, n - VNET_HDR_LEN)) this.off.mergedDrops += segs;
+    if (!this.addon.tunWriteHdr(this.handle, c.out, c.out, VNET_HDR_LEN, n - VNET_HDR_LEN))
+      this.off.mergedDrops += segs;
   }
 
   flush(): void {
@@ -300,9 +317,10 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
     throw new ConfigError(`bad TUN device name "${opts.name}" (at most 15 bytes, no spaces, '/' or ':')`);
   if (!Number.isInteger(opts.mtu) || opts.mtu < 68 || opts.mtu > SLOT_SIZE - PACKET_HEADROOM)
     throw new ConfigError(`TUN MTU must be an integer from 68 to ${SLOT_SIZE - PACKET_HEADROOM}, got ${opts.mtu}`);
-  if (!Number.isInteger(burst) || burst < 1 || burst > 1024) throw new ConfigError(`TUN burst must be 1..1024, got ${burst}`);
+  if (!Number.isInteger(burst) || burst < 1 || burst > 1024)
+    throw new ConfigError(`TUN burst must be 1..1024, got ${burst}`);
   const addon = loadNative();
-  const want = (opts.offload ?? true ? OPEN_VNET : 0) | (opts.napi ?? true ? OPEN_NAPI : 0);
+  const want = ((opts.offload ?? true) ? OPEN_VNET : 0) | ((opts.napi ?? true) ? OPEN_NAPI : 0);
   let opened: [NativeHandle, string, number?];
   try {
     opened = addon.tunOpen(opts.name, want);

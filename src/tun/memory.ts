@@ -87,9 +87,12 @@ export class MemoryTun implements TunDevice {
     this.auto = (opts.delivery ?? 'manual') === 'auto';
     if (!Number.isInteger(this.mtu) || this.mtu < 68 || this.mtu > SLOT_SIZE - PACKET_HEADROOM)
       throw new ConfigError(`MemoryTun mtu must be 68..${SLOT_SIZE - PACKET_HEADROOM}, got ${this.mtu}`);
-    if (!Number.isInteger(this.burst) || this.burst < 1) throw new ConfigError(`MemoryTun burst must be >= 1, got ${this.burst}`);
-    if (!Number.isInteger(queueLimit) || queueLimit < 1) throw new ConfigError(`MemoryTun queueLimit must be >= 1, got ${queueLimit}`);
-    if (!Number.isInteger(this.recordLimit) || this.recordLimit < 0) throw new ConfigError(`MemoryTun recordLimit must be >= 0`);
+    if (!Number.isInteger(this.burst) || this.burst < 1)
+      throw new ConfigError(`MemoryTun burst must be >= 1, got ${this.burst}`);
+    if (!Number.isInteger(queueLimit) || queueLimit < 1)
+      throw new ConfigError(`MemoryTun queueLimit must be >= 1, got ${queueLimit}`);
+    if (!Number.isInteger(this.recordLimit) || this.recordLimit < 0)
+      throw new ConfigError(`MemoryTun recordLimit must be >= 0`);
     this.slots = new Array<Buffer | undefined>(queueLimit);
     this.slotLens = new Int32Array(queueLimit);
     this.batch = newPacketBatch(this.burst);
@@ -168,7 +171,11 @@ export class MemoryTun implements TunDevice {
   }
 
   write(buf: Buffer, off: number, len: number): boolean {
-    if (this.closed || !(len > 0 && len <= MAX_PACKET && off >= 0 && off + len <= buf.length) || !Number.isInteger(off + len)) {
+    if (
+      this.closed ||
+      !(len > 0 && len <= MAX_PACKET && off >= 0 && off + len <= buf.length) ||
+      !Number.isInteger(off + len)
+    ) {
       this.stats.writeRefused++;
       return false;
     }

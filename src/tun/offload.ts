@@ -105,7 +105,13 @@ export function newVnetHdr(): VnetHdr {
  * holds the pseudo-header sum; the one's complement of the sum from csumStart to the end goes there.
  * Returns false when the offsets do not fit the packet.
  */
-export function completeChecksum(buf: Uint8Array, off: number, len: number, csumStart: number, csumOffset: number): boolean {
+export function completeChecksum(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  csumStart: number,
+  csumOffset: number,
+): boolean {
   const field = csumStart + csumOffset;
   if (csumStart >= len || field + 2 > len) return false;
   const c = internetChecksum(buf, off + csumStart, len - csumStart);
@@ -152,7 +158,15 @@ export function tcp4SegmentCount(buf: Uint8Array, off: number, len: number, gsoS
  * number, flags (FIN/PSH only on the last segment, CWR only on the first) and a full TCP checksum.
  * The super-packet's own checksum field is ignored (it may be partial). dst must not overlap src.
  */
-export function tcp4Segment(src: Uint8Array, off: number, len: number, gsoSize: number, seg: number, dst: Uint8Array, dstOff: number): number {
+export function tcp4Segment(
+  src: Uint8Array,
+  off: number,
+  len: number,
+  gsoSize: number,
+  seg: number,
+  dst: Uint8Array,
+  dstOff: number,
+): number {
   const hl = tcp4HeaderLen(src, off, len);
   if (hl < 0 || gsoSize <= 0 || seg < 0) return 0;
   const payload = len - hl;
@@ -178,7 +192,11 @@ export function tcp4Segment(src: Uint8Array, off: number, len: number, gsoSize: 
   tcpSetFlags(dst, t, flags);
   tcpSetChecksum(dst, t, 0);
   const l4 = total - ihl;
-  tcpSetChecksum(dst, t, internetChecksum(dst, t, l4, pseudoHeaderSumIpv4(ipv4Src(dst, dstOff), ipv4Dst(dst, dstOff), IPPROTO_TCP, l4)));
+  tcpSetChecksum(
+    dst,
+    t,
+    internetChecksum(dst, t, l4, pseudoHeaderSumIpv4(ipv4Src(dst, dstOff), ipv4Dst(dst, dstOff), IPPROTO_TCP, l4)),
+  );
   return total;
 }
 
@@ -232,7 +250,8 @@ export class TcpCoalescer {
       this.closed = false;
       return true;
     }
-    if (this.closed || hl !== this.hl || payload > this.gsoSize || this.len + payload > this.out.length - VNET_HDR_LEN) return false;
+    if (this.closed || hl !== this.hl || payload > this.gsoSize || this.len + payload > this.out.length - VNET_HDR_LEN)
+      return false;
     const t = off + TCP_AT;
     if (tcpSeq(buf, t) !== this.nextSeq) return false;
     const o = this.out;
@@ -240,7 +259,12 @@ export class TcpCoalescer {
     const ot = p + TCP_AT;
     // same TOS, DF, TTL (protocol: both TCP); same addresses and ports, ack, data offset and reserved
     // bits, flags but PSH, window, options
-    if (ipv4Tos(buf, off) !== ipv4Tos(o, p) || ipv4DontFragment(buf, off) !== ipv4DontFragment(o, p) || ipv4Ttl(buf, off) !== ipv4Ttl(o, p)) return false;
+    if (
+      ipv4Tos(buf, off) !== ipv4Tos(o, p) ||
+      ipv4DontFragment(buf, off) !== ipv4DontFragment(o, p) ||
+      ipv4Ttl(buf, off) !== ipv4Ttl(o, p)
+    )
+      return false;
     if (!sameBytes(buf, o, off - p, p + IPV4_OFF_SRC, ot + TCP_OFF_SEQ)) return false;
     if (!sameBytes(buf, o, off - p, ot + TCP_OFF_ACK, ot + TCP_OFF_FLAGS)) return false;
     if ((flags & ~TCP_PSH) !== tcpFlags(o, ot) || tcpWindow(buf, t) !== tcpWindow(o, ot)) return false;
@@ -306,7 +330,12 @@ function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array,
 
 /** Header length (40 + TCP options) of a segment that may be coalesced, or -1. */
 function eligibleHeaderLen(buf: Uint8Array, off: number, len: number): number {
-  if (len <= IPV4_MIN_HEADER + TCP_MIN_HEADER || ipv4Version(buf, off) !== 4 || ipv4HeaderLen(buf, off) !== IPV4_MIN_HEADER) return -1;
+  if (
+    len <= IPV4_MIN_HEADER + TCP_MIN_HEADER ||
+    ipv4Version(buf, off) !== 4 ||
+    ipv4HeaderLen(buf, off) !== IPV4_MIN_HEADER
+  )
+    return -1;
   if (ipv4Protocol(buf, off) !== IPPROTO_TCP || ipv4IsFragment(buf, off) || ipv4TotalLen(buf, off) !== len) return -1;
   const thl = tcpHeaderLen(buf, off + TCP_AT);
   if (thl < TCP_MIN_HEADER || TCP_AT + thl >= len) return -1;

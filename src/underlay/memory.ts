@@ -72,8 +72,10 @@ export class MemoryNetwork {
     const queueLimit = opts.queueLimit ?? 4096;
     this.burst = opts.burst ?? 64;
     this.auto = (opts.delivery ?? 'manual') === 'auto';
-    if (!Number.isInteger(queueLimit) || queueLimit < 1) throw new ConfigError(`MemoryNetwork queueLimit must be >= 1, got ${queueLimit}`);
-    if (!Number.isInteger(this.burst) || this.burst < 1) throw new ConfigError(`MemoryNetwork burst must be >= 1, got ${this.burst}`);
+    if (!Number.isInteger(queueLimit) || queueLimit < 1)
+      throw new ConfigError(`MemoryNetwork queueLimit must be >= 1, got ${queueLimit}`);
+    if (!Number.isInteger(this.burst) || this.burst < 1)
+      throw new ConfigError(`MemoryNetwork burst must be >= 1, got ${this.burst}`);
     this.slots = new Array<Buffer | undefined>(queueLimit);
     this.lens = new Int32Array(queueLimit);
     this.srcAddr = new Uint32Array(queueLimit);
@@ -87,7 +89,8 @@ export class MemoryNetwork {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`bad UDP port ${port}`);
     if (!Number.isInteger(addr) || addr < 0 || addr > 0xffffffff) throw new ConfigError(`bad IPv4 address ${addr}`);
     if (port === 0) port = this.freePort(addr);
-    if (this.members.has(key(addr, port))) throw new DeviceError(`UDP port ${port} on ${formatIpv4(addr)} is already in use`);
+    if (this.members.has(key(addr, port)))
+      throw new DeviceError(`UDP port ${port} on ${formatIpv4(addr)} is already in use`);
     const u = new MemoryUnderlay(this, addr >>> 0, port, this.burst);
     this.members.set(key(addr, port), u);
     return u;
@@ -146,7 +149,15 @@ export class MemoryNetwork {
   }
 
   /** @internal used by MemoryUnderlay.send */
-  enqueue(buf: Buffer, off: number, len: number, srcAddr: number, srcPort: number, dstAddr: number, dstPort: number): boolean {
+  enqueue(
+    buf: Buffer,
+    off: number,
+    len: number,
+    srcAddr: number,
+    srcPort: number,
+    dstAddr: number,
+    dstPort: number,
+  ): boolean {
     if (
       !(len >= 0 && len <= MAX_UDP_PAYLOAD && off >= 0 && off + len <= buf.length) ||
       !Number.isInteger(off + len) ||
@@ -162,7 +173,8 @@ export class MemoryNetwork {
     }
     const idx = (this.head + this.size) % this.slots.length;
     let slot = this.slots[idx];
-    if (!slot || slot.length < PACKET_HEADROOM + len) slot = this.slots[idx] = Buffer.alloc(Math.max(SLOT_SIZE, PACKET_HEADROOM + len));
+    if (!slot || slot.length < PACKET_HEADROOM + len)
+      slot = this.slots[idx] = Buffer.alloc(Math.max(SLOT_SIZE, PACKET_HEADROOM + len));
     buf.copy(slot, PACKET_HEADROOM, off, off + len);
     this.lens[idx] = len;
     this.srcAddr[idx] = srcAddr;
@@ -228,7 +240,8 @@ export class MemoryUnderlay implements Underlay {
 
   start(onBatch: (batch: DatagramBatch) => void): void {
     if (this.closed) throw new DeviceError(`underlay ${formatIpv4(this.localAddr)}:${this.localPort} is closed`);
-    if (this.handler) throw new DeviceError(`underlay ${formatIpv4(this.localAddr)}:${this.localPort} was already started`);
+    if (this.handler)
+      throw new DeviceError(`underlay ${formatIpv4(this.localAddr)}:${this.localPort} was already started`);
     this.handler = onBatch;
     this.network.scheduleIfAuto();
   }

@@ -107,7 +107,17 @@ export class NativeUdpUnderlay implements Underlay {
       onBatch(batch);
     };
     try {
-      this.addon.udpStart(this.handle, slab, batch.lens, batch.addrs, batch.ports, SLOT_SIZE, PACKET_HEADROOM, this.burst, onBurst);
+      this.addon.udpStart(
+        this.handle,
+        slab,
+        batch.lens,
+        batch.addrs,
+        batch.ports,
+        SLOT_SIZE,
+        PACKET_HEADROOM,
+        this.burst,
+        onBurst,
+      );
     } catch (err) {
       throw new DeviceError(`cannot start receiving on ${where}: ${String(err)}`, { cause: err });
     }
@@ -163,9 +173,12 @@ export function createNativeUdpUnderlay(opts: NativeUdpUnderlayOptions): NativeU
   const burst = opts.burst ?? 64;
   const sendQueue = opts.sendQueue ?? 64;
   const bufBytes = opts.bufBytes ?? 4 * 1024 * 1024;
-  if (!Number.isInteger(burst) || burst < 1 || burst > 1024) throw new ConfigError(`UDP burst must be 1..1024, got ${burst}`);
-  if (!Number.isInteger(sendQueue) || sendQueue < 1 || sendQueue > 1024) throw new ConfigError(`UDP send queue must be 1..1024, got ${sendQueue}`);
-  if (!Number.isInteger(bufBytes) || bufBytes < 0) throw new ConfigError(`UDP buffer size must be >= 0, got ${bufBytes}`);
+  if (!Number.isInteger(burst) || burst < 1 || burst > 1024)
+    throw new ConfigError(`UDP burst must be 1..1024, got ${burst}`);
+  if (!Number.isInteger(sendQueue) || sendQueue < 1 || sendQueue > 1024)
+    throw new ConfigError(`UDP send queue must be 1..1024, got ${sendQueue}`);
+  if (!Number.isInteger(bufBytes) || bufBytes < 0)
+    throw new ConfigError(`UDP buffer size must be >= 0, got ${bufBytes}`);
   const addon = loadNative();
   let opened: [NativeHandle, number, boolean?, number?];
   try {

@@ -50,7 +50,8 @@ export function bindError(err: unknown, addr: number, port: number): FlanError {
   const code = (err as { code?: unknown } | null)?.code;
   const a = formatIpv4(addr);
   if (code === 'EADDRINUSE') return new DeviceError(`UDP port ${port} on ${a} is already in use`, { cause: err });
-  if (code === 'EADDRNOTAVAIL') return new DeviceError(`address ${a} is not on this host (or namespace)`, { cause: err });
+  if (code === 'EADDRNOTAVAIL')
+    return new DeviceError(`address ${a} is not on this host (or namespace)`, { cause: err });
   if (code === 'EACCES' || code === 'EPERM')
     return new PermissionError(`binding UDP port ${port} on ${a} needs root or CAP_NET_BIND_SERVICE`, { cause: err });
   const text = err instanceof Error ? err.message : String(err);
@@ -76,7 +77,14 @@ export class UdpUnderlay implements Underlay {
   private closing: Promise<void> | undefined;
   private lastAddr = -1;
   private lastAddrText = '';
-  private readonly counters: UdpUnderlayStats = { received: 0, receiveDrops: 0, sent: 0, sendDrops: 0, sendErrors: 0, refused: 0 };
+  private readonly counters: UdpUnderlayStats = {
+    received: 0,
+    receiveDrops: 0,
+    sent: 0,
+    sendDrops: 0,
+    sendErrors: 0,
+    refused: 0,
+  };
   private readonly onSent = (err: Error | null): void => {
     this.inflight--;
     if (err) this.counters.sendErrors++;
@@ -96,13 +104,19 @@ export class UdpUnderlay implements Underlay {
 
   start(onBatch: (batch: DatagramBatch) => void): void {
     if (this.closing) throw new DeviceError(`underlay ${formatIpv4(this.localAddr)}:${this.localPort} is closed`);
-    if (this.handler) throw new DeviceError(`underlay ${formatIpv4(this.localAddr)}:${this.localPort} was already started`);
+    if (this.handler)
+      throw new DeviceError(`underlay ${formatIpv4(this.localAddr)}:${this.localPort} was already started`);
     this.handler = onBatch;
   }
 
   /** srcPort is ignored: node:dgram sends from the bound port. */
   send(buf: Buffer, off: number, len: number, addr: number, port: number, _srcPort?: number): boolean {
-    if (this.closing || !(len >= 0 && len <= MAX_UDP_PAYLOAD && off >= 0 && off + len <= buf.length) || !Number.isInteger(off + len) || !(port > 0 && port <= 65535)) {
+    if (
+      this.closing ||
+      !(len >= 0 && len <= MAX_UDP_PAYLOAD && off >= 0 && off + len <= buf.length) ||
+      !Number.isInteger(off + len) ||
+      !(port > 0 && port <= 65535)
+    ) {
       this.counters.refused++;
       return false;
     }
@@ -173,7 +187,8 @@ export class UdpUnderlay implements Underlay {
 export async function openUdpUnderlay(opts: UdpUnderlayOptions): Promise<UdpUnderlay> {
   checkUdpOptions(opts.addr, opts.port);
   const maxInflight = opts.maxInflight ?? 4096;
-  if (!Number.isInteger(maxInflight) || maxInflight < 1) throw new ConfigError(`maxInflight must be >= 1, got ${maxInflight}`);
+  if (!Number.isInteger(maxInflight) || maxInflight < 1)
+    throw new ConfigError(`maxInflight must be >= 1, got ${maxInflight}`);
   const socket = dgram.createSocket({ type: 'udp4', reuseAddr: false });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {

@@ -23,7 +23,13 @@ export interface PacketBatch {
  * i * slotSize, its packet after `headroom` free bytes). Devices call it before each burst, since
  * the previous handler may have moved offsets (encapsulating or decapsulating in place).
  */
-export function pointAtSlots(batch: PacketBatch, slab: Buffer, count: number, slotSize: number, headroom: number): void {
+export function pointAtSlots(
+  batch: PacketBatch,
+  slab: Buffer,
+  count: number,
+  slotSize: number,
+  headroom: number,
+): void {
   for (let i = 0; i < count; i++) {
     batch.bufs[i] = slab;
     batch.offs[i] = i * slotSize + headroom;
@@ -32,5 +38,10 @@ export function pointAtSlots(batch: PacketBatch, slab: Buffer, count: number, sl
 }
 
 export function newPacketBatch(capacity: number): PacketBatch {
-  return { count: 0, bufs: new Array<Buffer>(capacity), offs: new Int32Array(capacity), lens: new Int32Array(capacity) };
+  return {
+    count: 0,
+    bufs: new Array<Buffer>(capacity),
+    offs: new Int32Array(capacity),
+    lens: new Int32Array(capacity),
+  };
 }

@@ -16,7 +16,10 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? 'info';
   const fd = opts.fd ?? 2;
   if (opts.pretty) {
-    return pino({ level, name: opts.name }, pino.transport({ target: 'pino-pretty', options: { destination: fd, colorize: true, sync: true } }));
+    return pino(
+      { level, name: opts.name },
+      pino.transport({ target: 'pino-pretty', options: { destination: fd, colorize: true, sync: true } }),
+    );
   }
   return pino({ level, name: opts.name }, pino.destination({ fd, sync: true }));
 }

@@ -47,7 +47,11 @@ export function onesComplementSum(buf: Uint8Array, off: number, len: number, ini
   } else {
     // Four words per step; the sum stays far below 2^53 for any IP packet.
     for (; i + 8 <= end; i += 8) {
-      s += ((buf[i]! << 8) | buf[i + 1]!) + ((buf[i + 2]! << 8) | buf[i + 3]!) + ((buf[i + 4]! << 8) | buf[i + 5]!) + ((buf[i + 6]! << 8) | buf[i + 7]!);
+      s +=
+        ((buf[i]! << 8) | buf[i + 1]!) +
+        ((buf[i + 2]! << 8) | buf[i + 3]!) +
+        ((buf[i + 4]! << 8) | buf[i + 5]!) +
+        ((buf[i + 6]! << 8) | buf[i + 7]!);
     }
   }
   for (; i < end; i += 2) s += (buf[i]! << 8) | buf[i + 1]!;
@@ -61,4 +65,3 @@ export function foldOnesComplement(sum: number): number {
   while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);
   return s;
 }
-

@@ -92,7 +92,8 @@ function serveConnection(socket: net.Socket, handlers: Record<string, RpcHandler
     try {
       const req = JSON.parse(line) as { id?: unknown; method?: unknown; params?: unknown };
       id = req.id ?? null;
-      const handler = typeof req.method === 'string' && Object.hasOwn(handlers, req.method) ? handlers[req.method] : undefined;
+      const handler =
+        typeof req.method === 'string' && Object.hasOwn(handlers, req.method) ? handlers[req.method] : undefined;
       if (!handler) throw new RpcError('EMETHOD', `unknown control method: ${String(req.method)}`);
       const params = req.params && typeof req.params === 'object' ? (req.params as Record<string, unknown>) : {};
       const result = await handler(params);
@@ -106,8 +107,12 @@ function serveConnection(socket: net.Socket, handlers: Record<string, RpcHandler
       if (!socket.destroyed) socket.write(JSON.stringify({ id, ok: true, result: result ?? null }) + '\n');
     } catch (err) {
       const e = err as Error;
-      const name = (e as { code?: string }).code && e.name === 'RpcError' ? (e as unknown as { code: string }).code : e.name || 'Error';
-      if (!socket.destroyed) socket.write(JSON.stringify({ id, ok: false, error: { name, message: e.message ?? String(err) } }) + '\n');
+      const name =
+        (e as { code?: string }).code && e.name === 'RpcError'
+          ? (e as unknown as { code: string }).code
+          : e.name || 'Error';
+      if (!socket.destroyed)
+        socket.write(JSON.stringify({ id, ok: false, error: { name, message: e.message ?? String(err) } }) + '\n');
     }
   };
   socket.on('data', onData);
@@ -147,10 +152,16 @@ function connect(path: string, timeoutMs: number): Promise<net.Socket> {
 }
 
 /** Reads one response line; resolves with the parsed line and any bytes that followed it. */
-function readReply(socket: net.Socket, timeoutMs: number): Promise<{ reply: { ok: boolean; result?: unknown; error?: { name: string; message: string } }; rest: Buffer }> {
+function readReply(
+  socket: net.Socket,
+  timeoutMs: number,
+): Promise<{ reply: { ok: boolean; result?: unknown; error?: { name: string; message: string } }; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new RpcError('ETIMEDOUT', `control request timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new RpcError('ETIMEDOUT', `control request timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const finish = (err?: Error, value?: { reply: { ok: boolean }; rest: Buffer }): void => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -180,7 +191,12 @@ function unwrap(reply: { ok: boolean; result?: unknown; error?: { name: string; 
 }
 
 /** One request, one reply, then the connection is closed. */
-export async function rpcCall(path: string, method: string, params: unknown = {}, opts: { timeoutMs?: number } = {}): Promise<unknown> {
+export async function rpcCall(
+  path: string,
+  method: string,
+  params: unknown = {},
+  opts: { timeoutMs?: number } = {},
+): Promise<unknown> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const socket = await connect(path, timeoutMs);
   try {
@@ -196,7 +212,12 @@ export async function rpcCall(path: string, method: string, params: unknown = {}
  * A request whose reply is followed by a raw byte stream (e.g. live capture). Resolves with the
  * result and the connected socket (already unpaused, with any early bytes pushed back in).
  */
-export async function rpcOpenStream(path: string, method: string, params: unknown = {}, opts: { timeoutMs?: number } = {}): Promise<{ result: unknown; socket: net.Socket }> {
+export async function rpcOpenStream(
+  path: string,
+  method: string,
+  params: unknown = {},
+  opts: { timeoutMs?: number } = {},
+): Promise<{ result: unknown; socket: net.Socket }> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const socket = await connect(path, timeoutMs);
   socket.write(JSON.stringify({ id: 1, method, params }) + '\n');

@@ -23,7 +23,8 @@ export class YamlFields {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) this.fail(path, 'must be a mapping');
     const rec = value as Record<string, unknown>;
     for (const key of Object.keys(rec)) {
-      if (!allowed.includes(key)) this.fail([...path, key], `is not a known field (expected one of: ${allowed.join(', ')})`);
+      if (!allowed.includes(key))
+        this.fail([...path, key], `is not a known field (expected one of: ${allowed.join(', ')})`);
     }
     return rec;
   }
@@ -42,7 +43,13 @@ export class YamlFields {
   }
 
   /** An optional integer from min to max. */
-  protected int(rec: Record<string, unknown>, key: string, path: YamlPath, min: number, max: number): number | undefined {
+  protected int(
+    rec: Record<string, unknown>,
+    key: string,
+    path: YamlPath,
+    min: number,
+    max: number,
+  ): number | undefined {
     const value = rec[key];
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -62,7 +69,8 @@ export class YamlFields {
   protected words(value: unknown, path: YamlPath, listOnly: boolean): string[] {
     let out: string[];
     if (typeof value === 'string' && !listOnly) out = value.trim().split(/\s+/).filter(Boolean);
-    else if (Array.isArray(value) && value.every((w) => typeof w === 'string' || typeof w === 'number')) out = value.map(String);
+    else if (Array.isArray(value) && value.every((w) => typeof w === 'string' || typeof w === 'number'))
+      out = value.map(String);
     else this.fail(path, 'must be a string or a list of strings');
     if (out.length === 0) this.fail(path, 'is empty');
     return out;

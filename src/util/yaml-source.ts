@@ -35,7 +35,9 @@ export function parseYamlSource(text: string, file: string, opts: YamlSourceOpti
   };
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    throw new ConfigError(`${file}:${lineOfOffset(e.pos[0])}: not valid YAML: ${e.message.split('\n')[0]}`, { cause: e });
+    throw new ConfigError(`${file}:${lineOfOffset(e.pos[0])}: not valid YAML: ${e.message.split('\n')[0]}`, {
+      cause: e,
+    });
   }
   const lineOf = (node: unknown): number => {
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;

@@ -30,5 +30,7 @@ export function checksumAdjust16(checksum: number, oldWord: number, newWord: num
 
 /** The partial sum of an IPv4 pseudo-header (RFC 768 / RFC 793): src, dst, zero, protocol, length. */
 export function pseudoHeaderSumIpv4(src: number, dst: number, protocol: number, length: number): number {
-  return foldOnesComplement((src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff));
+  return foldOnesComplement(
+    (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff),
+  );
 }

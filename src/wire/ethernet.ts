@@ -47,7 +47,13 @@ export function macEqualsAt(buf: Uint8Array, off: number, mac: Uint8Array): bool
 }
 
 /** Hot-path writer of the 14-byte header (MACs are the first 6 bytes of dst and src). */
-export function writeEthernetHeader(buf: Uint8Array, off: number, dst: Uint8Array, src: Uint8Array, ethertype: number): void {
+export function writeEthernetHeader(
+  buf: Uint8Array,
+  off: number,
+  dst: Uint8Array,
+  src: Uint8Array,
+  ethertype: number,
+): void {
   for (let i = 0; i < ETH_ADDR_LEN; i++) {
     buf[off + i] = dst[i]!;
     buf[off + ETH_OFF_SRC + i] = src[i]!;
@@ -70,7 +76,11 @@ export function parseEthernet(buf: Uint8Array, off: number, len: number): Ethern
   return {
     ok: true,
     headerLen: ETH_HEADER_LEN,
-    repr: { dst: new Uint8Array(ethDst(buf, off)), src: new Uint8Array(ethSrc(buf, off)), ethertype: ethEthertype(buf, off) },
+    repr: {
+      dst: new Uint8Array(ethDst(buf, off)),
+      src: new Uint8Array(ethSrc(buf, off)),
+      ethertype: ethEthertype(buf, off),
+    },
   };
 }
 
@@ -79,6 +89,7 @@ export function ethernetBufferLen(_repr: EthernetRepr): number {
 }
 
 export function emitEthernet(repr: EthernetRepr, buf: Uint8Array, off: number): void {
-  if (repr.dst.length !== ETH_ADDR_LEN || repr.src.length !== ETH_ADDR_LEN) throw new ConfigError('MAC addresses must be 6 bytes');
+  if (repr.dst.length !== ETH_ADDR_LEN || repr.src.length !== ETH_ADDR_LEN)
+    throw new ConfigError('MAC addresses must be 6 bytes');
   writeEthernetHeader(buf, off, repr.dst, repr.src, repr.ethertype);
 }

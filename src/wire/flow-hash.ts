@@ -39,7 +39,9 @@ function word(buf: Uint8Array, i: number): number {
 }
 
 function hasPorts(protocol: number): boolean {
-  return protocol === IPPROTO_TCP || protocol === IPPROTO_UDP || protocol === IPPROTO_SCTP || protocol === IPPROTO_UDPLITE;
+  return (
+    protocol === IPPROTO_TCP || protocol === IPPROTO_UDP || protocol === IPPROTO_SCTP || protocol === IPPROTO_UDPLITE
+  );
 }
 
 /** The 32-bit flow hash of the IP packet buf[off, off+len); 0 when it is not a sane IP header. */
@@ -74,7 +76,13 @@ export function flowHash(buf: Uint8Array, off: number, len: number): number {
  * The UDP source port for the inner IP packet buf[off, off+len), in [min, max) (defaults 32768 and
  * 61000). Same flow, same port.
  */
-export function flowSourcePort(buf: Uint8Array, off: number, len: number, min = FLOW_PORT_MIN, max = FLOW_PORT_MAX): number {
+export function flowSourcePort(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  min = FLOW_PORT_MIN,
+  max = FLOW_PORT_MAX,
+): number {
   if (max <= min) return min;
   let hash = flowHash(buf, off, len);
   // Like the kernel: fold the high bits in, then scale into the range without a modulo bias.

@@ -123,7 +123,8 @@ export interface IcmpHeaderRepr {
   payloadLen: number;
 }
 
-export type IcmpHeaderParseResult = { ok: true; repr: IcmpHeaderRepr; checksumOk: boolean } | { ok: false; reason: string };
+export type IcmpHeaderParseResult =
+  { ok: true; repr: IcmpHeaderRepr; checksumOk: boolean } | { ok: false; reason: string };
 
 /** Parses any ICMP message header (for trace). Never throws. */
 export function parseIcmpHeader(buf: Uint8Array, off: number, len: number): IcmpHeaderParseResult {
@@ -131,7 +132,13 @@ export function parseIcmpHeader(buf: Uint8Array, off: number, len: number): Icmp
   return {
     ok: true,
     checksumOk: icmpChecksumOk(buf, off, len),
-    repr: { type: icmpType(buf, off), code: icmpCode(buf, off), checksum: icmpChecksum(buf, off), rest: icmpRest(buf, off), payloadLen: len - ICMP_HEADER_LEN },
+    repr: {
+      type: icmpType(buf, off),
+      code: icmpCode(buf, off),
+      checksum: icmpChecksum(buf, off),
+      rest: icmpRest(buf, off),
+      payloadLen: len - ICMP_HEADER_LEN,
+    },
   };
 }
 
@@ -150,7 +157,12 @@ export type IcmpEchoParseResult = { ok: true; repr: IcmpEchoRepr } | { ok: false
  * Parses an echo request or reply occupying buf[off, off+len) entirely. Reasons: 'truncated',
  * 'not-echo', 'bad-code', and with `verifyChecksum` 'bad-checksum'. Never throws.
  */
-export function parseIcmpEcho(buf: Uint8Array, off: number, len: number, opts: { verifyChecksum?: boolean } = {}): IcmpEchoParseResult {
+export function parseIcmpEcho(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  opts: { verifyChecksum?: boolean } = {},
+): IcmpEchoParseResult {
   if (icmpCheck(buf, off, len) !== IcmpProblem.Ok) return { ok: false, reason: 'truncated' };
   const type = icmpType(buf, off);
   if (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY) return { ok: false, reason: 'not-echo' };
@@ -158,7 +170,12 @@ export function parseIcmpEcho(buf: Uint8Array, off: number, len: number, opts: {
   if (opts.verifyChecksum && !icmpChecksumOk(buf, off, len)) return { ok: false, reason: 'bad-checksum' };
   return {
     ok: true,
-    repr: { type, ident: icmpEchoIdent(buf, off), seq: icmpEchoSeq(buf, off), data: new Uint8Array(buf.subarray(off + ICMP_HEADER_LEN, off + len)) },
+    repr: {
+      type,
+      ident: icmpEchoIdent(buf, off),
+      seq: icmpEchoSeq(buf, off),
+      data: new Uint8Array(buf.subarray(off + ICMP_HEADER_LEN, off + len)),
+    },
   };
 }
 

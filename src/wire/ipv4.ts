@@ -186,7 +186,12 @@ export type Ipv4ParseResult = { ok: true; repr: Ipv4Repr; headerLen: number } | 
  * Parses the IPv4 header at buf[off, off+len). Never throws. With `verifyChecksum`, a wrong header
  * checksum fails with reason 'bad-checksum'.
  */
-export function parseIpv4(buf: Uint8Array, off: number, len: number, opts: { verifyChecksum?: boolean } = {}): Ipv4ParseResult {
+export function parseIpv4(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  opts: { verifyChecksum?: boolean } = {},
+): Ipv4ParseResult {
   const problem = ipv4Check(buf, off, len);
   if (problem !== Ipv4Problem.Ok) return { ok: false, reason: ipv4ProblemName(problem) };
   if (opts.verifyChecksum && !ipv4HeaderChecksumOk(buf, off)) return { ok: false, reason: 'bad-checksum' };
@@ -220,7 +225,8 @@ export function ipv4BufferLen(repr: Ipv4Repr): number {
  */
 export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, off: number): void {
   const headerLen = ipv4BufferLen(repr);
-  if (headerLen > IPV4_MAX_HEADER) throw new ConfigError(`IPv4 options too long: ${repr.options!.length} bytes (at most ${IPV4_MAX_OPTIONS})`);
+  if (headerLen > IPV4_MAX_HEADER)
+    throw new ConfigError(`IPv4 options too long: ${repr.options!.length} bytes (at most ${IPV4_MAX_OPTIONS})`);
   const totalLen = headerLen + repr.payloadLen;
   buf[off] = 0x40 | (headerLen >>> 2);
   buf[off + IPV4_OFF_TOS] = repr.tos & 0xff;
@@ -228,7 +234,8 @@ export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, off: number): void {
   buf[off + IPV4_OFF_TOTAL_LEN + 1] = totalLen & 0xff;
   buf[off + IPV4_OFF_IDENT] = (repr.ident >>> 8) & 0xff;
   buf[off + IPV4_OFF_IDENT + 1] = repr.ident & 0xff;
-  const ff = (repr.dontFragment ? FLAG_DF : 0) | (repr.moreFragments ? FLAG_MF : 0) | ((repr.fragOffset >>> 3) & FRAG_MASK);
+  const ff =
+    (repr.dontFragment ? FLAG_DF : 0) | (repr.moreFragments ? FLAG_MF : 0) | ((repr.fragOffset >>> 3) & FRAG_MASK);
   buf[off + IPV4_OFF_FLAGS_FRAG] = ff >>> 8;
   buf[off + IPV4_OFF_FLAGS_FRAG + 1] = ff & 0xff;
   buf[off + IPV4_OFF_TTL] = repr.ttl & 0xff;

@@ -99,7 +99,8 @@ export function ipv6BufferLen(_repr: Ipv6Repr): number {
 
 /** Writes the fixed header at buf[off, off+40). The payload is the caller's to place after it. */
 export function emitIpv6(repr: Ipv6Repr, buf: Uint8Array, off: number): void {
-  if (repr.src.length !== IPV6_ADDR_LEN || repr.dst.length !== IPV6_ADDR_LEN) throw new ConfigError('IPv6 addresses must be 16 bytes');
+  if (repr.src.length !== IPV6_ADDR_LEN || repr.dst.length !== IPV6_ADDR_LEN)
+    throw new ConfigError('IPv6 addresses must be 16 bytes');
   const tc = repr.trafficClass & 0xff;
   const fl = repr.flowLabel & 0xfffff;
   buf[off] = 0x60 | (tc >>> 4);

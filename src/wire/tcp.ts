@@ -134,7 +134,9 @@ export function tcpChecksumIpv4(src: Ipv4, dst: Ipv4, buf: Uint8Array, off: numb
 
 /** True when the stored checksum of the segment buf[off, off+len) verifies: one pass, no copy. */
 export function tcpChecksumOk(src: Ipv4, dst: Ipv4, buf: Uint8Array, off: number, len: number): boolean {
-  return foldOnesComplement(onesComplementSum(buf, off, len, pseudoHeaderSumIpv4(src, dst, IPPROTO_TCP, len))) === 0xffff;
+  return (
+    foldOnesComplement(onesComplementSum(buf, off, len, pseudoHeaderSumIpv4(src, dst, IPPROTO_TCP, len))) === 0xffff
+  );
 }
 
 // ---- repr ----
@@ -160,10 +162,16 @@ export type TcpParseResult = { ok: true; repr: TcpRepr; checksum: number } | { o
  * Parses the TCP segment at buf[off, off+len) (len = header + payload, as the IP header says).
  * With `verify: {src, dst}`, a wrong checksum fails with reason 'bad-checksum'. Never throws.
  */
-export function parseTcp(buf: Uint8Array, off: number, len: number, opts: { verify?: { src: Ipv4; dst: Ipv4 } } = {}): TcpParseResult {
+export function parseTcp(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  opts: { verify?: { src: Ipv4; dst: Ipv4 } } = {},
+): TcpParseResult {
   const problem = tcpCheck(buf, off, len);
   if (problem !== TcpProblem.Ok) return { ok: false, reason: tcpProblemName(problem) };
-  if (opts.verify && !tcpChecksumOk(opts.verify.src, opts.verify.dst, buf, off, len)) return { ok: false, reason: 'bad-checksum' };
+  if (opts.verify && !tcpChecksumOk(opts.verify.src, opts.verify.dst, buf, off, len))
+    return { ok: false, reason: 'bad-checksum' };
   const hl = tcpHeaderLen(buf, off);
   const repr: TcpRepr = {
     srcPort: tcpSrcPort(buf, off),
@@ -190,9 +198,15 @@ export function tcpBufferLen(repr: TcpRepr): number {
  * header when `checksum` is given (src/dst of the IPv4 pseudo-header): then the checksum is computed
  * over it; otherwise the checksum field is 0. Throws ConfigError for options over 40 bytes.
  */
-export function emitTcp(repr: TcpRepr, buf: Uint8Array, off: number, opts: { checksum?: { src: Ipv4; dst: Ipv4 } } = {}): void {
+export function emitTcp(
+  repr: TcpRepr,
+  buf: Uint8Array,
+  off: number,
+  opts: { checksum?: { src: Ipv4; dst: Ipv4 } } = {},
+): void {
   const hl = tcpBufferLen(repr);
-  if (hl > TCP_MAX_HEADER) throw new ConfigError(`TCP options too long: ${repr.options!.length} bytes (at most ${TCP_MAX_OPTIONS})`);
+  if (hl > TCP_MAX_HEADER)
+    throw new ConfigError(`TCP options too long: ${repr.options!.length} bytes (at most ${TCP_MAX_OPTIONS})`);
   put16(buf, off + TCP_OFF_SRC_PORT, repr.srcPort);
   put16(buf, off + TCP_OFF_DST_PORT, repr.dstPort);
   put32(buf, off + TCP_OFF_SEQ, repr.seq % 0x100000000);
@@ -206,5 +220,6 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, off: number, opts: { che
     buf.set(repr.options, off + TCP_MIN_HEADER);
     buf.fill(0, off + TCP_MIN_HEADER + repr.options.length, off + hl);
   }
-  if (opts.checksum) tcpSetChecksum(buf, off, tcpChecksumIpv4(opts.checksum.src, opts.checksum.dst, buf, off, hl + repr.payloadLen));
+  if (opts.checksum)
+    tcpSetChecksum(buf, off, tcpChecksumIpv4(opts.checksum.src, opts.checksum.dst, buf, off, hl + repr.payloadLen));
 }

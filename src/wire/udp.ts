@@ -77,11 +77,17 @@ export type UdpParseResult = { ok: true; repr: UdpRepr; checksum: number } | { o
  * Parses the UDP header at buf[off, off+len). With `verify: {src, dst}`, a wrong checksum fails
  * with reason 'bad-checksum'. Never throws.
  */
-export function parseUdp(buf: Uint8Array, off: number, len: number, opts: { verify?: { src: Ipv4; dst: Ipv4 } } = {}): UdpParseResult {
+export function parseUdp(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  opts: { verify?: { src: Ipv4; dst: Ipv4 } } = {},
+): UdpParseResult {
   const problem = udpCheck(buf, off, len);
   if (problem !== UdpProblem.Ok) return { ok: false, reason: udpProblemName(problem) };
   const length = udpLength(buf, off);
-  if (opts.verify && !udpChecksumOk(opts.verify.src, opts.verify.dst, buf, off, length)) return { ok: false, reason: 'bad-checksum' };
+  if (opts.verify && !udpChecksumOk(opts.verify.src, opts.verify.dst, buf, off, length))
+    return { ok: false, reason: 'bad-checksum' };
   return {
     ok: true,
     checksum: udpChecksum(buf, off),
@@ -99,7 +105,12 @@ export function udpBufferLen(_repr: UdpRepr): number {
  * when `checksum` is given (src/dst of the IPv4 pseudo-header): then the checksum is computed over
  * it; otherwise the checksum field is 0 (none).
  */
-export function emitUdp(repr: UdpRepr, buf: Uint8Array, off: number, opts: { checksum?: { src: Ipv4; dst: Ipv4 } } = {}): void {
+export function emitUdp(
+  repr: UdpRepr,
+  buf: Uint8Array,
+  off: number,
+  opts: { checksum?: { src: Ipv4; dst: Ipv4 } } = {},
+): void {
   const length = UDP_HEADER_LEN + repr.payloadLen;
   writeUdpHeader(buf, off, repr.srcPort, repr.dstPort, length);
   if (opts.checksum) {

@@ -58,10 +58,30 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
     async startNode(n, extra = []) {
       const peer = cluster.nodes.find((p) => p !== n)!;
       const args = [
-        'netns', 'exec', n.ns.name, process.execPath, CLI, 'node',
-        '--name', n.name, '--public-ip', n.publicIp, '--subnet', n.subnet, '--network', '10.244.0.0/16',
-        '--backend', opts.backend, '--vtep-mac', n.mac, '--state-dir', stateDir, '--log-format', 'json',
-        '--peer', `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
+        'netns',
+        'exec',
+        n.ns.name,
+        process.execPath,
+        CLI,
+        'node',
+        '--name',
+        n.name,
+        '--public-ip',
+        n.publicIp,
+        '--subnet',
+        n.subnet,
+        '--network',
+        '10.244.0.0/16',
+        '--backend',
+        opts.backend,
+        '--vtep-mac',
+        n.mac,
+        '--state-dir',
+        stateDir,
+        '--log-format',
+        'json',
+        '--peer',
+        `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
         ...extra,
       ];
       const out = fs.openSync(n.log, 'a');
@@ -69,12 +89,14 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
       fs.closeSync(out);
       const deadline = Date.now() + 20_000;
       for (;;) {
-        if (n.proc.exitCode !== null) throw new Error(`node ${n.name} exited (${n.proc.exitCode}): ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
+        if (n.proc.exitCode !== null)
+          throw new Error(`node ${n.name} exited (${n.proc.exitCode}): ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
         try {
           await rpcCall(n.socket, 'ping', {}, { timeoutMs: 1000 });
           return;
         } catch {
-          if (Date.now() > deadline) throw new Error(`node ${n.name} did not come up: ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
+          if (Date.now() > deadline)
+            throw new Error(`node ${n.name} did not come up: ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -84,7 +106,22 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
       const dev = 'flannel.1';
       const subnet0 = n.subnet.replace(/\/\d+$/, '');
       const peer0 = peer.subnet.replace(/\/\d+$/, '');
-      await n.ns.ip('link', 'add', dev, 'type', 'vxlan', 'id', '1', 'local', n.publicIp, 'dev', 'under', 'dstport', '8472', 'nolearning');
+      await n.ns.ip(
+        'link',
+        'add',
+        dev,
+        'type',
+        'vxlan',
+        'id',
+        '1',
+        'local',
+        n.publicIp,
+        'dev',
+        'under',
+        'dstport',
+        '8472',
+        'nolearning',
+      );
       await n.ns.ip('link', 'set', dev, 'address', n.mac);
       await n.ns.ip('addr', 'add', `${subnet0}/32`, 'dev', dev);
       await n.ns.ip('link', 'set', dev, 'mtu', '1450', 'up');
@@ -106,8 +143,22 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
     const [n1, n2] = [await mk(), await mk()];
     await createVethPair(n1, 'under', '192.168.77.1/24', n2, 'under', '192.168.77.2/24');
     const specs = [
-      { ns: n1, name: 'node1', publicIp: '192.168.77.1', subnet: '10.244.1.0/24', mac: '0e:00:00:00:01:01', podIp: '10.244.1.2' },
-      { ns: n2, name: 'node2', publicIp: '192.168.77.2', subnet: '10.244.2.0/24', mac: '0e:00:00:00:02:01', podIp: '10.244.2.2' },
+      {
+        ns: n1,
+        name: 'node1',
+        publicIp: '192.168.77.1',
+        subnet: '10.244.1.0/24',
+        mac: '0e:00:00:00:01:01',
+        podIp: '10.244.1.2',
+      },
+      {
+        ns: n2,
+        name: 'node2',
+        publicIp: '192.168.77.2',
+        subnet: '10.244.2.0/24',
+        mac: '0e:00:00:00:02:01',
+        podIp: '10.244.2.2',
+      },
     ];
     for (const s of specs) {
       const pod = await mk();
@@ -115,7 +166,13 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
       await createVethPair(pod, 'eth0', `${s.podIp}/24`, s.ns, 'pod0', `${gw}/24`);
       await pod.ip('route', 'add', 'default', 'via', gw);
       await s.ns.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-      cluster.nodes.push({ ...s, pod, log: path.join(stateDir, `${s.name}.log`), socket: path.join(stateDir, `${s.name}.sock`), kernel: false } as ClusterNode);
+      cluster.nodes.push({
+        ...s,
+        pod,
+        log: path.join(stateDir, `${s.name}.log`),
+        socket: path.join(stateDir, `${s.name}.sock`),
+        kernel: false,
+      } as ClusterNode);
     }
     return cluster;
   } catch (err) {
@@ -125,7 +182,10 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
 }
 
 /** Signals a node process and waits for it to exit (SIGKILL after 10 s); resolves with its exit code. */
-export async function stopProcess(proc: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+export async function stopProcess(
+  proc: ChildProcess | undefined,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | null> {
   if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
   const done = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   proc.kill(signal);
@@ -138,7 +198,9 @@ export async function stopProcess(proc: ChildProcess | undefined, signal: NodeJS
 /** pings from a namespace; resolves with the number of replies. */
 export async function ping(from: Netns, to: string, count = 3): Promise<number> {
   try {
-    const { stdout } = await from.exec('ping', ['-c', String(count), '-i', '0.2', '-W', '2', to], { timeoutMs: 20_000 });
+    const { stdout } = await from.exec('ping', ['-c', String(count), '-i', '0.2', '-W', '2', to], {
+      timeoutMs: 20_000,
+    });
     const m = /(\d+) received/.exec(stdout);
     return m ? Number(m[1]) : 0;
   } catch (err) {
@@ -153,8 +215,16 @@ export interface TransferResult {
 }
 
 /** Sends `bytes` over TCP from one namespace to a server in another; both sides' sha256. */
-export async function tcpTransfer(from: Netns, to: Netns, toIp: string, bytes: number, port = 5001): Promise<TransferResult> {
-  const server = spawn('ip', ['netns', 'exec', to.name, process.execPath, TRANSFER, 'serve', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function tcpTransfer(
+  from: Netns,
+  to: Netns,
+  toIp: string,
+  bytes: number,
+  port = 5001,
+): Promise<TransferResult> {
+  const server = spawn('ip', ['netns', 'exec', to.name, process.execPath, TRANSFER, 'serve', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   server.stdout.on('data', (d) => (out += d));
   try {
@@ -163,7 +233,9 @@ export async function tcpTransfer(from: Netns, to: Netns, toIp: string, bytes: n
       if (Date.now() > deadline || server.exitCode !== null) throw new Error('transfer server did not start');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const { stdout } = await from.exec(process.execPath, [TRANSFER, 'send', toIp, String(port), String(bytes), '7'], { timeoutMs: 60_000 });
+    const { stdout } = await from.exec(process.execPath, [TRANSFER, 'send', toIp, String(port), String(bytes), '7'], {
+      timeoutMs: 60_000,
+    });
     const sent = JSON.parse(stdout.trim().split('\n').pop()!);
     const end = Date.now() + 20_000;
     while (!out.includes('sha256')) {
@@ -178,7 +250,13 @@ export async function tcpTransfer(from: Netns, to: Netns, toIp: string, bytes: n
 }
 
 /** Sends datagrams from `srcIp` inside a namespace (python3's socket module, one datagram a line). */
-export async function sendDatagramsFrom(nsName: string, srcIp: string, dstIp: string, port: number, payloads: Buffer[]): Promise<void> {
+export async function sendDatagramsFrom(
+  nsName: string,
+  srcIp: string,
+  dstIp: string,
+  port: number,
+  payloads: Buffer[],
+): Promise<void> {
   const script = [
     'import socket, sys',
     's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
@@ -187,7 +265,9 @@ export async function sendDatagramsFrom(nsName: string, srcIp: string, dstIp: st
     `    s.sendto(bytes.fromhex(line.strip()), ("${dstIp}", ${port}))`,
   ].join('\n');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', nsName, 'python3', '-c', script], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', nsName, 'python3', '-c', script], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`sending datagrams failed: ${err}`))));

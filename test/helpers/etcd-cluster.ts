@@ -90,7 +90,8 @@ export async function createEtcdCluster(prefix: string): Promise<EtcdCluster> {
   let etcd: TestEtcd | undefined;
   const hosts: EtcdHost[] = [];
 
-  const stopNode = (h: EtcdHost, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => stopProcess(h.proc, signal);
+  const stopNode = (h: EtcdHost, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> =>
+    stopProcess(h.proc, signal);
 
   const destroy = async (): Promise<void> => {
     for (const h of hosts) await stopNode(h, 'SIGKILL').catch(() => undefined);
@@ -119,16 +120,37 @@ export async function createEtcdCluster(prefix: string): Promise<EtcdCluster> {
         await createVethPair(underlay, port, '', ns, 'under', `192.168.77.${index}/24`);
         await underlay.ip('link', 'set', port, 'master', 'br0');
         await ns.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-        const h: EtcdHost = { name, ns, publicIp: `192.168.77.${index}`, log: path.join(stateDir, `${name}.log`), socket: path.join(stateDir, `${name}.sock`) };
+        const h: EtcdHost = {
+          name,
+          ns,
+          publicIp: `192.168.77.${index}`,
+          log: path.join(stateDir, `${name}.log`),
+          socket: path.join(stateDir, `${name}.sock`),
+        };
         hosts.push(h);
         return h;
       },
-      cli: (...args) => run('ip', ['netns', 'exec', underlay.name, process.execPath, CLI, ...args], { timeoutMs: 30_000 }),
+      cli: (...args) =>
+        run('ip', ['netns', 'exec', underlay.name, process.execPath, CLI, ...args], { timeoutMs: 30_000 }),
       async startNode(h, extra = []) {
         const args = [
-          'netns', 'exec', h.ns.name, process.execPath, CLI, 'node',
-          '--name', h.name, '--etcd-endpoints', endpoint, '--public-ip', h.publicIp,
-          '--state-dir', stateDir, '--log-format', 'json', ...extra,
+          'netns',
+          'exec',
+          h.ns.name,
+          process.execPath,
+          CLI,
+          'node',
+          '--name',
+          h.name,
+          '--etcd-endpoints',
+          endpoint,
+          '--public-ip',
+          h.publicIp,
+          '--state-dir',
+          stateDir,
+          '--log-format',
+          'json',
+          ...extra,
         ];
         const out = fs.openSync(h.log, 'a');
         const proc = spawn('ip', args, { stdio: ['ignore', out, out] });

@@ -56,8 +56,12 @@ async function freePort(): Promise<number> {
 async function probeHealth(endpoint: string, netns: string | undefined): Promise<boolean> {
   if (netns) {
     return new Promise((resolve) => {
-      execFile('ip', ['netns', 'exec', netns, 'etcdctl', '--endpoints', endpoint, '--command-timeout', '1s', 'endpoint', 'health'],
-        { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 5000 }, (err) => resolve(!err));
+      execFile(
+        'ip',
+        ['netns', 'exec', netns, 'etcdctl', '--endpoints', endpoint, '--command-timeout', '1s', 'endpoint', 'health'],
+        { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 5000 },
+        (err) => resolve(!err),
+      );
     });
   }
   try {
@@ -69,7 +73,13 @@ async function probeHealth(endpoint: string, netns: string | undefined): Promise
   }
 }
 
-async function waitHealthy(endpoint: string, proc: ChildProcess, timeoutMs: number, log: () => string, netns?: string): Promise<void> {
+async function waitHealthy(
+  endpoint: string,
+  proc: ChildProcess,
+  timeoutMs: number,
+  log: () => string,
+  netns?: string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (proc.exitCode !== null) throw new Error(`etcd exited with ${proc.exitCode}: ${log()}`);
@@ -99,15 +109,24 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
   const inNs = (cmd: string, cmdArgs: string[]): [string, string[]] =>
     opts.netns ? ['ip', ['netns', 'exec', opts.netns, cmd, ...cmdArgs]] : [cmd, cmdArgs];
   const args = [
-    '--name', 'flt-test',
-    '--data-dir', path.join(dataDir, 'data'),
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', peerUrl,
-    '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `flt-test=${peerUrl}`,
-    '--initial-cluster-state', 'new',
-    '--log-level', 'warn',
+    '--name',
+    'flt-test',
+    '--data-dir',
+    path.join(dataDir, 'data'),
+    '--listen-client-urls',
+    endpoint,
+    '--advertise-client-urls',
+    endpoint,
+    '--listen-peer-urls',
+    peerUrl,
+    '--initial-advertise-peer-urls',
+    peerUrl,
+    '--initial-cluster',
+    `flt-test=${peerUrl}`,
+    '--initial-cluster-state',
+    'new',
+    '--log-level',
+    'warn',
   ];
   let proc: ChildProcess | undefined;
   let output = '';

@@ -15,9 +15,12 @@ export function memoryPair() {
   b.start((batch: DatagramBatch) => {
     for (let i = 0; i < batch.count; i++) {
       const off = batch.offs[i]!;
-      got.push({ from: batch.addrs[i]!, port: batch.ports[i]!, data: Buffer.from(batch.bufs[i]!.subarray(off, off + batch.lens[i]!)) });
+      got.push({
+        from: batch.addrs[i]!,
+        port: batch.ports[i]!,
+        data: Buffer.from(batch.bufs[i]!.subarray(off, off + batch.lens[i]!)),
+      });
     }
   });
   return { net, a, b, got };
 }
-

@@ -69,7 +69,8 @@ function installExitHook(): void {
 
 /** Creates `${prefix}-${random}` with its loopback up. prefix must start with "flt-". */
 export async function createNetns(prefix: string): Promise<Netns> {
-  if (!/^flt-[a-z0-9-]{0,20}$/.test(prefix)) throw new Error(`netns prefix must match flt-[a-z0-9-]{0,20}, got "${prefix}"`);
+  if (!/^flt-[a-z0-9-]{0,20}$/.test(prefix))
+    throw new Error(`netns prefix must match flt-[a-z0-9-]{0,20}, got "${prefix}"`);
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
   installExitHook();
   await run('ip', ['netns', 'add', name]);
@@ -94,7 +95,14 @@ export async function createNetns(prefix: string): Promise<Netns> {
  * (addresses in CIDR form, e.g. "10.10.0.1/24"; '' for none), both up. Nothing touches the root
  * namespace: the pair is created inside nsA and its peer moved to nsB.
  */
-export async function createVethPair(nsA: Netns, ifA: string, addrA: string, nsB: Netns, ifB: string, addrB: string): Promise<void> {
+export async function createVethPair(
+  nsA: Netns,
+  ifA: string,
+  addrA: string,
+  nsB: Netns,
+  ifB: string,
+  addrB: string,
+): Promise<void> {
   await nsA.ip('link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB.name);
   if (addrA) await nsA.ip('addr', 'add', addrA, 'dev', ifA);
   if (addrB) await nsB.ip('addr', 'add', addrB, 'dev', ifB);

@@ -21,25 +21,57 @@ export interface ReadableCli {
 
 /** Top-level packages (`node_modules/x`, `node_modules/@s/x`) the CLI needs at run time. */
 function productionPackages(): string[] {
-  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const top = /^node_modules\/(@[^/]+\/)?[^/]+$/;
-  return [...new Set(out.split('\n').map((p) => path.relative(ROOT, p.trim())).filter((rel) => top.test(rel)))].sort();
+  return [
+    ...new Set(
+      out
+        .split('\n')
+        .map((p) => path.relative(ROOT, p.trim()))
+        .filter((rel) => top.test(rel)),
+    ),
+  ].sort();
 }
 
 export function makeReadableCli(user: string): ReadableCli {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-cli-copy-'));
   const remove = (): void => fs.rmSync(dir, { recursive: true, force: true });
   try {
-    const copy = (rel: string): void => fs.cpSync(path.join(ROOT, rel), path.join(dir, rel), { recursive: true, dereference: true });
-    for (const rel of ['package.json', 'bin', path.join('dist', 'src'), path.join('build', 'Release', 'flannelette.node'), ...productionPackages()]) copy(rel);
+    const copy = (rel: string): void =>
+      fs.cpSync(path.join(ROOT, rel), path.join(dir, rel), { recursive: true, dereference: true });
+    for (const rel of [
+      'package.json',
+      'bin',
+      path.join('dist', 'src'),
+      path.join('build', 'Release', 'flannelette.node'),
+      ...productionPackages(),
+    ])
+      copy(rel);
     // mkdtemp makes the directory 0700; open it and everything below for reading
     execFileSync('chmod', ['-R', 'a+rX', dir]);
-    const probe = spawnSync('setpriv', [`--reuid=${user}`, '--regid=nogroup', '--clear-groups', process.execPath, path.join(dir, 'bin', 'flannelette.js'), '--help'], {
-      cwd: '/',
-      encoding: 'utf8',
-    });
+    const probe = spawnSync(
+      'setpriv',
+      [
+        `--reuid=${user}`,
+        '--regid=nogroup',
+        '--clear-groups',
+        process.execPath,
+        path.join(dir, 'bin', 'flannelette.js'),
+        '--help',
+      ],
+      {
+        cwd: '/',
+        encoding: 'utf8',
+      },
+    );
     if (probe.status !== 0) {
-      throw new Error(`${user} cannot run the CLI copy in ${dir} (is ${os.tmpdir()} private?): ${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}`);
+      throw new Error(
+        `${user} cannot run the CLI copy in ${dir} (is ${os.tmpdir()} private?): ${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}`,
+      );
     }
     return { cli: path.join(dir, 'bin', 'flannelette.js'), dir, remove };
   } catch (err) {

@@ -11,7 +11,11 @@ function seededBlock(seed, size) {
   const block = Buffer.alloc(size);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < size; i += 4) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     block.writeUInt32LE(s, i);
   }
   return block;
@@ -21,7 +25,10 @@ if (mode === 'serve') {
   const server = net.createServer((sock) => {
     const hash = createHash('sha256');
     let bytes = 0;
-    sock.on('data', (d) => { hash.update(d); bytes += d.length; });
+    sock.on('data', (d) => {
+      hash.update(d);
+      bytes += d.length;
+    });
     sock.on('end', () => {
       process.stdout.write(JSON.stringify({ remote: sock.remoteAddress, bytes, sha256: hash.digest('hex') }) + '\n');
       sock.end();
@@ -48,7 +55,10 @@ if (mode === 'serve') {
     pump();
   });
   sock.on('close', () => process.stdout.write(JSON.stringify({ bytes: total, sha256: hash.digest('hex') }) + '\n'));
-  sock.on('error', (e) => { process.stderr.write(String(e) + '\n'); process.exit(2); });
+  sock.on('error', (e) => {
+    process.stderr.write(String(e) + '\n');
+    process.exit(2);
+  });
 } else {
   process.stderr.write('usage: serve PORT | send HOST PORT BYTES SEED\n');
   process.exit(2);

@@ -46,7 +46,14 @@ function checksum(buf: Uint8Array, off: number, len: number, sum = 0): number {
 }
 
 /** Builds an IPv4/UDP packet (with checksums) at `headroom` bytes into a new buffer. */
-export function buildIpv4Udp(src: number, sport: number, dst: number, dport: number, payload: Uint8Array, headroom = 0): Buffer {
+export function buildIpv4Udp(
+  src: number,
+  sport: number,
+  dst: number,
+  dport: number,
+  payload: Uint8Array,
+  headroom = 0,
+): Buffer {
   const total = 28 + payload.length;
   const buf = Buffer.alloc(headroom + total);
   const p = buf.subarray(headroom);
@@ -118,7 +125,8 @@ function collectPackets(dev: TunDevice): Seen {
       const off = batch.offs[i]!;
       const len = batch.lens[i]!;
       if (off < PACKET_HEADROOM) seen.problems.push(`headroom ${off} < ${PACKET_HEADROOM}`);
-      if (len <= 0 || off + len > buf.length) seen.problems.push(`packet ${off}+${len} outside its buffer (${buf.length})`);
+      if (len <= 0 || off + len > buf.length)
+        seen.problems.push(`packet ${off}+${len} outside its buffer (${buf.length})`);
       const copy = Buffer.from(buf.subarray(off, off + len));
       buf.fill(0xee, off - PACKET_HEADROOM, off); // the handler owns the headroom
       if (!buf.subarray(off, off + len).equals(copy)) seen.problems.push('writing the headroom changed the packet');

@@ -80,7 +80,8 @@ export function runUnderlayCompliance(name: string, makePair: () => Promise<Unde
       const atA = collect(p.a);
       const atB = collect(p.b);
       const sizes = [1, 64, 1400, 8000];
-      for (const [i, n] of sizes.entries()) expect(p.a.send(pattern(n, i), 0, n, p.b.localAddr, p.b.localPort)).toBe(true);
+      for (const [i, n] of sizes.entries())
+        expect(p.a.send(pattern(n, i), 0, n, p.b.localAddr, p.b.localPort)).toBe(true);
       p.a.flush();
       await waitFor(p.pump, () => atB.got.length >= sizes.length, 'a → b datagrams');
       expect(atB.got.map((r) => r.data)).toEqual(sizes.map((n, i) => pattern(n, i)));
@@ -162,7 +163,9 @@ export function runUnderlayCompliance(name: string, makePair: () => Promise<Unde
         error = err;
       }
       expect((error as Error | undefined)?.name).toBe('DeviceError');
-      expect((error as Error).message).toContain(`UDP port ${p.a.localPort} on ${formatIpv4(p.a.localAddr)} is already in use`);
+      expect((error as Error).message).toContain(
+        `UDP port ${p.a.localPort} on ${formatIpv4(p.a.localAddr)} is already in use`,
+      );
     });
 
     it('start() twice is a DeviceError', async () => {

@@ -27,11 +27,37 @@ function tshark(args: string[]): string[] {
   return r.stdout.split('\n').filter((l) => l.length > 0);
 }
 
-const FIELDS = ['-T', 'fields', '-E', 'separator=|', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'udp.srcport', '-e', 'udp.dstport', '-e', 'vxlan.vni', '-e', 'icmp.type', '-e', 'ip.checksum.status'];
+const FIELDS = [
+  '-T',
+  'fields',
+  '-E',
+  'separator=|',
+  '-e',
+  'ip.src',
+  '-e',
+  'ip.dst',
+  '-e',
+  'udp.srcport',
+  '-e',
+  'udp.dstport',
+  '-e',
+  'vxlan.vni',
+  '-e',
+  'icmp.type',
+  '-e',
+  'ip.checksum.status',
+];
 
 /** An underlay that only has to accept sends (the tap records them). */
 function sendOnlyUnderlay(localPort: number): Underlay {
-  return { localAddr: ip('192.168.1.2'), localPort, start: () => {}, send: () => true, flush: () => {}, close: async () => {} };
+  return {
+    localAddr: ip('192.168.1.2'),
+    localPort,
+    start: () => {},
+    send: () => true,
+    flush: () => {},
+    close: async () => {},
+  };
 }
 
 describe.skipIf(!hasTshark)('tshark reads our captures', () => {
@@ -59,7 +85,14 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
     const rx: Underlay = { ...ul, localPort: 8472, start: (h) => (handler = h) };
     const rxTap = tapUnderlay(rx, sink, { backend: 'vxlan', clock: new VirtualClock() });
     rxTap.start(() => {});
-    handler({ count: 1, bufs: [back], offs: Int32Array.of(0), lens: Int32Array.of(back.length), addrs: Uint32Array.of(ip('192.168.1.3')), ports: Uint16Array.of(40001) });
+    handler({
+      count: 1,
+      bufs: [back],
+      offs: Int32Array.of(0),
+      lens: Int32Array.of(back.length),
+      addrs: Uint32Array.of(ip('192.168.1.3')),
+      ports: Uint16Array.of(40001),
+    });
     await sink.close();
 
     const lines = tshark(['-r', file, '-o', 'ip.check_checksum:TRUE', '-d', 'udp.port==8472,vxlan', ...FIELDS]);
@@ -67,7 +100,9 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
       '192.168.1.2,10.244.1.2|192.168.1.3,10.244.2.3|40000|8472|1|8|1,1',
       '192.168.1.3,10.244.2.3|192.168.1.2,10.244.1.2|40001|8472|1|0|1,1',
     ]);
-    expect(tshark(['-r', file, '-d', 'udp.port==8472,vxlan', '-Y', '_ws.malformed || _ws.expert.severity >= warning'])).toEqual([]);
+    expect(
+      tshark(['-r', file, '-d', 'udp.port==8472,vxlan', '-Y', '_ws.malformed || _ws.expert.severity >= warning']),
+    ).toEqual([]);
   });
 
   it('decodes an outer udp-backend capture (raw IP in UDP)', async () => {
@@ -83,7 +118,14 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
   it('decodes an inner capture as raw IP', async () => {
     const file = path.join(dir, 'n1-inner.pcap');
     const sink = await openFileSink(file, { linktype: LINKTYPE_RAW });
-    const tun: TunDevice = { name: 't', mtu: 1450, start: () => {}, write: () => true, flush: () => {}, close: async () => {} };
+    const tun: TunDevice = {
+      name: 't',
+      mtu: 1450,
+      start: () => {},
+      write: () => true,
+      flush: () => {},
+      close: async () => {},
+    };
     const tap = tapTun(tun, sink, { clock: new VirtualClock() });
     tap.write(request, 0, request.length);
     tap.write(reply, 0, reply.length);
@@ -103,7 +145,18 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
     expect(files).toBeGreaterThanOrEqual(3);
     let total = 0;
     for (let i = 0; i < files; i++) {
-      const lines = tshark(['-r', rotatedPath(base, i), '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-e', 'vxlan.vni', '-e', 'icmp.type']);
+      const lines = tshark([
+        '-r',
+        rotatedPath(base, i),
+        '-d',
+        'udp.port==8472,vxlan',
+        '-T',
+        'fields',
+        '-e',
+        'vxlan.vni',
+        '-e',
+        'icmp.type',
+      ]);
       expect(new Set(lines)).toEqual(new Set(['7\t8']));
       total += lines.length;
     }

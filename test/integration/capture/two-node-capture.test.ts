@@ -13,7 +13,9 @@ import { cleanupNetns } from '../../helpers/netns.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
-const skip = requireRootOrSkip('two-node capture tests (network namespaces)') || requireOrSkip(hasTshark, 'two-node capture tests: tshark is not installed');
+const skip =
+  requireRootOrSkip('two-node capture tests (network namespaces)') ||
+  requireOrSkip(hasTshark, 'two-node capture tests: tshark is not installed');
 
 function tshark(args: string[]): string[] {
   const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 60_000 });
@@ -22,7 +24,12 @@ function tshark(args: string[]): string[] {
 }
 
 type CaptureStats = { captured: number; written: number; dropped: number };
-type Stats = { capture: { files: { inner: CaptureStats | null; outer: CaptureStats | null }; live: Array<{ point: string; stats: CaptureStats }> } };
+type Stats = {
+  capture: {
+    files: { inner: CaptureStats | null; outer: CaptureStats | null };
+    live: Array<{ point: string; stats: CaptureStats }>;
+  };
+};
 
 describe.skipIf(skip).each(['vxlan', 'udp'] as const)('capture files of a two-node run, %s backend', (backend) => {
   let c: TwoNodeCluster;
@@ -41,19 +48,80 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('capture files of a two-no
   });
 
   it('the inner file shows the ICMP echo request and reply between the two pod IPs', () => {
-    const rows = tshark(['-r', path.join(dir, 'node1-inner.pcap'), '-Y', 'icmp', '-T', 'fields', '-E', 'separator=|', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'icmp.type']);
+    const rows = tshark([
+      '-r',
+      path.join(dir, 'node1-inner.pcap'),
+      '-Y',
+      'icmp',
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-e',
+      'ip.src',
+      '-e',
+      'ip.dst',
+      '-e',
+      'icmp.type',
+    ]);
     expect(rows).toContain('10.244.1.2|10.244.2.2|8');
     expect(rows).toContain('10.244.2.2|10.244.1.2|0');
   });
 
-  it('the outer file decodes down to the pods, between the nodes\' underlay addresses', () => {
+  it("the outer file decodes down to the pods, between the nodes' underlay addresses", () => {
     const file = path.join(dir, 'node1-outer.pcap');
     if (backend === 'vxlan') {
-      const rows = tshark(['-r', file, '-d', 'udp.port==8472,vxlan', '-Y', 'vxlan && icmp', '-T', 'fields', '-E', 'separator=|', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'vxlan.vni', '-e', 'eth.src', '-e', 'eth.dst', '-e', 'icmp.type']);
-      expect(rows).toContain('192.168.77.1,10.244.1.2|192.168.77.2,10.244.2.2|1|02:00:c0:a8:4d:01,0e:00:00:00:01:01|02:00:c0:a8:4d:02,0e:00:00:00:02:01|8');
-      expect(rows).toContain('192.168.77.2,10.244.2.2|192.168.77.1,10.244.1.2|1|02:00:c0:a8:4d:02,0e:00:00:00:02:01|02:00:c0:a8:4d:01,0e:00:00:00:01:01|0');
+      const rows = tshark([
+        '-r',
+        file,
+        '-d',
+        'udp.port==8472,vxlan',
+        '-Y',
+        'vxlan && icmp',
+        '-T',
+        'fields',
+        '-E',
+        'separator=|',
+        '-e',
+        'ip.src',
+        '-e',
+        'ip.dst',
+        '-e',
+        'vxlan.vni',
+        '-e',
+        'eth.src',
+        '-e',
+        'eth.dst',
+        '-e',
+        'icmp.type',
+      ]);
+      expect(rows).toContain(
+        '192.168.77.1,10.244.1.2|192.168.77.2,10.244.2.2|1|02:00:c0:a8:4d:01,0e:00:00:00:01:01|02:00:c0:a8:4d:02,0e:00:00:00:02:01|8',
+      );
+      expect(rows).toContain(
+        '192.168.77.2,10.244.2.2|192.168.77.1,10.244.1.2|1|02:00:c0:a8:4d:02,0e:00:00:00:02:01|02:00:c0:a8:4d:01,0e:00:00:00:01:01|0',
+      );
     } else {
-      const rows = tshark(['-r', file, '-d', 'udp.port==8285,ip', '-Y', 'icmp', '-T', 'fields', '-E', 'separator=|', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'icmp.type']);
+      const rows = tshark([
+        '-r',
+        file,
+        '-d',
+        'udp.port==8285,ip',
+        '-Y',
+        'icmp',
+        '-T',
+        'fields',
+        '-E',
+        'separator=|',
+        '-e',
+        'ip.src',
+        '-e',
+        'ip.dst',
+        '-e',
+        'udp.dstport',
+        '-e',
+        'icmp.type',
+      ]);
       expect(rows).toContain('192.168.77.1,10.244.1.2|192.168.77.2,10.244.2.2|8285|8');
       expect(rows).toContain('192.168.77.2,10.244.2.2|192.168.77.1,10.244.1.2|8285|0');
     }
@@ -76,26 +144,56 @@ describe.skipIf(skip)('live capture, back-pressure and rotation', () => {
     const [n1, n2] = c.nodes;
     const out = path.join(c.stateDir, 'live.pcap');
     const fd = fs.openSync(out, 'w');
-    const cap = spawn(process.execPath, [CLI, 'capture', 'node1', '--point', 'outer', '--filter', 'proto icmp', '-w', '-', '--state-dir', c.stateDir], { stdio: ['ignore', fd, 'pipe'] });
+    const cap = spawn(
+      process.execPath,
+      [CLI, 'capture', 'node1', '--point', 'outer', '--filter', 'proto icmp', '-w', '-', '--state-dir', c.stateDir],
+      { stdio: ['ignore', fd, 'pipe'] },
+    );
     fs.closeSync(fd);
-    await waitUntil(async () => ((await rpcCall(n1.socket, 'stats')) as Stats).capture.live.length === 1, 'live capture attached');
+    await waitUntil(
+      async () => ((await rpcCall(n1.socket, 'stats')) as Stats).capture.live.length === 1,
+      'live capture attached',
+    );
     expect(await ping(n1.pod, n2.podIp, 3)).toBe(3);
     await tcpTransfer(n1.pod, n2.pod, n2.podIp, 100_000); // TCP is filtered out
     cap.kill('SIGINT');
     await new Promise((r) => cap.once('exit', r));
-    const rows = tshark(['-r', out, '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-E', 'separator=|', '-e', 'vxlan.vni', '-e', 'icmp.type']);
+    const rows = tshark([
+      '-r',
+      out,
+      '-d',
+      'udp.port==8472,vxlan',
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-e',
+      'vxlan.vni',
+      '-e',
+      'icmp.type',
+    ]);
     expect(rows.filter((r) => r === '1|8')).toHaveLength(3);
     expect(rows.filter((r) => r === '1|0')).toHaveLength(3);
     expect(rows).toHaveLength(6);
-    await waitUntil(async () => ((await rpcCall(n1.socket, 'stats')) as Stats).capture.live.length === 0, 'live capture detached');
+    await waitUntil(
+      async () => ((await rpcCall(n1.socket, 'stats')) as Stats).capture.live.length === 0,
+      'live capture detached',
+    );
   });
 
   it('a reader that never reads makes the node drop captured copies, not packets', async () => {
     const [n1, n2] = c.nodes;
     // A pipe whose reader never reads: the capture client blocks on it, the node's socket buffer fills.
-    const cap = spawn(process.execPath, [CLI, 'capture', 'node1', '--point', 'inner', '-w', '-', '--state-dir', c.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cap = spawn(
+      process.execPath,
+      [CLI, 'capture', 'node1', '--point', 'inner', '-w', '-', '--state-dir', c.stateDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     cap.stdout.pause();
-    await waitUntil(async () => ((await rpcCall(n1.socket, 'stats')) as Stats).capture.live.length === 1, 'live capture attached');
+    await waitUntil(
+      async () => ((await rpcCall(n1.socket, 'stats')) as Stats).capture.live.length === 1,
+      'live capture attached',
+    );
     const r = await tcpTransfer(n1.pod, n2.pod, n2.podIp, 30 * 1024 * 1024);
     expect(r.received.sha256).toBe(r.sent.sha256);
     const s = (await rpcCall(n1.socket, 'stats')) as Stats;

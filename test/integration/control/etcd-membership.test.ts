@@ -44,7 +44,10 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function newNetwork(backend: 'vxlan' | 'udp' = 'vxlan', prefix = `/flt-test-${prefixSeq++}/network`): Promise<string> {
+  async function newNetwork(
+    backend: 'vxlan' | 'udp' = 'vxlan',
+    prefix = `/flt-test-${prefixSeq++}/network`,
+  ): Promise<string> {
     await initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.244.0.0/16', backend });
     return prefix;
   }
@@ -52,7 +55,11 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
   /** `endpoint`: where this member reaches etcd (default the test etcd itself). */
   type Extra = Partial<EtcdMembershipOptions> & { endpoint?: string };
 
-  function create(prefix: string, ip: string, { endpoint, ...extra }: Extra = {}): { m: Membership; events: MembershipEvent[]; logs: Member['logs'] } {
+  function create(
+    prefix: string,
+    ip: string,
+    { endpoint, ...extra }: Extra = {},
+  ): { m: Membership; events: MembershipEvent[]; logs: Member['logs'] } {
     const logs: Member['logs'] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const events: MembershipEvent[] = [];
@@ -76,7 +83,11 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     return { ...c, lease, ip };
   }
 
-  const subnetsOf = (m: Membership): string[] => m.peers().map((p) => p.subnet.toString()).sort();
+  const subnetsOf = (m: Membership): string[] =>
+    m
+      .peers()
+      .map((p) => p.subnet.toString())
+      .sort();
 
   it('gives three members distinct subnets, tells each about the others, and a fourth is learned within 2 s', async () => {
     const prefix = await newNetwork();
@@ -98,7 +109,11 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     expect(peerB.vtepMac!.equals(b.lease.vtepMac!)).toBe(true);
 
     const d = await join(prefix, '192.0.2.4');
-    await waitFor(() => [a, b, c].every((x) => x.events.some((e) => e.type === 'peer-added' && e.peer.subnet.equals(d.lease.subnet))), 2000);
+    await waitFor(
+      () =>
+        [a, b, c].every((x) => x.events.some((e) => e.type === 'peer-added' && e.peer.subnet.equals(d.lease.subnet))),
+      2000,
+    );
     expect(d.events.filter((e) => e.type === 'peer-added')).toHaveLength(3);
     // Nobody hears about itself.
     for (const x of [a, b, c, d]) expect(x.m.peers().some((p) => p.subnet.equals(x.lease.subnet))).toBe(false);
@@ -153,13 +168,19 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
       await waitFor(() => a.m.status().state === 'etcd-unavailable', 5000);
       // While a is cut off: b leaves, a newcomer appears, and history is compacted.
       await b.m.stop();
-      etcd.etcdctl('put', `${prefix}/subnets/10.244.99.0-24`, '{"PublicIP":"192.0.2.83","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:83"}}');
+      etcd.etcdctl(
+        'put',
+        `${prefix}/subnets/10.244.99.0-24`,
+        '{"PublicIP":"192.0.2.83","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:83"}}',
+      );
       const rev = /"revision":(\d+)/.exec(etcd.etcdctl('get', `${prefix}/config`, '-w', 'json'))![1]!;
       etcd.etcdctl('compact', rev);
       expect(a.m.peers().map((p) => p.subnet.toString())).toEqual([b.lease.subnet.toString()]); // last view kept
       await proxy.restore();
       await waitFor(() => a.m.status().state === 'running' && a.events.length >= 2, 10_000);
-      const seen = a.events.map((e) => (e.type === 'peer-removed' ? `removed ${e.subnet}` : `${e.type} ${e.peer.subnet}`));
+      const seen = a.events.map((e) =>
+        e.type === 'peer-removed' ? `removed ${e.subnet}` : `${e.type} ${e.peer.subnet}`,
+      );
       expect(seen).toEqual([`removed ${b.lease.subnet}`, 'peer-added 10.244.99.0/24']);
       // and the new watch works
       etcd.etcdctl('del', `${prefix}/subnets/10.244.99.0-24`);
@@ -178,13 +199,20 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     expect(lines.length % 2).toBe(0);
     const kv = new Map<string, string>();
     for (let i = 0; i < lines.length; i += 2) kv.set(lines[i]!, lines[i + 1]!);
-    expect(kv.get('/coreos.com/network/config')).toBe('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1,"Port":8472}}');
+    expect(kv.get('/coreos.com/network/config')).toBe(
+      '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1,"Port":8472}}',
+    );
     expect(parseNetworkConfig(kv.get('/coreos.com/network/config')!).subnetLen).toBe(24);
     const key = `/coreos.com/network/subnets/${formatIpv4(a.lease.subnet.network)}-24`;
     expect(kv.has(key)).toBe(true);
     const value = JSON.parse(kv.get(key)!) as Record<string, unknown>;
     expect(Object.keys(value)).toEqual(['PublicIP', 'PublicIPv6', 'BackendType', 'BackendData']);
-    expect(value).toEqual({ PublicIP: '192.0.2.31', PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: formatMac(a.lease.vtepMac!) } });
+    expect(value).toEqual({
+      PublicIP: '192.0.2.31',
+      PublicIPv6: null,
+      BackendType: 'vxlan',
+      BackendData: { VNI: 1, VtepMAC: formatMac(a.lease.vtepMac!) },
+    });
     // The key is attached to a lease with the configured TTL.
     const ttl = etcd.etcdctl('get', key, '-w', 'json');
     const leaseId = BigInt(/"lease":(\d+)/.exec(ttl)![1]!); // a 64-bit id: not through JSON.parse
@@ -201,7 +229,11 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     etcd.etcdctl('put', `${prefix}/subnets/10.244.201.0-24`, '{"PublicIP":"192.0.2.99","BackendType":"udp"}'); // wrong backend
     // a valid lease written after them: once it is seen, the watch has passed the bad ones
     const sentinel = `${prefix}/subnets/10.244.202.0-24`;
-    etcd.etcdctl('put', sentinel, '{"PublicIP":"192.0.2.98","BackendType":"vxlan","BackendData":{"VtepMAC":"02:00:00:00:00:98"}}');
+    etcd.etcdctl(
+      'put',
+      sentinel,
+      '{"PublicIP":"192.0.2.98","BackendType":"vxlan","BackendData":{"VtepMAC":"02:00:00:00:00:98"}}',
+    );
     await waitFor(() => a.events.length > 0, 5000);
     expect(a.events.map((e) => e.type === 'peer-added' && e.peer.subnet.toString())).toEqual(['10.244.202.0/24']);
     etcd.etcdctl('del', sentinel);
@@ -209,7 +241,11 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     a.events.length = 0;
     expect(a.m.status().state).toBe('running');
     expect(a.logs.filter((l) => l.msg.includes('malformed lease'))).toHaveLength(1);
-    etcd.etcdctl('put', `${prefix}/subnets/10.244.200.0-24`, '{"PublicIP":"192.0.2.42","BackendType":"vxlan","BackendData":{"VtepMAC":"02:00:00:00:00:42"}}');
+    etcd.etcdctl(
+      'put',
+      `${prefix}/subnets/10.244.200.0-24`,
+      '{"PublicIP":"192.0.2.42","BackendType":"vxlan","BackendData":{"VtepMAC":"02:00:00:00:00:42"}}',
+    );
     await waitFor(() => a.events.length === 1, 2000);
     const e = a.events[0]!;
     expect(e.type).toBe('peer-added');
@@ -246,7 +282,12 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     expect(again.lease.vtepMac!.equals(first.lease.vtepMac!)).toBe(true);
 
     const envFile = path.join(tmp, 'subnet.env');
-    writeSubnetEnv(envFile, { network: Cidr.parse('10.244.0.0/16'), subnet: Cidr.parse('10.244.77.0/24'), mtu: 1450, ipMasq: false });
+    writeSubnetEnv(envFile, {
+      network: Cidr.parse('10.244.0.0/16'),
+      subnet: Cidr.parse('10.244.77.0/24'),
+      mtu: 1450,
+      ipMasq: false,
+    });
     const fromEnv = await join(prefix, '192.0.2.62', { subnetEnvPath: envFile });
     expect(fromEnv.lease.subnet.toString()).toBe('10.244.77.0/24');
     const other = await join(prefix, '192.0.2.63', { subnetEnvPath: envFile }); // taken now: gets another
@@ -263,7 +304,9 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     expect(lease.backend).toEqual({ type: 'udp', vni: 0, port: 8285 });
     expect(lease.vtepMac).toBeUndefined();
     const key = `${prefix}/subnets/${formatIpv4(lease.subnet.network)}-24`;
-    expect(etcd.etcdctl('get', '--print-value-only', key).trim()).toBe('{"PublicIP":"192.0.2.71","PublicIPv6":null,"BackendType":"udp"}');
+    expect(etcd.etcdctl('get', '--print-value-only', key).trim()).toBe(
+      '{"PublicIP":"192.0.2.71","PublicIPv6":null,"BackendType":"udp"}',
+    );
     const d = decodeLeaseAttrs(etcd.etcdctl('get', '--print-value-only', key).trim());
     expect(d.ok).toBe(true);
     expect(parseSubnetKey(key).ok).toBe(true);
@@ -271,16 +314,38 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
 
   it('initNetworkConfig is idempotent and refuses to replace a different config', async () => {
     const prefix = `/flt-test-${prefixSeq++}/network`;
-    const first = await initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.50.0.0/16', backend: 'vxlan', vni: 4 });
+    const first = await initNetworkConfig({
+      endpoints: [etcd.endpoint],
+      prefix,
+      network: '10.50.0.0/16',
+      backend: 'vxlan',
+      vni: 4,
+    });
     expect(first.created).toBe(true);
     expect(first.value).toBe('{"Network":"10.50.0.0/16","Backend":{"Type":"vxlan","VNI":4,"Port":8472}}');
-    const same = await initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.50.0.0/16', backend: 'vxlan', vni: 4 });
+    const same = await initNetworkConfig({
+      endpoints: [etcd.endpoint],
+      prefix,
+      network: '10.50.0.0/16',
+      backend: 'vxlan',
+      vni: 4,
+    });
     expect(same.created).toBe(false);
-    await expect(initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.60.0.0/16', backend: 'vxlan' })).rejects.toMatchObject({ name: 'ConfigError' });
-    const replaced = await initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.60.0.0/16', backend: 'udp', overwrite: true });
+    await expect(
+      initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.60.0.0/16', backend: 'vxlan' }),
+    ).rejects.toMatchObject({ name: 'ConfigError' });
+    const replaced = await initNetworkConfig({
+      endpoints: [etcd.endpoint],
+      prefix,
+      network: '10.60.0.0/16',
+      backend: 'udp',
+      overwrite: true,
+    });
     expect(replaced.created).toBe(true);
     expect(etcd.etcdctl('get', '--print-value-only', `${prefix}/config`).trim()).toBe(replaced.value);
-    await expect(initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.60.0.0/30', backend: 'udp' })).rejects.toMatchObject({ name: 'ConfigError' });
+    await expect(
+      initNetworkConfig({ endpoints: [etcd.endpoint], prefix, network: '10.60.0.0/30', backend: 'udp' }),
+    ).rejects.toMatchObject({ name: 'ConfigError' });
   });
 });
 

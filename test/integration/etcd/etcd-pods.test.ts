@@ -14,7 +14,9 @@ import { cleanupNetns } from '../../helpers/netns.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 
 const PREFIX = 'flt-etcd-';
-const skip = requireRootOrSkip('etcd end-to-end tests (network namespaces, TUN devices)') || !requireEtcdOrSkip('etcd end-to-end tests');
+const skip =
+  requireRootOrSkip('etcd end-to-end tests (network namespaces, TUN devices)') ||
+  !requireEtcdOrSkip('etcd end-to-end tests');
 // Short leases everywhere: expiry is quick to observe, and an etcd outage longer than the TTL must
 // still not cost any node its lease.
 const TTL = 5;
@@ -44,7 +46,8 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
   let c: EtcdCluster;
   let nodes: EtcdHost[] = [];
   const alive = (): EtcdHost[] => nodes.filter((n) => n.proc && n.proc.exitCode === null && n.proc.signalCode === null);
-  const routesTo = async (from: EtcdHost, subnet: string): Promise<boolean> => (await c.routes(from)).some((r) => r.subnet === subnet);
+  const routesTo = async (from: EtcdHost, subnet: string): Promise<boolean> =>
+    (await c.routes(from)).some((r) => r.subnet === subnet);
   const subnetKeys = (): string[] =>
     c.etcd.etcdctl('get', '--prefix', '--keys-only', '/coreos.com/network/subnets/').split('\n').filter(Boolean);
   /** A /24 of 10.244.0.0/16 no lease holds, `preferred` if free. */
@@ -62,10 +65,18 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
       kvs?: Array<{ key: string; create_revision: number; lease?: number }>;
     };
     // etcdctl prints 64-bit numbers as JSON numbers: lease ids lose precision but stay comparable
-    return new Map((json.kvs ?? []).map((kv) => [Buffer.from(kv.key, 'base64').toString(), { created: String(kv.create_revision), lease: String(kv.lease ?? 0) }]));
+    return new Map(
+      (json.kvs ?? []).map((kv) => [
+        Buffer.from(kv.key, 'base64').toString(),
+        { created: String(kv.create_revision), lease: String(kv.lease ?? 0) },
+      ]),
+    );
   };
   const logLines = (n: EtcdHost): Array<{ time: number; msg: string }> =>
-    logTail(n, 10_000_000).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { time: number; msg: string });
+    logTail(n, 10_000_000)
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { time: number; msg: string });
   const expectAllAlive = async (): Promise<void> => {
     for (const n of alive()) {
       const s = await c.status(n);
@@ -80,7 +91,8 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
   afterAll(async () => {
     if (c) {
       for (const n of c.hosts) {
-        if (n.proc && n.proc.exitCode !== null && n.proc.signalCode === null) console.warn(`node ${n.name} exited with ${n.proc.exitCode}:\n${logTail(n)}`);
+        if (n.proc && n.proc.exitCode !== null && n.proc.signalCode === null)
+          console.warn(`node ${n.name} exited with ${n.proc.exitCode}:\n${logTail(n)}`);
       }
       await c.destroy();
     }
@@ -88,9 +100,27 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
   }, 60_000);
 
   it('network init writes the config; three nodes lease distinct /24s; pods ping each other', async () => {
-    const init = await c.cli('network', 'init', '--etcd-endpoints', c.endpoint, '--network', '10.244.0.0/16', '--backend', 'vxlan');
+    const init = await c.cli(
+      'network',
+      'init',
+      '--etcd-endpoints',
+      c.endpoint,
+      '--network',
+      '10.244.0.0/16',
+      '--backend',
+      'vxlan',
+    );
     expect(init.stdout).toContain('wrote /coreos.com/network/config');
-    const again = await c.cli('network', 'init', '--etcd-endpoints', c.endpoint, '--network', '10.244.0.0/16', '--backend', 'vxlan');
+    const again = await c.cli(
+      'network',
+      'init',
+      '--etcd-endpoints',
+      c.endpoint,
+      '--network',
+      '10.244.0.0/16',
+      '--backend',
+      'vxlan',
+    );
     expect(again.stdout).toContain('unchanged');
 
     nodes = [await c.addHost('n1', 1), await c.addHost('n2', 2), await c.addHost('n3', 3)];
@@ -106,10 +136,22 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     for (const n of nodes) await c.addPod(n);
     // each node routes to the other two
     for (const n of nodes) {
-      await waitFor(`${n.name} to route to its peers`, async () => {
-        const r = (await c.routes(n)).map((e) => e.subnet).sort();
-        return JSON.stringify(r) === JSON.stringify(nodes.filter((p) => p !== n).map((p) => p.subnet).sort());
-      }, 5000);
+      await waitFor(
+        `${n.name} to route to its peers`,
+        async () => {
+          const r = (await c.routes(n)).map((e) => e.subnet).sort();
+          return (
+            JSON.stringify(r) ===
+            JSON.stringify(
+              nodes
+                .filter((p) => p !== n)
+                .map((p) => p.subnet)
+                .sort(),
+            )
+          );
+        },
+        5000,
+      );
     }
     for (const a of nodes) {
       for (const b of nodes) {
@@ -126,14 +168,23 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     // time from the lease appearing in etcd to every other node routing to it
     let leasedAt = 0;
     let newKey = '';
-    await waitFor('the fourth lease in etcd', async () => {
-      newKey = subnetKeys().find((k) => !before.has(k)) ?? '';
-      leasedAt = Date.now();
-      return newKey !== '';
-    }, 30_000, 20);
+    await waitFor(
+      'the fourth lease in etcd',
+      async () => {
+        newKey = subnetKeys().find((k) => !before.has(k)) ?? '';
+        leasedAt = Date.now();
+        return newKey !== '';
+      },
+      30_000,
+      20,
+    );
     const subnet = newKey.slice(newKey.lastIndexOf('/') + 1).replace('-', '/');
-    const learned = await waitFor('three nodes to route to the fourth', async () =>
-      (await Promise.all([n1!, n2!, n3!].map((n) => routesTo(n, subnet)))).every(Boolean), 5000, 20);
+    const learned = await waitFor(
+      'three nodes to route to the fourth',
+      async () => (await Promise.all([n1!, n2!, n3!].map((n) => routesTo(n, subnet)))).every(Boolean),
+      5000,
+      20,
+    );
     const s4 = await started;
     expect(s4.subnet).toBe(subnet);
     expect(learned).toBeLessThan(2000);
@@ -153,8 +204,12 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     // the lease outlives the process: the key is still there and the others still route to it
     expect(subnetKeys()).toContain(`/coreos.com/network/subnets/${n4.subnet!.replace('/', '-')}`);
     for (const n of others) expect(await routesTo(n, n4.subnet!)).toBe(true);
-    await waitFor('the others to drop the dead node', async () =>
-      (await Promise.all(others.map((n) => routesTo(n, n4.subnet!)))).every((r) => !r), (TTL + 10) * 1000, 100);
+    await waitFor(
+      'the others to drop the dead node',
+      async () => (await Promise.all(others.map((n) => routesTo(n, n4.subnet!)))).every((r) => !r),
+      (TTL + 10) * 1000,
+      100,
+    );
     const gone = Date.now() - killedAt;
     // renewed every TTL/3, so at least 2/3 of the TTL was left when it died
     expect(gone).toBeGreaterThan(((TTL * 2) / 3) * 1000 - 1000);
@@ -171,7 +226,11 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     const before = leaseRecords();
     const count = 100; // 20 s at 0.2 s: the outage, and the TTL after it
     const pinger = new Promise<{ received: number; out: string }>((resolve) => {
-      const p = spawn('ip', ['netns', 'exec', n1!.pod!.name, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', n2!.podIp!], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(
+        'ip',
+        ['netns', 'exec', n1!.pod!.name, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', n2!.podIp!],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let out = '';
       p.stdout.on('data', (d) => (out += d));
       p.stderr.on('data', (d) => (out += d));
@@ -183,14 +242,24 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     await sleep(5000);
     // mid-outage: still forwarding, still answering, and saying etcd is unavailable
     expect(await ping(n3!.pod!, n1!.podIp!, 2)).toBe(2);
-    await waitFor('a node to notice the outage', async () => (await c.status(n1!)).membership.state !== 'running', 10_000, 200);
+    await waitFor(
+      'a node to notice the outage',
+      async () => (await c.status(n1!)).membership.state !== 'running',
+      10_000,
+      200,
+    );
     await sleep(Math.max(0, downAt + 10_000 - Date.now()));
     await c.etcd.resume();
     const { received, out } = await pinger;
     expect(received, out.slice(-500)).toBeGreaterThanOrEqual(count - 2);
     for (const n of three) {
       expect(n.proc!.exitCode, logTail(n)).toBeNull();
-      await waitFor(`${n.name} to be running again`, async () => (await c.status(n)).membership.state === 'running', 20_000, 200);
+      await waitFor(
+        `${n.name} to be running again`,
+        async () => (await c.status(n)).membership.state === 'running',
+        20_000,
+        200,
+      );
     }
     // more than a TTL after etcd came back, the same keys on the same etcd leases (renewed, never
     // expired and re-created), and no node ever dropped a peer
@@ -198,7 +267,10 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     for (const n of three) {
       const key = `/coreos.com/network/subnets/${n.subnet!.replace('/', '-')}`;
       expect(after.get(key), key).toEqual(before.get(key));
-      expect(logLines(n).filter((l) => l.time >= downAt && l.msg === 'peer removed'), n.name).toEqual([]);
+      expect(
+        logLines(n).filter((l) => l.time >= downAt && l.msg === 'peer removed'),
+        n.name,
+      ).toEqual([]);
     }
     const n5 = await c.addHost('n5', 5);
     const s5 = await c.startNode(n5, ['--lease-ttl', String(TTL)]);
@@ -209,7 +281,7 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     expect(await ping(n2!.pod!, n5.podIp!, 2)).toBe(2);
   }, 90_000);
 
-  it('etcdctl shows flannel\'s JSON for the config and every lease', async () => {
+  it("etcdctl shows flannel's JSON for the config and every lease", async () => {
     const kvs = pairs(c.etcd.etcdctl('get', '--prefix', '/coreos.com/network'));
     const config = kvs.find(([k]) => k === '/coreos.com/network/config');
     expect(config).toBeDefined();
@@ -223,7 +295,9 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
 
     const leases = kvs.filter(([k]) => k.startsWith('/coreos.com/network/subnets/'));
     const live = alive();
-    expect(leases.map(([k]) => k).sort()).toEqual(live.map((n) => `/coreos.com/network/subnets/${n.subnet!.replace('/', '-')}`).sort());
+    expect(leases.map(([k]) => k).sort()).toEqual(
+      live.map((n) => `/coreos.com/network/subnets/${n.subnet!.replace('/', '-')}`).sort(),
+    );
     for (const [key, value] of leases) {
       const n = live.find((h) => key.endsWith(`/${h.subnet!.replace('/', '-')}`))!;
       const status = await c.status(n);
@@ -240,7 +314,9 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
       expect(data.VtepMAC).toBe(status.vtepMac);
     }
     // every lease key is attached to an etcd lease (that is what lets a dead node expire)
-    const json = JSON.parse(c.etcd.etcdctl('get', '--prefix', '/coreos.com/network/subnets/', '-w', 'json')) as { kvs: Array<{ lease?: number | string }> };
+    const json = JSON.parse(c.etcd.etcdctl('get', '--prefix', '/coreos.com/network/subnets/', '-w', 'json')) as {
+      kvs: Array<{ lease?: number | string }>;
+    };
     expect(json.kvs.length).toBe(leases.length);
     for (const kv of json.kvs) expect(BigInt(kv.lease ?? 0)).toBeGreaterThan(0n);
   }, 30_000);
@@ -252,7 +328,22 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     const k0 = k.subnet.replace(/\/\d+$/, '');
     const kmac = '0e:00:00:00:96:01';
     const dev = 'flannel.1';
-    await k.ns.ip('link', 'add', dev, 'type', 'vxlan', 'id', '1', 'local', k.publicIp, 'dev', 'under', 'dstport', '8472', 'nolearning');
+    await k.ns.ip(
+      'link',
+      'add',
+      dev,
+      'type',
+      'vxlan',
+      'id',
+      '1',
+      'local',
+      k.publicIp,
+      'dev',
+      'under',
+      'dstport',
+      '8472',
+      'nolearning',
+    );
     await k.ns.ip('link', 'set', dev, 'address', kmac);
     await k.ns.ip('addr', 'add', `${k0}/32`, 'dev', dev);
     await k.ns.ip('link', 'set', dev, 'mtu', '1450', 'up');
@@ -272,18 +363,29 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     const grant = c.etcd.etcdctl('lease', 'grant', '60');
     const leaseId = /lease ([0-9a-f]+) granted/.exec(grant)?.[1];
     expect(leaseId, grant).toBeDefined();
-    const value = JSON.stringify({ PublicIP: k.publicIp, PublicIPv6: null, BackendType: 'vxlan', BackendData: { VNI: 1, VtepMAC: kmac } });
+    const value = JSON.stringify({
+      PublicIP: k.publicIp,
+      PublicIPv6: null,
+      BackendType: 'vxlan',
+      BackendData: { VNI: 1, VtepMAC: kmac },
+    });
     c.etcd.etcdctl('put', `--lease=${leaseId}`, `/coreos.com/network/subnets/${k0}-24`, value);
     await c.addPod(k);
     for (const n of alive()) {
-      await waitFor(`${n.name} to learn the kernel node`, async () => (await c.routes(n)).some((r) => r.subnet === k.subnet && r.vtepMac === kmac && r.publicIp === k.publicIp), 5000);
+      await waitFor(
+        `${n.name} to learn the kernel node`,
+        async () =>
+          (await c.routes(n)).some((r) => r.subnet === k.subnet && r.vtepMac === kmac && r.publicIp === k.publicIp),
+        5000,
+      );
     }
     expect(await ping(n1!.pod!, k.podIp!, 3)).toBe(3);
     expect(await ping(k.pod!, n1!.podIp!, 3)).toBe(3);
     expect(await ping(k.pod!, n2!.podIp!, 2)).toBe(2);
     // revoking the kernel node's lease removes it everywhere at once
     c.etcd.etcdctl('lease', 'revoke', leaseId!);
-    for (const n of alive()) await waitFor(`${n.name} to drop the kernel node`, async () => !(await routesTo(n, k.subnet!)), 5000);
+    for (const n of alive())
+      await waitFor(`${n.name} to drop the kernel node`, async () => !(await routesTo(n, k.subnet!)), 5000);
   }, 60_000);
 
   it('a malformed lease value is skipped: nodes keep running, answering and forwarding', async () => {
@@ -292,10 +394,18 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     const key = `/coreos.com/network/subnets/${bad.replace('/', '-')}`;
     c.etcd.etcdctl('put', key, 'not json');
     c.etcd.etcdctl('put', '/coreos.com/network/subnets/garbage', '{"PublicIP":"192.168.77.9"}');
-    c.etcd.etcdctl('put', `/coreos.com/network/subnets/${freeSubnet(201).replace('/', '-')}`, '{"PublicIP":"192.168.77.9","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"nope"}}');
+    c.etcd.etcdctl(
+      'put',
+      `/coreos.com/network/subnets/${freeSubnet(201).replace('/', '-')}`,
+      '{"PublicIP":"192.168.77.9","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"nope"}}',
+    );
     // the nodes saw it (logged once) and skipped it
-    await waitFor('the nodes to log the malformed lease', async () =>
-      [n1!, n2!, n3!].every((n) => /skipping malformed lease/.test(logTail(n, 100_000))), 5000, 100);
+    await waitFor(
+      'the nodes to log the malformed lease',
+      async () => [n1!, n2!, n3!].every((n) => /skipping malformed lease/.test(logTail(n, 100_000))),
+      5000,
+      100,
+    );
     await sleep(300);
     for (const n of alive()) {
       expect(n.proc!.exitCode, logTail(n)).toBeNull();

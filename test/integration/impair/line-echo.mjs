@@ -35,7 +35,9 @@ if (mode === 'serve') {
   let maxGapMs = 0;
   const finish = (code) => {
     const got = Buffer.concat(echoed).toString('latin1');
-    process.stdout.write(JSON.stringify({ sent: sentText.length, echoed: got.length, same: got === sentText, maxGapMs }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ sent: sentText.length, echoed: got.length, same: got === sentText, maxGapMs }) + '\n',
+    );
     process.exit(code);
   };
   const sock = net.connect(port, host, () => {

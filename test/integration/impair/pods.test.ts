@@ -45,7 +45,11 @@ function runCommand(cmd: string, args: string[], timeoutMs = 30_000): Promise<Ru
 }
 
 /** Starts a long-running command in a namespace and resolves once its stdout contains `ready`. */
-async function startServer(ns: Netns, args: string[], ready: string): Promise<{ proc: ReturnType<typeof spawn>; out: () => string; done: Promise<void> }> {
+async function startServer(
+  ns: Netns,
+  args: string[],
+  ready: string,
+): Promise<{ proc: ReturnType<typeof spawn>; out: () => string; done: Promise<void> }> {
   const proc = spawn('ip', ['netns', 'exec', ns.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -78,7 +82,20 @@ interface PingResult {
 
 /** `ping -c count -i interval` from a namespace; every reply's RTT in ms. Never rejects on loss. */
 async function pingRun(from: Netns, to: string, count: number, interval: number, waitS = 1): Promise<PingResult> {
-  const r = await runCommand('ip', ['netns', 'exec', from.name, 'ping', '-n', '-c', String(count), '-i', String(interval), '-W', String(waitS), to]);
+  const r = await runCommand('ip', [
+    'netns',
+    'exec',
+    from.name,
+    'ping',
+    '-n',
+    '-c',
+    String(count),
+    '-i',
+    String(interval),
+    '-W',
+    String(waitS),
+    to,
+  ]);
   const rtts = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   const summary = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   if (!summary) throw new Error(`ping gave no summary (exit ${r.code}): ${r.stdout.slice(-500)} ${r.stderr}`);
@@ -121,17 +138,20 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
   let n2: ClusterNode;
 
   /** `flannelette ARGS --state-dir <the cluster's>` as a child process. */
-  const flt = (...args: string[]): Promise<Run> => runCommand(process.execPath, [CLI, ...args, '--state-dir', c.stateDir]);
+  const flt = (...args: string[]): Promise<Run> =>
+    runCommand(process.execPath, [CLI, ...args, '--state-dir', c.stateDir]);
 
   /** `flannelette impair NODE ARGS`, which must succeed; returns its --json reply. */
   async function impair(node: ClusterNode, ...args: string[]): Promise<ImpairJson> {
     const r = await flt('impair', node.name, ...args, '--json');
-    if (r.code !== 0) throw new Error(`flannelette impair ${node.name} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    if (r.code !== 0)
+      throw new Error(`flannelette impair ${node.name} ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as ImpairJson;
   }
 
   /** The impairments and counters in force, read straight from the control socket (same JSON as --json). */
-  const state = async (node: ClusterNode): Promise<ImpairJson> => (await rpcCall(node.socket, 'impairments', {})) as ImpairJson;
+  const state = async (node: ClusterNode): Promise<ImpairJson> =>
+    (await rpcCall(node.socket, 'impairments', {})) as ImpairJson;
 
   beforeAll(async () => {
     await cleanupNetns(PREFIX);
@@ -146,7 +166,8 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
   afterEach(async () => {
     // Each test starts from clean links, whatever the previous one left behind.
     for (const n of [n1, n2]) {
-      if (n?.proc && n.proc.exitCode === null) await rpcCall(n.socket, 'impair', { clear: true }).catch(() => undefined);
+      if (n?.proc && n.proc.exitCode === null)
+        await rpcCall(n.socket, 'impair', { clear: true }).catch(() => undefined);
     }
   });
 
@@ -188,10 +209,17 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
     await impair(n1, '--to', n2.name, '--rate', '20mbit');
     const server = await startServer(n2.pod, ['iperf3', '-s', '-1', '-p', '5201', '--forceflush'], 'Server listening');
     try {
-      const r = await runCommand('ip', ['netns', 'exec', n1.pod.name, 'iperf3', '-c', n2.podIp, '-p', '5201', '-t', '5', '-J'], 30_000);
+      const r = await runCommand(
+        'ip',
+        ['netns', 'exec', n1.pod.name, 'iperf3', '-c', n2.podIp, '-p', '5201', '-t', '5', '-J'],
+        30_000,
+      );
       expect(r.code, r.stderr + r.stdout.slice(-500)).toBe(0);
-      const bps = (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
-      console.log(`rate 20mbit: iperf3 goodput ${(bps / 1e6).toFixed(2)} Mbit/s (expected ${(expected / 1e6).toFixed(2)} for MSS payload ${mss} in ${udpPayload}-byte UDP payloads)`);
+      const bps = (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received
+        .bits_per_second;
+      console.log(
+        `rate 20mbit: iperf3 goodput ${(bps / 1e6).toFixed(2)} Mbit/s (expected ${(expected / 1e6).toFixed(2)} for MSS payload ${mss} in ${udpPayload}-byte UDP payloads)`,
+      );
       expect(bps).toBeGreaterThan(expected * 0.85);
       expect(bps).toBeLessThan(expected * 1.15);
     } finally {
@@ -228,11 +256,18 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
     const server = await startServer(n2.pod, [process.execPath, ECHO, 'serve', '7001'], 'listening');
     try {
       // 40 lines, one every 100 ms: 4 s of conversation, the partition from 1 s to 3 s.
-      const talk = runCommand('ip', ['netns', 'exec', n1.pod.name, process.execPath, ECHO, 'talk', n2.podIp, '7001', '40', '100'], 40_000);
+      const talk = runCommand(
+        'ip',
+        ['netns', 'exec', n1.pod.name, process.execPath, ECHO, 'talk', n2.podIp, '7001', '40', '100'],
+        40_000,
+      );
       // Straight through the control socket (the CLI's --partition/--heal are tested above): a CLI
       // start takes up to a second on a loaded machine, which would stretch the 2 s partition.
       await sleep(1000);
-      await Promise.all([rpcCall(n1.socket, 'impair', { partition: true }), rpcCall(n2.socket, 'impair', { to: n1.name, partition: true })]);
+      await Promise.all([
+        rpcCall(n1.socket, 'impair', { partition: true }),
+        rpcCall(n2.socket, 'impair', { to: n1.name, partition: true }),
+      ]);
       const cutAt = Date.now();
       await sleep(2000);
       await Promise.all([rpcCall(n1.socket, 'impair', { heal: true }), rpcCall(n2.socket, 'impair', { heal: true })]);
@@ -243,7 +278,9 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
       const r = await talk;
       expect(r.code, r.stderr).toBe(0);
       const res = JSON.parse(r.stdout.trim()) as { sent: number; echoed: number; same: boolean; maxGapMs: number };
-      console.log(`TCP across a ${partitionMs} ms partition: ${res.echoed}/${res.sent} bytes echoed, longest stall ${res.maxGapMs} ms`);
+      console.log(
+        `TCP across a ${partitionMs} ms partition: ${res.echoed}/${res.sent} bytes echoed, longest stall ${res.maxGapMs} ms`,
+      );
       expect(res.sent).toBeGreaterThan(0);
       expect(res.echoed).toBe(res.sent);
       expect(res.same).toBe(true);
@@ -257,7 +294,12 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
 
   it('bad values (--loss 150%, --rate fast) and mixed changes (--clear --delay) exit 2 with one line naming the flag, and leave the impairments as they were', async () => {
     await impair(n1, '--to', n2.name, '--delay', '5ms', '--loss', '1%');
-    const strip = (j: ImpairJson): Omit<ImpairJson, 'counters'> => ({ default: j.default, peers: j.peers, partitionAll: j.partitionAll, partitioned: j.partitioned });
+    const strip = (j: ImpairJson): Omit<ImpairJson, 'counters'> => ({
+      default: j.default,
+      peers: j.peers,
+      partitionAll: j.partitionAll,
+      partitioned: j.partitioned,
+    });
     const before = strip(await impair(n1));
     expect(before.peers).toEqual([{ peer: 'node2', impairment: 'delay 5ms loss 1% limit 1000p' }]);
     for (const [flag, args] of [

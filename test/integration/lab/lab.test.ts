@@ -15,13 +15,18 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const CLI = path.join(ROOT, 'bin/flannelette.js');
 const PROGRAMS = path.join(ROOT, 'dist/src/lab/container-main.js');
 const built = fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js')) && fs.existsSync(PROGRAMS);
-const skip = requireRootOrSkip('lab integration') || requireOrSkip(built, 'lab integration: build first (npm run build)');
-const agentBuilt = built && spawnSync(process.execPath, [CLI, 'node', '--help'], { encoding: 'utf8' }).stdout.includes('--cluster');
+const skip =
+  requireRootOrSkip('lab integration') || requireOrSkip(built, 'lab integration: build first (npm run build)');
+const agentBuilt =
+  built && spawnSync(process.execPath, [CLI, 'node', '--help'], { encoding: 'utf8' }).stdout.includes('--cluster');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-lab-test-'));
 
 const labs: string[] = [];
 function labName(): string {
-  const name = `lt${Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x')}`;
+  const name = `lt${Math.random()
+    .toString(36)
+    .slice(2, 8)
+    .replace(/[^a-z0-9]/g, 'x')}`;
   labs.push(name);
   return name;
 }
@@ -34,7 +39,10 @@ interface Result {
 
 function cli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? tmp, env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? tmp,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += String(d)));
@@ -106,7 +114,16 @@ pods:
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const fetchArgs = (url: string): string[] => [process.execPath, PROGRAMS, 'fetch', url, '--retries', '3', '--timeout', '2000'];
+const fetchArgs = (url: string): string[] => [
+  process.execPath,
+  PROGRAMS,
+  'fetch',
+  url,
+  '--retries',
+  '3',
+  '--timeout',
+  '2000',
+];
 
 describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
   let topo: string;
@@ -122,21 +139,38 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
     const up = await cli(['lab', 'up', topo, '--name', lab, '--no-agent']);
     expect(up.err).toBe('');
     expect(up.code).toBe(0);
-    expect(netnsOf(lab).sort()).toEqual([`flt-${lab}-node1`, `flt-${lab}-node2`, `flt-${lab}-pod-client`, `flt-${lab}-pod-duo`, `flt-${lab}-pod-web`, `flt-${lab}-underlay`].sort());
+    expect(netnsOf(lab).sort()).toEqual(
+      [
+        `flt-${lab}-node1`,
+        `flt-${lab}-node2`,
+        `flt-${lab}-pod-client`,
+        `flt-${lab}-pod-duo`,
+        `flt-${lab}-pod-web`,
+        `flt-${lab}-underlay`,
+      ].sort(),
+    );
 
     // same-node pod → pod: ICMP and HTTP, and the server sees the client's own pod IP
     const ping = await cli(['lab', 'exec', 'client', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.2']);
     expect(ping.code).toBe(0);
-    const http = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-client`, ...fetchArgs('http://10.244.1.2/')], { encoding: 'utf8' });
+    const http = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-client`, ...fetchArgs('http://10.244.1.2/')], {
+      encoding: 'utf8',
+    });
     expect(http.stdout.trim()).toBe('Hello from web (10.244.1.2); you are 10.244.1.3');
 
     // containers of one pod share the namespace: localhost works
-    const local = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-duo`, ...fetchArgs('http://localhost:8080/')], { encoding: 'utf8' });
+    const local = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-duo`, ...fetchArgs('http://localhost:8080/')], {
+      encoding: 'utf8',
+    });
     expect(local.stdout.trim()).toBe('Hello from duo (10.244.1.4); you are 127.0.0.1');
 
     // pods on node1 reach node1 itself, and node2 over the underlay switch is reachable from node1
-    expect((await cli(['lab', 'exec', 'node1', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.4'])).code).toBe(0);
-    expect((await cli(['lab', 'exec', 'node1', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '192.168.1.3'])).code).toBe(0);
+    expect(
+      (await cli(['lab', 'exec', 'node1', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.4'])).code,
+    ).toBe(0);
+    expect(
+      (await cli(['lab', 'exec', 'node1', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '192.168.1.3'])).code,
+    ).toBe(0);
 
     // exec passes the exit code; -c is checked
     expect((await cli(['lab', 'exec', 'duo', '-c', 'shell', '--name', lab, '--', 'sh', '-c', 'exit 7'])).code).toBe(7);
@@ -171,21 +205,31 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
     expect(again.code).not.toBe(0);
     expect(again.err).toMatch(/already exists/);
     for (const lab of [a, b]) {
-      expect((await cli(['lab', 'exec', 'client', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.2'])).code).toBe(0);
+      expect(
+        (await cli(['lab', 'exec', 'client', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.2'])).code,
+      ).toBe(0);
     }
     const ambiguous = await cli(['lab', 'status']);
     if (ambiguous.code !== 0) expect(ambiguous.err).toMatch(/several labs are running/);
     expect((await cli(['lab', 'down', '--name', a])).code).toBe(0);
     expectGone(a);
     expect(netnsOf(b)).toHaveLength(6);
-    expect((await cli(['lab', 'exec', 'client', '--name', b, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.2'])).code).toBe(0);
+    expect(
+      (await cli(['lab', 'exec', 'client', '--name', b, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.2'])).code,
+    ).toBe(0);
     expect((await cli(['lab', 'down', '--name', b])).code).toBe(0);
     expectGone(b);
   });
 
   it('a bad topology is refused with file and line, and creates nothing', async () => {
     const lab = labName();
-    const bad = writeTopology('bad.yaml', ONE_NODE_PODS.replace('node: node1\n    containers: [{ name: client', 'node: node3\n    containers: [{ name: client'));
+    const bad = writeTopology(
+      'bad.yaml',
+      ONE_NODE_PODS.replace(
+        'node: node1\n    containers: [{ name: client',
+        'node: node3\n    containers: [{ name: client',
+      ),
+    );
     const r = await cli(['lab', 'up', bad, '--name', lab]);
     expect(r.code).toBe(2);
     expect(r.err.trim()).toBe('flannelette: bad.yaml:12: pods[1].node "node3" is not a node of this lab');
@@ -202,7 +246,12 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
     let err = '';
     child.stderr.on('data', (d) => (err += String(d)));
     // interrupt once namespaces exist
-    await waitUntil(() => netnsOf(lab).length > 0 || child.exitCode !== null, 'lab up to create its namespaces', 30_000, 10);
+    await waitUntil(
+      () => netnsOf(lab).length > 0 || child.exitCode !== null,
+      'lab up to create its namespaces',
+      30_000,
+      10,
+    );
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     if (code === 0) {
@@ -215,7 +264,10 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
     expectGone(lab);
 
     const lab2 = labName();
-    const killed = spawn(process.execPath, [CLI, 'lab', 'up', topo, '--name', lab2, '--no-agent'], { cwd: tmp, stdio: 'ignore' });
+    const killed = spawn(process.execPath, [CLI, 'lab', 'up', topo, '--name', lab2, '--no-agent'], {
+      cwd: tmp,
+      stdio: 'ignore',
+    });
     await waitUntil(() => processesOf(lab2).length > 0, 'lab up to start the first process', 30_000, 10);
     killed.kill('SIGKILL');
     await new Promise((r) => killed.on('exit', r));
@@ -225,7 +277,9 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
   });
 });
 
-describe.skipIf(skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the node agent (flannelette node) is not built'))('lab with node agents', () => {
+describe.skipIf(
+  skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the node agent (flannelette node) is not built'),
+)('lab with node agents', () => {
   afterAll(async () => {
     for (const lab of labs) await cli(['lab', 'down', '--name', lab]);
   });
@@ -239,20 +293,34 @@ describe.skipIf(skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the nod
     const status = await cli(['lab', 'status', '--name', lab]);
     expect(status.out).toMatch(/node1\s+Ready\s+10\.244\.1\.0\/24\s+192\.168\.1\.2\s+flannel\.1/);
     expect(status.out).toMatch(/node2\s+Ready\s+10\.244\.2\.0\/24\s+192\.168\.1\.3\s+flannel\.1/);
-    const remote = status.out.split('\n').find((l) => /^nginx-\S+\s.*node2$/.test(l))!.split(/\s+/);
+    const remote = status.out
+      .split('\n')
+      .find((l) => /^nginx-\S+\s.*node2$/.test(l))!
+      .split(/\s+/);
     const ip = remote[5]!;
     expect(ip).toBe('10.244.2.2');
     expect((await cli(['lab', 'exec', 'busybox', '--name', lab, '--', 'ping', '-c', '2', '-W', '2', ip])).code).toBe(0);
-    const http = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-busybox`, ...fetchArgs(`http://${ip}/`)], { encoding: 'utf8' });
+    const http = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-busybox`, ...fetchArgs(`http://${ip}/`)], {
+      encoding: 'utf8',
+    });
     expect(http.stdout.trim()).toMatch(/^Hello from nginx-\S+ \(10\.244\.2\.2\); you are 10\.244\.1\.3$/);
     // pod → the other node's public IP, node → pod on the other node
-    expect((await cli(['lab', 'exec', 'busybox', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '192.168.1.3'])).code).toBe(0);
+    expect(
+      (await cli(['lab', 'exec', 'busybox', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', '192.168.1.3'])).code,
+    ).toBe(0);
     expect((await cli(['lab', 'exec', 'node1', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', ip])).code).toBe(0);
     // a node agent that died shows as unreachable
-    const state = JSON.parse(fs.readFileSync(`/run/flannelette/labs/${lab}/state.json`, 'utf8')) as { nodePids: Record<string, number> };
+    const state = JSON.parse(fs.readFileSync(`/run/flannelette/labs/${lab}/state.json`, 'utf8')) as {
+      nodePids: Record<string, number>;
+    };
     process.kill(state.nodePids['node2']!, 'SIGKILL');
     const unreachable = /node2\s+unreachable\s+10\.244\.2\.0\/24/;
-    await waitUntil(async () => unreachable.test((await cli(['lab', 'status', '--name', lab])).out), 'lab status to show node2 unreachable', 20_000, 100);
+    await waitUntil(
+      async () => unreachable.test((await cli(['lab', 'status', '--name', lab])).out),
+      'lab status to show node2 unreachable',
+      20_000,
+      100,
+    );
     expect((await cli(['lab', 'down', '--name', lab])).code).toBe(0);
     expectGone(lab);
   });
@@ -262,12 +330,23 @@ describe.skipIf(skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the nod
     const up = await cli(['lab', 'up', path.join(ROOT, 'examples/three-nodes-udp.yaml'), '--name', lab]);
     expect(up.code, up.err).toBe(0);
     expect(up.out).toMatch(/node3\s+Ready\s+10\.244\.3\.0\/24\s+192\.168\.1\.4\s+flannel0/);
-    const running = (out: string): boolean => /^client\s+1\/1\s+Running\s/m.test(out) && /^echo\s+1\/1\s+Running\s/m.test(out);
-    await waitUntil(async () => running((await cli(['lab', 'status', '--name', lab])).out), 'client and echo to be Running', 20_000, 100);
+    const running = (out: string): boolean =>
+      /^client\s+1\/1\s+Running\s/m.test(out) && /^echo\s+1\/1\s+Running\s/m.test(out);
+    await waitUntil(
+      async () => running((await cli(['lab', 'status', '--name', lab])).out),
+      'client and echo to be Running',
+      20_000,
+      100,
+    );
     for (const ip of ['10.244.2.2', '10.244.3.2', '10.244.3.3']) {
-      expect((await cli(['lab', 'exec', 'client', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', ip])).code, ip).toBe(0);
+      expect(
+        (await cli(['lab', 'exec', 'client', '--name', lab, '--', 'ping', '-c', '1', '-W', '2', ip])).code,
+        ip,
+      ).toBe(0);
     }
-    const http = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-client`, ...fetchArgs('http://10.244.3.2/')], { encoding: 'utf8' });
+    const http = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-client`, ...fetchArgs('http://10.244.3.2/')], {
+      encoding: 'utf8',
+    });
     expect(http.stdout.trim()).toMatch(/; you are 10\.244\.1\.3$/);
     expect((await cli(['lab', 'down', '--name', lab])).code).toBe(0);
     expectGone(lab);

@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 import { cleanupNetns } from '../../helpers/netns.js';
-import { createTwoNodeCluster, ping, sendDatagramsFrom, tcpTransfer, type TwoNodeCluster } from '../../helpers/cluster.js';
+import {
+  createTwoNodeCluster,
+  ping,
+  sendDatagramsFrom,
+  tcpTransfer,
+  type TwoNodeCluster,
+} from '../../helpers/cluster.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 const skip = requireRootOrSkip('node agent integration tests (network namespaces, TUN devices)');
@@ -30,7 +36,7 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('two flannelette nodes, %s
     expect(await ping(n2.pod, n1.podIp, 3)).toBe(3);
   });
 
-  it('moves 20 MB over TCP byte-identical both ways, and the receiver sees the sender\'s own pod IP', async () => {
+  it("moves 20 MB over TCP byte-identical both ways, and the receiver sees the sender's own pod IP", async () => {
     const [n1, n2] = c.nodes;
     const there = await tcpTransfer(n1.pod, n2.pod, n2.podIp, MB20);
     expect(there.received.bytes).toBe(MB20);
@@ -68,7 +74,17 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('two flannelette nodes, %s
     await sendDatagramsFrom(n1.ns.name, '192.168.77.99', '192.168.77.2', port, junk.slice(0, 50));
     // Every datagram is dropped on the underlay side (the TUN side may see the kernel's own IPv6
     // chatter at any moment, counted as tun-not-ipv4, so it is left out of the sum).
-    const underlaySide = ['unknown-peer', 'truncated', 'bad-vxlan-flags', 'wrong-vni', 'wrong-inner-mac', 'not-ipv4-inner', 'inner-malformed', 'spoofed-source', 'not-local-destination'];
+    const underlaySide = [
+      'unknown-peer',
+      'truncated',
+      'bad-vxlan-flags',
+      'wrong-vni',
+      'wrong-inner-mac',
+      'not-ipv4-inner',
+      'inner-malformed',
+      'spoofed-source',
+      'not-local-destination',
+    ];
     let after = before;
     const dropped = (k: string): number => (after.counters.drops[k] ?? 0) - (before.counters.drops[k] ?? 0);
     const underlayDrops = (): number => underlaySide.reduce((s, k) => s + dropped(k), 0);
@@ -78,7 +94,8 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('two flannelette nodes, %s
     }, 'node2 to count the 252 datagrams as drops');
     expect(dropped('unknown-peer')).toBe(50);
     expect(underlayDrops()).toBe(252);
-    if (backend === 'vxlan') expect(dropped('wrong-vni') + dropped('truncated') + dropped('bad-vxlan-flags')).toBeGreaterThan(0);
+    if (backend === 'vxlan')
+      expect(dropped('wrong-vni') + dropped('truncated') + dropped('bad-vxlan-flags')).toBeGreaterThan(0);
     expect(await ping(n1.pod, n2.podIp, 3)).toBe(3);
   });
 

@@ -9,7 +9,15 @@ import fs from 'node:fs';
 import { DROP_REASONS } from '../../../src/dataplane/counters.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 import { cleanupNetns } from '../../helpers/netns.js';
-import { CLI, ROOT, createTwoNodeCluster, ping, sendDatagramsFrom, type ClusterNode, type TwoNodeCluster } from '../../helpers/cluster.js';
+import {
+  CLI,
+  ROOT,
+  createTwoNodeCluster,
+  ping,
+  sendDatagramsFrom,
+  type ClusterNode,
+  type TwoNodeCluster,
+} from '../../helpers/cluster.js';
 import { icmpEcho, ipv4Packet } from '../../helpers/packets.js';
 import { parsePrometheusText } from '../../helpers/prometheus.js';
 import { makeReadableCli, type ReadableCli } from '../../helpers/readable-cli.js';
@@ -21,11 +29,19 @@ const METRICS = { node1: '127.0.0.1:9101', node2: '127.0.0.1:9102' };
 
 /** Drop reasons no outside sender can provoke on purpose: they need a full kernel queue. */
 const NOT_PROVOKABLE: Record<string, string> = {
-  'underlay-send-failed': 'the UDP socket send buffer must be full (sendmmsg EAGAIN); covered by the simulation unit tests',
+  'underlay-send-failed':
+    'the UDP socket send buffer must be full (sendmmsg EAGAIN); covered by the simulation unit tests',
   'tun-write-failed': 'the TUN device queue must be full (write EAGAIN); covered by the simulation unit tests',
 };
 
-type Counters = { txPackets: number; txBytes: number; rxPackets: number; rxBytes: number; icmpSent: number; drops: Record<string, number> };
+type Counters = {
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+  icmpSent: number;
+  drops: Record<string, number>;
+};
 type PeerJson = { name: string; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number };
 type Stats = { at: number; counters: Counters; peers: PeerJson[]; capture: unknown; impairments: unknown };
 
@@ -36,7 +52,11 @@ interface Run {
 }
 
 /** Runs a command to its end (killed after timeoutMs); never rejects on a non-zero exit. */
-function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -53,8 +73,12 @@ function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: nu
   });
 }
 
-const inNs = (n: ClusterNode | { name: string }, cmd: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Run> =>
-  run('ip', ['netns', 'exec', 'ns' in n ? n.ns.name : n.name, cmd, ...args], opts);
+const inNs = (
+  n: ClusterNode | { name: string },
+  cmd: string,
+  args: string[],
+  opts?: { input?: string; timeoutMs?: number },
+): Promise<Run> => run('ip', ['netns', 'exec', 'ns' in n ? n.ns.name : n.name, cmd, ...args], opts);
 
 async function cli(args: string[]): Promise<Run> {
   return run(process.execPath, [CLI, ...args]);
@@ -81,14 +105,23 @@ async function injectIntoTun(n: ClusterNode, packets: Array<{ ethertype: number;
     '    proto, data = line.split()',
     '    s.sendto(bytes.fromhex(data), ("flannel.1", int(proto)))',
   ].join('\n');
-  const r = await inNs(n, 'python3', ['-c', script], { input: packets.map((p) => `${p.ethertype} ${p.bytes.toString('hex')}`).join('\n') + '\n' });
+  const r = await inNs(n, 'python3', ['-c', script], {
+    input: packets.map((p) => `${p.ethertype} ${p.bytes.toString('hex')}`).join('\n') + '\n',
+  });
   if (r.code !== 0) throw new Error(`injecting into the TUN device failed: ${r.stderr}`);
 }
 
 const mac = (text: string): Buffer => Buffer.from(text.replace(/:/g, ''), 'hex');
 
 /** A VXLAN payload: flags, VNI, inner Ethernet (dst, src, ethertype), inner packet. */
-function vxlan(opts: { flags?: number; vni?: number; dstMac: string; srcMac: string; ethertype?: number; inner: Buffer }): Buffer {
+function vxlan(opts: {
+  flags?: number;
+  vni?: number;
+  dstMac: string;
+  srcMac: string;
+  ethertype?: number;
+  inner: Buffer;
+}): Buffer {
   const head = Buffer.alloc(8 + 14);
   head[0] = opts.flags ?? 0x08;
   head.writeUIntBE(opts.vni ?? 1, 4, 3);
@@ -108,10 +141,30 @@ async function scrape(n: ClusterNode, addr: string): Promise<{ status: number; t
 function nodeArgs(c: TwoNodeCluster, n: ClusterNode, extra: string[]): string[] {
   const peer = c.nodes.find((p) => p !== n)!;
   return [
-    'netns', 'exec', n.ns.name, process.execPath, CLI, 'node',
-    '--name', n.name, '--public-ip', n.publicIp, '--subnet', n.subnet, '--network', '10.244.0.0/16',
-    '--backend', 'vxlan', '--vtep-mac', n.mac, '--state-dir', c.stateDir, '--log-level', 'silent',
-    '--peer', `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
+    'netns',
+    'exec',
+    n.ns.name,
+    process.execPath,
+    CLI,
+    'node',
+    '--name',
+    n.name,
+    '--public-ip',
+    n.publicIp,
+    '--subnet',
+    n.subnet,
+    '--network',
+    '10.244.0.0/16',
+    '--backend',
+    'vxlan',
+    '--vtep-mac',
+    n.mac,
+    '--state-dir',
+    c.stateDir,
+    '--log-level',
+    'silent',
+    '--peer',
+    `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
     ...extra,
   ];
 }
@@ -144,7 +197,10 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
   beforeAll(async () => {
     c = await createTwoNodeCluster({ prefix: PREFIX, backend: 'vxlan' });
     [n1, n2] = c.nodes;
-    await Promise.all([c.startNode(n1, ['--metrics-addr', METRICS.node1]), c.startNode(n2, ['--metrics-addr', METRICS.node2])]);
+    await Promise.all([
+      c.startNode(n1, ['--metrics-addr', METRICS.node1]),
+      c.startNode(n2, ['--metrics-addr', METRICS.node2]),
+    ]);
     expect(await ping(n1.pod, n2.podIp, 1)).toBe(1); // warm up: neighbours resolved, routes in place
   });
   afterAll(async () => {
@@ -155,10 +211,48 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
   it('status --json and stats --json keep their documented key sets', async () => {
     const s = await cliJson<Record<string, unknown>>(['status', 'node1', '--state-dir', c.stateDir]);
     expect(Object.keys(s).sort()).toEqual(
-      ['name', 'subnet', 'network', 'publicIp', 'backend', 'port', 'vni', 'vtepMac', 'tun', 'mtu', 'pathMtu', 'membership', 'uptimeSeconds', 'pid', 'peers', 'counters'].sort(),
+      [
+        'name',
+        'subnet',
+        'network',
+        'publicIp',
+        'backend',
+        'port',
+        'vni',
+        'vtepMac',
+        'tun',
+        'mtu',
+        'pathMtu',
+        'membership',
+        'uptimeSeconds',
+        'pid',
+        'peers',
+        'counters',
+      ].sort(),
     );
-    expect(s).toMatchObject({ name: 'node1', subnet: '10.244.1.0/24', publicIp: '192.168.77.1', backend: 'vxlan', port: 8472, vni: 1, tun: 'flannel.1', mtu: 1450, pathMtu: 1450 });
-    const peerKeys = ['name', 'publicIp', 'subnet', 'vtepMac', 'txPackets', 'txBytes', 'rxPackets', 'rxBytes', 'lastTxAgo', 'lastRxAgo'].sort();
+    expect(s).toMatchObject({
+      name: 'node1',
+      subnet: '10.244.1.0/24',
+      publicIp: '192.168.77.1',
+      backend: 'vxlan',
+      port: 8472,
+      vni: 1,
+      tun: 'flannel.1',
+      mtu: 1450,
+      pathMtu: 1450,
+    });
+    const peerKeys = [
+      'name',
+      'publicIp',
+      'subnet',
+      'vtepMac',
+      'txPackets',
+      'txBytes',
+      'rxPackets',
+      'rxBytes',
+      'lastTxAgo',
+      'lastRxAgo',
+    ].sort();
     expect(Object.keys((s.peers as object[])[0]!).sort()).toEqual(peerKeys);
     const counterKeys = ['txPackets', 'txBytes', 'rxPackets', 'rxBytes', 'icmpSent', 'drops'].sort();
     expect(Object.keys(s.counters as object).sort()).toEqual(counterKeys);
@@ -174,10 +268,13 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
 
   it('counts exactly 10 pings of 56 data bytes (84-byte packets) each way, in totals and per peer', async () => {
     const [b1, b2] = [await stats(n1), await stats(n2)];
-    const { stdout } = await n1.pod.exec('ping', ['-c', '10', '-i', '0.2', '-s', '56', '-W', '2', n2.podIp], { timeoutMs: 20_000 });
+    const { stdout } = await n1.pod.exec('ping', ['-c', '10', '-i', '0.2', '-s', '56', '-W', '2', n2.podIp], {
+      timeoutMs: 20_000,
+    });
     expect(stdout).toContain('10 received');
     const [a1, a2] = [await stats(n1), await stats(n2)];
-    const delta = (a: { [k: string]: unknown }, b: { [k: string]: unknown }, k: string): number => (a[k] as number) - (b[k] as number);
+    const delta = (a: { [k: string]: unknown }, b: { [k: string]: unknown }, k: string): number =>
+      (a[k] as number) - (b[k] as number);
     const peer = (s: Stats, name: string): PeerJson => s.peers.find((p) => p.name === name)!;
     for (const [after, before] of [
       [a1.counters, b1.counters],
@@ -186,7 +283,12 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
       [peer(a2, 'node1'), peer(b2, 'node1')],
     ] as const) {
       // requests one way and replies the other: 10 packets of 84 bytes each way on both nodes
-      expect({ txPackets: delta(after, before, 'txPackets'), txBytes: delta(after, before, 'txBytes'), rxPackets: delta(after, before, 'rxPackets'), rxBytes: delta(after, before, 'rxBytes') }).toEqual({
+      expect({
+        txPackets: delta(after, before, 'txPackets'),
+        txBytes: delta(after, before, 'txBytes'),
+        rxPackets: delta(after, before, 'rxPackets'),
+        rxBytes: delta(after, before, 'rxBytes'),
+      }).toEqual({
         txPackets: 10,
         txBytes: 840,
         rxPackets: 10,
@@ -195,8 +297,12 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     }
     // nothing was dropped on the way (the kernel's own IPv6 router solicitations into the TUN
     // device are the one thing that may show up, as tun-not-ipv4)
-    for (const [a, b] of [[a1, b1], [a2, b2]] as const) {
-      for (const r of DROP_REASONS) if (r !== 'tun-not-ipv4') expect({ r, d: a.counters.drops[r]! - b.counters.drops[r]! }).toEqual({ r, d: 0 });
+    for (const [a, b] of [
+      [a1, b1],
+      [a2, b2],
+    ] as const) {
+      for (const r of DROP_REASONS)
+        if (r !== 'tun-not-ipv4') expect({ r, d: a.counters.drops[r]! - b.counters.drops[r]! }).toEqual({ r, d: 0 });
       expect(a.counters.icmpSent - b.counters.icmpSent).toBe(0);
     }
   });
@@ -242,12 +348,15 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     // unknown-peer: a well-formed datagram from an underlay address that is no node
     await n1.ns.ip('addr', 'add', '192.168.77.99/24', 'dev', 'under');
     try {
-      await sendDatagramsFrom(n1.ns.name, '192.168.77.99', '192.168.77.2', 8472, [vxlan({ dstMac: mac2, srcMac: mac1, inner: good })]);
+      await sendDatagramsFrom(n1.ns.name, '192.168.77.99', '192.168.77.2', 8472, [
+        vxlan({ dstMac: mac2, srcMac: mac1, inner: good }),
+      ]);
     } finally {
       await n1.ns.ip('addr', 'del', '192.168.77.99/24', 'dev', 'under');
     }
     const d = (a: Stats, b: Stats, r: string): number => a.counters.drops[r]! - b.counters.drops[r]!;
-    const allDrops = (a: Stats, b: Stats): number => DROP_REASONS.filter((r) => r !== 'tun-not-ipv4').reduce((s, r) => s + d(a, b, r), 0);
+    const allDrops = (a: Stats, b: Stats): number =>
+      DROP_REASONS.filter((r) => r !== 'tun-not-ipv4').reduce((s, r) => s + d(a, b, r), 0);
     const expected1: Record<string, number> = { 'tun-malformed': 1, 'no-route': 1, 'ttl-expired': 1, 'too-big': 1 };
     const expected2: Record<string, number> = {
       truncated: 1,
@@ -266,17 +375,35 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     await waitUntil(async () => {
       [a1, a2] = [await stats(n1), await stats(n2)];
       const icmp = a1.counters.icmpSent - b1.counters.icmpSent;
-      return allDrops(a1, b1) >= sum(expected1) && allDrops(a2, b2) >= sum(expected2) && d(a1, b1, 'tun-not-ipv4') >= 1 && icmp >= 3;
+      return (
+        allDrops(a1, b1) >= sum(expected1) &&
+        allDrops(a2, b2) >= sum(expected2) &&
+        d(a1, b1, 'tun-not-ipv4') >= 1 &&
+        icmp >= 3
+      );
     }, 'the provoked drops to be counted');
     for (const r of DROP_REASONS) {
       if (r === 'tun-not-ipv4') continue; // the kernel may add router solicitations
-      expect({ node: 'node1', reason: r, dropped: d(a1, b1, r) }).toEqual({ node: 'node1', reason: r, dropped: expected1[r] ?? 0 });
-      expect({ node: 'node2', reason: r, dropped: d(a2, b2, r) }).toEqual({ node: 'node2', reason: r, dropped: expected2[r] ?? 0 });
+      expect({ node: 'node1', reason: r, dropped: d(a1, b1, r) }).toEqual({
+        node: 'node1',
+        reason: r,
+        dropped: expected1[r] ?? 0,
+      });
+      expect({ node: 'node2', reason: r, dropped: d(a2, b2, r) }).toEqual({
+        node: 'node2',
+        reason: r,
+        dropped: expected2[r] ?? 0,
+      });
     }
     expect(d(a1, b1, 'tun-not-ipv4')).toBeGreaterThanOrEqual(1);
     expect(a1.counters.icmpSent - b1.counters.icmpSent).toBe(3);
     // every reason is either provoked here or listed (with why) as not provokable from outside
-    const covered = new Set([...Object.keys(expected1), ...Object.keys(expected2), 'tun-not-ipv4', ...Object.keys(NOT_PROVOKABLE)]);
+    const covered = new Set([
+      ...Object.keys(expected1),
+      ...Object.keys(expected2),
+      'tun-not-ipv4',
+      ...Object.keys(NOT_PROVOKABLE),
+    ]);
     expect([...DROP_REASONS].filter((r) => !covered.has(r))).toEqual([]);
     // and forwarding still works
     expect(await ping(n1.pod, n2.podIp, 2)).toBe(2);
@@ -297,7 +424,8 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     const after = await stats(n1);
     expect(res.status).toBe(200);
     expect(res.type).toMatch(/^text\/plain; version=0\.0\.4/);
-    for (const line of res.body.split('\n').filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) flannelette_\w+ .+|flannelette_\w+(\{[^}]*\})? \S+)$/);
+    for (const line of res.body.split('\n').filter(Boolean))
+      expect(line).toMatch(/^(# (HELP|TYPE) flannelette_\w+ .+|flannelette_\w+(\{[^}]*\})? \S+)$/);
     const m = parsePrometheusText(res.body);
     expect(m.samples.every((s) => s.name.startsWith('flannelette_'))).toBe(true);
     for (const family of new Set(m.samples.map((s) => s.name))) {
@@ -306,43 +434,106 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     }
     // each value lies between the two stats snapshots taken around the scrape (equal when idle)
     const between = (value: number | undefined, lo: number, hi: number, what: string): void => {
-      expect({ what, ok: value !== undefined && value >= lo && value <= hi, value, lo, hi }).toMatchObject({ what, ok: true });
+      expect({ what, ok: value !== undefined && value >= lo && value <= hi, value, lo, hi }).toMatchObject({
+        what,
+        ok: true,
+      });
     };
-    for (const [dir, pk, bk] of [['tx', 'txPackets', 'txBytes'], ['rx', 'rxPackets', 'rxBytes']] as const) {
-      between(m.value('flannelette_packets_total', { direction: dir }), before.counters[pk], after.counters[pk], `packets ${dir}`);
-      between(m.value('flannelette_bytes_total', { direction: dir }), before.counters[bk], after.counters[bk], `bytes ${dir}`);
+    for (const [dir, pk, bk] of [
+      ['tx', 'txPackets', 'txBytes'],
+      ['rx', 'rxPackets', 'rxBytes'],
+    ] as const) {
+      between(
+        m.value('flannelette_packets_total', { direction: dir }),
+        before.counters[pk],
+        after.counters[pk],
+        `packets ${dir}`,
+      );
+      between(
+        m.value('flannelette_bytes_total', { direction: dir }),
+        before.counters[bk],
+        after.counters[bk],
+        `bytes ${dir}`,
+      );
       const p0 = before.peers.find((p) => p.name === 'node2')!;
       const p1 = after.peers.find((p) => p.name === 'node2')!;
-      between(m.value('flannelette_peer_packets_total', { peer: 'node2', direction: dir }), p0[pk], p1[pk], `peer packets ${dir}`);
-      between(m.value('flannelette_peer_bytes_total', { peer: 'node2', direction: dir }), p0[bk], p1[bk], `peer bytes ${dir}`);
+      between(
+        m.value('flannelette_peer_packets_total', { peer: 'node2', direction: dir }),
+        p0[pk],
+        p1[pk],
+        `peer packets ${dir}`,
+      );
+      between(
+        m.value('flannelette_peer_bytes_total', { peer: 'node2', direction: dir }),
+        p0[bk],
+        p1[bk],
+        `peer bytes ${dir}`,
+      );
     }
     expect(m.series('flannelette_drops_total')).toHaveLength(DROP_REASONS.length);
-    for (const reason of DROP_REASONS) between(m.value('flannelette_drops_total', { reason }), before.counters.drops[reason]!, after.counters.drops[reason]!, `drop ${reason}`);
+    for (const reason of DROP_REASONS)
+      between(
+        m.value('flannelette_drops_total', { reason }),
+        before.counters.drops[reason]!,
+        after.counters.drops[reason]!,
+        `drop ${reason}`,
+      );
     expect(m.value('flannelette_drops_total', { reason: 'no-route' })).toBeGreaterThanOrEqual(1); // from the test above
     between(m.value('flannelette_icmp_errors_sent_total'), before.counters.icmpSent, after.counters.icmpSent, 'icmp');
     expect(m.value('flannelette_routes')).toBe(1);
-    expect(m.value('flannelette_node_info', { node: 'node1', subnet: '10.244.1.0/24', backend: 'vxlan', public_ip: '192.168.77.1' })).toBe(1);
+    expect(
+      m.value('flannelette_node_info', {
+        node: 'node1',
+        subnet: '10.244.1.0/24',
+        backend: 'vxlan',
+        public_ip: '192.168.77.1',
+      }),
+    ).toBe(1);
     expect(m.series('flannelette_lease_expiry_seconds')).toEqual([]); // static membership: no lease
     expect(m.types.get('flannelette_capture_drops_total')).toBe('counter');
     expect(m.types.get('flannelette_impairment_packets_total')).toBe('counter');
 
     // node2 has its own registry and names node1 as its peer
     const m2 = parsePrometheusText((await scrape(n2, METRICS.node2)).body);
-    expect(m2.value('flannelette_node_info', { node: 'node2', subnet: '10.244.2.0/24', backend: 'vxlan', public_ip: '192.168.77.2' })).toBe(1);
+    expect(
+      m2.value('flannelette_node_info', {
+        node: 'node2',
+        subnet: '10.244.2.0/24',
+        backend: 'vxlan',
+        public_ip: '192.168.77.2',
+      }),
+    ).toBe(1);
     expect(m2.value('flannelette_peer_packets_total', { peer: 'node1', direction: 'rx' })).toBeGreaterThanOrEqual(10);
   });
 
   it('trace explains a routed packet, an unroutable one and an oversized DF one', async () => {
-    type Trace = { verdict: string; drop?: string; icmp?: string; steps: string[]; outer?: { src: string; dst: string; dstPort: number; vni?: number; innerDstMac?: string } };
-    const trace = (args: string[]): Promise<Trace> => cliJson<Trace>(['trace', 'node1', '--state-dir', c.stateDir, '--from', n1.podIp, ...args]);
+    type Trace = {
+      verdict: string;
+      drop?: string;
+      icmp?: string;
+      steps: string[];
+      outer?: { src: string; dst: string; dstPort: number; vni?: number; innerDstMac?: string };
+    };
+    const trace = (args: string[]): Promise<Trace> =>
+      cliJson<Trace>(['trace', 'node1', '--state-dir', c.stateDir, '--from', n1.podIp, ...args]);
 
     const ok = await trace(['--to', n2.podIp]);
     expect(ok.verdict).toBe('forward');
-    expect(ok.outer).toMatchObject({ src: '192.168.77.1', dst: '192.168.77.2', dstPort: 8472, vni: 1, innerDstMac: n2.mac });
+    expect(ok.outer).toMatchObject({
+      src: '192.168.77.1',
+      dst: '192.168.77.2',
+      dstPort: 8472,
+      vni: 1,
+      innerDstMac: n2.mac,
+    });
     expect(ok.steps.join('\n')).toContain('→ peer node2 at 192.168.77.2');
 
     const lost = await trace(['--to', '10.244.99.1']);
-    expect(lost).toMatchObject({ verdict: 'drop', drop: 'no-route', icmp: 'destination unreachable / network unreachable' });
+    expect(lost).toMatchObject({
+      verdict: 'drop',
+      drop: 'no-route',
+      icmp: 'destination unreachable / network unreachable',
+    });
 
     const big = await trace(['--to', n2.podIp, '--size', '1500', '--df']);
     expect(big).toMatchObject({ verdict: 'drop', drop: 'too-big', icmp: 'fragmentation needed, MTU 1450' });
@@ -380,9 +571,17 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     // 2. with the directory open (0755), the socket's own mode (0600) still does
     fs.chmodSync(c.stateDir, 0o755);
     try {
-      for (const args of [['status', n1.socket], ['status', 'node1', '--state-dir', c.stateDir], ['stats', 'node1', '--state-dir', c.stateDir, '--json']]) {
+      for (const args of [
+        ['status', n1.socket],
+        ['status', 'node1', '--state-dir', c.stateDir],
+        ['stats', 'node1', '--state-dir', c.stateDir, '--json'],
+      ]) {
         const r = await cliAs('nobody', copy, args);
-        expect({ args, code: r.code, stderr: r.stderr, stdout: r.stdout }).toMatchObject({ code: 1, stderr: expect.stringMatching(deny), stdout: '' });
+        expect({ args, code: r.code, stderr: r.stderr, stdout: r.stdout }).toMatchObject({
+          code: 1,
+          stderr: expect.stringMatching(deny),
+          stdout: '',
+        });
       }
     } finally {
       fs.chmodSync(c.stateDir, 0o700);
@@ -403,20 +602,35 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     const start = (addr: string): Promise<Run> => run('ip', nodeArgs(c, n2, ['--metrics-addr', addr]));
 
     const syntax = await start('nonsense');
-    expect({ code: syntax.code, stderr: syntax.stderr }).toEqual({ code: 2, stderr: 'flannelette: --metrics-addr nonsense: expected HOST:PORT, e.g. 127.0.0.1:9100\n' });
+    expect({ code: syntax.code, stderr: syntax.stderr }).toEqual({
+      code: 2,
+      stderr: 'flannelette: --metrics-addr nonsense: expected HOST:PORT, e.g. 127.0.0.1:9100\n',
+    });
     expect(await leftovers()).toEqual([]);
 
     const absent = await start('10.9.9.9:9100');
     expect({ code: absent.code, stderr: absent.stderr }).toEqual({
       code: 1,
-      stderr: 'flannelette: --metrics-addr 10.9.9.9:9100: cannot serve metrics: no interface of this node has that address\n',
+      stderr:
+        'flannelette: --metrics-addr 10.9.9.9:9100: cannot serve metrics: no interface of this node has that address\n',
     });
     expect(await leftovers()).toEqual([]);
 
     // someone else holds the port inside node2's namespace
-    const holder = spawn('ip', ['netns', 'exec', n2.ns.name, process.execPath, '-e', `require('net').createServer().listen(9102, '127.0.0.1', () => console.log('listening'))`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const holder = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        n2.ns.name,
+        process.execPath,
+        '-e',
+        `require('net').createServer().listen(9102, '127.0.0.1', () => console.log('listening'))`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout.on('data', (d) => String(d).includes('listening') && resolve());

@@ -11,7 +11,9 @@ import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 import { runTunCompliance, type KernelDatagram, type TunHarness } from '../../helpers/tun-compliance.js';
 
 const PREFIX = 'flt-tunt';
-const skip = requireRootOrSkip('Linux TUN integration') || requireOrSkip(nativeAvailable(), 'Linux TUN integration: the native addon is not built');
+const skip =
+  requireRootOrSkip('Linux TUN integration') ||
+  requireOrSkip(nativeAvailable(), 'Linux TUN integration: the native addon is not built');
 
 async function linuxHarness(offload: boolean): Promise<TunHarness> {
   const ns = await createNetns(PREFIX);
@@ -26,7 +28,11 @@ async function linuxHarness(offload: boolean): Promise<TunHarness> {
     const received: KernelDatagram[] = [];
     kernel.start((b) => {
       for (let i = 0; i < b.count; i++)
-        received.push({ payload: Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)), addr: b.addrs[i]!, port: b.ports[i]! });
+        received.push({
+          payload: Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)),
+          addr: b.addrs[i]!,
+          port: b.ports[i]!,
+        });
     });
     return {
       device,

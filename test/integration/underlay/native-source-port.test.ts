@@ -16,7 +16,9 @@ import { cleanupNetns, createNetns, createVethPair, type Netns } from '../../hel
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 
 const PREFIX = 'flt-srcp';
-const skip = requireRootOrSkip('native underlay source ports') || requireOrSkip(nativeAvailable(), 'native underlay source ports: the native addon is not built');
+const skip =
+  requireRootOrSkip('native underlay source ports') ||
+  requireOrSkip(nativeAvailable(), 'native underlay source ports: the native addon is not built');
 const A = parseIpv4('10.203.0.1');
 const B = parseIpv4('10.203.0.2');
 const DIST_NATIVE = resolve(__dirname, '../../../dist/src/underlay/native.js');
@@ -31,7 +33,8 @@ function receiver(nsB: Netns, port: number): { u: NativeUdpUnderlay; got: Got[];
   const u = nsB.run(() => createNativeUdpUnderlay({ addr: B, port, rawSend: false }));
   const got: Got[] = [];
   u.start((b) => {
-    for (let i = 0; i < b.count; i++) got.push({ port: b.ports[i]!, data: Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)) });
+    for (let i = 0; i < b.count; i++)
+      got.push({ port: b.ports[i]!, data: Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)) });
   });
   const until = async (n: number): Promise<void> => {
     const deadline = Date.now() + 5000;
@@ -102,7 +105,7 @@ describe.skipIf(skip)('native underlay: chosen UDP source ports through the raw 
     }
   });
 
-  it('a datagram larger than a send-queue slot goes out directly from its port, like the bound socket\'s', async () => {
+  it("a datagram larger than a send-queue slot goes out directly from its port, like the bound socket's", async () => {
     // the native receiver takes at most a slot, so a plain Python UDP socket receives these
     const script = [
       'import socket, hashlib',
@@ -139,7 +142,25 @@ describe.skipIf(skip)('native underlay: chosen UDP source ports through the raw 
     const file = join(dir, 'rx.pcap');
     const rx = receiver(nsB, 8473);
     const tx = nsA.run(() => createNativeUdpUnderlay({ addr: A, port: 8473 }));
-    const dump = spawn('ip', ['netns', 'exec', nsB.name, 'tcpdump', '-i', 'veth-b', '-n', '-U', '-c', '4', '-w', file, 'udp and dst port 8473'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        nsB.name,
+        'tcpdump',
+        '-i',
+        'veth-b',
+        '-n',
+        '-U',
+        '-c',
+        '4',
+        '-w',
+        file,
+        'udp and dst port 8473',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     try {
       await new Promise<void>((ok, fail) => {
         let err = '';
@@ -220,8 +241,24 @@ describe.skipIf(skip)('native underlay: chosen UDP source ports through the raw 
           const st = u.stats();
           await u.close();
           console.log(JSON.stringify({ ok, chooses: u.choosesSrcPort, rawSend: st.rawSend, rawSendError: st.rawSendError, sent: st.sent }));`;
-        const out = await nsA.exec('setpriv', ['--bounding-set', '-net_raw', '--inh-caps', '-net_raw', '--', process.execPath, '--input-type=module', '-e', script]);
-        expect(JSON.parse(out.stdout.trim())).toEqual({ ok: true, chooses: false, rawSend: false, rawSendError: 'EPERM', sent: 1 });
+        const out = await nsA.exec('setpriv', [
+          '--bounding-set',
+          '-net_raw',
+          '--inh-caps',
+          '-net_raw',
+          '--',
+          process.execPath,
+          '--input-type=module',
+          '-e',
+          script,
+        ]);
+        expect(JSON.parse(out.stdout.trim())).toEqual({
+          ok: true,
+          chooses: false,
+          rawSend: false,
+          rawSendError: 'EPERM',
+          sent: 1,
+        });
         await rx.until(1);
         expect(rx.got.map((g) => [g.port, g.data.toString()])).toEqual([[8475, 'no raw socket here']]);
       } finally {

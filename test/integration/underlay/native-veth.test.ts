@@ -10,7 +10,9 @@ import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 import { runUnderlayCompliance } from '../../helpers/underlay-compliance.js';
 
 const PREFIX = 'flt-udpv';
-const skip = requireRootOrSkip('native UDP underlay over veth') || requireOrSkip(nativeAvailable(), 'native UDP over veth: the native addon is not built');
+const skip =
+  requireRootOrSkip('native UDP underlay over veth') ||
+  requireOrSkip(nativeAvailable(), 'native UDP over veth: the native addon is not built');
 const A = parseIpv4('10.202.0.1');
 const B = parseIpv4('10.202.0.2');
 
@@ -48,7 +50,10 @@ describe.skipIf(skip)('native UDP underlay between two namespaces', () => {
 
   it("binding the other namespace's address is a DeviceError naming it", () => {
     expect(() => nsA.run(() => createNativeUdpUnderlay({ addr: B, port: 8472 }))).toThrow(
-      expect.objectContaining({ name: 'DeviceError', message: 'address 10.202.0.2 is not on this host (or namespace)' }),
+      expect.objectContaining({
+        name: 'DeviceError',
+        message: 'address 10.202.0.2 is not on this host (or namespace)',
+      }),
     );
   });
 

@@ -33,13 +33,33 @@ const wireguard: UdpBackendFacts = {
   defaultVni: null,
   leaseData: [{ key: 'PublicKey', kind: 'public-key', required: true }],
 };
-const hostGw: RoutedBackendFacts = { name: 'host-gw', encapsulation: 'none', overhead: 0, defaultVni: null, leaseData: [] };
+const hostGw: RoutedBackendFacts = {
+  name: 'host-gw',
+  encapsulation: 'none',
+  overhead: 0,
+  defaultVni: null,
+  leaseData: [],
+};
 
 describe('the backend table', () => {
   it("holds flannel's facts for vxlan and udp", () => {
     expect(BACKEND_NAMES).toEqual(['vxlan', 'udp']);
-    expect(backendFacts('vxlan')).toMatchObject({ defaultPort: 8472, overhead: 50, headerLen: 22, tunName: 'flannel.1', sourcePort: 'flow', defaultVni: 1 });
-    expect(backendFacts('udp')).toMatchObject({ defaultPort: 8285, overhead: 28, headerLen: 0, tunName: 'flannel0', sourcePort: 'bound', defaultVni: null });
+    expect(backendFacts('vxlan')).toMatchObject({
+      defaultPort: 8472,
+      overhead: 50,
+      headerLen: 22,
+      tunName: 'flannel.1',
+      sourcePort: 'flow',
+      defaultVni: 1,
+    });
+    expect(backendFacts('udp')).toMatchObject({
+      defaultPort: 8285,
+      overhead: 28,
+      headerLen: 0,
+      tunName: 'flannel0',
+      sourcePort: 'bound',
+      defaultVni: null,
+    });
     expect(BACKEND_TABLE.vxlan.leaseData.map((f) => f.key)).toEqual(['VNI', 'VtepMAC']);
     expect(BACKEND_TABLE.udp.leaseData).toEqual([]);
   });
@@ -87,7 +107,9 @@ describe('the backend table', () => {
     const key = Buffer.alloc(32, 7).toString('base64');
     expect(decodeBackendData(wireguard, { PublicKey: key }, attrs)).toBeUndefined();
     expect(attrs.publicKey).toBe(key);
-    expect(decodeBackendData(wireguard, { PublicKey: 'short' }, attrs)).toMatch(/PublicKey is not a base64 32-byte key/);
+    expect(decodeBackendData(wireguard, { PublicKey: 'short' }, attrs)).toMatch(
+      /PublicKey is not a base64 32-byte key/,
+    );
     expect(decodeBackendData(wireguard, {}, attrs)).toMatch(/no BackendData\.PublicKey/);
     expect(decodeBackendData(hostGw, undefined, attrs)).toBeUndefined();
   });

@@ -25,7 +25,13 @@ describe('parseCaptureConfig', () => {
   });
 
   it('parses every flag', () => {
-    const c = parseCaptureConfig({ capture: 'inner,outer', pcapDir: '/tmp/x', captureSnaplen: '128', captureMaxMb: '1.5', captureFilter: 'proto icmp' });
+    const c = parseCaptureConfig({
+      capture: 'inner,outer',
+      pcapDir: '/tmp/x',
+      captureSnaplen: '128',
+      captureMaxMb: '1.5',
+      captureFilter: 'proto icmp',
+    });
     expect(c).toMatchObject({ points: ['inner', 'outer'], dir: '/tmp/x', snaplen: 128, maxBytes: 1572864 });
     expect(c.filter.text).toBe('proto icmp');
     expect(parseCaptureConfig({ capture: ['outer', 'outer'] }).points).toEqual(['outer']);
@@ -59,7 +65,14 @@ describe('openCaptureFiles', () => {
     const config = parseCaptureConfig({ capture: 'inner,outer', pcapDir, captureFilter: 'proto icmp' });
     const files = await openCaptureFiles(config, { node: 'n1', clock: new VirtualClock() });
     const handlers: Array<(b: PacketBatch) => void> = [];
-    const tun: TunDevice = { name: 't', mtu: 1400, start: (h) => handlers.push(h), write: () => true, flush: () => {}, close: async () => {} };
+    const tun: TunDevice = {
+      name: 't',
+      mtu: 1400,
+      start: (h) => handlers.push(h),
+      write: () => true,
+      flush: () => {},
+      close: async () => {},
+    };
     const tapped = files.tapTun(tun);
     tapped.start(() => {});
     const icmp = icmpPacket('10.244.1.2', '10.244.2.3');
@@ -72,7 +85,10 @@ describe('openCaptureFiles', () => {
     batch.lens[1] = udp.length;
     handlers[0]!(batch);
     await files.close();
-    expect(files.stats()).toMatchObject({ inner: { captured: 1, written: 1, files: 1 }, outer: { captured: 0, files: 1 } });
+    expect(files.stats()).toMatchObject({
+      inner: { captured: 1, written: 1, files: 1 },
+      outer: { captured: 0, files: 1 },
+    });
     const inner = readPcap(fs.readFileSync(path.join(pcapDir, 'n1-inner.pcap')));
     expect(inner.linktype).toBe(LINKTYPE_RAW);
     expect(inner.records.map((r) => r.data)).toEqual([icmp]);
@@ -86,12 +102,16 @@ describe('openCaptureFiles', () => {
     expect(files.outer).toBeNull();
     await files.close();
     expect(fs.existsSync(path.join(dir, 'off'))).toBe(false);
-    await expect(openCaptureFiles(config, { node: '../etc', clock: new VirtualClock() })).rejects.toMatchObject({ name: 'ConfigError' });
+    await expect(openCaptureFiles(config, { node: '../etc', clock: new VirtualClock() })).rejects.toMatchObject({
+      name: 'ConfigError',
+    });
   });
 
   it('fails with DeviceError when the directory cannot be created', async () => {
     fs.writeFileSync(path.join(dir, 'file'), '');
     const config = parseCaptureConfig({ capture: 'inner', pcapDir: path.join(dir, 'file', 'sub') });
-    await expect(openCaptureFiles(config, { node: 'n1', clock: new VirtualClock() })).rejects.toMatchObject({ name: 'DeviceError' });
+    await expect(openCaptureFiles(config, { node: 'n1', clock: new VirtualClock() })).rejects.toMatchObject({
+      name: 'DeviceError',
+    });
   });
 });

@@ -95,26 +95,53 @@ describe('CaptureFilter.matches', () => {
   });
 
   it('never throws on arbitrary bytes, offsets and lengths', () => {
-    const filters = ['host 10.244.1.2', 'net 10.0.0.0/8 and proto tcp', 'port 53', 'proto udp and port 8472', ''].map(parseCaptureFilter);
+    const filters = ['host 10.244.1.2', 'net 10.0.0.0/8 and proto tcp', 'port 53', 'proto udp and port 8472', ''].map(
+      parseCaptureFilter,
+    );
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 80 }), fc.integer({ min: -4, max: 90 }), fc.integer({ min: -4, max: 90 }), (bytes, off, len) => {
-        const buf = Buffer.from(bytes);
-        for (const f of filters) expect(typeof f.matches(buf, off, len)).toBe('boolean');
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 80 }),
+        fc.integer({ min: -4, max: 90 }),
+        fc.integer({ min: -4, max: 90 }),
+        (bytes, off, len) => {
+          const buf = Buffer.from(bytes);
+          for (const f of filters) expect(typeof f.matches(buf, off, len)).toBe('boolean');
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('parsing never throws anything but ConfigError', () => {
-    const words = fc.constantFrom('host', 'net', 'proto', 'port', 'and', 'or', '10.244.1.2', '10.0.0.0/8', 'icmp', '53', '99999', '', 'x');
+    const words = fc.constantFrom(
+      'host',
+      'net',
+      'proto',
+      'port',
+      'and',
+      'or',
+      '10.244.1.2',
+      '10.0.0.0/8',
+      'icmp',
+      '53',
+      '99999',
+      '',
+      'x',
+    );
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.array(words, { maxLength: 7 }).map((w) => w.join(' '))), (text) => {
-        try {
-          parseCaptureFilter(text);
-        } catch (err) {
-          expect((err as Error).name).toBe('ConfigError');
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(words, { maxLength: 7 }).map((w) => w.join(' ')),
+        ),
+        (text) => {
+          try {
+            parseCaptureFilter(text);
+          } catch (err) {
+            expect((err as Error).name).toBe('ConfigError');
+          }
+        },
+      ),
     );
   });
 });

@@ -7,10 +7,27 @@ import { emitIpv4 } from '../../../src/wire/ipv4.js';
 export const ip = parseIpv4;
 
 /** An IPv4 packet with `l4` as its payload (header checksum set). */
-export function ipv4Packet(src: string, dst: string, protocol: number, l4: Buffer, opts: { fragOffset?: number } = {}): Buffer {
+export function ipv4Packet(
+  src: string,
+  dst: string,
+  protocol: number,
+  l4: Buffer,
+  opts: { fragOffset?: number } = {},
+): Buffer {
   const out = Buffer.alloc(20 + l4.length);
   emitIpv4(
-    { src: ip(src), dst: ip(dst), protocol, ttl: 64, tos: 0, ident: 0x1234, dontFragment: true, moreFragments: false, fragOffset: opts.fragOffset ?? 0, payloadLen: l4.length },
+    {
+      src: ip(src),
+      dst: ip(dst),
+      protocol,
+      ttl: 64,
+      tos: 0,
+      ident: 0x1234,
+      dontFragment: true,
+      moreFragments: false,
+      fragOffset: opts.fragOffset ?? 0,
+      payloadLen: l4.length,
+    },
     out,
     0,
   );

@@ -13,7 +13,9 @@ const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 describe('pcap encoding', () => {
   it('writes the nanosecond file header byte for byte (little-endian)', () => {
     expect(pcapFileHeader(LINKTYPE_RAW, 262144)).toEqual(hex('4d3cb2a1 0200 0400 00000000 00000000 00000400 65000000'));
-    expect(pcapFileHeader(LINKTYPE_ETHERNET, 65535)).toEqual(hex('4d3cb2a1 0200 0400 00000000 00000000 ffff0000 01000000'));
+    expect(pcapFileHeader(LINKTYPE_ETHERNET, 65535)).toEqual(
+      hex('4d3cb2a1 0200 0400 00000000 00000000 ffff0000 01000000'),
+    );
   });
 
   it('writes a record header: seconds, nanoseconds, captured and original length', () => {
@@ -40,17 +42,21 @@ describe('pcap encoding', () => {
   });
 
   it('reads microsecond big-endian files and reports a truncated tail', () => {
-    const file = hex('a1b2c3d4 0002 0004 00000000 00000000 0000ffff 00000001' + '00000002 000003e8 00000002 00000002 abcd' + '0000');
+    const file = hex(
+      'a1b2c3d4 0002 0004 00000000 00000000 0000ffff 00000001' + '00000002 000003e8 00000002 00000002 abcd' + '0000',
+    );
     const parsed = readPcap(file);
     expect(parsed.nanosecond).toBe(false);
     expect(parsed.linktype).toBe(LINKTYPE_ETHERNET);
     expect(parsed.records).toHaveLength(1);
-    expect(parsed.records[0]!.tsNs).toBe(2_001_000_000n) // 2 s + 1000 µs;
+    expect(parsed.records[0]!.tsNs).toBe(2_001_000_000n); // 2 s + 1000 µs;
     expect(parsed.truncated).toBe(true);
   });
 
   it('refuses bytes that are not a pcap file', () => {
-    expect(() => readPcap(Buffer.alloc(PCAP_FILE_HEADER_LEN))).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+    expect(() => readPcap(Buffer.alloc(PCAP_FILE_HEADER_LEN))).toThrow(
+      expect.objectContaining({ name: 'ConfigError' }),
+    );
     expect(() => readPcap(Buffer.alloc(3))).toThrow(expect.objectContaining({ name: 'ConfigError' }));
   });
 });

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseCaptureFilter } from '../../../src/capture/filter.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_RAW, PCAP_FILE_HEADER_LEN, pcapFileHeader, readPcap } from '../../../src/capture/pcap.js';
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW,
+  PCAP_FILE_HEADER_LEN,
+  pcapFileHeader,
+  readPcap,
+} from '../../../src/capture/pcap.js';
 import { createStreamSink, openFileSink, rotatedPath, type CaptureMeta } from '../../../src/capture/sink.js';
 import { icmpPacket, inSlot, ipv4Packet, ports } from './packets.js';
 
@@ -78,7 +84,12 @@ describe('stream sink', () => {
   it('drops and counts when the stream never drains, while capture() keeps returning at once', async () => {
     const out = stuckStream();
     const errors: Error[] = [];
-    const sink = createStreamSink(out, { linktype: LINKTYPE_RAW, snaplen: 256, bufferBytes: 8192, onError: (e) => errors.push(e) });
+    const sink = createStreamSink(out, {
+      linktype: LINKTYPE_RAW,
+      snaplen: 256,
+      bufferBytes: 8192,
+      onError: (e) => errors.push(e),
+    });
     const pkt = numbered(0, 200);
     const slot = inSlot(pkt);
     let results = 0;
@@ -123,7 +134,11 @@ describe('stream sink', () => {
 
   it('applies the filter and the snaplen; a meta head is written in front of the packet', async () => {
     const out = collector();
-    const sink = createStreamSink(out, { linktype: LINKTYPE_ETHERNET, snaplen: 50, filter: parseCaptureFilter('proto icmp') });
+    const sink = createStreamSink(out, {
+      linktype: LINKTYPE_ETHERNET,
+      snaplen: 50,
+      filter: parseCaptureFilter('proto icmp'),
+    });
     const icmp = icmpPacket('10.244.1.2', '10.244.2.3');
     const udp = numbered(1);
     const head = Buffer.from('HHHHHHHHHH');
@@ -191,9 +206,18 @@ describe('file sink', () => {
   });
 
   it('refuses a file it cannot write with DeviceError, and bad sizes with ConfigError', async () => {
-    await expect(openFileSink(path.join(dir, 'no/such/dir/x.pcap'), { linktype: LINKTYPE_RAW })).rejects.toMatchObject({ name: 'DeviceError' });
-    if (fs.existsSync('/dev/full')) await expect(openFileSink('/dev/full', { linktype: LINKTYPE_RAW })).rejects.toMatchObject({ name: 'DeviceError' });
-    await expect(openFileSink(path.join(dir, 'x.pcap'), { linktype: LINKTYPE_RAW, snaplen: 0 })).rejects.toMatchObject({ name: 'ConfigError' });
-    await expect(openFileSink(path.join(dir, 'x.pcap'), { linktype: LINKTYPE_RAW, bufferBytes: 1000 })).rejects.toMatchObject({ name: 'ConfigError' });
+    await expect(openFileSink(path.join(dir, 'no/such/dir/x.pcap'), { linktype: LINKTYPE_RAW })).rejects.toMatchObject({
+      name: 'DeviceError',
+    });
+    if (fs.existsSync('/dev/full'))
+      await expect(openFileSink('/dev/full', { linktype: LINKTYPE_RAW })).rejects.toMatchObject({
+        name: 'DeviceError',
+      });
+    await expect(openFileSink(path.join(dir, 'x.pcap'), { linktype: LINKTYPE_RAW, snaplen: 0 })).rejects.toMatchObject({
+      name: 'ConfigError',
+    });
+    await expect(
+      openFileSink(path.join(dir, 'x.pcap'), { linktype: LINKTYPE_RAW, bufferBytes: 1000 }),
+    ).rejects.toMatchObject({ name: 'ConfigError' });
   });
 });

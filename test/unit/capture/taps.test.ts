@@ -63,7 +63,10 @@ function collector(): Writable & { data: () => Buffer } {
   return w;
 }
 
-function streamSink(linktype: number, filter = ''): { sink: CaptureSink; records: () => Promise<ReturnType<typeof readPcap>> } {
+function streamSink(
+  linktype: number,
+  filter = '',
+): { sink: CaptureSink; records: () => Promise<ReturnType<typeof readPcap>> } {
   const out = collector();
   const sink = createStreamSink(out, { linktype, filter: parseCaptureFilter(filter) });
   return {
@@ -97,7 +100,8 @@ describe('tapTun', () => {
     const seen: Buffer[] = [];
     tap.start((b) => {
       expect(b).toBe(batch);
-      for (let i = 0; i < b.count; i++) seen.push(Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)));
+      for (let i = 0; i < b.count; i++)
+        seen.push(Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)));
       b.bufs[0]!.fill(0); // the handler may overwrite the packet: the capture was taken before
     });
     tun.handler!(batch);
@@ -115,7 +119,11 @@ describe('tapTun', () => {
     const file = await records();
     expect(file.linktype).toBe(LINKTYPE_RAW);
     expect(file.records.map((r) => r.data)).toEqual([out1, out2, in1]);
-    expect(file.records.map((r) => r.tsNs)).toEqual([1_700_000_000_000_000_000n, 1_700_000_000_000_000_000n, 1_700_000_000_001_500_000n]);
+    expect(file.records.map((r) => r.tsNs)).toEqual([
+      1_700_000_000_000_000_000n,
+      1_700_000_000_000_000_000n,
+      1_700_000_000_001_500_000n,
+    ]);
   });
 
   it('adds and removes sinks at run time, applies each sink filter, refuses the wrong link type', async () => {
@@ -134,7 +142,9 @@ describe('tapTun', () => {
     tap.write(udp, 0, udp.length);
     tap.removeSink(all.sink);
     tap.write(udp, 0, udp.length);
-    expect(() => tap.addSink(streamSink(LINKTYPE_ETHERNET).sink)).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+    expect(() => tap.addSink(streamSink(LINKTYPE_ETHERNET).sink)).toThrow(
+      expect.objectContaining({ name: 'ConfigError' }),
+    );
     expect((await all.records()).records.map((r) => r.data)).toEqual([icmp, udp]);
     expect((await onlyUdp.records()).records.map((r) => r.data)).toEqual([udp, udp]);
     expect(tun.written).toHaveLength(4);
@@ -149,9 +159,19 @@ describe('tapUnderlay', () => {
     expect(ipv4Check(frame, 14, frame.length - 14)).toBe(0);
     expect(ipv4HeaderChecksumOk(frame, 14)).toBe(true);
     const ip4 = parseIpv4(frame, 14, frame.length - 14);
-    expect(ip4.ok && ip4.repr).toMatchObject({ src: ip(src), dst: ip(dst), protocol: 17, ttl: 64, dontFragment: false, payloadLen: 8 + payload.length });
+    expect(ip4.ok && ip4.repr).toMatchObject({
+      src: ip(src),
+      dst: ip(dst),
+      protocol: 17,
+      ttl: 64,
+      dontFragment: false,
+      payloadLen: 8 + payload.length,
+    });
     const udp = parseUdp(frame, 34, frame.length - 34);
-    expect(udp.ok && udp).toMatchObject({ checksum: 0, repr: { srcPort: sport, dstPort: dport, payloadLen: payload.length } });
+    expect(udp.ok && udp).toMatchObject({
+      checksum: 0,
+      repr: { srcPort: sport, dstPort: dport, payloadLen: payload.length },
+    });
     expect(frame.subarray(OUTER_HEADERS_LEN)).toEqual(payload);
     const mac = (a: string): Buffer => Buffer.from([2, 0, ...a.split('.').map(Number)]);
     expect(frame.subarray(0, 12)).toEqual(Buffer.concat([mac(dst), mac(src)]));

@@ -8,14 +8,25 @@ import { ConfigError } from '../../../src/util/errors.js';
 describe('parsePeerFlag', () => {
   it('parses every field, with or without a MAC', () => {
     const p = parsePeerFlag('name=node2,ip=192.168.1.3,subnet=10.244.2.0/24,mac=0e:00:00:00:02:01');
-    expect([p.name, formatIpv4(p.publicIp), p.subnet.toString(), p.vtepMac && formatMac(p.vtepMac)]).toEqual(['node2', '192.168.1.3', '10.244.2.0/24', '0e:00:00:00:02:01']);
+    expect([p.name, formatIpv4(p.publicIp), p.subnet.toString(), p.vtepMac && formatMac(p.vtepMac)]).toEqual([
+      'node2',
+      '192.168.1.3',
+      '10.244.2.0/24',
+      '0e:00:00:00:02:01',
+    ]);
     expect(parsePeerFlag('subnet=10.244.3.0/24, ip=192.168.1.4 ,name=node3').vtepMac).toBeUndefined();
   });
 
   it.each([
     ['name=node2,ip=192.168.1.3', '--peer name=node2,ip=192.168.1.3: missing subnet='],
-    ['name=node2,port=1,ip=192.168.1.3,subnet=10.244.2.0/24', '--peer name=node2,port=1,ip=192.168.1.3,subnet=10.244.2.0/24: expected name=..,ip=..,subnet=..[,mac=..], got "port=1"'],
-    ['name=node2,ip=192.168.1.300,subnet=10.244.2.0/24', /^--peer name=node2,ip=192\.168\.1\.300,subnet=10\.244\.2\.0\/24: /],
+    [
+      'name=node2,port=1,ip=192.168.1.3,subnet=10.244.2.0/24',
+      '--peer name=node2,port=1,ip=192.168.1.3,subnet=10.244.2.0/24: expected name=..,ip=..,subnet=..[,mac=..], got "port=1"',
+    ],
+    [
+      'name=node2,ip=192.168.1.300,subnet=10.244.2.0/24',
+      /^--peer name=node2,ip=192\.168\.1\.300,subnet=10\.244\.2\.0\/24: /,
+    ],
     ['name=node2,ip=192.168.1.3,subnet=10.244.2.1/24', /^--peer .*: /],
   ])('rejects %s', (text, message) => {
     expect(() => parsePeerFlag(text)).toThrow(ConfigError);

@@ -63,15 +63,51 @@ describe('cluster file', () => {
     const head = 'network: 10.244.0.0/16\nnodes:\n';
     const n1 = '  - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24 }\n';
     expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.3 }\n`, 4, /nodes\[1\]\.subnet is missing/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.300, subnet: 10.244.2.0/24 }\n`, 4, /nodes\[1\]\.publicIp .*192\.168\.1\.300/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.245.0.0/24 }\n`, 4, /nodes\[1\]\.subnet 10\.245\.0\.0\/24 is outside network 10\.244\.0\.0\/16/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.1.128/25 }\n`, 4, /nodes\[1\]\.subnet 10\.244\.1\.128\/25 overlaps nodes\[0\]/);
-    expectError(`${head}${n1}  - { name: node1, publicIp: 192.168.1.3, subnet: 10.244.2.0/24 }\n`, 4, /nodes\[1\]\.name "node1" duplicates nodes\[0\]/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.2, subnet: 10.244.2.0/24 }\n`, 4, /nodes\[1\]\.publicIp 192\.168\.1\.2 duplicates nodes\[0\]/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24, vtepMac: 0e:00:00:00:zz:01 }\n`, 4, /nodes\[1\]\.vtepMac .*MAC/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24, vtepMac: 01:00:5e:00:00:01 }\n`, 4, /unicast/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.5/24 }\n`, 4, /nodes\[1\]\.subnet .*host bits/);
-    expectError(`${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24, publicIP: 1.2.3.4 }\n`, 4, /unknown field nodes\[1\]\.publicIP/);
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.300, subnet: 10.244.2.0/24 }\n`,
+      4,
+      /nodes\[1\]\.publicIp .*192\.168\.1\.300/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.245.0.0/24 }\n`,
+      4,
+      /nodes\[1\]\.subnet 10\.245\.0\.0\/24 is outside network 10\.244\.0\.0\/16/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.1.128/25 }\n`,
+      4,
+      /nodes\[1\]\.subnet 10\.244\.1\.128\/25 overlaps nodes\[0\]/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node1, publicIp: 192.168.1.3, subnet: 10.244.2.0/24 }\n`,
+      4,
+      /nodes\[1\]\.name "node1" duplicates nodes\[0\]/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.2, subnet: 10.244.2.0/24 }\n`,
+      4,
+      /nodes\[1\]\.publicIp 192\.168\.1\.2 duplicates nodes\[0\]/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24, vtepMac: 0e:00:00:00:zz:01 }\n`,
+      4,
+      /nodes\[1\]\.vtepMac .*MAC/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24, vtepMac: 01:00:5e:00:00:01 }\n`,
+      4,
+      /unicast/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.5/24 }\n`,
+      4,
+      /nodes\[1\]\.subnet .*host bits/,
+    );
+    expectError(
+      `${head}${n1}  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24, publicIP: 1.2.3.4 }\n`,
+      4,
+      /unknown field nodes\[1\]\.publicIP/,
+    );
     expectError(`${head}${n1}backend: { type: host-gw }\n`, 4, /unknown backend\.type "host-gw"/);
     expectError(`${head}${n1}backend: { type: vxlan, vni: 99999999 }\n`, 4, /backend\.vni must be an integer/);
     expectError(`${head}${n1}backend: { type: udp, vni: 3 }\n`, 4, /backend\.vni applies to the vxlan backend only/);
@@ -82,7 +118,8 @@ describe('cluster file', () => {
   });
 
   it('points at the line of the offending field inside a block mapping', () => {
-    const text = 'network: 10.244.0.0/16\nnodes:\n  - name: a\n    publicIp: 10.0.0.1\n    subnet: 10.244.1.0/24\n  - name: b\n    publicIp: 10.0.0.2\n    subnet: 10.245.1.0/24\n';
+    const text =
+      'network: 10.244.0.0/16\nnodes:\n  - name: a\n    publicIp: 10.0.0.1\n    subnet: 10.244.1.0/24\n  - name: b\n    publicIp: 10.0.0.2\n    subnet: 10.245.1.0/24\n';
     expectError(text, 8, /nodes\[1\]\.subnet 10\.245\.1\.0\/24 is outside network/);
   });
 });

@@ -90,8 +90,13 @@ function world() {
   };
 
   const keyOf = (x: Member): string => `${PREFIX}/subnets/${formatSubnetKey(x.lease!.subnet)}`;
-  const subnets = (x: Member): string[] => x.m.peers().map((p) => p.subnet.toString()).sort();
-  const seen = (x: Member): string[] => x.events.map((e) => (e.type === 'peer-removed' ? `removed ${e.subnet}` : `${e.type} ${e.peer.subnet}`));
+  const subnets = (x: Member): string[] =>
+    x.m
+      .peers()
+      .map((p) => p.subnet.toString())
+      .sort();
+  const seen = (x: Member): string[] =>
+    x.events.map((e) => (e.type === 'peer-removed' ? `removed ${e.subnet}` : `${e.type} ${e.peer.subnet}`));
 
   return { clock, etcd, advance, config, create, join, keyOf, subnets, seen, members };
 }
@@ -143,7 +148,12 @@ describe('etcd membership on the in-memory etcd', () => {
     expect(a.m.peers().find((p) => p.subnet.equals(c.lease!.subnet))!.publicIp).toBe(parseIpv4('192.0.2.33'));
     await b.m.stop();
     await w.advance(10);
-    expect(w.seen(a)).toEqual([`peer-added ${b.lease!.subnet}`, `peer-added ${c.lease!.subnet}`, `peer-updated ${c.lease!.subnet}`, `removed ${b.lease!.subnet}`]);
+    expect(w.seen(a)).toEqual([
+      `peer-added ${b.lease!.subnet}`,
+      `peer-added ${c.lease!.subnet}`,
+      `peer-updated ${c.lease!.subnet}`,
+      `removed ${b.lease!.subnet}`,
+    ]);
   });
 
   it('a member that stops without revoking is removed when its lease expires, not before', async () => {
@@ -190,7 +200,10 @@ describe('etcd membership on the in-memory etcd', () => {
     a.reg.setReachable(false);
     await w.advance(10);
     await b.m.stop();
-    w.etcd.put(`${PREFIX}/subnets/10.244.99.0-24`, '{"PublicIP":"192.0.2.83","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:83"}}');
+    w.etcd.put(
+      `${PREFIX}/subnets/10.244.99.0-24`,
+      '{"PublicIP":"192.0.2.83","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:83"}}',
+    );
     w.etcd.compact();
     a.reg.setReachable(true);
     await w.advance(3000, 100);
@@ -227,7 +240,10 @@ describe('etcd membership on the in-memory etcd', () => {
     await w.advance(10);
     const key = w.keyOf(a);
     w.etcd.expireLease(w.etcd.leaseOf(key)!);
-    w.etcd.put(key, '{"PublicIP":"192.0.2.9","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:09"}}');
+    w.etcd.put(
+      key,
+      '{"PublicIP":"192.0.2.9","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:09"}}',
+    );
     a.reg.setReachable(true);
     await w.advance(3000, 100);
     expect(a.m.status().state).toBe('subnet-taken');
@@ -247,7 +263,9 @@ describe('etcd membership on the in-memory etcd', () => {
     await w.advance(2000, 100);
     expect(lease!.backend).toEqual({ type: 'udp', vni: 0, port: 8285 });
     expect(lease!.vtepMac).toBeUndefined();
-    expect(w.etcd.get(`${PREFIX}/subnets/${formatSubnetKey(lease!.subnet)}`)!.value).toBe('{"PublicIP":"192.0.2.71","PublicIPv6":null,"BackendType":"udp"}');
+    expect(w.etcd.get(`${PREFIX}/subnets/${formatSubnetKey(lease!.subnet)}`)!.value).toBe(
+      '{"PublicIP":"192.0.2.71","PublicIPv6":null,"BackendType":"udp"}',
+    );
     expect(c.m.status().state).toBe('running');
   });
 
@@ -304,11 +322,21 @@ describe('writeNetworkConfig', () => {
   it('is idempotent and refuses to replace a different config unless told to', async () => {
     const reg = new MemoryEtcd(new VirtualClock()).connect(PREFIX);
     const first = await writeNetworkConfig(reg, { network: '10.50.0.0/16', backend: 'vxlan', vni: 4 });
-    expect(first).toMatchObject({ created: true, key: `${PREFIX}/config`, value: '{"Network":"10.50.0.0/16","Backend":{"Type":"vxlan","VNI":4,"Port":8472}}' });
+    expect(first).toMatchObject({
+      created: true,
+      key: `${PREFIX}/config`,
+      value: '{"Network":"10.50.0.0/16","Backend":{"Type":"vxlan","VNI":4,"Port":8472}}',
+    });
     expect((await writeNetworkConfig(reg, { network: '10.50.0.0/16', backend: 'vxlan', vni: 4 })).created).toBe(false);
-    await expect(writeNetworkConfig(reg, { network: '10.60.0.0/16', backend: 'vxlan' })).rejects.toBeInstanceOf(ConfigError);
-    expect((await writeNetworkConfig(reg, { network: '10.60.0.0/16', backend: 'udp', overwrite: true })).created).toBe(true);
+    await expect(writeNetworkConfig(reg, { network: '10.60.0.0/16', backend: 'vxlan' })).rejects.toBeInstanceOf(
+      ConfigError,
+    );
+    expect((await writeNetworkConfig(reg, { network: '10.60.0.0/16', backend: 'udp', overwrite: true })).created).toBe(
+      true,
+    );
     reg.setReachable(false);
-    await expect(writeNetworkConfig(reg, { network: '10.60.0.0/16', backend: 'udp' })).rejects.toBeInstanceOf(DeviceError);
+    await expect(writeNetworkConfig(reg, { network: '10.60.0.0/16', backend: 'udp' })).rejects.toBeInstanceOf(
+      DeviceError,
+    );
   });
 });

@@ -14,7 +14,9 @@ import {
 
 describe('flannel network config', () => {
   it('parses the full form', () => {
-    const cfg = parseNetworkConfig('{"Network":"10.244.0.0/16","SubnetLen":24,"SubnetMin":"10.244.1.0","SubnetMax":"10.244.255.0","Backend":{"Type":"vxlan","VNI":1,"Port":8472}}');
+    const cfg = parseNetworkConfig(
+      '{"Network":"10.244.0.0/16","SubnetLen":24,"SubnetMin":"10.244.1.0","SubnetMax":"10.244.255.0","Backend":{"Type":"vxlan","VNI":1,"Port":8472}}',
+    );
     expect(cfg.network.toString()).toBe('10.244.0.0/16');
     expect(cfg.subnetLen).toBe(24);
     expect(formatIpv4(cfg.subnetMin)).toBe('10.244.1.0');
@@ -24,15 +26,25 @@ describe('flannel network config', () => {
 
   it("fills flannel's defaults", () => {
     const cfg = parseNetworkConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}');
-    expect([cfg.subnetLen, formatIpv4(cfg.subnetMin), formatIpv4(cfg.subnetMax)]).toEqual([24, '10.244.1.0', '10.244.255.0']);
+    expect([cfg.subnetLen, formatIpv4(cfg.subnetMin), formatIpv4(cfg.subnetMax)]).toEqual([
+      24,
+      '10.244.1.0',
+      '10.244.255.0',
+    ]);
     expect(cfg.backend).toEqual({ type: 'vxlan', vni: 1, port: 8472 });
     // No Backend at all: flannel's default is udp.
     expect(parseNetworkConfig('{"Network":"10.244.0.0/16"}').backend).toEqual({ type: 'udp', vni: 0, port: 8285 });
     // Port 0 means the default; Type is case-insensitive.
-    expect(parseNetworkConfig('{"Network":"10.0.0.0/8","Backend":{"Type":"VXLAN","VNI":42,"Port":0}}').backend).toEqual({ type: 'vxlan', vni: 42, port: 8472 });
+    expect(parseNetworkConfig('{"Network":"10.0.0.0/8","Backend":{"Type":"VXLAN","VNI":42,"Port":0}}').backend).toEqual(
+      { type: 'vxlan', vni: 42, port: 8472 },
+    );
     // Small networks get SubnetLen = prefix + 2 (four subnets), as flannel does.
     const small = parseNetworkConfig('{"Network":"10.1.2.0/26"}');
-    expect([small.subnetLen, formatIpv4(small.subnetMin), formatIpv4(small.subnetMax)]).toEqual([28, '10.1.2.16', '10.1.2.48']);
+    expect([small.subnetLen, formatIpv4(small.subnetMin), formatIpv4(small.subnetMax)]).toEqual([
+      28,
+      '10.1.2.16',
+      '10.1.2.48',
+    ]);
     expect(parseNetworkConfig('{"Network":"10.0.0.0/8"}').subnetLen).toBe(24);
     expect(parseNetworkConfig('{"Network":"10.0.0.0/24"}').subnetLen).toBe(26);
   });
@@ -67,8 +79,12 @@ describe('flannel network config', () => {
   it('formats a config that parses back, in flannel field order', () => {
     const text = formatNetworkConfig({ network: Cidr.parse('10.244.0.0/16'), subnetLen: 24, backend: 'vxlan' });
     expect(text).toBe('{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan","VNI":1,"Port":8472}}');
-    expect(formatNetworkConfig({ network: Cidr.parse('10.5.0.0/16'), backend: 'udp', port: 9000 })).toBe('{"Network":"10.5.0.0/16","Backend":{"Type":"udp","Port":9000}}');
-    expect(() => formatNetworkConfig({ network: Cidr.parse('10.5.0.0/16'), subnetLen: 12, backend: 'udp' })).toThrow(/at least four/);
+    expect(formatNetworkConfig({ network: Cidr.parse('10.5.0.0/16'), backend: 'udp', port: 9000 })).toBe(
+      '{"Network":"10.5.0.0/16","Backend":{"Type":"udp","Port":9000}}',
+    );
+    expect(() => formatNetworkConfig({ network: Cidr.parse('10.5.0.0/16'), subnetLen: 12, backend: 'udp' })).toThrow(
+      /at least four/,
+    );
   });
 });
 
@@ -90,21 +106,32 @@ describe('subnet keys', () => {
 
 describe('lease values', () => {
   it("encodes exactly flannel's JSON for vxlan and udp", () => {
-    const vx = encodeLeaseAttrs({ publicIp: parseIpv4('192.168.1.2'), backendType: 'vxlan', vni: 1, vtepMac: parseMac('0e:00:00:00:01:01') });
-    expect(vx).toBe('{"PublicIP":"192.168.1.2","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"0e:00:00:00:01:01"}}');
+    const vx = encodeLeaseAttrs({
+      publicIp: parseIpv4('192.168.1.2'),
+      backendType: 'vxlan',
+      vni: 1,
+      vtepMac: parseMac('0e:00:00:00:01:01'),
+    });
+    expect(vx).toBe(
+      '{"PublicIP":"192.168.1.2","PublicIPv6":null,"BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"0e:00:00:00:01:01"}}',
+    );
     const udp = encodeLeaseAttrs({ publicIp: parseIpv4('192.168.1.3'), backendType: 'udp' });
     expect(udp).toBe('{"PublicIP":"192.168.1.3","PublicIPv6":null,"BackendType":"udp"}');
   });
 
   it('decodes values written by older and newer flanneld', () => {
-    const old = decodeLeaseAttrs('{"PublicIP":"10.18.221.107","BackendType":"vxlan","BackendData":{"VtepMAC":"22:6d:5f:d3:2a:83"}}');
+    const old = decodeLeaseAttrs(
+      '{"PublicIP":"10.18.221.107","BackendType":"vxlan","BackendData":{"VtepMAC":"22:6d:5f:d3:2a:83"}}',
+    );
     expect(old.ok).toBe(true);
     if (old.ok) {
       expect(formatIpv4(old.value.publicIp)).toBe('10.18.221.107');
       expect(formatMac(old.value.vtepMac!)).toBe('22:6d:5f:d3:2a:83');
       expect(old.value.vni).toBeUndefined();
     }
-    const dual = decodeLeaseAttrs('{"PublicIP":"10.0.0.1","PublicIPv6":"fd00::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:ff"},"BackendV6Data":{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:fe"}}');
+    const dual = decodeLeaseAttrs(
+      '{"PublicIP":"10.0.0.1","PublicIPv6":"fd00::1","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:ff"},"BackendV6Data":{"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:fe"}}',
+    );
     expect(dual.ok).toBe(true);
   });
 
@@ -129,11 +156,19 @@ describe('lease values', () => {
 
   it('round-trips any lease and never throws on arbitrary text', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ minLength: 6, maxLength: 6 }), fc.integer({ min: 0, max: 0xffffff }), fc.boolean(), (ip, macBytes, vni, vxlan) => {
-        const attrs = vxlan ? { publicIp: ip, backendType: 'vxlan', vni, vtepMac: Buffer.from(macBytes) } : { publicIp: ip, backendType: 'udp' };
-        const d = decodeLeaseAttrs(encodeLeaseAttrs(attrs));
-        expect(d).toEqual({ ok: true, value: attrs });
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.uint8Array({ minLength: 6, maxLength: 6 }),
+        fc.integer({ min: 0, max: 0xffffff }),
+        fc.boolean(),
+        (ip, macBytes, vni, vxlan) => {
+          const attrs = vxlan
+            ? { publicIp: ip, backendType: 'vxlan', vni, vtepMac: Buffer.from(macBytes) }
+            : { publicIp: ip, backendType: 'udp' };
+          const d = decodeLeaseAttrs(encodeLeaseAttrs(attrs));
+          expect(d).toEqual({ ok: true, value: attrs });
+        },
+      ),
     );
     fc.assert(fc.property(fc.oneof(fc.string(), fc.json()), (text) => void decodeLeaseAttrs(text)));
     fc.assert(fc.property(fc.string(), (text) => void parseSubnetKey(text)));

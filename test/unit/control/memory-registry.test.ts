@@ -53,7 +53,11 @@ describe('MemoryEtcd and MemoryRegistry', () => {
     reg.watchSubnets(revision + 1, w.handlers);
     etcd.put('/p/subnets/b', '22');
     await settle();
-    expect(w.seen).toEqual([`put /p/subnets/b=2 @${revision + 1}`, `delete /p/subnets/a @${revision + 2}`, `put /p/subnets/b=22 @${revision + 4}`]);
+    expect(w.seen).toEqual([
+      `put /p/subnets/b=2 @${revision + 1}`,
+      `delete /p/subnets/a @${revision + 2}`,
+      `put /p/subnets/b=22 @${revision + 4}`,
+    ]);
   });
 
   it('a watch from a compacted revision is cancelled by the server', async () => {

@@ -4,7 +4,11 @@ import { Backoff } from '../../../src/control/backoff.js';
 import { PeerView } from '../../../src/control/peer-view.js';
 import { seededRng } from '../../../src/util/rng.js';
 
-const peer = (sn: string, ip: number, mac?: number) => ({ subnet: Cidr.parse(sn), publicIp: ip, ...(mac === undefined ? {} : { vtepMac: Buffer.from([2, 0, 0, 0, 0, mac]) }) });
+const peer = (sn: string, ip: number, mac?: number) => ({
+  subnet: Cidr.parse(sn),
+  publicIp: ip,
+  ...(mac === undefined ? {} : { vtepMac: Buffer.from([2, 0, 0, 0, 0, mac]) }),
+});
 
 describe('peer view', () => {
   it('emits only real changes', () => {

@@ -18,7 +18,9 @@ afterEach(async () => {
 });
 
 function clusterText(nodes: Array<[string, string, string, string?]>, backend = '{ type: vxlan }'): string {
-  const lines = nodes.map(([n, ip, sn, mac]) => `  - { name: ${n}, publicIp: ${ip}, subnet: ${sn}${mac ? `, vtepMac: ${mac}` : ''} }`);
+  const lines = nodes.map(
+    ([n, ip, sn, mac]) => `  - { name: ${n}, publicIp: ${ip}, subnet: ${sn}${mac ? `, vtepMac: ${mac}` : ''} }`,
+  );
   return `network: 10.244.0.0/16\nbackend: ${backend}\nnodes:\n${lines.join('\n')}\n`;
 }
 
@@ -31,7 +33,13 @@ function describeEvent(e: MembershipEvent): string {
 function setup(text: string, opts: { watch?: boolean; nodeName?: string } = {}) {
   const file = path.join(dir, `cluster-${seq++}.yaml`);
   fs.writeFileSync(file, text);
-  const m = createStaticMembership({ file, nodeName: opts.nodeName ?? 'node1', logger: silentLogger(), watch: opts.watch ?? false, debounceMs: 50 });
+  const m = createStaticMembership({
+    file,
+    nodeName: opts.nodeName ?? 'node1',
+    logger: silentLogger(),
+    watch: opts.watch ?? false,
+    debounceMs: 50,
+  });
   open.push(m);
   const events: string[] = [];
   return { file, m, events, start: () => m.start((e) => events.push(describeEvent(e))) };
@@ -52,14 +60,20 @@ describe('static membership', () => {
     expect(formatIpv4(lease.publicIp)).toBe('192.168.1.2');
     expect(formatMac(lease.vtepMac!)).toBe('0e:00:00:00:01:01');
     expect(lease.backend).toEqual({ type: 'vxlan', vni: 1, port: 8472 });
-    expect(s.events).toEqual(['added node2 10.244.2.0/24 192.168.1.3 0e:00:00:00:02:01', 'added node3 10.244.3.0/24 192.168.1.4 0e:00:00:00:03:01']);
+    expect(s.events).toEqual([
+      'added node2 10.244.2.0/24 192.168.1.3 0e:00:00:00:02:01',
+      'added node3 10.244.3.0/24 192.168.1.4 0e:00:00:00:03:01',
+    ]);
     expect(s.m.peers().map((p) => p.name)).toEqual(['node2', 'node3']);
     expect(s.m.status()).toEqual({ source: 'static', state: 'running' });
   });
 
   it('refuses to start for a node that is not in the file', async () => {
     const s = setup(clusterText(THREE), { nodeName: 'node9' });
-    await expect(s.start()).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining('node "node9" is not in the cluster file') });
+    await expect(s.start()).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('node "node9" is not in the cluster file'),
+    });
   });
 
   it('refuses to start with an invalid file', async () => {
@@ -80,7 +94,11 @@ describe('static membership', () => {
       ]),
     );
     expect(s.m.reload()).toBe(true);
-    expect(s.events).toEqual(['removed 10.244.3.0/24', 'updated node2 10.244.2.0/24 192.168.1.30 0e:00:00:00:02:01', 'added node4 10.244.4.0/24 192.168.1.5 0e:00:00:00:04:01']);
+    expect(s.events).toEqual([
+      'removed 10.244.3.0/24',
+      'updated node2 10.244.2.0/24 192.168.1.30 0e:00:00:00:02:01',
+      'added node4 10.244.4.0/24 192.168.1.5 0e:00:00:00:04:01',
+    ]);
     s.events.length = 0;
     expect(s.m.reload()).toBe(true); // unchanged file: nothing to say
     expect(s.events).toEqual([]);
@@ -110,7 +128,9 @@ describe('static membership', () => {
     fs.writeFileSync(s.file, clusterText([THREE[1]!, THREE[2]!]));
     expect(s.m.reload()).toBe(true);
     expect(s.events).toEqual([]);
-    expect(s.m.status().lastError).toMatch(/node1\) is no longer in the cluster file; keeping its lease 10\.244\.1\.0\/24/);
+    expect(s.m.status().lastError).toMatch(
+      /node1\) is no longer in the cluster file; keeping its lease 10\.244\.1\.0\/24/,
+    );
     // A node that now claims our subnet is not routed to.
     fs.writeFileSync(s.file, clusterText([THREE[1]!, ['node5', '192.168.1.9', '10.244.1.0/24']]));
     s.m.reload();

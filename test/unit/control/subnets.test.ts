@@ -51,7 +51,9 @@ describe('subnet choice', () => {
 describe('subnet.env', () => {
   it("writes flannel's format (first address of the subnet) and reads it back", () => {
     const env = { network: c('10.244.0.0/16'), subnet: c('10.244.1.0/24'), mtu: 1450, ipMasq: false };
-    expect(formatSubnetEnv(env)).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n');
+    expect(formatSubnetEnv(env)).toBe(
+      'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n',
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-env-'));
     const file = path.join(dir, 'run', 'flannel', 'subnet.env');
     expect(readSubnetEnv(file)).toBeUndefined();
@@ -65,11 +67,14 @@ describe('subnet.env', () => {
   });
 
   it('reads files written by flanneld, including dual-stack lines, and rejects broken ones', () => {
-    const text = 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_IPV6_NETWORK=fd00::/56\nFLANNEL_IPV6_SUBNET=fd00:0:0:7::1/64\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n';
+    const text =
+      'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_IPV6_NETWORK=fd00::/56\nFLANNEL_IPV6_SUBNET=fd00:0:0:7::1/64\nFLANNEL_MTU=1400\nFLANNEL_IPMASQ=true\n';
     const env = parseSubnetEnv(text);
     expect([env.subnet.toString(), env.mtu, env.ipMasq]).toEqual(['10.244.7.0/24', 1400, true]);
     expect(() => parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\n')).toThrow(/FLANNEL_SUBNET is missing/);
-    expect(() => parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=x\n')).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+    expect(() => parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=x\n')).toThrow(
+      expect.objectContaining({ name: 'ConfigError' }),
+    );
     expect(() => parseSubnetEnv('garbage\n')).toThrow(/NAME=value/);
   });
 });

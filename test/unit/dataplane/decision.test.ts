@@ -28,8 +28,22 @@ import { icmpEcho, udpPacket } from '../../helpers/packets.js';
 
 const MAC1 = parseMac('0e:00:00:00:01:01');
 const MAC2 = parseMac('0e:00:00:00:02:01');
-const node2: Peer = { name: 'node2', subnet: Cidr.parse('10.244.2.0/24'), publicIp: ip('192.168.1.3'), port: 8472, vtepMac: MAC2, counters: newPeerCounters() };
-const node1: Peer = { name: 'node1', subnet: Cidr.parse('10.244.1.0/24'), publicIp: ip('192.168.1.2'), port: 8472, vtepMac: MAC1, counters: newPeerCounters() };
+const node2: Peer = {
+  name: 'node2',
+  subnet: Cidr.parse('10.244.2.0/24'),
+  publicIp: ip('192.168.1.3'),
+  port: 8472,
+  vtepMac: MAC2,
+  counters: newPeerCounters(),
+};
+const node1: Peer = {
+  name: 'node1',
+  subnet: Cidr.parse('10.244.1.0/24'),
+  publicIp: ip('192.168.1.2'),
+  port: 8472,
+  vtepMac: MAC1,
+  counters: newPeerCounters(),
+};
 
 function forwardPolicy(over: Partial<ForwardPolicy> = {}): ForwardPolicy {
   const routes = new RouteTable<Peer>();
@@ -142,7 +156,11 @@ describe('applyForward then decideDeliver', () => {
       ['wrong-inner-mac', () => undefined, { local: { subnet: node2.subnet, vni: 1, vtepMac: MAC1 } }],
       ['not-ipv4-inner', (b, s) => (b[s + 8 + 12] = 0x86), {}], // ethertype
       ['inner-malformed', (b, s) => b.writeUInt16BE(0xffff, s + 22 + 2), {}], // total length past the datagram
-      ['not-local-destination', () => undefined, { local: { subnet: Cidr.parse('10.244.3.0/24'), vni: 1, vtepMac: MAC2 } }],
+      [
+        'not-local-destination',
+        () => undefined,
+        { local: { subnet: Cidr.parse('10.244.3.0/24'), vni: 1, vtepMac: MAC2 } },
+      ],
     ];
     for (const [reason, spoil, over, from] of cases) {
       const g = datagram(pkt);

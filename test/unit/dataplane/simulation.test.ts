@@ -20,7 +20,15 @@ import {
   icmpChecksumOk,
   icmpNextHopMtu,
 } from '../../../src/wire/icmp.js';
-import { ipv4Dst, ipv4Protocol, ipv4Src, ipv4Ttl, IPPROTO_ICMP, IPPROTO_UDP, ipv4HeaderChecksumOk } from '../../../src/wire/ipv4.js';
+import {
+  ipv4Dst,
+  ipv4Protocol,
+  ipv4Src,
+  ipv4Ttl,
+  IPPROTO_ICMP,
+  IPPROTO_UDP,
+  ipv4HeaderChecksumOk,
+} from '../../../src/wire/ipv4.js';
 import { writeVxlanHeader } from '../../../src/wire/vxlan.js';
 import { icmpEcho, udpPacket } from '../../helpers/packets.js';
 
@@ -57,9 +65,26 @@ function buildCluster(backendName: BackendName) {
       underlay,
       backend,
       now: () => clock.now(),
-      local: { name: s.name, subnet: Cidr.parse(s.subnet), publicIp: ip(s.ip), port: backend.defaultPort, vni: 1, vtepMac: mac, underlayMtu: 1500 },
+      local: {
+        name: s.name,
+        subnet: Cidr.parse(s.subnet),
+        publicIp: ip(s.ip),
+        port: backend.defaultPort,
+        vni: 1,
+        vtepMac: mac,
+        underlayMtu: 1500,
+      },
     });
-    const node: SimNode = { name: s.name, subnet: Cidr.parse(s.subnet), publicIp: ip(s.ip), mac, tun, underlay, dp, delivered: [] };
+    const node: SimNode = {
+      name: s.name,
+      subnet: Cidr.parse(s.subnet),
+      publicIp: ip(s.ip),
+      mac,
+      tun,
+      underlay,
+      dp,
+      delivered: [],
+    };
     tun.onWrite = (pkt: Uint8Array) => node.delivered.push(Buffer.from(pkt));
     dp.start();
     return node;
@@ -67,7 +92,10 @@ function buildCluster(backendName: BackendName) {
   for (const n of nodes) {
     for (const p of nodes) {
       if (p === n) continue;
-      n.dp.apply({ type: 'add-peer', peer: { name: p.name, subnet: p.subnet, publicIp: p.publicIp, port: backend.defaultPort, vtepMac: p.mac } });
+      n.dp.apply({
+        type: 'add-peer',
+        peer: { name: p.name, subnet: p.subnet, publicIp: p.publicIp, port: backend.defaultPort, vtepMac: p.mac },
+      });
     }
     n.dp.applyPending();
   }
@@ -89,7 +117,13 @@ function answerEchoes(node: SimNode): number {
   let answered = 0;
   for (const pkt of node.delivered.splice(0)) {
     if (ipv4Protocol(pkt, 0) !== IPPROTO_ICMP || pkt[20] !== ICMP_ECHO_REQUEST) continue;
-    const reply = icmpEcho(formatIpv4(ipv4Dst(pkt, 0)), formatIpv4(ipv4Src(pkt, 0)), pkt.readUInt16BE(26), pkt.length - 28, { type: ICMP_ECHO_REPLY });
+    const reply = icmpEcho(
+      formatIpv4(ipv4Dst(pkt, 0)),
+      formatIpv4(ipv4Src(pkt, 0)),
+      pkt.readUInt16BE(26),
+      pkt.length - 28,
+      { type: ICMP_ECHO_REPLY },
+    );
     node.tun.inject(reply);
     answered++;
   }
@@ -97,7 +131,7 @@ function answerEchoes(node: SimNode): number {
 }
 
 describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (backendName) => {
-  it('pods on different nodes ping each other; the receiver sees the sender\'s own pod IP', () => {
+  it("pods on different nodes ping each other; the receiver sees the sender's own pod IP", () => {
     const { nodes, settle } = buildCluster(backendName);
     const [n1, n2, n3] = nodes as [SimNode, SimNode, SimNode];
     for (let seq = 1; seq <= 5; seq++) n1.tun.inject(icmpEcho('10.244.1.2', '10.244.3.7', seq));
@@ -147,7 +181,7 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     expect(n2.dp.counters.dropCount('spoofed-source')).toBe(1);
   });
 
-  it('accepts a peer node\'s own public IP as inner source (a node answering a pod over the overlay)', () => {
+  it("accepts a peer node's own public IP as inner source (a node answering a pod over the overlay)", () => {
     const { nodes, settle } = buildCluster(backendName);
     const [n1, n2] = nodes as [SimNode, SimNode];
     n1.tun.inject(icmpEcho('192.168.1.2', '10.244.2.2', 1)); // node1's public IP
@@ -166,7 +200,12 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     const good = icmpEcho('10.244.1.2', '10.244.2.2', 1);
     const dgram = Buffer.alloc(64 + good.length);
     dgram.set(good, 64);
-    const start = backend.encapsulate(dgram, 64, { name: 'node2', subnet: n2.subnet, publicIp: n2.publicIp, port: backend.defaultPort, vtepMac: n2.mac }, { vni: 1, vtepMac: parseMac(SPECS[0]!.mac) });
+    const start = backend.encapsulate(
+      dgram,
+      64,
+      { name: 'node2', subnet: n2.subnet, publicIp: n2.publicIp, port: backend.defaultPort, vtepMac: n2.mac },
+      { vni: 1, vtepMac: parseMac(SPECS[0]!.mac) },
+    );
     rogue.send(dgram, start, dgram.length - start, n2.publicIp, backend.defaultPort);
     rogue.flush();
     const n1 = nodes[0]!;
@@ -203,7 +242,9 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     n1.delivered.length = 0;
     n1.tun.inject(errAboutErr);
     settle();
-    expect(n1.delivered.filter((p) => p[20] === ICMP_DEST_UNREACHABLE && formatIpv4(ipv4Dst(p, 0)) === '10.244.1.0')).toHaveLength(0);
+    expect(
+      n1.delivered.filter((p) => p[20] === ICMP_DEST_UNREACHABLE && formatIpv4(ipv4Dst(p, 0)) === '10.244.1.0'),
+    ).toHaveLength(0);
   });
 
   it('answers TTL expiry with time exceeded and an oversized DF packet with fragmentation needed', () => {
@@ -232,7 +273,10 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 1));
     settle();
     expect(n1.dp.counters.dropCount('no-route')).toBe(1);
-    n1.dp.apply({ type: 'add-peer', peer: { name: 'node2', subnet: n2.subnet, publicIp: n2.publicIp, port: backend.defaultPort, vtepMac: n2.mac } });
+    n1.dp.apply({
+      type: 'add-peer',
+      peer: { name: 'node2', subnet: n2.subnet, publicIp: n2.publicIp, port: backend.defaultPort, vtepMac: n2.mac },
+    });
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 2));
     settle();
     expect(n2.delivered).toHaveLength(1);
@@ -267,7 +311,12 @@ describe('vxlan-only checks', () => {
     const start = backend.encapsulate(dgram, 64, peer, { vni: 1, vtepMac: n1.mac });
     writeVxlanHeader(dgram, start, 2);
     n1.underlay.send(dgram, start, dgram.length - start, n2.publicIp, 8472);
-    const start2 = backend.encapsulate(dgram, 64, { ...peer, vtepMac: parseMac('0e:ff:ff:ff:ff:ff') }, { vni: 1, vtepMac: n1.mac });
+    const start2 = backend.encapsulate(
+      dgram,
+      64,
+      { ...peer, vtepMac: parseMac('0e:ff:ff:ff:ff:ff') },
+      { vni: 1, vtepMac: n1.mac },
+    );
     n1.underlay.send(dgram, start2, dgram.length - start2, n2.publicIp, 8472);
     n1.underlay.flush();
     settle();
@@ -276,7 +325,7 @@ describe('vxlan-only checks', () => {
     expect(n2.delivered).toHaveLength(0);
   });
 
-  it('writes flannel\'s VXLAN framing: I flag, VNI, inner MACs of both VTEPs', () => {
+  it("writes flannel's VXLAN framing: I flag, VNI, inner MACs of both VTEPs", () => {
     const { nodes } = buildCluster('vxlan');
     const [n1, n2] = nodes as [SimNode, SimNode];
     const seen: Buffer[] = [];

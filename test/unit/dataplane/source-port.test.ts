@@ -28,7 +28,15 @@ function twoNodes(backendName: BackendName) {
       tun,
       underlay,
       backend,
-      local: { name: s.name, subnet: Cidr.parse(s.subnet), publicIp: ip(s.ip), port: backend.defaultPort, vni: 1, vtepMac: parseMac(s.mac), underlayMtu: 1500 },
+      local: {
+        name: s.name,
+        subnet: Cidr.parse(s.subnet),
+        publicIp: ip(s.ip),
+        port: backend.defaultPort,
+        vni: 1,
+        vtepMac: parseMac(s.mac),
+        underlayMtu: 1500,
+      },
     });
     const delivered: Buffer[] = [];
     tun.onWrite = (pkt: Uint8Array) => delivered.push(Buffer.from(pkt));
@@ -37,7 +45,17 @@ function twoNodes(backendName: BackendName) {
   });
   for (const n of nodes) {
     for (const p of nodes) {
-      if (p !== n) n.dp.apply({ type: 'add-peer', peer: { name: p.name, subnet: Cidr.parse(p.subnet), publicIp: ip(p.ip), port: backend.defaultPort, vtepMac: parseMac(p.mac) } });
+      if (p !== n)
+        n.dp.apply({
+          type: 'add-peer',
+          peer: {
+            name: p.name,
+            subnet: Cidr.parse(p.subnet),
+            publicIp: ip(p.ip),
+            port: backend.defaultPort,
+            vtepMac: parseMac(p.mac),
+          },
+        });
     }
     n.dp.applyPending();
   }
@@ -79,10 +97,11 @@ describe('outer UDP source port, vxlan backend', () => {
     }
   });
 
-  it('different flows spread over many ports; the TTL hop does not change a flow\'s port', () => {
+  it("different flows spread over many ports; the TTL hop does not change a flow's port", () => {
     const { nodes, settle } = twoNodes('vxlan');
     const [n1, n2] = nodes;
-    for (let sport = 1000; sport < 1100; sport++) n1.tun.inject(udpPacket('10.244.1.2', '10.244.2.3', sport, 80, payload));
+    for (let sport = 1000; sport < 1100; sport++)
+      n1.tun.inject(udpPacket('10.244.1.2', '10.244.2.3', sport, 80, payload));
     for (let seq = 0; seq < 5; seq++) n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.9', seq)); // one ICMP "flow"
     settle();
     expect(n2.delivered).toHaveLength(105);
@@ -104,7 +123,8 @@ describe('outer UDP source port, udp backend', () => {
   it('every datagram leaves from the bound port 8285, whatever the flow', () => {
     const { nodes, settle } = twoNodes('udp');
     const [n1, n2] = nodes;
-    for (let sport = 1000; sport < 1020; sport++) n1.tun.inject(udpPacket('10.244.1.2', '10.244.2.3', sport, 80, payload));
+    for (let sport = 1000; sport < 1020; sport++)
+      n1.tun.inject(udpPacket('10.244.1.2', '10.244.2.3', sport, 80, payload));
     settle();
     expect(n2.delivered).toHaveLength(20);
     expect(n2.underlay.seen).toEqual(Array.from({ length: 20 }, () => 8285));

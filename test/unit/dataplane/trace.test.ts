@@ -29,7 +29,15 @@ function twoNodes(backendName: BackendName) {
   const nodes = SPECS.map((s) => {
     const tun = new MemoryTun({ name: backend.tunName, mtu: 9000 });
     const underlay = new UnderlaySpy(net.attach(ip(s.ip), backend.defaultPort));
-    const local = { name: s.name, subnet: Cidr.parse(s.subnet), publicIp: ip(s.ip), port: backend.defaultPort, vni: 1, vtepMac: parseMac(s.mac), underlayMtu: 1500 };
+    const local = {
+      name: s.name,
+      subnet: Cidr.parse(s.subnet),
+      publicIp: ip(s.ip),
+      port: backend.defaultPort,
+      vni: 1,
+      vtepMac: parseMac(s.mac),
+      underlayMtu: 1500,
+    };
     const dp = new Dataplane({ tun, underlay, backend, local });
     const delivered: Buffer[] = [];
     tun.onWrite = (pkt: Uint8Array) => delivered.push(Buffer.from(pkt));
@@ -38,7 +46,17 @@ function twoNodes(backendName: BackendName) {
   });
   for (const n of nodes) {
     for (const p of nodes) {
-      if (p !== n) n.dp.apply({ type: 'add-peer', peer: { name: p.name, subnet: Cidr.parse(p.subnet), publicIp: ip(p.ip), port: backend.defaultPort, vtepMac: parseMac(p.mac) } });
+      if (p !== n)
+        n.dp.apply({
+          type: 'add-peer',
+          peer: {
+            name: p.name,
+            subnet: Cidr.parse(p.subnet),
+            publicIp: ip(p.ip),
+            port: backend.defaultPort,
+            vtepMac: parseMac(p.mac),
+          },
+        });
     }
     n.dp.applyPending();
   }
@@ -59,7 +77,12 @@ function twoNodes(backendName: BackendName) {
 
 function tcpPacket(src: string, dst: string, srcPort: number, dstPort: number, len: number): Buffer {
   const tcp = Buffer.alloc(len - 20);
-  emitTcp({ srcPort, dstPort, seq: 1, ack: 0, flags: TCP_SYN, window: 64240, urgent: 0, payloadLen: len - 40 }, tcp, 0, { checksum: { src: ip(src), dst: ip(dst) } });
+  emitTcp(
+    { srcPort, dstPort, seq: 1, ack: 0, flags: TCP_SYN, window: 64240, urgent: 0, payloadLen: len - 40 },
+    tcp,
+    0,
+    { checksum: { src: ip(src), dst: ip(dst) } },
+  );
   return ipv4Packet(src, dst, IPPROTO_TCP, tcp);
 }
 
@@ -69,11 +92,23 @@ for (const backendName of BACKEND_NAMES) {
       const { n1, n2, settle, trace, backend } = twoNodes(backendName);
       const flows: { q: Parameters<typeof trace>[0]; packet: Buffer }[] = [];
       for (let sport = 40000; sport < 40020; sport++) {
-        flows.push({ q: { src: '10.244.1.2', dst: '10.244.2.3', proto: 'udp', srcPort: sport, port: 53, size: 20 + 8 + 30 }, packet: udpPacket('10.244.1.2', '10.244.2.3', sport, 53, Buffer.alloc(30, 1)) });
+        flows.push({
+          q: { src: '10.244.1.2', dst: '10.244.2.3', proto: 'udp', srcPort: sport, port: 53, size: 20 + 8 + 30 },
+          packet: udpPacket('10.244.1.2', '10.244.2.3', sport, 53, Buffer.alloc(30, 1)),
+        });
       }
-      flows.push({ q: { src: '10.244.1.7', dst: '10.244.2.9', proto: 'tcp', srcPort: 51000, port: 80, size: 60 }, packet: tcpPacket('10.244.1.7', '10.244.2.9', 51000, 80, 60) });
-      flows.push({ q: { src: '10.244.1.7', dst: '10.244.2.9', proto: 'tcp', port: 443, size: 40 }, packet: tcpPacket('10.244.1.7', '10.244.2.9', TRACE_SOURCE_PORT, 443, 40) });
-      flows.push({ q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp' }, packet: icmpEcho('10.244.1.2', '10.244.2.2', 1) });
+      flows.push({
+        q: { src: '10.244.1.7', dst: '10.244.2.9', proto: 'tcp', srcPort: 51000, port: 80, size: 60 },
+        packet: tcpPacket('10.244.1.7', '10.244.2.9', 51000, 80, 60),
+      });
+      flows.push({
+        q: { src: '10.244.1.7', dst: '10.244.2.9', proto: 'tcp', port: 443, size: 40 },
+        packet: tcpPacket('10.244.1.7', '10.244.2.9', TRACE_SOURCE_PORT, 443, 40),
+      });
+      flows.push({
+        q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp' },
+        packet: icmpEcho('10.244.1.2', '10.244.2.2', 1),
+      });
       const traces = flows.map((f) => trace(f.q));
       for (const f of flows) n1.tun.inject(f.packet);
       settle();
@@ -97,7 +132,11 @@ for (const backendName of BACKEND_NAMES) {
           expect(p).toBeGreaterThanOrEqual(FLOW_PORT_MIN);
           expect(p).toBeLessThan(FLOW_PORT_MAX);
         }
-        expect(traces[0]!.outer).toMatchObject({ vni: 1, innerSrcMac: '0e:00:00:00:01:01', innerDstMac: formatMac(parseMac(SPECS[1]!.mac)) });
+        expect(traces[0]!.outer).toMatchObject({
+          vni: 1,
+          innerSrcMac: '0e:00:00:00:01:01',
+          innerDstMac: formatMac(parseMac(SPECS[1]!.mac)),
+        });
       } else {
         expect(new Set(ports)).toEqual(new Set([backend.defaultPort]));
         expect(traces.every((t) => t.outer!.srcPortFrom === 'socket')).toBe(true);
@@ -108,10 +147,26 @@ for (const backendName of BACKEND_NAMES) {
       const { n1, n2, settle, trace } = twoNodes(backendName);
       const pathMtu = n1.dp.pathMtu;
       const cases: { q: Parameters<typeof trace>[0]; packet: Buffer; icmp: boolean }[] = [
-        { q: { src: '10.244.1.2', dst: '10.245.0.1', proto: 'icmp' }, packet: icmpEcho('10.244.1.2', '10.245.0.1', 1), icmp: true },
-        { q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', ttl: 1 }, packet: icmpEcho('10.244.1.2', '10.244.2.2', 2, 56, { ttl: 1 }), icmp: true },
-        { q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', size: pathMtu + 1, dontFragment: true }, packet: icmpEcho('10.244.1.2', '10.244.2.2', 3, pathMtu + 1 - 28, { df: true }), icmp: true },
-        { q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', size: pathMtu + 1 }, packet: icmpEcho('10.244.1.2', '10.244.2.2', 4, pathMtu + 1 - 28), icmp: false },
+        {
+          q: { src: '10.244.1.2', dst: '10.245.0.1', proto: 'icmp' },
+          packet: icmpEcho('10.244.1.2', '10.245.0.1', 1),
+          icmp: true,
+        },
+        {
+          q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', ttl: 1 },
+          packet: icmpEcho('10.244.1.2', '10.244.2.2', 2, 56, { ttl: 1 }),
+          icmp: true,
+        },
+        {
+          q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', size: pathMtu + 1, dontFragment: true },
+          packet: icmpEcho('10.244.1.2', '10.244.2.2', 3, pathMtu + 1 - 28, { df: true }),
+          icmp: true,
+        },
+        {
+          q: { src: '10.244.1.2', dst: '10.244.2.2', proto: 'icmp', size: pathMtu + 1 },
+          packet: icmpEcho('10.244.1.2', '10.244.2.2', 4, pathMtu + 1 - 28),
+          icmp: false,
+        },
       ];
       for (const c of cases) {
         const before = [...n1.dp.counters.drops];
@@ -147,7 +202,10 @@ for (const backendName of BACKEND_NAMES) {
     it('answers locally for its own subnet and never throws on a runt', () => {
       const { trace } = twoNodes(backendName);
       expect(trace({ src: '10.244.1.2', dst: '10.244.1.3', proto: 'icmp' }).verdict).toBe('local');
-      expect(trace({ src: '10.244.1.2', dst: '10.244.2.3', proto: 'udp', size: 12 })).toMatchObject({ verdict: 'drop', drop: 'tun-malformed' });
+      expect(trace({ src: '10.244.1.2', dst: '10.244.2.3', proto: 'udp', size: 12 })).toMatchObject({
+        verdict: 'drop',
+        drop: 'tun-malformed',
+      });
       const short = trace({ src: '10.244.1.2', dst: '10.244.2.3', proto: 'tcp', size: 20 });
       expect(short.verdict).toBe('forward');
     });

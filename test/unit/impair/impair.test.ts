@@ -109,7 +109,9 @@ describe('delay and jitter', () => {
 
   it('normal jitter: mean ≈ delay, sd ≈ jitter, clipped at ±4 sigma', () => {
     const s = setup(4);
-    s.u.setDefault(parseImpairment({ delay: '30ms', jitter: '5ms', distribution: 'normal', 'jitter-reorders': 'true' }));
+    s.u.setDefault(
+      parseImpairment({ delay: '30ms', jitter: '5ms', distribution: 'normal', 'jitter-reorders': 'true' }),
+    );
     const times = stream(s, 4000, 1);
     const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]!);
     const mean = lat.reduce((a, b) => a + b, 0) / lat.length;
@@ -122,7 +124,9 @@ describe('delay and jitter', () => {
 
   it('pareto jitter is skewed (long right tail) and never negative', () => {
     const s = setup(5);
-    s.u.setDefault(parseImpairment({ delay: '10ms', jitter: '4ms', distribution: 'pareto', 'jitter-reorders': 'true' }));
+    s.u.setDefault(
+      parseImpairment({ delay: '10ms', jitter: '4ms', distribution: 'pareto', 'jitter-reorders': 'true' }),
+    );
     const times = stream(s, 2000, 1);
     const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]!);
     const sorted = [...lat].sort((a, b) => a - b);
@@ -331,7 +335,9 @@ describe('duplicate, reorder, corrupt', () => {
     expect(c.reordered).toBeGreaterThan(4000 * 0.22);
     expect(c.reordered).toBeLessThan(4000 * 0.28);
     expect(c.delayed).toBe(4000 - c.reordered);
-    expect(got.every((r) => r.t === times[seqOf(r.bytes)] || Math.abs(r.t - times[seqOf(r.bytes)]! - 10) < 1e-9)).toBe(true);
+    expect(got.every((r) => r.t === times[seqOf(r.bytes)] || Math.abs(r.t - times[seqOf(r.bytes)]! - 10) < 1e-9)).toBe(
+      true,
+    );
     expect(indicesReceived(s.inner)).not.toEqual([...Array(4000).keys()]);
   });
 
@@ -496,7 +502,17 @@ describe('determinism and close', () => {
   function trace(seed: number): string {
     const s = setup(seed);
     s.u.setDefault(
-      parseImpairment({ delay: '8ms', jitter: '3ms', distribution: 'normal', loss: '5%', duplicate: '5%', reorder: '10%', corrupt: '5%', rate: '50mbit', queue: '50' }),
+      parseImpairment({
+        delay: '8ms',
+        jitter: '3ms',
+        distribution: 'normal',
+        loss: '5%',
+        duplicate: '5%',
+        reorder: '10%',
+        corrupt: '5%',
+        rate: '50mbit',
+        queue: '50',
+      }),
     );
     for (let i = 0; i < 3000; i++) {
       const buf = numbered(i, 200 + (i % 900));
@@ -504,7 +520,10 @@ describe('determinism and close', () => {
       if (i % 4 === 0) s.clock.advance(0.1);
     }
     s.clock.advance(1000);
-    return s.inner.sent.map((r) => `${r.t.toFixed(6)} ${r.addr} ${r.bytes.toString('hex')}`).join('\n') + JSON.stringify(s.u.counters());
+    return (
+      s.inner.sent.map((r) => `${r.t.toFixed(6)} ${r.addr} ${r.bytes.toString('hex')}`).join('\n') +
+      JSON.stringify(s.u.counters())
+    );
   }
 
   it('the same seed and inputs give the same output, bit for bit and time for time', () => {

@@ -70,7 +70,13 @@ describe('parseImpairment: values', () => {
   });
 
   it('parses distributions, booleans and partition', () => {
-    const s = parseImpairment({ delay: '10ms', jitter: '2ms', distribution: 'Normal', 'jitter-reorders': 'yes', partition: 'true' });
+    const s = parseImpairment({
+      delay: '10ms',
+      jitter: '2ms',
+      distribution: 'Normal',
+      'jitter-reorders': 'yes',
+      partition: 'true',
+    });
     expect(s.distribution).toBe('normal');
     expect(s.jitterReorders).toBe(true);
     expect(s.partition).toBe(true);
@@ -79,7 +85,12 @@ describe('parseImpairment: values', () => {
 
   it('parses Gilbert-Elliott loss in named and tc positional forms', () => {
     expect(parseImpairment({ 'loss-burst': 'gemodel p=1% r=30%' }).lossModel).toEqual({ p: 0.01, r: 0.3, h: 0, k: 1 });
-    expect(parseImpairment({ lossBurst: 'p=1% r=30% 1-h=80% 1-k=0.1%' }).lossModel).toEqual({ p: 0.01, r: 0.3, h: expect.closeTo(0.2, 12), k: expect.closeTo(0.999, 12) });
+    expect(parseImpairment({ lossBurst: 'p=1% r=30% 1-h=80% 1-k=0.1%' }).lossModel).toEqual({
+      p: 0.01,
+      r: 0.3,
+      h: expect.closeTo(0.2, 12),
+      k: expect.closeTo(0.999, 12),
+    });
     expect(parseImpairment({ loss: 'gemodel 1% 30% 100% 0%' }).lossModel).toEqual({ p: 0.01, r: 0.3, h: 0, k: 1 });
     expect(parseImpairment({ loss: 'gemodel 5%' }).lossModel).toEqual({ p: 0.05, r: 0.95, h: 0, k: 1 });
     expect(parseImpairment({ 'loss-burst': 'gemodel p=2% r=10%' }).loss).toBe(0);
@@ -136,10 +147,31 @@ describe('parseImpairment: errors', () => {
   it('never throws anything but ConfigError on arbitrary strings', () => {
     const token = fc.oneof(
       fc.string(),
-      fc.constantFrom('', '0', '%', 'ms', 'gemodel', 'p=', '1-h=', 'mbit', 'kbps', 'packets', '-', '.', 'e', 'NaN', 'Infinity', '1e999'),
-      fc.tuple(fc.double(), fc.constantFrom('', '%', 'ms', 's', 'us', 'mbit', 'bps', 'kb', 'p')).map(([n, u]) => `${n}${u}`),
+      fc.constantFrom(
+        '',
+        '0',
+        '%',
+        'ms',
+        'gemodel',
+        'p=',
+        '1-h=',
+        'mbit',
+        'kbps',
+        'packets',
+        '-',
+        '.',
+        'e',
+        'NaN',
+        'Infinity',
+        '1e999',
+      ),
+      fc
+        .tuple(fc.double(), fc.constantFrom('', '%', 'ms', 's', 'us', 'mbit', 'bps', 'kb', 'p'))
+        .map(([n, u]) => `${n}${u}`),
     );
-    const value = fc.tuple(fc.array(token, { maxLength: 5 }), fc.constantFrom('', ' ', '=')).map(([parts, sep]) => parts.join(sep));
+    const value = fc
+      .tuple(fc.array(token, { maxLength: 5 }), fc.constantFrom('', ' ', '='))
+      .map(([parts, sep]) => parts.join(sep));
     const key = fc.oneof(fc.constantFrom(...IMPAIRMENT_FIELDS, 'lossBurst', 'jitterReorders'), fc.string());
     fc.assert(
       fc.property(fc.dictionary(key, fc.option(value, { nil: undefined }), { maxKeys: 4 }), (fields) => {
@@ -204,14 +236,20 @@ describe('plain-JSON form', () => {
 describe('formatImpairment', () => {
   it('prints tc-like words', () => {
     expect(formatImpairment(emptyImpairment())).toBe('none');
-    expect(formatImpairment(parseImpairment({ delay: '20ms', jitter: '5ms', distribution: 'normal', loss: '1%' }))).toBe(
-      'delay 20ms jitter 5ms normal loss 1% limit 1000p',
+    expect(
+      formatImpairment(parseImpairment({ delay: '20ms', jitter: '5ms', distribution: 'normal', loss: '1%' })),
+    ).toBe('delay 20ms jitter 5ms normal loss 1% limit 1000p');
+    expect(formatImpairment(parseImpairment({ rate: '20mbit', queue: '64kb' }))).toBe(
+      'rate 20mbit burst 1500b limit 64kb',
     );
-    expect(formatImpairment(parseImpairment({ rate: '20mbit', queue: '64kb' }))).toBe('rate 20mbit burst 1500b limit 64kb');
     expect(formatImpairment(parseImpairment({ 'loss-burst': 'p=1% r=30%', duplicate: '0.5%', corrupt: '0.1%' }))).toBe(
       'loss gemodel p=1% r=30% 1-h=100% 1-k=0% duplicate 0.5% corrupt 0.1%',
     );
-    expect(formatImpairment(parseImpairment({ partition: 'true', delay: '2s' }))).toBe('partition delay 2s limit 1000p');
-    expect(formatImpairment(parseImpairment({ delay: '1.5ms', reorder: '25%' }))).toBe('delay 1.5ms reorder 25% limit 1000p');
+    expect(formatImpairment(parseImpairment({ partition: 'true', delay: '2s' }))).toBe(
+      'partition delay 2s limit 1000p',
+    );
+    expect(formatImpairment(parseImpairment({ delay: '1.5ms', reorder: '25%' }))).toBe(
+      'delay 1.5ms reorder 25% limit 1000p',
+    );
   });
 });

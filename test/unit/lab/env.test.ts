@@ -18,6 +18,11 @@ describe('lab process environment', () => {
 
   it('a node process, and the demo server that answers as the node', () => {
     expect(nodeEnv('demo', { name: 'node1' })).toEqual({ [LAB_ENV]: 'demo', NODE_NAME: 'node1', HOSTNAME: 'node1' });
-    expect(nodeServerEnv('demo', { name: 'node1', publicIp: '192.168.1.2' }, '/r')).toMatchObject({ POD_NAME: 'node1', POD_IP: '192.168.1.2', [READY_FILE_ENV]: '/r', [LAB_ENV]: 'demo' });
+    expect(nodeServerEnv('demo', { name: 'node1', publicIp: '192.168.1.2' }, '/r')).toMatchObject({
+      POD_NAME: 'node1',
+      POD_IP: '192.168.1.2',
+      [READY_FILE_ENV]: '/r',
+      [LAB_ENV]: 'demo',
+    });
   });
 });

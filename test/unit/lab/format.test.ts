@@ -10,8 +10,26 @@ import { parse } from 'yaml';
 describe('kubectl-style tables', () => {
   it('pads columns by three spaces and leaves no trailing space', () => {
     const text = formatPods([
-      { name: 'busybox', ready: 1, total: 1, status: 'Running', restarts: 0, ageSeconds: 20, ip: '10.244.1.4', node: 'node1' },
-      { name: 'nginx-9b644dcd5-974h6', ready: 1, total: 2, status: 'NotReady', restarts: 0, ageSeconds: 151, ip: '10.244.1.3', node: 'node1' },
+      {
+        name: 'busybox',
+        ready: 1,
+        total: 1,
+        status: 'Running',
+        restarts: 0,
+        ageSeconds: 20,
+        ip: '10.244.1.4',
+        node: 'node1',
+      },
+      {
+        name: 'nginx-9b644dcd5-974h6',
+        ready: 1,
+        total: 2,
+        status: 'NotReady',
+        restarts: 0,
+        ageSeconds: 151,
+        ip: '10.244.1.3',
+        node: 'node1',
+      },
     ]);
     expect(text.split('\n')).toEqual([
       'NAME                    READY   STATUS     RESTARTS   AGE     IP           NODE',
@@ -22,8 +40,21 @@ describe('kubectl-style tables', () => {
   });
 
   it('node table shows subnet, public IP, TUN and health', () => {
-    const text = formatNodes([{ name: 'node1', health: 'unreachable', subnet: '10.244.1.0/24', publicIp: '192.168.1.2', tun: 'flannel.1', mtu: '-', peers: '-', ageSeconds: 5 }]);
-    expect(text.split('\n')[0]).toBe('NAME    STATUS        SUBNET          PUBLIC-IP     TUN         MTU   PEERS   AGE');
+    const text = formatNodes([
+      {
+        name: 'node1',
+        health: 'unreachable',
+        subnet: '10.244.1.0/24',
+        publicIp: '192.168.1.2',
+        tun: 'flannel.1',
+        mtu: '-',
+        peers: '-',
+        ageSeconds: 5,
+      },
+    ]);
+    expect(text.split('\n')[0]).toBe(
+      'NAME    STATUS        SUBNET          PUBLIC-IP     TUN         MTU   PEERS   AGE',
+    );
     expect(text).toContain('unreachable');
   });
 
@@ -37,9 +68,12 @@ describe('kubectl-style tables', () => {
 
 describe('cluster file', () => {
   it('is the static membership format, with VTEP MACs for vxlan only', () => {
-    const base = 'name: x\nnodes:\n  - { name: node1, publicIp: 192.168.1.2 }\n  - { name: node2, publicIp: 192.168.1.3 }\n';
+    const base =
+      'name: x\nnodes:\n  - { name: node1, publicIp: 192.168.1.2 }\n  - { name: node2, publicIp: 192.168.1.3 }\n';
     const text = clusterFileText(parseTopology(base));
-    expect(text).toContain('  - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24, vtepMac: 0e:00:00:00:01:01 }');
+    expect(text).toContain(
+      '  - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24, vtepMac: 0e:00:00:00:01:01 }',
+    );
     expect(parse(text)).toEqual({
       network: '10.244.0.0/16',
       backend: { type: 'vxlan', vni: 1, port: 8472 },
@@ -61,7 +95,9 @@ describe('privileges', () => {
     expect(hasLabCapabilities('CapEff:\t0000000000001000\n')).toBe(false); // NET_ADMIN only
     expect(hasLabCapabilities('CapEff:\t0000000000201000\n')).toBe(true);
     expect(hasLabCapabilities('')).toBe(false);
-    expect(() => requireLabPrivileges('CapEff:\t0000000000000000\n')).toThrow(/the lab needs root \(or CAP_NET_ADMIN and CAP_SYS_ADMIN\)/);
+    expect(() => requireLabPrivileges('CapEff:\t0000000000000000\n')).toThrow(
+      /the lab needs root \(or CAP_NET_ADMIN and CAP_SYS_ADMIN\)/,
+    );
     try {
       requireLabPrivileges('');
     } catch (err) {

@@ -48,7 +48,7 @@ describe('names', () => {
     expect(vtepMac(299)).toBe('0e:00:00:01:2c:01');
   });
 
-  it('replica names look like a Deployment\'s and are stable', () => {
+  it("replica names look like a Deployment's and are stable", () => {
     const hash = templateHash('lab', 'nginx', '[]');
     expect(hash).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]{9,10}$/);
     expect(templateHash('lab', 'nginx', '[]')).toBe(hash);
@@ -64,7 +64,9 @@ describe('ipam', () => {
 
   it('allocates node subnets in order, skipping the first and taken ones', () => {
     expect(nextFreeSubnet(net, 24, [])!.toString()).toBe('10.244.1.0/24');
-    expect(nextFreeSubnet(net, 24, [Cidr.parse('10.244.1.0/24'), Cidr.parse('10.244.2.0/23')])!.toString()).toBe('10.244.4.0/24');
+    expect(nextFreeSubnet(net, 24, [Cidr.parse('10.244.1.0/24'), Cidr.parse('10.244.2.0/23')])!.toString()).toBe(
+      '10.244.4.0/24',
+    );
     const taken: Cidr[] = [];
     for (let i = 0; i < 255; i++) taken.push(nextFreeSubnet(net, 24, taken)!);
     expect(nextFreeSubnet(net, 24, taken)).toBeUndefined();

@@ -23,7 +23,10 @@ describe('built-in container programs', () => {
   it('http answers with its pod name and IP and the client address, on loopback', async () => {
     const port = await freePort();
     const lines: string[] = [];
-    void runProgram('http', ['--port', String(port)], { out: (l) => lines.push(l), env: { POD_NAME: 'web-1', POD_IP: '10.244.1.2' } });
+    void runProgram('http', ['--port', String(port)], {
+      out: (l) => lines.push(l),
+      env: { POD_NAME: 'web-1', POD_IP: '10.244.1.2' },
+    });
     let reply: { status: number; body: string } | undefined;
     for (let i = 0; i < 50 && !reply; i++) {
       reply = await httpGet(`http://127.0.0.1:${port}/`, 1000).catch(() => undefined);
@@ -58,11 +61,20 @@ describe('built-in container programs', () => {
   it('fetch fails cleanly when nothing listens; bad arguments are ConfigErrors', async () => {
     const port = await freePort();
     const out: string[] = [];
-    expect(await runProgram('fetch', [`http://127.0.0.1:${port}/`, '--timeout', '500'], { out: (l) => out.push(l), env: {} })).toBe(1);
+    expect(
+      await runProgram('fetch', [`http://127.0.0.1:${port}/`, '--timeout', '500'], {
+        out: (l) => out.push(l),
+        env: {},
+      }),
+    ).toBe(1);
     expect(out[0]).toMatch(/ECONNREFUSED/);
     await expect(runProgram('nginx', [])).rejects.toMatchObject({ name: 'ConfigError' });
-    await expect(runProgram('http', ['--port', '99999'], { out: () => undefined, env: {} })).rejects.toMatchObject({ name: 'ConfigError' });
-    await expect(runProgram('sleep', ['soon'], { out: () => undefined, env: {} })).rejects.toMatchObject({ name: 'ConfigError' });
+    await expect(runProgram('http', ['--port', '99999'], { out: () => undefined, env: {} })).rejects.toMatchObject({
+      name: 'ConfigError',
+    });
+    await expect(runProgram('sleep', ['soon'], { out: () => undefined, env: {} })).rejects.toMatchObject({
+      name: 'ConfigError',
+    });
     expect(await runProgram('sleep', ['0'], { out: () => undefined, env: {} })).toBe(0);
   });
 });

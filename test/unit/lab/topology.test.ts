@@ -49,7 +49,8 @@ describe('parseTopology: the examples', () => {
     ]);
     const nginx = t.pods.filter((p) => p.template === 'nginx');
     expect(nginx).toHaveLength(2);
-    for (const p of nginx) expect(p.name).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{9,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    for (const p of nginx)
+      expect(p.name).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{9,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     expect(new Set(nginx.map((p) => p.node))).toEqual(new Set(['node1', 'node2']));
     const busybox = t.pods.find((p) => p.name === 'busybox')!;
     expect(busybox.node).toBe('node1');
@@ -63,7 +64,13 @@ describe('parseTopology: the examples', () => {
   });
 
   it('every example parses; three-nodes-udp allocates subnets and addresses in order', () => {
-    for (const f of ['two-nodes.yaml', 'three-nodes-udp.yaml', 'multi-container-pod.yaml', 'ten-nodes.yaml', 'slow-link.yaml']) {
+    for (const f of [
+      'two-nodes.yaml',
+      'three-nodes-udp.yaml',
+      'multi-container-pod.yaml',
+      'ten-nodes.yaml',
+      'slow-link.yaml',
+    ]) {
       expect(() => parseTopology(fs.readFileSync(path.join(examples, f), 'utf8'), f)).not.toThrow();
     }
     const t = parseTopology(fs.readFileSync(path.join(examples, 'three-nodes-udp.yaml'), 'utf8'), 'x.yaml');
@@ -114,7 +121,9 @@ describe('parseTopology: the examples', () => {
 describe('parseTopology: links', () => {
   it('reads per-link impairments between two nodes', () => {
     const t = parseTopology(fs.readFileSync(path.join(examples, 'slow-link.yaml'), 'utf8'), 'slow-link.yaml');
-    expect(t.links).toEqual([{ between: ['node1', 'node2'], impairment: { delay: '20ms', jitter: '2ms', loss: '1%', rate: '50mbit' } }]);
+    expect(t.links).toEqual([
+      { between: ['node1', 'node2'], impairment: { delay: '20ms', jitter: '2ms', loss: '1%', rate: '50mbit' } },
+    ]);
     expect(parseTopology(base(pod('a')), 'two-nodes.yaml').links).toEqual([]);
   });
 
@@ -145,58 +154,103 @@ describe('parseTopology: validation names the field and the line', () => {
   });
 
   it('overlapping subnets', () => {
-    const text = base(pod('a'), `  - { name: node1, subnet: 10.244.1.0/24 }\n  - { name: node2, subnet: 10.244.0.0/23 }`);
+    const text = base(
+      pod('a'),
+      `  - { name: node1, subnet: 10.244.1.0/24 }\n  - { name: node2, subnet: 10.244.0.0/23 }`,
+    );
     const err = errorOf(text);
     expect(err.message).toMatch(new RegExp(`^two-nodes\\.yaml:${lineOf(text, 'node2')}: `));
     expect(err.message).toMatch(/nodes\[1\]\.subnet 10\.244\.0\.0\/23 overlaps nodes\[0\]\.subnet 10\.244\.1\.0\/24$/);
   });
 
   it('a subnet outside the network, and an underlay overlapping the network', () => {
-    expect(errorOf(base(pod('a'), `  - { name: node1, subnet: 10.9.1.0/24 }`)).message).toMatch(/:5: nodes\[0\]\.subnet 10\.9\.1\.0\/24 is not inside the pod network/);
-    expect(errorOf(base(pod('a')).replace('192.168.1.0/24', '10.244.0.0/24')).message).toMatch(/:3: underlay .* overlaps the pod network/);
+    expect(errorOf(base(pod('a'), `  - { name: node1, subnet: 10.9.1.0/24 }`)).message).toMatch(
+      /:5: nodes\[0\]\.subnet 10\.9\.1\.0\/24 is not inside the pod network/,
+    );
+    expect(errorOf(base(pod('a')).replace('192.168.1.0/24', '10.244.0.0/24')).message).toMatch(
+      /:3: underlay .* overlaps the pod network/,
+    );
   });
 
   it('more pods than a node subnet holds', () => {
-    const text = base(`  - name: web\n    node: node1\n    count: 14\n    containers: [{ name: c, program: sleep }]`, `  - { name: node1, subnet: 10.244.1.0/28 }`);
+    const text = base(
+      `  - name: web\n    node: node1\n    count: 14\n    containers: [{ name: c, program: sleep }]`,
+      `  - { name: node1, subnet: 10.244.1.0/28 }`,
+    );
     const err = errorOf(text);
     expect(lineOf(text, 'count: 14')).toBe(9);
-    expect(err.message).toMatch(/^two-nodes\.yaml:9: pods\[0\]\.count puts more pods on node1 than its subnet 10\.244\.1\.0\/28 holds \(13\)$/);
+    expect(err.message).toMatch(
+      /^two-nodes\.yaml:9: pods\[0\]\.count puts more pods on node1 than its subnet 10\.244\.1\.0\/28 holds \(13\)$/,
+    );
     const single = [pod('a'), pod('b'), pod('c'), pod('d')].join('\n');
-    expect(errorOf(base(single, `  - { name: node1, subnet: 10.244.1.0/30 }`)).message).toMatch(/pods\[1\]\.node puts more pods on node1 than its subnet 10\.244\.1\.0\/30 holds \(1\)/);
+    expect(errorOf(base(single, `  - { name: node1, subnet: 10.244.1.0/30 }`)).message).toMatch(
+      /pods\[1\]\.node puts more pods on node1 than its subnet 10\.244\.1\.0\/30 holds \(1\)/,
+    );
   });
 
   it('duplicate names: nodes, pods, containers', () => {
-    expect(errorOf(base(pod('a'), `  - name: node1\n  - name: node1`)).message).toMatch(/:6: nodes\[1\]\.name "node1" is a duplicate node name/);
+    expect(errorOf(base(pod('a'), `  - name: node1\n  - name: node1`)).message).toMatch(
+      /:6: nodes\[1\]\.name "node1" is a duplicate node name/,
+    );
     const dup = base([pod('a'), pod('a')].join('\n'));
     expect(lineOf(dup, '- name: a') + 5).toBe(15);
     expect(errorOf(dup).message).toMatch(/:15: pods\[1\]\.name "a" is a duplicate pod name \(also pods\[0\]\)/);
-    expect(errorOf(base(`  - name: a\n    containers: [{ name: c, program: sleep }, { name: c, program: sleep }]`)).message).toMatch(/pods\[0\]\.containers\[1\]\.name "c" is a duplicate container name/);
+    expect(
+      errorOf(base(`  - name: a\n    containers: [{ name: c, program: sleep }, { name: c, program: sleep }]`)).message,
+    ).toMatch(/pods\[0\]\.containers\[1\]\.name "c" is a duplicate container name/);
   });
 
   it('missing fields', () => {
-    expect(errorOf(base(`  - node: node1\n    containers: [{ name: c, program: sleep }]`)).message).toMatch(/^two-nodes\.yaml:10: pods\[0\]\.name is missing$/);
+    expect(errorOf(base(`  - node: node1\n    containers: [{ name: c, program: sleep }]`)).message).toMatch(
+      /^two-nodes\.yaml:10: pods\[0\]\.name is missing$/,
+    );
     expect(errorOf(base(`  - name: a`)).message).toMatch(/:10: pods\[0\]\.containers is missing/);
     expect(errorOf('name: t\n').message).toMatch(/^two-nodes\.yaml:1: nodes is missing$/);
-    expect(errorOf(base(`  - name: a\n    containers: [{ name: c }]`)).message).toMatch(/pods\[0\]\.containers\[0\] needs exactly one of program or command/);
-    expect(errorOf(base(`  - name: a\n    containers: [{ program: sleep }]`)).message).toMatch(/pods\[0\]\.containers\[0\]\.name is missing/);
+    expect(errorOf(base(`  - name: a\n    containers: [{ name: c }]`)).message).toMatch(
+      /pods\[0\]\.containers\[0\] needs exactly one of program or command/,
+    );
+    expect(errorOf(base(`  - name: a\n    containers: [{ program: sleep }]`)).message).toMatch(
+      /pods\[0\]\.containers\[0\]\.name is missing/,
+    );
   });
 
   it('bad addresses', () => {
-    expect(errorOf(base(pod('a'), `  - { name: node1, publicIp: 192.168.1.300 }`)).message).toMatch(/^two-nodes\.yaml:5: nodes\[0\]\.publicIp is not a valid address: not an IPv4 address: "192\.168\.1\.300"$/);
-    expect(errorOf(base(pod('a'), `  - { name: node1, publicIp: 10.0.0.1 }`)).message).toMatch(/nodes\[0\]\.publicIp 10\.0\.0\.1 is not a host address of the underlay 192\.168\.1\.0\/24/);
-    expect(errorOf(base(pod('a'), `  - { name: node1, publicIp: 192.168.1.2 }\n  - { name: node2, publicIp: 192.168.1.2 }`)).message).toMatch(/:6: nodes\[1\]\.publicIp 192\.168\.1\.2 is already nodes\[0\]\.publicIp/);
-    expect(errorOf(base(pod('a')).replace('10.244.0.0/16', '10.244.0.0/33')).message).toMatch(/^two-nodes\.yaml:2: network is not a valid network/);
-    expect(errorOf(base(pod('a')).replace('10.244.0.0/16', '10.244.1.0/16')).message).toMatch(/:2: network is not a valid network: host bits set/);
+    expect(errorOf(base(pod('a'), `  - { name: node1, publicIp: 192.168.1.300 }`)).message).toMatch(
+      /^two-nodes\.yaml:5: nodes\[0\]\.publicIp is not a valid address: not an IPv4 address: "192\.168\.1\.300"$/,
+    );
+    expect(errorOf(base(pod('a'), `  - { name: node1, publicIp: 10.0.0.1 }`)).message).toMatch(
+      /nodes\[0\]\.publicIp 10\.0\.0\.1 is not a host address of the underlay 192\.168\.1\.0\/24/,
+    );
+    expect(
+      errorOf(base(pod('a'), `  - { name: node1, publicIp: 192.168.1.2 }\n  - { name: node2, publicIp: 192.168.1.2 }`))
+        .message,
+    ).toMatch(/:6: nodes\[1\]\.publicIp 192\.168\.1\.2 is already nodes\[0\]\.publicIp/);
+    expect(errorOf(base(pod('a')).replace('10.244.0.0/16', '10.244.0.0/33')).message).toMatch(
+      /^two-nodes\.yaml:2: network is not a valid network/,
+    );
+    expect(errorOf(base(pod('a')).replace('10.244.0.0/16', '10.244.1.0/16')).message).toMatch(
+      /:2: network is not a valid network: host bits set/,
+    );
   });
 
   it('unknown fields, bad backends, bad names, YAML syntax errors', () => {
     expect(errorOf(base(pod('a')) + '\npodz: []').message).toMatch(/podz is not a known field/);
-    expect(errorOf(base(pod('a')) + '\nbackend: { type: gre }').message).toMatch(/backend\.type "gre" is not a backend \(vxlan or udp\)/);
-    expect(errorOf(base(pod('a')) + '\nbackend: { type: udp, vni: 3 }').message).toMatch(/backend\.vni only applies to the vxlan backend/);
-    expect(errorOf(base(pod('a')).replace('name: t', 'name: my-lab')).message).toMatch(/^two-nodes\.yaml:1: name "my-lab" is not a valid lab name/);
+    expect(errorOf(base(pod('a')) + '\nbackend: { type: gre }').message).toMatch(
+      /backend\.type "gre" is not a backend \(vxlan or udp\)/,
+    );
+    expect(errorOf(base(pod('a')) + '\nbackend: { type: udp, vni: 3 }').message).toMatch(
+      /backend\.vni only applies to the vxlan backend/,
+    );
+    expect(errorOf(base(pod('a')).replace('name: t', 'name: my-lab')).message).toMatch(
+      /^two-nodes\.yaml:1: name "my-lab" is not a valid lab name/,
+    );
     expect(errorOf(base(pod('Bad_Name'))).message).toMatch(/pods\[0\]\.name "Bad_Name" is not a valid name/);
-    expect(errorOf(base(pod('a', 'node1', '\n    count: 0'))).message).toMatch(/pods\[0\]\.count must be an integer from 1 to 10000/);
-    expect(errorOf(base(`  - name: a\n    containers: [{ name: c, program: nginx }]`)).message).toMatch(/"nginx" is not a built-in program/);
+    expect(errorOf(base(pod('a', 'node1', '\n    count: 0'))).message).toMatch(
+      /pods\[0\]\.count must be an integer from 1 to 10000/,
+    );
+    expect(errorOf(base(`  - name: a\n    containers: [{ name: c, program: nginx }]`)).message).toMatch(
+      /"nginx" is not a built-in program/,
+    );
     expect(errorOf('nodes: [\n  - a\n').message).toMatch(/^two-nodes\.yaml:\d+: /);
     expect(errorOf(base(pod('a'), `  - name: underlay`)).message).toMatch(/"underlay" is reserved/);
   });

@@ -27,7 +27,10 @@ const peersSource = (type: 'vxlan' | 'udp', vtepMac?: Buffer) => ({
 describe('buildMembership', () => {
   it('cluster: the static membership of the file, this node found by name', async () => {
     const file = path.join(dir, 'cluster.yaml');
-    fs.writeFileSync(file, 'network: 10.244.0.0/16\nnodes:\n  - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24 }\n  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24 }\n');
+    fs.writeFileSync(
+      file,
+      'network: 10.244.0.0/16\nnodes:\n  - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24 }\n  - { name: node2, publicIp: 192.168.1.3, subnet: 10.244.2.0/24 }\n',
+    );
     const m = await buildMembership({ kind: 'cluster', file }, opts());
     const lease = await m.start(() => {});
     expect(lease.subnet.toString()).toBe('10.244.1.0/24');
@@ -49,7 +52,10 @@ describe('buildMembership', () => {
   });
 
   it('etcd: an etcd membership (not started), its state file next to the control socket', async () => {
-    const m = await buildMembership({ kind: 'etcd', endpoints: ['http://127.0.0.1:1'], prefix: '/coreos.com/network', publicIp: ip('192.168.1.2') }, opts());
+    const m = await buildMembership(
+      { kind: 'etcd', endpoints: ['http://127.0.0.1:1'], prefix: '/coreos.com/network', publicIp: ip('192.168.1.2') },
+      opts(),
+    );
     expect(m.status()).toMatchObject({ source: 'etcd' });
     await m.stop();
     expect(etcdStateFile(dir, 'node1')).toBe(path.join(dir, 'node1.state.json'));

@@ -46,7 +46,12 @@ describe('KernelRouteQueue', () => {
     q.push({ op: 'add', subnet: b });
     await q.drained();
     expect(r.done).toEqual(['add 10.244.3.0/24']);
-    expect(r.errors).toEqual([{ fields: { err: 'RTNETLINK answers: No such device', subnet: '10.244.2.0/24' }, msg: 'could not change kernel route' }]);
+    expect(r.errors).toEqual([
+      {
+        fields: { err: 'RTNETLINK answers: No such device', subnet: '10.244.2.0/24' },
+        msg: 'could not change kernel route',
+      },
+    ]);
   });
 
   it('drained() resolves at once when nothing was queued', async () => {

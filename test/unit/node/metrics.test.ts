@@ -7,9 +7,20 @@ import { register as globalRegistry } from 'prom-client';
 import { Cidr, parseIpv4 } from '../../../src/addr/ipv4.js';
 import type { CaptureStats } from '../../../src/capture/sink.js';
 import type { MembershipStatus } from '../../../src/control/membership.js';
-import { DataplaneCounters, Drop, DROP_REASONS, newPeerCounters, type PeerCounters } from '../../../src/dataplane/counters.js';
+import {
+  DataplaneCounters,
+  Drop,
+  DROP_REASONS,
+  newPeerCounters,
+  type PeerCounters,
+} from '../../../src/dataplane/counters.js';
 import { zeroCounters, type ImpairCounters } from '../../../src/impair/impair.js';
-import { createNodeMetrics, parseMetricsAddr, startMetricsServer, type MetricsNode } from '../../../src/node/metrics.js';
+import {
+  createNodeMetrics,
+  parseMetricsAddr,
+  startMetricsServer,
+  type MetricsNode,
+} from '../../../src/node/metrics.js';
 import { parsePrometheusText } from '../../helpers/prometheus.js';
 
 function fakeNode(name = 'node1') {
@@ -40,7 +51,13 @@ function fakeNode(name = 'node1') {
   return { node, counters, peers, status, files, live, links };
 }
 
-const capStats = (written: number, dropped: number): CaptureStats => ({ captured: written + dropped, written, dropped, bytesWritten: 0, files: 1 });
+const capStats = (written: number, dropped: number): CaptureStats => ({
+  captured: written + dropped,
+  written,
+  dropped,
+  bytesWritten: 0,
+  files: 1,
+});
 
 async function scrape(f: ReturnType<typeof fakeNode>, now?: () => number) {
   return parsePrometheusText(await createNodeMetrics(f.node, { now }).metrics());
@@ -60,9 +77,21 @@ describe('createNodeMetrics', () => {
     expect(m.types.get('flannelette_packets_total')).toBe('counter');
     expect(m.types.get('flannelette_routes')).toBe('gauge');
     expect(m.help.get('flannelette_drops_total')).toMatch(/reason/);
-    expect(m.value('flannelette_node_info', { node: 'node1', subnet: '10.244.1.0/24', backend: 'vxlan', public_ip: '192.168.77.1' })).toBe(1);
+    expect(
+      m.value('flannelette_node_info', {
+        node: 'node1',
+        subnet: '10.244.1.0/24',
+        backend: 'vxlan',
+        public_ip: '192.168.77.1',
+      }),
+    ).toBe(1);
     // no peers, no lease expiry, no capture, no impaired links: no such series (only HELP/TYPE)
-    for (const name of ['flannelette_peer_packets_total', 'flannelette_lease_expiry_seconds', 'flannelette_capture_drops_total', 'flannelette_impairment_packets_total']) {
+    for (const name of [
+      'flannelette_peer_packets_total',
+      'flannelette_lease_expiry_seconds',
+      'flannelette_capture_drops_total',
+      'flannelette_impairment_packets_total',
+    ]) {
       expect(m.series(name)).toEqual([]);
       expect(m.types.has(name)).toBe(true);
     }
@@ -113,7 +142,10 @@ describe('createNodeMetrics', () => {
     f.peers.push({ name: 'node2', publicIp: parseIpv4('192.168.77.2'), counters: newPeerCounters() });
     f.files.outer = capStats(5, 2);
     f.live.push({ point: 'inner', stats: capStats(9, 4) });
-    f.links.push({ addr: parseIpv4('192.168.77.2'), counters: { ...zeroCounters(), sent: 100, droppedLoss: 7, rateLimited: 3 } });
+    f.links.push({
+      addr: parseIpv4('192.168.77.2'),
+      counters: { ...zeroCounters(), sent: 100, droppedLoss: 7, rateLimited: 3 },
+    });
     f.links.push({ addr: parseIpv4('192.168.77.9'), counters: { ...zeroCounters(), droppedPartition: 1 } });
     const m = await scrape(f);
     expect(m.value('flannelette_capture_written_total', { point: 'outer', sink: 'file' })).toBe(5);
@@ -124,7 +156,9 @@ describe('createNodeMetrics', () => {
     expect(m.value('flannelette_impairment_packets_total', { peer: 'node2', event: 'dropped_loss' })).toBe(7);
     expect(m.value('flannelette_impairment_packets_total', { peer: 'node2', event: 'rate_limited' })).toBe(3);
     // a link to an address that is no peer (any more) is named by its address
-    expect(m.value('flannelette_impairment_packets_total', { peer: '192.168.77.9', event: 'dropped_partition' })).toBe(1);
+    expect(m.value('flannelette_impairment_packets_total', { peer: '192.168.77.9', event: 'dropped_partition' })).toBe(
+      1,
+    );
   });
 
   it('uses a registry per node and never the global default registry', async () => {
@@ -147,12 +181,22 @@ describe('parseMetricsAddr', () => {
     expect(parseMetricsAddr('[::1]:9100')).toEqual({ host: '::1', port: 9100 });
   });
 
-  it.each(['9100', ':9100', '127.0.0.1', '127.0.0.1:', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:http', '[nothex]:1', '::1:9100', 'a b:1'])(
-    'rejects %s with a ConfigError naming the flag',
-    (text) => {
-      expect(() => parseMetricsAddr(text)).toThrow(expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('--metrics-addr') }));
-    },
-  );
+  it.each([
+    '9100',
+    ':9100',
+    '127.0.0.1',
+    '127.0.0.1:',
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    '127.0.0.1:http',
+    '[nothex]:1',
+    '::1:9100',
+    'a b:1',
+  ])('rejects %s with a ConfigError naming the flag', (text) => {
+    expect(() => parseMetricsAddr(text)).toThrow(
+      expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('--metrics-addr') }),
+    );
+  });
 });
 
 function get(url: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
@@ -184,7 +228,9 @@ describe('startMetricsServer (loopback)', () => {
       const port = Number(new URL(server.url).port);
       await expect(startMetricsServer(createNodeMetrics(f.node), { host: '127.0.0.1', port })).rejects.toMatchObject({
         name: 'DeviceError',
-        message: expect.stringMatching(/^--metrics-addr 127\.0\.0\.1:\d+: cannot serve metrics: address already in use$/),
+        message: expect.stringMatching(
+          /^--metrics-addr 127\.0\.0\.1:\d+: cannot serve metrics: address already in use$/,
+        ),
       });
       // a kept-alive client does not hold close() up
       const agent = new http.Agent({ keepAlive: true });
@@ -201,7 +247,9 @@ describe('startMetricsServer (loopback)', () => {
   });
 
   it('names an address this host does not have', async () => {
-    await expect(startMetricsServer(createNodeMetrics(fakeNode().node), { host: '192.0.2.1', port: 9100 })).rejects.toMatchObject({
+    await expect(
+      startMetricsServer(createNodeMetrics(fakeNode().node), { host: '192.0.2.1', port: 9100 }),
+    ).rejects.toMatchObject({
       name: 'DeviceError',
       message: '--metrics-addr 192.0.2.1:9100: cannot serve metrics: no interface of this node has that address',
     });

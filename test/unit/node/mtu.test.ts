@@ -32,7 +32,9 @@ describe('chooseTunMtu', () => {
         }
       })();
       expect(err).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toBe(`--mtu ${bad} does not fit: it must be between 576 and 1450 (underlay MTU 1500 minus 50, at most ${SLOT_SIZE - PACKET_HEADROOM})`);
+      expect((err as Error).message).toBe(
+        `--mtu ${bad} does not fit: it must be between 576 and 1450 (underlay MTU 1500 minus 50, at most ${SLOT_SIZE - PACKET_HEADROOM})`,
+      );
     }
   });
 });

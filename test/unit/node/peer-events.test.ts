@@ -6,16 +6,31 @@ import { parseMac } from '../../../src/addr/mac.js';
 import type { PeerInfo } from '../../../src/control/membership.js';
 import { peerEventToCommands, type PeerEventContext } from '../../../src/node/peer-events.js';
 
-const ctx: PeerEventContext = { network: Cidr.parse('10.244.0.0/16'), subnet: Cidr.parse('10.244.1.0/24'), port: 8472, needsVtepMac: true };
+const ctx: PeerEventContext = {
+  network: Cidr.parse('10.244.0.0/16'),
+  subnet: Cidr.parse('10.244.1.0/24'),
+  port: 8472,
+  needsVtepMac: true,
+};
 const mac = parseMac('0e:00:00:00:02:01');
-const node2: PeerInfo = { name: 'node2', subnet: Cidr.parse('10.244.2.0/24'), publicIp: ip('192.168.1.3'), vtepMac: mac };
+const node2: PeerInfo = {
+  name: 'node2',
+  subnet: Cidr.parse('10.244.2.0/24'),
+  publicIp: ip('192.168.1.3'),
+  vtepMac: mac,
+};
 
 describe('peerEventToCommands', () => {
   it('peer-added: an add-peer command on the cluster port and a kernel route add', () => {
     const out = peerEventToCommands({ type: 'peer-added', peer: node2 }, ctx);
     expect(out).toEqual({
       kind: 'apply',
-      commands: [{ type: 'add-peer', peer: { name: 'node2', subnet: node2.subnet, publicIp: node2.publicIp, port: 8472, vtepMac: mac } }],
+      commands: [
+        {
+          type: 'add-peer',
+          peer: { name: 'node2', subnet: node2.subnet, publicIp: node2.publicIp, port: 8472, vtepMac: mac },
+        },
+      ],
       kernel: { op: 'add', subnet: node2.subnet },
       log: 'peer added',
       describe: 'node2 10.244.2.0/24 via 192.168.1.3 (0e:00:00:00:02:01)',
@@ -50,7 +65,11 @@ describe('peerEventToCommands', () => {
 
   it.each([
     ['outside the network', { ...node2, subnet: Cidr.parse('10.245.2.0/24') }, /outside the network 10\.244\.0\.0\/16/],
-    ['overlapping our subnet', { ...node2, subnet: Cidr.parse('10.244.0.0/23') }, /overlaps ours \(10\.244\.1\.0\/24\)/],
+    [
+      'overlapping our subnet',
+      { ...node2, subnet: Cidr.parse('10.244.0.0/23') },
+      /overlaps ours \(10\.244\.1\.0\/24\)/,
+    ],
     ['equal to our subnet', { ...node2, subnet: Cidr.parse('10.244.1.0/24') }, /overlaps ours/],
     ['without a VTEP MAC on vxlan', { ...node2, vtepMac: undefined }, /VTEP MAC/],
   ])('ignores a peer %s, for added and updated alike', (_what, peer, reason) => {
@@ -62,7 +81,10 @@ describe('peerEventToCommands', () => {
   });
 
   it('the udp backend takes a peer without a VTEP MAC', () => {
-    const out = peerEventToCommands({ type: 'peer-added', peer: { ...node2, vtepMac: undefined } }, { ...ctx, port: 8285, needsVtepMac: false });
+    const out = peerEventToCommands(
+      { type: 'peer-added', peer: { ...node2, vtepMac: undefined } },
+      { ...ctx, port: 8285, needsVtepMac: false },
+    );
     expect(out.kind === 'apply' && out.commands[0]).toMatchObject({ peer: { port: 8285, vtepMac: undefined } });
   });
 });

@@ -8,7 +8,14 @@ import type { LocalLease, MembershipStatus } from '../../../src/control/membersh
 import { BACKENDS } from '../../../src/dataplane/backends.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { tracePacket } from '../../../src/dataplane/trace.js';
-import { rpcHandlers, type RpcNode, type StatusReply, type RouteReply, type StatsReply, type ImpairmentsReply } from '../../../src/node/rpc-handlers.js';
+import {
+  rpcHandlers,
+  type RpcNode,
+  type StatusReply,
+  type RouteReply,
+  type StatsReply,
+  type ImpairmentsReply,
+} from '../../../src/node/rpc-handlers.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
 import { ImpairedUnderlay } from '../../../src/impair/impair.js';
 import { MemoryNetwork } from '../../../src/underlay/memory.js';
@@ -36,9 +43,26 @@ function makeNode() {
     underlay: impairments,
     backend,
     now: () => clock.now(),
-    local: { name: 'node1', subnet: lease.subnet, publicIp: lease.publicIp, port: 8472, vni: 1, vtepMac: mac, underlayMtu: 1500 },
+    local: {
+      name: 'node1',
+      subnet: lease.subnet,
+      publicIp: lease.publicIp,
+      port: 8472,
+      vni: 1,
+      vtepMac: mac,
+      underlayMtu: 1500,
+    },
   });
-  dataplane.apply({ type: 'add-peer', peer: { name: 'node2', subnet: Cidr.parse('10.244.2.0/24'), publicIp: ip('192.168.1.3'), port: 8472, vtepMac: parseMac('0e:00:00:00:02:01') } });
+  dataplane.apply({
+    type: 'add-peer',
+    peer: {
+      name: 'node2',
+      subnet: Cidr.parse('10.244.2.0/24'),
+      publicIp: ip('192.168.1.3'),
+      port: 8472,
+      vtepMac: parseMac('0e:00:00:00:02:01'),
+    },
+  });
   dataplane.applyPending();
   const membership: MembershipStatus = { source: 'static', state: 'running' };
   const captureStats = { files: { inner: null, outer: null }, live: [] };
@@ -51,7 +75,10 @@ function makeNode() {
     startedAt: 1_000_000,
     membership: { status: () => membership },
     dataplane,
-    capture: { stats: () => captureStats, startLive: (params) => new StreamReply({ point: params.point ?? 'inner' }, () => {}) },
+    capture: {
+      stats: () => captureStats,
+      startLive: (params) => new StreamReply({ point: params.point ?? 'inner' }, () => {}),
+    },
     impairments,
     trace: (q) => tracePacket(dataplane, dataplane.local, backend, q),
   };
@@ -93,7 +120,18 @@ describe('rpcHandlers', () => {
       pid: 4242,
     });
     expect(s.peers).toEqual([
-      { name: 'node2', publicIp: '192.168.1.3', subnet: '10.244.2.0/24', vtepMac: '0e:00:00:00:02:01', txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, lastTxAgo: null, lastRxAgo: null },
+      {
+        name: 'node2',
+        publicIp: '192.168.1.3',
+        subnet: '10.244.2.0/24',
+        vtepMac: '0e:00:00:00:02:01',
+        txPackets: 0,
+        txBytes: 0,
+        rxPackets: 0,
+        rxBytes: 0,
+        lastTxAgo: null,
+        lastRxAgo: null,
+      },
     ]);
     expect(s.counters.txPackets).toBe(0);
     expect(Object.keys(s.counters.drops).length).toBeGreaterThan(5);
@@ -101,7 +139,14 @@ describe('rpcHandlers', () => {
 
   it('routes: one entry per peer subnet, through the TUN device', () => {
     expect(makeNode().call('routes') as RouteReply[]).toEqual([
-      { subnet: '10.244.2.0/24', peer: 'node2', publicIp: '192.168.1.3', port: 8472, vtepMac: '0e:00:00:00:02:01', device: 'flannel.1' },
+      {
+        subnet: '10.244.2.0/24',
+        peer: 'node2',
+        publicIp: '192.168.1.3',
+        port: 8472,
+        vtepMac: '0e:00:00:00:02:01',
+        device: 'flannel.1',
+      },
     ]);
   });
 
@@ -139,8 +184,15 @@ describe('rpcHandlers', () => {
     expect(thrown(() => n.call('impair', {})).message).toMatch(/^give impairments/);
   });
 
-  it('trace: forwards to the peer with the data path\'s own answer', () => {
-    const r = makeNode().call('trace', { from: '10.244.1.2', to: '10.244.2.2', proto: 'udp', port: '53', size: '100', ttl: '64' }) as { verdict: string };
+  it("trace: forwards to the peer with the data path's own answer", () => {
+    const r = makeNode().call('trace', {
+      from: '10.244.1.2',
+      to: '10.244.2.2',
+      proto: 'udp',
+      port: '53',
+      size: '100',
+      ttl: '64',
+    }) as { verdict: string };
     expect(r.verdict).toBe('forward');
   });
 

@@ -80,14 +80,21 @@ describe('RouteTable', () => {
     t.add(C('10.0.0.0/8'), 8);
     t.add(C('200.1.1.0/24'), 3);
     t.add(C('10.244.1.0/24'), 1);
-    expect(t.entries().map(([c, v]) => `${c}=${v}`)).toEqual(['10.244.1.0/24=1', '10.244.2.0/24=2', '200.1.1.0/24=3', '10.0.0.0/8=8']);
+    expect(t.entries().map(([c, v]) => `${c}=${v}`)).toEqual([
+      '10.244.1.0/24=1',
+      '10.244.2.0/24=2',
+      '200.1.1.0/24=3',
+      '10.0.0.0/8=8',
+    ]);
   });
 
   it('throws CapacityError when full, but still replaces existing prefixes', () => {
     const t = new RouteTable<number>({ capacity: 2 });
     t.add(C('10.0.1.0/24'), 1);
     t.add(C('10.0.2.0/24'), 2);
-    expect(() => t.add(C('10.0.3.0/24'), 3)).toThrow(expect.objectContaining({ name: 'CapacityError', code: 'ECAPACITY' }));
+    expect(() => t.add(C('10.0.3.0/24'), 3)).toThrow(
+      expect.objectContaining({ name: 'CapacityError', code: 'ECAPACITY' }),
+    );
     expect(() => t.replace(C('10.0.3.0/24'), 3)).toThrow(expect.objectContaining({ name: 'CapacityError' }));
     t.add(C('10.0.2.0/24'), 22);
     expect(t.lookup(ip('10.0.2.9'))).toBe(22);
@@ -103,10 +110,15 @@ describe('RouteTable', () => {
     // Prefixes drawn from a small space so that they overlap and repeat; lookups near them.
     const prefixArb = fc.record({ net: fc.integer({ min: 0, max: 0xffffffff }), len: fc.integer({ min: 0, max: 32 }) });
     const base = fc.constantFrom(0x0af40000, 0xc0a80000, 0xfffff000, 0);
-    const cidrArb = fc.tuple(base, fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 32 }), prefixArb, fc.boolean()).map(([b, low, len, far, useFar]) =>
-      useFar ? new Cidr(far.net >>> 0, far.len) : new Cidr((b | low) >>> 0, len),
+    const cidrArb = fc
+      .tuple(base, fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 32 }), prefixArb, fc.boolean())
+      .map(([b, low, len, far, useFar]) =>
+        useFar ? new Cidr(far.net >>> 0, far.len) : new Cidr((b | low) >>> 0, len),
+      );
+    const addrArb = fc.oneof(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.tuple(base, fc.integer({ min: 0, max: 0xffff })).map(([b, low]) => (b | low) >>> 0),
     );
-    const addrArb = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.tuple(base, fc.integer({ min: 0, max: 0xffff })).map(([b, low]) => (b | low) >>> 0));
     const opArb = fc.oneof(
       fc.record({ kind: fc.constant('add' as const), cidr: cidrArb, value: fc.nat() }),
       fc.record({ kind: fc.constant('remove' as const), cidr: cidrArb }),

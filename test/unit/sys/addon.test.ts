@@ -9,7 +9,10 @@ describe('nativeError', () => {
     const eperm = Object.assign(new Error('x'), { code: 'EPERM' });
     expect(nativeError(eperm)).toMatchObject({ name: 'PermissionError', code: 'EPERM', cause: eperm });
     expect(nativeError(Object.assign(new Error('y'), { code: 'EACCES' })).name).toBe('PermissionError');
-    expect(nativeError(Object.assign(new Error('z'), { code: 'EBUSY' }), 'busy')).toMatchObject({ name: 'DeviceError', message: 'busy' });
+    expect(nativeError(Object.assign(new Error('z'), { code: 'EBUSY' }), 'busy')).toMatchObject({
+      name: 'DeviceError',
+      message: 'busy',
+    });
   });
 });
 
@@ -17,7 +20,19 @@ describe.skipIf(skip)('native addon', () => {
   it('loads once and exposes the documented functions', () => {
     const addon = loadNative();
     expect(loadNative()).toBe(addon);
-    for (const fn of ['tunOpen', 'tunStart', 'tunWrite', 'udpOpen', 'udpStart', 'udpSend', 'udpFlush', 'devClose', 'devStats', 'netnsEnter', 'netnsRestore'])
+    for (const fn of [
+      'tunOpen',
+      'tunStart',
+      'tunWrite',
+      'udpOpen',
+      'udpStart',
+      'udpSend',
+      'udpFlush',
+      'devClose',
+      'devStats',
+      'netnsEnter',
+      'netnsRestore',
+    ])
       expect(typeof (addon as unknown as Record<string, unknown>)[fn]).toBe('function');
   });
 

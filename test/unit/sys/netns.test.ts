@@ -8,6 +8,8 @@ const skip = requireOrSkip(nativeAvailable(), 'native addon tests: the addon is 
 describe.skipIf(skip)('withNetns', () => {
   it('withNetns refuses bad names and unknown namespaces', () => {
     expect(() => withNetns('../etc', () => 1)).toThrow(expect.objectContaining({ name: 'DeviceError' }));
-    expect(() => withNetns('flt-does-not-exist-9f9f', () => 1)).toThrow(expect.objectContaining({ name: 'DeviceError' }));
+    expect(() => withNetns('flt-does-not-exist-9f9f', () => 1)).toThrow(
+      expect.objectContaining({ name: 'DeviceError' }),
+    );
   });
 });

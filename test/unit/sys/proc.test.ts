@@ -2,11 +2,20 @@
 // fixtures and on real processes of this test.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CAP_NET_ADMIN, CAP_SYS_ADMIN, hasCapabilitiesIn, isZombieStat, parseEffectiveCapabilities, pidAlive } from '../../../src/sys/proc.js';
+import {
+  CAP_NET_ADMIN,
+  CAP_SYS_ADMIN,
+  hasCapabilitiesIn,
+  isZombieStat,
+  parseEffectiveCapabilities,
+  pidAlive,
+} from '../../../src/sys/proc.js';
 
 describe('capabilities', () => {
   it('reads CapEff as a bit set', () => {
-    expect(parseEffectiveCapabilities('Name:\tnode\nCapInh:\t0\nCapEff:\t0000000000201000\nCapBnd:\t1ff\n')).toBe(0x201000n);
+    expect(parseEffectiveCapabilities('Name:\tnode\nCapInh:\t0\nCapEff:\t0000000000201000\nCapBnd:\t1ff\n')).toBe(
+      0x201000n,
+    );
     expect(parseEffectiveCapabilities('Name:\tnode\n')).toBeUndefined();
   });
 

@@ -12,7 +12,10 @@ const node = process.execPath;
 
 describe('run', () => {
   it('returns stdout and stderr, feeds stdin, passes extra environment', async () => {
-    const r = await run(node, ['-e', 'process.stdin.pipe(process.stdout); console.error(process.env.FLT_X)'], { input: 'hello', env: { FLT_X: 'x1' } });
+    const r = await run(node, ['-e', 'process.stdin.pipe(process.stdout); console.error(process.env.FLT_X)'], {
+      input: 'hello',
+      env: { FLT_X: 'x1' },
+    });
     expect(r).toEqual({ stdout: 'hello', stderr: 'x1\n' });
   });
 
@@ -31,7 +34,10 @@ describe('run', () => {
 
 describe('runQuiet', () => {
   it('reports exit code and output instead of rejecting', async () => {
-    expect(await runQuiet([node, '-e', 'console.log("out"); console.error("err"); process.exit(2)'])).toEqual({ code: 2, out: 'out\nerr' });
+    expect(await runQuiet([node, '-e', 'console.log("out"); console.error("err"); process.exit(2)'])).toEqual({
+      code: 2,
+      out: 'out\nerr',
+    });
     expect(await runQuiet([node, '-e', ''])).toEqual({ code: 0, out: '' });
     expect((await runQuiet(['flt-no-such-command'])).code).toBe(1);
   });
@@ -39,7 +45,16 @@ describe('runQuiet', () => {
 
 describe('netnsArgv', () => {
   it('runs argv through ip netns exec', () => {
-    expect(netnsArgv('flt-x-node1', ['ping', '-c', '1', '10.244.2.2'])).toEqual(['ip', 'netns', 'exec', 'flt-x-node1', 'ping', '-c', '1', '10.244.2.2']);
+    expect(netnsArgv('flt-x-node1', ['ping', '-c', '1', '10.244.2.2'])).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'flt-x-node1',
+      'ping',
+      '-c',
+      '1',
+      '10.244.2.2',
+    ]);
   });
 });
 

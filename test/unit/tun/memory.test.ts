@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
 import { type PacketBatch, PACKET_HEADROOM } from '../../../src/util/buffers.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
-import { buildIpv4Udp, parseIpv4Udp, runTunCompliance, type KernelDatagram, type TunHarness } from '../../helpers/tun-compliance.js';
+import {
+  buildIpv4Udp,
+  parseIpv4Udp,
+  runTunCompliance,
+  type KernelDatagram,
+  type TunHarness,
+} from '../../helpers/tun-compliance.js';
 
 function memoryHarness(): TunHarness {
   const device = new MemoryTun({ name: 'mem0', mtu: 1500 });
@@ -21,7 +27,8 @@ function memoryHarness(): TunHarness {
       const out: KernelDatagram[] = [];
       for (const w of device.written) {
         const u = parseIpv4Udp(w);
-        if (u && u.dst === kernelAddr && u.dport === kernelPort) out.push({ payload: u.payload, addr: u.src, port: u.sport });
+        if (u && u.dst === kernelAddr && u.dport === kernelPort)
+          out.push({ payload: u.payload, addr: u.src, port: u.sport });
       }
       return out;
     },

@@ -66,7 +66,14 @@ function ipChecksumOk(b: Uint8Array, off: number): boolean {
 }
 
 function tcpChecksumOk(b: Buffer, off: number, len: number): boolean {
-  return internetChecksum(b, off + 20, len - 20, pseudoHeaderSumIpv4(b.readUInt32BE(off + 12), b.readUInt32BE(off + 16), 6, len - 20)) === 0;
+  return (
+    internetChecksum(
+      b,
+      off + 20,
+      len - 20,
+      pseudoHeaderSumIpv4(b.readUInt32BE(off + 12), b.readUInt32BE(off + 16), 6, len - 20),
+    ) === 0
+  );
 }
 
 function bytes(n: number, seed: number): Uint8Array {
@@ -98,7 +105,14 @@ function segmentAll(sup: Buffer, gsoSize: number, at = 0): Buffer[] {
 describe('vnet header', () => {
   it('reads the little-endian fields of struct virtio_net_hdr', () => {
     const b = Buffer.from([1, 1, 52, 0, 0x76, 0x05, 20, 0, 16, 0]);
-    expect(readVnetHdr(b, 0, newVnetHdr())).toEqual({ flags: 1, gsoType: 1, hdrLen: 52, gsoSize: 1398, csumStart: 20, csumOffset: 16 });
+    expect(readVnetHdr(b, 0, newVnetHdr())).toEqual({
+      flags: 1,
+      gsoType: 1,
+      hdrLen: 52,
+      gsoSize: 1398,
+      csumStart: 20,
+      csumOffset: 16,
+    });
   });
 });
 
@@ -106,11 +120,16 @@ describe('onesComplementSum (util/ones-complement.ts)', () => {
   it('matches the reference checksum at every alignment and length', () => {
     const big = Buffer.from(bytes(5000, 99));
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2000 }), fc.integer({ min: 0, max: 2900 }), fc.integer({ min: 0, max: 8 }), (off, len, shift) => {
-        const view = new Uint8Array(big.buffer, big.byteOffset + shift, big.length - shift);
-        const ours = fold16(sum16(view, off, len, 0));
-        expect(ours === 0 ? 0xffff : ours).toBe(checksumPartial(view, off, len) || 0xffff);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2000 }),
+        fc.integer({ min: 0, max: 2900 }),
+        fc.integer({ min: 0, max: 8 }),
+        (off, len, shift) => {
+          const view = new Uint8Array(big.buffer, big.byteOffset + shift, big.length - shift);
+          const ours = fold16(sum16(view, off, len, 0));
+          expect(ours === 0 ? 0xffff : ours).toBe(checksumPartial(view, off, len) || 0xffff);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -196,11 +215,16 @@ describe('tcp4Segment', () => {
   it('never throws on arbitrary bytes', () => {
     const dst = Buffer.alloc(70000);
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.integer({ min: 0, max: 300 }), fc.integer({ min: -1, max: 5 }), (b, gso, seg) => {
-        if (b.length > 0) b[0] = 0x45 + (b[0]! & 0x0a);
-        const n = tcp4Segment(b, 0, b.length, gso, seg, dst, 0);
-        expect(n).toBeGreaterThanOrEqual(0);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 200 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: -1, max: 5 }),
+        (b, gso, seg) => {
+          if (b.length > 0) b[0] = 0x45 + (b[0]! & 0x0a);
+          const n = tcp4Segment(b, 0, b.length, gso, seg, dst, 0);
+          expect(n).toBeGreaterThanOrEqual(0);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -209,19 +233,32 @@ describe('tcp4Segment', () => {
 describe('TcpCoalescer', () => {
   it('is the inverse of segmentation: merged segments give back the super-packet with its GSO header', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 40 }), fc.integer({ min: 100, max: 1400 }), fc.integer({ min: 0, max: 0xffffffff }), fc.boolean(), (n, gso, seq, psh) => {
-        const plen = Math.min(n * gso - (psh ? 7 : 0), 65535 - 52);
-        const sup = tcpPacket({ payload: bytes(plen, n + gso), seq, flags: ACK | (psh ? PSH : 0), csum: 'partial' });
-        const segs = segmentAll(sup, gso);
-        const c = new TcpCoalescer();
-        for (const s of segs) expect(c.add(s, 0, s.length)).toBe(true);
-        expect(c.count).toBe(segs.length);
-        const len = c.finish();
-        expect(c.count).toBe(0);
-        const h = readVnetHdr(c.out, 0, newVnetHdr());
-        expect(h).toEqual({ flags: VNET_F_NEEDS_CSUM, gsoType: VNET_GSO_TCPV4, hdrLen: 52, gsoSize: gso, csumStart: 20, csumOffset: 16 });
-        expect(c.out.subarray(VNET_HDR_LEN, len).equals(sup)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 2, max: 40 }),
+        fc.integer({ min: 100, max: 1400 }),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.boolean(),
+        (n, gso, seq, psh) => {
+          const plen = Math.min(n * gso - (psh ? 7 : 0), 65535 - 52);
+          const sup = tcpPacket({ payload: bytes(plen, n + gso), seq, flags: ACK | (psh ? PSH : 0), csum: 'partial' });
+          const segs = segmentAll(sup, gso);
+          const c = new TcpCoalescer();
+          for (const s of segs) expect(c.add(s, 0, s.length)).toBe(true);
+          expect(c.count).toBe(segs.length);
+          const len = c.finish();
+          expect(c.count).toBe(0);
+          const h = readVnetHdr(c.out, 0, newVnetHdr());
+          expect(h).toEqual({
+            flags: VNET_F_NEEDS_CSUM,
+            gsoType: VNET_GSO_TCPV4,
+            hdrLen: 52,
+            gsoSize: gso,
+            csumStart: 20,
+            csumOffset: 16,
+          });
+          expect(c.out.subarray(VNET_HDR_LEN, len).equals(sup)).toBe(true);
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -238,7 +275,8 @@ describe('TcpCoalescer', () => {
   });
 
   it('refuses ineligible packets and segments that do not continue the flow', () => {
-    const mk = (over: Partial<Spec>): Buffer => tcpPacket({ payload: bytes(1000, 2), seq: 1000, flags: ACK, csum: 'full', ...over });
+    const mk = (over: Partial<Spec>): Buffer =>
+      tcpPacket({ payload: bytes(1000, 2), seq: 1000, flags: ACK, csum: 'full', ...over });
     const c = new TcpCoalescer();
     const put = (co: TcpCoalescer, p: Buffer): boolean => co.add(p, 0, p.length);
     expect(put(c, mk({ flags: 0x02 | ACK }))).toBe(false); // SYN

@@ -57,7 +57,8 @@ describe('MemoryNetwork', () => {
     let pongs = 0;
     a.start(() => pongs++);
     b.start((batch) => {
-      for (let i = 0; i < batch.count; i++) b.send(batch.bufs[i]!, batch.offs[i]!, batch.lens[i]!, batch.addrs[i]!, batch.ports[i]!);
+      for (let i = 0; i < batch.count; i++)
+        b.send(batch.bufs[i]!, batch.offs[i]!, batch.lens[i]!, batch.addrs[i]!, batch.ports[i]!);
     });
     a.send(Buffer.from('ping'), 0, 4, B, 1);
     expect(net.deliverAll()).toBe(2);

@@ -33,8 +33,13 @@ describe.skipIf(skip)('native UDP underlay over 127.0.0.1', () => {
     };
   });
 
-  async function pair(opts: { burst?: number; sendQueue?: number } = {}): Promise<[NativeUdpUnderlay, NativeUdpUnderlay]> {
-    return [await openNativeUdpUnderlay({ addr: LOOPBACK, port: 0, ...opts }), await openNativeUdpUnderlay({ addr: LOOPBACK, port: 0, ...opts })];
+  async function pair(
+    opts: { burst?: number; sendQueue?: number } = {},
+  ): Promise<[NativeUdpUnderlay, NativeUdpUnderlay]> {
+    return [
+      await openNativeUdpUnderlay({ addr: LOOPBACK, port: 0, ...opts }),
+      await openNativeUdpUnderlay({ addr: LOOPBACK, port: 0, ...opts }),
+    ];
   }
 
   it('queues sends until flush, flushes by itself when the queue is full and at the end of the tick', async () => {
@@ -49,7 +54,11 @@ describe.skipIf(skip)('native UDP underlay over 127.0.0.1', () => {
       expect(a.stats()).toMatchObject({ queued: 1, sent: 7 }); // the 5th send found the queue full
       await Promise.resolve(); // the microtask flush
       expect(a.stats()).toMatchObject({ queued: 0, sent: 8 });
-      await waitFor(() => undefined, () => atB.got.length >= 8, '8 datagrams');
+      await waitFor(
+        () => undefined,
+        () => atB.got.length >= 8,
+        '8 datagrams',
+      );
       expect(atB.got.map((r) => r.data[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     } finally {
       await a.close();
@@ -63,7 +72,11 @@ describe.skipIf(skip)('native UDP underlay over 127.0.0.1', () => {
       const atB = collect(b);
       for (let i = 0; i < 50; i++) a.send(Buffer.alloc(20, i), 0, 20, b.localAddr, b.localPort);
       a.flush();
-      await waitFor(() => undefined, () => atB.got.length >= 50, '50 datagrams');
+      await waitFor(
+        () => undefined,
+        () => atB.got.length >= 50,
+        '50 datagrams',
+      );
       expect(Math.max(...atB.batchSizes)).toBe(8);
       expect(b.stats()).toMatchObject({ received: 50, bursts: atB.batchSizes.length });
     } finally {
@@ -82,7 +95,11 @@ describe.skipIf(skip)('native UDP underlay over 127.0.0.1', () => {
       const fits = SLOT_SIZE - PACKET_HEADROOM;
       expect(a.send(Buffer.alloc(fits, 9), 0, fits, b.localAddr, b.localPort)).toBe(true);
       a.flush();
-      await waitFor(() => undefined, () => atB.got.length >= 2, 'two datagrams');
+      await waitFor(
+        () => undefined,
+        () => atB.got.length >= 2,
+        'two datagrams',
+      );
       expect(atB.got.map((r) => r.data.length)).toEqual([1, fits]);
       expect(b.stats().truncated).toBe(1);
       expect(a.stats().sent).toBe(3);
@@ -99,7 +116,11 @@ describe.skipIf(skip)('native UDP underlay over 127.0.0.1', () => {
       a.send(Buffer.from('bye'), 0, 3, b.localAddr, b.localPort);
       await a.close();
       expect(a.stats()).toMatchObject({ sent: 1, queued: 0 });
-      await waitFor(() => undefined, () => atB.got.length >= 1, 'the queued datagram');
+      await waitFor(
+        () => undefined,
+        () => atB.got.length >= 1,
+        'the queued datagram',
+      );
     } finally {
       await b.close();
     }
@@ -128,10 +149,18 @@ describe.skipIf(skip)('native UDP underlay over 127.0.0.1', () => {
       });
       a.send(Buffer.from([1]), 0, 1, b.localAddr, b.localPort);
       a.flush();
-      await waitFor(() => undefined, () => errors.length === 1, 'the uncaught exception');
+      await waitFor(
+        () => undefined,
+        () => errors.length === 1,
+        'the uncaught exception',
+      );
       a.send(Buffer.from([2]), 0, 1, b.localAddr, b.localPort);
       a.flush();
-      await waitFor(() => undefined, () => calls === 2, 'the second burst');
+      await waitFor(
+        () => undefined,
+        () => calls === 2,
+        'the second burst',
+      );
       expect((errors[0] as Error).message).toBe('boom');
     } finally {
       process.removeListener('uncaughtException', onUncaught);
@@ -152,7 +181,11 @@ describe.skipIf(skip)('native UDP underlay over 127.0.0.1', () => {
       });
       a.send(Buffer.from([1]), 0, 1, b.localAddr, b.localPort);
       a.flush();
-      await waitFor(() => undefined, () => order.length >= 3, 'burst + tick + microtask');
+      await waitFor(
+        () => undefined,
+        () => order.length >= 3,
+        'burst + tick + microtask',
+      );
       expect(order.slice(0, 3)).toEqual(['burst 1', 'tick', 'micro']);
     } finally {
       await a.close();
@@ -166,7 +199,9 @@ describe.skipIf(skip)('native handles and shutdown', () => {
   const addonPath = new URL('../../../build/Release/flannelette.node', import.meta.url).pathname;
   const runChild = (source: string): Promise<{ code: number | null; signal: string | null; out: string }> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', source], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));

@@ -24,7 +24,11 @@ describe('control socket rpc', () => {
     });
     expect((fs.statSync(sock).mode & 0o777).toString(8)).toBe('600');
     expect(await rpcCall(sock, 'echo', { a: 1 })).toEqual({ got: { a: 1 } });
-    await expect(rpcCall(sock, 'fail')).rejects.toMatchObject({ name: 'RpcError', code: 'ConfigError', message: 'bad thing' });
+    await expect(rpcCall(sock, 'fail')).rejects.toMatchObject({
+      name: 'RpcError',
+      code: 'ConfigError',
+      message: 'bad thing',
+    });
     await expect(rpcCall(sock, 'nope')).rejects.toMatchObject({ code: 'EMETHOD' });
   });
 

@@ -4,11 +4,15 @@ import { formatAge, formatTable } from '../../../src/util/text-table.js';
 
 describe('formatTable', () => {
   it('pads every column but the last to its widest cell plus three spaces, no trailing space', () => {
-    expect(formatTable(['SUBNET', 'PEER', 'PORT'], [['10.244.2.0/24', 'node2', '8472'], ['10.244.3.0/24', 'n3', '']]).split('\n')).toEqual([
-      'SUBNET          PEER    PORT',
-      '10.244.2.0/24   node2   8472',
-      '10.244.3.0/24   n3',
-    ]);
+    expect(
+      formatTable(
+        ['SUBNET', 'PEER', 'PORT'],
+        [
+          ['10.244.2.0/24', 'node2', '8472'],
+          ['10.244.3.0/24', 'n3', ''],
+        ],
+      ).split('\n'),
+    ).toEqual(['SUBNET          PEER    PORT', '10.244.2.0/24   node2   8472', '10.244.3.0/24   n3']);
   });
 
   it('a header alone, and short rows padded with empty cells', () => {

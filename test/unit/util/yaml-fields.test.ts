@@ -7,7 +7,11 @@ class Reader extends YamlFields {
   read(): { name: string; count?: number; args: string[] } {
     const top = this.obj(this.yaml.doc.toJS(), [], ['name', 'count', 'args', 'items']);
     this.list(top['items'], ['items']);
-    return { name: this.str(top, 'name', [], true), count: this.int(top, 'count', [], 1, 9), args: this.words(top['args'], ['args'], false) };
+    return {
+      name: this.str(top, 'name', [], true),
+      count: this.int(top, 'count', [], 1, 9),
+      args: this.words(top['args'], ['args'], false),
+    };
   }
 }
 
@@ -28,7 +32,9 @@ describe('YamlFields', () => {
   });
 
   it('fails at the line of the field, or of its parent when it is missing', () => {
-    expect(errorOf('name: a\ncount: 30\nargs: x\nitems: []\n')).toBe('f.yaml:2: count must be an integer from 1 to 9 (got 30)');
+    expect(errorOf('name: a\ncount: 30\nargs: x\nitems: []\n')).toBe(
+      'f.yaml:2: count must be an integer from 1 to 9 (got 30)',
+    );
     expect(errorOf('count: 3\nargs: x\nitems: []\n')).toBe('f.yaml:1: name is missing');
     expect(errorOf('name: a\nargs: x\nitems: []\nextra: 1\n')).toMatch(/^f\.yaml:4: extra is not a known field/);
     expect(errorOf('name: a\nargs: []\nitems: []\n')).toBe('f.yaml:2: args is empty');

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldOnesComplement } from '../../../src/util/ones-complement.js';
-import { checksumAdjust16, checksumPartial, internetChecksum, pseudoHeaderSumIpv4 } from '../../../src/wire/checksum.js';
+import {
+  checksumAdjust16,
+  checksumPartial,
+  internetChecksum,
+  pseudoHeaderSumIpv4,
+} from '../../../src/wire/checksum.js';
 
 describe('internet checksum', () => {
   it('matches the RFC 1071 section 3 example', () => {
@@ -22,14 +27,17 @@ describe('internet checksum', () => {
 
   it('a buffer holding its own checksum sums to zero', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 2, maxLength: 200 }).map((a) => (a.length % 2 ? a.subarray(1) : a)), (data) => {
-        const buf = new Uint8Array(data.length + 2);
-        buf.set(data, 2);
-        const sum = internetChecksum(buf, 0, buf.length);
-        buf[0] = sum >>> 8;
-        buf[1] = sum & 0xff;
-        expect(internetChecksum(buf, 0, buf.length)).toBe(0);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 2, maxLength: 200 }).map((a) => (a.length % 2 ? a.subarray(1) : a)),
+        (data) => {
+          const buf = new Uint8Array(data.length + 2);
+          buf.set(data, 2);
+          const sum = internetChecksum(buf, 0, buf.length);
+          buf[0] = sum >>> 8;
+          buf[1] = sum & 0xff;
+          expect(internetChecksum(buf, 0, buf.length)).toBe(0);
+        },
+      ),
     );
   });
 
@@ -45,23 +53,30 @@ describe('internet checksum', () => {
 
   it('checksumAdjust16 equals a full recomputation (RFC 1624)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 4, maxLength: 60 }), fc.nat(), fc.integer({ min: 0, max: 0xffff }), (data, at, newWord) => {
-        const buf = Uint8Array.from(data.length % 2 ? [...data, 1] : data);
-        // Not all-zero data, so the one's complement sum is never +0 (as in any real header).
-        buf[0] = buf[0]! | 0x40;
-        const i = ((at % (buf.length / 2)) | 0) * 2;
-        if (i === 0) newWord |= 0x4000;
-        const before = internetChecksum(buf, 0, buf.length);
-        const oldWord = (buf[i]! << 8) | buf[i + 1]!;
-        buf[i] = newWord >>> 8;
-        buf[i + 1] = newWord & 0xff;
-        expect(checksumAdjust16(before, oldWord, newWord)).toBe(internetChecksum(buf, 0, buf.length));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 4, maxLength: 60 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 0xffff }),
+        (data, at, newWord) => {
+          const buf = Uint8Array.from(data.length % 2 ? [...data, 1] : data);
+          // Not all-zero data, so the one's complement sum is never +0 (as in any real header).
+          buf[0] = buf[0]! | 0x40;
+          const i = ((at % (buf.length / 2)) | 0) * 2;
+          if (i === 0) newWord |= 0x4000;
+          const before = internetChecksum(buf, 0, buf.length);
+          const oldWord = (buf[i]! << 8) | buf[i + 1]!;
+          buf[i] = newWord >>> 8;
+          buf[i + 1] = newWord & 0xff;
+          expect(checksumAdjust16(before, oldWord, newWord)).toBe(internetChecksum(buf, 0, buf.length));
+        },
+      ),
     );
   });
 
   it('sums an IPv4 pseudo-header', () => {
     // 192.168.77.1 -> 192.168.77.2, UDP, length 0x52: c0a8+4d01+c0a8+4d02+0011+0052
-    expect(pseudoHeaderSumIpv4(0xc0a84d01, 0xc0a84d02, 17, 0x52)).toBe(foldOnesComplement(0xc0a8 + 0x4d01 + 0xc0a8 + 0x4d02 + 0x11 + 0x52));
+    expect(pseudoHeaderSumIpv4(0xc0a84d01, 0xc0a84d02, 17, 0x52)).toBe(
+      foldOnesComplement(0xc0a8 + 0x4d01 + 0xc0a8 + 0x4d02 + 0x11 + 0x52),
+    );
   });
 });

@@ -49,9 +49,11 @@ describe('ethernet', () => {
   });
 
   it('parse never throws; emit then parse is the identity', () => {
-    fc.assert(fc.property(bytesAtOffset, ({ buf, off, len }) => {
-      expect(isWellFormedResult(parseEthernet(buf, off, len))).toBe(true);
-    }));
+    fc.assert(
+      fc.property(bytesAtOffset, ({ buf, off, len }) => {
+        expect(isWellFormedResult(parseEthernet(buf, off, len))).toBe(true);
+      }),
+    );
     const mac = fc.uint8Array({ minLength: 6, maxLength: 6 });
     const reprArb: fc.Arbitrary<EthernetRepr> = fc.record({ dst: mac, src: mac, ethertype: u16 });
     fc.assert(
@@ -85,9 +87,11 @@ describe('vxlan (RFC 7348)', () => {
   });
 
   it('parse never throws; emit then parse is the identity', () => {
-    fc.assert(fc.property(bytesAtOffset, ({ buf, off, len }) => {
-      expect(isWellFormedResult(parseVxlan(buf, off, len))).toBe(true);
-    }));
+    fc.assert(
+      fc.property(bytesAtOffset, ({ buf, off, len }) => {
+        expect(isWellFormedResult(parseVxlan(buf, off, len))).toBe(true);
+      }),
+    );
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffffff }), fc.nat(5), (vni, off) => {
         const buf = Buffer.alloc(off + VXLAN_HEADER_LEN);

@@ -5,9 +5,28 @@ import { emitIpv4, type Ipv4Repr } from '../../../src/wire/ipv4.js';
 import { writeUdpHeader } from '../../../src/wire/udp.js';
 import { bytesAtOffset, ipv4Addr, u16 } from './arb.js';
 
-function udpPacket(src: number, dst: number, sport: number, dport: number, opts: Partial<Ipv4Repr> = {}, fill = 0): Buffer {
+function udpPacket(
+  src: number,
+  dst: number,
+  sport: number,
+  dport: number,
+  opts: Partial<Ipv4Repr> = {},
+  fill = 0,
+): Buffer {
   const buf = Buffer.alloc(20 + 8 + 16, fill);
-  const repr: Ipv4Repr = { src, dst, protocol: 17, ttl: 64, tos: 0, ident: 1, dontFragment: false, moreFragments: false, fragOffset: 0, payloadLen: 24, ...opts };
+  const repr: Ipv4Repr = {
+    src,
+    dst,
+    protocol: 17,
+    ttl: 64,
+    tos: 0,
+    ident: 1,
+    dontFragment: false,
+    moreFragments: false,
+    fragOffset: 0,
+    payloadLen: 24,
+    ...opts,
+  };
   emitIpv4(repr, buf, 0);
   writeUdpHeader(buf, 20, sport, dport, 24);
   return buf;

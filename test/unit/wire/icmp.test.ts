@@ -34,7 +34,10 @@ describe('icmp echo', () => {
   it('parses and emits a known echo request byte for byte', () => {
     expect(icmpChecksumOk(ECHO, 0, ECHO.length)).toBe(true);
     const parsed = parseIcmpEcho(ECHO, 0, ECHO.length, { verifyChecksum: true });
-    expect(parsed).toEqual({ ok: true, repr: { type: ICMP_ECHO_REQUEST, ident: 1, seq: 1, data: Uint8Array.from(Buffer.from('abcd')) } });
+    expect(parsed).toEqual({
+      ok: true,
+      repr: { type: ICMP_ECHO_REQUEST, ident: 1, seq: 1, data: Uint8Array.from(Buffer.from('abcd')) },
+    });
     if (!parsed.ok) return;
     const out = Buffer.alloc(icmpEchoBufferLen(parsed.repr));
     emitIcmpEcho(parsed.repr, out, 0);
@@ -105,7 +108,14 @@ function ipPacket(fields: Partial<Ipv4Repr>, payload: Uint8Array): Buffer {
 }
 
 /** Checks everything an ICMP error must satisfy; returns the quoted bytes. */
-function verifyError(out: Uint8Array, off: number, len: number, offending: Uint8Array, type: number, code: number): Uint8Array {
+function verifyError(
+  out: Uint8Array,
+  off: number,
+  len: number,
+  offending: Uint8Array,
+  type: number,
+  code: number,
+): Uint8Array {
   expect(len).toBeLessThanOrEqual(576);
   expect(ipv4Check(out, off, len)).toBe(0);
   expect(ipv4HeaderChecksumOk(out, off)).toBe(true);
@@ -127,7 +137,17 @@ describe('buildIcmpError', () => {
   it('builds fragmentation-needed with the next-hop MTU, truncated to 576 bytes', () => {
     const offending = ipPacket({}, Buffer.alloc(1480, 7));
     const out = Buffer.alloc(2000);
-    const len = buildIcmpError(out, 100, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, 1450, ROUTER, offending, 0, offending.length);
+    const len = buildIcmpError(
+      out,
+      100,
+      ICMP_DEST_UNREACHABLE,
+      ICMP_UNREACH_FRAG_NEEDED,
+      1450,
+      ROUTER,
+      offending,
+      0,
+      offending.length,
+    );
     expect(len).toBe(576);
     const quoted = verifyError(out, 100, len, offending, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED);
     expect(icmpNextHopMtu(out, 120)).toBe(1450);
@@ -153,7 +173,17 @@ describe('buildIcmpError', () => {
     const offending = ipPacket({}, Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz'));
     const shared = Buffer.alloc(200);
     offending.copy(shared, 10);
-    const len = buildIcmpError(shared, 0, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET, 0, ROUTER, shared, 10, offending.length);
+    const len = buildIcmpError(
+      shared,
+      0,
+      ICMP_DEST_UNREACHABLE,
+      ICMP_UNREACH_NET,
+      0,
+      ROUTER,
+      shared,
+      10,
+      offending.length,
+    );
     const quoted = verifyError(shared, 0, len, offending, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET);
     expect(Buffer.from(quoted).equals(offending)).toBe(true);
   });
@@ -167,16 +197,32 @@ describe('buildIcmpError', () => {
 
   it('property: checksums verify, quoted bytes match, total <= 576', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1600 }), fc.nat(64), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 255 }), (payloadLen, outOff, mtu, b) => {
-        const offending = ipPacket({ ident: mtu }, Buffer.alloc(payloadLen, b));
-        const out = Buffer.alloc(outOff + 700, 0x55);
-        const len = buildIcmpError(out, outOff, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, mtu, ROUTER, offending, 0, offending.length);
-        expect(len).toBe(Math.min(576, 28 + offending.length));
-        const quoted = verifyError(out, outOff, len, offending, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED);
-        expect(Buffer.from(quoted).equals(offending.subarray(0, len - 28))).toBe(true);
-        expect(icmpNextHopMtu(out, outOff + 20)).toBe(mtu);
-        expect(icmpChecksumOk(out, outOff + 20, len - 20)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 1600 }),
+        fc.nat(64),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.integer({ min: 0, max: 255 }),
+        (payloadLen, outOff, mtu, b) => {
+          const offending = ipPacket({ ident: mtu }, Buffer.alloc(payloadLen, b));
+          const out = Buffer.alloc(outOff + 700, 0x55);
+          const len = buildIcmpError(
+            out,
+            outOff,
+            ICMP_DEST_UNREACHABLE,
+            ICMP_UNREACH_FRAG_NEEDED,
+            mtu,
+            ROUTER,
+            offending,
+            0,
+            offending.length,
+          );
+          expect(len).toBe(Math.min(576, 28 + offending.length));
+          const quoted = verifyError(out, outOff, len, offending, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED);
+          expect(Buffer.from(quoted).equals(offending.subarray(0, len - 28))).toBe(true);
+          expect(icmpNextHopMtu(out, outOff + 20)).toBe(mtu);
+          expect(icmpChecksumOk(out, outOff + 20, len - 20)).toBe(true);
+        },
+      ),
     );
   });
 

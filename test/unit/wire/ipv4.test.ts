@@ -138,7 +138,10 @@ const reprArb: fc.Arbitrary<Ipv4Repr> = fc
     moreFragments: fc.boolean(),
     fragOffset: fc.integer({ min: 0, max: 0x1fff }).map((n) => n * 8),
     payloadLen: fc.integer({ min: 0, max: 64 }),
-    options: fc.option(fc.integer({ min: 1, max: 10 }).chain((words) => fc.uint8Array({ minLength: words * 4, maxLength: words * 4 })), { nil: undefined }),
+    options: fc.option(
+      fc.integer({ min: 1, max: 10 }).chain((words) => fc.uint8Array({ minLength: words * 4, maxLength: words * 4 })),
+      { nil: undefined },
+    ),
   })
   .map((r) => {
     if (r.options === undefined) delete (r as Partial<Ipv4Repr>).options;
@@ -197,12 +200,25 @@ describe('ipv4 properties', () => {
   });
 
   it('emit pads options to a multiple of 4 and refuses more than 40 bytes', () => {
-    const base: Ipv4Repr = { src: 1, dst: 2, protocol: 1, ttl: 1, tos: 0, ident: 0, dontFragment: false, moreFragments: false, fragOffset: 0, payloadLen: 0 };
+    const base: Ipv4Repr = {
+      src: 1,
+      dst: 2,
+      protocol: 1,
+      ttl: 1,
+      tos: 0,
+      ident: 0,
+      dontFragment: false,
+      moreFragments: false,
+      fragOffset: 0,
+      payloadLen: 0,
+    };
     const buf = Buffer.alloc(60, 0xff);
     emitIpv4({ ...base, options: Uint8Array.from([1, 1, 1]) }, buf, 0);
     expect(ipv4HeaderLen(buf, 0)).toBe(24);
     expect([...buf.subarray(20, 24)]).toEqual([1, 1, 1, 0]);
-    expect(() => emitIpv4({ ...base, options: new Uint8Array(41) }, buf, 0)).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+    expect(() => emitIpv4({ ...base, options: new Uint8Array(41) }, buf, 0)).toThrow(
+      expect.objectContaining({ name: 'ConfigError' }),
+    );
   });
 
   it('header length and total length bounds hold whenever check passes', () => {

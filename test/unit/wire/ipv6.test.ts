@@ -57,9 +57,11 @@ describe('ipv6', () => {
   });
 
   it('parse never throws on arbitrary bytes', () => {
-    fc.assert(fc.property(bytesAtOffset, ({ buf, off, len }) => {
-      expect(isWellFormedResult(parseIpv6(buf, off, len))).toBe(true);
-    }));
+    fc.assert(
+      fc.property(bytesAtOffset, ({ buf, off, len }) => {
+        expect(isWellFormedResult(parseIpv6(buf, off, len))).toBe(true);
+      }),
+    );
   });
 
   it('emit then parse is the identity', () => {

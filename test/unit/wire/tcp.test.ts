@@ -47,11 +47,18 @@ function segment(pkt: Buffer): { off: number; len: number; src: number; dst: num
 }
 
 describe('tcp', () => {
-  it("reads a kernel SYN as tshark does", () => {
+  it('reads a kernel SYN as tshark does', () => {
     const { off, len, src, dst } = segment(SYN);
     expect(tcpCheck(SYN, off, len)).toBe(0);
-    expect([tcpSrcPort(SYN, off), tcpDstPort(SYN, off), tcpSeq(SYN, off), tcpAck(SYN, off)]).toEqual([58878, 5201, 3964424127, 0]);
-    expect([tcpHeaderLen(SYN, off), tcpFlags(SYN, off), tcpWindow(SYN, off), tcpChecksum(SYN, off)]).toEqual([40, TCP_SYN, 64240, 0x5303]);
+    expect([tcpSrcPort(SYN, off), tcpDstPort(SYN, off), tcpSeq(SYN, off), tcpAck(SYN, off)]).toEqual([
+      58878, 5201, 3964424127, 0,
+    ]);
+    expect([tcpHeaderLen(SYN, off), tcpFlags(SYN, off), tcpWindow(SYN, off), tcpChecksum(SYN, off)]).toEqual([
+      40,
+      TCP_SYN,
+      64240,
+      0x5303,
+    ]);
     expect(tcpChecksumOk(src, dst, SYN, off, len)).toBe(true);
     expect(tcpChecksumIpv4(src, dst, SYN, off, len)).toBe(0x5303);
     const r = parseTcp(SYN, off, len, { verify: { src, dst } });
@@ -62,7 +69,16 @@ describe('tcp', () => {
     const { off, len, src, dst } = segment(DATA);
     const r = parseTcp(DATA, off, len, { verify: { src, dst } });
     if (!r.ok) throw new Error(r.reason);
-    expect(r.repr).toMatchObject({ srcPort: 58878, dstPort: 5201, seq: 3964424128, ack: 416554216, flags: TCP_PSH | TCP_ACK, window: 63, urgent: 0, payloadLen: 6 });
+    expect(r.repr).toMatchObject({
+      srcPort: 58878,
+      dstPort: 5201,
+      seq: 3964424128,
+      ack: 416554216,
+      flags: TCP_PSH | TCP_ACK,
+      window: 63,
+      urgent: 0,
+      payloadLen: 6,
+    });
     expect(r.checksum).toBe(0x14a4);
     const copy = Buffer.from(DATA);
     copy.fill(0xaa, off, off + tcpHeaderLen(DATA, off));
@@ -95,7 +111,17 @@ describe('tcp', () => {
   });
 
   it('refuses options over 40 bytes and pads shorter ones', () => {
-    const repr: TcpRepr = { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: TCP_SYN, window: 5, urgent: 0, payloadLen: 0, options: new Uint8Array(41) };
+    const repr: TcpRepr = {
+      srcPort: 1,
+      dstPort: 2,
+      seq: 3,
+      ack: 4,
+      flags: TCP_SYN,
+      window: 5,
+      urgent: 0,
+      payloadLen: 0,
+      options: new Uint8Array(41),
+    };
     expect(() => emitTcp(repr, Buffer.alloc(80), 0)).toThrow(ConfigError);
     const buf = Buffer.alloc(24, 0xff);
     emitTcp({ ...repr, options: Uint8Array.of(1, 1, 1) }, buf, 0);
@@ -123,7 +149,12 @@ describe('tcp', () => {
         flags: u8,
         window: u16,
         urgent: u16,
-        options: fc.option(fc.integer({ min: 1, max: 10 }).chain((words) => fc.uint8Array({ minLength: words * 4, maxLength: words * 4 })), { nil: undefined }),
+        options: fc.option(
+          fc
+            .integer({ min: 1, max: 10 })
+            .chain((words) => fc.uint8Array({ minLength: words * 4, maxLength: words * 4 })),
+          { nil: undefined },
+        ),
         payloadLen: fc.integer({ min: 0, max: 100 }),
       })
       .map((r) => {
@@ -131,14 +162,21 @@ describe('tcp', () => {
         return r;
       });
     fc.assert(
-      fc.property(reprArb, ipv4Addr, ipv4Addr, fc.nat(7), fc.uint8Array({ minLength: 100, maxLength: 100 }), (repr, src, dst, off, payload) => {
-        const hl = TCP_MIN_HEADER + (repr.options?.length ?? 0);
-        const buf = Buffer.alloc(off + hl + repr.payloadLen);
-        buf.set(payload.subarray(0, repr.payloadLen), off + hl);
-        emitTcp(repr, buf, off, { checksum: { src, dst } });
-        const parsed = parseTcp(buf, off, hl + repr.payloadLen, { verify: { src, dst } });
-        expect(parsed).toEqual({ ok: true, repr, checksum: tcpChecksum(buf, off) });
-      }),
+      fc.property(
+        reprArb,
+        ipv4Addr,
+        ipv4Addr,
+        fc.nat(7),
+        fc.uint8Array({ minLength: 100, maxLength: 100 }),
+        (repr, src, dst, off, payload) => {
+          const hl = TCP_MIN_HEADER + (repr.options?.length ?? 0);
+          const buf = Buffer.alloc(off + hl + repr.payloadLen);
+          buf.set(payload.subarray(0, repr.payloadLen), off + hl);
+          emitTcp(repr, buf, off, { checksum: { src, dst } });
+          const parsed = parseTcp(buf, off, hl + repr.payloadLen, { verify: { src, dst } });
+          expect(parsed).toEqual({ ok: true, repr, checksum: tcpChecksum(buf, off) });
+        },
+      ),
     );
   });
 });

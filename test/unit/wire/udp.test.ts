@@ -53,7 +53,10 @@ describe('udp', () => {
     expect(udpChecksumOk(SRC, DST ^ 1, buf, 0, buf.length)).toBe(false);
     buf[20] ^= 0x10;
     expect(udpChecksumOk(SRC, DST, buf, 0, buf.length)).toBe(false);
-    expect(parseUdp(buf, 0, buf.length, { verify: { src: SRC, dst: DST } })).toEqual({ ok: false, reason: 'bad-checksum' });
+    expect(parseUdp(buf, 0, buf.length, { verify: { src: SRC, dst: DST } })).toEqual({
+      ok: false,
+      reason: 'bad-checksum',
+    });
   });
 
   it('emits the header with and without checksum', () => {
@@ -96,16 +99,27 @@ describe('udp', () => {
   });
 
   it('emit then parse is the identity, and the checksum verifies', () => {
-    const reprArb: fc.Arbitrary<UdpRepr> = fc.record({ srcPort: u16, dstPort: u16, payloadLen: fc.integer({ min: 0, max: 100 }) });
+    const reprArb: fc.Arbitrary<UdpRepr> = fc.record({
+      srcPort: u16,
+      dstPort: u16,
+      payloadLen: fc.integer({ min: 0, max: 100 }),
+    });
     fc.assert(
-      fc.property(reprArb, ipv4Addr, ipv4Addr, fc.nat(7), fc.uint8Array({ minLength: 100, maxLength: 100 }), (repr, src, dst, off, payload) => {
-        const buf = Buffer.alloc(off + 8 + repr.payloadLen);
-        buf.set(payload.subarray(0, repr.payloadLen), off + 8);
-        emitUdp(repr, buf, off, { checksum: { src, dst } });
-        expect(udpChecksum(buf, off)).not.toBe(0);
-        const parsed = parseUdp(buf, off, 8 + repr.payloadLen, { verify: { src, dst } });
-        expect(parsed).toEqual({ ok: true, repr, checksum: udpChecksum(buf, off) });
-      }),
+      fc.property(
+        reprArb,
+        ipv4Addr,
+        ipv4Addr,
+        fc.nat(7),
+        fc.uint8Array({ minLength: 100, maxLength: 100 }),
+        (repr, src, dst, off, payload) => {
+          const buf = Buffer.alloc(off + 8 + repr.payloadLen);
+          buf.set(payload.subarray(0, repr.payloadLen), off + 8);
+          emitUdp(repr, buf, off, { checksum: { src, dst } });
+          expect(udpChecksum(buf, off)).not.toBe(0);
+          const parsed = parseUdp(buf, off, 8 + repr.payloadLen, { verify: { src, dst } });
+          expect(parsed).toEqual({ ok: true, repr, checksum: udpChecksum(buf, off) });
+        },
+      ),
     );
   });
 });
