@@ -19,7 +19,14 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/restrict-template-expressions': [
         'error',
-        { allowNumber: true, allowBoolean: true, allowNullish: true, allowRegExp: true },
+        {
+          allowNumber: true,
+          allowBoolean: true,
+          allowNullish: true,
+          allowRegExp: true,
+          // value types whose toString() is their text form (a CIDR, an address)
+          allow: [{ from: 'file', name: ['Cidr'] }],
+        },
       ],
     },
   },

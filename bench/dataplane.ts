@@ -147,9 +147,9 @@ function benchBackend(backendName: BackendName, size: number): { encapPps: numbe
     tunBatch.lens[i] = size;
   }
   const refill = (): void => {
-    for (let i = 0; i < BURST; i++) inner.copy(slab, tunBatch.offs[i]!, 0, 20); // restore TTL and checksum
+    for (let i = 0; i < BURST; i++) inner.copy(slab, tunBatch.offs[i], 0, 20); // restore TTL and checksum
   };
-  for (let i = 0; i < BURST; i++) inner.copy(slab, tunBatch.offs[i]!);
+  for (let i = 0; i < BURST; i++) inner.copy(slab, tunBatch.offs[i]);
   const encapPps = measure(1.5, () => {
     refill();
     a.tun.handler!(tunBatch);
@@ -169,7 +169,7 @@ function benchBackend(backendName: BackendName, size: number): { encapPps: numbe
     dBatch.lens[i] = datagram.len;
     dBatch.addrs[i] = parseIpv4('192.168.1.2');
     dBatch.ports[i] = a.backend.defaultPort;
-    datagram.buf.copy(dslab, dBatch.offs[i]!);
+    datagram.buf.copy(dslab, dBatch.offs[i]);
   }
   const decapPps = measure(1.5, () => {
     b.underlay.handler!(dBatch);

@@ -63,14 +63,14 @@ export function benchOffload(): { segmentPps: number; coalescePps: number } {
   const segs = Array.from({ length: count }, (_, i) => slab.subarray(i * 2048, (i + 1) * 2048));
   const lens = new Array<number>(count).fill(0);
   const segmentPps = measure(1.5, () => {
-    for (let s = 0; s < count; s++) lens[s] = tcp4Segment(sp, 0, sp.length, MSS, s, segs[s]!, 0);
+    for (let s = 0; s < count; s++) lens[s] = tcp4Segment(sp, 0, sp.length, MSS, s, segs[s], 0);
     return count;
   });
   // The last (short) segment closes a group; coalesce the full-size ones.
   const full = count - 1;
   const co = new TcpCoalescer();
   const coalescePps = measure(1.5, () => {
-    for (let s = 0; s < full; s++) if (!co.add(segs[s]!, 0, lens[s]!)) throw new Error(`segment ${s} did not coalesce`);
+    for (let s = 0; s < full; s++) if (!co.add(segs[s], 0, lens[s])) throw new Error(`segment ${s} did not coalesce`);
     co.finish();
     return full;
   });

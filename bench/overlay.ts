@@ -118,7 +118,7 @@ async function machineInfo(): Promise<Record<string, unknown>> {
   const version = async (cmd: string, args: string[]): Promise<string | undefined> => {
     try {
       const { stdout, stderr } = await run(cmd, args);
-      return (stdout || stderr).split('\n')[0]!.trim();
+      return (stdout || stderr).split('\n')[0].trim();
     } catch (err) {
       // openvpn --version exits 1 on some versions; its output is still the version line
       const e = (err as { cause?: { stdout?: string } }).cause;
@@ -307,8 +307,8 @@ async function soak(seconds: number): Promise<SoakResult> {
     }
     const mbs = samples.map((s) => s[1]);
     // growth is judged from the first sample after 10 s of load (JIT and buffer pools warmed up)
-    const first = mbs.length > 2 ? mbs[1]! : mbs[0]!;
-    return { seconds, samples, firstMb: first, lastMb: mbs[mbs.length - 1]!, maxMb: Math.max(...mbs), tcpMbps, error };
+    const first = mbs.length > 2 ? mbs[1] : mbs[0];
+    return { seconds, samples, firstMb: first, lastMb: mbs[mbs.length - 1], maxMb: Math.max(...mbs), tcpMbps, error };
   } finally {
     await stopChild(server, 3000);
     await bed.close();

@@ -56,7 +56,7 @@ export function summarizeProfile(file: string, topN = 25): ProfileSummary {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   for (let i = 0; i < prof.samples.length; i++) {
-    const id = prof.samples[i]!;
+    const id = prof.samples[i];
     // timeDeltas[i] is the time before sample i; attribute the time after it to sample i
     const dt = prof.timeDeltas[i + 1] ?? 0;
     selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, dt));

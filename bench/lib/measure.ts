@@ -39,7 +39,7 @@ export function processCpuSeconds(pid: number): number | undefined {
 
 /** Busy CPU seconds of the whole machine (all CPUs: user+nice+system+irq+softirq+steal), /proc/stat. */
 export function machineBusySeconds(): number {
-  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = v as [
     number,

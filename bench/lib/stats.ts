@@ -6,14 +6,14 @@ export function median(values: readonly (number | undefined)[]): number | undefi
   const v = values.filter((x): x is number => x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return undefined;
   const mid = v.length >> 1;
-  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 /** Nearest-rank percentile of sorted values (p in 0..100). */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
 export function ratio(value: number | undefined, reference: number | undefined): number | undefined {
@@ -22,7 +22,7 @@ export function ratio(value: number | undefined, reference: number | undefined):
 }
 
 /** `value (ratio×)` or `n/a`. */
-export function cell(value: number | undefined, digits: number, ref?: number | undefined): string {
+export function cell(value: number | undefined, digits: number, ref?: number): string {
   if (value === undefined || !Number.isFinite(value)) return 'n/a';
   const r = ratio(value, ref);
   return r === undefined ? value.toFixed(digits) : `${value.toFixed(digits)} (${r.toFixed(2)}x)`;
@@ -32,7 +32,7 @@ export function cell(value: number | undefined, digits: number, ref?: number | u
 export function renderTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

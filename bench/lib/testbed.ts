@@ -83,19 +83,19 @@ export async function createTestbed(kind: PathName, opts: TestbedOptions = {}): 
     await createVethPair(nodes[0], 'under', `${SPECS[0].publicIp}/24`, nodes[1], 'under', `${SPECS[1].publicIp}/24`);
     const pods: Netns[] = [];
     for (let i = 0; i < 2; i++) {
-      const s = SPECS[i]!;
+      const s = SPECS[i];
       const pod = await mk();
       const gw = s.podIp.replace(/\.2$/, '.1');
-      await createVethPair(pod, 'eth0', `${s.podIp}/24`, nodes[i]!, 'pod0', `${gw}/24`);
+      await createVethPair(pod, 'eth0', `${s.podIp}/24`, nodes[i], 'pod0', `${gw}/24`);
       await pod.ip('route', 'add', 'default', 'via', gw);
-      await nodes[i]!.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      await nodes[i].exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
       pods.push(pod);
     }
     for (let i = 0; i < 2; i++) {
       const [self, peer] = i === 0 ? [SPECS[0], SPECS[1]] : [SPECS[1], SPECS[0]];
-      if (kind === 'kernel-vxlan') await configureKernelVxlan(nodes[i]!, self, peer);
-      else if (kind === 'openvpn') procs.push(startOpenvpn(nodes[i]!, self, peer, stateDir));
-      else procs.push(await startFlannelette(kind, nodes[i]!, self, peer, stateDir, opts.nodeFlags ?? []));
+      if (kind === 'kernel-vxlan') await configureKernelVxlan(nodes[i], self, peer);
+      else if (kind === 'openvpn') procs.push(startOpenvpn(nodes[i], self, peer, stateDir));
+      else procs.push(await startFlannelette(kind, nodes[i], self, peer, stateDir, opts.nodeFlags ?? []));
     }
     const bed: Testbed = {
       path: kind,
@@ -301,8 +301,8 @@ async function readKernelCounters(ns: Netns): Promise<KernelCounters> {
     }
     const snmp = (await ns.exec('cat', ['/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
     if (snmp.length >= 2) {
-      const keys = snmp[0]!.split(/\s+/).slice(1);
-      const vals = snmp[1]!.split(/\s+/).slice(1).map(Number);
+      const keys = snmp[0].split(/\s+/).slice(1);
+      const vals = snmp[1].split(/\s+/).slice(1).map(Number);
       keys.forEach((k, i) => (out.udp[k] = vals[i]!));
     }
   } catch {

@@ -12,7 +12,7 @@ export function parseIpv4(text: string): Ipv4 {
   if (!m) throw new AddressError(`not an IPv4 address: "${text}"`);
   let value = 0;
   for (let i = 1; i <= 4; i++) {
-    const part = m[i]!;
+    const part = m[i];
     const octet = Number(part);
     if (octet > 255 || (part.length > 1 && part.startsWith('0')))
       throw new AddressError(`not an IPv4 address: "${text}"`);
@@ -36,7 +36,7 @@ export function formatIpv4(ip: Ipv4): string {
 
 /** Reads an address stored big-endian at `off`. */
 export function readIpv4(buf: Uint8Array, off: number): Ipv4 {
-  return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+  return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
 }
 
 /** Writes an address big-endian at `off`. */

@@ -21,10 +21,10 @@ export function formatMac(mac: Uint8Array): string {
 export function randomMac(rng: Rng): Mac {
   const mac = Buffer.alloc(6);
   for (let i = 0; i < 6; i++) mac[i] = rng.nextU32() & 255;
-  mac[0] = (mac[0]! & 0xfe) | 0x02;
+  mac[0] = (mac[0] & 0xfe) | 0x02;
   return mac;
 }
 
 export function isUnicastLocal(mac: Uint8Array): boolean {
-  return (mac[0]! & 1) === 0 && (mac[0]! & 2) === 2;
+  return (mac[0] & 1) === 0 && (mac[0] & 2) === 2;
 }

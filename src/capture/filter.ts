@@ -97,12 +97,12 @@ export function parseCaptureFilter(text: string): CaptureFilter {
   let i = 0;
   while (i < tokens.length) {
     if (clauses.length > 0) {
-      const joiner = tokens[i]!;
+      const joiner = tokens[i];
       if (joiner.toLowerCase() !== 'and') bad(`expected "and" before "${joiner}"`);
       i++;
       if (i >= tokens.length) bad('expression ends with "and"');
     }
-    clauses.push(parseClause(tokens[i]!, tokens[i + 1]));
+    clauses.push(parseClause(tokens[i], tokens[i + 1]));
     i += 2;
   }
   return new ClauseFilter(tokens.join(' '), clauses);
@@ -129,7 +129,7 @@ class ClauseFilter implements CaptureFilter {
     let dst = 0;
     let proto: number;
     let l4Off: number; // -1 when the transport header is not in this packet (a later fragment)
-    const version = buf[off]! >>> 4;
+    const version = buf[off] >>> 4;
     if (version === 4) {
       const hl = ipv4HeaderLen(buf, off);
       if (len < IPV4_MIN_HEADER || hl < IPV4_MIN_HEADER || hl > len) return false;
@@ -148,7 +148,7 @@ class ClauseFilter implements CaptureFilter {
     }
 
     for (let i = 0; i < clauses.length; i++) {
-      const c = clauses[i]!;
+      const c = clauses[i];
       switch (c.kind) {
         case Kind.Host:
           if (!isV4 || (src !== c.value && dst !== c.value)) return false;
@@ -161,8 +161,8 @@ class ClauseFilter implements CaptureFilter {
           break;
         case Kind.Port: {
           if ((proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) || l4Off < 0 || l4Off + 4 > off + len) return false;
-          const sport = (buf[l4Off]! << 8) | buf[l4Off + 1]!;
-          const dport = (buf[l4Off + 2]! << 8) | buf[l4Off + 3]!;
+          const sport = (buf[l4Off] << 8) | buf[l4Off + 1];
+          const dport = (buf[l4Off + 2] << 8) | buf[l4Off + 3];
           if (sport !== c.value && dport !== c.value) return false;
           break;
         }

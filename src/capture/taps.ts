@@ -118,11 +118,11 @@ class TunTap implements TappedTun {
   private captureBatch(batch: PacketBatch, sinks: readonly CaptureSink[]): void {
     let ts = -1n;
     for (let i = 0; i < batch.count; i++) {
-      const buf = batch.bufs[i]!;
-      const off = batch.offs[i]!;
-      const len = batch.lens[i]!;
+      const buf = batch.bufs[i];
+      const off = batch.offs[i];
+      const len = batch.lens[i];
       for (let s = 0; s < sinks.length; s++) {
-        const sink = sinks[s]!;
+        const sink = sinks[s];
         if (!sink.accepts(buf, off, len)) continue;
         if (ts < 0n) ts = this.clock.wallNs();
         sink.record(ts, buf, off, len, null);
@@ -135,7 +135,7 @@ class TunTap implements TappedTun {
     if (sinks.length > 0) {
       let ts = -1n;
       for (let s = 0; s < sinks.length; s++) {
-        const sink = sinks[s]!;
+        const sink = sinks[s];
         if (!sink.accepts(buf, off, len)) continue;
         if (ts < 0n) ts = this.clock.wallNs();
         sink.record(ts, buf, off, len, null);
@@ -219,16 +219,16 @@ class UnderlayTap implements TappedUnderlay {
     const localPort = this.underlay.localPort;
     let ts = -1n;
     for (let i = 0; i < batch.count; i++) {
-      const buf = batch.bufs[i]!;
-      const off = batch.offs[i]!;
-      const len = batch.lens[i]!;
+      const buf = batch.bufs[i];
+      const off = batch.offs[i];
+      const len = batch.lens[i];
       let built = false;
       for (let s = 0; s < sinks.length; s++) {
-        const sink = sinks[s]!;
+        const sink = sinks[s];
         if (!sink.accepts(buf, off + this.innerOff, len - this.innerOff)) continue;
         if (ts < 0n) ts = this.clock.wallNs();
         if (!built) {
-          this.buildHeaders(batch.addrs[i]!, batch.ports[i]!, localAddr, localPort, len);
+          this.buildHeaders(batch.addrs[i], batch.ports[i], localAddr, localPort, len);
           built = true;
         }
         sink.record(ts, buf, off, len, this.meta);
@@ -241,7 +241,7 @@ class UnderlayTap implements TappedUnderlay {
     if (sinks.length > 0) {
       let ts = -1n;
       for (let s = 0; s < sinks.length; s++) {
-        const sink = sinks[s]!;
+        const sink = sinks[s];
         if (!sink.accepts(buf, off + this.innerOff, len - this.innerOff)) continue;
         if (ts < 0n) {
           ts = this.clock.wallNs();

@@ -45,7 +45,7 @@ export function addImpairFlags(cmd: Command): Command {
 /** The impairment flags that were given, as parseImpairment fields. */
 export function impairFields(flags: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of IMPAIR_KEYS) if (typeof flags[key] === 'string') out[key] = flags[key] as string;
+  for (const key of IMPAIR_KEYS) if (typeof flags[key] === 'string') out[key] = flags[key];
   return out;
 }
 

@@ -122,7 +122,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
           say(formatStatus(await collectStatus(result.state)));
           say('');
           say(
-            `Try: flannelette lab exec ${topology.pods[0]?.name ?? topology.nodes[0]!.name} -- ip addr     Remove it: flannelette lab down --name ${topology.name}`,
+            `Try: flannelette lab exec ${topology.pods[0]?.name ?? topology.nodes[0].name} -- ip addr     Remove it: flannelette lab down --name ${topology.name}`,
           );
         },
       ),

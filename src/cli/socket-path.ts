@@ -35,7 +35,7 @@ export function resolveNodeSocket(stateDir: string, node: string | undefined): s
   if (node && (node.endsWith('.sock') || node.startsWith('/'))) return node;
   const all = allNodeSockets(stateDir);
   if (!node) {
-    if (all.length === 1) return all[0]!;
+    if (all.length === 1) return all[0];
     if (all.length === 0) throw new ConfigError(`no running node found under ${stateDir}`);
     throw new ConfigError(
       `several nodes are running; name one of: ${all.map((s) => path.basename(s, '.sock')).join(', ')}`,
@@ -43,15 +43,15 @@ export function resolveNodeSocket(stateDir: string, node: string | undefined): s
   }
   if (node.includes('/')) {
     const [lab, name] = node.split('/', 2);
-    const p = path.join(stateDir, 'labs', lab!, 'run', `${name}.sock`);
+    const p = path.join(stateDir, 'labs', lab, 'run', `${name}.sock`);
     if (fs.existsSync(p)) return p;
     throw new ConfigError(`no running node "${name}" in lab "${lab}"`);
   }
   const matches = all.filter((s) => path.basename(s, '.sock') === node);
-  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 1) return matches[0];
   if (matches.length > 1)
     throw new ConfigError(
-      `"${node}" runs in several labs; say which, e.g. ${path.basename(path.dirname(path.dirname(matches[0]!)))}/${node}`,
+      `"${node}" runs in several labs; say which, e.g. ${path.basename(path.dirname(path.dirname(matches[0])))}/${node}`,
     );
   throw new ConfigError(`no running node named "${node}" under ${stateDir}`);
 }

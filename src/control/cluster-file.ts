@@ -154,7 +154,7 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     }
     if (!network.covers(subnet)) fail(subnetNode, `${at}.subnet ${subnet} is outside network ${network}`);
     const clash = nodes.findIndex((n) => n.subnet.overlaps(subnet));
-    if (clash >= 0) fail(subnetNode, `${at}.subnet ${subnet} overlaps nodes[${clash}].subnet ${nodes[clash]!.subnet}`);
+    if (clash >= 0) fail(subnetNode, `${at}.subnet ${subnet} overlaps nodes[${clash}].subnet ${nodes[clash].subnet}`);
 
     const node: ClusterNode = { name, publicIp, subnet, line };
     const macNode = field(itemNode, 'vtepMac');
@@ -166,7 +166,7 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
       } catch (err) {
         return fail(macNode, `${at}.vtepMac ${oneLine(err)}`);
       }
-      if ((mac[0]! & 1) === 1 || mac.every((b) => b === 0))
+      if ((mac[0] & 1) === 1 || mac.every((b) => b === 0))
         fail(macNode, `${at}.vtepMac ${formatMac(mac)} must be a unicast, non-zero MAC`);
     }
     if (backend.type === 'vxlan') {
@@ -184,7 +184,7 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
 /** A locally administered unicast MAC derived from the node name (same on every node). */
 export function deriveVtepMac(name: string): Mac {
   const mac = createHash('sha256').update(`flannelette-vtep:${name}`).digest().subarray(0, 6);
-  mac[0] = (mac[0]! & 0xfe) | 0x02;
+  mac[0] = (mac[0] & 0xfe) | 0x02;
   return Buffer.from(mac);
 }
 

@@ -225,7 +225,7 @@ export function decodeLeaseAttrs(text: string): Decoded<LeaseAttrs> {
   }
   if (raw.BackendType !== undefined && typeof raw.BackendType !== 'string')
     return { ok: false, reason: 'lease BackendType is not a string' };
-  const attrs: LeaseAttrs = { publicIp, backendType: ((raw.BackendType as string | undefined) ?? '').toLowerCase() };
+  const attrs: LeaseAttrs = { publicIp, backendType: (raw.BackendType ?? '').toLowerCase() };
   if (!isBackendName(attrs.backendType)) return { ok: true, value: attrs };
   const problem = decodeBackendData(backendFacts(attrs.backendType), raw.BackendData, attrs);
   return problem === undefined ? { ok: true, value: attrs } : { ok: false, reason: problem };

@@ -184,7 +184,7 @@ export class MemoryEtcd {
     this.history.push(e);
     if (this.history.length > HISTORY_LIMIT) {
       const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
-      this.compactedRevision = Math.max(this.compactedRevision, dropped[dropped.length - 1]!.kv.modRevision);
+      this.compactedRevision = Math.max(this.compactedRevision, dropped[dropped.length - 1].kv.modRevision);
     }
     for (const w of this.watchers) if (e.kv.key.startsWith(w.prefix)) this.deliver(w, e);
   }

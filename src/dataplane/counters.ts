@@ -56,11 +56,11 @@ export class DataplaneCounters {
   readonly drops = new Float64Array(DROP_REASONS.length);
 
   drop(reason: number): void {
-    this.drops[reason]!++;
+    this.drops[reason]++;
   }
 
   dropCount(reason: DropReason): number {
-    return this.drops[Drop[reason]]!;
+    return this.drops[Drop[reason]];
   }
 
   totalDrops(): number {

@@ -156,7 +156,7 @@ export class Dataplane {
     const { bufs, offs, lens } = batch;
     let wroteIcmp = false;
     for (let i = 0; i < batch.count; i++) {
-      const r = this.forwardOne(bufs[i]!, offs[i]!, lens[i]!);
+      const r = this.forwardOne(bufs[i], offs[i], lens[i]);
       if (r) wroteIcmp = true;
     }
     this.underlay.flush();
@@ -205,7 +205,7 @@ export class Dataplane {
   private fromUnderlay(batch: DatagramBatch): void {
     if (this.pending.length > 0) this.applyPending();
     const { bufs, offs, lens, addrs } = batch;
-    for (let i = 0; i < batch.count; i++) this.deliverOne(bufs[i]!, offs[i]!, lens[i]!, addrs[i]!);
+    for (let i = 0; i < batch.count; i++) this.deliverOne(bufs[i], offs[i], lens[i], addrs[i]);
     this.tun.flush();
   }
 

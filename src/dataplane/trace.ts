@@ -99,7 +99,7 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
   const d = new ForwardDecision();
   decideForward(policy, buf, off, size, d);
   const dropped = (): TraceResult => {
-    const drop = DROP_REASONS[d.drop]!;
+    const drop = DROP_REASONS[d.drop];
     const icmp = d.icmpType === NO_ICMP ? undefined : icmpText(d.icmpType, d.icmpCode, d.icmpRest);
     steps.push(`drop: ${drop}${icmp ? `; ICMP ${icmp} goes back to the sender` : dropNote(d.drop)}`);
     return icmp ? { verdict: 'drop', drop, icmp, steps } : { verdict: 'drop', drop, steps };

@@ -412,7 +412,7 @@ export class ImpairedUnderlay implements Underlay {
 
   private flipBit(buf: Buffer, off: number, len: number): void {
     const bit = Math.floor(this.rng.next() * len * 8);
-    buf[off + (bit >>> 3)]! ^= 1 << (bit & 7);
+    buf[off + (bit >>> 3)] ^= 1 << (bit & 7);
   }
 
   private deliver(

@@ -79,7 +79,7 @@ export class HeldHeap {
     this.bytes += d.len;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(d, items[parent]!)) break;
+      if (!before(d, items[parent])) break;
       items[i] = items[parent]!;
       i = parent;
     }
@@ -99,8 +99,8 @@ export class HeldHeap {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && before(items[r]!, items[l]!) ? r : l;
-        if (!before(items[c]!, last)) break;
+        const c = r < n && before(items[r], items[l]) ? r : l;
+        if (!before(items[c], last)) break;
         items[i] = items[c]!;
         i = c;
       }

@@ -164,7 +164,7 @@ export function parseTimeMs(field: string, text: string): number {
   if (!m) fail(field, text, example);
   const [, minus, num, unitRaw] = m;
   const value = Number(num);
-  const unit = unitRaw!.toLowerCase();
+  const unit = unitRaw.toLowerCase();
   if (unit === '') {
     if (value !== 0) fail(field, text, `give a unit (e.g. ${num}ms)`);
     return 0;
@@ -217,7 +217,7 @@ const RATE_UNITS: Record<string, number> = {
 /** "10mbit", "500kbit", "1gbit", "100kbps" (bytes/s), a bare number (bits/s, as tc) → bits per second. */
 export function parseRate(field: string, text: string): number {
   const m = RATE_RE.exec(text.trim());
-  const scale = m ? RATE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const scale = m ? RATE_UNITS[m[2].toLowerCase()] : undefined;
   if (!m || scale === undefined) fail(field, text, 'not a rate (e.g. 10mbit, 500kbit)');
   const bits = Number(m[1]) * scale;
   if (!(bits > 0)) fail(field, text, `${field} must be more than 0`);
@@ -247,7 +247,7 @@ export function parseQueue(field: string, text: string): { limit: number; unit: 
   const example = 'not a queue limit (e.g. 1000 packets, 1000p, 64kb)';
   if (!m) fail(field, text, example);
   const value = Number(m[1]);
-  const unit = m[2]!.toLowerCase();
+  const unit = m[2].toLowerCase();
   if (PACKET_UNITS.has(unit)) {
     if (!Number.isInteger(value) || value < 1 || value > MAX_QUEUE_PACKETS) {
       fail(field, text, `${field} must be a whole number of packets from 1 to ${MAX_QUEUE_PACKETS}`);
@@ -263,7 +263,7 @@ export function parseSize(field: string, text: string): number {
   const m = SIZE_RE.exec(text.trim());
   const example = 'not a size (e.g. 1500b, 32kb)';
   if (!m) fail(field, text, example);
-  const unit = m[2]!.toLowerCase();
+  const unit = m[2].toLowerCase();
   return parseSizeWith(field, text, Number(m[1]), unit === '' ? 'b' : unit, example);
 }
 
@@ -340,7 +340,7 @@ export function parseGilbertElliott(field: string, text: string): GilbertElliott
     }
     if (p === undefined) fail(field, text, 'p is required');
   }
-  return { p: p!, r: r ?? 1 - p!, h: h ?? 0, k: k ?? 1 };
+  return { p: p, r: r ?? 1 - p, h: h ?? 0, k: k ?? 1 };
 }
 
 /**

@@ -46,7 +46,7 @@ function httpPort(pod: LabPod): number | undefined {
     if (c.kind !== 'program' || c.argv[0] !== 'http') continue;
     const i = c.argv.findIndex((a) => a === '--port' || a.startsWith('--port='));
     if (i < 0) return 80;
-    const value = c.argv[i]!.includes('=') ? c.argv[i]!.split('=')[1] : c.argv[i + 1];
+    const value = c.argv[i].includes('=') ? c.argv[i].split('=')[1] : c.argv[i + 1];
     return Number(value);
   }
   return undefined;
@@ -71,7 +71,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(color('1', `${n}. ${title}`));
   };
   const pcapDir = path.resolve(opts.pcapDir ?? 'pcaps');
-  const first = t.nodes[0]!;
+  const first = t.nodes[0];
 
   say(
     color(
@@ -188,7 +188,7 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
     const other =
       multi.containers.find((c) => c.name === 'shell') ??
       multi.containers.find((c) => !(c.kind === 'program' && c.argv[0] === 'http')) ??
-      multi.containers[1]!;
+      multi.containers[1];
     say(`   $ kubectl exec ${multi.name} -c ${other.name} -- wget -qO- ${url('localhost', httpPort(multi)!)}`);
     const r = await fetch(multi.netns, url('localhost', httpPort(multi)!));
     const g = parseGreeting(r.out);
@@ -246,7 +246,7 @@ async function walkThrough(t: LabTopology, state: LabState, ui: Ui): Promise<voi
     const node = nodeOf(client);
     const r = await fetch(node.netns, url(far.ip, httpPort(far)!));
     const g = parseGreeting(r.out);
-    const own = new Set([node.publicIp, node.gateway, node.subnet.split('/')[0]!]);
+    const own = new Set([node.publicIp, node.gateway, node.subnet.split('/')[0]]);
     check(
       r.code === 0 && g !== undefined && own.has(g.client) ? 'pass' : 'fail',
       `${node.name} → ${far.name} (${far.ip}) on ${far.node}: answered`,
@@ -355,7 +355,7 @@ function reportCaptures(
   say('   Read them with:');
   if (inner) say(`     tshark -r ${rel(inner)}`);
   if (outer) say(`     tshark -r ${rel(outer)}${decode}`);
-  if (!inner && !outer) say(`     tshark -r ${rel(files[0]!)}${decode}`);
+  if (!inner && !outer) say(`     tshark -r ${rel(files[0])}${decode}`);
   void state;
 }
 

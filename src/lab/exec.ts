@@ -19,7 +19,7 @@ export function findTarget(state: LabState, name: string, container?: string): E
   const t = state.topology;
   const pod = t.pods.find((p) => p.name === name);
   if (pod) {
-    const c = container === undefined ? pod.containers[0]! : pod.containers.find((x) => x.name === container);
+    const c = container === undefined ? pod.containers[0] : pod.containers.find((x) => x.name === container);
     if (!c)
       throw new ConfigError(
         `pod ${name} has no container "${container}" (containers: ${pod.containers.map((x) => x.name).join(', ')})`,

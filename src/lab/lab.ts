@@ -65,7 +65,7 @@ export interface LabUpResult {
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length) await fn(items[next++]);
   });
   await Promise.all(workers);
 }
@@ -174,14 +174,14 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
             n.name,
             controlSocket(paths, n.name),
             nodeLogFile(paths, n.name),
-            () => pidAlive(state.nodePids[n.name]!),
+            () => pidAlive(state.nodePids[n.name]),
             opts.readyTimeoutMs ?? 20_000,
           ),
         ),
       );
       for (const link of t.links) {
         for (const [from, to] of [link.between, [link.between[1], link.between[0]]]) {
-          await rpcCall(controlSocket(paths, from!), 'impair', { to, fields: link.impairment });
+          await rpcCall(controlSocket(paths, from), 'impair', { to, fields: link.impairment });
         }
       }
       check();
@@ -267,13 +267,13 @@ async function waitForContainers(
   while (pending.length > 0) {
     signal?.throwIfAborted();
     for (let i = pending.length - 1; i >= 0; i--) {
-      const { p, c } = pending[i]!;
+      const { p, c } = pending[i];
       if (fs.existsSync(readyFile(paths, p.name, c.name))) {
         pending.splice(i, 1);
         continue;
       }
       // (alive, not "in the namespace": right after the spawn, ip(8) may not have switched yet)
-      if (!pidAlive(state.containerPids[`${p.name}/${c.name}`]!)) {
+      if (!pidAlive(state.containerPids[`${p.name}/${c.name}`])) {
         throw new DeviceError(
           `container ${c.name} of pod ${p.name} exited during start-up; see ${containerLogFile(paths, p.name, c.name)}`,
         );
@@ -281,7 +281,7 @@ async function waitForContainers(
     }
     if (pending.length === 0) break;
     if (Date.now() > deadline) {
-      const { p, c } = pending[0]!;
+      const { p, c } = pending[0];
       throw new DeviceError(
         `container ${c.name} of pod ${p.name} was not ready within ${timeoutMs / 1000}s; see ${containerLogFile(paths, p.name, c.name)}`,
       );
@@ -350,7 +350,7 @@ export async function listLabs(root = labRoot()): Promise<string[]> {
   const names = new Set(labDirs(root).filter((d) => LAB_NAME_RE.test(d)));
   for (const ns of await listNetns()) {
     const m = /^flt-([a-z][a-z0-9]{0,15})-underlay$/.exec(ns);
-    if (m) names.add(m[1]!);
+    if (m) names.add(m[1]);
   }
   return [...names].sort();
 }
@@ -367,7 +367,7 @@ export async function resolveLabName(given: string | undefined, root = labRoot()
   const labs = await listLabs(root);
   if (labs.length === 0) throw new ConfigError('no lab is running (start one with: flannelette lab up)');
   if (labs.length > 1) throw new ConfigError(`several labs are running (${labs.join(', ')}): choose one with --name`);
-  return labs[0]!;
+  return labs[0];
 }
 
 /** The state of a running lab, or a ConfigError saying it is not running. */

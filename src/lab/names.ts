@@ -75,7 +75,7 @@ const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 function safeString(seed: string, length: number): string {
   const digest = createHash('sha256').update(seed).digest();
   let out = '';
-  for (let i = 0; i < length; i++) out += SAFE_ALPHABET[digest[i]! % SAFE_ALPHABET.length];
+  for (let i = 0; i < length; i++) out += SAFE_ALPHABET[digest[i] % SAFE_ALPHABET.length];
   return out;
 }
 
@@ -85,7 +85,7 @@ function hexHash(seed: string): string {
 
 /** The pod-template hash of a replicated pod (like a ReplicaSet's `9b644dcd5`): 9 or 10 characters. */
 export function templateHash(lab: string, template: string, specJson: string): string {
-  const len = 9 + (createHash('sha256').update(`len:${lab}/${template}`).digest()[0]! & 1);
+  const len = 9 + (createHash('sha256').update(`len:${lab}/${template}`).digest()[0] & 1);
   return safeString(`tpl:${lab}/${template}/${specJson}`, len);
 }
 

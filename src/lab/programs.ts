@@ -41,7 +41,7 @@ const GREETING_RE = /^Hello from (\S+) \(([^)]*)\); you are (\S+)$/m;
 
 export function parseGreeting(text: string): { pod: string; ip: string; client: string } | undefined {
   const m = GREETING_RE.exec(text);
-  return m ? { pod: m[1]!, ip: m[2]!, client: m[3]! } : undefined;
+  return m ? { pod: m[1], ip: m[2], client: m[3] } : undefined;
 }
 
 function flags(
@@ -51,7 +51,7 @@ function flags(
   const values: Record<string, string> = {};
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    const a = args[i];
     if (a.startsWith('--')) {
       const [key, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
       if (!(key in known)) throw new ConfigError(`unknown option --${key}`);

@@ -428,7 +428,7 @@ class Validator extends YamlFields {
 }
 
 function leastLoaded(nodes: LabNode[], load: Map<string, number>): string {
-  let best = nodes[0]!.name;
+  let best = nodes[0].name;
   for (const n of nodes) if (load.get(n.name)! < load.get(best)!) best = n.name;
   return best;
 }

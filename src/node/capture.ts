@@ -78,9 +78,10 @@ export class NodeCapture {
 
   /** Starts a live capture to a control-socket client; the reply is followed by a pcap stream. */
   startLive(params: Record<string, unknown>): StreamReply {
-    const point = params.point === undefined ? 'inner' : params.point;
-    if (point !== 'inner' && point !== 'outer')
-      throw new ConfigError(`--point ${String(point)}: expected inner or outer`);
+    const requested = params.point === undefined ? 'inner' : params.point;
+    if (requested !== 'inner' && requested !== 'outer')
+      throw new ConfigError(`--point ${String(requested)}: expected inner or outer`);
+    const point: CapturePoint = requested;
     const filterText = typeof params.filter === 'string' ? params.filter : '';
     const filter = parseCaptureFilter(filterText);
     const snaplen = params.snaplen === undefined ? undefined : Number(params.snaplen);
@@ -96,7 +97,7 @@ export class NodeCapture {
           snaplen,
           filter,
         });
-        const entry = { point: point as CapturePoint, sink, filter: filterText };
+        const entry = { point, sink, filter: filterText };
         this.live.add(entry);
         tap.addSink(sink);
         this.log.info({ point, filter: filterText || undefined }, 'live capture started');

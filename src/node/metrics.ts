@@ -223,7 +223,7 @@ export function parseMetricsAddr(text: string): MetricsAddress {
   const bad = (why: string): ConfigError => new ConfigError(`--metrics-addr ${text}: ${why}`);
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text.trim());
   if (!m) throw bad('expected HOST:PORT, e.g. 127.0.0.1:9100');
-  const host = m[1] ?? m[2]!;
+  const host = m[1] ?? m[2];
   if (m[1] !== undefined && !net.isIPv6(host)) throw bad(`${host} is not an IPv6 address`);
   const port = Number(m[3]);
   if (port < 1 || port > 65535) throw bad('the port must be from 1 to 65535');

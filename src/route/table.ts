@@ -46,7 +46,7 @@ export class RouteTable<T> {
 
   /** Like add; returns true when an identical prefix was already present (its value is replaced). */
   replace(cidr: Cidr, value: T): boolean {
-    const map = this.byLength[cidr.prefix]!;
+    const map = this.byLength[cidr.prefix];
     const key = cidr.network | 0;
     const existing = map.get(key);
     if (existing) {
@@ -63,7 +63,7 @@ export class RouteTable<T> {
 
   /** Removes the identical prefix; returns whether it was present. */
   remove(cidr: Cidr): boolean {
-    const map = this.byLength[cidr.prefix]!;
+    const map = this.byLength[cidr.prefix];
     if (!map.delete(cidr.network | 0)) return false;
     this.count--;
     if (map.size === 0) this.recomputeLengths();
@@ -72,7 +72,7 @@ export class RouteTable<T> {
 
   /** The value of the identical prefix (no longest-prefix matching). */
   get(cidr: Cidr): T | undefined {
-    return this.byLength[cidr.prefix]!.get(cidr.network | 0)?.value;
+    return this.byLength[cidr.prefix].get(cidr.network | 0)?.value;
   }
 
   /** The value of the longest prefix containing `ip`. Hot path: no allocation. */
@@ -89,7 +89,7 @@ export class RouteTable<T> {
   entries(): Array<[Cidr, T]> {
     const out: Array<[Cidr, T]> = [];
     for (let p = 32; p >= 0; p--) {
-      const sorted = [...this.byLength[p]!.values()].sort((a, b) => a.cidr.network - b.cidr.network);
+      const sorted = [...this.byLength[p].values()].sort((a, b) => a.cidr.network - b.cidr.network);
       for (const e of sorted) out.push([e.cidr, e.value]);
     }
     return out;
@@ -105,8 +105,8 @@ export class RouteTable<T> {
     const lengths = this.lengths;
     const ipSigned = ip | 0;
     for (let i = 0; i < lengths.length; i++) {
-      const p = lengths[i]!;
-      const e = this.byLength[p]!.get(ipSigned & MASKS[p]!);
+      const p = lengths[i];
+      const e = this.byLength[p].get(ipSigned & MASKS[p]);
       if (e !== undefined) return e;
     }
     return undefined;
@@ -114,7 +114,7 @@ export class RouteTable<T> {
 
   private recomputeLengths(): void {
     const present: number[] = [];
-    for (let p = 32; p >= 0; p--) if (this.byLength[p]!.size > 0) present.push(p);
+    for (let p = 32; p >= 0; p--) if (this.byLength[p].size > 0) present.push(p);
     this.lengths = Int32Array.from(present);
   }
 }

@@ -83,7 +83,7 @@ export function runQuiet(argv: readonly string[], opts: RunOptions = {}): Promis
   const [cmd, ...args] = argv;
   return new Promise((resolve) => {
     const child = execFile(
-      cmd!,
+      cmd,
       args,
       { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20, env: envOf(opts) },
       (err, stdout, stderr) => {
@@ -107,7 +107,7 @@ export function spawnDetached(argv: readonly string[], logFile: string, env: Rec
   const [cmd, ...args] = argv;
   const fd = fs.openSync(logFile, 'a');
   try {
-    const child = spawn(cmd!, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
     if (child.pid === undefined) throw new DeviceError(`could not start ${argv.join(' ')}`);
     child.on('error', () => undefined);
     child.unref();
@@ -133,7 +133,7 @@ const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
 export function runInteractive(argv: readonly string[], env: Record<string, string> = {}): Promise<number> {
   const [cmd, ...args] = argv;
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
     child.on('error', (err) => reject(new DeviceError(`cannot run ${cmd}: ${err.message}`, { cause: err })));
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 1) : 1)));
   });

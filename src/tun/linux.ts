@@ -185,7 +185,7 @@ export class LinuxTun implements TunDevice {
       for (let i = 0; i < count; i++) {
         const base = i * BIG_SLOT + readHeadroom;
         const pkt = base + VNET_HDR_LEN;
-        const len = inLens[i]! - VNET_HDR_LEN;
+        const len = inLens[i] - VNET_HDR_LEN;
         if (len <= 0) {
           st.errors++;
           continue;

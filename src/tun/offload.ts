@@ -74,10 +74,10 @@ export interface VnetHdr {
 export function readVnetHdr(buf: Uint8Array, off: number, into: VnetHdr): VnetHdr {
   into.flags = buf[off]!;
   into.gsoType = buf[off + 1]!;
-  into.hdrLen = buf[off + 2]! | (buf[off + 3]! << 8);
-  into.gsoSize = buf[off + 4]! | (buf[off + 5]! << 8);
-  into.csumStart = buf[off + 6]! | (buf[off + 7]! << 8);
-  into.csumOffset = buf[off + 8]! | (buf[off + 9]! << 8);
+  into.hdrLen = buf[off + 2] | (buf[off + 3] << 8);
+  into.gsoSize = buf[off + 4] | (buf[off + 5] << 8);
+  into.csumStart = buf[off + 6] | (buf[off + 7] << 8);
+  into.csumOffset = buf[off + 8] | (buf[off + 9] << 8);
   return into;
 }
 

@@ -119,7 +119,7 @@ export class MemoryNetwork {
       const cap = this.slots.length;
       while (this.size > 0 && done < maxDatagrams) {
         const first = this.head;
-        const dst = this.members.get(key(this.dstAddr[first]!, this.dstPort[first]!));
+        const dst = this.members.get(key(this.dstAddr[first], this.dstPort[first]));
         // take the run of consecutive datagrams with the same destination, up to its burst
         let count = 1;
         while (

@@ -32,14 +32,14 @@ export function onesComplementSum(buf: Uint8Array, off: number, len: number, ini
     // Align to 4 with at most one 16-bit word, then sum LE 32-bit words; the one's complement sum
     // of byte-swapped words is the byte-swapped sum (RFC 1071), so swap the folded result back.
     if ((abs & 2) !== 0) {
-      s += (buf[i]! << 8) | buf[i + 1]!;
+      s += (buf[i] << 8) | buf[i + 1];
       i += 2;
     }
     const words = wordView(buf.buffer);
     const w0 = (buf.byteOffset + i) >>> 2;
     const n = (end - i) >>> 2;
     let le = 0;
-    for (let k = w0, kEnd = w0 + n; k < kEnd; k++) le += words[k]!;
+    for (let k = w0, kEnd = w0 + n; k < kEnd; k++) le += words[k];
     let f = (le % 0x10000) + Math.floor(le / 0x10000);
     while (f > 0xffff) f = (f & 0xffff) + (f >>> 16);
     s += ((f & 0xff) << 8) | (f >>> 8);
@@ -48,14 +48,14 @@ export function onesComplementSum(buf: Uint8Array, off: number, len: number, ini
     // Four words per step; the sum stays far below 2^53 for any IP packet.
     for (; i + 8 <= end; i += 8) {
       s +=
-        ((buf[i]! << 8) | buf[i + 1]!) +
-        ((buf[i + 2]! << 8) | buf[i + 3]!) +
-        ((buf[i + 4]! << 8) | buf[i + 5]!) +
-        ((buf[i + 6]! << 8) | buf[i + 7]!);
+        ((buf[i] << 8) | buf[i + 1]) +
+        ((buf[i + 2] << 8) | buf[i + 3]) +
+        ((buf[i + 4] << 8) | buf[i + 5]) +
+        ((buf[i + 6] << 8) | buf[i + 7]);
     }
   }
-  for (; i < end; i += 2) s += (buf[i]! << 8) | buf[i + 1]!;
-  if (len & 1) s += buf[off + len - 1]! << 8;
+  for (; i < end; i += 2) s += (buf[i] << 8) | buf[i + 1];
+  if (len & 1) s += buf[off + len - 1] << 8;
   return s;
 }
 

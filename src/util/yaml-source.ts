@@ -34,7 +34,7 @@ export function parseYamlSource(text: string, file: string, opts: YamlSourceOpti
     throw new ConfigError(`${file}:${line}: ${what}`);
   };
   if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
+    const e = doc.errors[0];
     throw new ConfigError(`${file}:${lineOfOffset(e.pos[0])}: not valid YAML: ${e.message.split('\n')[0]}`, {
       cause: e,
     });

@@ -31,7 +31,7 @@ export function ethSrc(buf: Uint8Array, off: number): Uint8Array {
   return buf.subarray(off + ETH_OFF_SRC, off + ETH_OFF_SRC + ETH_ADDR_LEN);
 }
 export function ethEthertype(buf: Uint8Array, off: number): number {
-  return (buf[off + ETH_OFF_ETHERTYPE]! << 8) | buf[off + ETH_OFF_ETHERTYPE + 1]!;
+  return (buf[off + ETH_OFF_ETHERTYPE] << 8) | buf[off + ETH_OFF_ETHERTYPE + 1];
 }
 
 /** True when the 6 bytes at buf[off] equal `mac` (no allocation). */

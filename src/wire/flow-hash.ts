@@ -35,7 +35,7 @@ function finish(h: number): number {
 }
 
 function word(buf: Uint8Array, i: number): number {
-  return (buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!;
+  return (buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3];
 }
 
 function hasPorts(protocol: number): boolean {
@@ -47,23 +47,23 @@ function hasPorts(protocol: number): boolean {
 /** The 32-bit flow hash of the IP packet buf[off, off+len); 0 when it is not a sane IP header. */
 export function flowHash(buf: Uint8Array, off: number, len: number): number {
   if (len < 1 || off < 0 || off + len > buf.length) return 0;
-  const version = buf[off]! >>> 4;
+  const version = buf[off] >>> 4;
   let h = 0x464c4e54; // seed "FLNT"
   if (version === 4) {
     if (ipv4Check(buf, off, len) !== Ipv4Problem.Ok) return 0;
-    const protocol = buf[off + 9]!;
+    const protocol = buf[off + 9];
     h = mix(h, word(buf, off + 12));
     h = mix(h, word(buf, off + 16));
     h = mix(h, protocol);
-    const fragmented = ((buf[off + 6]! << 8) | buf[off + 7]!) & 0x3fff;
-    const hl = (buf[off]! & 0x0f) << 2;
-    const totalLen = (buf[off + 2]! << 8) | buf[off + 3]!;
+    const fragmented = ((buf[off + 6] << 8) | buf[off + 7]) & 0x3fff;
+    const hl = (buf[off] & 0x0f) << 2;
+    const totalLen = (buf[off + 2] << 8) | buf[off + 3];
     if (fragmented === 0 && hasPorts(protocol) && totalLen >= hl + 4) h = mix(h, word(buf, off + hl));
     return finish(h);
   }
   if (version === 6) {
     if (len < IPV6_HEADER_LEN) return 0;
-    const nextHeader = buf[off + 6]!;
+    const nextHeader = buf[off + 6];
     for (let i = 8; i < 40; i += 4) h = mix(h, word(buf, off + i));
     h = mix(h, nextHeader);
     if (hasPorts(nextHeader) && len >= IPV6_HEADER_LEN + 4) h = mix(h, word(buf, off + IPV6_HEADER_LEN));

@@ -74,27 +74,27 @@ export function isIcmpError(type: number): boolean {
 }
 
 export function icmpType(buf: Uint8Array, off: number): number {
-  return buf[off]!;
+  return buf[off];
 }
 export function icmpCode(buf: Uint8Array, off: number): number {
-  return buf[off + 1]!;
+  return buf[off + 1];
 }
 export function icmpChecksum(buf: Uint8Array, off: number): number {
-  return (buf[off + 2]! << 8) | buf[off + 3]!;
+  return (buf[off + 2] << 8) | buf[off + 3];
 }
 /** The 32-bit rest-of-header (bytes 4..7). */
 export function icmpRest(buf: Uint8Array, off: number): number {
   return readIpv4(buf, off + 4);
 }
 export function icmpEchoIdent(buf: Uint8Array, off: number): number {
-  return (buf[off + 4]! << 8) | buf[off + 5]!;
+  return (buf[off + 4] << 8) | buf[off + 5];
 }
 export function icmpEchoSeq(buf: Uint8Array, off: number): number {
-  return (buf[off + 6]! << 8) | buf[off + 7]!;
+  return (buf[off + 6] << 8) | buf[off + 7];
 }
 /** The next-hop MTU of a fragmentation-needed message (RFC 1191). */
 export function icmpNextHopMtu(buf: Uint8Array, off: number): number {
-  return (buf[off + 6]! << 8) | buf[off + 7]!;
+  return (buf[off + 6] << 8) | buf[off + 7];
 }
 
 /** True when the ICMP message buf[off, off+len) has a correct checksum. */
@@ -218,7 +218,7 @@ export function icmpErrorAllowed(buf: Uint8Array, off: number, len: number): boo
   if (ipv4Protocol(buf, off) === IPPROTO_ICMP) {
     const hl = ipv4HeaderLen(buf, off);
     if (ipv4TotalLen(buf, off) < hl + 1) return false;
-    if (isIcmpError(buf[off + hl]!)) return false;
+    if (isIcmpError(buf[off + hl])) return false;
   }
   return true;
 }

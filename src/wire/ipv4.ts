@@ -55,23 +55,23 @@ export function ipv4ProblemName(code: number): string {
 }
 
 export function ipv4Version(buf: Uint8Array, off: number): number {
-  return buf[off]! >>> 4;
+  return buf[off] >>> 4;
 }
 /** Header length in bytes (IHL * 4). */
 export function ipv4HeaderLen(buf: Uint8Array, off: number): number {
-  return (buf[off]! & 0x0f) << 2;
+  return (buf[off] & 0x0f) << 2;
 }
 export function ipv4Tos(buf: Uint8Array, off: number): number {
-  return buf[off + IPV4_OFF_TOS]!;
+  return buf[off + IPV4_OFF_TOS];
 }
 export function ipv4TotalLen(buf: Uint8Array, off: number): number {
-  return (buf[off + IPV4_OFF_TOTAL_LEN]! << 8) | buf[off + IPV4_OFF_TOTAL_LEN + 1]!;
+  return (buf[off + IPV4_OFF_TOTAL_LEN] << 8) | buf[off + IPV4_OFF_TOTAL_LEN + 1];
 }
 export function ipv4Ident(buf: Uint8Array, off: number): number {
-  return (buf[off + IPV4_OFF_IDENT]! << 8) | buf[off + IPV4_OFF_IDENT + 1]!;
+  return (buf[off + IPV4_OFF_IDENT] << 8) | buf[off + IPV4_OFF_IDENT + 1];
 }
 function flagsFrag(buf: Uint8Array, off: number): number {
-  return (buf[off + IPV4_OFF_FLAGS_FRAG]! << 8) | buf[off + IPV4_OFF_FLAGS_FRAG + 1]!;
+  return (buf[off + IPV4_OFF_FLAGS_FRAG] << 8) | buf[off + IPV4_OFF_FLAGS_FRAG + 1];
 }
 export function ipv4DontFragment(buf: Uint8Array, off: number): boolean {
   return (flagsFrag(buf, off) & FLAG_DF) !== 0;
@@ -88,13 +88,13 @@ export function ipv4IsFragment(buf: Uint8Array, off: number): boolean {
   return (flagsFrag(buf, off) & (FLAG_MF | FRAG_MASK)) !== 0;
 }
 export function ipv4Ttl(buf: Uint8Array, off: number): number {
-  return buf[off + IPV4_OFF_TTL]!;
+  return buf[off + IPV4_OFF_TTL];
 }
 export function ipv4Protocol(buf: Uint8Array, off: number): number {
-  return buf[off + IPV4_OFF_PROTOCOL]!;
+  return buf[off + IPV4_OFF_PROTOCOL];
 }
 export function ipv4Checksum(buf: Uint8Array, off: number): number {
-  return (buf[off + IPV4_OFF_CHECKSUM]! << 8) | buf[off + IPV4_OFF_CHECKSUM + 1]!;
+  return (buf[off + IPV4_OFF_CHECKSUM] << 8) | buf[off + IPV4_OFF_CHECKSUM + 1];
 }
 export function ipv4Src(buf: Uint8Array, off: number): Ipv4 {
   return readIpv4(buf, off + IPV4_OFF_SRC);
@@ -111,8 +111,8 @@ export function ipv4Dst(buf: Uint8Array, off: number): Ipv4 {
  */
 export function ipv4Check(buf: Uint8Array, off: number, len: number): number {
   if (len < IPV4_MIN_HEADER || off < 0 || off + len > buf.length) return Ipv4Problem.Truncated;
-  if (buf[off]! >>> 4 !== 4) return Ipv4Problem.BadVersion;
-  const headerLen = (buf[off]! & 0x0f) << 2;
+  if (buf[off] >>> 4 !== 4) return Ipv4Problem.BadVersion;
+  const headerLen = (buf[off] & 0x0f) << 2;
   if (headerLen < IPV4_MIN_HEADER || headerLen > len) return Ipv4Problem.BadHeaderLength;
   const totalLen = ipv4TotalLen(buf, off);
   if (totalLen < headerLen || totalLen > len) return Ipv4Problem.BadTotalLength;
@@ -150,9 +150,9 @@ export function ipv4SetChecksum(buf: Uint8Array, off: number): void {
  * new TTL. A TTL of 0 is left alone (returns 0): callers drop packets with TTL <= 1 first.
  */
 export function ipv4DecrementTtl(buf: Uint8Array, off: number): number {
-  const ttl = buf[off + IPV4_OFF_TTL]!;
+  const ttl = buf[off + IPV4_OFF_TTL];
   if (ttl === 0) return 0;
-  const proto = buf[off + IPV4_OFF_PROTOCOL]!;
+  const proto = buf[off + IPV4_OFF_PROTOCOL];
   const next = ttl - 1;
   buf[off + IPV4_OFF_TTL] = next;
   const sum = checksumAdjust16(ipv4Checksum(buf, off), (ttl << 8) | proto, (next << 8) | proto);

@@ -28,22 +28,22 @@ export function ipv6ProblemName(code: number): string {
 }
 
 export function ipv6Version(buf: Uint8Array, off: number): number {
-  return buf[off]! >>> 4;
+  return buf[off] >>> 4;
 }
 export function ipv6TrafficClass(buf: Uint8Array, off: number): number {
-  return ((buf[off]! & 0x0f) << 4) | (buf[off + 1]! >>> 4);
+  return ((buf[off] & 0x0f) << 4) | (buf[off + 1] >>> 4);
 }
 export function ipv6FlowLabel(buf: Uint8Array, off: number): number {
-  return ((buf[off + 1]! & 0x0f) << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
+  return ((buf[off + 1] & 0x0f) << 16) | (buf[off + 2] << 8) | buf[off + 3];
 }
 export function ipv6PayloadLen(buf: Uint8Array, off: number): number {
-  return (buf[off + IPV6_OFF_PAYLOAD_LEN]! << 8) | buf[off + IPV6_OFF_PAYLOAD_LEN + 1]!;
+  return (buf[off + IPV6_OFF_PAYLOAD_LEN] << 8) | buf[off + IPV6_OFF_PAYLOAD_LEN + 1];
 }
 export function ipv6NextHeader(buf: Uint8Array, off: number): number {
-  return buf[off + IPV6_OFF_NEXT_HEADER]!;
+  return buf[off + IPV6_OFF_NEXT_HEADER];
 }
 export function ipv6HopLimit(buf: Uint8Array, off: number): number {
-  return buf[off + IPV6_OFF_HOP_LIMIT]!;
+  return buf[off + IPV6_OFF_HOP_LIMIT];
 }
 /** A view (no copy) of the 16-byte source address. */
 export function ipv6Src(buf: Uint8Array, off: number): Uint8Array {
@@ -57,7 +57,7 @@ export function ipv6Dst(buf: Uint8Array, off: number): Uint8Array {
 /** 0 when buf[off, off+len) holds a version-6 fixed header and its whole payload, else a problem code. */
 export function ipv6Check(buf: Uint8Array, off: number, len: number): number {
   if (len < IPV6_HEADER_LEN || off < 0 || off + len > buf.length) return Ipv6Problem.Truncated;
-  if (buf[off]! >>> 4 !== 6) return Ipv6Problem.BadVersion;
+  if (buf[off] >>> 4 !== 6) return Ipv6Problem.BadVersion;
   if (IPV6_HEADER_LEN + ipv6PayloadLen(buf, off) > len) return Ipv6Problem.BadPayloadLength;
   return Ipv6Problem.Ok;
 }

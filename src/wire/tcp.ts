@@ -51,10 +51,10 @@ export function tcpProblemName(code: number): string {
 }
 
 function u16(buf: Uint8Array, off: number): number {
-  return (buf[off]! << 8) | buf[off + 1]!;
+  return (buf[off] << 8) | buf[off + 1];
 }
 function u32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) >>> 0) + (buf[off + 1]! << 16) + (buf[off + 2]! << 8) + buf[off + 3]!;
+  return ((buf[off] << 24) >>> 0) + (buf[off + 1] << 16) + (buf[off + 2] << 8) + buf[off + 3];
 }
 function put16(buf: Uint8Array, off: number, v: number): void {
   buf[off] = (v >>> 8) & 0xff;
@@ -83,10 +83,10 @@ export function tcpAck(buf: Uint8Array, off: number): number {
 }
 /** Header length in bytes (data offset * 4). */
 export function tcpHeaderLen(buf: Uint8Array, off: number): number {
-  return (buf[off + TCP_OFF_DATA_OFFSET]! >>> 4) << 2;
+  return (buf[off + TCP_OFF_DATA_OFFSET] >>> 4) << 2;
 }
 export function tcpFlags(buf: Uint8Array, off: number): number {
-  return buf[off + TCP_OFF_FLAGS]!;
+  return buf[off + TCP_OFF_FLAGS];
 }
 export function tcpWindow(buf: Uint8Array, off: number): number {
   return u16(buf, off + TCP_OFF_WINDOW);

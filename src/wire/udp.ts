@@ -24,17 +24,17 @@ export function udpProblemName(code: number): string {
 }
 
 export function udpSrcPort(buf: Uint8Array, off: number): number {
-  return (buf[off]! << 8) | buf[off + 1]!;
+  return (buf[off] << 8) | buf[off + 1];
 }
 export function udpDstPort(buf: Uint8Array, off: number): number {
-  return (buf[off + UDP_OFF_DST_PORT]! << 8) | buf[off + UDP_OFF_DST_PORT + 1]!;
+  return (buf[off + UDP_OFF_DST_PORT] << 8) | buf[off + UDP_OFF_DST_PORT + 1];
 }
 /** The length field: header plus payload, in bytes. */
 export function udpLength(buf: Uint8Array, off: number): number {
-  return (buf[off + UDP_OFF_LENGTH]! << 8) | buf[off + UDP_OFF_LENGTH + 1]!;
+  return (buf[off + UDP_OFF_LENGTH] << 8) | buf[off + UDP_OFF_LENGTH + 1];
 }
 export function udpChecksum(buf: Uint8Array, off: number): number {
-  return (buf[off + UDP_OFF_CHECKSUM]! << 8) | buf[off + UDP_OFF_CHECKSUM + 1]!;
+  return (buf[off + UDP_OFF_CHECKSUM] << 8) | buf[off + UDP_OFF_CHECKSUM + 1];
 }
 
 /** 0 when buf[off, off+len) holds a UDP header whose length field is >= 8 and <= len, else a problem code. */

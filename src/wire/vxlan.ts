@@ -26,17 +26,17 @@ export function vxlanProblemName(code: number): string {
 /** 0 when buf[off, off+len) holds at least a VXLAN header with the I flag set, else a problem code. */
 export function vxlanCheck(buf: Uint8Array, off: number, len: number): number {
   if (len < VXLAN_HEADER_LEN || off < 0 || off + len > buf.length) return VxlanProblem.Truncated;
-  if ((buf[off]! & VXLAN_FLAG_I) === 0) return VxlanProblem.MissingIFlag;
+  if ((buf[off] & VXLAN_FLAG_I) === 0) return VxlanProblem.MissingIFlag;
   return VxlanProblem.Ok;
 }
 
 export function vxlanFlags(buf: Uint8Array, off: number): number {
-  return buf[off]!;
+  return buf[off];
 }
 
 /** The 24-bit VNI (bytes 4..6); the reserved byte 7 is ignored. */
 export function vxlanVni(buf: Uint8Array, off: number): number {
-  return (buf[off + 4]! << 16) | (buf[off + 5]! << 8) | buf[off + 6]!;
+  return (buf[off + 4] << 16) | (buf[off + 5] << 8) | buf[off + 6];
 }
 
 /** Writes flags 0x08, zero reserved bits and the VNI (masked to 24 bits) at buf[off, off+8). */

@@ -172,7 +172,7 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
         log: path.join(stateDir, `${s.name}.log`),
         socket: path.join(stateDir, `${s.name}.sock`),
         kernel: false,
-      } as ClusterNode);
+      });
     }
     return cluster;
   } catch (err) {

@@ -139,8 +139,8 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString()).slice(-4000);
     };
-    p.stdout!.on('data', keep);
-    p.stderr!.on('data', keep);
+    p.stdout.on('data', keep);
+    p.stderr.on('data', keep);
     proc = p;
     await waitHealthy(endpoint, p, 20_000, () => output, opts.netns);
   };

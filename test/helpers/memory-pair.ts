@@ -14,11 +14,11 @@ export function memoryPair() {
   const got: Array<{ from: number; port: number; data: Buffer }> = [];
   b.start((batch: DatagramBatch) => {
     for (let i = 0; i < batch.count; i++) {
-      const off = batch.offs[i]!;
+      const off = batch.offs[i];
       got.push({
-        from: batch.addrs[i]!,
-        port: batch.ports[i]!,
-        data: Buffer.from(batch.bufs[i]!.subarray(off, off + batch.lens[i]!)),
+        from: batch.addrs[i],
+        port: batch.ports[i],
+        data: Buffer.from(batch.bufs[i].subarray(off, off + batch.lens[i])),
       });
     }
   });

@@ -38,8 +38,8 @@ function parseLabels(text: string, line: string): Record<string, string> {
   while (rest.length > 0) {
     const m = LABEL_RE.exec(rest);
     if (!m) throw new Error(`bad labels in: ${line}`);
-    if (Object.hasOwn(labels, m[1]!)) throw new Error(`duplicate label ${m[1]} in: ${line}`);
-    labels[m[1]!] = m[2]!.replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    if (Object.hasOwn(labels, m[1])) throw new Error(`duplicate label ${m[1]} in: ${line}`);
+    labels[m[1]] = m[2].replace(/\\(["\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
     rest = rest.slice(m[0].length);
   }
   return labels;
@@ -54,23 +54,23 @@ export function parsePrometheusText(text: string): Exposition {
     if (line.startsWith('#')) {
       const h = HELP_RE.exec(line);
       if (h) {
-        help.set(h[1]!, h[2]!);
+        help.set(h[1], h[2]);
         continue;
       }
       const t = TYPE_RE.exec(line);
       if (t) {
-        if (types.has(t[1]!)) throw new Error(`second TYPE for ${t[1]}`);
-        types.set(t[1]!, t[2]!);
+        if (types.has(t[1])) throw new Error(`second TYPE for ${t[1]}`);
+        types.set(t[1], t[2]);
         continue;
       }
       throw new Error(`bad comment line: ${line}`);
     }
     const m = SAMPLE_RE.exec(line);
     if (!m) throw new Error(`bad sample line: ${line}`);
-    const name = m[1]!;
+    const name = m[1];
     const family = [name, name.replace(/_(bucket|sum|count)$/, '')].find((n) => types.has(n));
     if (!family) throw new Error(`sample before its TYPE line: ${line}`);
-    samples.push({ name, labels: m[2] === undefined ? {} : parseLabels(m[2], line), value: parseValue(m[3]!, line) });
+    samples.push({ name, labels: m[2] === undefined ? {} : parseLabels(m[2], line), value: parseValue(m[3], line) });
   }
   const sameLabels = (a: Record<string, string>, b: Record<string, string>): boolean =>
     Object.keys(a).length === Object.keys(b).length && Object.entries(b).every(([k, v]) => a[k] === v);

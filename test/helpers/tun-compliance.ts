@@ -39,8 +39,8 @@ export interface TunHarness {
 
 /** Internet checksum over bytes [off, off+len), starting from `sum`. */
 function checksum(buf: Uint8Array, off: number, len: number, sum = 0): number {
-  for (let i = 0; i + 1 < len; i += 2) sum += (buf[off + i]! << 8) | buf[off + i + 1]!;
-  if (len & 1) sum += buf[off + len - 1]! << 8;
+  for (let i = 0; i + 1 < len; i += 2) sum += (buf[off + i] << 8) | buf[off + i + 1];
+  if (len & 1) sum += buf[off + len - 1] << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
 }
@@ -93,8 +93,8 @@ export interface ParsedUdp {
 /** Parses an IPv4/UDP packet (no options needed); undefined for anything else. */
 export function parseIpv4Udp(buf: Uint8Array, off = 0, len = buf.length - off): ParsedUdp | undefined {
   const p = Buffer.from(buf.buffer, buf.byteOffset + off, len);
-  if (len < 28 || p[0]! >> 4 !== 4 || p[9] !== 17) return undefined;
-  const ihl = (p[0]! & 15) * 4;
+  if (len < 28 || p[0] >> 4 !== 4 || p[9] !== 17) return undefined;
+  const ihl = (p[0] & 15) * 4;
   if (ihl < 20 || len < ihl + 8) return undefined;
   const udpLen = p.readUInt16BE(ihl + 4);
   if (udpLen < 8 || ihl + udpLen > len) return undefined;
@@ -121,9 +121,9 @@ function collectPackets(dev: TunDevice): Seen {
     seen.batchSizes.push(batch.count);
     if (batch.count < 1 || batch.count > batch.bufs.length) seen.problems.push(`bad batch count ${batch.count}`);
     for (let i = 0; i < batch.count; i++) {
-      const buf = batch.bufs[i]!;
-      const off = batch.offs[i]!;
-      const len = batch.lens[i]!;
+      const buf = batch.bufs[i];
+      const off = batch.offs[i];
+      const len = batch.lens[i];
       if (off < PACKET_HEADROOM) seen.problems.push(`headroom ${off} < ${PACKET_HEADROOM}`);
       if (len <= 0 || off + len > buf.length)
         seen.problems.push(`packet ${off}+${len} outside its buffer (${buf.length})`);
@@ -159,7 +159,7 @@ export function runTunCompliance(name: string, makeHarness: () => Promise<TunHar
       await t.kernelSend([payload], 7001);
       const mine = () => seen.packets.filter((p) => p.parsed?.dport === 7001);
       await waitFor(t.pump, () => mine().length >= 1, 'the packet in the device');
-      const got = mine()[0]!;
+      const got = mine()[0];
       expect(got.parsed!.payload).toEqual(payload);
       expect(formatIpv4(got.parsed!.src)).toBe(formatIpv4(t.kernelAddr));
       expect(formatIpv4(got.parsed!.dst)).toBe(formatIpv4(t.peerAddr));
@@ -199,10 +199,10 @@ export function runTunCompliance(name: string, makeHarness: () => Promise<TunHar
       t.device.flush();
       await waitFor(t.pump, () => t.kernelReceived().length >= 2, 'the kernel side to receive two datagrams');
       const got = t.kernelReceived();
-      expect(got[0]!.payload).toEqual(payload);
-      expect(formatIpv4(got[0]!.addr)).toBe(formatIpv4(t.peerAddr));
-      expect(got[0]!.port).toBe(7003);
-      expect(got[1]!.payload).toEqual(payloadOf(8, 50));
+      expect(got[0].payload).toEqual(payload);
+      expect(formatIpv4(got[0].addr)).toBe(formatIpv4(t.peerAddr));
+      expect(got[0].port).toBe(7003);
+      expect(got[1].payload).toEqual(payloadOf(8, 50));
     });
 
     it('refuses too-large and out-of-bounds writes by returning false', async () => {

@@ -35,16 +35,16 @@ export function collect(u: Underlay): { got: Received[]; batchSizes: number[]; p
     batchSizes.push(batch.count);
     if (batch.count < 1 || batch.count > batch.bufs.length) problems.push(`bad batch count ${batch.count}`);
     for (let i = 0; i < batch.count; i++) {
-      const buf = batch.bufs[i]!;
-      const off = batch.offs[i]!;
-      const len = batch.lens[i]!;
+      const buf = batch.bufs[i];
+      const off = batch.offs[i];
+      const len = batch.lens[i];
       if (off < PACKET_HEADROOM) problems.push(`headroom ${off} < ${PACKET_HEADROOM}`);
       if (off + len > buf.length) problems.push(`datagram ${off}+${len} outside its buffer (${buf.length})`);
       const data = Buffer.from(buf.subarray(off, off + len));
       // the handler owns the headroom: scribbling over it must not corrupt anything
       buf.fill(0xee, off - PACKET_HEADROOM, off);
       if (!buf.subarray(off, off + len).equals(data)) problems.push('writing the headroom changed the datagram');
-      got.push({ data, addr: batch.addrs[i]!, port: batch.ports[i]!, batchSize: batch.count });
+      got.push({ data, addr: batch.addrs[i], port: batch.ports[i], batchSize: batch.count });
     }
   });
   return { got, batchSizes, problems };
@@ -94,9 +94,9 @@ export function runUnderlayCompliance(name: string, makePair: () => Promise<Unde
       expect(p.b.send(big, 100, 150, p.a.localAddr, p.a.localPort)).toBe(true);
       p.b.flush();
       await waitFor(p.pump, () => atA.got.length >= 1, 'b → a datagram');
-      expect(atA.got[0]!.data).toEqual(big.subarray(100, 250));
-      expect(formatIpv4(atA.got[0]!.addr)).toBe(formatIpv4(p.b.localAddr));
-      expect(atA.got[0]!.port).toBe(p.b.localPort);
+      expect(atA.got[0].data).toEqual(big.subarray(100, 250));
+      expect(formatIpv4(atA.got[0].addr)).toBe(formatIpv4(p.b.localAddr));
+      expect(atA.got[0].port).toBe(p.b.localPort);
       expect([...atA.problems, ...atB.problems]).toEqual([]);
     });
 
@@ -130,8 +130,8 @@ export function runUnderlayCompliance(name: string, makePair: () => Promise<Unde
       buf.fill(1);
       p.a.flush();
       await waitFor(p.pump, () => atB.got.length >= 2, 'two datagrams');
-      expect(atB.got[0]!.data).toEqual(original);
-      expect(atB.got[1]!.data).toEqual(Buffer.alloc(10));
+      expect(atB.got[0].data).toEqual(original);
+      expect(atB.got[1].data).toEqual(Buffer.alloc(10));
     });
 
     it('refuses bad sends by returning false, never throwing', async () => {

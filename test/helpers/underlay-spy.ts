@@ -24,7 +24,7 @@ export class UnderlaySpy implements Underlay {
   }
   start(onBatch: (batch: DatagramBatch) => void): void {
     this.inner.start((b) => {
-      for (let i = 0; i < b.count; i++) this.received.push({ addr: b.addrs[i]!, port: b.ports[i]!, len: b.lens[i]! });
+      for (let i = 0; i < b.count; i++) this.received.push({ addr: b.addrs[i], port: b.ports[i], len: b.lens[i] });
       onBatch(b);
     });
   }

@@ -173,7 +173,7 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
         `${prefix}/subnets/10.244.99.0-24`,
         '{"PublicIP":"192.0.2.83","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:83"}}',
       );
-      const rev = /"revision":(\d+)/.exec(etcd.etcdctl('get', `${prefix}/config`, '-w', 'json'))![1]!;
+      const rev = /"revision":(\d+)/.exec(etcd.etcdctl('get', `${prefix}/config`, '-w', 'json'))![1];
       etcd.etcdctl('compact', rev);
       expect(a.m.peers().map((p) => p.subnet.toString())).toEqual([b.lease.subnet.toString()]); // last view kept
       await proxy.restore();
@@ -198,7 +198,7 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     const lines = out.trim().split('\n');
     expect(lines.length % 2).toBe(0);
     const kv = new Map<string, string>();
-    for (let i = 0; i < lines.length; i += 2) kv.set(lines[i]!, lines[i + 1]!);
+    for (let i = 0; i < lines.length; i += 2) kv.set(lines[i], lines[i + 1]);
     expect(kv.get('/coreos.com/network/config')).toBe(
       '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1,"Port":8472}}',
     );
@@ -215,7 +215,7 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     });
     // The key is attached to a lease with the configured TTL.
     const ttl = etcd.etcdctl('get', key, '-w', 'json');
-    const leaseId = BigInt(/"lease":(\d+)/.exec(ttl)![1]!); // a 64-bit id: not through JSON.parse
+    const leaseId = BigInt(/"lease":(\d+)/.exec(ttl)![1]); // a 64-bit id: not through JSON.parse
     expect(leaseId).toBeGreaterThan(0n);
     const info = etcd.etcdctl('lease', 'timetolive', leaseId.toString(16));
     expect(info).toMatch(/granted with TTL\(10s\)/);
@@ -247,7 +247,7 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
       '{"PublicIP":"192.0.2.42","BackendType":"vxlan","BackendData":{"VtepMAC":"02:00:00:00:00:42"}}',
     );
     await waitFor(() => a.events.length === 1, 2000);
-    const e = a.events[0]!;
+    const e = a.events[0];
     expect(e.type).toBe('peer-added');
     if (e.type === 'peer-added') {
       expect(e.peer.subnet.toString()).toBe('10.244.200.0/24');

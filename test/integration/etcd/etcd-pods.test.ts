@@ -38,7 +38,7 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: nu
 function pairs(output: string): Array<[string, string]> {
   const lines = output.split('\n').filter((l) => l !== '');
   const out: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < lines.length; i += 2) out.push([lines[i]!, lines[i + 1]!]);
+  for (let i = 0; i + 1 < lines.length; i += 2) out.push([lines[i], lines[i + 1]]);
   return out;
 }
 
@@ -181,7 +181,7 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     const subnet = newKey.slice(newKey.lastIndexOf('/') + 1).replace('-', '/');
     const learned = await waitFor(
       'three nodes to route to the fourth',
-      async () => (await Promise.all([n1!, n2!, n3!].map((n) => routesTo(n, subnet)))).every(Boolean),
+      async () => (await Promise.all([n1, n2, n3].map((n) => routesTo(n, subnet)))).every(Boolean),
       5000,
       20,
     );
@@ -190,14 +190,14 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     expect(learned).toBeLessThan(2000);
     nodes.push(n4);
     await c.addPod(n4);
-    expect(await ping(n1!.pod!, n4.podIp!, 2)).toBe(2);
-    expect(await ping(n4.pod!, n2!.podIp!, 2)).toBe(2);
+    expect(await ping(n1.pod!, n4.podIp!, 2)).toBe(2);
+    expect(await ping(n4.pod!, n2.podIp!, 2)).toBe(2);
     // nobody restarted
-    for (const n of [n1!, n2!, n3!]) expect(n.proc!.exitCode).toBeNull();
+    for (const n of [n1, n2, n3]) expect(n.proc!.exitCode).toBeNull();
   }, 60_000);
 
   it('a SIGKILLed node (lease not revoked) is dropped by the others once its lease TTL passes', async () => {
-    const n4 = nodes[3]!;
+    const n4 = nodes[3];
     const others = nodes.slice(0, 3);
     await c.stopNode(n4, 'SIGKILL');
     const killedAt = Date.now();
@@ -215,20 +215,20 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     expect(gone).toBeGreaterThan(((TTL * 2) / 3) * 1000 - 1000);
     expect(subnetKeys()).not.toContain(`/coreos.com/network/subnets/${n4.subnet!.replace('/', '-')}`);
     // the kernel routes went too
-    const kernelRoutes = (await others[0]!.ns.ip('route', 'show')).stdout;
+    const kernelRoutes = (await others[0].ns.ip('route', 'show')).stdout;
     expect(kernelRoutes).not.toContain(n4.subnet!);
-    expect(await ping(others[0]!.pod!, others[1]!.podIp!, 2)).toBe(2);
+    expect(await ping(others[0].pod!, others[1].podIp!, 2)).toBe(2);
   }, 60_000);
 
   it('a 10 s etcd outage (twice the lease TTL) does not stop pod traffic nor cost a lease; a node joining afterwards is learned', async () => {
     const [n1, n2, n3] = nodes;
-    const three = [n1!, n2!, n3!];
+    const three = [n1, n2, n3];
     const before = leaseRecords();
     const count = 100; // 20 s at 0.2 s: the outage, and the TTL after it
     const pinger = new Promise<{ received: number; out: string }>((resolve) => {
       const p = spawn(
         'ip',
-        ['netns', 'exec', n1!.pod!.name, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', n2!.podIp!],
+        ['netns', 'exec', n1.pod!.name, 'ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', n2.podIp!],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let out = '';
@@ -241,10 +241,10 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     await c.etcd.pause();
     await sleep(5000);
     // mid-outage: still forwarding, still answering, and saying etcd is unavailable
-    expect(await ping(n3!.pod!, n1!.podIp!, 2)).toBe(2);
+    expect(await ping(n3.pod!, n1.podIp!, 2)).toBe(2);
     await waitFor(
       'a node to notice the outage',
-      async () => (await c.status(n1!)).membership.state !== 'running',
+      async () => (await c.status(n1)).membership.state !== 'running',
       10_000,
       200,
     );
@@ -277,8 +277,8 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     for (const n of three) await waitFor(`${n.name} to learn n5`, () => routesTo(n, s5.subnet), 5000);
     nodes.push(n5);
     await c.addPod(n5);
-    expect(await ping(n5.pod!, n3!.podIp!, 2)).toBe(2);
-    expect(await ping(n2!.pod!, n5.podIp!, 2)).toBe(2);
+    expect(await ping(n5.pod!, n3.podIp!, 2)).toBe(2);
+    expect(await ping(n2.pod!, n5.podIp!, 2)).toBe(2);
   }, 90_000);
 
   it("etcdctl shows flannel's JSON for the config and every lease", async () => {
@@ -379,9 +379,9 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
         5000,
       );
     }
-    expect(await ping(n1!.pod!, k.podIp!, 3)).toBe(3);
-    expect(await ping(k.pod!, n1!.podIp!, 3)).toBe(3);
-    expect(await ping(k.pod!, n2!.podIp!, 2)).toBe(2);
+    expect(await ping(n1.pod!, k.podIp!, 3)).toBe(3);
+    expect(await ping(k.pod!, n1.podIp!, 3)).toBe(3);
+    expect(await ping(k.pod!, n2.podIp!, 2)).toBe(2);
     // revoking the kernel node's lease removes it everywhere at once
     c.etcd.etcdctl('lease', 'revoke', leaseId!);
     for (const n of alive())
@@ -402,7 +402,7 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     // the nodes saw it (logged once) and skipped it
     await waitFor(
       'the nodes to log the malformed lease',
-      async () => [n1!, n2!, n3!].every((n) => /skipping malformed lease/.test(logTail(n, 100_000))),
+      async () => [n1, n2, n3].every((n) => /skipping malformed lease/.test(logTail(n, 100_000))),
       5000,
       100,
     );
@@ -414,13 +414,13 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
       expect((await c.status(n)).membership.state).toBe('running');
     }
     await expectAllAlive();
-    expect(await ping(n1!.pod!, n2!.podIp!, 2)).toBe(2);
-    expect(await ping(n3!.pod!, n1!.podIp!, 2)).toBe(2);
+    expect(await ping(n1.pod!, n2.podIp!, 2)).toBe(2);
+    expect(await ping(n3.pod!, n1.podIp!, 2)).toBe(2);
     // a node that starts with the junk already in etcd comes up too
     const n6 = await c.addHost('n6', 6);
     const s6 = await c.startNode(n6, ['--lease-ttl', String(TTL)]);
     expect(s6.subnet).not.toBe(bad);
     await c.addPod(n6);
-    expect(await ping(n6.pod!, n1!.podIp!, 2)).toBe(2);
+    expect(await ping(n6.pod!, n1.podIp!, 2)).toBe(2);
   }, 60_000);
 });

@@ -52,8 +52,8 @@ async function startServer(
 ): Promise<{ proc: ReturnType<typeof spawn>; out: () => string; done: Promise<void> }> {
   const proc = spawn('ip', ['netns', 'exec', ns.name, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
   const done = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const deadline = Date.now() + 10_000;
   while (!out.includes(ready)) {
@@ -71,7 +71,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 interface PingResult {
@@ -118,9 +118,9 @@ function binomialInterval(n: number, p: number, alpha: number): [number, number]
     pmf.push(Math.exp(logC + k * Math.log(p) + (n - k) * Math.log(1 - p)));
   }
   let lo = 0;
-  for (let below = 0; below + pmf[lo]! <= alpha / 2; lo++) below += pmf[lo]!;
+  for (let below = 0; below + pmf[lo] <= alpha / 2; lo++) below += pmf[lo];
   let hi = n;
-  for (let above = 0; above + pmf[hi]! <= alpha / 2; hi--) above += pmf[hi]!;
+  for (let above = 0; above + pmf[hi] <= alpha / 2; hi--) above += pmf[hi];
   return [lo, hi];
 }
 

@@ -59,7 +59,7 @@ function netnsOf(lab: string): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   return r.stdout
     .split('\n')
-    .map((l) => l.split(' ')[0]!)
+    .map((l) => l.split(' ')[0])
     .filter((n) => n.startsWith(`flt-${lab}-`));
 }
 
@@ -297,7 +297,7 @@ describe.skipIf(
       .split('\n')
       .find((l) => /^nginx-\S+\s.*node2$/.test(l))!
       .split(/\s+/);
-    const ip = remote[5]!;
+    const ip = remote[5];
     expect(ip).toBe('10.244.2.2');
     expect((await cli(['lab', 'exec', 'busybox', '--name', lab, '--', 'ping', '-c', '2', '-W', '2', ip])).code).toBe(0);
     const http = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-busybox`, ...fetchArgs(`http://${ip}/`)], {
@@ -313,7 +313,7 @@ describe.skipIf(
     const state = JSON.parse(fs.readFileSync(`/run/flannelette/labs/${lab}/state.json`, 'utf8')) as {
       nodePids: Record<string, number>;
     };
-    process.kill(state.nodePids['node2']!, 'SIGKILL');
+    process.kill(state.nodePids['node2'], 'SIGKILL');
     const unreachable = /node2\s+unreachable\s+10\.244\.2\.0\/24/;
     await waitUntil(
       async () => unreachable.test((await cli(['lab', 'status', '--name', lab])).out),

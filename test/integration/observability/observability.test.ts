@@ -253,7 +253,7 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
       'lastTxAgo',
       'lastRxAgo',
     ].sort();
-    expect(Object.keys((s.peers as object[])[0]!).sort()).toEqual(peerKeys);
+    expect(Object.keys((s.peers as object[])[0]).sort()).toEqual(peerKeys);
     const counterKeys = ['txPackets', 'txBytes', 'rxPackets', 'rxBytes', 'icmpSent', 'drops'].sort();
     expect(Object.keys(s.counters as object).sort()).toEqual(counterKeys);
     expect(Object.keys((s.counters as Counters).drops)).toEqual([...DROP_REASONS]);
@@ -261,7 +261,7 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     const st = await cliJson<Record<string, unknown>>(['stats', 'node1', '--state-dir', c.stateDir]);
     expect(Object.keys(st).sort()).toEqual(['at', 'counters', 'peers', 'capture', 'impairments'].sort());
     expect(Object.keys(st.counters as object).sort()).toEqual(counterKeys);
-    expect(Object.keys((st.peers as object[])[0]!).sort()).toEqual(peerKeys);
+    expect(Object.keys((st.peers as object[])[0]).sort()).toEqual(peerKeys);
     expect(Object.keys(st.capture as object).sort()).toEqual(['files', 'live']);
     expect(Object.keys(st.impairments as object).sort()).toEqual(['peers', 'total']);
   });
@@ -302,7 +302,7 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
       [a2, b2],
     ] as const) {
       for (const r of DROP_REASONS)
-        if (r !== 'tun-not-ipv4') expect({ r, d: a.counters.drops[r]! - b.counters.drops[r]! }).toEqual({ r, d: 0 });
+        if (r !== 'tun-not-ipv4') expect({ r, d: a.counters.drops[r] - b.counters.drops[r] }).toEqual({ r, d: 0 });
       expect(a.counters.icmpSent - b.counters.icmpSent).toBe(0);
     }
   });
@@ -354,7 +354,7 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     } finally {
       await n1.ns.ip('addr', 'del', '192.168.77.99/24', 'dev', 'under');
     }
-    const d = (a: Stats, b: Stats, r: string): number => a.counters.drops[r]! - b.counters.drops[r]!;
+    const d = (a: Stats, b: Stats, r: string): number => a.counters.drops[r] - b.counters.drops[r];
     const allDrops = (a: Stats, b: Stats): number =>
       DROP_REASONS.filter((r) => r !== 'tun-not-ipv4').reduce((s, r) => s + d(a, b, r), 0);
     const expected1: Record<string, number> = { 'tun-malformed': 1, 'no-route': 1, 'ttl-expired': 1, 'too-big': 1 };
@@ -474,8 +474,8 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     for (const reason of DROP_REASONS)
       between(
         m.value('flannelette_drops_total', { reason }),
-        before.counters.drops[reason]!,
-        after.counters.drops[reason]!,
+        before.counters.drops[reason],
+        after.counters.drops[reason],
         `drop ${reason}`,
       );
     expect(m.value('flannelette_drops_total', { reason: 'no-route' })).toBeGreaterThanOrEqual(1); // from the test above

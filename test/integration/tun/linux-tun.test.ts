@@ -29,9 +29,9 @@ async function linuxHarness(offload: boolean): Promise<TunHarness> {
     kernel.start((b) => {
       for (let i = 0; i < b.count; i++)
         received.push({
-          payload: Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)),
-          addr: b.addrs[i]!,
-          port: b.ports[i]!,
+          payload: Buffer.from(b.bufs[i].subarray(b.offs[i], b.offs[i] + b.lens[i])),
+          addr: b.addrs[i],
+          port: b.ports[i],
         });
     });
     return {

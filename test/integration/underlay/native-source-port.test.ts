@@ -34,7 +34,7 @@ function receiver(nsB: Netns, port: number): { u: NativeUdpUnderlay; got: Got[];
   const got: Got[] = [];
   u.start((b) => {
     for (let i = 0; i < b.count; i++)
-      got.push({ port: b.ports[i]!, data: Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)) });
+      got.push({ port: b.ports[i], data: Buffer.from(b.bufs[i].subarray(b.offs[i], b.offs[i] + b.lens[i])) });
   });
   const until = async (n: number): Promise<void> => {
     const deadline = Date.now() + 5000;
@@ -118,7 +118,7 @@ describe.skipIf(skip)('native underlay: chosen UDP source ports through the raw 
     ].join('\n');
     const py = spawn('ip', ['netns', 'exec', nsB.name, 'python3', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    py.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    py.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const tx = nsA.run(() => createNativeUdpUnderlay({ addr: A, port: 8476 }));
     try {
       const deadline = Date.now() + 10_000;
@@ -165,7 +165,7 @@ describe.skipIf(skip)('native underlay: chosen UDP source ports through the raw 
       await new Promise<void>((ok, fail) => {
         let err = '';
         const t = setTimeout(() => fail(new Error(`tcpdump did not start: ${err}`)), 10_000);
-        dump.stderr!.on('data', (d: Buffer) => {
+        dump.stderr.on('data', (d: Buffer) => {
           err += d.toString();
           if (err.includes('listening on')) {
             clearTimeout(t);
@@ -194,13 +194,13 @@ describe.skipIf(skip)('native underlay: chosen UDP source ports through the raw 
       cap.records.forEach((r, i) => {
         const udp = 14 + 20;
         const ulen = udpLength(r.data, udp);
-        expect(ulen).toBe(8 + lens[i]!);
+        expect(ulen).toBe(8 + lens[i]);
         expect(udpSrcPort(r.data, udp)).toBe(40000 + i);
         expect(udpDstPort(r.data, udp)).toBe(8473);
         expect(udpChecksum(r.data, udp)).not.toBe(0);
         expect(udpChecksum(r.data, udp)).toBe(udpChecksumIpv4(A, B, r.data, udp, ulen));
         expect(r.data[14 + 8]).toBe(64); // TTL: the kernel's default, as for the UDP socket
-        expect(r.data[14 + 6]! & 0x40).toBe(0); // DF clear, as the kernel's VXLAN device sends
+        expect(r.data[14 + 6] & 0x40).toBe(0); // DF clear, as the kernel's VXLAN device sends
       });
     } finally {
       dump.kill();

@@ -83,7 +83,7 @@ describe('openCaptureFiles', () => {
     batch.lens[0] = icmp.length;
     batch.bufs[1] = udp;
     batch.lens[1] = udp.length;
-    handlers[0]!(batch);
+    handlers[0](batch);
     await files.close();
     expect(files.stats()).toMatchObject({
       inner: { captured: 1, written: 1, files: 1 },

@@ -64,7 +64,7 @@ describe('stream sink', () => {
     expect(data.subarray(0, PCAP_FILE_HEADER_LEN)).toEqual(pcapFileHeader(LINKTYPE_RAW, 262144));
     const file = readPcap(data);
     expect(file.records.map((r) => r.data.readUInt32BE(28))).toEqual([...Array(20).keys()]);
-    expect(file.records[3]!.tsNs).toBe(3000n);
+    expect(file.records[3].tsNs).toBe(3000n);
     expect(sink.stats()).toEqual({ captured: 20, written: 20, dropped: 0, bytesWritten: data.length, files: 0 });
   });
 
@@ -149,8 +149,8 @@ describe('stream sink', () => {
     const file = readPcap(out.data());
     expect(file.snaplen).toBe(50);
     expect(file.records).toHaveLength(1);
-    expect(file.records[0]!.origLen).toBe(10 + icmp.length);
-    expect(file.records[0]!.data).toEqual(Buffer.concat([head, icmp]).subarray(0, 50));
+    expect(file.records[0].origLen).toBe(10 + icmp.length);
+    expect(file.records[0].data).toEqual(Buffer.concat([head, icmp]).subarray(0, 50));
     expect(sink.stats().captured).toBe(1);
   });
 });

@@ -100,9 +100,8 @@ describe('tapTun', () => {
     const seen: Buffer[] = [];
     tap.start((b) => {
       expect(b).toBe(batch);
-      for (let i = 0; i < b.count; i++)
-        seen.push(Buffer.from(b.bufs[i]!.subarray(b.offs[i]!, b.offs[i]! + b.lens[i]!)));
-      b.bufs[0]!.fill(0); // the handler may overwrite the packet: the capture was taken before
+      for (let i = 0; i < b.count; i++) seen.push(Buffer.from(b.bufs[i].subarray(b.offs[i], b.offs[i] + b.lens[i])));
+      b.bufs[0].fill(0); // the handler may overwrite the packet: the capture was taken before
     });
     tun.handler!(batch);
     expect(seen).toEqual([out1, out2]);
@@ -203,14 +202,14 @@ describe('tapUnderlay', () => {
     });
     ul.handler!(batch);
     expect(handed).toBe(batch);
-    expect(batch.bufs[0]!.subarray(64, 64 + rxPayload.length)).toEqual(rxPayload);
+    expect(batch.bufs[0].subarray(64, 64 + rxPayload.length)).toEqual(rxPayload);
 
     const file = await all.records();
     expect(file.linktype).toBe(LINKTYPE_ETHERNET);
     expect(file.records).toHaveLength(2);
-    checkOuter(file.records[0]!.data, '192.168.1.2', 8472, '192.168.1.3', 8472, txPayload);
-    checkOuter(file.records[1]!.data, '192.168.1.3', 40001, '192.168.1.2', 8472, rxPayload);
-    expect(file.records[0]!.origLen).toBe(OUTER_HEADERS_LEN + txPayload.length);
+    checkOuter(file.records[0].data, '192.168.1.2', 8472, '192.168.1.3', 8472, txPayload);
+    checkOuter(file.records[1].data, '192.168.1.3', 40001, '192.168.1.2', 8472, rxPayload);
+    expect(file.records[0].origLen).toBe(OUTER_HEADERS_LEN + txPayload.length);
     expect((await icmpOnly.records()).records.map((r) => r.data.subarray(OUTER_HEADERS_LEN))).toEqual([txPayload]);
   });
 
@@ -225,7 +224,7 @@ describe('tapUnderlay', () => {
     expect(ul.sent).toHaveLength(2);
     const file = await s.records();
     expect(file.records).toHaveLength(1);
-    checkOuter(file.records[0]!.data, '192.168.1.2', 8472, '192.168.1.3', 8285, icmp);
+    checkOuter(file.records[0].data, '192.168.1.2', 8472, '192.168.1.3', 8285, icmp);
     expect(() => tap.addSink(streamSink(LINKTYPE_RAW).sink)).toThrow(expect.objectContaining({ name: 'ConfigError' }));
   });
 });

@@ -40,8 +40,8 @@ describe('cluster file', () => {
       ['node1', '192.168.1.2', '10.244.1.0/24', 5],
       ['node2', '192.168.1.3', '10.244.2.0/24', 6],
     ]);
-    expect(formatMac(cfg.nodes[0]!.vtepMac!)).toBe('0e:00:00:00:01:01');
-    expect(cfg.nodes[1]!.vtepMac!.equals(deriveVtepMac('node2'))).toBe(true);
+    expect(formatMac(cfg.nodes[0].vtepMac!)).toBe('0e:00:00:00:01:01');
+    expect(cfg.nodes[1].vtepMac!.equals(deriveVtepMac('node2'))).toBe(true);
   });
 
   it('derives the same locally administered unicast MAC for a name everywhere, different per name', () => {
@@ -56,7 +56,7 @@ describe('cluster file', () => {
     expect(parseClusterFile(base).backend).toEqual({ type: 'vxlan', vni: 1, port: 8472 });
     const udp = parseClusterFile(`${base}backend: { type: UDP }\n`);
     expect(udp.backend).toEqual({ type: 'udp', vni: 0, port: 8285 });
-    expect(udp.nodes[0]!.vtepMac).toBeUndefined();
+    expect(udp.nodes[0].vtepMac).toBeUndefined();
   });
 
   it('names the field and line of each kind of error', () => {

@@ -27,7 +27,7 @@ describe('peer view', () => {
   it('hands out copies, so callers cannot change the view', () => {
     const v = new PeerView();
     v.set(peer('10.0.1.0/24', 1, 1));
-    v.list()[0]!.vtepMac![5] = 7;
+    v.list()[0].vtepMac![5] = 7;
     expect(v.get(Cidr.parse('10.0.1.0/24'))!.vtepMac![5]).toBe(1);
   });
 });

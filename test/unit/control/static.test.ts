@@ -88,7 +88,7 @@ describe('static membership', () => {
     fs.writeFileSync(
       s.file,
       clusterText([
-        THREE[0]!,
+        THREE[0],
         ['node2', '192.168.1.30', '10.244.2.0/24', '0e:00:00:00:02:01'], // moved
         ['node4', '192.168.1.5', '10.244.4.0/24', '0e:00:00:00:04:01'], // new; node3 gone
       ]),
@@ -108,7 +108,7 @@ describe('static membership', () => {
     const s = setup(clusterText(THREE));
     await s.start();
     s.events.length = 0;
-    fs.writeFileSync(s.file, clusterText([THREE[0]!, ['node2', '192.168.1.3', '10.245.2.0/24']]));
+    fs.writeFileSync(s.file, clusterText([THREE[0], ['node2', '192.168.1.3', '10.245.2.0/24']]));
     expect(s.m.reload()).toBe(false);
     expect(s.events).toEqual([]);
     expect(s.m.peers()).toHaveLength(2);
@@ -125,14 +125,14 @@ describe('static membership', () => {
     const s = setup(clusterText(THREE));
     const lease = await s.start();
     s.events.length = 0;
-    fs.writeFileSync(s.file, clusterText([THREE[1]!, THREE[2]!]));
+    fs.writeFileSync(s.file, clusterText([THREE[1], THREE[2]]));
     expect(s.m.reload()).toBe(true);
     expect(s.events).toEqual([]);
     expect(s.m.status().lastError).toMatch(
       /node1\) is no longer in the cluster file; keeping its lease 10\.244\.1\.0\/24/,
     );
     // A node that now claims our subnet is not routed to.
-    fs.writeFileSync(s.file, clusterText([THREE[1]!, ['node5', '192.168.1.9', '10.244.1.0/24']]));
+    fs.writeFileSync(s.file, clusterText([THREE[1], ['node5', '192.168.1.9', '10.244.1.0/24']]));
     s.m.reload();
     expect(s.events).toEqual(['removed 10.244.3.0/24']);
     expect(lease.subnet.toString()).toBe('10.244.1.0/24');
@@ -143,7 +143,7 @@ describe('static membership', () => {
     await s.start();
     s.events.length = 0;
     const tmp = `${s.file}.swp`;
-    fs.writeFileSync(tmp, clusterText([THREE[0]!, THREE[1]!]));
+    fs.writeFileSync(tmp, clusterText([THREE[0], THREE[1]]));
     fs.renameSync(tmp, s.file);
     await waitFor(() => s.events.length > 0, 3000);
     expect(s.events).toEqual(['removed 10.244.3.0/24']);

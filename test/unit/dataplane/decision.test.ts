@@ -58,7 +58,7 @@ function inSlot(pkt: Buffer): { buf: Buffer; off: number; len: number } {
   return { buf, off: PACKET_HEADROOM, len: pkt.length };
 }
 
-const name = (d: { drop: number }): string => (d.drop === NO_DROP ? 'send' : DROP_REASONS[d.drop]!);
+const name = (d: { drop: number }): string => (d.drop === NO_DROP ? 'send' : DROP_REASONS[d.drop]);
 
 describe('decideForward', () => {
   it('decides without touching the packet, and one result object serves every packet', () => {
@@ -84,7 +84,7 @@ describe('decideForward', () => {
         expect(d.sendSrcPort).toBe(d.srcPort);
       }
     }
-    const { buf, off, len } = inSlot(cases[3]![0]);
+    const { buf, off, len } = inSlot(cases[3][0]);
     decideForward(policy, buf, off, len, d);
     expect([d.icmpCode, d.icmpRest]).toEqual([ICMP_UNREACH_FRAG_NEEDED, 1450]);
   });

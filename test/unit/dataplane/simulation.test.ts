@@ -166,7 +166,7 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     n2.tun.inject(udpPacket('10.244.2.9', '10.244.1.3', 40000, 5353, payload));
     settle();
     expect(n1.delivered).toHaveLength(1);
-    const got = n1.delivered[0]!;
+    const got = n1.delivered[0];
     expect(ipv4Protocol(got, 0)).toBe(IPPROTO_UDP);
     expect(got.subarray(28)).toEqual(payload);
     expect(n1.dp.counters.rxBytes).toBe(got.length);
@@ -188,13 +188,13 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     n1.tun.inject(icmpEcho('192.168.1.3', '10.244.2.2', 2)); // node2's public IP, sent by node1: spoofed
     settle();
     expect(n2.delivered).toHaveLength(1);
-    expect(formatIpv4(ipv4Src(n2.delivered[0]!, 0))).toBe('192.168.1.2');
+    expect(formatIpv4(ipv4Src(n2.delivered[0], 0))).toBe('192.168.1.2');
     expect(n2.dp.counters.dropCount('spoofed-source')).toBe(1);
   });
 
   it('drops datagrams from an unknown sender and truncated datagrams', () => {
     const { nodes, net, settle, backend } = buildCluster(backendName);
-    const n2 = nodes[1]!;
+    const n2 = nodes[1];
     const rogue = net.attach(ip('192.168.1.99'), backend.defaultPort);
     rogue.start(() => {});
     const good = icmpEcho('10.244.1.2', '10.244.2.2', 1);
@@ -204,11 +204,11 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
       dgram,
       64,
       { name: 'node2', subnet: n2.subnet, publicIp: n2.publicIp, port: backend.defaultPort, vtepMac: n2.mac },
-      { vni: 1, vtepMac: parseMac(SPECS[0]!.mac) },
+      { vni: 1, vtepMac: parseMac(SPECS[0].mac) },
     );
     rogue.send(dgram, start, dgram.length - start, n2.publicIp, backend.defaultPort);
     rogue.flush();
-    const n1 = nodes[0]!;
+    const n1 = nodes[0];
     n1.underlay.send(dgram, start, 10, n2.publicIp, backend.defaultPort); // truncated
     n1.underlay.flush();
     settle();
@@ -224,12 +224,12 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
 
   it('answers an unroutable destination with ICMP network unreachable', () => {
     const { nodes, settle } = buildCluster(backendName);
-    const n1 = nodes[0]!;
+    const n1 = nodes[0];
     n1.tun.inject(icmpEcho('10.244.1.2', '10.245.0.1', 1));
     settle();
     expect(n1.dp.counters.dropCount('no-route')).toBe(1);
     expect(n1.delivered).toHaveLength(1);
-    const err = n1.delivered[0]!;
+    const err = n1.delivered[0];
     expect(formatIpv4(ipv4Dst(err, 0))).toBe('10.244.1.2');
     expect(formatIpv4(ipv4Src(err, 0))).toBe('10.244.1.0');
     expect([err[20], err[21]]).toEqual([ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET]);
@@ -249,7 +249,7 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
 
   it('answers TTL expiry with time exceeded and an oversized DF packet with fragmentation needed', () => {
     const { nodes, settle, backend } = buildCluster(backendName);
-    const n1 = nodes[0]!;
+    const n1 = nodes[0];
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 1, 56, { ttl: 1 }));
     const pathMtu = 1500 - backend.overhead;
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 2, pathMtu - 28 + 1, { df: true }));
@@ -260,10 +260,10 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     expect(n1.dp.counters.dropCount('too-big')).toBe(2);
     const errors = n1.delivered.filter((p) => p[20] !== ICMP_ECHO_REPLY);
     expect(errors.map((p) => p[20])).toEqual([ICMP_TIME_EXCEEDED, ICMP_DEST_UNREACHABLE]);
-    expect(errors[1]![21]).toBe(ICMP_UNREACH_FRAG_NEEDED);
-    expect(icmpNextHopMtu(errors[1]!, 20)).toBe(pathMtu);
-    expect(nodes[1]!.delivered).toHaveLength(1);
-    expect(nodes[1]!.delivered[0]!.length).toBe(pathMtu);
+    expect(errors[1][21]).toBe(ICMP_UNREACH_FRAG_NEEDED);
+    expect(icmpNextHopMtu(errors[1], 20)).toBe(pathMtu);
+    expect(nodes[1].delivered).toHaveLength(1);
+    expect(nodes[1].delivered[0].length).toBe(pathMtu);
   });
 
   it('follows route commands: a removed peer becomes unroutable, a re-added one works again', () => {
@@ -337,7 +337,7 @@ describe('vxlan-only checks', () => {
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 1));
     n1.tun.deliverPending();
     expect(seen).toHaveLength(1);
-    const d = seen[0]!;
+    const d = seen[0];
     expect(d.subarray(0, 8)).toEqual(Buffer.from([0x08, 0, 0, 0, 0, 0, 1, 0]));
     expect(d.subarray(8, 14)).toEqual(n2.mac);
     expect(d.subarray(14, 20)).toEqual(n1.mac);

@@ -116,12 +116,12 @@ for (const backendName of BACKEND_NAMES) {
       expect(n2.delivered).toHaveLength(flows.length);
       expect(n2.underlay.received).toHaveLength(flows.length);
       traces.forEach((t, i) => {
-        const seen = n2.underlay.received[i]!;
+        const seen = n2.underlay.received[i];
         expect(t.verdict).toBe('forward');
         expect(t.outer).toMatchObject({ src: '192.168.1.2', dst: '192.168.1.3', dstPort: backend.defaultPort });
         expect({ flow: i, srcPort: t.outer!.srcPort }).toEqual({ flow: i, srcPort: seen.port });
         expect(t.outer!.bytes).toBe(OUTER_IPV4_UDP_LEN + seen.len);
-        expect(seen.len).toBe(flows[i]!.packet.length + backend.headerLen);
+        expect(seen.len).toBe(flows[i].packet.length + backend.headerLen);
         expect(t.steps.join('\n')).toContain(`192.168.1.2:${seen.port} → 192.168.1.3:${backend.defaultPort}`);
       });
       const ports = traces.map((t) => t.outer!.srcPort);
@@ -132,10 +132,10 @@ for (const backendName of BACKEND_NAMES) {
           expect(p).toBeGreaterThanOrEqual(FLOW_PORT_MIN);
           expect(p).toBeLessThan(FLOW_PORT_MAX);
         }
-        expect(traces[0]!.outer).toMatchObject({
+        expect(traces[0].outer).toMatchObject({
           vni: 1,
           innerSrcMac: '0e:00:00:00:01:01',
-          innerDstMac: formatMac(parseMac(SPECS[1]!.mac)),
+          innerDstMac: formatMac(parseMac(SPECS[1].mac)),
         });
       } else {
         expect(new Set(ports)).toEqual(new Set([backend.defaultPort]));
@@ -179,7 +179,7 @@ for (const backendName of BACKEND_NAMES) {
         expect(n1.dp.counters.icmpSent - icmpBefore).toBe(c.icmp ? 1 : 0);
         expect(t.icmp !== undefined).toBe(c.icmp);
       }
-      expect(trace(cases[2]!.q).icmp).toBe(`fragmentation needed, MTU ${pathMtu}`);
+      expect(trace(cases[2].q).icmp).toBe(`fragmentation needed, MTU ${pathMtu}`);
       expect(n2.delivered).toHaveLength(0);
     });
 
@@ -190,7 +190,7 @@ for (const backendName of BACKEND_NAMES) {
       settle();
       expect(spoofed).toMatchObject({ verdict: 'drop', drop: 'spoofed-source' });
       expect(n2.dp.counters.dropCount('spoofed-source')).toBe(1);
-      expect(n2.underlay.received[0]!.port).toBe(spoofed.outer!.srcPort);
+      expect(n2.underlay.received[0].port).toBe(spoofed.outer!.srcPort);
 
       const fromNode = trace({ src: '192.168.1.2', dst: '10.244.2.2', proto: 'icmp' });
       n1.tun.inject(icmpEcho('192.168.1.2', '10.244.2.2', 9));

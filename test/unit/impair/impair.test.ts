@@ -85,7 +85,7 @@ describe('delay and jitter', () => {
     const got = s.inner.to(A);
     expect(got.map((r) => seqOf(r.bytes))).toEqual([...Array(50).keys()]);
     for (const r of got) {
-      expect(r.t).toBeCloseTo(times[seqOf(r.bytes)]! + 20, 9);
+      expect(r.t).toBeCloseTo(times[seqOf(r.bytes)] + 20, 9);
       expect(r.bytes.subarray(4).every((b) => b === 0xab)).toBe(true); // not the zeroed reused buffer
     }
     expect(s.inner.flushes).toBeGreaterThan(0);
@@ -98,7 +98,7 @@ describe('delay and jitter', () => {
     const s = setup(3);
     s.u.setDefault(parseImpairment({ delay: '20ms', jitter: '5ms' }));
     const times = stream(s, 2000, 11); // spacing above 2 × jitter: the FIFO rule never holds a packet back
-    const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]!);
+    const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]);
     expect(lat.length).toBe(2000);
     expect(Math.min(...lat)).toBeGreaterThanOrEqual(15 - 1e-9);
     expect(Math.max(...lat)).toBeLessThanOrEqual(25 + 1e-9);
@@ -113,7 +113,7 @@ describe('delay and jitter', () => {
       parseImpairment({ delay: '30ms', jitter: '5ms', distribution: 'normal', 'jitter-reorders': 'true' }),
     );
     const times = stream(s, 4000, 1);
-    const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]!);
+    const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]);
     const mean = lat.reduce((a, b) => a + b, 0) / lat.length;
     const sd = Math.sqrt(lat.reduce((a, b) => a + (b - mean) ** 2, 0) / lat.length);
     expect(Math.abs(mean - 30)).toBeLessThan(0.3);
@@ -128,9 +128,9 @@ describe('delay and jitter', () => {
       parseImpairment({ delay: '10ms', jitter: '4ms', distribution: 'pareto', 'jitter-reorders': 'true' }),
     );
     const times = stream(s, 2000, 1);
-    const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]!);
+    const lat = s.inner.to(A).map((r) => r.t - times[seqOf(r.bytes)]);
     const sorted = [...lat].sort((a, b) => a - b);
-    const median = sorted[1000]!;
+    const median = sorted[1000];
     const mean = lat.reduce((a, b) => a + b, 0) / lat.length;
     expect(mean).toBeGreaterThan(median); // right-skewed
     expect(sorted[0]).toBeGreaterThanOrEqual(0);
@@ -268,7 +268,7 @@ describe('rate limiting', () => {
     s.clock.advance(100);
     const t = s.inner.sent.map((r) => r.t);
     expect(t[0]).toBe(0); // the bucket starts full
-    for (let i = 1; i < 5; i++) expect(t[i]! - t[i - 1]!).toBeCloseTo(1, 9);
+    for (let i = 1; i < 5; i++) expect(t[i] - t[i - 1]).toBeCloseTo(1, 9);
   });
 
   it('rate and delay combine: leave the bucket, then travel the delay', () => {
@@ -335,7 +335,7 @@ describe('duplicate, reorder, corrupt', () => {
     expect(c.reordered).toBeGreaterThan(4000 * 0.22);
     expect(c.reordered).toBeLessThan(4000 * 0.28);
     expect(c.delayed).toBe(4000 - c.reordered);
-    expect(got.every((r) => r.t === times[seqOf(r.bytes)] || Math.abs(r.t - times[seqOf(r.bytes)]! - 10) < 1e-9)).toBe(
+    expect(got.every((r) => r.t === times[seqOf(r.bytes)] || Math.abs(r.t - times[seqOf(r.bytes)] - 10) < 1e-9)).toBe(
       true,
     );
     expect(indicesReceived(s.inner)).not.toEqual([...Array(4000).keys()]);
@@ -363,7 +363,7 @@ describe('duplicate, reorder, corrupt', () => {
       s.inner.sent.forEach((r, i) => {
         let bits = 0;
         for (let j = 0; j < 300; j++) {
-          const x = r.bytes[j]! ^ originals[i]![j]!;
+          const x = r.bytes[j] ^ originals[i][j];
           if (x !== 0) flippedPositions.add(j);
           for (let v = x; v; v &= v - 1) bits++;
         }
@@ -437,7 +437,7 @@ describe('partition', () => {
     s.u.heal(A);
     s.u.send(buf, 0, buf.length, A, PORT);
     expect(s.inner.sent.length).toBe(1);
-    expect(s.u.config().peers[0]!.spec.partition).toBe(false);
+    expect(s.u.config().peers[0].spec.partition).toBe(false);
   });
 });
 
@@ -468,8 +468,8 @@ describe('configuration', () => {
     const cfg = s.u.config();
     expect(JSON.parse(JSON.stringify(cfg))).toEqual(cfg);
     expect(cfg.peers).toEqual([{ addr: A, spec }]);
-    cfg.peers[0]!.spec.delayMs = 99;
-    expect(s.u.config().peers[0]!.spec.delayMs).toBe(20);
+    cfg.peers[0].spec.delayMs = 99;
+    expect(s.u.config().peers[0].spec.delayMs).toBe(20);
   });
 
   it('counters are kept per peer and summed', () => {
@@ -560,7 +560,7 @@ describe('with the real clock', () => {
     expect(inner.sent.length).toBe(0);
     for (let i = 0; i < 100 && inner.sent.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
     expect(inner.sent.length).toBe(2);
-    expect(inner.sent[0]!.t - start).toBeGreaterThanOrEqual(4);
+    expect(inner.sent[0].t - start).toBeGreaterThanOrEqual(4);
     await u.close();
   });
 });

@@ -59,7 +59,7 @@ describe('parseTopology: the examples', () => {
     expect(t.pods.filter((p) => p.node === 'node1').map((p) => p.ip)).toEqual(['10.244.1.2', '10.244.1.3']);
     expect(t.backend).toEqual({ type: 'vxlan', vni: 1, port: 8472 });
     expect(t.podMtu).toBe(1450);
-    expect(t.nodes[0]!.netns).toBe('flt-twonodes-node1');
+    expect(t.nodes[0].netns).toBe('flt-twonodes-node1');
     expect(t.underlayNetns).toBe('flt-twonodes-underlay');
   });
 
@@ -83,7 +83,7 @@ describe('parseTopology: the examples', () => {
     ]);
     const ten = parseTopology(fs.readFileSync(path.join(examples, 'ten-nodes.yaml'), 'utf8'), 'ten.yaml');
     expect(ten.nodes).toHaveLength(10);
-    expect(ten.nodes[9]!.subnet).toBe('10.244.10.0/24');
+    expect(ten.nodes[9].subnet).toBe('10.244.10.0/24');
     expect(new Set(ten.pods.filter((p) => p.template === 'web').map((p) => p.node)).size).toBe(10);
   });
 
@@ -92,7 +92,7 @@ describe('parseTopology: the examples', () => {
     expect(parseTopology(text)).toEqual(parseTopology(text));
     const other = parseTopology(text, 'x', 'second');
     expect(other.name).toBe('second');
-    expect(other.nodes[0]!.netns).toBe('flt-second-node1');
+    expect(other.nodes[0].netns).toBe('flt-second-node1');
   });
 
   it('skips explicit subnets when allocating, and accepts program strings, lists and commands', () => {
@@ -108,9 +108,9 @@ describe('parseTopology: the examples', () => {
   - { name: node2 }`,
       ),
     );
-    expect(t.nodes[1]!.subnet).toBe('10.244.2.0/24');
+    expect(t.nodes[1].subnet).toBe('10.244.2.0/24');
     expect(t.nodes.map((n) => n.publicIp)).toEqual(['192.168.1.2', '192.168.1.3']);
-    expect(t.pods[0]!.containers).toEqual([
+    expect(t.pods[0].containers).toEqual([
       { name: 'a', kind: 'program', argv: ['http', '--port', '8080'] },
       { name: 'b', kind: 'command', argv: ['/bin/sh', '-c', 'echo hi'] },
       { name: 'c', kind: 'command', argv: ['sleep', '5'] },

@@ -52,7 +52,7 @@ describe('MemoryTun', () => {
     const firstBytes: number[] = [];
     tun.start((b) => {
       sizes.push(b.count);
-      for (let i = 0; i < b.count; i++) firstBytes.push(b.bufs[i]![b.offs[i]! + 1]!);
+      for (let i = 0; i < b.count; i++) firstBytes.push(b.bufs[i][b.offs[i] + 1]);
     });
     for (let i = 0; i < 10; i++) expect(tun.inject(pkt(i))).toBe(true);
     expect(sizes).toEqual([]);
@@ -68,7 +68,7 @@ describe('MemoryTun', () => {
     const order: string[] = [];
     let nested = -1;
     tun.start((b: PacketBatch) => {
-      const tag = b.bufs[0]![b.offs[0]! + 1]!;
+      const tag = b.bufs[0][b.offs[0] + 1];
       order.push(`start ${tag}`);
       if (tag === 1) {
         tun.inject(pkt(2));
@@ -104,7 +104,7 @@ describe('MemoryTun', () => {
   it('copies injected packets and written packets', () => {
     const tun = new MemoryTun();
     const got: Buffer[] = [];
-    tun.start((b) => got.push(Buffer.from(b.bufs[0]!.subarray(b.offs[0]!, b.offs[0]! + b.lens[0]!))));
+    tun.start((b) => got.push(Buffer.from(b.bufs[0].subarray(b.offs[0], b.offs[0] + b.lens[0]))));
     const p = pkt(9);
     tun.inject(p);
     p.fill(0);

@@ -220,7 +220,7 @@ describe('tcp4Segment', () => {
         fc.integer({ min: 0, max: 300 }),
         fc.integer({ min: -1, max: 5 }),
         (b, gso, seg) => {
-          if (b.length > 0) b[0] = 0x45 + (b[0]! & 0x0a);
+          if (b.length > 0) b[0] = 0x45 + (b[0] & 0x0a);
           const n = tcp4Segment(b, 0, b.length, gso, seg, dst, 0);
           expect(n).toBeGreaterThanOrEqual(0);
         },

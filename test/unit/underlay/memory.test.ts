@@ -58,7 +58,7 @@ describe('MemoryNetwork', () => {
     a.start(() => pongs++);
     b.start((batch) => {
       for (let i = 0; i < batch.count; i++)
-        b.send(batch.bufs[i]!, batch.offs[i]!, batch.lens[i]!, batch.addrs[i]!, batch.ports[i]!);
+        b.send(batch.bufs[i], batch.offs[i], batch.lens[i], batch.addrs[i], batch.ports[i]);
     });
     a.send(Buffer.from('ping'), 0, 4, B, 1);
     expect(net.deliverAll()).toBe(2);
@@ -68,7 +68,7 @@ describe('MemoryNetwork', () => {
     const c = net.attach(parseIpv4('10.0.0.3'), 1);
     const d = net.attach(parseIpv4('10.0.0.4'), 1);
     for (const u of [c, d])
-      u.start((batch) => u.send(batch.bufs[0]!, batch.offs[0]!, batch.lens[0]!, batch.addrs[0]!, batch.ports[0]!));
+      u.start((batch) => u.send(batch.bufs[0], batch.offs[0], batch.lens[0], batch.addrs[0], batch.ports[0]));
     c.send(Buffer.from('x'), 0, 1, d.localAddr, 1);
     expect(net.deliverAll(1000)).toBe(1000);
     expect(net.pending()).toBe(1);

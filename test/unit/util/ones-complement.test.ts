@@ -5,7 +5,7 @@ import { foldOnesComplement, onesComplementSum } from '../../../src/util/ones-co
 /** RFC 1071 by the book: big-endian 16-bit words, an odd last byte padded with zero. */
 function reference(buf: Uint8Array, off: number, len: number, initial: number): number {
   let s = initial;
-  for (let i = 0; i < len; i += 2) s += (buf[off + i]! << 8) | (i + 1 < len ? buf[off + i + 1]! : 0);
+  for (let i = 0; i < len; i += 2) s += (buf[off + i] << 8) | (i + 1 < len ? buf[off + i + 1] : 0);
   while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
   return s;
 }

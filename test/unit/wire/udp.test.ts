@@ -28,7 +28,7 @@ const DATAGRAM = hexBytes(`
 
 function handChecksum(): number {
   let sum = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 0x0011 + 0x0025;
-  for (let i = 0; i < DATAGRAM.length; i += 2) sum += (DATAGRAM[i]! << 8) | (DATAGRAM[i + 1] ?? 0);
+  for (let i = 0; i < DATAGRAM.length; i += 2) sum += (DATAGRAM[i] << 8) | (DATAGRAM[i + 1] ?? 0);
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }
