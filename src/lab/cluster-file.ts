@@ -1,14 +1,16 @@
 // Renders a resolved lab topology as flannelette's static cluster file (the membership format every
 // node agent reads with `flannelette node --cluster FILE`), one flow mapping per node. All values
 // are validated names, addresses and numbers, so no YAML quoting is needed. Pure; never throws.
+import { backendFacts, needsVtepMac } from '../backend/table.js';
 import type { LabTopology } from './topology.js';
 
 export function clusterFileText(t: LabTopology): string {
   const b = t.backend;
-  const backend =
-    b.type === 'vxlan' ? `{ type: vxlan, vni: ${b.vni}, port: ${b.port} }` : `{ type: udp, port: ${b.port} }`;
+  const facts = backendFacts(b.type);
+  const vni = facts.defaultVni === null ? '' : `, vni: ${b.vni}`;
+  const backend = `{ type: ${b.type}${vni}, port: ${b.port} }`;
   const nodes = t.nodes.map((n) => {
-    const mac = b.type === 'vxlan' ? `, vtepMac: ${n.vtepMac}` : '';
+    const mac = needsVtepMac(facts) ? `, vtepMac: ${n.vtepMac}` : '';
     return `  - { name: ${n.name}, publicIp: ${n.publicIp}, subnet: ${n.subnet}${mac} }`;
   });
   return [
