@@ -67,11 +67,30 @@ function installExitHook(): void {
   });
 }
 
-/** Creates `${prefix}-${random}` with its loopback up. prefix must start with "flt-". */
+/** The pid of the process that created a namespace named by createNetns, or undefined for other names. */
+function creatorPid(name: string): number | undefined {
+  const m = /-p([0-9a-z]+)-[0-9a-f]{6}$/.exec(name);
+  return m ? parseInt(m[1]!, 36) : undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Creates `${prefix}-p${pid in base 36}-${random}` with its loopback up. prefix must start with
+ * "flt-". The creator's pid in the name lets cleanupNetns tell a crashed run's leftovers from the
+ * namespaces of another test run that is still going (two runs side by side must not break each other).
+ */
 export async function createNetns(prefix: string): Promise<Netns> {
   if (!/^flt-[a-z0-9-]{0,20}$/.test(prefix))
     throw new Error(`netns prefix must match flt-[a-z0-9-]{0,20}, got "${prefix}"`);
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const name = `${prefix}-p${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
   installExitHook();
   await run('ip', ['netns', 'add', name]);
   created.add(name);
@@ -112,7 +131,8 @@ export async function createVethPair(
 
 /**
  * Deletes every namespace this process created and, if `prefix` is given, every existing namespace
- * whose name starts with it (leftovers of a crashed run). Never throws.
+ * whose name starts with it and whose creator is gone (leftovers of a crashed run; a namespace of a
+ * test run still alive in another process is left alone). Never throws.
  */
 export async function cleanupNetns(prefix?: string): Promise<void> {
   const names = new Set(created);
@@ -121,7 +141,9 @@ export async function cleanupNetns(prefix?: string): Promise<void> {
       const { stdout } = await run('ip', ['netns', 'list']);
       for (const line of stdout.split('\n')) {
         const name = line.trim().split(/\s+/)[0];
-        if (name && name.startsWith(prefix)) names.add(name);
+        if (!name || !name.startsWith(prefix)) continue;
+        const pid = creatorPid(name);
+        if (pid === undefined || pid === process.pid || !processAlive(pid)) names.add(name);
       }
     } catch {
       // ip netns list failed: delete what we know
