@@ -65,6 +65,8 @@ function run(
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
     child.on('error', reject);
+    // a child that exits before reading its input (e.g. a command that fails at once) closes the pipe
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
