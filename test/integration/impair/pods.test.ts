@@ -320,7 +320,7 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
     expect(strip(await impair(n1))).toEqual(before);
   });
 
-  it('flannelette node --delay 10ms impairs every peer from the start; --clear removes it (RTT drops by 10 ms ± 3 ms)', async () => {
+  it('flannelette node --delay 10ms impairs every peer from the start; --clear removes it (RTT drops by 10 ms, −3/+7 ms)', async () => {
     await c.stopNode(n1);
     await c.startNode(n1, ['--seed', '42', '--delay', '10ms']);
     const started = await impair(n1);
@@ -336,6 +336,8 @@ describe.skipIf(skip)('link impairments through real pods (two flannelette nodes
     const base = await medianRtt(n1.pod, n2.podIp);
     console.log(`node --delay 10ms: median RTT ${delayed.toFixed(3)} ms, after --clear ${base.toFixed(3)} ms`);
     expect(delayed - base).toBeGreaterThan(7);
-    expect(delayed - base).toBeLessThan(13);
+    // Above, a late timer on a busy machine adds a few ms (14.9 seen at load 12); a delay applied
+    // twice (to the request and again somewhere) would add 20.
+    expect(delayed - base).toBeLessThan(17);
   }, 40_000);
 });
