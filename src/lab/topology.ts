@@ -52,6 +52,10 @@ export interface LabPod {
   /** The node-side end of the pod's veth (in the node namespace). */
   hostVeth: string;
   containers: LabContainer[];
+  /** The topology named the node (`node:`); otherwise the scheduler chooses. */
+  pinned?: boolean;
+  /** `count`/`replicas` of the template (a Deployment in a live lab); undefined for a plain pod. */
+  replicas?: number;
 }
 
 export interface LabNode {
@@ -92,6 +96,9 @@ export interface LabTopology {
   nodes: LabNode[];
   pods: LabPod[];
   links: LabLink[];
+  /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
+  nodeMonitorGracePeriod?: number;
+  podEvictionTimeout?: number;
 }
 
 export const BUILTIN_PROGRAMS = ['http', 'echo', 'sleep', 'fetch'] as const;
@@ -101,6 +108,8 @@ const OVERHEAD: Record<BackendType, number> = { vxlan: 50, udp: 28 };
 const DEFAULT_PORT: Record<BackendType, number> = { vxlan: 8472, udp: 8285 };
 
 type Path = (string | number)[];
+
+const TIMEOUT_KEYS = ['nodeMonitorGracePeriod', 'podEvictionTimeout'] as const;
 
 /** Parses and resolves a topology. `overrideName` replaces the file's `name` (for `lab up --name`). */
 export function parseTopology(text: string, source = '<inline>', overrideName?: string): LabTopology {
@@ -204,7 +213,7 @@ class Validator {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links']);
+    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -240,6 +249,8 @@ class Validator {
       nodes,
       pods,
       links,
+      nodeMonitorGracePeriod: this.int(top, 'nodeMonitorGracePeriod', [], 2, 3600),
+      podEvictionTimeout: this.int(top, 'podEvictionTimeout', [], 0, 86_400),
     };
   }
 
@@ -400,7 +411,7 @@ class Validator {
         let veth = hostVethName(podName);
         while (used.has(veth)) veth = hostVethName(podName, ++attempt);
         used.add(veth);
-        pods.push({ name: podName, template, node, ip: formatIpv4(ip), netns: podNetns(lab, podName), hostVeth: veth, containers });
+        pods.push({ name: podName, template, node, ip: formatIpv4(ip), netns: podNetns(lab, podName), hostVeth: veth, containers, pinned: nodeName !== undefined, replicas: count });
         this.podPaths.set(podName, path);
       }
     });
