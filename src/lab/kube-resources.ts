@@ -1,65 +1,30 @@
-// The API resources the lab CLI names (as kubectl's discovery would tell it): kind, plural, short
-// names, group/version and whether namespaced; and the REST paths built from them
-// (`/api/v1/namespaces/default/pods/x`, `/apis/apps/v1/...`). resolveResource throws ConfigError for
-// a resource the lab does not serve. Pure.
+// The CLI's view of the API resources the lab serves (src/k8s/resources.ts, the one table): finding
+// one by the names kubectl accepts (plural, singular, short name, Kind, `deployments.apps`), and the
+// REST paths built from it (`/api/v1/namespaces/default/pods/x`, `/apis/apps/v1/...`).
+// resolveResource throws ConfigError for a resource the lab does not serve. Pure.
 import { ConfigError } from '../util/errors.js';
+import { apiVersionOf, RESOURCES, resourceForKind, type ResourceInfo } from '../k8s/resources.js';
 
-export interface ResourceInfo {
-  kind: string;
-  plural: string;
-  /** `` for core. */
-  group: string;
-  version: string;
-  namespaced: boolean;
-  aliases: string[];
-}
-
-export const RESOURCES: readonly ResourceInfo[] = [
-  { kind: 'Pod', plural: 'pods', group: '', version: 'v1', namespaced: true, aliases: ['pod', 'po'] },
-  { kind: 'Node', plural: 'nodes', group: '', version: 'v1', namespaced: false, aliases: ['node', 'no'] },
-  { kind: 'Namespace', plural: 'namespaces', group: '', version: 'v1', namespaced: false, aliases: ['namespace', 'ns'] },
-  { kind: 'Event', plural: 'events', group: '', version: 'v1', namespaced: true, aliases: ['event', 'ev'] },
-  { kind: 'Service', plural: 'services', group: '', version: 'v1', namespaced: true, aliases: ['service', 'svc'] },
-  { kind: 'Endpoints', plural: 'endpoints', group: '', version: 'v1', namespaced: true, aliases: ['ep'] },
-  { kind: 'ConfigMap', plural: 'configmaps', group: '', version: 'v1', namespaced: true, aliases: ['configmap', 'cm'] },
-  { kind: 'Deployment', plural: 'deployments', group: 'apps', version: 'v1', namespaced: true, aliases: ['deployment', 'deploy'] },
-  { kind: 'ReplicaSet', plural: 'replicasets', group: 'apps', version: 'v1', namespaced: true, aliases: ['replicaset', 'rs'] },
-  {
-    kind: 'EndpointSlice',
-    plural: 'endpointslices',
-    group: 'discovery.k8s.io',
-    version: 'v1',
-    namespaced: true,
-    aliases: ['endpointslice'],
-  },
-  {
-    kind: 'NetworkPolicy',
-    plural: 'networkpolicies',
-    group: 'networking.k8s.io',
-    version: 'v1',
-    namespaced: true,
-    aliases: ['networkpolicy', 'netpol'],
-  },
-];
+export type { ResourceInfo };
+export { apiVersionOf };
 
 /** `pods`, `po`, `pod`, `deployments.apps`, `Deployment` → its ResourceInfo. */
 export function resolveResource(name: string): ResourceInfo {
-  const n = name.toLowerCase().replace(/\.(apps|v1|discovery\.k8s\.io|networking\.k8s\.io)$/, '');
-  const r = RESOURCES.find((x) => x.plural === n || x.kind.toLowerCase() === n || x.aliases.includes(n));
-  if (!r) {
-    throw new ConfigError(`the server doesn't have a resource type "${name}" (the lab serves: ${RESOURCES.map((x) => x.plural).join(', ')})`);
-  }
+  const lower = name.toLowerCase();
+  const dot = lower.indexOf('.');
+  const base = dot >= 0 ? lower.slice(0, dot) : lower;
+  const group = dot >= 0 ? lower.slice(dot + 1) : undefined;
+  const r = RESOURCES.find(
+    (x) =>
+      (group === undefined || x.group === group || `${x.version}.${x.group}` === group) &&
+      (x.plural === base || x.singular === base || x.kind.toLowerCase() === base || x.shortNames.includes(base)),
+  );
+  if (!r) throw new ConfigError(`the server doesn't have a resource type "${name}" (the lab serves: ${RESOURCES.map((x) => x.plural).join(', ')})`);
   return r;
 }
 
-/** The resource of an object's apiVersion + kind. */
 export function resourceOfKind(apiVersion: string, kind: string): ResourceInfo | undefined {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  return RESOURCES.find((r) => r.kind === kind && r.group === group && r.version === version);
-}
-
-export function apiVersionOf(r: ResourceInfo): string {
-  return r.group ? `${r.group}/${r.version}` : r.version;
+  return resourceForKind(apiVersion, kind);
 }
 
 /** The collection path (namespace undefined = all namespaces for a namespaced resource). */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import type { KubeObject } from '../k8s/types.js';
 import { KubeApiError, type KubeClient } from './kube-client.js';
-import { parseManifestText, type ManifestObject } from './manifest-parse.js';
+import { parseManifests, type ManifestObject } from '../k8s/manifest.js';
 import { collectionPath, nameOf, objectPath, resolveResource, resourceOfKind, type ResourceInfo } from './kube-resources.js';
 import { pollUntil } from './wait.js';
 
@@ -39,7 +39,7 @@ export function readManifestSources(files: readonly string[], stdin: () => strin
 
 export function parseAll(sources: readonly { file: string; text: string }[]): ManifestObject[] {
   const objs: ManifestObject[] = [];
-  for (const s of sources) objs.push(...parseManifestText(s.text, s.file));
+  for (const s of sources) objs.push(...parseManifests(s.text, s.file));
   if (objs.length === 0) throw new ConfigError('no objects passed to apply');
   return objs;
 }

@@ -1,8 +1,11 @@
 // Printing as kubectl prints: server-side Tables through kubectl's tabwriter settings (cells padded
 // to the widest in the column plus 3 spaces, minimum width 6, the last column unpadded), `-o wide`
-// showing priority>0 columns, `-A` adding NAMESPACE, and kubectl's duration.HumanDuration for ages.
+// showing priority>0 columns, `-A` adding NAMESPACE, and ages with kube's duration.HumanDuration (src/k8s/age.ts).
 // Pure; never throws.
+import { humanDuration } from '../k8s/age.js';
 import type { Table, TableRow } from '../k8s/types.js';
+
+export { humanDuration };
 
 const PADDING = 3;
 const MIN_WIDTH = 6;
@@ -32,37 +35,6 @@ export function goTabwriter(lines: readonly (readonly string[])[], minWidth: num
 /** Lines of cells as kubectl get's tabwriter (minwidth 6, padding 3) lays them out. */
 export function tabwrite(rows: readonly (readonly string[])[]): string[] {
   return goTabwriter(rows, MIN_WIDTH, PADDING);
-}
-
-/** k8s.io/apimachinery/pkg/util/duration.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.trunc(seconds / 60);
-  if (minutes < 10) {
-    const s = seconds % 60;
-    return s === 0 ? `${minutes}m` : `${minutes}m${s}s`;
-  }
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.trunc(minutes / 60);
-  if (hours < 8) {
-    const m = minutes % 60;
-    return m === 0 ? `${hours}h` : `${hours}h${m}m`;
-  }
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) {
-    const h = hours % 24;
-    return h === 0 ? `${Math.trunc(hours / 24)}d` : `${Math.trunc(hours / 24)}d${h}h`;
-  }
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const dy = Math.trunc(hours / 24) % 365;
-    const y = Math.trunc(hours / 24 / 365);
-    return dy === 0 ? `${y}y` : `${y}y${dy}d`;
-  }
-  return `${Math.trunc(hours / 24 / 365)}y`;
 }
 
 export function ageSince(timestamp: string | undefined, now = Date.now()): string {
