@@ -1,0 +1,147 @@
+// The tutorials verbatim against a live two-node lab with no pods (examples/two-nodes-empty.yaml),
+// through `flannelette lab ...` (an API client) — seeds 000, 002, 004 and 003's broken Service —
+// with the manifests read from ../shared/manifests; and `lab down` leaves nothing behind.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
+import { built, cli, labName, leftovers, ROOT, sharedManifests, tableRows, waitFor } from '../../helpers/live-lab.js';
+
+const skip = requireRootOrSkip('live lab tutorials') || requireOrSkip(built(), 'live lab tutorials: build first (npm run build)');
+const lab = labName('tut');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-tut-'));
+const M = skip ? '' : sharedManifests();
+const manifest = (f: string): string => path.join(M, f);
+const WELCOME = 'Welcome to nginx!';
+const l = (...args: string[]) => cli([...args, '--name', lab]);
+
+function hostHtml(): string {
+  const h = crypto.createHash('sha256');
+  for (const dir of ['/usr/share/nginx/html', '/var/www/html']) {
+    if (!fs.existsSync(dir)) continue;
+    for (const f of fs.readdirSync(dir).sort()) h.update(`${f}\0${fs.readFileSync(path.join(dir, f))}`);
+  }
+  return h.digest('hex');
+}
+
+async function pods(): Promise<Record<string, string>[]> {
+  const r = await l('get', 'pods', '-o', 'wide');
+  if (r.code !== 0) throw new Error(`get pods failed: ${r.err}`);
+  return tableRows(r.out);
+}
+
+async function podRunning(name: string, ready: string): Promise<Record<string, string> | undefined> {
+  return (await pods()).find((p) => p['NAME'] === name && p['STATUS'] === 'Running' && p['READY'] === ready);
+}
+
+const inSubnet = (ip: string, node: string): boolean => ip.startsWith(node === 'node1' ? '10.244.1.' : '10.244.2.');
+
+describe.skipIf(skip)('the tutorials in a live lab', () => {
+  let htmlBefore = '';
+  beforeAll(async () => {
+    htmlBefore = hostHtml();
+    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/two-nodes-empty.yaml'), '--name', lab], { timeoutMs: 180_000 });
+    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.err}${up.out}`);
+  });
+  afterAll(async () => {
+    await cli(['lab', 'down', '--name', lab]);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('the shipped copies of the manifests are byte-identical to ../shared/manifests', () => {
+    for (const f of fs.readdirSync(M).filter((x) => x.endsWith('.yaml'))) {
+      expect(fs.readFileSync(path.join(ROOT, 'examples/manifests', f)).equals(fs.readFileSync(path.join(M, f))), f).toBe(true);
+    }
+  });
+
+  it('seed 000: a Deployment and a busybox pod; pods reach across nodes; a deleted replica is replaced', async () => {
+    expect((await l('apply', '-f', manifest('seed-000-nginx-deployment.yaml'))).out).toContain('deployment.apps/nginx created');
+    expect((await l('apply', '-f', manifest('seed-000-busybox-pod.yaml'))).out).toContain('pod/busybox created');
+    const rows = await waitFor('three pods Running', async () => {
+      const p = await pods();
+      return p.length === 3 && p.every((r) => r['STATUS'] === 'Running' && r['READY'] === '1/1') && p;
+    }, 90_000);
+    const header = (await l('get', 'pods', '-o', 'wide')).out.split('\n')[0]!;
+    expect(header.split(/ {3,}/)).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
+    for (const r of rows) expect(inSubnet(r['IP']!, r['NODE']!), `${r['NAME']} ${r['IP']} on ${r['NODE']}`).toBe(true);
+    const nginx = rows.filter((r) => r['NAME']!.startsWith('nginx-'));
+    expect(nginx).toHaveLength(2);
+    for (const n of nginx) expect(n['NAME']).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    const busybox = rows.find((r) => r['NAME'] === 'busybox')!;
+    const other = nginx.find((n) => n['NODE'] !== busybox['NODE']) ?? nginx[0]!;
+    const curl = await l('exec', 'busybox', '--', 'curl', '-s', '--max-time', '10', `http://${other['IP']}/`);
+    expect(curl.out).toContain(WELCOME);
+    const wget = await l('exec', 'busybox', '--', 'wget', '-qO-', `http://${other['IP']}/`);
+    expect(wget.out).toContain(WELCOME);
+
+    const victim = nginx[0]!['NAME']!;
+    const del = await l('delete', 'pod', victim);
+    expect(del.code).toBe(0);
+    expect(del.out).toContain(`pod "${victim}" deleted`);
+    const replacement = await waitFor('a replacement nginx pod', async () => {
+      const p = (await pods()).filter((r) => r['NAME']!.startsWith('nginx-') && r['STATUS'] === 'Running');
+      return p.length === 2 && !p.some((r) => r['NAME'] === victim) && p;
+    }, 60_000);
+    expect(replacement.map((r) => r['NAME'])).not.toContain(victim);
+  });
+
+  it('seed 002: two containers share the network; container-2 reaches nginx on localhost; host files untouched', async () => {
+    expect((await l('apply', '-f', manifest('seed-002-multi-container-pod.yaml'))).code).toBe(0);
+    await waitFor('multi-container-pod Running 2/2', () => podRunning('multi-container-pod', '2/2'), 90_000);
+    const r = await l('exec', 'multi-container-pod', '-c', 'container-2', '--', 'wget', '-qO-', 'http://localhost');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(WELCOME);
+    // container-2 appends to its own /usr/share/nginx/html/index.html, never the host's
+    await waitFor('container-2 wrote its file', async () => (await l('exec', 'multi-container-pod', '-c', 'container-2', '--', 'cat', '/usr/share/nginx/html/index.html')).out.includes('Hello from Container 2'));
+    expect(hostHtml()).toBe(htmlBefore);
+    expect((await l('delete', 'pod', 'multi-container-pod')).code).toBe(0);
+  });
+
+  it('seed 004: shell curls nginx on localhost; describe shows the IP; node ↔ pod both ways; delete removes it', async () => {
+    expect((await l('create', '-f', manifest('seed-004-multi-container.yaml'))).out).toContain('pod/multi-container created');
+    const row = await waitFor('multi-container Running 2/2', () => podRunning('multi-container', '2/2'), 90_000);
+    const curl = await l('exec', 'multi-container', '-c', 'shell', '--', 'curl', '-s', 'localhost');
+    expect(curl.out).toContain(WELCOME);
+    const described = (await l('describe', 'pod', 'multi-container')).out.split('\n').filter((x) => x.includes('IP:'));
+    expect(described.length).toBeGreaterThanOrEqual(2);
+    for (const line of described) expect(line.trim().split(/\s+/)[1]).toBe(row['IP']);
+
+    const node = row['NODE']!;
+    const fromNode = await l('exec', node, '--', 'curl', '-s', '--max-time', '10', `http://${row['IP']}/`);
+    expect(fromNode.out).toContain(WELCOME);
+
+    const hostIp = JSON.parse((await l('get', 'pod', 'multi-container', '-o', 'json')).out).status.hostIP as string;
+    const reply = 'HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nhello-from-node\\n';
+    const listener = l('exec', node, '--', 'sh', '-c', `printf '${reply}' | timeout 30 nc -l 8000`);
+    await waitFor('nc listening on the node', async () => (await l('exec', node, '--', 'ss', '-ltn')).out.includes(':8000'), 15_000);
+    const fromPod = await l('exec', 'multi-container', '-c', 'shell', '--', 'curl', '-s', '--max-time', '10', `http://${hostIp}:8000/`);
+    expect(fromPod.out).toContain('hello-from-node');
+    expect((await listener).out).toMatch(/^GET \/ HTTP\/1\.1/m);
+
+    const del = await l('delete', 'pods', 'multi-container');
+    expect(del.out).toContain('pod "multi-container" deleted');
+    const gone = await l('get', 'pod', 'multi-container');
+    expect(gone.code).not.toBe(0);
+    expect(gone.err).toMatch(/not found/);
+  });
+
+  it("seed 003: the Service with tabs and apiVersion vl is rejected with one line naming file and line; nothing applied", async () => {
+    const before = (await l('get', 'pods', '-o', 'name')).out;
+    const r = await l('apply', '-f', manifest('seed-003-nodeport-service.yaml'));
+    expect(r.code).toBe(2);
+    const lines = r.err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/seed-003-nodeport-service\.yaml:\d+:/);
+    expect(lines[0]).toMatch(/tab/i);
+    expect(lines[0]).toContain('"v1"');
+    expect((await l('get', 'pods', '-o', 'name')).out).toBe(before);
+  });
+
+  it('lab down removes every namespace, process, mount and file of the lab', async () => {
+    const down = await cli(['lab', 'down', '--name', lab]);
+    expect(down.code).toBe(0);
+    expect(leftovers(lab)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
+  });
+});
