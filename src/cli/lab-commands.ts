@@ -21,6 +21,7 @@ import { liveExec, liveLogs, registerLabLiveCommands } from './lab-live-commands
 import { liveLabUp } from '../lab/live-lab.js';
 import { collectLiveStatus, formatLiveStatus } from '../lab/live-status.js';
 import { teardownLab } from '../lab/teardown.js';
+import { exitCodeOfApiError } from '../lab/kube-client.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -84,7 +85,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
           return;
         }
         err.write(`flannelette: ${oneLine(e)}\n`);
-        process.exitCode = (e as { code?: string }).code === 'ECONFIG' ? 2 : 1;
+        process.exitCode = exitCodeOfApiError(e) ?? ((e as { code?: string }).code === 'ECONFIG' ? 2 : 1);
       }
     };
 

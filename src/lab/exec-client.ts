@@ -6,9 +6,8 @@
 // NonZeroExitCode cause, 0 on Success). Rejects with KubeApiError when the server refuses the
 // upgrade (its Status message), DeviceError when the socket does not answer.
 import WebSocket from 'ws';
-import { DeviceError } from '../util/errors.js';
+import { DeviceError, KubeApiError } from '../util/errors.js';
 import type { Status } from '../k8s/types.js';
-import { KubeApiError } from './kube-client.js';
 
 export interface ExecRequest {
   socket: string;
@@ -79,7 +78,7 @@ export function execInPod(r: ExecRequest, io: ExecIo): Promise<number> {
         } catch {
           // not a Status
         }
-        reject(new KubeApiError(res.statusCode ?? 0, st, st.message ?? `exec: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+        reject(new KubeApiError(res.statusCode ?? 0, st.reason ?? '', st.message ?? `exec: HTTP ${res.statusCode} ${text.slice(0, 200)}`, st.details));
       });
     });
     ws.on('error', (err) => {

@@ -2,26 +2,24 @@
 // socket (`<dir>/run/apiserver.sock`) with the lab's bearer token. JSON requests and replies, server
 // Tables (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`), watches (newline-delimited
 // WatchEvents) and raw streams (pods/log). The lab's only path to the objects.
-// Throws KubeApiError for a non-2xx reply (its `status` is the server's meta/v1 Status; code
-// ECONFIG for 400/409/422 — the caller's input was wrong — else EAPI), DeviceError when the socket
-// does not answer. Buffers: none kept; bodies are parsed strings.
+// Throws KubeApiError (util/errors.ts: the server's Status reason, message and details) for a non-2xx
+// reply, DeviceError when the socket does not answer. Buffers: none kept; bodies are parsed strings.
 import http from 'node:http';
-import { DeviceError, FlanError } from '../util/errors.js';
+import { DeviceError, KubeApiError } from '../util/errors.js';
+
+export { KubeApiError };
 import type { KubeObject, Status, Table, WatchEvent } from '../k8s/types.js';
 
 export const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
-export class KubeApiError extends FlanError {
-  constructor(
-    readonly httpStatus: number,
-    readonly status: Partial<Status>,
-    message: string,
-  ) {
-    super([400, 409, 422].includes(httpStatus) ? 'ECONFIG' : 'EAPI', message);
-  }
-  get reason(): string | undefined {
-    return this.status.reason;
-  }
+/** The exit code a refused request means for the CLI: 2 when the input was wrong (400, 409, 422). */
+export function exitCodeOfApiError(err: unknown): number | undefined {
+  if (!(err instanceof KubeApiError)) return undefined;
+  return [400, 409, 422].includes(err.httpStatus) ? 2 : 1;
+}
+
+function apiError(httpStatus: number, st: Partial<Status>, message: string): KubeApiError {
+  return new KubeApiError(httpStatus, st.reason ?? '', message, st.details);
 }
 
 export interface RequestOptions {
@@ -86,9 +84,9 @@ export class KubeClient {
     }
     if (r.status < 200 || r.status > 299) {
       const st = (parsed as Partial<Status> | undefined) ?? {};
-      throw new KubeApiError(r.status, st, st.message ?? `${method} ${path}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+      throw apiError(r.status, st, st.message ?? `${method} ${path}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
     }
-    if (parsed === undefined) throw new KubeApiError(r.status, {}, `${method} ${path}: the reply is not JSON`);
+    if (parsed === undefined) throw apiError(r.status, {}, `${method} ${path}: the reply is not JSON`);
     return parsed as T;
   }
 
@@ -134,7 +132,7 @@ export class KubeClient {
             } catch {
               // not a Status
             }
-            reject(new KubeApiError(res.statusCode ?? 0, st, st.message ?? `GET ${path}: HTTP ${res.statusCode}`));
+            reject(apiError(res.statusCode ?? 0, st, st.message ?? `GET ${path}: HTTP ${res.statusCode}`));
           });
           return;
         }
