@@ -214,15 +214,15 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
 
   program
     .command('demo')
-    .description('bring up a lab, walk through Kubernetes pod networking and check every step, then tear it down')
-    .argument('[topology]', 'topology YAML file (default: examples/two-nodes.yaml)')
+    .description('bring up a live two-node lab, walk through the tutorials with their manifests and check every step, then tear it down')
+    .argument('[topology]', 'topology YAML file (default: examples/two-nodes-empty.yaml)')
     .option('--name <lab>', 'lab name (default: the topology\'s name)')
-    .option('--pcap-dir <dir>', 'where node1 writes its inner and outer captures', 'pcaps')
+    .option('--manifests <dir>', "the tutorials' manifests (default: the package's examples/manifests)")
     .action(
-      action(async (file: string | undefined, o: { name?: string; pcapDir: string }) => {
-        const { topology, text } = loadTopology(file, o.name);
+      action(async (file: string | undefined, o: { name?: string; manifests?: string }) => {
+        const { topology, text } = loadTopology(file ?? path.join(packageRoot(), 'examples', 'two-nodes-empty.yaml'), o.name);
         requireLabPrivileges();
-        return withInterrupt((signal) => runDemo({ topology, topologyText: text, out, pcapDir: o.pcapDir, signal }));
+        return withInterrupt((signal) => runDemo({ topology, topologyText: text, out, signal, manifestDir: o.manifests }));
       }),
     );
 
