@@ -286,6 +286,3 @@ describe.skipIf(skip || requireOrSkip(agentBuilt, 'lab cross-node tests: the nod
     expectGone(lab);
   }, 320_000);
 });
-    }
-  });
-});
