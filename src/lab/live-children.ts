@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FLANNEL_ANNOTATIONS } from '../k8s/types.js';
+import type { KubeletConfig } from '../kubelet/config.js';
 import { agentArgs, agentCommand, packageRoot } from './agent.js';
 import { LAB_ENV } from './lab.js';
 import { controlplaneLogFile, kubeletConfigFile, kubeletLogFile, kubeletSocket, livePaths, nodeStateDir, type LivePaths } from './live-paths.js';
@@ -13,26 +14,6 @@ import { labPrefix } from './names.js';
 import { labPaths, labRoot, nodeLogFile } from './state.js';
 import type { ChildSpec, SupervisorSpec } from './supervisor.js';
 import type { LabNode, LabTopology } from './topology.js';
-
-export interface KubeletConfig {
-  nodeName: string;
-  lab: string;
-  labDir: string;
-  netnsPrefix: string;
-  nodeNetns: string;
-  podCIDR: string;
-  gateway: string;
-  bridge: string;
-  mtu: number;
-  publicIp: string;
-  apiSocket: string;
-  tokenFile: string;
-  stateDir: string;
-  socket: string;
-  annotations: Record<string, string>;
-  labels: Record<string, string>;
-  images: Record<string, string>;
-}
 
 export function kubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): KubeletConfig {
   const backendData = t.backend.type === 'vxlan' ? JSON.stringify({ VNI: t.backend.vni, VtepMAC: n.vtepMac }) : 'null';
