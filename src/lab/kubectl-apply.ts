@@ -132,7 +132,7 @@ export async function deleteTargets(client: KubeClient, targets: DeleteTarget[],
       if (o.ignoreNotFound && err instanceof KubeApiError && err.httpStatus === 404) continue;
       throw err;
     }
-    say(`${t.r.kind.toLowerCase()} "${t.name}" deleted`);
+    say(`${t.r.kind.toLowerCase()}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" deleted`);
     deleted.push(t);
   }
   if (o.wait === false) return;

@@ -17,8 +17,12 @@ export function rfc1123(ts: string | undefined): string {
   return Number.isNaN(d.getTime()) ? ts : d.toUTCString().replace('GMT', '+0000');
 }
 
+const SKIPPED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
+
 function mapLines(label: string, indent: string, map: Record<string, string> | undefined): Line[] {
-  const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries(map ?? {})
+    .filter(([k]) => !SKIPPED_ANNOTATIONS.has(k))
+    .sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return [[`${indent}${label}:`, '<none>']];
   return entries.map(([k, v], i) => [i === 0 ? `${indent}${label}:` : indent, `${k}=${v}`]);
 }
