@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { built, cli, labName, leftovers, ROOT, sharedManifests, tableRows, waitFor } from '../../helpers/live-lab.js';
+import { built, cli, KUBECTL, labName, leftovers, ROOT, run, sharedManifests, tableRows, waitFor } from '../../helpers/live-lab.js';
 
 const skip = requireRootOrSkip('live lab tutorials') || requireOrSkip(built(), 'live lab tutorials: build first (npm run build)');
 const lab = labName('tut');
@@ -137,6 +137,23 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     expect(lines[0]).toMatch(/tab/i);
     expect(lines[0]).toContain('"v1"');
     expect((await l('get', 'pods', '-o', 'name')).out).toBe(before);
+  });
+
+  it.skipIf(!fs.existsSync(KUBECTL))('seed 004 with real kubectl, as the tutorial types it (heredoc create -f -, describe | grep IP:, logs, delete)', async () => {
+    const kc = (await l('kubeconfig')).out.trim();
+    const sh = (script: string) => run('bash', ['-c', script], { env: { KUBECONFIG: kc } });
+    const heredoc = `cat << EOF | kubectl create -f -\n${fs.readFileSync(manifest('seed-004-multi-container.yaml'), 'utf8')}EOF\n`;
+    expect((await sh(heredoc)).out).toContain('pod/multi-container created');
+    await waitFor('multi-container Running 2/2', () => podRunning('multi-container', '2/2'), 90_000);
+    const curl = await sh('kubectl exec multi-container -c shell -- curl -s localhost');
+    expect(curl.out).toContain(WELCOME);
+    const ips = await sh('kubectl describe pod multi-container | grep IP:');
+    const podIp = JSON.parse((await sh('kubectl get pod multi-container -o json')).out).status.podIP as string;
+    expect(ips.out.trim().split('\n').map((x) => x.trim().split(/\s+/)[1])).toEqual([podIp, podIp]);
+    await waitFor('nginx access log line', async () => /"GET \/ HTTP\/1\.1" 200/.test((await sh('kubectl logs multi-container -c nginx')).out), 15_000);
+    expect((await sh('kubectl exec multi-container -c shell -- false')).code).toBe(1);
+    expect((await sh('kubectl delete pods multi-container')).out).toContain('pod "multi-container" deleted');
+    expect((await sh('kubectl get pod multi-container')).code).not.toBe(0);
   });
 
   it('lab down removes every namespace, process, mount and file of the lab', async () => {
