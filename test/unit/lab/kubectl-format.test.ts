@@ -127,3 +127,18 @@ describe('topology objects', () => {
     expect(box).toMatchObject({ kind: 'Pod', spec: { nodeName: 'node2', containers: [{ image: 'busybox', command: ['sleep', '100'] }] } });
   });
 });
+
+describe('node add', () => {
+  it('takes the next free subnet, underlay address and index, and refuses duplicates and bad addresses', async () => {
+    const { newNode } = await import('../../../src/lab/node-ops.js');
+    const t = parseTopology('name: x\nnodes: [{name: node1}, {name: node2}]\n');
+    const state = { version: 1 as const, topology: t, createdAt: 0, phase: 'running' as const, agents: true, nodePids: {}, containerPids: {}, live: true };
+    const n = newNode(state, 'node3');
+    expect(n).toMatchObject({ name: 'node3', subnet: '10.244.3.0/24', publicIp: '192.168.1.4', index: 2, netns: 'flt-x-node3', gateway: '10.244.3.1' });
+    expect(newNode(state, 'node4', '192.168.1.77').publicIp).toBe('192.168.1.77');
+    expect(() => newNode(state, 'node1')).toThrow(/already has a node "node1"/);
+    expect(() => newNode(state, 'node5', '192.168.1.2')).toThrow(/already a node's address/);
+    expect(() => newNode(state, 'node5', '10.0.0.1')).toThrow(/not a host address of the underlay/);
+    expect(() => newNode(state, 'Bad_Name')).toThrow(/not a valid node name/);
+  });
+});
