@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { realClock } from '../util/clock.js';
 import { DeviceError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { RESOURCES, resourceForKind } from '../k8s/resources.js';
@@ -98,7 +99,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     store.close();
     throw new DeviceError(`cannot listen on 127.0.0.1:${opts.port} and ${socket}: ${(err as Error).message}`);
   }
-  const controllers: Controllers = startControllers({ ops, deleter, logger: opts.logger, ...opts.controllers });
+  const controllers: Controllers = startControllers({ ops, deleter, logger: opts.logger, clock: realClock, now, ...opts.controllers });
   const lab = path.basename(dir);
   writeAtomic(path.join(dir, 'kubeconfig'), kubeconfigText(lab, url, token, tls.cert), 0o600);
   writeAtomic(path.join(dir, 'controlplane.json'), JSON.stringify({ url, socket, pid: process.pid }) + '\n', 0o644);
