@@ -17,7 +17,11 @@ const skip =
 const lab = labName('lc');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-lc-'));
 const dir = path.join(LAB_ROOT, lab);
-const l = (...args: string[]) => cli([...args, '--name', lab]);
+/** `flannelette lab VERB --name LAB ARGS...` (--name before any `--`). */
+const l = (...args: string[]) => {
+  const at = args[0] === 'node' ? 2 : 1;
+  return cli(['lab', ...args.slice(0, at), '--name', lab, ...args.slice(at)]);
+};
 let kubectl: ReturnType<typeof kubectlFor>;
 
 interface PodJson {

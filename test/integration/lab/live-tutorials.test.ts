@@ -15,7 +15,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-tut-'));
 const M = skip ? '' : sharedManifests();
 const manifest = (f: string): string => path.join(M, f);
 const WELCOME = 'Welcome to nginx!';
-const l = (...args: string[]) => cli([...args, '--name', lab]);
+/** `flannelette lab VERB --name LAB ARGS...` (--name before any `--`). */
+const l = (...args: string[]) => {
+  const at = args[0] === 'node' ? 2 : 1;
+  return cli(['lab', ...args.slice(0, at), '--name', lab, ...args.slice(at)]);
+};
 
 function hostHtml(): string {
   const h = crypto.createHash('sha256');
@@ -57,7 +61,8 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
   });
 
   it('seed 000: a Deployment and a busybox pod; pods reach across nodes; a deleted replica is replaced', async () => {
-    expect((await l('apply', '-f', manifest('seed-000-nginx-deployment.yaml'))).out).toContain('deployment.apps/nginx created');
+    const applied = await l('apply', '-f', manifest('seed-000-nginx-deployment.yaml'));
+    expect(applied.out, applied.err).toContain('deployment.apps/nginx created');
     expect((await l('apply', '-f', manifest('seed-000-busybox-pod.yaml'))).out).toContain('pod/busybox created');
     const rows = await waitFor('three pods Running', async () => {
       const p = await pods();
