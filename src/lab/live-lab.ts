@@ -20,7 +20,7 @@ import { labExists, LAB_ENV, nodeBatch } from './lab.js';
 import { supervisorSpec, writeKubeletConfig } from './live-children.js';
 import { controlplaneLogFile, kubeletLogFile, livePaths, type LivePaths } from './live-paths.js';
 import { topologyObjects } from './live-objects.js';
-import { UNDERLAY_BRIDGE } from './names.js';
+import { POD_BRIDGE, UNDERLAY_BRIDGE } from './names.js';
 import { silentProgress, type Progress } from './progress.js';
 import { pidAlive } from './procs.js';
 import { writeSpec } from './supervisor.js';
@@ -59,11 +59,20 @@ export function labClient(lab: string, root = labRoot()): KubeClient {
   return new KubeClient({ socket: lp.apiSocket, token: readToken(lp) });
 }
 
+/**
+ * cni0's MAC, set explicitly as the bridge CNI plugin does (0a:58 + the gateway's address): a bridge
+ * without one takes its lowest port's MAC, so deleting a pod could change the gateway's MAC under
+ * the other pods' ARP caches and cut them off for seconds.
+ */
+export function bridgeMac(gateway: string): string {
+  return ['0a', '58', ...gateway.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** Creates a node's namespace, uplink to the switch and cni0 (no pods). */
 export async function createNodeNetwork(t: LabTopology, n: LabNode): Promise<void> {
   await addNetns(n.netns);
   await sysctlIn(n.netns, { 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0 });
-  await ipBatch(n.netns, nodeBatch({ ...t, pods: [] }, n));
+  await ipBatch(n.netns, [...nodeBatch({ ...t, pods: [] }, n), `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`]);
   await ipBatch(t.underlayNetns, [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]);
 }
 
