@@ -2,12 +2,13 @@
 // through `flannelette lab ...` (an API client) — seeds 000, 002, 004 and 003's broken Service —
 // with the manifests read from ../shared/manifests; and `lab down` leaves nothing behind.
 import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { built, cli, KUBECTL, labName, leftovers, ROOT, run, sharedManifests, tableRows, waitFor } from '../../helpers/live-lab.js';
+import { built, CLI, cli, KUBECTL, LAB_ROOT, labName, leftovers, ROOT, run, sharedManifests, tableRows, waitFor } from '../../helpers/live-lab.js';
 
 const skip = requireRootOrSkip('live lab tutorials') || requireOrSkip(built(), 'live lab tutorials: build first (npm run build)');
 const lab = labName('tut');
@@ -161,7 +162,33 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     expect((await sh('kubectl get pod multi-container')).code).not.toBe(0);
   });
 
-  it('lab down removes every namespace, process, mount and file of the lab', async () => {
+  it('kubeconfig and shell: a shell with KUBECONFIG set and a prompt naming the lab', async () => {
+    const kc = (await l('kubeconfig')).out.trim();
+    expect(kc).toBe(path.join(LAB_ROOT, lab, 'kubeconfig'));
+    const sh = await l('shell', '-c', 'echo "$KUBECONFIG"; kubectl get nodes -o name');
+    expect(sh.code).toBe(0);
+    expect(sh.out.split('\n').slice(0, 3)).toEqual([kc, 'node/node1', 'node/node2']);
+    expect(fs.readFileSync(path.join(LAB_ROOT, lab, 'shellrc'), 'utf8')).toContain(`(lab ${lab})`);
+  });
+
+  it('exec -it is an interactive shell on a terminal (raw mode, the window size, the pod hostname)', async () => {
+    const pty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
+    const term = pty.spawn(process.execPath, [CLI, 'lab', 'exec', '--name', lab, '-it', 'busybox', '--', 'sh'], { cols: 100, rows: 30, env: process.env as Record<string, string> });
+    let out = '';
+    term.onData((d) => (out += d));
+    const exited = new Promise<number>((r) => term.onExit((e) => r(e.exitCode)));
+    await waitFor('a prompt', () => out.includes('#') || out.includes('$'), 20_000, 50);
+    term.write('hostname; stty size; exit 3\r');
+    expect(await exited).toBe(3);
+    expect(out).toContain('busybox');
+    expect(out).toMatch(/30 100/);
+  });
+
+  it('lab down removes every namespace, process, mount and file of the lab, even after kill -9 of the supervisor and a kubelet', async () => {
+    const dir = path.join(LAB_ROOT, lab);
+    const status = JSON.parse(fs.readFileSync(path.join(dir, 'run/supervisor-status.json'), 'utf8'));
+    process.kill(Number(fs.readFileSync(path.join(dir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
+    process.kill(status.children['kubelet/node1'].pid, 'SIGKILL');
     const down = await cli(['lab', 'down', '--name', lab]);
     expect(down.code).toBe(0);
     expect(leftovers(lab)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
