@@ -5,7 +5,14 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError } from '../util/errors.js';
-import { applyObjects, deleteTargets, namedTarget, parseAll, readManifestSources, targetsOf } from '../lab/kubectl-apply.js';
+import {
+  applyObjects,
+  deleteTargets,
+  namedTarget,
+  parseAll,
+  readManifestSources,
+  targetsOf,
+} from '../lab/kubectl-apply.js';
 import { describeCommand } from '../lab/kubectl-describe.js';
 import { getCommand } from '../lab/kubectl-get.js';
 import { objectPath, resolveResource } from '../lab/kube-resources.js';
@@ -25,13 +32,20 @@ function intFlag(flag: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-export function registerKubeCommands(lab: Command, action: LabAction, out: NodeJS.WritableStream, err: NodeJS.WritableStream): void {
+export function registerKubeCommands(
+  lab: Command,
+  action: LabAction,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): void {
   const say = (l: string): void => void out.write(`${l}\n`);
   const stdin = (): string => fs.readFileSync(0, 'utf8');
 
   lab
     .command('get')
-    .description('list objects as kubectl get does: get KIND [NAME...] [-n NS|-A] [-o wide|yaml|json|name] [-l SEL] [-w]')
+    .description(
+      'list objects as kubectl get does: get KIND [NAME...] [-n NS|-A] [-o wide|yaml|json|name] [-l SEL] [-w]',
+    )
     .argument('<kind>', 'pods, deployments, replicasets, nodes, namespaces, events, ...')
     .argument('[names...]', 'object names')
     .option('-n, --namespace <ns>', 'namespace', 'default')
@@ -42,12 +56,26 @@ export function registerKubeCommands(lab: Command, action: LabAction, out: NodeJ
     .option('-w, --watch', 'after listing, print changes as they happen')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
-      action(async (kind: string, names: string[], o: { namespace: string; allNamespaces?: boolean; output?: string; selector?: string; fieldSelector?: string; watch?: boolean; name?: string }) => {
-        const c = await client(o.name);
-        const ac = new AbortController();
-        process.once('SIGINT', () => ac.abort());
-        return getCommand({ client: c, out, err }, kind, names, { ...o, signal: ac.signal });
-      }),
+      action(
+        async (
+          kind: string,
+          names: string[],
+          o: {
+            namespace: string;
+            allNamespaces?: boolean;
+            output?: string;
+            selector?: string;
+            fieldSelector?: string;
+            watch?: boolean;
+            name?: string;
+          },
+        ) => {
+          const c = await client(o.name);
+          const ac = new AbortController();
+          process.once('SIGINT', () => ac.abort());
+          return getCommand({ client: c, out, err }, kind, names, { ...o, signal: ac.signal });
+        },
+      ),
     );
 
   lab
@@ -57,7 +85,11 @@ export function registerKubeCommands(lab: Command, action: LabAction, out: NodeJ
     .argument('<name>')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--name <lab>', 'which lab (default: the only one running)')
-    .action(action(async (kind: string, name: string, o: { namespace: string; name?: string }) => describeCommand(await client(o.name), out, kind, name, o.namespace)));
+    .action(
+      action(async (kind: string, name: string, o: { namespace: string; name?: string }) =>
+        describeCommand(await client(o.name), out, kind, name, o.namespace),
+      ),
+    );
 
   for (const verb of ['apply', 'create'] as const) {
     lab
@@ -88,19 +120,43 @@ export function registerKubeCommands(lab: Command, action: LabAction, out: NodeJ
     .option('--ignore-not-found', 'a missing object is not an error')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
-      action(async (kind: string | undefined, names: string[], o: { filename: string[]; namespace?: string; gracePeriod?: string; now?: boolean; force?: boolean; wait: string; ignoreNotFound?: boolean; name?: string }) => {
-        let targets;
-        if (o.filename.length > 0) {
-          if (kind) throw new ConfigError('give either -f FILE or KIND NAME, not both');
-          targets = targetsOf(parseAll(readManifestSources(o.filename, stdin)), o.namespace);
-        } else {
-          if (!kind) throw new ConfigError('you must provide one or more resources by argument or filename (delete KIND NAME, or delete -f FILE)');
-          if (names.length === 0) throw new ConfigError(`resource(s) were provided, but no name was specified (delete ${kind} NAME)`);
-          targets = names.map((n) => namedTarget(kind, n, o.namespace));
-        }
-        const grace = o.now ? 1 : intFlag('--grace-period', o.gracePeriod);
-        await deleteTargets(await client(o.name), targets, { wait: o.wait !== 'false', gracePeriod: grace, ignoreNotFound: o.ignoreNotFound }, say);
-      }),
+      action(
+        async (
+          kind: string | undefined,
+          names: string[],
+          o: {
+            filename: string[];
+            namespace?: string;
+            gracePeriod?: string;
+            now?: boolean;
+            force?: boolean;
+            wait: string;
+            ignoreNotFound?: boolean;
+            name?: string;
+          },
+        ) => {
+          let targets;
+          if (o.filename.length > 0) {
+            if (kind) throw new ConfigError('give either -f FILE or KIND NAME, not both');
+            targets = targetsOf(parseAll(readManifestSources(o.filename, stdin)), o.namespace);
+          } else {
+            if (!kind)
+              throw new ConfigError(
+                'you must provide one or more resources by argument or filename (delete KIND NAME, or delete -f FILE)',
+              );
+            if (names.length === 0)
+              throw new ConfigError(`resource(s) were provided, but no name was specified (delete ${kind} NAME)`);
+            targets = names.map((n) => namedTarget(kind, n, o.namespace));
+          }
+          const grace = o.now ? 1 : intFlag('--grace-period', o.gracePeriod);
+          await deleteTargets(
+            await client(o.name),
+            targets,
+            { wait: o.wait !== 'false', gracePeriod: grace, ignoreNotFound: o.ignoreNotFound },
+            say,
+          );
+        },
+      ),
     );
 
   lab
@@ -114,7 +170,8 @@ export function registerKubeCommands(lab: Command, action: LabAction, out: NodeJ
     .action(
       action(async (kind: string, name: string, o: { replicas: string; namespace: string; name?: string }) => {
         const r = resolveResource(kind);
-        if (r.kind !== 'Deployment' && r.kind !== 'ReplicaSet') throw new ConfigError(`cannot scale ${r.plural}: only deployments and replicasets`);
+        if (r.kind !== 'Deployment' && r.kind !== 'ReplicaSet')
+          throw new ConfigError(`cannot scale ${r.plural}: only deployments and replicasets`);
         const n = intFlag('--replicas', o.replicas)!;
         if (n < 0) throw new ConfigError('--replicas: the replica count must not be negative');
         await (await client(o.name)).patch(objectPath(r, name, o.namespace, 'scale'), { spec: { replicas: n } });

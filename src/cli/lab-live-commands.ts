@@ -17,19 +17,39 @@ import type { LabState } from '../lab/state.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import type { LabAction } from './lab-action.js';
 
-export function liveExec(state: LabState, pod: string, command: string[], o: { container?: string; stdin?: boolean; tty?: boolean; namespace?: string }, err: NodeJS.WritableStream): Promise<number> {
+export function liveExec(
+  state: LabState,
+  pod: string,
+  command: string[],
+  o: { container?: string; stdin?: boolean; tty?: boolean; namespace?: string },
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const lp = livePaths(state.topology.name);
   const client = labClient(state.topology.name);
-  return podExec(client, { socket: lp.apiSocket, token: readToken(lp) }, pod, command, o, { input: process.stdin, output: process.stdout, error: err });
+  return podExec(client, { socket: lp.apiSocket, token: readToken(lp) }, pod, command, o, {
+    input: process.stdin,
+    output: process.stdout,
+    error: err,
+  });
 }
 
-export function liveLogs(state: LabState, pod: string, o: { container?: string; follow?: boolean; previous?: boolean; tail?: string; namespace?: string }, out: NodeJS.WritableStream): Promise<number> {
+export function liveLogs(
+  state: LabState,
+  pod: string,
+  o: { container?: string; follow?: boolean; previous?: boolean; tail?: string; namespace?: string },
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
   return podLogs(labClient(state.topology.name), pod, { ...o, signal: ac.signal }, out);
 }
 
-export function registerLabLiveCommands(lab: Command, action: LabAction, out: NodeJS.WritableStream, err: NodeJS.WritableStream): void {
+export function registerLabLiveCommands(
+  lab: Command,
+  action: LabAction,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): void {
   const say = (l: string): void => void out.write(`${l}\n`);
 
   lab
@@ -59,12 +79,13 @@ export function registerLabLiveCommands(lab: Command, action: LabAction, out: No
 
   lab
     .command('kubeconfig')
-    .description('print the path of the lab\'s kubeconfig: export KUBECONFIG=$(flannelette lab kubeconfig)')
+    .description("print the path of the lab's kubeconfig: export KUBECONFIG=$(flannelette lab kubeconfig)")
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
       action(async (o: { name?: string }) => {
         const lp = livePaths(await resolveLabName(o.name));
-        if (!fs.existsSync(lp.kubeconfig)) throw new ConfigError(`no kubeconfig at ${lp.kubeconfig}: is the lab running (and not --static)?`);
+        if (!fs.existsSync(lp.kubeconfig))
+          throw new ConfigError(`no kubeconfig at ${lp.kubeconfig}: is the lab running (and not --static)?`);
         say(lp.kubeconfig);
       }),
     );
@@ -78,9 +99,13 @@ export function registerLabLiveCommands(lab: Command, action: LabAction, out: No
       action(async (o: { command?: string; name?: string }) => {
         const name = await resolveLabName(o.name);
         const lp = livePaths(name);
-        if (!fs.existsSync(lp.kubeconfig)) throw new ConfigError(`no kubeconfig at ${lp.kubeconfig}: is the lab running (and not --static)?`);
+        if (!fs.existsSync(lp.kubeconfig))
+          throw new ConfigError(`no kubeconfig at ${lp.kubeconfig}: is the lab running (and not --static)?`);
         const rc = path.join(lp.dir, 'shellrc');
-        fs.writeFileSync(rc, `[ -f ~/.bashrc ] && . ~/.bashrc\nexport KUBECONFIG=${lp.kubeconfig}\nPS1='(lab ${name}) \\u@\\h:\\w\\$ '\n`);
+        fs.writeFileSync(
+          rc,
+          `[ -f ~/.bashrc ] && . ~/.bashrc\nexport KUBECONFIG=${lp.kubeconfig}\nPS1='(lab ${name}) \\u@\\h:\\w\\$ '\n`,
+        );
         const env = { ...process.env, KUBECONFIG: lp.kubeconfig, FLANNELETTE_LAB: name, PS1: `(lab ${name}) $ ` };
         const args = o.command !== undefined ? ['-c', o.command] : ['--rcfile', rc, '-i'];
         return new Promise<number>((resolve, reject) => {
@@ -92,7 +117,11 @@ export function registerLabLiveCommands(lab: Command, action: LabAction, out: No
     );
 
   const node = lab.command('node').description('stop, start, add or delete a node of a live lab');
-  const nodeCmd = (verb: string, what: string, fn: (state: LabState, n: string, o: { publicIp?: string }) => Promise<string>): Command =>
+  const nodeCmd = (
+    verb: string,
+    what: string,
+    fn: (state: LabState, n: string, o: { publicIp?: string }) => Promise<string>,
+  ): Command =>
     node
       .command(verb)
       .description(what)
@@ -106,18 +135,26 @@ export function registerLabLiveCommands(lab: Command, action: LabAction, out: No
           say(await fn(state, n, o));
         }),
       );
-  nodeCmd('stop', "kill the node's agent, kubelet and pods (it goes NotReady; its pods are evicted after the eviction timeout)", async (s, n) => {
-    const killed = await stopNode(s, n);
-    return `node/${n} stopped (${killed} pod processes killed)`;
-  });
+  nodeCmd(
+    'stop',
+    "kill the node's agent, kubelet and pods (it goes NotReady; its pods are evicted after the eviction timeout)",
+    async (s, n) => {
+      const killed = await stopNode(s, n);
+      return `node/${n} stopped (${killed} pod processes killed)`;
+    },
+  );
   nodeCmd('start', 'start a stopped node again (same subnet); waits until it is Ready', async (s, n) => {
     await startNode(s, n);
     return `node/${n} started`;
   });
-  nodeCmd('add', 'join a new node (next free subnet and underlay address); waits until it is Ready', async (s, n, o) => {
-    const added = await addNode(s, n, { publicIp: o.publicIp });
-    return `node/${n} added (subnet ${added.subnet}, public IP ${added.publicIp})`;
-  }).option('--public-ip <ip>', 'its underlay address (default: the next free one)');
+  nodeCmd(
+    'add',
+    'join a new node (next free subnet and underlay address); waits until it is Ready',
+    async (s, n, o) => {
+      const added = await addNode(s, n, { publicIp: o.publicIp });
+      return `node/${n} added (subnet ${added.subnet}, public IP ${added.publicIp})`;
+    },
+  ).option('--public-ip <ip>', 'its underlay address (default: the next free one)');
   nodeCmd('delete', 'drain a node (delete its pods and wait) and remove it', async (s, n) => {
     const pods = await deleteNode(s, n, { log: say });
     return `node/${n} deleted (${pods} pods drained)`;

@@ -34,7 +34,11 @@ export interface CheckResult {
 function sh(argv: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 124) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 124
+        : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
   });
@@ -45,19 +49,26 @@ async function ping(netns: string, ip: string): Promise<boolean> {
 }
 
 async function tcp(netns: string, ip: string, port: number): Promise<boolean> {
-  const r = await sh(['ip', 'netns', 'exec', netns, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`], 5000);
+  const r = await sh(
+    ['ip', 'netns', 'exec', netns, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`],
+    5000,
+  );
   return r.code === 0 || /Connection refused/.test(r.out);
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 export async function runCheck(client: KubeClient, t: LabTopology): Promise<CheckResult> {
-  const pods = (await client.get<KubeList<Pod>>('/api/v1/pods')).items.filter((p) => p.status?.phase === 'Running' && p.status.podIP && !p.metadata.deletionTimestamp);
+  const pods = (await client.get<KubeList<Pod>>('/api/v1/pods')).items.filter(
+    (p) => p.status?.phase === 'Running' && p.status.podIP && !p.metadata.deletionTimestamp,
+  );
   const nodes = (await client.get<KubeList<Node>>('/api/v1/nodes')).items;
   const byIp = new Map((await podNamespaces(t)).map((n) => [n.ip, n.netns]));
   const sources: CheckSource[] = [];
@@ -66,12 +77,26 @@ export async function runCheck(client: KubeClient, t: LabTopology): Promise<Chec
     if (netns) sources.push({ label: `${p.metadata.name}`, netns, ip: p.status!.podIP! });
   }
   const targets: CheckTarget[] = [
-    ...pods.map((p) => ({ label: p.metadata.name!, ip: p.status!.podIP!, port: p.spec.containers.flatMap((c) => c.ports ?? [])[0]?.containerPort ?? 80 })),
-    ...nodes.map((n) => ({ label: n.metadata.name!, ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '', port: 10250 })).filter((x) => x.ip),
+    ...pods.map((p) => ({
+      label: p.metadata.name!,
+      ip: p.status!.podIP!,
+      port: p.spec.containers.flatMap((c) => c.ports ?? [])[0]?.containerPort ?? 80,
+    })),
+    ...nodes
+      .map((n) => ({
+        label: n.metadata.name!,
+        ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
+        port: 10250,
+      }))
+      .filter((x) => x.ip),
   ];
   const marks = sources.map(() => targets.map(() => '-'));
   const jobs: { i: number; j: number }[] = [];
-  sources.forEach((s, i) => targets.forEach((tg, j) => { if (tg.ip !== s.ip) jobs.push({ i, j }); }));
+  sources.forEach((s, i) =>
+    targets.forEach((tg, j) => {
+      if (tg.ip !== s.ip) jobs.push({ i, j });
+    }),
+  );
   let failures = 0;
   await mapLimit(jobs, 16, async ({ i, j }) => {
     const s = sources[i]!;
@@ -93,6 +118,10 @@ export function formatCheck(r: CheckResult): string {
   r.targets.forEach((tg, j) => lines.push(`${String(j + 1).padStart(3)} = ${tg.label} ${tg.ip} (tcp ${tg.port})`));
   const total = r.sources.reduce((s, _, i) => s + r.marks[i]!.filter((m) => m !== '-').length, 0);
   lines.push('');
-  lines.push(r.failures === 0 ? `all ${total} pairs reachable (ping and TCP)` : `${r.failures} of ${total} pairs FAILED (X both, P ping, T TCP)`);
+  lines.push(
+    r.failures === 0
+      ? `all ${total} pairs reachable (ping and TCP)`
+      : `${r.failures} of ${total} pairs FAILED (X both, P ping, T TCP)`,
+  );
   return lines.join('\n');
 }

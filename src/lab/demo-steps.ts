@@ -34,7 +34,9 @@ export function parseTableRows(text: string): Record<string, string>[] {
   const header = lines[0] ?? '';
   const cols: { name: string; at: number }[] = [];
   for (const m of header.matchAll(/\S+( \S+)*/g)) cols.push({ name: m[0], at: m.index });
-  return lines.slice(1).map((l) => Object.fromEntries(cols.map((c, i) => [c.name, l.slice(c.at, cols[i + 1]?.at).trim()])));
+  return lines
+    .slice(1)
+    .map((l) => Object.fromEntries(cols.map((c, i) => [c.name, l.slice(c.at, cols[i + 1]?.at).trim()])));
 }
 
 function hostHtmlDigest(): string {
@@ -46,7 +48,13 @@ function hostHtmlDigest(): string {
   return h.digest('hex');
 }
 
-export async function tutorialSteps(t: LabTopology, manifests: string, run: Run, ui: DemoUi, signal?: AbortSignal): Promise<void> {
+export async function tutorialSteps(
+  t: LabTopology,
+  manifests: string,
+  run: Run,
+  ui: DemoUi,
+  signal?: AbortSignal,
+): Promise<void> {
   const m = (f: string): string => path.join(manifests, f);
   const show = async (args: string[], opts?: { quiet?: boolean; timeoutMs?: number }): Promise<RunResult> => {
     ui.command(`flannelette ${args.join(' ')}`);
@@ -54,8 +62,13 @@ export async function tutorialSteps(t: LabTopology, manifests: string, run: Run,
     if (!opts?.quiet) ui.output(`${r.out}${r.err}`);
     return r;
   };
-  const pods = async (): Promise<Record<string, string>[]> => parseTableRows((await run(['lab', 'get', 'pods', '-o', 'wide'])).out);
-  const waitPods = async (what: string, ok: (rows: Record<string, string>[]) => boolean, timeoutMs = 90_000): Promise<boolean> => {
+  const pods = async (): Promise<Record<string, string>[]> =>
+    parseTableRows((await run(['lab', 'get', 'pods', '-o', 'wide'])).out);
+  const waitPods = async (
+    what: string,
+    ok: (rows: Record<string, string>[]) => boolean,
+    timeoutMs = 90_000,
+  ): Promise<boolean> => {
     try {
       await pollUntil(async () => ok(await pods()), { timeoutMs, intervalMs: 500, signal, what });
       return true;
@@ -68,24 +81,43 @@ export async function tutorialSteps(t: LabTopology, manifests: string, run: Run,
     const n = t.nodes.find((x) => x.name === node);
     return n ? Cidr.parse(n.subnet) : undefined;
   };
-  const running = (r: Record<string, string>): boolean => r['STATUS'] === 'Running' && /^(\d+)\/\1$/.test(r['READY'] ?? '');
+  const running = (r: Record<string, string>): boolean =>
+    r['STATUS'] === 'Running' && /^(\d+)\/\1$/.test(r['READY'] ?? '');
   const htmlBefore = hostHtmlDigest();
 
   ui.section(1, 'Seed 000: a Deployment of two nginx replicas and a busybox pod');
   await show(['lab', 'apply', '-f', m('seed-000-nginx-deployment.yaml')]);
   await show(['lab', 'apply', '-f', m('seed-000-busybox-pod.yaml')]);
-  ui.check(await waitPods('three pods Running', (rows) => rows.length === 3 && rows.every(running)), 'three pods are Running');
+  ui.check(
+    await waitPods('three pods Running', (rows) => rows.length === 3 && rows.every(running)),
+    'three pods are Running',
+  );
   const rows = parseTableRows((await show(['lab', 'get', 'pods', '-o', 'wide'])).out);
   const wrong = rows.filter((r) => !subnetOf(r['NODE'] ?? '')?.contains(parseIpv4(r['IP'] || '0.0.0.0')));
-  ui.check(rows.length === 3 && wrong.length === 0, "every pod's IP is in its node's subnet", wrong.map((r) => `${r['NAME']} ${r['IP']} on ${r['NODE']}`).join(', '));
+  ui.check(
+    rows.length === 3 && wrong.length === 0,
+    "every pod's IP is in its node's subnet",
+    wrong.map((r) => `${r['NAME']} ${r['IP']} on ${r['NODE']}`).join(', '),
+  );
   const nginx = rows.filter((r) => r['NAME']?.startsWith('nginx-'));
   const busybox = rows.find((r) => r['NAME'] === 'busybox');
   const far = nginx.find((r) => r['NODE'] !== busybox?.['NODE']);
   if (busybox && far) {
     ui.say(`   busybox runs on ${busybox['NODE']}; ${far['NAME']} on ${far['NODE']}`);
-    const curl = await show(['lab', 'exec', 'busybox', '--', 'curl', '-s', '--max-time', '10', `http://${far['IP']}/`], { quiet: true });
-    ui.output(curl.out.split('\n').filter((l) => /<title>|<h1>/.test(l)).join('\n'));
-    ui.check(curl.out.includes(WELCOME), `busybox (${busybox['NODE']}) got nginx's welcome page from ${far['IP']} (${far['NODE']}) across the overlay`);
+    const curl = await show(
+      ['lab', 'exec', 'busybox', '--', 'curl', '-s', '--max-time', '10', `http://${far['IP']}/`],
+      { quiet: true },
+    );
+    ui.output(
+      curl.out
+        .split('\n')
+        .filter((l) => /<title>|<h1>/.test(l))
+        .join('\n'),
+    );
+    ui.check(
+      curl.out.includes(WELCOME),
+      `busybox (${busybox['NODE']}) got nginx's welcome page from ${far['IP']} (${far['NODE']}) across the overlay`,
+    );
   } else ui.check(false, 'an nginx pod runs on the other node than busybox', JSON.stringify(rows));
   const victim = nginx[0]?.['NAME'];
   if (victim) {
@@ -95,49 +127,102 @@ export async function tutorialSteps(t: LabTopology, manifests: string, run: Run,
       return n.length === 2 && n.every(running) && !n.some((r) => r['NAME'] === victim);
     });
     await show(['lab', 'get', 'pods', '-o', 'wide']);
-    ui.check(replaced, `the Deployment replaced ${victim} with a new pod (new name, new IP possible: "subject to change")`);
+    ui.check(
+      replaced,
+      `the Deployment replaced ${victim} with a new pod (new name, new IP possible: "subject to change")`,
+    );
   }
 
   ui.section(2, 'Seed 002: two containers in one pod share its network');
   await show(['lab', 'apply', '-f', m('seed-002-multi-container-pod.yaml')]);
-  ui.check(await waitPods('multi-container-pod 2/2', (now) => now.some((r) => r['NAME'] === 'multi-container-pod' && r['READY'] === '2/2' && running(r))), 'multi-container-pod is Running 2/2');
-  const wget = await show(['lab', 'exec', 'multi-container-pod', '-c', 'container-2', '--', 'wget', '-qO-', 'http://localhost'], { quiet: true });
+  ui.check(
+    await waitPods('multi-container-pod 2/2', (now) =>
+      now.some((r) => r['NAME'] === 'multi-container-pod' && r['READY'] === '2/2' && running(r)),
+    ),
+    'multi-container-pod is Running 2/2',
+  );
+  const wget = await show(
+    ['lab', 'exec', 'multi-container-pod', '-c', 'container-2', '--', 'wget', '-qO-', 'http://localhost'],
+    { quiet: true },
+  );
   ui.check(wget.out.includes(WELCOME), 'container-2 reached nginx (container-1) on localhost');
-  ui.check(hostHtmlDigest() === htmlBefore, "the host's /usr/share/nginx/html is untouched (each container has its own)");
+  ui.check(
+    hostHtmlDigest() === htmlBefore,
+    "the host's /usr/share/nginx/html is untouched (each container has its own)",
+  );
   await show(['lab', 'delete', 'pod', 'multi-container-pod']);
 
   ui.section(3, 'Seed 004: a shell container and nginx; the pod IP from describe; node ↔ pod');
   await show(['lab', 'create', '-f', m('seed-004-multi-container.yaml')]);
-  const ok4 = await waitPods('multi-container 2/2', (now) => now.some((r) => r['NAME'] === 'multi-container' && r['READY'] === '2/2' && running(r)));
+  const ok4 = await waitPods('multi-container 2/2', (now) =>
+    now.some((r) => r['NAME'] === 'multi-container' && r['READY'] === '2/2' && running(r)),
+  );
   ui.check(ok4, 'multi-container is Running 2/2');
-  const curl4 = await show(['lab', 'exec', 'multi-container', '-c', 'shell', '--', 'curl', '-s', 'localhost'], { quiet: true });
-  ui.check(curl4.out.includes(WELCOME), 'curl localhost from the shell container shows nginx\'s page');
+  const curl4 = await show(['lab', 'exec', 'multi-container', '-c', 'shell', '--', 'curl', '-s', 'localhost'], {
+    quiet: true,
+  });
+  ui.check(curl4.out.includes(WELCOME), "curl localhost from the shell container shows nginx's page");
   ui.command('flannelette lab describe pod multi-container | grep IP:');
-  const ipLines = (await run(['lab', 'describe', 'pod', 'multi-container'])).out.split('\n').filter((l) => l.includes('IP:'));
+  const ipLines = (await run(['lab', 'describe', 'pod', 'multi-container'])).out
+    .split('\n')
+    .filter((l) => l.includes('IP:'));
   ui.output(ipLines.join('\n'));
   const row = (await pods()).find((r) => r['NAME'] === 'multi-container');
   const podIp = row?.['IP'] ?? '';
-  ui.check(ipLines.length >= 2 && ipLines.every((l) => l.trim().split(/\s+/)[1] === podIp), `describe shows the pod IP ${podIp}`);
+  ui.check(
+    ipLines.length >= 2 && ipLines.every((l) => l.trim().split(/\s+/)[1] === podIp),
+    `describe shows the pod IP ${podIp}`,
+  );
   const node = row?.['NODE'] ?? t.nodes[0]!.name;
-  const fromNode = await show(['lab', 'exec', node, '--', 'curl', '-s', '--max-time', '10', `http://${podIp}/`], { quiet: true });
+  const fromNode = await show(['lab', 'exec', node, '--', 'curl', '-s', '--max-time', '10', `http://${podIp}/`], {
+    quiet: true,
+  });
   ui.check(fromNode.out.includes(WELCOME), `${node} reached nginx at ${podIp}`);
   const nodeIp = t.nodes.find((n) => n.name === node)?.publicIp ?? '';
-  const reply = "HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nhello-from-node\\n";
+  const reply = 'HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nhello-from-node\\n';
   ui.command(`flannelette lab exec ${node} -- nc -l 8000      (in the background)`);
-  const listener = run(['lab', 'exec', node, '--', 'sh', '-c', `printf '${reply}' | timeout 30 nc -l 8000`], { timeoutMs: 40_000 });
-  await pollUntil(async () => (await run(['lab', 'exec', node, '--', 'ss', '-ltnH'])).out.includes(':8000'), { timeoutMs: 15_000, signal, what: 'nc to listen' }).catch(() => undefined);
-  const fromPod = await show(['lab', 'exec', 'multi-container', '-c', 'shell', '--', 'curl', '-s', '--max-time', '10', `http://${nodeIp}:8000/`]);
+  const listener = run(['lab', 'exec', node, '--', 'sh', '-c', `printf '${reply}' | timeout 30 nc -l 8000`], {
+    timeoutMs: 40_000,
+  });
+  await pollUntil(async () => (await run(['lab', 'exec', node, '--', 'ss', '-ltnH'])).out.includes(':8000'), {
+    timeoutMs: 15_000,
+    signal,
+    what: 'nc to listen',
+  }).catch(() => undefined);
+  const fromPod = await show([
+    'lab',
+    'exec',
+    'multi-container',
+    '-c',
+    'shell',
+    '--',
+    'curl',
+    '-s',
+    '--max-time',
+    '10',
+    `http://${nodeIp}:8000/`,
+  ]);
   const heard = await listener;
-  ui.check(fromPod.out.includes('hello-from-node') && /^GET \//m.test(heard.out), `the pod reached nc on ${node} (${nodeIp}:8000) and nc saw its request`);
+  ui.check(
+    fromPod.out.includes('hello-from-node') && /^GET \//m.test(heard.out),
+    `the pod reached nc on ${node} (${nodeIp}:8000) and nc saw its request`,
+  );
   await show(['lab', 'delete', 'pods', 'multi-container']);
   const gone = await run(['lab', 'get', 'pod', 'multi-container']);
   ui.check(gone.code !== 0 && /not found/.test(gone.err), 'multi-container is gone');
 
-  ui.section(4, "Seed 003: the Service as the tutorial prints it (tabs, apiVersion vl)");
+  ui.section(4, 'Seed 003: the Service as the tutorial prints it (tabs, apiVersion vl)');
   const before = (await run(['lab', 'get', 'pods', '-o', 'name'])).out;
   const bad = await show(['lab', 'apply', '-f', m('seed-003-nodeport-service.yaml')]);
   const line = bad.err.trim();
-  ui.check(bad.code === 2 && !line.includes('\n') && /seed-003-nodeport-service\.yaml:\d+:/.test(line) && /tab/i.test(line) && line.includes('"v1"'), 'rejected with one line naming the file, the line, the tabs and the v1 it meant');
+  ui.check(
+    bad.code === 2 &&
+      !line.includes('\n') &&
+      /seed-003-nodeport-service\.yaml:\d+:/.test(line) &&
+      /tab/i.test(line) &&
+      line.includes('"v1"'),
+    'rejected with one line naming the file, the line, the tabs and the v1 it meant',
+  );
   ui.check((await run(['lab', 'get', 'pods', '-o', 'name'])).out === before, 'nothing was applied');
 
   ui.section(5, 'Every pod to every pod and node: lab check');

@@ -80,9 +80,21 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   };
   const manifests = opts.manifestDir ?? path.join(packageRoot(), 'examples', 'manifests');
 
-  say(color('1', `flannelette demo — the Kubernetes networking tutorials on a live ${t.nodes.length}-node lab (${t.backend.type} backend)`));
-  const up = await liveLabUp({ topology: t, topologyText: opts.topologyText, signal: opts.signal, progress: createProgress(opts.out, tty) });
-  say(`   lab ${t.name} is up in ${up.seconds.toFixed(1)}s: ${t.nodes.map((n) => `${n.name} ${n.subnet}`).join(', ')}; no pods yet`);
+  say(
+    color(
+      '1',
+      `flannelette demo — the Kubernetes networking tutorials on a live ${t.nodes.length}-node lab (${t.backend.type} backend)`,
+    ),
+  );
+  const up = await liveLabUp({
+    topology: t,
+    topologyText: opts.topologyText,
+    signal: opts.signal,
+    progress: createProgress(opts.out, tty),
+  });
+  say(
+    `   lab ${t.name} is up in ${up.seconds.toFixed(1)}s: ${t.nodes.map((n) => `${n.name} ${n.subnet}`).join(', ')}; no pods yet`,
+  );
   say(`   (kubectl works too: export KUBECONFIG=$(flannelette lab kubeconfig --name ${t.name}))`);
 
   try {
@@ -95,7 +107,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     try {
       const down = await teardownLab(t.name);
       say(`   removed ${down.namespaces} namespaces and ${down.processes} processes`);
-      const left = (await listNetns()).filter((n) => n.startsWith(labPrefix(t.name))).length + labProcesses(t.name).length;
+      const left =
+        (await listNetns()).filter((n) => n.startsWith(labPrefix(t.name))).length + labProcesses(t.name).length;
       ui.check(left === 0, 'nothing of the lab is left (namespaces, processes)');
     } catch (err) {
       ui.check(false, `lab down failed: ${oneLine(err)}`);

@@ -78,7 +78,14 @@ export function execInPod(r: ExecRequest, io: ExecIo): Promise<number> {
         } catch {
           // not a Status
         }
-        reject(new KubeApiError(res.statusCode ?? 0, st.reason ?? '', st.message ?? `exec: HTTP ${res.statusCode} ${text.slice(0, 200)}`, st.details));
+        reject(
+          new KubeApiError(
+            res.statusCode ?? 0,
+            st.reason ?? '',
+            st.message ?? `exec: HTTP ${res.statusCode} ${text.slice(0, 200)}`,
+            st.details,
+          ),
+        );
       });
     });
     ws.on('error', (err) => {
@@ -93,7 +100,8 @@ export function execInPod(r: ExecRequest, io: ExecIo): Promise<number> {
           raw = true;
         }
         const resize = (): void => {
-          if (io.output.columns && io.output.rows) send(RESIZE, JSON.stringify({ Width: io.output.columns, Height: io.output.rows }));
+          if (io.output.columns && io.output.rows)
+            send(RESIZE, JSON.stringify({ Width: io.output.columns, Height: io.output.rows }));
         };
         resize();
         io.output.on?.('resize', resize);

@@ -10,7 +10,8 @@ import { DeviceError, KubeApiError } from '../util/errors.js';
 export { KubeApiError };
 import type { KubeObject, Status, Table, WatchEvent } from '../k8s/types.js';
 
-export const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+export const TABLE_ACCEPT =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 /** The exit code a refused request means for the CLI: 2 when the input was wrong (400, 409, 422). */
 export function exitCodeOfApiError(err: unknown): number | undefined {
@@ -68,7 +69,13 @@ export class KubeClient {
         res.on('error', reject);
       });
       req.setTimeout(o.timeoutMs ?? this.opts.timeoutMs ?? 15_000, () => req.destroy(new Error('timed out')));
-      req.on('error', (err) => reject(new DeviceError(`the lab's API server at ${this.opts.socket} does not answer: ${err.message}`, { cause: err })));
+      req.on('error', (err) =>
+        reject(
+          new DeviceError(`the lab's API server at ${this.opts.socket} does not answer: ${err.message}`, {
+            cause: err,
+          }),
+        ),
+      );
       req.end(data);
     });
   }
@@ -118,7 +125,11 @@ export class KubeClient {
    * Streams a GET (pods/log, watches): calls onChunk with text as it arrives, resolves when the
    * server ends the reply or `signal` aborts. A non-2xx reply rejects with KubeApiError.
    */
-  stream(path: string, onChunk: (text: string) => void, o: RequestOptions & { signal?: AbortSignal } = {}): Promise<void> {
+  stream(
+    path: string,
+    onChunk: (text: string) => void,
+    o: RequestOptions & { signal?: AbortSignal } = {},
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const req = http.request(this.requestOptions('GET', path, { Accept: o.accept ?? '*/*' }), (res) => {
         res.setEncoding('utf8');
@@ -148,14 +159,23 @@ export class KubeClient {
       req.on('close', () => o.signal?.removeEventListener('abort', onAbort));
       req.on('error', (err) => {
         if (o.signal?.aborted) resolve();
-        else reject(new DeviceError(`the lab's API server at ${this.opts.socket} does not answer: ${err.message}`, { cause: err }));
+        else
+          reject(
+            new DeviceError(`the lab's API server at ${this.opts.socket} does not answer: ${err.message}`, {
+              cause: err,
+            }),
+          );
       });
       req.end();
     });
   }
 
   /** Watches `path` (a list path; `watch=1` is added) and calls onEvent per WatchEvent line. */
-  watch<T extends KubeObject = KubeObject>(path: string, onEvent: (e: WatchEvent<T>) => void, o: RequestOptions & { signal?: AbortSignal } = {}): Promise<void> {
+  watch<T extends KubeObject = KubeObject>(
+    path: string,
+    onEvent: (e: WatchEvent<T>) => void,
+    o: RequestOptions & { signal?: AbortSignal } = {},
+  ): Promise<void> {
     let buf = '';
     const sep = path.includes('?') ? '&' : '?';
     return this.stream(

@@ -19,7 +19,10 @@ export function resolveResource(name: string): ResourceInfo {
       (group === undefined || x.group === group || `${x.version}.${x.group}` === group) &&
       (x.plural === base || x.singular === base || x.kind.toLowerCase() === base || x.shortNames.includes(base)),
   );
-  if (!r) throw new ConfigError(`the server doesn't have a resource type "${name}" (the lab serves: ${RESOURCES.map((x) => x.plural).join(', ')})`);
+  if (!r)
+    throw new ConfigError(
+      `the server doesn't have a resource type "${name}" (the lab serves: ${RESOURCES.map((x) => x.plural).join(', ')})`,
+    );
   return r;
 }
 

@@ -11,7 +11,14 @@ import { ConfigError } from '../util/errors.js';
 import type { KubeObject } from '../k8s/types.js';
 import { KubeApiError, type KubeClient } from './kube-client.js';
 import { parseManifests, type ManifestObject } from '../k8s/manifest.js';
-import { collectionPath, nameOf, objectPath, resolveResource, resourceOfKind, type ResourceInfo } from './kube-resources.js';
+import {
+  collectionPath,
+  nameOf,
+  objectPath,
+  resolveResource,
+  resourceOfKind,
+  type ResourceInfo,
+} from './kube-resources.js';
 import { pollUntil } from './wait.js';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -31,7 +38,11 @@ export function readManifestSources(files: readonly string[], stdin: () => strin
       throw new ConfigError(`the path "${f}" does not exist`);
     }
     if (st.isDirectory()) {
-      for (const e of fs.readdirSync(f).filter((x) => /\.(ya?ml|json)$/.test(x)).sort()) out.push({ file: path.join(f, e), text: fs.readFileSync(path.join(f, e), 'utf8') });
+      for (const e of fs
+        .readdirSync(f)
+        .filter((x) => /\.(ya?ml|json)$/.test(x))
+        .sort())
+        out.push({ file: path.join(f, e), text: fs.readFileSync(path.join(f, e), 'utf8') });
     } else out.push({ file: f, text: fs.readFileSync(f, 'utf8') });
   }
   return out;
@@ -46,7 +57,10 @@ export function parseAll(sources: readonly { file: string; text: string }[]): Ma
 
 function resourceOf(m: ManifestObject): ResourceInfo {
   const r = resourceOfKind(m.object.apiVersion, m.object.kind);
-  if (!r) throw new ConfigError(`${m.file}:${m.line}: no matches for kind "${m.object.kind}" in version "${m.object.apiVersion}"`);
+  if (!r)
+    throw new ConfigError(
+      `${m.file}:${m.line}: no matches for kind "${m.object.kind}" in version "${m.object.apiVersion}"`,
+    );
   return r;
 }
 
@@ -56,10 +70,14 @@ function targetNs(r: ResourceInfo, m: ManifestObject, ns?: string): string | und
 
 /** True when every field of `want` is present and equal in `have` (lists compared element-wise). */
 export function contains(have: unknown, want: unknown): boolean {
-  if (want === null || typeof want !== 'object') return have === want || (typeof want === 'number' && String(have) === String(want));
-  if (Array.isArray(want)) return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(have[i], w));
+  if (want === null || typeof want !== 'object')
+    return have === want || (typeof want === 'number' && String(have) === String(want));
+  if (Array.isArray(want))
+    return Array.isArray(have) && have.length === want.length && want.every((w, i) => contains(have[i], w));
   if (have === null || typeof have !== 'object') return false;
-  return Object.entries(want as Record<string, unknown>).every(([k, v]) => contains((have as Record<string, unknown>)[k], v));
+  return Object.entries(want as Record<string, unknown>).every(([k, v]) =>
+    contains((have as Record<string, unknown>)[k], v),
+  );
 }
 
 function withLastApplied(obj: KubeObject): KubeObject {
@@ -67,14 +85,23 @@ function withLastApplied(obj: KubeObject): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, annotations } };
 }
 
-export async function applyObjects(client: KubeClient, objs: ManifestObject[], mode: 'apply' | 'create', ns: string | undefined, say: (l: string) => void): Promise<void> {
+export async function applyObjects(
+  client: KubeClient,
+  objs: ManifestObject[],
+  mode: 'apply' | 'create',
+  ns: string | undefined,
+  say: (l: string) => void,
+): Promise<void> {
   const resolved = objs.map((m) => ({ m, r: resourceOf(m) }));
   for (const { m, r } of resolved) {
     const name = m.object.metadata.name;
     const namespace = targetNs(r, m, ns);
     const body = { ...m.object, metadata: { ...m.object.metadata, ...(namespace ? { namespace } : {}) } };
     if (mode === 'create' || !name) {
-      const created = await client.create<KubeObject>(collectionPath(r, namespace), mode === 'apply' ? withLastApplied(body) : body);
+      const created = await client.create<KubeObject>(
+        collectionPath(r, namespace),
+        mode === 'apply' ? withLastApplied(body) : body,
+      );
       say(`${nameOf(r, created.metadata.name ?? name ?? '')} created`);
       continue;
     }
@@ -122,10 +149,18 @@ export interface DeleteOptions {
   timeoutMs?: number;
 }
 
-export async function deleteTargets(client: KubeClient, targets: DeleteTarget[], o: DeleteOptions, say: (l: string) => void): Promise<void> {
+export async function deleteTargets(
+  client: KubeClient,
+  targets: DeleteTarget[],
+  o: DeleteOptions,
+  say: (l: string) => void,
+): Promise<void> {
   const deleted: DeleteTarget[] = [];
   for (const t of targets) {
-    const body = o.gracePeriod !== undefined ? { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: o.gracePeriod } : undefined;
+    const body =
+      o.gracePeriod !== undefined
+        ? { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: o.gracePeriod }
+        : undefined;
     try {
       await client.delete(objectPath(t.r, t.name, t.namespace), body);
     } catch (err) {
@@ -147,7 +182,11 @@ export async function deleteTargets(client: KubeClient, targets: DeleteTarget[],
           throw err;
         }
       },
-      { timeoutMs: o.timeoutMs ?? 120_000, intervalMs: 250, what: `${t.r.kind.toLowerCase()} "${t.name}" to be deleted` },
+      {
+        timeoutMs: o.timeoutMs ?? 120_000,
+        intervalMs: 250,
+        what: `${t.r.kind.toLowerCase()} "${t.name}" to be deleted`,
+      },
     );
   }
 }

@@ -29,7 +29,11 @@ function mapLines(label: string, indent: string, map: Record<string, string> | u
 
 function stateLines(label: string, st: ContainerState | undefined, indent: string): Line[] {
   if (!st || Object.keys(st).length === 0) return label === 'State' ? [[`${indent}State:`, 'Waiting']] : [];
-  if (st.running) return [[`${indent}${label}:`, 'Running'], [`${indent}  Started:`, rfc1123(st.running.startedAt)]];
+  if (st.running)
+    return [
+      [`${indent}${label}:`, 'Running'],
+      [`${indent}  Started:`, rfc1123(st.running.startedAt)],
+    ];
   if (st.waiting) {
     const lines: Line[] = [[`${indent}${label}:`, 'Waiting']];
     if (st.waiting.reason) lines.push([`${indent}  Reason:`, st.waiting.reason]);
@@ -53,8 +57,14 @@ function containerLines(c: Container, s: ContainerStatus | undefined): Line[] {
   const ports = c.ports ?? [];
   if (ports.length === 0) lines.push([`${i}Port:`, '<none>'], [`${i}Host Port:`, '<none>']);
   else {
-    lines.push([`${i}Port${ports.length > 1 ? 's' : ''}:`, ports.map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`).join(', ')]);
-    lines.push([`${i}Host Port${ports.length > 1 ? 's' : ''}:`, ports.map((p) => `${p.hostPort ?? 0}/${p.protocol ?? 'TCP'}`).join(', ')]);
+    lines.push([
+      `${i}Port${ports.length > 1 ? 's' : ''}:`,
+      ports.map((p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`).join(', '),
+    ]);
+    lines.push([
+      `${i}Host Port${ports.length > 1 ? 's' : ''}:`,
+      ports.map((p) => `${p.hostPort ?? 0}/${p.protocol ?? 'TCP'}`).join(', '),
+    ]);
   }
   if (c.command) lines.push([`${i}Command:`], ...c.command.map((w) => [`${i}  ${w}`]));
   if (c.args) lines.push([`${i}Args:`], ...c.args.map((w) => [`${i}  ${w}`]));
@@ -66,24 +76,46 @@ function containerLines(c: Container, s: ContainerStatus | undefined): Line[] {
   if (env.length === 0) lines.push([`${i}Environment:`, '<none>']);
   else {
     lines.push([`${i}Environment:`]);
-    for (const e of env) lines.push([`${i}  ${e.name}:`, e.value ?? (e.valueFrom?.fieldRef ? ` (${e.valueFrom.fieldRef.apiVersion ?? 'v1'}:${e.valueFrom.fieldRef.fieldPath})` : '')]);
+    for (const e of env)
+      lines.push([
+        `${i}  ${e.name}:`,
+        e.value ??
+          (e.valueFrom?.fieldRef
+            ? ` (${e.valueFrom.fieldRef.apiVersion ?? 'v1'}:${e.valueFrom.fieldRef.fieldPath})`
+            : ''),
+      ]);
   }
   const mounts = c.volumeMounts ?? [];
   if (mounts.length === 0) lines.push([`${i}Mounts:`, '<none>']);
-  else mounts.forEach((m, k) => lines.push([k === 0 ? `${i}Mounts:` : i, `${m.mountPath} from ${m.name} (${m.readOnly ? 'ro' : 'rw'})`]));
+  else
+    mounts.forEach((m, k) =>
+      lines.push([k === 0 ? `${i}Mounts:` : i, `${m.mountPath} from ${m.name} (${m.readOnly ? 'ro' : 'rw'})`]),
+    );
   return lines;
 }
 
 export function eventLines(events: readonly Event[], now = Date.now()): Line[] {
   if (events.length === 0) return [['Events:', '<none>']];
-  const sorted = [...events].sort((a, b) => Date.parse(a.lastTimestamp ?? a.eventTime ?? '') - Date.parse(b.lastTimestamp ?? b.eventTime ?? ''));
-  const lines: Line[] = [['Events:'], ['  Type', 'Reason', 'Age', 'From', 'Message'], ['  ----', '------', '----', '----', '-------']];
+  const sorted = [...events].sort(
+    (a, b) => Date.parse(a.lastTimestamp ?? a.eventTime ?? '') - Date.parse(b.lastTimestamp ?? b.eventTime ?? ''),
+  );
+  const lines: Line[] = [
+    ['Events:'],
+    ['  Type', 'Reason', 'Age', 'From', 'Message'],
+    ['  ----', '------', '----', '----', '-------'],
+  ];
   for (const e of sorted) {
     const last = e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
     const first = e.firstTimestamp ?? last;
     let age = ageSince(last ?? undefined, now);
     if ((e.count ?? 1) > 1) age = `${age} (x${e.count} over ${ageSince(first ?? undefined, now)})`;
-    lines.push([`  ${e.type ?? 'Normal'}`, e.reason ?? '', age, e.source?.component ?? e.reportingComponent ?? '', (e.message ?? '').trim()]);
+    lines.push([
+      `  ${e.type ?? 'Normal'}`,
+      e.reason ?? '',
+      age,
+      e.source?.component ?? e.reportingComponent ?? '',
+      (e.message ?? '').trim(),
+    ]);
   }
   return lines;
 }
@@ -111,9 +143,16 @@ export function describePodLines(pod: Pod, events: readonly Event[], now = Date.
   const owner = m.ownerReferences?.find((o) => o.controller);
   if (owner) lines.push(['Controlled By:', `${owner.kind}/${owner.name}`]);
   lines.push(['Containers:']);
-  for (const c of pod.spec.containers) lines.push(...containerLines(c, st.containerStatuses?.find((s) => s.name === c.name)));
+  for (const c of pod.spec.containers)
+    lines.push(
+      ...containerLines(
+        c,
+        st.containerStatuses?.find((s) => s.name === c.name),
+      ),
+    );
   const conds = st.conditions ?? [];
-  if (conds.length > 0) lines.push(['Conditions:'], ['  Type', 'Status'], ...conds.map((c) => [`  ${c.type}`, `${c.status} `]));
+  if (conds.length > 0)
+    lines.push(['Conditions:'], ['  Type', 'Status'], ...conds.map((c) => [`  ${c.type}`, `${c.status} `]));
   const vols = pod.spec.volumes ?? [];
   if (vols.length === 0) lines.push(['Volumes:', '<none>']);
   else {
@@ -149,15 +188,26 @@ function genericLines(obj: KubeObject, events: readonly Event[], now: number): L
   return lines;
 }
 
-export async function describeCommand(client: KubeClient, out: NodeJS.WritableStream, kind: string, name: string, namespace = 'default'): Promise<number> {
+export async function describeCommand(
+  client: KubeClient,
+  out: NodeJS.WritableStream,
+  kind: string,
+  name: string,
+  namespace = 'default',
+): Promise<number> {
   const r = resolveResource(kind);
   const obj = await client.get<KubeObject>(objectPath(r, name, namespace));
   const evNs = r.namespaced ? namespace : 'default';
   const fs = `involvedObject.name=${name},involvedObject.kind=${r.kind}${obj.metadata.uid ? `,involvedObject.uid=${obj.metadata.uid}` : ''}`;
   let events: Event[] = [];
   try {
-    events = (await client.get<KubeList<Event>>(`/api/v1/namespaces/${evNs}/events${query({ fieldSelector: fs })}`)).items;
-    events = events.filter((e) => e.involvedObject.name === name && (!obj.metadata.uid || !e.involvedObject.uid || e.involvedObject.uid === obj.metadata.uid));
+    events = (await client.get<KubeList<Event>>(`/api/v1/namespaces/${evNs}/events${query({ fieldSelector: fs })}`))
+      .items;
+    events = events.filter(
+      (e) =>
+        e.involvedObject.name === name &&
+        (!obj.metadata.uid || !e.involvedObject.uid || e.involvedObject.uid === obj.metadata.uid),
+    );
   } catch {
     events = [];
   }

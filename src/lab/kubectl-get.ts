@@ -9,7 +9,15 @@ import type { KubeList, KubeObject, Table, WatchEvent } from '../k8s/types.js';
 import { formatServerTable, tableCells, tabwrite } from './kubectl-format.js';
 import type { KubeClient } from './kube-client.js';
 import { TABLE_ACCEPT } from './kube-client.js';
-import { apiVersionOf, collectionPath, nameOf, objectPath, query, resolveResource, type ResourceInfo } from './kube-resources.js';
+import {
+  apiVersionOf,
+  collectionPath,
+  nameOf,
+  objectPath,
+  query,
+  resolveResource,
+  type ResourceInfo,
+} from './kube-resources.js';
 
 export interface KubectlIo {
   client: KubeClient;
@@ -37,7 +45,9 @@ export function printObjects(objs: KubeObject[], asList: boolean, format: 'yaml'
 
 export async function getCommand(io: KubectlIo, kind: string, names: string[], o: GetOptions): Promise<number> {
   if (o.output !== undefined && !OUTPUTS.includes(o.output)) {
-    throw new ConfigError(`unable to match a printer suitable for the output format "${o.output}", allowed formats are: ${OUTPUTS.join(',')}`);
+    throw new ConfigError(
+      `unable to match a printer suitable for the output format "${o.output}", allowed formats are: ${OUTPUTS.join(',')}`,
+    );
   }
   const r = resolveResource(kind);
   const ns = o.allNamespaces ? undefined : (o.namespace ?? 'default');
@@ -79,7 +89,15 @@ export function noResources(r: ResourceInfo, ns: string | undefined): string {
 }
 
 /** Prints a row per watch event, laid out against the first table's header (as kubectl -w does). */
-async function watchRows(io: KubectlIo, r: ResourceInfo, ns: string | undefined, q: string, first: Table, o: { wide: boolean; withNamespace: boolean }, signal?: AbortSignal): Promise<void> {
+async function watchRows(
+  io: KubectlIo,
+  r: ResourceInfo,
+  ns: string | undefined,
+  q: string,
+  first: Table,
+  o: { wide: boolean; withNamespace: boolean },
+  signal?: AbortSignal,
+): Promise<void> {
   const base = tableCells(first, o);
   const rv = first.metadata?.resourceVersion;
   const path = collectionPath(r, ns) + (q ? `${q}&` : '?') + (rv ? `resourceVersion=${rv}` : '');
@@ -88,7 +106,15 @@ async function watchRows(io: KubectlIo, r: ResourceInfo, ns: string | undefined,
     (e: WatchEvent<KubeObject>) => {
       const obj = e.object as unknown as Table | KubeObject;
       if (obj.kind !== 'Table') return;
-      const cells = tableCells({ ...(obj as Table), columnDefinitions: (obj as Table).columnDefinitions?.length ? (obj as Table).columnDefinitions : first.columnDefinitions }, o);
+      const cells = tableCells(
+        {
+          ...(obj as Table),
+          columnDefinitions: (obj as Table).columnDefinitions?.length
+            ? (obj as Table).columnDefinitions
+            : first.columnDefinitions,
+        },
+        o,
+      );
       const lines = tabwrite([base.header, ...base.rows, ...cells.rows]);
       for (const line of lines.slice(1 + base.rows.length)) io.out.write(`${line}\n`);
     },

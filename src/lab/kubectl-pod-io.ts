@@ -29,18 +29,32 @@ function containerNames(pod: Pod): string[] {
 
 function checkContainer(pod: Pod, c: string): void {
   if (!containerNames(pod).includes(c)) {
-    throw new ConfigError(`container ${c} is not valid for pod ${pod.metadata.name} (containers: ${containerNames(pod).join(', ')})`);
+    throw new ConfigError(
+      `container ${c} is not valid for pod ${pod.metadata.name} (containers: ${containerNames(pod).join(', ')})`,
+    );
   }
 }
 
-export async function podLogs(client: KubeClient, name: string, o: LogsOptions, out: NodeJS.WritableStream): Promise<number> {
+export async function podLogs(
+  client: KubeClient,
+  name: string,
+  o: LogsOptions,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const ns = o.namespace ?? 'default';
   const pod = await client.get<Pod>(podPath(ns, name));
   if (o.container) checkContainer(pod, o.container);
   const list = o.container ? [o.container] : containerNames(pod);
-  const params = (c: string): string => query({ container: c, follow: o.follow ? 'true' : undefined, previous: o.previous ? 'true' : undefined, tailLines: o.tail });
+  const params = (c: string): string =>
+    query({
+      container: c,
+      follow: o.follow ? 'true' : undefined,
+      previous: o.previous ? 'true' : undefined,
+      tailLines: o.tail,
+    });
   if (list.length === 1 || o.follow) {
-    if (list.length > 1) throw new ConfigError(`a container name must be specified for pod ${name}, choose one of: [${list.join(' ')}]`);
+    if (list.length > 1)
+      throw new ConfigError(`a container name must be specified for pod ${name}, choose one of: [${list.join(' ')}]`);
     await client.stream(`${podPath(ns, name)}/log${params(list[0]!)}`, (t) => void out.write(t), { signal: o.signal });
     return 0;
   }
@@ -61,7 +75,14 @@ export interface ExecOptions {
   namespace?: string;
 }
 
-export async function podExec(client: KubeClient, conn: { socket: string; token: string }, name: string, command: string[], o: ExecOptions, io: ExecIo): Promise<number> {
+export async function podExec(
+  client: KubeClient,
+  conn: { socket: string; token: string },
+  name: string,
+  command: string[],
+  o: ExecOptions,
+  io: ExecIo,
+): Promise<number> {
   if (command.length === 0) throw new ConfigError('you must specify at least one command for the container (after --)');
   const ns = o.namespace ?? 'default';
   const pod = await client.get<Pod>(podPath(ns, name));
@@ -72,5 +93,8 @@ export async function podExec(client: KubeClient, conn: { socket: string; token:
     container = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? names[0]!;
     if (names.length > 1) io.error.write(`Defaulted container "${container}" out of: ${names.join(', ')}\n`);
   }
-  return execInPod({ ...conn, namespace: ns, pod: name, container, command, stdin: o.stdin === true, tty: o.tty === true }, io);
+  return execInPod(
+    { ...conn, namespace: ns, pod: name, container, command, stdin: o.stdin === true, tty: o.tty === true },
+    io,
+  );
 }

@@ -9,7 +9,15 @@ import { FLANNEL_ANNOTATIONS } from '../k8s/types.js';
 import type { KubeletConfig } from '../kubelet/config.js';
 import { agentArgs, agentCommand, packageRoot } from './agent.js';
 import { LAB_ENV } from './lab.js';
-import { controlplaneLogFile, kubeletConfigFile, kubeletLogFile, kubeletSocket, livePaths, nodeStateDir, type LivePaths } from './live-paths.js';
+import {
+  controlplaneLogFile,
+  kubeletConfigFile,
+  kubeletLogFile,
+  kubeletSocket,
+  livePaths,
+  nodeStateDir,
+  type LivePaths,
+} from './live-paths.js';
 import { labPrefix } from './names.js';
 import { labPaths, labRoot, nodeLogFile } from './state.js';
 import type { ChildSpec, SupervisorSpec } from './supervisor.js';
@@ -72,7 +80,9 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
   const bin = [process.execPath, path.join(packageRoot(), 'bin', 'flannelette.js')];
   const env = { [LAB_ENV]: t.name, FLANNELETTE_LAB_ROOT: root };
   const stopped = new Set(o.stoppedNodes ?? []);
-  const children: ChildSpec[] = [{ name: 'controlplane', argv: [...bin, ...controlplaneArgs(t, lp)], logFile: controlplaneLogFile(lp), env }];
+  const children: ChildSpec[] = [
+    { name: 'controlplane', argv: [...bin, ...controlplaneArgs(t, lp)], logFile: controlplaneLogFile(lp), env },
+  ];
   for (const n of t.nodes) {
     const args = agentArgs({
       clusterFile: paths.cluster,

@@ -71,9 +71,19 @@ export function bridgeMac(gateway: string): string {
 /** Creates a node's namespace, uplink to the switch and cni0 (no pods). */
 export async function createNodeNetwork(t: LabTopology, n: LabNode): Promise<void> {
   await addNetns(n.netns);
-  await sysctlIn(n.netns, { 'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0 });
-  await ipBatch(n.netns, [...nodeBatch({ ...t, pods: [] }, n), `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`]);
-  await ipBatch(t.underlayNetns, [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]);
+  await sysctlIn(n.netns, {
+    'net.ipv4.ip_forward': 1,
+    'net.ipv4.conf.all.rp_filter': 0,
+    'net.ipv4.conf.default.rp_filter': 0,
+  });
+  await ipBatch(n.netns, [
+    ...nodeBatch({ ...t, pods: [] }, n),
+    `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`,
+  ]);
+  await ipBatch(t.underlayNetns, [
+    `link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`,
+    `link set ${n.underlayPort} up`,
+  ]);
 }
 
 export function nodeReady(node: Node): boolean {
@@ -81,18 +91,25 @@ export function nodeReady(node: Node): boolean {
 }
 
 export function podReady(pod: Pod): boolean {
-  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return (
+    pod.status?.phase === 'Running' &&
+    (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 /** Starts `flannelette lab supervise` detached; resolves with its pid. */
 export function startSupervisor(lab: string, lp: LivePaths, root: string): number {
   const fd = fs.openSync(lp.supervisorLog, 'a');
   try {
-    const child = spawn(process.execPath, [path.join(packageRoot(), 'bin', 'flannelette.js'), 'lab', 'supervise', '--name', lab], {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, [LAB_ENV]: lab, FLANNELETTE_LAB_ROOT: root },
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(packageRoot(), 'bin', 'flannelette.js'), 'lab', 'supervise', '--name', lab],
+      {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, [LAB_ENV]: lab, FLANNELETTE_LAB_ROOT: root },
+      },
+    );
     if (child.pid === undefined) throw new DeviceError('could not start the lab supervisor');
     child.unref();
     return child.pid;
@@ -101,7 +118,13 @@ export function startSupervisor(lab: string, lp: LivePaths, root: string): numbe
   }
 }
 
-export async function waitForApi(client: KubeClient, lp: LivePaths, supervisorPid: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function waitForApi(
+  client: KubeClient,
+  lp: LivePaths,
+  supervisorPid: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   await pollUntil(
     async () => {
       if (!pidAlive(supervisorPid)) throw new DeviceError(`the lab supervisor exited; see ${lp.supervisorLog}`);
@@ -111,7 +134,13 @@ export async function waitForApi(client: KubeClient, lp: LivePaths, supervisorPi
   );
 }
 
-export async function waitForNodesReady(client: KubeClient, names: readonly string[], lp: LivePaths, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function waitForNodesReady(
+  client: KubeClient,
+  names: readonly string[],
+  lp: LivePaths,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   let missing: string[] = [...names];
   await pollUntil(
     async () => {
@@ -124,14 +153,21 @@ export async function waitForNodesReady(client: KubeClient, names: readonly stri
   );
 }
 
-export async function waitForPodsReady(client: KubeClient, count: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function waitForPodsReady(
+  client: KubeClient,
+  count: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   let last = '';
   await pollUntil(
     async () => {
       const list = await client.get<KubeList<Pod>>('/api/v1/namespaces/default/pods');
       const live = list.items.filter((p) => !p.metadata.deletionTimestamp);
       const notReady = live.filter((p) => !podReady(p));
-      last = notReady[0] ? `pod ${notReady[0].metadata.name} is ${notReady[0].status?.phase ?? 'Pending'}` : `${live.length} of ${count} pods exist`;
+      last = notReady[0]
+        ? `pod ${notReady[0].metadata.name} is ${notReady[0].status?.phase ?? 'Pending'}`
+        : `${live.length} of ${count} pods exist`;
       return live.length >= count && notReady.length === 0;
     },
     { timeoutMs, signal, what: () => `${count} pods to be Running and Ready (${last})` },
@@ -152,7 +188,17 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
   const lp = livePaths(t.name, root);
   fs.mkdirSync(paths.logDir, { recursive: true });
   fs.mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
-  const state: LabState = { version: 1, topology: t, createdAt: started, phase: 'starting', agents: true, nodePids: {}, containerPids: {}, live: true, stoppedNodes: [] };
+  const state: LabState = {
+    version: 1,
+    topology: t,
+    createdAt: started,
+    phase: 'starting',
+    agents: true,
+    nodePids: {},
+    containerPids: {},
+    live: true,
+    stoppedNodes: [],
+  };
   const check = (): void => opts.signal?.throwIfAborted();
   progress.total(6);
   try {
@@ -163,7 +209,11 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
 
     progress.step(`creating the underlay switch and ${t.nodes.length} node namespaces`);
     await addNetns(t.underlayNetns);
-    await ipBatch(t.underlayNetns, ['link set lo up', `link add ${UNDERLAY_BRIDGE} type bridge`, `link set ${UNDERLAY_BRIDGE} up`]);
+    await ipBatch(t.underlayNetns, [
+      'link set lo up',
+      `link add ${UNDERLAY_BRIDGE} type bridge`,
+      `link set ${UNDERLAY_BRIDGE} up`,
+    ]);
     for (const n of t.nodes) await createNodeNetwork(t, n);
     for (const n of t.nodes) writeKubeletConfig(t, n, lp);
     check();
@@ -176,7 +226,9 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
 
     progress.step(`waiting for ${t.nodes.length} node agents`);
     await Promise.all(
-      t.nodes.map((n) => waitForAgent(n.name, controlSocket(paths, n.name), nodeLogFile(paths, n.name), () => pidAlive(pid), timeoutMs)),
+      t.nodes.map((n) =>
+        waitForAgent(n.name, controlSocket(paths, n.name), nodeLogFile(paths, n.name), () => pidAlive(pid), timeoutMs),
+      ),
     );
     for (const link of t.links) {
       for (const [from, to] of [link.between, [link.between[1], link.between[0]]]) {
@@ -185,12 +237,19 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
     }
 
     progress.step(`waiting for ${t.nodes.length} nodes to be Ready`);
-    await waitForNodesReady(client, t.nodes.map((n) => n.name), lp, timeoutMs, opts.signal);
+    await waitForNodesReady(
+      client,
+      t.nodes.map((n) => n.name),
+      lp,
+      timeoutMs,
+      opts.signal,
+    );
 
     const objects = topologyObjects(t);
     progress.step(`creating ${objects.length} objects (${t.pods.length} pods)`);
     for (const o of objects) {
-      const plural = o.kind === 'Pod' ? '/api/v1/namespaces/default/pods' : '/apis/apps/v1/namespaces/default/deployments';
+      const plural =
+        o.kind === 'Pod' ? '/api/v1/namespaces/default/pods' : '/apis/apps/v1/namespaces/default/deployments';
       await client.create(plural, o);
     }
 

@@ -32,7 +32,12 @@ export function topologyObjects(t: LabTopology): TopologyObject[] {
     if (seen.has(p.template)) continue;
     seen.add(p.template);
     if (p.replicas === undefined) {
-      out.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: 'default', labels: { app: p.name } }, spec: podSpec(p, 'nodeName') });
+      out.push({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: p.name, namespace: 'default', labels: { app: p.name } },
+        spec: podSpec(p, 'nodeName'),
+      });
       continue;
     }
     const labels = { app: p.template };
@@ -40,7 +45,11 @@ export function topologyObjects(t: LabTopology): TopologyObject[] {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: p.template, namespace: 'default', labels },
-      spec: { replicas: p.replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec(p, 'nodeSelector') } },
+      spec: {
+        replicas: p.replicas,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: podSpec(p, 'nodeSelector') },
+      },
     });
   }
   return out;

@@ -44,7 +44,11 @@ function nodeStatusWord(n: Node | undefined): string {
   return n.spec.unschedulable ? `${word},SchedulingDisabled` : word;
 }
 
-export async function collectLiveStatus(state: LabState, root = labRoot(), now = Date.now()): Promise<LiveStatusReport> {
+export async function collectLiveStatus(
+  state: LabState,
+  root = labRoot(),
+  now = Date.now(),
+): Promise<LiveStatusReport> {
   const t = state.topology;
   const lp = livePaths(t.name, root);
   const paths = labPaths(t.name, root);
@@ -99,7 +103,11 @@ export async function collectLiveStatus(state: LabState, root = labRoot(), now =
       };
       if (agent.state === 'stopped') return row;
       try {
-        const s = (await rpcCall(controlSocket(paths, n.name), 'status', {}, { timeoutMs: 1500 })) as { tun?: string; mtu?: number; peers?: unknown[] };
+        const s = (await rpcCall(controlSocket(paths, n.name), 'status', {}, { timeoutMs: 1500 })) as {
+          tun?: string;
+          mtu?: number;
+          peers?: unknown[];
+        };
         row.agent = 'up';
         row.tun = s.tun ?? row.tun;
         row.mtu = s.mtu !== undefined ? String(s.mtu) : '-';
@@ -125,7 +133,18 @@ export function formatLiveStatus(r: LiveStatusReport): string {
   const cp = r.controlPlane;
   const nodeRows = [
     ['NAME', 'STATUS', 'AGENT', 'SUBNET', 'PUBLIC-IP', 'TUN', 'MTU', 'PEERS', 'RESTARTS', 'AGE'],
-    ...r.nodes.map((n) => [n.name, n.status, n.agent, n.subnet, n.publicIp, n.tun, n.mtu, n.peers, String(n.restarts), humanDuration(n.ageSeconds * 1000)]),
+    ...r.nodes.map((n) => [
+      n.name,
+      n.status,
+      n.agent,
+      n.subnet,
+      n.publicIp,
+      n.tun,
+      n.mtu,
+      n.peers,
+      String(n.restarts),
+      humanDuration(n.ageSeconds * 1000),
+    ]),
   ];
   return [
     `lab ${r.name} (${r.backend} backend)   supervisor: ${r.supervisor}`,

@@ -38,14 +38,18 @@ export interface NodeOpOptions {
 
 function findNode(state: LabState, name: string): LabNode {
   const n = state.topology.nodes.find((x) => x.name === name);
-  if (!n) throw new ConfigError(`lab ${state.topology.name} has no node "${name}" (nodes: ${state.topology.nodes.map((x) => x.name).join(', ')})`);
+  if (!n)
+    throw new ConfigError(
+      `lab ${state.topology.name} has no node "${name}" (nodes: ${state.topology.nodes.map((x) => x.name).join(', ')})`,
+    );
   return n;
 }
 
 function supervisorPid(state: LabState, root: string): number {
   const lp = livePaths(state.topology.name, root);
   const pid = Number(fs.readFileSync(lp.supervisorPid, 'utf8').trim());
-  if (!pidAlive(pid)) throw new ConfigError(`the supervisor of lab ${state.topology.name} is not running; recreate the lab`);
+  if (!pidAlive(pid))
+    throw new ConfigError(`the supervisor of lab ${state.topology.name} is not running; recreate the lab`);
   return pid;
 }
 
@@ -109,7 +113,12 @@ export async function startNode(state: LabState, name: string, o: NodeOpOptions 
   const paths = labPaths(state.topology.name, root);
   const timeoutMs = o.timeoutMs ?? 60_000;
   await waitForAgent(n.name, controlSocket(paths, n.name), nodeLogFile(paths, n.name), () => true, timeoutMs);
-  await waitForNodesReady(labClient(state.topology.name, root), [name], livePaths(state.topology.name, root), timeoutMs);
+  await waitForNodesReady(
+    labClient(state.topology.name, root),
+    [name],
+    livePaths(state.topology.name, root),
+    timeoutMs,
+  );
 }
 
 export interface AddNodeOptions extends NodeOpOptions {
@@ -118,7 +127,8 @@ export interface AddNodeOptions extends NodeOpOptions {
 
 export function newNode(state: LabState, name: string, publicIp?: string): LabNode {
   const t = state.topology;
-  if (!OBJECT_NAME_RE.test(name) || name === 'underlay') throw new ConfigError(`"${name}" is not a valid node name (lowercase letters, digits and '-')`);
+  if (!OBJECT_NAME_RE.test(name) || name === 'underlay')
+    throw new ConfigError(`"${name}" is not a valid node name (lowercase letters, digits and '-')`);
   if (t.nodes.some((n) => n.name === name)) throw new ConfigError(`lab ${t.name} already has a node "${name}"`);
   const underlay = Cidr.parse(t.underlay);
   const takenIps = new Set(t.nodes.map((n) => parseIpv4(n.publicIp)));
@@ -129,13 +139,18 @@ export function newNode(state: LabState, name: string, publicIp?: string): LabNo
     } catch {
       throw new ConfigError(`--public-ip: "${publicIp}" is not an IPv4 address`);
     }
-    if (!underlay.contains(ip) || ip === underlay.network || ip === underlay.broadcast) throw new ConfigError(`--public-ip: ${publicIp} is not a host address of the underlay ${t.underlay}`);
+    if (!underlay.contains(ip) || ip === underlay.network || ip === underlay.broadcast)
+      throw new ConfigError(`--public-ip: ${publicIp} is not a host address of the underlay ${t.underlay}`);
     if (takenIps.has(ip)) throw new ConfigError(`--public-ip: ${publicIp} is already a node's address`);
   } else {
     ip = nextFreeHost(underlay, takenIps);
     if (ip === undefined) throw new ConfigError(`the underlay ${t.underlay} is full`);
   }
-  const subnet = nextFreeSubnet(Cidr.parse(t.network), t.subnetLen, t.nodes.map((n) => Cidr.parse(n.subnet)));
+  const subnet = nextFreeSubnet(
+    Cidr.parse(t.network),
+    t.subnetLen,
+    t.nodes.map((n) => Cidr.parse(n.subnet)),
+  );
   if (!subnet) throw new ConfigError(`the pod network ${t.network} has no free /${t.subnetLen} left`);
   const index = Math.max(-1, ...t.nodes.map((n) => n.index)) + 1;
   return {
@@ -174,7 +189,10 @@ export async function deleteNode(state: LabState, name: string, o: NodeOpOptions
   const root = o.root ?? labRoot();
   const n = findNode(state, name);
   const t = state.topology;
-  if (t.nodes.length === 1) throw new ConfigError(`node ${name} is the lab's last node; remove the lab with: flannelette lab down --name ${t.name}`);
+  if (t.nodes.length === 1)
+    throw new ConfigError(
+      `node ${name} is the lab's last node; remove the lab with: flannelette lab down --name ${t.name}`,
+    );
   const client = labClient(t.name, root);
   const timeoutMs = o.timeoutMs ?? 60_000;
   const nodePath = `/api/v1/nodes/${encodeURIComponent(name)}`;
@@ -190,13 +208,18 @@ export async function deleteNode(state: LabState, name: string, o: NodeOpOptions
     await client.delete(path, stopped ? { gracePeriodSeconds: 0 } : undefined).catch(() => undefined);
     o.log?.(`pod/${p.metadata.name} evicted`);
   }
-  await pollUntil(async () => (await client.get<KubeList<Pod>>(podsOn)).items.length === 0, { timeoutMs, what: `the pods of ${name} to be deleted` });
+  await pollUntil(async () => (await client.get<KubeList<Pod>>(podsOn)).items.length === 0, {
+    timeoutMs,
+    what: `the pods of ${name} to be deleted`,
+  });
   await client.delete(nodePath).catch(() => undefined);
   state.stoppedNodes = (state.stoppedNodes ?? []).filter((x) => x !== name);
   t.nodes = t.nodes.filter((x) => x.name !== name);
   writeState(state, root);
   respec(state, root);
-  await waitChildrenStopped({ ...state, topology: { ...t, nodes: [...t.nodes, n] } }, name, root, 15_000).catch(() => undefined);
+  await waitChildrenStopped({ ...state, topology: { ...t, nodes: [...t.nodes, n] } }, name, root, 15_000).catch(
+    () => undefined,
+  );
   const leftovers = inSubnet(await podNamespaces({ ...t, nodes: [...t.nodes, n] }), n.subnet);
   await killAllIn([...leftovers.map((p) => p.netns), n.netns]);
   for (const ns of [...leftovers.map((p) => p.netns), n.netns]) await deleteNetns(ns).catch(() => undefined);

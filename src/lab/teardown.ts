@@ -81,7 +81,10 @@ function mountsUnder(dir: string): string[] {
   }
 }
 
-export async function teardownLab(lab: string, opts: { root?: string; progress?: Progress } = {}): Promise<LabDownResult> {
+export async function teardownLab(
+  lab: string,
+  opts: { root?: string; progress?: Progress } = {},
+): Promise<LabDownResult> {
   const root = opts.root ?? labRoot();
   const lp = livePaths(lab, root);
   let supervisor: number | undefined;

@@ -40,7 +40,9 @@ export async function pollUntil(test: () => Promise<boolean> | boolean, o: PollO
     }
     if (Date.now() > deadline) {
       const what = typeof o.what === 'string' ? o.what : o.what();
-      throw new DeviceError(`timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${what}${lastError ? ` (${lastError.message})` : ''}`);
+      throw new DeviceError(
+        `timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for ${what}${lastError ? ` (${lastError.message})` : ''}`,
+      );
     }
     await sleep(o.intervalMs ?? 200, o.signal);
   }

@@ -18,7 +18,11 @@ export interface Result {
   err: string;
 }
 
-export function run(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Result> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, FORCE_COLOR: '0', ...opts.env } });
     let out = '';
@@ -43,7 +47,12 @@ export function kubectlFor(kubeconfig: string) {
     run(KUBECTL, args, { ...opts, env: { KUBECONFIG: kubeconfig } });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -53,18 +62,27 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (e) {
       lastErr = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
 export function labName(prefix: string): string {
-  return `${prefix}${Math.random().toString(36).slice(2, 7).replace(/[^a-z0-9]/g, 'x')}`;
+  return `${prefix}${Math.random()
+    .toString(36)
+    .slice(2, 7)
+    .replace(/[^a-z0-9]/g, 'x')}`;
 }
 
 export function netnsOf(lab: string): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`flt-${lab}-`));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`flt-${lab}-`));
 }
 
 export function processesOf(lab: string): number[] {
@@ -82,18 +100,29 @@ export function processesOf(lab: string): number[] {
 
 export function mountsOf(lab: string): string[] {
   const dir = path.join(LAB_ROOT, lab);
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(dir));
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(dir));
 }
 
 /** What a lab left behind; all empty after `lab down`. */
 export function leftovers(lab: string): { netns: string[]; processes: number[]; dir: boolean; mounts: string[] } {
-  return { netns: netnsOf(lab), processes: processesOf(lab), dir: fs.existsSync(path.join(LAB_ROOT, lab)), mounts: mountsOf(lab) };
+  return {
+    netns: netnsOf(lab),
+    processes: processesOf(lab),
+    dir: fs.existsSync(path.join(LAB_ROOT, lab)),
+    mounts: mountsOf(lab),
+  };
 }
 
 export function sharedManifests(): string {
   const dir = process.env['FLANNELETTE_SHARED_MANIFESTS'] || path.resolve(ROOT, '../shared/manifests');
   if (!fs.existsSync(path.join(dir, 'seed-000-nginx-deployment.yaml'))) {
-    throw new Error(`the tutorials' manifests are missing: expected ${dir}/seed-*.yaml (../shared beside the clone; or set FLANNELETTE_SHARED_MANIFESTS)`);
+    throw new Error(
+      `the tutorials' manifests are missing: expected ${dir}/seed-*.yaml (../shared beside the clone; or set FLANNELETTE_SHARED_MANIFESTS)`,
+    );
   }
   return dir;
 }
@@ -115,5 +144,7 @@ export function tableRows(text: string): Record<string, string>[] {
     starts.push(m.index);
     names.push(m[0]);
   }
-  return lines.slice(1).map((l) => Object.fromEntries(names.map((n, i) => [n, l.slice(starts[i], starts[i + 1]).trim()])));
+  return lines
+    .slice(1)
+    .map((l) => Object.fromEntries(names.map((n, i) => [n, l.slice(starts[i], starts[i + 1]).trim()])));
 }

@@ -8,9 +8,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { built, CLI, cli, KUBECTL, LAB_ROOT, labName, leftovers, ROOT, run, sharedManifests, tableRows, waitFor } from '../../helpers/live-lab.js';
+import {
+  built,
+  CLI,
+  cli,
+  KUBECTL,
+  LAB_ROOT,
+  labName,
+  leftovers,
+  ROOT,
+  run,
+  sharedManifests,
+  tableRows,
+  waitFor,
+} from '../../helpers/live-lab.js';
 
-const skip = requireRootOrSkip('live lab tutorials') || requireOrSkip(built(), 'live lab tutorials: build first (npm run build)');
+const skip =
+  requireRootOrSkip('live lab tutorials') || requireOrSkip(built(), 'live lab tutorials: build first (npm run build)');
 const lab = labName('tut');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-tut-'));
 const M = skip ? '' : sharedManifests();
@@ -47,7 +61,9 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
   let htmlBefore = '';
   beforeAll(async () => {
     htmlBefore = hostHtml();
-    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/two-nodes-empty.yaml'), '--name', lab], { timeoutMs: 180_000 });
+    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/two-nodes-empty.yaml'), '--name', lab], {
+      timeoutMs: 180_000,
+    });
     if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.err}${up.out}`);
   });
   afterAll(async () => {
@@ -57,7 +73,10 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
 
   it('the shipped copies of the manifests are byte-identical to ../shared/manifests', () => {
     for (const f of fs.readdirSync(M).filter((x) => x.endsWith('.yaml'))) {
-      expect(fs.readFileSync(path.join(ROOT, 'examples/manifests', f)).equals(fs.readFileSync(path.join(M, f))), f).toBe(true);
+      expect(
+        fs.readFileSync(path.join(ROOT, 'examples/manifests', f)).equals(fs.readFileSync(path.join(M, f))),
+        f,
+      ).toBe(true);
     }
   });
 
@@ -65,16 +84,31 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     const applied = await l('apply', '-f', manifest('seed-000-nginx-deployment.yaml'));
     expect(applied.out, applied.err).toContain('deployment.apps/nginx created');
     expect((await l('apply', '-f', manifest('seed-000-busybox-pod.yaml'))).out).toContain('pod/busybox created');
-    const rows = await waitFor('three pods Running', async () => {
-      const p = await pods();
-      return p.length === 3 && p.every((r) => r['STATUS'] === 'Running' && r['READY'] === '1/1') && p;
-    }, 90_000);
+    const rows = await waitFor(
+      'three pods Running',
+      async () => {
+        const p = await pods();
+        return p.length === 3 && p.every((r) => r['STATUS'] === 'Running' && r['READY'] === '1/1') && p;
+      },
+      90_000,
+    );
     const header = (await l('get', 'pods', '-o', 'wide')).out.split('\n')[0]!;
-    expect(header.split(/ {3,}/)).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
+    expect(header.split(/ {3,}/)).toEqual([
+      'NAME',
+      'READY',
+      'STATUS',
+      'RESTARTS',
+      'AGE',
+      'IP',
+      'NODE',
+      'NOMINATED NODE',
+      'READINESS GATES',
+    ]);
     for (const r of rows) expect(inSubnet(r['IP']!, r['NODE']!), `${r['NAME']} ${r['IP']} on ${r['NODE']}`).toBe(true);
     const nginx = rows.filter((r) => r['NAME']!.startsWith('nginx-'));
     expect(nginx).toHaveLength(2);
-    for (const n of nginx) expect(n['NAME']).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    for (const n of nginx)
+      expect(n['NAME']).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     const busybox = rows.find((r) => r['NAME'] === 'busybox')!;
     const other = nginx.find((n) => n['NODE'] !== busybox['NODE']) ?? nginx[0]!;
     const curl = await l('exec', 'busybox', '--', 'curl', '-s', '--max-time', '10', `http://${other['IP']}/`);
@@ -86,10 +120,14 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     const del = await l('delete', 'pod', victim);
     expect(del.code).toBe(0);
     expect(del.out).toContain(`pod "${victim}" deleted`);
-    const replacement = await waitFor('a replacement nginx pod', async () => {
-      const p = (await pods()).filter((r) => r['NAME']!.startsWith('nginx-') && r['STATUS'] === 'Running');
-      return p.length === 2 && !p.some((r) => r['NAME'] === victim) && p;
-    }, 60_000);
+    const replacement = await waitFor(
+      'a replacement nginx pod',
+      async () => {
+        const p = (await pods()).filter((r) => r['NAME']!.startsWith('nginx-') && r['STATUS'] === 'Running');
+        return p.length === 2 && !p.some((r) => r['NAME'] === victim) && p;
+      },
+      60_000,
+    );
     expect(replacement.map((r) => r['NAME'])).not.toContain(victim);
   });
 
@@ -100,13 +138,19 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(WELCOME);
     // container-2 appends to its own /usr/share/nginx/html/index.html, never the host's
-    await waitFor('container-2 wrote its file', async () => (await l('exec', 'multi-container-pod', '-c', 'container-2', '--', 'cat', '/usr/share/nginx/html/index.html')).out.includes('Hello from Container 2'));
+    await waitFor('container-2 wrote its file', async () =>
+      (
+        await l('exec', 'multi-container-pod', '-c', 'container-2', '--', 'cat', '/usr/share/nginx/html/index.html')
+      ).out.includes('Hello from Container 2'),
+    );
     expect(hostHtml()).toBe(htmlBefore);
     expect((await l('delete', 'pod', 'multi-container-pod')).code).toBe(0);
   });
 
   it('seed 004: shell curls nginx on localhost; describe shows the IP; node ↔ pod both ways; delete removes it', async () => {
-    expect((await l('create', '-f', manifest('seed-004-multi-container.yaml'))).out).toContain('pod/multi-container created');
+    expect((await l('create', '-f', manifest('seed-004-multi-container.yaml'))).out).toContain(
+      'pod/multi-container created',
+    );
     const row = await waitFor('multi-container Running 2/2', () => podRunning('multi-container', '2/2'), 90_000);
     const curl = await l('exec', 'multi-container', '-c', 'shell', '--', 'curl', '-s', 'localhost');
     expect(curl.out).toContain(WELCOME);
@@ -121,8 +165,23 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     const hostIp = JSON.parse((await l('get', 'pod', 'multi-container', '-o', 'json')).out).status.hostIP as string;
     const reply = 'HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nhello-from-node\\n';
     const listener = l('exec', node, '--', 'sh', '-c', `printf '${reply}' | timeout 30 nc -l 8000`);
-    await waitFor('nc listening on the node', async () => (await l('exec', node, '--', 'ss', '-ltn')).out.includes(':8000'), 15_000);
-    const fromPod = await l('exec', 'multi-container', '-c', 'shell', '--', 'curl', '-s', '--max-time', '10', `http://${hostIp}:8000/`);
+    await waitFor(
+      'nc listening on the node',
+      async () => (await l('exec', node, '--', 'ss', '-ltn')).out.includes(':8000'),
+      15_000,
+    );
+    const fromPod = await l(
+      'exec',
+      'multi-container',
+      '-c',
+      'shell',
+      '--',
+      'curl',
+      '-s',
+      '--max-time',
+      '10',
+      `http://${hostIp}:8000/`,
+    );
     expect(fromPod.out).toContain('hello-from-node');
     expect((await listener).out).toMatch(/^GET \/ HTTP\/1\.1/m);
 
@@ -133,7 +192,7 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     expect(gone.err).toMatch(/not found/);
   });
 
-  it("seed 003: the Service with tabs and apiVersion vl is rejected with one line naming file and line; nothing applied", async () => {
+  it('seed 003: the Service with tabs and apiVersion vl is rejected with one line naming file and line; nothing applied', async () => {
     const before = (await l('get', 'pods', '-o', 'name')).out;
     const r = await l('apply', '-f', manifest('seed-003-nodeport-service.yaml'));
     expect(r.code).toBe(2);
@@ -145,22 +204,34 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     expect((await l('get', 'pods', '-o', 'name')).out).toBe(before);
   });
 
-  it.skipIf(!fs.existsSync(KUBECTL))('seed 004 with real kubectl, as the tutorial types it (heredoc create -f -, describe | grep IP:, logs, delete)', async () => {
-    const kc = (await l('kubeconfig')).out.trim();
-    const sh = (script: string) => run('bash', ['-c', script], { env: { KUBECONFIG: kc } });
-    const heredoc = `cat << EOF | kubectl create -f -\n${fs.readFileSync(manifest('seed-004-multi-container.yaml'), 'utf8')}EOF\n`;
-    expect((await sh(heredoc)).out).toContain('pod/multi-container created');
-    await waitFor('multi-container Running 2/2', () => podRunning('multi-container', '2/2'), 90_000);
-    const curl = await sh('kubectl exec multi-container -c shell -- curl -s localhost');
-    expect(curl.out).toContain(WELCOME);
-    const ips = await sh('kubectl describe pod multi-container | grep IP:');
-    const podIp = JSON.parse((await sh('kubectl get pod multi-container -o json')).out).status.podIP as string;
-    expect(ips.out.trim().split('\n').map((x) => x.trim().split(/\s+/)[1])).toEqual([podIp, podIp]);
-    await waitFor('nginx access log line', async () => /"GET \/ HTTP\/1\.1" 200/.test((await sh('kubectl logs multi-container -c nginx')).out), 15_000);
-    expect((await sh('kubectl exec multi-container -c shell -- false')).code).toBe(1);
-    expect((await sh('kubectl delete pods multi-container')).out).toContain('pod "multi-container" deleted');
-    expect((await sh('kubectl get pod multi-container')).code).not.toBe(0);
-  });
+  it.skipIf(!fs.existsSync(KUBECTL))(
+    'seed 004 with real kubectl, as the tutorial types it (heredoc create -f -, describe | grep IP:, logs, delete)',
+    async () => {
+      const kc = (await l('kubeconfig')).out.trim();
+      const sh = (script: string) => run('bash', ['-c', script], { env: { KUBECONFIG: kc } });
+      const heredoc = `cat << EOF | kubectl create -f -\n${fs.readFileSync(manifest('seed-004-multi-container.yaml'), 'utf8')}EOF\n`;
+      expect((await sh(heredoc)).out).toContain('pod/multi-container created');
+      await waitFor('multi-container Running 2/2', () => podRunning('multi-container', '2/2'), 90_000);
+      const curl = await sh('kubectl exec multi-container -c shell -- curl -s localhost');
+      expect(curl.out).toContain(WELCOME);
+      const ips = await sh('kubectl describe pod multi-container | grep IP:');
+      const podIp = JSON.parse((await sh('kubectl get pod multi-container -o json')).out).status.podIP as string;
+      expect(
+        ips.out
+          .trim()
+          .split('\n')
+          .map((x) => x.trim().split(/\s+/)[1]),
+      ).toEqual([podIp, podIp]);
+      await waitFor(
+        'nginx access log line',
+        async () => /"GET \/ HTTP\/1\.1" 200/.test((await sh('kubectl logs multi-container -c nginx')).out),
+        15_000,
+      );
+      expect((await sh('kubectl exec multi-container -c shell -- false')).code).toBe(1);
+      expect((await sh('kubectl delete pods multi-container')).out).toContain('pod "multi-container" deleted');
+      expect((await sh('kubectl get pod multi-container')).code).not.toBe(0);
+    },
+  );
 
   it('kubeconfig and shell: a shell with KUBECONFIG set and a prompt naming the lab', async () => {
     const kc = (await l('kubeconfig')).out.trim();
@@ -173,7 +244,11 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
 
   it('exec -it is an interactive shell on a terminal (raw mode, the window size, the pod hostname)', async () => {
     const pty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
-    const term = pty.spawn(process.execPath, [CLI, 'lab', 'exec', '--name', lab, '-it', 'busybox', '--', 'sh'], { cols: 100, rows: 30, env: process.env as Record<string, string> });
+    const term = pty.spawn(process.execPath, [CLI, 'lab', 'exec', '--name', lab, '-it', 'busybox', '--', 'sh'], {
+      cols: 100,
+      rows: 30,
+      env: process.env as Record<string, string>,
+    });
     let out = '';
     term.onData((d) => (out += d));
     const exited = new Promise<number>((r) => term.onExit((e) => r(e.exitCode)));

@@ -61,7 +61,11 @@ describe('Supervisor', () => {
     sups.push(sup);
     await until(() => (status('crash')?.restarts ?? 0) >= 5);
     await sup.stop();
-    const starts = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => Number(BigInt(l) / 1_000_000n));
+    const starts = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => Number(BigInt(l) / 1_000_000n));
     const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
     // delays 40, 80, 160, 320, 320 ms at least (timers never fire early)
     const floors = [40, 80, 160, 320, 320];

@@ -28,15 +28,35 @@ function pod(name: string, ip: string, node: string, ageS: number): Pod {
       hostIP: '192.168.1.2',
       startTime: t,
       conditions: [{ type: 'Ready', status: 'True' }],
-      containerStatuses: [{ name: 'c', image: 'nginx', imageID: '', ready: true, restartCount: 0, state: { running: { startedAt: t } }, lastState: {} }],
+      containerStatuses: [
+        {
+          name: 'c',
+          image: 'nginx',
+          imageID: '',
+          ready: true,
+          restartCount: 0,
+          state: { running: { startedAt: t } },
+          lastState: {},
+        },
+      ],
     },
   };
 }
 
 describe('tabwriter layout', () => {
   it('pads each column to its widest cell plus 3, at least 6, the last column unpadded', () => {
-    expect(tabwrite([['NAME', 'IP'], ['a', '10.0.0.1']])).toEqual(['NAME   IP', 'a      10.0.0.1']);
-    expect(tabwrite([['A', 'B', 'C'], ['x', 'y', 'z']])).toEqual(['A     B     C', 'x     y     z']);
+    expect(
+      tabwrite([
+        ['NAME', 'IP'],
+        ['a', '10.0.0.1'],
+      ]),
+    ).toEqual(['NAME   IP', 'a      10.0.0.1']);
+    expect(
+      tabwrite([
+        ['A', 'B', 'C'],
+        ['x', 'y', 'z'],
+      ]),
+    ).toEqual(['A     B     C', 'x     y     z']);
   });
   it('aligns describe blocks separately when a line without a tab comes between', () => {
     const lines = goTabwriter([['Name:', 'x'], ['Namespace:', 'default'], ['IPs:'], ['  IP:', '10.244.1.2']], 0, 2);
@@ -54,12 +74,18 @@ describe('server tables as kubectl get prints them', () => {
       'nginx-9b644dcd5-974h6   1/1     Running   0          2m31s',
     ]);
     const wide = formatServerTable(table, { wide: true, now: NOW }).split('\n');
-    expect(wide[0]).toBe('NAME                    READY   STATUS    RESTARTS   AGE     IP           NODE    NOMINATED NODE   READINESS GATES');
-    expect(wide[2]).toBe('nginx-9b644dcd5-974h6   1/1     Running   0          2m31s   10.244.2.2   node2   <none>           <none>');
+    expect(wide[0]).toBe(
+      'NAME                    READY   STATUS    RESTARTS   AGE     IP           NODE    NOMINATED NODE   READINESS GATES',
+    );
+    expect(wide[2]).toBe(
+      'nginx-9b644dcd5-974h6   1/1     Running   0          2m31s   10.244.2.2   node2   <none>           <none>',
+    );
   });
   it('adds NAMESPACE first with -A and prints nothing for no rows', () => {
     const table = toTable(pods.slice(0, 1), 'Pod', NOW, 'Object');
-    expect(formatServerTable(table, { withNamespace: true, now: NOW }).split('\n')[1]).toMatch(/^default     busybox   1\/1/);
+    expect(formatServerTable(table, { withNamespace: true, now: NOW }).split('\n')[1]).toMatch(
+      /^default     busybox   1\/1/,
+    );
     expect(formatServerTable(toTable([], 'Pod', NOW, 'Object'))).toBe('');
   });
 });
@@ -94,21 +120,46 @@ describe('resources', () => {
 describe('exec', () => {
   it('reads the exit code from the error channel Status', () => {
     expect(exitCodeOf({ status: 'Success' })).toBe(0);
-    expect(exitCodeOf({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '7' }] } })).toBe(7);
+    expect(
+      exitCodeOf({
+        status: 'Failure',
+        reason: 'NonZeroExitCode',
+        details: { causes: [{ reason: 'ExitCode', message: '7' }] },
+      }),
+    ).toBe(7);
     expect(exitCodeOf({ status: 'Failure', reason: 'InternalError' })).toBe(1);
   });
   it('asks for the streams kubectl asks for', () => {
-    const p = execPath({ socket: '', token: '', namespace: 'default', pod: 'mc', container: 'shell', command: ['curl', 'localhost'], stdin: false, tty: false });
-    expect(p).toBe('/api/v1/namespaces/default/pods/mc/exec?command=curl&command=localhost&container=shell&stdout=true&stderr=true');
+    const p = execPath({
+      socket: '',
+      token: '',
+      namespace: 'default',
+      pod: 'mc',
+      container: 'shell',
+      command: ['curl', 'localhost'],
+      stdin: false,
+      tty: false,
+    });
+    expect(p).toBe(
+      '/api/v1/namespaces/default/pods/mc/exec?command=curl&command=localhost&container=shell&stdout=true&stderr=true',
+    );
   });
 });
 
 describe('apply', () => {
   it('calls an object unchanged only when every manifest field matches the live one', () => {
-    const live = { metadata: { name: 'x', uid: 'u' }, spec: { replicas: 2, template: { spec: { containers: [{ name: 'n', image: 'nginx', imagePullPolicy: 'Always' }] } } } };
+    const live = {
+      metadata: { name: 'x', uid: 'u' },
+      spec: {
+        replicas: 2,
+        template: { spec: { containers: [{ name: 'n', image: 'nginx', imagePullPolicy: 'Always' }] } },
+      },
+    };
     expect(contains(live, { metadata: { name: 'x' }, spec: { replicas: 2 } })).toBe(true);
     expect(contains(live, { spec: { replicas: 3 } })).toBe(false);
-    expect(contains(live, { spec: { template: { spec: { containers: [{ name: 'n', image: 'nginx:1.25' }] } } } })).toBe(false);
+    expect(contains(live, { spec: { template: { spec: { containers: [{ name: 'n', image: 'nginx:1.25' }] } } } })).toBe(
+      false,
+    );
   });
 });
 
@@ -122,9 +173,16 @@ describe('topology objects', () => {
     expect(dep).toMatchObject({
       kind: 'Deployment',
       metadata: { name: 'web' },
-      spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { spec: { containers: [{ image: 'flannelette/http', args: ['--port', '8080'] }] } } },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' } },
+        template: { spec: { containers: [{ image: 'flannelette/http', args: ['--port', '8080'] }] } },
+      },
     });
-    expect(box).toMatchObject({ kind: 'Pod', spec: { nodeName: 'node2', containers: [{ image: 'busybox', command: ['sleep', '100'] }] } });
+    expect(box).toMatchObject({
+      kind: 'Pod',
+      spec: { nodeName: 'node2', containers: [{ image: 'busybox', command: ['sleep', '100'] }] },
+    });
   });
 });
 
@@ -132,9 +190,25 @@ describe('node add', () => {
   it('takes the next free subnet, underlay address and index, and refuses duplicates and bad addresses', async () => {
     const { newNode } = await import('../../../src/lab/node-ops.js');
     const t = parseTopology('name: x\nnodes: [{name: node1}, {name: node2}]\n');
-    const state = { version: 1 as const, topology: t, createdAt: 0, phase: 'running' as const, agents: true, nodePids: {}, containerPids: {}, live: true };
+    const state = {
+      version: 1 as const,
+      topology: t,
+      createdAt: 0,
+      phase: 'running' as const,
+      agents: true,
+      nodePids: {},
+      containerPids: {},
+      live: true,
+    };
     const n = newNode(state, 'node3');
-    expect(n).toMatchObject({ name: 'node3', subnet: '10.244.3.0/24', publicIp: '192.168.1.4', index: 2, netns: 'flt-x-node3', gateway: '10.244.3.1' });
+    expect(n).toMatchObject({
+      name: 'node3',
+      subnet: '10.244.3.0/24',
+      publicIp: '192.168.1.4',
+      index: 2,
+      netns: 'flt-x-node3',
+      gateway: '10.244.3.1',
+    });
     expect(newNode(state, 'node4', '192.168.1.77').publicIp).toBe('192.168.1.77');
     expect(() => newNode(state, 'node1')).toThrow(/already has a node "node1"/);
     expect(() => newNode(state, 'node5', '192.168.1.2')).toThrow(/already a node's address/);
