@@ -251,6 +251,8 @@ spec:
     expect((await kubectl(['get', 'pod', pod!.metadata.name])).out).toMatch(
       new RegExp(`${pod!.metadata.name}\\s+1/1\\s+Running\\s+1`),
     );
+    const previous = await l('logs', pod!.metadata.name, '--previous');
+    expect(previous.code, previous.err).toBe(0);
   });
 
   it('the control plane killed with -9 is restarted by the supervisor with its state', async () => {

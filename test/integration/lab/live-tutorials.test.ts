@@ -1,6 +1,7 @@
 // The tutorials verbatim against a live two-node lab with no pods (examples/two-nodes-empty.yaml),
 // through `flannelette lab ...` (an API client) — seeds 000, 002, 004 and 003's broken Service —
 // with the manifests read from ../shared/manifests; and `lab down` leaves nothing behind.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -129,6 +130,31 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
       60_000,
     );
     expect(replacement.map((r) => r['NAME'])).not.toContain(victim);
+  });
+
+  it('logs -f follows a container log; get -w prints the rows of changes', async () => {
+    const nginx = (await pods()).find((r) => r['NAME']!.startsWith('nginx-'))!;
+    const follow = spawn(process.execPath, [CLI, 'lab', 'logs', '--name', lab, '-f', nginx['NAME']!]);
+    let followed = '';
+    follow.stdout.on('data', (d) => (followed += String(d)));
+    const watch = spawn(process.execPath, [CLI, 'lab', 'get', 'pods', '--name', lab, '-w']);
+    let watched = '';
+    watch.stdout.on('data', (d) => (watched += String(d)));
+    try {
+      await waitFor('the watch header', () => watched.startsWith('NAME'), 15_000, 50);
+      expect((await l('exec', 'busybox', '--', 'wget', '-qO-', `http://${nginx['IP']}/followed`)).code).not.toBe(0);
+      await waitFor('the access log line', () => followed.includes('GET /followed'), 15_000, 50);
+      const f = path.join(tmp, 'w.yaml');
+      fs.writeFileSync(f, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: watched\nspec:\n  containers:\n  - name: c\n    image: busybox\n    command: [sleep, "100"]\n');
+      expect((await l('apply', '-f', f)).code).toBe(0);
+      await waitFor('a watched row', () => /^watched\s+\d\/1\s+\S+/m.test(watched), 15_000, 50);
+      expect((await l('delete', 'pod', 'watched', '--grace-period', '0', '--force')).code).toBe(0);
+    } finally {
+      follow.kill();
+      watch.kill();
+    }
+    const logs = await l('logs', nginx['NAME']!);
+    expect(logs.out).toContain('GET /followed');
   });
 
   it('seed 002: two containers share the network; container-2 reaches nginx on localhost; host files untouched', async () => {
