@@ -9,6 +9,7 @@ import { registerCaptureCommand } from './capture-command.js';
 import { registerImpairCommand } from './impair-command.js';
 import { registerNetworkCommand } from './network-command.js';
 import { registerKubeletCommand } from './kubelet-command.js';
+import { registerControlPlaneCommand } from './controlplane-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerNetworkCommand(program);
   registerLabCommands(program);
   registerKubeletCommand(program);
+  registerControlPlaneCommand(program);
   return program;
 }
 

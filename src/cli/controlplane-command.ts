@@ -1,0 +1,33 @@
+// `flannelette controlplane --dir DIR [--listen 127.0.0.1:PORT]`: runs a lab's control plane (the
+// Kubernetes API and its controllers) in the foreground until SIGTERM/SIGINT, then exits 0.
+import type { Command } from 'commander';
+import { ConfigError } from '../util/errors.js';
+import { createLogger } from '../util/logger.js';
+import { startControlPlane } from '../controlplane/control-plane.js';
+
+function parseListen(text: string): number {
+  const m = text.match(/^(127\.0\.0\.1|localhost):(\d{1,5})$/);
+  if (!m || Number(m[2]) > 65535) throw new ConfigError(`--listen must be 127.0.0.1:PORT (loopback only), got "${text}"`);
+  return Number(m[2]);
+}
+
+export function registerControlPlaneCommand(program: Command): void {
+  program
+    .command('controlplane')
+    .description("run a lab's control plane: the Kubernetes API (kubectl-compatible) and its controllers")
+    .requiredOption('--dir <dir>', 'the lab directory (state, token, kubeconfig, sockets)')
+    .option('--listen <addr>', 'TCP address on loopback', '127.0.0.1:0')
+    .option('--log-level <level>', 'log level', 'info')
+    .action(async (o: { dir: string; listen: string; logLevel: string }) => {
+      const port = parseListen(o.listen);
+      const logger = createLogger({ level: o.logLevel as 'info', name: 'controlplane' });
+      const cp = await startControlPlane({ dir: o.dir, port, logger });
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await cp.close();
+      process.exit(0);
+    });
+}
