@@ -49,7 +49,7 @@ export class Kubelet {
   private loops: Promise<void>[] = [];
 
   constructor(readonly cfg: KubeletConfig, private readonly log: KubeletLogger) {
-    this.runtime = new PodRuntime(cfg, detectHost(), shimCommand());
+    this.runtime = new PodRuntime(cfg, detectHost(), shimCommand(), cfg.clusterDNS ?? [], cfg.clusterDomain);
     this.api = new ApiClient(cfg.apiSocket, () => fs.readFileSync(cfg.tokenFile, 'utf8').trim());
     this.events = new EventRecorder(this.api, cfg.nodeName);
     this.backoff = new RestartBackoff(cfg.backoffBaseMs ?? 10_000, cfg.backoffCapMs ?? 300_000);
@@ -212,6 +212,12 @@ export class Kubelet {
     }
     if (!w) {
       if (this.deleting.has(uid)) return;
+      // A finished pod this kubelet has no state for (e.g. it ran before a node was rebuilt) is not rerun.
+      const phase = pod.status?.phase;
+      if ((phase === 'Succeeded' || phase === 'Failed') && !fs.existsSync(this.runtime.podDir(uid))) {
+        if (pod.metadata.deletionTimestamp) void this.deleteFromApi(pod);
+        return;
+      }
       w = new PodWorker(pod, {
         runtime: this.runtime,
         resolve: (image) => resolveImage(image, this.runtime.host, this.cfg.images),
@@ -234,19 +240,22 @@ export class Kubelet {
     this.log.info(`pod ${p.metadata.namespace}/${p.metadata.name} stopped: ${JSON.stringify(summary)}`);
     this.workers.delete(uid);
     this.lastSent.delete(uid);
-    if (deleteFromApi) {
-      for (let i = 0; i < 30 && !this.abort.signal.aborted; i++) {
-        try {
-          const r = await this.api.request('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`,
-            { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } });
-          if (r.status < 300 || r.status === 404 || r.status === 409) break;
-        } catch {
-          // API down: retry
-        }
-        await sleep(1000, this.abort.signal);
-      }
-    }
+    if (deleteFromApi) await this.deleteFromApi(p);
     this.deleting.delete(uid);
+  }
+
+  private async deleteFromApi(p: Pod): Promise<void> {
+    const uid = p.metadata.uid;
+    for (let i = 0; i < 30 && !this.abort.signal.aborted; i++) {
+      try {
+        const r = await this.api.request('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`,
+          { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } });
+        if (r.status < 300 || r.status === 404 || r.status === 409) return;
+      } catch {
+        // API down: retry
+      }
+      await sleep(1000, this.abort.signal);
+    }
   }
 
   private async tick(): Promise<void> {
