@@ -64,14 +64,16 @@ export class Kubelet {
           env: (c) => {
             const a = w.latest(c);
             try {
-              return (JSON.parse(fs.readFileSync(path.join(a!.dir, 'container.json'), 'utf8')) as { env: Record<string, string> }).env;
+              return (JSON.parse(fs.readFileSync(path.join(a!.dir, 'container.json'), 'utf8')) as { env: Record<string,
+                string> }).env;
             } catch {
               return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
             }
           },
         };
       },
-      podList: () => ({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [...this.workers.values()].map((w) => w.pod) }),
+      podList: () => ({ kind: 'PodList', apiVersion: 'v1', metadata: {},
+        items: [...this.workers.values()].map((w) => w.pod) }),
     });
   }
 
@@ -128,9 +130,11 @@ export class Kubelet {
     const got = await this.api.request('GET', `/api/v1/nodes/${name}`);
     if (got.status === 404) {
       const r = await this.api.request('POST', '/api/v1/nodes', node);
-      if (r.status >= 300 && r.status !== 409) throw new Error(`registering node: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      if (r.status >= 300
+        && r.status !== 409) throw new Error(`registering node: HTTP ${r.status} ${JSON.stringify(r.body)}`);
       if (r.status < 300) {
-        await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status }, 'application/merge-patch+json');
+        await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
+          'application/merge-patch+json');
         this.log.info(`node ${name} registered`);
         return true;
       }
@@ -139,7 +143,8 @@ export class Kubelet {
       { metadata: { labels: node.metadata.labels, annotations: node.metadata.annotations }, spec: node.spec },
       'application/merge-patch+json');
     if (r.status >= 300) throw new Error(`updating node: HTTP ${r.status}`);
-    await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status }, 'application/merge-patch+json');
+    await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
+      'application/merge-patch+json');
     this.log.info(`node ${name} updated`);
     return true;
   }
@@ -235,7 +240,8 @@ export class Kubelet {
     const uid = w.uid;
     this.deleting.add(uid);
     const p = w.pod;
-    const grace = deleteFromApi ? p.metadata.deletionGracePeriodSeconds ?? p.spec.terminationGracePeriodSeconds ?? 30 : 2;
+    const grace = deleteFromApi ? p.metadata.deletionGracePeriodSeconds ?? p.spec.terminationGracePeriodSeconds ?? 30
+      : 2;
     const summary = await w.terminate(grace);
     this.log.info(`pod ${p.metadata.namespace}/${p.metadata.name} stopped: ${JSON.stringify(summary)}`);
     this.workers.delete(uid);
@@ -277,7 +283,8 @@ export class Kubelet {
     if (this.lastSent.get(w.uid) === text) return;
     const p = w.pod;
     try {
-      const r = await this.api.request('PATCH', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`,
+      const r = await this.api.request('PATCH',
+        `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`,
         { status }, 'application/merge-patch+json');
       if (r.status < 300) this.lastSent.set(w.uid, text);
     } catch {

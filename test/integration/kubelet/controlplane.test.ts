@@ -29,25 +29,29 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
 
   const kubectl = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const r = await execFileP('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), ...args], { timeout: 30_000 });
+      const r = await execFileP('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), ...args],
+        { timeout: 30_000 });
       return { code: 0, ...r };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
-  const podJson = async (name: string): Promise<Record<string, any> | undefined> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const podJson = async (name: string): Promise<Record<string,
+    any> | undefined> => { // eslint-disable-line @typescript-eslint/no-explicit-any
     const r = await kubectl('get', 'pod', name, '-o', 'json');
     return r.code === 0 ? JSON.parse(r.stdout) : undefined;
   };
   const allReady = async (name: string): Promise<boolean> =>
-    (await podJson(name))?.['status']?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+    (await podJson(name))?.['status']?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready'
+      && c.status === 'True');
 
   beforeAll(async () => {
     node = await createTestNode('kcp', 11);
     dir = node.dir;
     const start = (args: string[]): ChildProcess => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), ...args], { stdio: ['ignore',
+        'pipe', 'pipe'] });
       child.stdout!.on('data', (c: Buffer) => (log += c));
       child.stderr!.on('data', (c: Buffer) => (log += c));
       return child;
@@ -76,11 +80,13 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     expect(n.spec.podCIDR).toBe('10.250.11.0/24');
   });
 
-  it('seed 002: both containers run; exec -c container-2 wget shows the nginx page; the host file is untouched', async () => {
+  it('seed 002: both containers run; exec -c container-2 wget shows the nginx page; the host file is untouched',
+    async () => {
     const hostHtml = fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8');
     expect((await kubectl('apply', '-f', path.join(MANIFESTS, 'seed-002-multi-container-pod.yaml'))).code).toBe(0);
     await waitFor('multi-container-pod Ready', () => allReady('multi-container-pod'), 60_000);
-    const page = await kubectl('exec', 'multi-container-pod', '-c', 'container-2', '--', 'wget', '-qO-', 'http://localhost');
+    const page = await kubectl('exec', 'multi-container-pod', '-c', 'container-2', '--', 'wget', '-qO-',
+      'http://localhost');
     expect(page.stdout).toContain('Welcome to nginx!');
     expect(fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8')).toBe(hostHtml);
     const wide = await kubectl('get', 'pods', '-o', 'wide');
@@ -120,7 +126,8 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
   });
 
   it('kubectl delete: the pod goes away and its network namespace is removed', async () => {
-    const before = fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${node.cfg.netnsPrefix}pod-multi-container-`) &&
+    const prefix = `${node.cfg.netnsPrefix}pod-multi-container-`;
+    const before = fs.readdirSync('/run/netns').filter((n) => n.startsWith(prefix) &&
       !n.startsWith(`${node.cfg.netnsPrefix}pod-multi-container-pod`));
     expect(before).toHaveLength(1);
     const del = await kubectl('delete', 'pod', 'multi-container', '--timeout=60s');

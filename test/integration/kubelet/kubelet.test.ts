@@ -23,7 +23,8 @@ function getText(socket: string, p: string): Promise<{ status: number; body: str
   return new Promise((resolve, reject) => {
     http.get({ socketPath: socket, path: p }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!,
+        body }));
     }).on('error', reject);
   });
 }
@@ -80,7 +81,8 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
   }
 
   const pod = (name: string): Obj | undefined => api.pods.get(`default/${name}`);
-  const ready = (name: string): boolean => pod(name)?.['status']?.conditions?.some((c: Obj) => c['type'] === 'Ready' && c['status'] === 'True');
+  const ready = (name: string): boolean => pod(name)?.['status']?.conditions?.some((c: Obj) => c['type'] === 'Ready'
+    && c['status'] === 'True');
 
   beforeAll(async () => {
     node = await createTestNode('kkp', 9);
@@ -105,12 +107,14 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
   it('registers its Node with podCIDR, addresses, labels, flannel annotations, and heartbeats', async () => {
     const n = await waitFor('node registered', () => api.nodes.get('node1'), 15_000);
     expect(n['spec']).toEqual({ podCIDR: '10.250.9.0/24', podCIDRs: ['10.250.9.0/24'] });
-    expect(n['status'].addresses).toEqual([{ type: 'InternalIP', address: '192.168.50.2' }, { type: 'Hostname', address: 'node1' }]);
+    expect(n['status'].addresses).toEqual([{ type: 'InternalIP', address: '192.168.50.2' }, { type: 'Hostname',
+      address: 'node1' }]);
     expect(n['metadata'].labels).toMatchObject({ 'kubernetes.io/hostname': 'node1', 'kubernetes.io/os': 'linux' });
     expect(n['metadata'].annotations['flannel.alpha.coreos.com/public-ip']).toBe('192.168.50.2');
-    const beat = (): string => n['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime;
-    const first = beat();
-    await waitFor('a newer heartbeat', () => api.nodes.get('node1')!['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime > first);
+    const beatOf = (x: Obj): string => x['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime;
+    const first = beatOf(n);
+    await waitFor('a newer heartbeat',
+      () => beatOf(api.nodes.get('node1')!) > first);
   });
 
   it('runs a pod from the watch: Running, Ready, podIP, events; logs with tail/timestamps/follow', async () => {
@@ -121,7 +125,8 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
     expect(st.phase).toBe('Running');
     expect(st.podIP).toMatch(/^10\.250\.9\./);
     expect(st.hostIP).toBe('192.168.50.2');
-    expect(st.containerStatuses.map((c: Obj) => [c['name'], c['ready'], c['restartCount']])).toEqual([['nginx', true, 0], ['shell', true, 0]]);
+    expect(st.containerStatuses.map((c: Obj) => [c['name'], c['ready'], c['restartCount']])).toEqual([['nginx', true,
+      0], ['shell', true, 0]]);
     const reasons = api.events.filter((e) => e['involvedObject'].name === 'web').map((e) => e['reason']);
     expect(reasons).toEqual(expect.arrayContaining(['Pulled', 'Created', 'Started']));
     // curl from the sidecar, then the access log line shows in the nginx container's log
@@ -137,7 +142,8 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
     expect(tail.body).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z started\n$/);
     // follow: a request made now sees a line logged later
     let followed = '';
-    const req = http.get({ socketPath: node.cfg.socket, path: '/containerLogs/default/web/nginx?follow=true&tailLines=0' }, (res) => {
+    const req = http.get({ socketPath: node.cfg.socket,
+      path: '/containerLogs/default/web/nginx?follow=true&tailLines=0' }, (res) => {
       res.setEncoding('utf8').on('data', (c: string) => (followed += c));
     });
     await execWs(node.cfg.socket, 'default/web/shell', ['curl', '-s', 'http://localhost/followed-path']);
@@ -149,8 +155,10 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
 
   it('exec: exit codes in the error channel (v5 and v4), stdin, and an interactive tty shell', async () => {
     const f = await execWs(node.cfg.socket, 'default/web/shell', ['false']);
-    expect(f.status).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '1' }] } });
-    const v4 = await execWs(node.cfg.socket, 'default/web/shell', ['sh', '-c', 'echo out; echo err >&2; exit 3'], { protocol: 'v4.channel.k8s.io' });
+    expect(f.status).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode',
+      details: { causes: [{ reason: 'ExitCode', message: '1' }] } });
+    const v4 = await execWs(node.cfg.socket, 'default/web/shell', ['sh', '-c', 'echo out; echo err >&2; exit 3'],
+      { protocol: 'v4.channel.k8s.io' });
     expect(v4).toMatchObject({ stdout: 'out\n', stderr: 'err\n', status: { details: { causes: [{ message: '3' }] } } });
     const cat = await execWs(node.cfg.socket, 'default/web/shell', ['cat'], { input: ['a\n', 'b\n'] });
     expect(cat.stdout).toBe('a\nb\n');
@@ -184,9 +192,11 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
 
   it('a crash loop is reported as CrashLoopBackOff with restartCount and BackOff events', async () => {
     api.createPod(makePod('crashy', [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo bye; exit 2'] }]));
-    await waitFor('CrashLoopBackOff', () => pod('crashy')?.['status']?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff'
+    await waitFor('CrashLoopBackOff',
+      () => pod('crashy')?.['status']?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff'
       && pod('crashy')!['status'].containerStatuses[0].restartCount >= 2, 20_000);
-    expect(pod('crashy')!['status'].containerStatuses[0].lastState.terminated).toMatchObject({ exitCode: 2, reason: 'Error' });
+    expect(pod('crashy')!['status'].containerStatuses[0].lastState.terminated).toMatchObject({ exitCode: 2,
+      reason: 'Error' });
     const prev = await getText(node.cfg.socket, '/containerLogs/default/crashy/c?previous=true');
     expect(prev.body).toBe('bye\n');
     expect(api.events.some((e) => e['involvedObject'].name === 'crashy' && e['reason'] === 'BackOff')).toBe(true);
