@@ -24,6 +24,10 @@ export interface KubeletLogger {
   warn(msg: string): void;
 }
 
+// Node status goes as a strategic merge patch (conditions merge by type), as the real kubelet sends it, so
+// conditions others set on the Node (flannel's NetworkUnavailable) stay.
+const SMP = 'application/strategic-merge-patch+json';
+
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
   const t = setTimeout(resolve, ms);
   signal?.addEventListener('abort', () => {
@@ -112,7 +116,7 @@ export class Kubelet {
         } else {
           const now = new Date().toISOString();
           const r = await this.api.request('PATCH', `/api/v1/nodes/${name}/status`,
-            { status: { conditions: nodeConditions(now, this.started) } }, 'application/merge-patch+json');
+            { status: { conditions: nodeConditions(now, this.started) } }, SMP);
           if (r.status === 404) registered = false;
         }
       } catch (err) {
@@ -134,7 +138,7 @@ export class Kubelet {
         && r.status !== 409) throw new Error(`registering node: HTTP ${r.status} ${JSON.stringify(r.body)}`);
       if (r.status < 300) {
         await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
-          'application/merge-patch+json');
+          SMP);
         this.log.info(`node ${name} registered`);
         return true;
       }
@@ -144,7 +148,7 @@ export class Kubelet {
       'application/merge-patch+json');
     if (r.status >= 300) throw new Error(`updating node: HTTP ${r.status}`);
     await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
-      'application/merge-patch+json');
+      SMP);
     this.log.info(`node ${name} updated`);
     return true;
   }

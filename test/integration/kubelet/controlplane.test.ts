@@ -14,6 +14,8 @@ import { createTestNode, waitFor, type TestNode } from './fixture.js';
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MANIFESTS = '/work/shared/manifests';
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 const pty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
 
 const skip = requireRootOrSkip('kubelet with the control plane') ||
@@ -37,21 +39,19 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
-  const podJson = async (name: string): Promise<Record<string,
-    any> | undefined> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const podJson = async (name: string): Promise<Obj | undefined> => {
     const r = await kubectl('get', 'pod', name, '-o', 'json');
     return r.code === 0 ? JSON.parse(r.stdout) : undefined;
   };
   const allReady = async (name: string): Promise<boolean> =>
-    (await podJson(name))?.['status']?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready'
-      && c.status === 'True');
+    (await podJson(name))?.['status']?.conditions?.some((c: Obj) => c['type'] === 'Ready' && c['status'] === 'True');
 
   beforeAll(async () => {
     node = await createTestNode('kcp', 11);
     dir = node.dir;
     const start = (args: string[]): ChildProcess => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), ...args], { stdio: ['ignore',
-        'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.on('data', (c: Buffer) => (log += c));
       child.stderr!.on('data', (c: Buffer) => (log += c));
       return child;
@@ -59,7 +59,7 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     cp = start(['controlplane', '--dir', dir]);
     await waitFor('controlplane.json', () => fs.existsSync(path.join(dir, 'controlplane.json')), 30_000);
     Object.assign(node.cfg, { apiSocket: path.join(dir, 'run', 'apiserver.sock'), tokenFile: path.join(dir, 'token'),
-      socket: path.join(dir, 'run', 'kubelet-node1.sock'), backoffBaseMs: 1000 });
+      socket: path.join(dir, 'run', 'kubelet-node1.sock'), backoffBaseMs: 1000, heartbeatMs: 300 });
     const cfgFile = path.join(dir, 'kubelet.json');
     fs.writeFileSync(cfgFile, JSON.stringify(node.cfg));
     kubelet = start(['kubelet', '--config', cfgFile]);
@@ -76,8 +76,20 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
 
   it('the node registers and kubectl shows it Ready', async () => {
     await waitFor('node Ready', async () => / Ready /.test((await kubectl('get', 'nodes')).stdout), 30_000);
-    const n = JSON.parse((await kubectl('get', 'node', 'node1', '-o', 'json')).stdout);
-    expect(n.spec.podCIDR).toBe('10.250.11.0/24');
+    const node1 = async (): Promise<Obj> => JSON.parse((await kubectl('get', 'node', 'node1', '-o', 'json')).stdout);
+    const n = await node1();
+    expect(n['spec'].podCIDR).toBe('10.250.11.0/24');
+    // a condition someone else sets (flannel's NetworkUnavailable) survives the kubelet's heartbeats
+    const patched = await kubectl('patch', 'node', 'node1', '--subresource=status', '--type=strategic', '-p',
+      '{"status":{"conditions":[{"type":"NetworkUnavailable","status":"False","reason":"FlannelIsUp"}]}}');
+    expect(patched.code).toBe(0);
+    const beat = (x: Obj): string => x['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime;
+    const first = beat(await node1());
+    const later = await waitFor('two more heartbeats', async () => {
+      const x = await node1();
+      return beat(x) > first ? x : undefined;
+    });
+    expect(later['status'].conditions.map((c: { type: string }) => c.type)).toContain('NetworkUnavailable');
   });
 
   it('seed 002: both containers run; exec -c container-2 wget shows the nginx page; the host file is untouched',

@@ -166,8 +166,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     const { sandbox } = await noNginx.ensureSandbox(pod);
     started.push({ pod, sandbox });
     await noNginx.startContainer(pod, pod.spec.containers[0]!, img, sandbox, 0);
-    const page = await waitFor('stand-in answers', async () => (await execFileP('ip', ['netns', 'exec', node.cfg.nodeNetns,
-      'curl', '-s', '--max-time', '2', `http://${sandbox.ip}/`])).stdout);
+    const page = await waitFor('stand-in answers', async () => (await execFileP('ip', ['netns', 'exec',
+      node.cfg.nodeNetns, 'curl', '-s', '--max-time', '2', `http://${sandbox.ip}/`])).stdout);
     expect(page).toBe(fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8'));
     const hello = makePod('hello-f', [{ name: 'http', image: 'flannelette/http' }]);
     const hsb = await startPod(hello);
