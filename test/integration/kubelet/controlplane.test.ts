@@ -137,6 +137,23 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     expect(code).toBe(5);
   });
 
+  it('a crashing pod: kubectl shows CrashLoopBackOff and RESTARTS, logs --previous the last run', async () => {
+    const file = path.join(dir, 'crash.yaml');
+    fs.writeFileSync(file, ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: crasher', 'spec:', '  containers:',
+      '  - name: c', '    image: busybox', '    command: ["sh", "-c", "echo bye from $HOSTNAME; exit 1"]', ''].join('\n'));
+    expect((await kubectl('apply', '-f', file)).code).toBe(0);
+    const row = await waitFor('CrashLoopBackOff', async () => {
+      const line = (await kubectl('get', 'pod', 'crasher', '--no-headers')).stdout;
+      return /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/.test(line) ? line : '';
+    }, 30_000);
+    expect(row).toMatch(/CrashLoopBackOff/);
+    const prev = await kubectl('logs', 'crasher', '--previous');
+    expect(prev.stdout).toBe('bye from crasher\n');
+    const events = await kubectl('get', 'events', '--field-selector', 'involvedObject.name=crasher', '-o', 'json');
+    expect(JSON.parse(events.stdout).items.map((e: Obj) => e['reason'])).toContain('BackOff');
+    expect((await kubectl('delete', 'pod', 'crasher', '--timeout=60s')).code).toBe(0);
+  });
+
   it('kubectl delete: the pod goes away and its network namespace is removed', async () => {
     const prefix = `${node.cfg.netnsPrefix}pod-multi-container-`;
     const before = fs.readdirSync('/run/netns').filter((n) => n.startsWith(prefix) &&
