@@ -140,7 +140,8 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
   it('a crashing pod: kubectl shows CrashLoopBackOff and RESTARTS, logs --previous the last run', async () => {
     const file = path.join(dir, 'crash.yaml');
     fs.writeFileSync(file, ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: crasher', 'spec:', '  containers:',
-      '  - name: c', '    image: busybox', '    command: ["sh", "-c", "echo bye from $HOSTNAME; exit 1"]', ''].join('\n'));
+      '  - name: c', '    image: busybox', '    command: ["sh", "-c", "echo bye from $HOSTNAME; exit 1"]', '']
+      .join('\n'));
     expect((await kubectl('apply', '-f', file)).code).toBe(0);
     const row = await waitFor('CrashLoopBackOff', async () => {
       const line = (await kubectl('get', 'pod', 'crasher', '--no-headers')).stdout;
