@@ -17,7 +17,8 @@ export class ApiClient {
     private readonly userAgent = 'flannelette-kubelet/v1.32.0') {}
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { Authorization: `Bearer ${this.token()}`, Accept: 'application/json', 'User-Agent': this.userAgent, ...extra };
+    return { Authorization: `Bearer ${this.token()}`, Accept: 'application/json', 'User-Agent': this.userAgent,
+      ...extra };
   }
 
   request<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json',
@@ -50,7 +51,8 @@ export class ApiClient {
   /** Streams a watch; resolves when it ends. Rejects only when the request cannot be made at all. */
   watch(path: string, onEvent: (e: WatchEvent) => void, signal: AbortSignal): Promise<{ status: number }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: this.socketPath, method: 'GET', path, headers: this.headers(), signal }, (res) => {
+      const req = http.request({ socketPath: this.socketPath, method: 'GET', path, headers: this.headers(), signal },
+        (res) => {
         if ((res.statusCode ?? 0) !== 200) {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0 }));

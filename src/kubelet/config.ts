@@ -28,6 +28,10 @@ export interface KubeletConfig {
   backoffCapMs?: number;
   /** Node heartbeat period in ms (default 2000). */
   heartbeatMs?: number;
+  /** Nameservers for the pods' resolv.conf (kubelet's clusterDNS); none by default. */
+  clusterDNS?: string[];
+  /** The cluster domain for resolv.conf's search line (default cluster.local). */
+  clusterDomain?: string;
 }
 
 const STRING_FIELDS = ['nodeName', 'lab', 'labDir', 'netnsPrefix', 'nodeNetns', 'podCIDR', 'gateway', 'bridge',
@@ -40,7 +44,8 @@ export function checkKubeletConfig(raw: unknown, where: string): KubeletConfig {
   }
   const o = raw as Record<string, unknown>;
   for (const f of STRING_FIELDS) {
-    if (typeof o[f] !== 'string' || o[f] === '') throw new ConfigError(`${where}: field "${f}" must be a non-empty string`);
+    if (typeof o[f] !== 'string'
+      || o[f] === '') throw new ConfigError(`${where}: field "${f}" must be a non-empty string`);
   }
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(o['podCIDR'] as string)) {
     throw new ConfigError(`${where}: field "podCIDR" is not an IPv4 CIDR: "${String(o['podCIDR'])}"`);
@@ -65,7 +70,16 @@ export function checkKubeletConfig(raw: unknown, where: string): KubeletConfig {
   }
   for (const f of ['backoffBaseMs', 'backoffCapMs', 'heartbeatMs'] as const) {
     const v = o[f];
-    if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new ConfigError(`${where}: field "${f}" must be > 0`);
+    if (v !== undefined && (typeof v !== 'number'
+      || !(v > 0))) throw new ConfigError(`${where}: field "${f}" must be > 0`);
+  }
+  const dns = o['clusterDNS'];
+  if (dns !== undefined && (!Array.isArray(dns) || !dns.every((x) => typeof x === 'string'
+    && /^\d+\.\d+\.\d+\.\d+$/.test(x)))) {
+    throw new ConfigError(`${where}: field "clusterDNS" must be a list of IPv4 addresses`);
+  }
+  if (o['clusterDomain'] !== undefined && typeof o['clusterDomain'] !== 'string') {
+    throw new ConfigError(`${where}: field "clusterDomain" must be a string`);
   }
   return {
     ...(o as unknown as KubeletConfig),

@@ -160,7 +160,8 @@ export function execArgv(containerPid: number, argv: readonly string[]): string[
 }
 
 /** The argv of a container's main process: join the pod's namespaces, own mount namespace, start script. */
-export function containerLaunchArgv(netns: string, pausePid: number, script: string, argv: readonly string[]): string[] {
+export function containerLaunchArgv(netns: string, pausePid: number, script: string,
+  argv: readonly string[]): string[] {
   return ['nsenter', `--net=/run/netns/${netns}`, `--uts=/proc/${pausePid}/ns/uts`, '--',
     'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...argv];
 }

@@ -19,7 +19,8 @@ export class EventRecorder {
   private queue: Promise<void> = Promise.resolve();
   failures = 0;
 
-  constructor(private readonly api: ApiClient, private readonly node: string, private readonly now: () => number = Date.now) {}
+  constructor(private readonly api: ApiClient, private readonly node: string,
+    private readonly now: () => number = Date.now) {}
 
   record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void {
     this.queue = this.queue.then(() => this.post(pod, type, reason, message, fieldPath)).catch(() => {
@@ -32,7 +33,8 @@ export class EventRecorder {
     return this.queue;
   }
 
-  private async post(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): Promise<void> {
+  private async post(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string,
+    fieldPath?: string): Promise<void> {
     const ns = pod.metadata.namespace ?? 'default';
     const key = `${pod.metadata.uid}|${fieldPath ?? ''}|${type}|${reason}|${message}`;
     const nowIso = new Date(this.now()).toISOString();

@@ -29,13 +29,15 @@ export function exitStatus(code: number, command: readonly string[]): Status {
   if (code === 0) return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', code: 0 } as Status;
   return {
     apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', code: 500,
-    message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
+    message: 'command terminated with non-zero exit code: error executing command ' +
+      `[${command.join(' ')}], exit code ${code}`,
     reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
   };
 }
 
 export function failureStatus(message: string): Status {
-  return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message, reason: 'InternalError', code: 500 };
+  return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message, reason: 'InternalError',
+    code: 500 };
 }
 
 type Pty = typeof import('node-pty');
@@ -65,7 +67,9 @@ Promise<number> {
     if (ws.readyState === ws.OPEN) ws.close(1000);
     return code;
   };
-  if (req.command.length === 0) return Promise.resolve(finish(failureStatus('you must specify at least one command for the container'), 1));
+  if (req.command.length === 0) {
+    return Promise.resolve(finish(failureStatus('you must specify at least one command for the container'), 1));
+  }
   const argv = execArgv(target.pid, req.command);
   const env = req.tty ? { ...target.env, TERM: target.env['TERM'] ?? 'xterm' } : target.env;
   return new Promise((resolve) => {

@@ -24,6 +24,10 @@ export interface KubeletLogger {
   warn(msg: string): void;
 }
 
+// Node status goes as a strategic merge patch (conditions merge by type), as the real kubelet sends it, so
+// conditions others set on the Node (flannel's NetworkUnavailable) stay.
+const SMP = 'application/strategic-merge-patch+json';
+
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
   const t = setTimeout(resolve, ms);
   signal?.addEventListener('abort', () => {
@@ -49,7 +53,7 @@ export class Kubelet {
   private loops: Promise<void>[] = [];
 
   constructor(readonly cfg: KubeletConfig, private readonly log: KubeletLogger) {
-    this.runtime = new PodRuntime(cfg, detectHost(), shimCommand());
+    this.runtime = new PodRuntime(cfg, detectHost(), shimCommand(), cfg.clusterDNS ?? [], cfg.clusterDomain);
     this.api = new ApiClient(cfg.apiSocket, () => fs.readFileSync(cfg.tokenFile, 'utf8').trim());
     this.events = new EventRecorder(this.api, cfg.nodeName);
     this.backoff = new RestartBackoff(cfg.backoffBaseMs ?? 10_000, cfg.backoffCapMs ?? 300_000);
@@ -64,14 +68,16 @@ export class Kubelet {
           env: (c) => {
             const a = w.latest(c);
             try {
-              return (JSON.parse(fs.readFileSync(path.join(a!.dir, 'container.json'), 'utf8')) as { env: Record<string, string> }).env;
+              return (JSON.parse(fs.readFileSync(path.join(a!.dir, 'container.json'), 'utf8')) as { env: Record<string,
+                string> }).env;
             } catch {
               return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
             }
           },
         };
       },
-      podList: () => ({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: [...this.workers.values()].map((w) => w.pod) }),
+      podList: () => ({ kind: 'PodList', apiVersion: 'v1', metadata: {},
+        items: [...this.workers.values()].map((w) => w.pod) }),
     });
   }
 
@@ -110,7 +116,7 @@ export class Kubelet {
         } else {
           const now = new Date().toISOString();
           const r = await this.api.request('PATCH', `/api/v1/nodes/${name}/status`,
-            { status: { conditions: nodeConditions(now, this.started) } }, 'application/merge-patch+json');
+            { status: { conditions: nodeConditions(now, this.started) } }, SMP);
           if (r.status === 404) registered = false;
         }
       } catch (err) {
@@ -128,9 +134,11 @@ export class Kubelet {
     const got = await this.api.request('GET', `/api/v1/nodes/${name}`);
     if (got.status === 404) {
       const r = await this.api.request('POST', '/api/v1/nodes', node);
-      if (r.status >= 300 && r.status !== 409) throw new Error(`registering node: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      if (r.status >= 300
+        && r.status !== 409) throw new Error(`registering node: HTTP ${r.status} ${JSON.stringify(r.body)}`);
       if (r.status < 300) {
-        await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status }, 'application/merge-patch+json');
+        await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
+          SMP);
         this.log.info(`node ${name} registered`);
         return true;
       }
@@ -139,7 +147,8 @@ export class Kubelet {
       { metadata: { labels: node.metadata.labels, annotations: node.metadata.annotations }, spec: node.spec },
       'application/merge-patch+json');
     if (r.status >= 300) throw new Error(`updating node: HTTP ${r.status}`);
-    await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status }, 'application/merge-patch+json');
+    await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
+      SMP);
     this.log.info(`node ${name} updated`);
     return true;
   }
@@ -212,6 +221,12 @@ export class Kubelet {
     }
     if (!w) {
       if (this.deleting.has(uid)) return;
+      // A finished pod this kubelet has no state for (e.g. it ran before a node was rebuilt) is not rerun.
+      const phase = pod.status?.phase;
+      if ((phase === 'Succeeded' || phase === 'Failed') && !fs.existsSync(this.runtime.podDir(uid))) {
+        if (pod.metadata.deletionTimestamp) void this.deleteFromApi(pod);
+        return;
+      }
       w = new PodWorker(pod, {
         runtime: this.runtime,
         resolve: (image) => resolveImage(image, this.runtime.host, this.cfg.images),
@@ -229,24 +244,28 @@ export class Kubelet {
     const uid = w.uid;
     this.deleting.add(uid);
     const p = w.pod;
-    const grace = deleteFromApi ? p.metadata.deletionGracePeriodSeconds ?? p.spec.terminationGracePeriodSeconds ?? 30 : 2;
+    const grace = deleteFromApi ? p.metadata.deletionGracePeriodSeconds ?? p.spec.terminationGracePeriodSeconds ?? 30
+      : 2;
     const summary = await w.terminate(grace);
     this.log.info(`pod ${p.metadata.namespace}/${p.metadata.name} stopped: ${JSON.stringify(summary)}`);
     this.workers.delete(uid);
     this.lastSent.delete(uid);
-    if (deleteFromApi) {
-      for (let i = 0; i < 30 && !this.abort.signal.aborted; i++) {
-        try {
-          const r = await this.api.request('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`,
-            { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } });
-          if (r.status < 300 || r.status === 404 || r.status === 409) break;
-        } catch {
-          // API down: retry
-        }
-        await sleep(1000, this.abort.signal);
-      }
-    }
+    if (deleteFromApi) await this.deleteFromApi(p);
     this.deleting.delete(uid);
+  }
+
+  private async deleteFromApi(p: Pod): Promise<void> {
+    const uid = p.metadata.uid;
+    for (let i = 0; i < 30 && !this.abort.signal.aborted; i++) {
+      try {
+        const r = await this.api.request('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`,
+          { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } });
+        if (r.status < 300 || r.status === 404 || r.status === 409) return;
+      } catch {
+        // API down: retry
+      }
+      await sleep(1000, this.abort.signal);
+    }
   }
 
   private async tick(): Promise<void> {
@@ -268,7 +287,8 @@ export class Kubelet {
     if (this.lastSent.get(w.uid) === text) return;
     const p = w.pod;
     try {
-      const r = await this.api.request('PATCH', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`,
+      const r = await this.api.request('PATCH',
+        `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`,
         { status }, 'application/merge-patch+json');
       if (r.status < 300) this.lastSent.set(w.uid, text);
     } catch {

@@ -20,7 +20,8 @@ export function parseLogOptions(q: URLSearchParams): LogOptions & { previous: bo
     const v = q.get(k);
     return v !== null && /^\d+$/.test(v) ? Number(v) : undefined;
   };
-  return { follow: flag('follow'), previous: flag('previous'), timestamps: flag('timestamps'), tailLines: num('tailLines'),
+  return { follow: flag('follow'), previous: flag('previous'), timestamps: flag('timestamps'),
+    tailLines: num('tailLines'),
     sinceSeconds: num('sinceSeconds'), limitBytes: num('limitBytes') };
 }
 
@@ -93,7 +94,8 @@ export async function streamLog(file: string, opts: LogOptions, running: () => b
     const complete = text.lastIndexOf('\n') + 1;
     pos += Buffer.byteLength(text.slice(0, complete));
     const chunk = text.slice(0, complete);
-    return write(first ? renderLog(chunk, opts) : renderLog(chunk, { ...opts, tailLines: undefined, sinceSeconds: undefined }));
+    return write(first ? renderLog(chunk, opts) : renderLog(chunk, { ...opts, tailLines: undefined,
+      sinceSeconds: undefined }));
   };
   if (!readNew(true) || !opts.follow) return;
   while (!closed) {

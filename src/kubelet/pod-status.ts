@@ -35,7 +35,8 @@ export function terminatedState(e: ExitRecord, containerID?: string): NonNullabl
 export function containerStatus(v: ContainerView): ContainerStatus {
   let state: ContainerState;
   if (v.running) state = { running: { startedAt: v.running.startedAt } };
-  else if (v.waiting) state = { waiting: { reason: v.waiting.reason, ...(v.waiting.message ? { message: v.waiting.message } : {}) } };
+  else if (v.waiting) state = { waiting: { reason: v.waiting.reason,
+    ...(v.waiting.message ? { message: v.waiting.message } : {}) } };
   else if (v.terminated) state = { terminated: terminatedState(v.terminated, v.containerID) };
   else state = { waiting: { reason: 'ContainerCreating' } };
   return {
@@ -81,9 +82,11 @@ export function podConditions(previous: readonly PodCondition[] | undefined, san
     { type: 'PodReadyToStartContainers', status: sandboxReady ? 'True' : 'False' },
     { type: 'Initialized', status: 'True' },
     allReady ? { type: 'Ready', status: 'True' }
-      : { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${notReady.join(' ')}]` },
+      : { type: 'Ready', status: 'False', reason: 'ContainersNotReady',
+        message: `containers with unready status: [${notReady.join(' ')}]` },
     allReady ? { type: 'ContainersReady', status: 'True' }
-      : { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${notReady.join(' ')}]` },
+      : { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady',
+        message: `containers with unready status: [${notReady.join(' ')}]` },
     { type: 'PodScheduled', status: 'True' },
   ];
   return want.map((c) => {

@@ -110,7 +110,8 @@ export class PodWorker {
           const had = this.sandbox !== undefined;
           this.sandbox = (await this.deps.runtime.ensureSandbox(this.pod)).sandbox;
           this.sandboxError = undefined;
-          if (had) this.deps.event(this.pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
+          if (had) this.deps.event(this.pod, 'Normal', 'SandboxChanged',
+            'Pod sandbox changed, it will be killed and re-created.');
         } catch (err) {
           const msg = `Failed to create pod sandbox: ${(err as Error).message}`;
           if (msg !== this.sandboxError) this.deps.event(this.pod, 'Warning', 'FailedCreatePodSandBox', msg);
@@ -204,18 +205,21 @@ export class PodWorker {
   private probe(c: Container, st: ContainerRuntimeState, info: AttemptInfo, sandbox: Sandbox): void {
     const startedAt = Date.parse(info.state!.startedAt);
     const now = this.now();
-    const env = () => containerEnv(this.pod, c, this.deps.resolve(c.image ?? '')!, sandbox.ip, this.deps.runtime.cfg.publicIp);
+    const env = () => containerEnv(this.pod, c, this.deps.resolve(c.image ?? '')!, sandbox.ip,
+      this.deps.runtime.cfg.publicIp);
     if (!c.readinessProbe) st.ready = true;
     for (const kind of ['readiness', 'liveness'] as const) {
       const probe = kind === 'readiness' ? c.readinessProbe : c.livenessProbe;
       if (!probe) continue;
       let ps = st[kind];
-      if (!ps) ps = st[kind] = { nextAt: startedAt + (probe.initialDelaySeconds ?? 0) * 1000, failures: 0, successes: 0, inflight: false };
+      if (!ps) ps = st[kind] = { nextAt: startedAt + (probe.initialDelaySeconds ?? 0) * 1000, failures: 0,
+        successes: 0, inflight: false };
       if (ps.inflight || now < ps.nextAt) continue;
       ps.inflight = true;
       ps.nextAt = now + (probe.periodSeconds ?? 10) * 1000;
       const attempt = info.attempt;
-      void runProbe(probe, { netns: sandbox.netns, podIp: sandbox.ip, containerPid: info.state!.pid, env: env(), container: c })
+      void runProbe(probe, { netns: sandbox.netns, podIp: sandbox.ip, containerPid: info.state!.pid, env: env(),
+        container: c })
         .then(async (r) => {
           ps!.inflight = false;
           if (this.terminating || st.info?.attempt !== attempt) return;
@@ -228,7 +232,8 @@ export class PodWorker {
           ps!.successes = 0;
           ps!.failures++;
           const label = kind === 'readiness' ? 'Readiness' : 'Liveness';
-          this.deps.event(this.pod, 'Warning', 'Unhealthy', `${label} probe failed: ${r.message}`, `spec.containers{${c.name}}`);
+          this.deps.event(this.pod, 'Warning', 'Unhealthy', `${label} probe failed: ${r.message}`,
+            `spec.containers{${c.name}}`);
           if (ps!.failures < (probe.failureThreshold ?? 3)) return;
           if (kind === 'readiness') {
             st.ready = false;

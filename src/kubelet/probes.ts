@@ -55,7 +55,8 @@ export async function runProbe(probe: Probe, t: ProbeTarget): Promise<ProbeResul
     const r = await runCmd(inPod(['nc', '-z', '-w', String(Math.max(1, timeoutMs / 1000)), host, String(port)]),
       undefined, timeoutMs + 1000);
     return r.code === 0 ? { ok: true, message: '' }
-      : { ok: false, message: `dial tcp ${host}:${port}: connect: ${r.timedOut ? 'i/o timeout' : 'connection refused'}` };
+      : { ok: false,
+        message: `dial tcp ${host}:${port}: connect: ${r.timedOut ? 'i/o timeout' : 'connection refused'}` };
   }
   if (probe.httpGet) {
     const g = probe.httpGet;
@@ -69,7 +70,9 @@ export async function runProbe(probe: Probe, t: ProbeTarget): Promise<ProbeResul
     const status = Number(r.out);
     if (r.code === 0 && status >= 200 && status < 400) return { ok: true, message: '' };
     if (r.code === 0) return { ok: false, message: `HTTP probe failed with statuscode: ${status}` };
-    return { ok: false, message: `Get "${url}": ${r.code === 28 ? 'context deadline exceeded' : 'dial tcp: connect: connection refused'}` };
+    return { ok: false,
+      message: `Get "${url}": ${r.code === 28 ? 'context deadline exceeded'
+        : 'dial tcp: connect: connection refused'}` };
   }
   return { ok: true, message: '' };
 }

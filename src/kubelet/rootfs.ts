@@ -93,7 +93,8 @@ export function prepareContainerFiles(attemptDir: string, pod: PodFiles, img: Re
     const source = path.join(rw, safeName(w.path));
     if (w.kind === 'dir') {
       fs.mkdirSync(source, { recursive: true });
-      if (w.seedFrom && fs.existsSync(w.seedFrom)) fs.cpSync(w.seedFrom, source, { recursive: true, dereference: true });
+      if (w.seedFrom && fs.existsSync(w.seedFrom)) fs.cpSync(w.seedFrom, source, { recursive: true,
+        dereference: true });
     } else {
       fs.writeFileSync(source, w.content ?? '', { mode: w.mode ?? 0o644 });
       fs.chmodSync(source, w.mode ?? 0o644);
@@ -113,7 +114,8 @@ export function prepareContainerFiles(attemptDir: string, pod: PodFiles, img: Re
     binds.push({ source: bin, target: '/usr/local/bin', kind: 'dir' });
   }
   for (const vm of volumeMounts) {
-    binds.push({ source: path.join(pod.volumesDir, vm.volume), target: vm.mountPath, kind: 'dir', readOnly: vm.readOnly });
+    binds.push({ source: path.join(pod.volumesDir, vm.volume), target: vm.mountPath, kind: 'dir',
+      readOnly: vm.readOnly });
   }
   return binds;
 }

@@ -60,7 +60,8 @@ export function processAlive(pid: number): boolean {
 /** True when the pause process is alive and lives in the sandbox's network namespace. */
 export function sandboxHealthy(s: Sandbox): boolean {
   try {
-    return processAlive(s.pausePid) && fs.statSync(`/proc/${s.pausePid}/ns/net`).ino === fs.statSync(`/run/netns/${s.netns}`).ino;
+    return processAlive(s.pausePid)
+      && fs.statSync(`/proc/${s.pausePid}/ns/net`).ino === fs.statSync(`/run/netns/${s.netns}`).ino;
   } catch {
     return false;
   }
@@ -68,7 +69,8 @@ export function sandboxHealthy(s: Sandbox): boolean {
 
 function startPause(netns: string, hostname: string): Promise<number> {
   const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'unshare', '--uts', '--', '/bin/sh', '-c',
-    'hostname "$1" && exec sleep infinity', 'pause', hostname], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    'hostname "$1" && exec sleep infinity', 'pause', hostname], { detached: true, stdio: ['ignore', 'ignore',
+      'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));

@@ -53,7 +53,8 @@ export class KubeletServer {
   start(): Promise<void> {
     fs.rmSync(this.socketPath, { force: true });
     return new Promise((resolve, reject) => {
-      this.server.once('error', (err) => reject(new DeviceError(`kubelet: cannot listen on ${this.socketPath}: ${err.message}`)));
+      this.server.once('error',
+        (err) => reject(new DeviceError(`kubelet: cannot listen on ${this.socketPath}: ${err.message}`)));
       this.server.listen(this.socketPath, () => {
         fs.chmodSync(this.socketPath, 0o600);
         resolve();
@@ -80,7 +81,8 @@ export class KubeletServer {
     }
     const info = previous ? pod.previous(container) : pod.latest(container);
     if (!info) {
-      return status(400, 'BadRequest', previous ? `previous terminated container "${container}" in pod "${name}" not found`
+      return status(400, 'BadRequest',
+        previous ? `previous terminated container "${container}" in pod "${name}" not found`
         : `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`);
     }
     if (forExec && info.phase !== 'running') {
@@ -111,7 +113,8 @@ export class KubeletServer {
       const running = (): boolean => {
         const [ns, name, c] = parts.slice(1).map(decodeURIComponent) as [string, string, string];
         const now = this.source.pod(ns, name)?.latest(c);
-        return now !== undefined && now.attempt === info.attempt && (now.phase === 'running' || now.phase === 'starting');
+        return now !== undefined && now.attempt === info.attempt && (now.phase === 'running'
+          || now.phase === 'starting');
       };
       void streamLog(logFileOf(info.dir), opts, running, res).then(() => res.end(), () => res.end());
       return;
@@ -124,11 +127,13 @@ export class KubeletServer {
     const parts = url.pathname.split('/').filter(Boolean);
     if (parts[0] !== 'exec') {
       return refuseUpgrade(socket, status(parts[0] === 'attach' ? 501 : 404, 'NotFound',
-        parts[0] === 'attach' ? 'attach is not supported by this kubelet; use exec' : `no WebSocket endpoint ${url.pathname}`));
+        parts[0] === 'attach' ? 'attach is not supported by this kubelet; use exec'
+          : `no WebSocket endpoint ${url.pathname}`));
     }
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
     if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {
-      return refuseUpgrade(socket, status(400, 'BadRequest', `no supported subprotocol offered (want ${EXEC_PROTOCOLS.join(' or ')})`));
+      return refuseUpgrade(socket, status(400, 'BadRequest',
+        `no supported subprotocol offered (want ${EXEC_PROTOCOLS.join(' or ')})`));
     }
     const found = this.lookup(parts.slice(1), false, true);
     const execReq = parseExecQuery(url.searchParams);

@@ -60,7 +60,8 @@ child.on('error', (err) => {
   exited = { code: 127, signal: null };
   if (closed) finish(127, null);
 });
-if (child.pid !== undefined) writeJson(path.join(dir, 'state.json'), { shimPid: process.pid, pid: child.pid, startedAt });
+if (child.pid !== undefined) writeJson(path.join(dir, 'state.json'), { shimPid: process.pid, pid: child.pid,
+  startedAt });
 const out = new LineWriter('stdout', emit);
 const errw = new LineWriter('stderr', emit);
 let open = 2;

@@ -25,8 +25,8 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 /** Go's log package prefix: "2006/01/02 15:04:05 ". */
 function goLog(io: AgnhostIo, msg: string): void {
   const d = new Date();
-  io.err(`${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:` +
-    `${pad(d.getSeconds())} ${msg}\n`);
+  const date = `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())}`;
+  io.err(`${date} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${msg}\n`);
 }
 
 const forever = (): Promise<number> => new Promise(() => setInterval(() => undefined, 1 << 30));
@@ -216,7 +216,8 @@ function connect(argv: readonly string[], io: AgnhostIo): Promise<number> {
       sock.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         sock.close();
-        fail(err.code === 'ECONNREFUSED' ? `REFUSED: read udp ${dest}: connection refused\n` : `UNKNOWN: ${err.message}\n`);
+        fail(err.code === 'ECONNREFUSED' ? `REFUSED: read udp ${dest}: connection refused\n`
+          : `UNKNOWN: ${err.message}\n`);
       });
       sock.connect(port, host, () => sock.send(`${values['udp-data']}\n`));
       return;
@@ -264,7 +265,8 @@ export async function runAgnhost(argv: readonly string[], io: AgnhostIo): Promis
       case 'pause':
         return await pause(io);
       default:
-        io.err(`Error: unknown command "${sub ?? ''}" for "agnhost" (this lab's agnhost has: ${AGNHOST_SUBCOMMANDS.join(', ')})\n`);
+        io.err(`Error: unknown command "${sub ?? ''}" for "agnhost" ` +
+          `(this lab's agnhost has: ${AGNHOST_SUBCOMMANDS.join(', ')})\n`);
         return 1;
     }
   } catch (err) {

@@ -25,7 +25,8 @@ export function parseGoDuration(text: string): number {
   return total;
 }
 
-export function parseGoFlags(argv: readonly string[], spec: Record<string, { kind: FlagKind; default: string | number | boolean }>):
+export function parseGoFlags(argv: readonly string[], spec: Record<string,
+  { kind: FlagKind; default: string | number | boolean }>):
 ParsedFlags {
   const values: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(spec)) values[k] = v.default;

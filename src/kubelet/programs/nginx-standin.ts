@@ -52,7 +52,8 @@ export function runNginxStandin(out: (line: string) => void): Promise<number> {
     const text = body ?? '<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>\n';
     res.end(text);
     const client = (req.socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
-    out(`${client} - - [${new Date().toUTCString()}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ` +
+    const request = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+    out(`${client} - - [${new Date().toUTCString()}] "${request}" ${res.statusCode} ` +
       `${Buffer.byteLength(text)} "-" "${req.headers['user-agent'] ?? '-'}" "-"`);
   });
   return new Promise((_resolve, reject) => {

@@ -46,7 +46,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
       runtime,
       resolve: (image) => resolveImage(image, runtime.host),
       knownImages: knownImages(),
-      event: (p, type, reason, message) => events.push({ pod: p.metadata.name!, at: Date.now(), type, reason, message }),
+      event: (p, type, reason, message) => events.push({ pod: p.metadata.name!, at: Date.now(), type, reason,
+        message }),
       backoff,
     });
     workers.push(w);
@@ -56,7 +57,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
 
   const cs = (w: PodWorker, i = 0): ContainerStatus => w.status().containerStatuses![i]!;
   const ready = (w: PodWorker): string => w.status().conditions!.find((c) => c.type === 'Ready')!.status;
-  const eventsOf = (pod: string, reason: string): Recorded[] => events.filter((e) => e.pod === pod && e.reason === reason);
+  const eventsOf = (pod: string,
+    reason: string): Recorded[] => events.filter((e) => e.pod === pod && e.reason === reason);
 
   async function execIn(w: PodWorker, argv: string[]): Promise<void> {
     const pid = w.latest(w.pod.spec.containers[0]!.name)!.state!.pid;
@@ -65,7 +67,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
   }
 
   it('a crashing container is restarted with a growing back-off and shows CrashLoopBackOff', async () => {
-    const w = worker(makePod('crash', [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo "run $(date +%s%N)"; exit 3'] }]));
+    const w = worker(makePod('crash', [{ name: 'c', image: 'busybox', command: ['sh', '-c',
+      'echo "run $(date +%s%N)"; exit 3'] }]));
     let sawBackoff = false;
     await waitFor('4 restarts', () => {
       const s = cs(w);
@@ -85,7 +88,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     expect(gaps[1]).toBeGreaterThanOrEqual(400 - 20);
     expect(gaps[2]).toBeGreaterThanOrEqual(800 - 20);
     expect(gaps[3]).toBeGreaterThanOrEqual(1600 - 20);
-    expect(eventsOf('crash', 'BackOff')[0]!.message).toMatch(/^Back-off restarting failed container c in pod crash_default/);
+    expect(eventsOf('crash',
+      'BackOff')[0]!.message).toMatch(/^Back-off restarting failed container c in pod crash_default/);
     expect(fs.readFileSync(logFileOf(w.previous('c')!.dir), 'utf8')).toMatch(/ stdout F run \S+\n$/);
   });
 
@@ -96,7 +100,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     await waitFor('an Unhealthy event', () => eventsOf('ready', 'Unhealthy').length > 0);
     expect(ready(w)).toBe('False');
     expect(cs(w).ready).toBe(false);
-    expect(eventsOf('ready', 'Unhealthy')[0]!.message).toMatch(/^Readiness probe failed: cat: can't open '\/tmp\/ready'/);
+    expect(eventsOf('ready',
+      'Unhealthy')[0]!.message).toMatch(/^Readiness probe failed: cat: can't open '\/tmp\/ready'/);
     await execIn(w, ['touch', '/tmp/ready']);
     await waitFor('Ready', () => ready(w) === 'True');
     await execIn(w, ['rm', '/tmp/ready']);
@@ -105,13 +110,16 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
   });
 
   it('a failing liveness probe restarts the container', async () => {
-    const w = worker(makePod('live', [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'touch /tmp/alive; exec sleep 1000'],
+    const w = worker(makePod('live', [{ name: 'c', image: 'busybox', command: ['sh', '-c',
+      'touch /tmp/alive; exec sleep 1000'],
       livenessProbe: { exec: { command: ['cat', '/tmp/alive'] }, periodSeconds: 1, failureThreshold: 2 } }],
     { terminationGracePeriodSeconds: 1 }));
-    await waitFor('running and alive', async () => cs(w).state.running && (await execIn(w, ['test', '-e', '/tmp/alive']), true));
+    await waitFor('running and alive', async () => cs(w).state.running && (await execIn(w, ['test', '-e',
+      '/tmp/alive']), true));
     await execIn(w, ['rm', '/tmp/alive']);
     await waitFor('restarted', () => cs(w).restartCount === 1 && cs(w).state.running, 20_000);
-    expect(eventsOf('live', 'Unhealthy').filter((e) => e.message.startsWith('Liveness probe failed')).length).toBeGreaterThanOrEqual(2);
+    expect(eventsOf('live',
+      'Unhealthy').filter((e) => e.message.startsWith('Liveness probe failed')).length).toBeGreaterThanOrEqual(2);
     expect(eventsOf('live', 'Killing')[0]!.message).toBe('Container c failed liveness probe, will be restarted');
     expect(cs(w).lastState.terminated).toBeDefined();
   });
@@ -130,7 +138,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     const stubborn = worker(makePod('stubborn', [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.52',
       args: ['serve-hostname', '--port=9376'] }], { terminationGracePeriodSeconds: 2 }));
     const logOf = (w: PodWorker): string => fs.readFileSync(logFileOf(w.latest('c')!.dir), 'utf8');
-    await waitFor('both serving', async () => cs(polite).state.running && logOf(stubborn).includes('Serving on port 9376') &&
+    await waitFor('both serving',
+      async () => cs(polite).state.running && logOf(stubborn).includes('Serving on port 9376') &&
       (await execIn(polite, ['true']), true));
     const logs: Record<string, string> = {};
     const copyLogs = setInterval(() => {

@@ -72,12 +72,14 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     }
   };
 
-  it('nginx pod: its own netns and address, hostname = pod name, the real nginx page, access log, private html', async () => {
+  it('nginx pod: its own netns and address, hostname = pod name, the real nginx page, access log, private html',
+    async () => {
     const hostHtml = fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8');
     const pod = makePod('web-a', [
       { name: 'nginx', image: 'nginx:1.25' },
       { name: 'writer', image: 'busybox', command: ['/bin/sh', '-c',
-        'mkdir -p /usr/share/nginx/html && echo "Hello from Container 2" >> /usr/share/nginx/html/index.html; sleep 1000'] },
+        'mkdir -p /usr/share/nginx/html && echo "Hello from Container 2" >> /usr/share/nginx/html/index.html; ' +
+        'sleep 1000'] },
     ]);
     const sb = await startPod(pod);
     expect(sb.ip).toMatch(/^10\.250\.7\.\d+$/);
@@ -117,10 +119,12 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
           { name: 'MY_NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
           { name: 'GREETING', value: 'hi $(MY_NS)' }],
         volumeMounts: [{ name: 'shared', mountPath: '/data' }] },
-      { name: 'b', image: 'busybox', command: ['sleep', '1000'], volumeMounts: [{ name: 'shared', mountPath: '/srv/x' }] },
+      { name: 'b', image: 'busybox', command: ['sleep', '1000'], volumeMounts: [{ name: 'shared',
+        mountPath: '/srv/x' }] },
     ], { volumes: [{ name: 'shared', emptyDir: {} }] });
     const sb = await startPod(pod);
-    expect(await waitFor('b sees a\'s file', async () => execIn(pod, 'b', ['cat', '/srv/x/hello']))).toBe('hi default from share-b\n');
+    expect(await waitFor('b sees a\'s file', async () => execIn(pod, 'b', ['cat',
+      '/srv/x/hello']))).toBe('hi default from share-b\n');
     const env = await execIn(pod, 'a', ['env']);
     expect(env).toContain(`MY_IP=${sb.ip}\n`);
     expect(env).toContain('MY_NODE=node1\n');
@@ -136,10 +140,12 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     expect(hostname).toBe('agn-c');
     const client = makePod('curl-d', [{ name: 'c', image: 'curlimages/curl', command: ['sleep', '1000'] }]);
     const csb = await startPod(client);
-    expect(await execIn(client, 'c', ['curl', '-s', `http://${sb.ip}:8080/clientip`])).toMatch(new RegExp(`^${csb.ip.replace(/\./g, '\\.')}:\\d+$`));
+    expect(await execIn(client, 'c', ['curl', '-s',
+      `http://${sb.ip}:8080/clientip`])).toMatch(new RegExp(`^${csb.ip.replace(/\./g, '\\.')}:\\d+$`));
     expect(await execIn(client, 'c', ['curl', '-s', `http://${sb.ip}:8080/echo?msg=ping`])).toBe('ping');
     // agnhost connect: exit 0 when open, 1 and REFUSED when closed
-    const ok = await execIn(server, 'agnhost', ['/agnhost', 'connect', `${csb.ip}:1`, '--timeout=2s']).catch((e: { code: number; stderr: string }) => e);
+    const ok = await execIn(server, 'agnhost', ['/agnhost', 'connect', `${csb.ip}:1`,
+      '--timeout=2s']).catch((e: { code: number; stderr: string }) => e);
     expect(ok).toMatchObject({ code: 1, stderr: 'REFUSED\n' });
     expect(await execIn(server, 'agnhost', ['/agnhost', 'connect', `${sb.ip}:8080`, '--timeout=2s'])).toBe('');
     // delete and recreate: a new address, the old one freed
@@ -152,12 +158,32 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     expect(asb.ip).not.toBe(csb.ip);
   });
 
+  it('without nginx installed the stand-in serves the same page; flannelette/http is the lab\'s program', async () => {
+    const noNginx = new PodRuntime(node.cfg, { ...detectHost(), nginx: undefined }, shimCommand());
+    const pod = makePod('standin-e', [{ name: 'web', image: 'nginx' }]);
+    const img = resolveImage('nginx', noNginx.host)!;
+    expect(img.warning).toMatch(/nginx is not installed/);
+    const { sandbox } = await noNginx.ensureSandbox(pod);
+    started.push({ pod, sandbox });
+    await noNginx.startContainer(pod, pod.spec.containers[0]!, img, sandbox, 0);
+    const page = await waitFor('stand-in answers', async () => (await execFileP('ip', ['netns', 'exec',
+      node.cfg.nodeNetns, 'curl', '-s', '--max-time', '2', `http://${sandbox.ip}/`])).stdout);
+    expect(page).toBe(fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8'));
+    const hello = makePod('hello-f', [{ name: 'http', image: 'flannelette/http' }]);
+    const hsb = await startPod(hello);
+    const greeting = await waitFor('http answers', async () => (await execFileP('ip', ['netns', 'exec',
+      node.cfg.nodeNetns, 'curl', '-s', '--max-time', '2', `http://${hsb.ip}/`])).stdout);
+    expect(greeting).toBe(`Hello from hello-f (${hsb.ip}); you are ${node.cfg.gateway}\n`);
+  });
+
   it('removing every pod leaves no namespace, veth, address, process or file behind', async () => {
-    const shims = started.flatMap(({ pod }) => pod.spec.containers.map((c) => readAttempt(rt.podDir(pod.metadata.uid!), c.name, 0)))
+    const shims = started.flatMap(({ pod }) => pod.spec.containers.map((c) => readAttempt(rt.podDir(pod.metadata.uid!),
+      c.name, 0)))
       .map((a) => a.state?.shimPid).filter((p): p is number => p !== undefined);
     expect(shims.length).toBeGreaterThan(0);
     for (const { pod } of started.splice(0)) await stopPod(pod);
-    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(node.cfg.netnsPrefix) && n !== node.cfg.nodeNetns)).toEqual([]);
+    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(node.cfg.netnsPrefix)
+      && n !== node.cfg.nodeNetns)).toEqual([]);
     const { stdout } = await execFileP('ip', ['-n', node.cfg.nodeNetns, '-o', 'link', 'show', 'type', 'veth']);
     expect(stdout).toBe('');
     expect(rt.ipam.allocations().size).toBe(0);

@@ -3,19 +3,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCriLine, LineWriter } from '../../../src/kubelet/cri-log.js';
-import { containerArgv, knownImages, parseImageRef, resolveImage, type HostFacts } from '../../../src/kubelet/images.js';
+import { containerArgv, knownImages, parseImageRef, resolveImage,
+  type HostFacts } from '../../../src/kubelet/images.js';
 import { HostLocalIpam } from '../../../src/kubelet/ipam.js';
 import { parseGoDuration, parseGoFlags } from '../../../src/kubelet/programs/goflags.js';
 import { expandVars } from '../../../src/kubelet/runtime.js';
 import { checkKubeletConfig } from '../../../src/kubelet/config.js';
 
-const host: HostFacts = { nginx: '/usr/sbin/nginx', busybox: '/usr/bin/busybox', curl: '/usr/bin/curl', builtin: ['node', 'main.js'] };
+const host: HostFacts = { nginx: '/usr/sbin/nginx', busybox: '/usr/bin/busybox', curl: '/usr/bin/curl',
+  builtin: ['node', 'main.js'] };
 
 describe('image mapping', () => {
   it('parses references with registry, library/ prefix, tag and digest', () => {
     expect(parseImageRef('nginx')).toEqual({ name: 'nginx', tag: 'latest' });
     expect(parseImageRef('docker.io/library/nginx:1.25@sha256:abc')).toEqual({ name: 'nginx', tag: '1.25' });
-    expect(parseImageRef('registry.k8s.io/e2e-test-images/agnhost:2.52')).toEqual({ name: 'registry.k8s.io/e2e-test-images/agnhost', tag: '2.52' });
+    expect(parseImageRef('registry.k8s.io/e2e-test-images/agnhost:2.52'))
+      .toEqual({ name: 'registry.k8s.io/e2e-test-images/agnhost', tag: '2.52' });
     expect(parseImageRef('localhost:5000/x')).toEqual({ name: 'localhost:5000/x', tag: 'latest' });
   });
 
@@ -38,7 +41,8 @@ describe('image mapping', () => {
     expect(standin.warning).toMatch(/not installed/);
     expect(containerArgv(standin)).toEqual(['node', 'main.js', 'nginx-standin']);
     expect(resolveImage('quay.io/nope/nothing:1', host)).toBeUndefined();
-    expect(resolveImage('mine/tool:3', host, { 'mine/tool': ['/bin/echo', 'x'] })!.entrypoint).toEqual(['/bin/echo', 'x']);
+    expect(resolveImage('mine/tool:3', host, { 'mine/tool': ['/bin/echo', 'x'] })!.entrypoint).toEqual(['/bin/echo',
+      'x']);
     expect(knownImages({ 'mine/tool': ['x'] })).toContain('mine/tool');
   });
 });
@@ -82,14 +86,57 @@ describe('small parsers', () => {
     const w = new LineWriter('stdout', (l) => lines.push(l), () => new Date('2026-01-01T00:00:00.123Z'), 4);
     w.write('ab\ncdefgh');
     w.end();
-    expect(lines).toEqual(['2026-01-01T00:00:00.123000000Z stdout F ab\n', '2026-01-01T00:00:00.123000000Z stdout P cdef\n',
+    expect(lines).toEqual(['2026-01-01T00:00:00.123000000Z stdout F ab\n',
+      '2026-01-01T00:00:00.123000000Z stdout P cdef\n',
       '2026-01-01T00:00:00.123000000Z stdout P gh\n']);
-    expect(parseCriLine(lines[0]!.trimEnd())).toEqual({ time: '2026-01-01T00:00:00.123000000Z', stream: 'stdout', partial: false, text: 'ab' });
+    expect(parseCriLine(lines[0]!.trimEnd())).toEqual({ time: '2026-01-01T00:00:00.123000000Z', stream: 'stdout',
+      partial: false, text: 'ab' });
     expect(parseCriLine('garbage')).toBeUndefined();
   });
 
   it('$(VAR) expansion and config checks', () => {
     expect(expandVars('$(A)-$(B)-$$(A)', { A: '1' })).toBe('1-$(B)-$(A)');
     expect(() => checkKubeletConfig({ nodeName: 'n' }, 'k.json')).toThrow(/k\.json: field "lab"/);
+  });
+});
+
+describe('lifecycle pieces', () => {
+  it('restart back-off: at once, then base doubling to the cap, reset after 2×cap idle', async () => {
+    const { RestartBackoff } = await import('../../../src/kubelet/backoff.js');
+    const b = new RestartBackoff(10_000, 40_000);
+    expect(b.remaining('c', 0)).toBe(0);
+    b.next('c', 0);
+    expect(b.remaining('c', 3000)).toBe(7000);
+    b.next('c', 10_000);
+    expect(b.delay('c')).toBe(20_000);
+    b.next('c', 30_000);
+    b.next('c', 70_000);
+    expect(b.delay('c')).toBe(40_000);
+    b.next('c', 70_000 + 80_001);
+    expect(b.delay('c')).toBe(10_000);
+  });
+
+  it('pod phase as kubelet decides it', async () => {
+    const { podPhase } = await import('../../../src/kubelet/pod-status.js');
+    const v = (x: object) => ({ name: 'c', image: 'i', imageID: '', restartCount: 0, ready: false, everRan: true, ...x });
+    const ok = { exitCode: 0, finishedAt: 't' };
+    const bad = { exitCode: 1, finishedAt: 't' };
+    expect(podPhase('Always', [v({ everRan: false, waiting: { reason: 'ContainerCreating' } })])).toBe('Pending');
+    expect(podPhase('Always', [v({ terminated: bad, waiting: { reason: 'CrashLoopBackOff' } })])).toBe('Running');
+    expect(podPhase('Never', [v({ terminated: ok }), v({ terminated: ok })])).toBe('Succeeded');
+    expect(podPhase('Never', [v({ terminated: ok }), v({ terminated: bad })])).toBe('Failed');
+    expect(podPhase('OnFailure', [v({ terminated: ok })])).toBe('Succeeded');
+    expect(podPhase('Never', [v({ running: { startedAt: 't' } }), v({ terminated: bad })])).toBe('Running');
+  });
+
+  it('renders CRI logs with tailLines, timestamps and sinceSeconds', async () => {
+    const { renderLog } = await import('../../../src/kubelet/logs.js');
+    const text = ['2026-01-01T00:00:01.000000000Z stdout F one', '2026-01-01T00:00:02.000000000Z stderr P tw',
+      '2026-01-01T00:00:02.100000000Z stderr F o', '2026-01-01T00:00:03.000000000Z stdout F three', ''].join('\n');
+    expect(renderLog(text, {})).toBe('one\ntwo\nthree\n');
+    expect(renderLog(text, { tailLines: 2 })).toBe('two\nthree\n');
+    expect(renderLog(text, { tailLines: 0 })).toBe('');
+    expect(renderLog(text, { tailLines: 1, timestamps: true })).toBe('2026-01-01T00:00:03.000000000Z three\n');
+    expect(renderLog(text, { sinceSeconds: 1 }, Date.parse('2026-01-01T00:00:03.500Z'))).toBe('three\n');
   });
 });
