@@ -7,7 +7,7 @@ import { KubeApiError } from '../util/errors.js';
 import { applyDefaults } from '../k8s/defaults.js';
 import { canonicalJson } from '../k8s/names.js';
 import { jsonMergePatch, jsonPatch, strategicMerge } from '../k8s/patch.js';
-import { qualifiedKind, resourceForKind, type ResourceInfo, apiVersionOf } from '../k8s/resources.js';
+import { qualifiedKind, qualifiedResource, resourceForKind, type ResourceInfo, apiVersionOf } from '../k8s/resources.js';
 import { checkAgainstSchema, pruneUnknownFields } from '../k8s/schema.js';
 import { formatSelector, selectorMatches } from '../k8s/selectors.js';
 import type { KubeObject, Pod } from '../k8s/types.js';
@@ -130,6 +130,10 @@ export class ApiOps {
   }
 
   private replace(r: ResourceInfo, cur: KubeObject, obj: KubeObject, sub: string | undefined, opts: WriteOptions): KubeObject {
+    if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== cur.metadata.resourceVersion) {
+      throw new KubeApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(r)} "${cur.metadata.name}": ` +
+        'the object has been modified; please apply your changes to the latest version and try again', { name: cur.metadata.name, group: r.group, kind: r.plural });
+    }
     let next: KubeObject;
     if (sub === 'status') {
       next = { ...structuredClone(cur), status: (obj as { status?: unknown }).status } as KubeObject;
