@@ -18,10 +18,17 @@ export interface ApiResponse {
   headers: http.IncomingHttpHeaders;
 }
 
-export function apiRequest(socketPath: string, token: string | undefined, method: string, path: string,
-  body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
+export function apiRequest(
+  socketPath: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<ApiResponse> {
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const payload =
+      body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     const headers: http.OutgoingHttpHeaders = { Accept: 'application/json' };
     if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
     if (payload !== undefined) {
@@ -34,7 +41,11 @@ export function apiRequest(socketPath: string, token: string | undefined, method
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let parsed: unknown;
-        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
         resolve({ status: res.statusCode ?? 0, body: parsed, text, headers: res.headers });
       });
     });
@@ -51,16 +62,30 @@ export interface KubectlResult {
   stderr: string;
 }
 
-export function kubectl(env: { kubeconfig: string; cacheDir: string }, args: string[], input?: string, timeoutMs = 60_000): Promise<KubectlResult> {
+export function kubectl(
+  env: { kubeconfig: string; cacheDir: string },
+  args: string[],
+  input?: string,
+  timeoutMs = 60_000,
+): Promise<KubectlResult> {
   return new Promise((resolve) => {
     const child = spawn(KUBECTL, args, {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: env.cacheDir, KUBECONFIG: env.kubeconfig, KUBECACHEDIR: env.cacheDir },
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        HOME: env.cacheDir,
+        KUBECONFIG: env.kubeconfig,
+        KUBECACHEDIR: env.cacheDir,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -71,7 +96,11 @@ export function kubectl(env: { kubeconfig: string; cacheDir: string }, args: str
 }
 
 /** Polls `check` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -94,27 +123,54 @@ export class FakeKubelet {
   /** Failures of the double's requests (the next tick retries), for test diagnostics. */
   readonly errors: string[] = [];
 
-  constructor(private readonly socket: string, private readonly token: string, private readonly nodes: { name: string; subnet: number }[]) {}
+  constructor(
+    private readonly socket: string,
+    private readonly token: string,
+    private readonly nodes: { name: string; subnet: number }[],
+  ) {}
 
   async start(): Promise<void> {
     for (const n of this.nodes) {
       const ip = `192.168.50.${n.subnet}`;
       await apiRequest(this.socket, this.token, 'POST', '/api/v1/nodes', {
-        apiVersion: 'v1', kind: 'Node',
+        apiVersion: 'v1',
+        kind: 'Node',
         metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
         spec: { podCIDR: `10.244.${n.subnet}.0/24`, podCIDRs: [`10.244.${n.subnet}.0/24`] },
         status: {
-          addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: n.name }],
-          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake kubelet is posting ready status',
-            lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
-          nodeInfo: { kubeletVersion: 'v1.32.0-fake', osImage: 'Debian', kernelVersion: '6.1', containerRuntimeVersion: 'fake://1' },
+          addresses: [
+            { type: 'InternalIP', address: ip },
+            { type: 'Hostname', address: n.name },
+          ],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'fake kubelet is posting ready status',
+              lastHeartbeatTime: new Date().toISOString(),
+              lastTransitionTime: new Date().toISOString(),
+            },
+          ],
+          nodeInfo: {
+            kubeletVersion: 'v1.32.0-fake',
+            osImage: 'Debian',
+            kernelVersion: '6.1',
+            containerRuntimeVersion: 'fake://1',
+          },
         },
       });
     }
     const tick = async (): Promise<void> => {
       if (this.busy) return;
       this.busy = true;
-      try { await this.step(); } catch (err) { this.errors.push(String(err)); } finally { this.busy = false; }
+      try {
+        await this.step();
+      } catch (err) {
+        this.errors.push(String(err));
+      } finally {
+        this.busy = false;
+      }
     };
     this.timer = setInterval(() => void tick(), 150);
   }
@@ -122,27 +178,71 @@ export class FakeKubelet {
   private async step(): Promise<void> {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     for (const n of this.nodes) {
-      await apiRequest(this.socket, this.token, 'PATCH', `/api/v1/nodes/${n.name}/status`, {
-        status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake kubelet is posting ready status',
-          lastHeartbeatTime: now, lastTransitionTime: now }] },
-      }, 'application/strategic-merge-patch+json');
-      const list = await apiRequest(this.socket, this.token, 'GET', `/api/v1/pods?fieldSelector=spec.nodeName%3D${n.name}`);
+      await apiRequest(
+        this.socket,
+        this.token,
+        'PATCH',
+        `/api/v1/nodes/${n.name}/status`,
+        {
+          status: {
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'KubeletReady',
+                message: 'fake kubelet is posting ready status',
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
+          },
+        },
+        'application/strategic-merge-patch+json',
+      );
+      const list = await apiRequest(
+        this.socket,
+        this.token,
+        'GET',
+        `/api/v1/pods?fieldSelector=spec.nodeName%3D${n.name}`,
+      );
       for (const pod of list.body?.items ?? []) {
         const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
         if (pod.metadata.deletionTimestamp) {
-          const r = await apiRequest(this.socket, this.token, 'DELETE', path, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 });
+          const r = await apiRequest(this.socket, this.token, 'DELETE', path, {
+            kind: 'DeleteOptions',
+            apiVersion: 'v1',
+            gracePeriodSeconds: 0,
+          });
           if (r.status >= 300) this.errors.push(`DELETE ${pod.metadata.name}: ${r.status} ${r.text.slice(0, 300)}`);
           continue;
         }
         if (pod.status?.phase === 'Running') continue;
-        const host = (this.next.get(n.name) ?? 2);
+        const host = this.next.get(n.name) ?? 2;
         this.next.set(n.name, host + 1);
         const ip = `10.244.${n.subnet}.${host}`;
         pod.status = {
-          phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: `192.168.50.${n.subnet}`, hostIPs: [{ ip: `192.168.50.${n.subnet}` }], startTime: now,
-          conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: now })),
-          containerStatuses: pod.spec.containers.map((c: any) => ({ name: c.name, image: c.image, imageID: '', ready: true, started: true,
-            restartCount: 0, state: { running: { startedAt: now } }, lastState: {} })),
+          phase: 'Running',
+          podIP: ip,
+          podIPs: [{ ip }],
+          hostIP: `192.168.50.${n.subnet}`,
+          hostIPs: [{ ip: `192.168.50.${n.subnet}` }],
+          startTime: now,
+          conditions: ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
+            type,
+            status: 'True',
+            lastProbeTime: null,
+            lastTransitionTime: now,
+          })),
+          containerStatuses: pod.spec.containers.map((c: any) => ({
+            name: c.name,
+            image: c.image,
+            imageID: '',
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: now } },
+            lastState: {},
+          })),
         };
         const r = await apiRequest(this.socket, this.token, 'PUT', `${path}/status`, pod);
         if (r.status >= 300) this.errors.push(`PUT status ${pod.metadata.name}: ${r.status} ${r.text.slice(0, 300)}`);

@@ -18,25 +18,36 @@ afterAll(() => {
 });
 
 function start(args: string[] = []): ChildProcess {
-  const c = spawn(process.execPath, [BIN, 'controlplane', '--dir', dir, '--log-level', 'warn', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const c = spawn(process.execPath, [BIN, 'controlplane', '--dir', dir, '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(c);
   return c;
 }
-const exited = (c: ChildProcess): Promise<number | null> => new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
-const info = (): { url: string; socket: string; pid: number } => JSON.parse(fs.readFileSync(path.join(dir, 'controlplane.json'), 'utf8'));
+const exited = (c: ChildProcess): Promise<number | null> =>
+  new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
+const info = (): { url: string; socket: string; pid: number } =>
+  JSON.parse(fs.readFileSync(path.join(dir, 'controlplane.json'), 'utf8'));
 
 describe('flannelette controlplane', () => {
   it('rejects a non-loopback --listen with exit 2 and one line', async () => {
-    const c = spawn(process.execPath, [BIN, 'controlplane', '--dir', dir, '--listen', '0.0.0.0:6443'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(process.execPath, [BIN, 'controlplane', '--dir', dir, '--listen', '0.0.0.0:6443'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
-    c.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+    c.stderr!.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
     expect(await exited(c)).toBe(2);
     expect(err).toBe('flannelette: --listen must be 127.0.0.1:PORT (loopback only), got "0.0.0.0:6443"\n');
   });
 
   it('serves, stops cleanly on SIGTERM, and keeps its state across a restart', async () => {
     const c1 = start();
-    await waitFor('controlplane.json', () => fs.existsSync(path.join(dir, 'controlplane.json')) && info().pid === c1.pid);
+    await waitFor(
+      'controlplane.json',
+      () => fs.existsSync(path.join(dir, 'controlplane.json')) && info().pid === c1.pid,
+    );
     const { url, socket } = info();
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(fs.statSync(path.join(dir, 'kubeconfig')).mode & 0o777).toBe(0o600);
@@ -44,9 +55,18 @@ describe('flannelette controlplane', () => {
     expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
     const token = fs.readFileSync(path.join(dir, 'token'), 'utf8').trim();
     const ns = await apiRequest(socket, token, 'GET', '/api/v1/namespaces');
-    expect(ns.body.items.map((n: { metadata: { name: string } }) => n.metadata.name)).toEqual(['default', 'kube-node-lease', 'kube-public', 'kube-system']);
-    const created = await apiRequest(socket, token, 'POST', '/api/v1/namespaces/default/pods',
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'keep' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    expect(ns.body.items.map((n: { metadata: { name: string } }) => n.metadata.name)).toEqual([
+      'default',
+      'kube-node-lease',
+      'kube-public',
+      'kube-system',
+    ]);
+    const created = await apiRequest(socket, token, 'POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'keep' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
     expect(created.status).toBe(201);
     c1.kill('SIGTERM');
     expect(await exited(c1)).toBe(0);
@@ -57,10 +77,19 @@ describe('flannelette controlplane', () => {
     const again = await apiRequest(info().socket, token, 'GET', '/api/v1/namespaces/default/pods/keep');
     expect(again.status).toBe(200);
     expect(again.body.metadata.uid).toBe(created.body.metadata.uid);
-    const later = await apiRequest(info().socket, token, 'POST', '/api/v1/namespaces/default/pods',
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'later' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const later = await apiRequest(info().socket, token, 'POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'later' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
     expect(Number(later.body.metadata.resourceVersion)).toBeGreaterThan(Number(created.body.metadata.resourceVersion));
-    const old = await apiRequest(info().socket, token, 'GET', `/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1&resourceVersion=${Number(created.body.metadata.resourceVersion) - 1}`);
+    const old = await apiRequest(
+      info().socket,
+      token,
+      'GET',
+      `/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1&resourceVersion=${Number(created.body.metadata.resourceVersion) - 1}`,
+    );
     const first = JSON.parse(old.text.split('\n')[0]!);
     expect(first).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
     c2.kill('SIGTERM');
