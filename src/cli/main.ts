@@ -8,6 +8,7 @@ import { registerLabCommands } from './lab-commands.js';
 import { registerCaptureCommand } from './capture-command.js';
 import { registerImpairCommand } from './impair-command.js';
 import { registerNetworkCommand } from './network-command.js';
+import { registerKubeletCommand } from './kubelet-command.js';
 import { registerControlPlaneCommand } from './controlplane-command.js';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerImpairCommand(program);
   registerNetworkCommand(program);
   registerLabCommands(program);
+  registerKubeletCommand(program);
   registerControlPlaneCommand(program);
   return program;
 }
