@@ -10,7 +10,10 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export function sendJson(res: http.ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  const headers: http.OutgoingHttpHeaders = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) };
+  const headers: http.OutgoingHttpHeaders = {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  };
   if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
   res.end(text);
@@ -24,7 +27,8 @@ export function sendError(res: http.ServerResponse, err: unknown): void {
 export function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    const tooLarge = (): KubeApiError => new KubeApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+    const tooLarge = (): KubeApiError =>
+      new KubeApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
     if (declared > MAX_BODY_BYTES) {
       req.resume();
       reject(tooLarge());
@@ -58,5 +62,5 @@ export function parseJsonBody(text: string): any {
 /** True when the client asked for a meta.k8s.io Table (kubectl get). */
 export function wantsTable(req: http.IncomingMessage): boolean {
   const accept = String(req.headers['accept'] ?? '');
-  return accept.split(',')[0]!.includes('as=Table');
+  return accept.split(',')[0].includes('as=Table');
 }
