@@ -12,6 +12,14 @@ function parseListen(text: string): number {
   return Number(m[2]);
 }
 
+/** `30s`, `30` (seconds) or `2m` → milliseconds; undefined when not given. */
+function parseSeconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)(s|m)?$/.exec(text);
+  if (!m) throw new ConfigError(`${flag} must be seconds like 30s or 2m, got "${text}"`);
+  return Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000);
+}
+
 export function registerControlPlaneCommand(program: Command): void {
   program
     .command('controlplane')
@@ -19,10 +27,15 @@ export function registerControlPlaneCommand(program: Command): void {
     .requiredOption('--dir <dir>', 'the lab directory (state, token, kubeconfig, sockets)')
     .option('--listen <addr>', 'TCP address on loopback', '127.0.0.1:0')
     .option('--log-level <level>', 'log level', 'info')
-    .action(async (o: { dir: string; listen: string; logLevel: string }) => {
+    .option('--node-monitor-grace-period <duration>', 'without a heartbeat this long a node is NotReady (default 10s)')
+    .option('--pod-eviction-timeout <duration>', "a NotReady node's pods are evicted after this long (default 30s)")
+    .action(async (o: { dir: string; listen: string; logLevel: string; nodeMonitorGracePeriod?: string; podEvictionTimeout?: string }) => {
       const port = parseListen(o.listen);
       const logger = createLogger({ level: o.logLevel as 'info', name: 'controlplane' });
-      const cp = await startControlPlane({ dir: o.dir, port, logger });
+      const nodeGraceMs = parseSeconds('--node-monitor-grace-period', o.nodeMonitorGracePeriod);
+      const nodeEvictionMs = parseSeconds('--pod-eviction-timeout', o.podEvictionTimeout);
+      const controllers = { ...(nodeGraceMs !== undefined ? { nodeGraceMs } : {}), ...(nodeEvictionMs !== undefined ? { nodeEvictionMs } : {}) };
+      const cp = await startControlPlane({ dir: o.dir, port, logger, controllers });
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
         process.once('SIGTERM', stop);

@@ -216,3 +216,19 @@ describe('node add', () => {
     expect(() => newNode(state, 'Bad_Name')).toThrow(/not a valid node name/);
   });
 });
+
+describe('control plane timeouts from the topology', () => {
+  it('passes nodeMonitorGracePeriod and podEvictionTimeout as flags the controlplane command takes', async () => {
+    const { controlplaneArgs } = await import('../../../src/lab/live-children.js');
+    const { livePaths } = await import('../../../src/lab/live-paths.js');
+    const t = parseTopology('name: x\nnodeMonitorGracePeriod: 5\npodEvictionTimeout: 12\nnodes: [{name: node1}]\n');
+    const args = controlplaneArgs(t, livePaths('x', '/tmp/r'));
+    expect(args).toEqual(['controlplane', '--dir', '/tmp/r/x', '--node-monitor-grace-period', '5s', '--pod-eviction-timeout', '12s']);
+    const { buildProgram } = await import('../../../src/cli/main.js');
+    const cp = buildProgram().commands.find((c) => c.name() === 'controlplane')!;
+    const flags = cp.options.map((o) => o.long);
+    expect(flags).toContain('--node-monitor-grace-period');
+    expect(flags).toContain('--pod-eviction-timeout');
+    expect(controlplaneArgs(parseTopology('name: x\nnodes: [{name: node1}]\n'), livePaths('x', '/tmp/r'))).toEqual(['controlplane', '--dir', '/tmp/r/x']);
+  });
+});
