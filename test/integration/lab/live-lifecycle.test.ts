@@ -17,6 +17,7 @@ import {
   labName,
   leftovers,
   ROOT,
+  CLI,
   run,
   waitFor,
 } from '../../helpers/live-lab.js';
@@ -412,5 +413,23 @@ spec:
   it('lab down afterwards leaves nothing', async () => {
     expect((await cli(['lab', 'down', '--name', lab])).code).toBe(0);
     expect(leftovers(lab)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
+  });
+});
+
+describe.skipIf(skip)('interrupting a live lab up', () => {
+  it('Ctrl-C during lab up (after the supervisor started) removes everything', async () => {
+    const name = labName('lci');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [CLI, 'lab', 'up', path.join(ROOT, 'examples/two-nodes-empty.yaml'), '--name', name]);
+    let err = '';
+    child.stderr.on('data', (d) => (err += String(d)));
+    await waitFor('the supervisor', () => fs.existsSync(path.join(LAB_ROOT, name, 'supervisor.pid')), 30_000, 20);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    if (code !== 0) {
+      expect(code).toBe(130);
+      expect(err).toMatch(/interrupted/);
+    } else expect((await cli(['lab', 'down', '--name', name])).code).toBe(0);
+    expect(leftovers(name)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
   });
 });
