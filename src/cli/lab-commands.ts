@@ -109,7 +109,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         requireLabPrivileges();
         const progress = createProgress(out);
         if (!o.static) {
-          const live = await withInterrupt((signal) => liveLabUp({ topology, topologyText: text, logLevel: o.logLevel, signal, progress }));
+          const live = await withInterrupt((signal) => liveLabUp({ topology, topologyText: text, logLevel: o.logLevel, pcapDir: path.resolve(o.pcapDir), signal, progress }));
           say(`lab ${topology.name} is up in ${live.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`);
           say('');
           say(formatLiveStatus(await collectLiveStatus(live.state)));

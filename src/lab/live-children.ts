@@ -60,7 +60,7 @@ export interface ChildOptions {
   logLevel?: string;
   /** Nodes whose agent and kubelet are stopped (`lab node stop`). */
   stoppedNodes?: readonly string[];
-  capture?: Map<string, string[]>;
+  /** Where agents of nodes with `capture:` write pcap files (captures are off without it). */
   pcapDir?: string;
   root?: string;
 }
@@ -88,7 +88,7 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
       clusterFile: paths.cluster,
       node: n.name,
       stateDir: paths.runDir,
-      capture: (o.capture?.get(n.name) ?? []) as never,
+      capture: o.pcapDir ? n.capture : [],
       pcapDir: o.pcapDir,
       logLevel: o.logLevel,
     });

@@ -34,6 +34,8 @@ export interface LiveUpOptions {
   topology: LabTopology;
   topologyText?: string;
   logLevel?: string;
+  /** Directory for the pcap files of nodes with `capture:`. Default `<cwd>/pcaps`. */
+  pcapDir?: string;
   signal?: AbortSignal;
   progress?: Progress;
   root?: string;
@@ -188,12 +190,15 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
   const lp = livePaths(t.name, root);
   fs.mkdirSync(paths.logDir, { recursive: true });
   fs.mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  const capturing = t.nodes.some((n) => n.capture.length > 0);
+  const pcapDir = capturing ? (opts.pcapDir ?? path.join(process.cwd(), 'pcaps')) : undefined;
   const state: LabState = {
     version: 1,
     topology: t,
     createdAt: started,
     phase: 'starting',
     agents: true,
+    pcapDir,
     nodePids: {},
     containerPids: {},
     live: true,
@@ -219,7 +224,8 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
     check();
 
     progress.step('starting the supervisor (control plane, node agents, kubelets)');
-    writeSpec(lp.supervisorSpec, supervisorSpec(t, { logLevel: opts.logLevel, root }));
+    if (pcapDir) fs.mkdirSync(pcapDir, { recursive: true });
+    writeSpec(lp.supervisorSpec, supervisorSpec(t, { logLevel: opts.logLevel, pcapDir, root }));
     const pid = startSupervisor(t.name, lp, root);
     const client = labClient(t.name, root);
     await waitForApi(client, lp, pid, timeoutMs, opts.signal);
