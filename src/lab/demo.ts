@@ -51,6 +51,7 @@ function runCli(lab: string, signal?: AbortSignal): Run {
         clearTimeout(timer);
         resolve({ code: code ?? 1, out, err });
       });
+      child.stdin.on('error', () => undefined);
       child.stdin.end();
     });
 }

@@ -34,6 +34,7 @@ export function run(
       clearTimeout(timer);
       resolve({ code: code ?? 128, out, err });
     });
+    child.stdin.on('error', () => undefined); // a child that exits first closes the pipe (EPIPE)
     child.stdin.end(opts.input ?? '');
   });
 }
