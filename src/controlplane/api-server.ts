@@ -134,12 +134,6 @@ export class ApiServer {
     }
     const rp = parseResourcePath(p);
     if (!rp) throw notFoundPath();
-    if (String(req.headers['content-type'] ?? '').includes('protobuf')) {
-      // client-go's typed clients send protobuf first and switch to JSON when answered 415.
-      req.resume();
-      throw new KubeApiError(415, 'UnsupportedMediaType',
-        'the body of the request was in an unknown format - accepted media types include: application/json');
-    }
     if (
       rp.resource.kind === 'Pod' &&
       rp.name &&
