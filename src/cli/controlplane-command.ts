@@ -7,7 +7,8 @@ import { startControlPlane } from '../controlplane/control-plane.js';
 
 function parseListen(text: string): number {
   const m = text.match(/^(127\.0\.0\.1|localhost):(\d{1,5})$/);
-  if (!m || Number(m[2]) > 65535) throw new ConfigError(`--listen must be 127.0.0.1:PORT (loopback only), got "${text}"`);
+  if (!m || Number(m[2]) > 65535)
+    throw new ConfigError(`--listen must be 127.0.0.1:PORT (loopback only), got "${text}"`);
   return Number(m[2]);
 }
 

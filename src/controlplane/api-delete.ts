@@ -17,7 +17,10 @@ export interface DeleteOptions {
 }
 
 export class ApiDelete {
-  constructor(private readonly store: ObjectStore, private readonly now: () => number) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly now: () => number,
+  ) {}
 
   private stamp(offsetSeconds = 0): string {
     return new Date(this.now() + offsetSeconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -27,10 +30,19 @@ export class ApiDelete {
     const cur = this.store.mustGet(r, ns, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== cur.metadata.uid) {
-      throw new KubeApiError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`);
+      throw new KubeApiError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`,
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
-      throw new KubeApiError(409, 'Conflict', `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`);
+      throw new KubeApiError(
+        409,
+        'Conflict',
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ` +
+          `ResourceVersion in object meta: ${cur.metadata.resourceVersion}`,
+      );
     }
     const policy = opts.propagationPolicy ?? 'Background';
     if (policy === 'Orphan') this.orphanDependents(cur);

@@ -34,7 +34,15 @@ export interface ApiServerOptions {
   tls: { key: string; cert: string };
 }
 
-const UNAUTHORIZED = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 };
+const UNAUTHORIZED = {
+  kind: 'Status',
+  apiVersion: 'v1',
+  metadata: {},
+  status: 'Failure',
+  message: 'Unauthorized',
+  reason: 'Unauthorized',
+  code: 401,
+};
 
 export class ApiServer {
   private readonly servers: http.Server[] = [];
@@ -51,7 +59,7 @@ export class ApiServer {
   private authorized(req: http.IncomingMessage): boolean {
     const m = String(req.headers['authorization'] ?? '').match(/^Bearer\s+(\S+)$/i);
     if (!m) return false;
-    const given = Buffer.from(m[1]!);
+    const given = Buffer.from(m[1]);
     return given.length === this.token.length && crypto.timingSafeEqual(given, this.token);
   }
 
@@ -64,7 +72,9 @@ export class ApiServer {
         else sendError(res, err);
       });
     };
-    const server: http.Server = tls ? https.createServer({ ...options, ...tls }, handler) : http.createServer(options, handler);
+    const server: http.Server = tls
+      ? https.createServer({ ...options, ...tls }, handler)
+      : http.createServer(options, handler);
     server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -93,10 +103,15 @@ export class ApiServer {
 
   async close(): Promise<void> {
     this.exec.close();
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    })));
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -119,10 +134,18 @@ export class ApiServer {
     }
     const rp = parseResourcePath(p);
     if (!rp) throw notFoundPath();
-    if (rp.resource.kind === 'Pod' && rp.name && (rp.subresource === 'log' || rp.subresource === 'exec' || rp.subresource === 'attach')) {
+    if (
+      rp.resource.kind === 'Pod' &&
+      rp.name &&
+      (rp.subresource === 'log' || rp.subresource === 'exec' || rp.subresource === 'attach')
+    ) {
       const pod = this.opts.ops.store.mustGet(rp.resource, rp.namespace, rp.name) as Pod;
       if (rp.subresource === 'log' && req.method === 'GET') return proxyLogs(this.opts.runDir, pod, q, res);
-      throw new KubeApiError(400, 'BadRequest', `Upgrade request required: ${rp.subresource} needs a WebSocket (${'v5.channel.k8s.io'})`);
+      throw new KubeApiError(
+        400,
+        'BadRequest',
+        `Upgrade request required: ${rp.subresource} needs a WebSocket (${'v5.channel.k8s.io'})`,
+      );
     }
     await handleResource({ ops: this.opts.ops, deleter: this.opts.deleter, now: this.opts.now }, req, res, rp, q);
   }
@@ -135,9 +158,9 @@ export class ApiServer {
     if (p === '/openapi/v3') return this.openapi.index;
     if (p.startsWith('/openapi/v3/')) return this.openapi.docs.get(p.slice('/openapi/v3/'.length))?.body;
     const core = p.match(/^\/api\/([^/]+)$/);
-    if (core) return apiResourceList('', core[1]!);
+    if (core) return apiResourceList('', core[1]);
     const group = p.match(/^\/apis\/([^/]+)\/([^/]+)$/);
-    if (group) return apiResourceList(group[1]!, group[2]!);
+    if (group) return apiResourceList(group[1], group[2]);
     const g = p.match(/^\/apis\/([^/]+)$/);
     if (g) return (apiGroupList() as { groups: { name: string }[] }).groups.find((x) => x.name === g[1]);
     return undefined;
@@ -147,18 +170,30 @@ export class ApiServer {
     socket.on('error', () => socket.destroy());
     const reject = (code: number, body: unknown): void => {
       const text = JSON.stringify(body);
-      socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
     };
     if (!this.authorized(req)) return reject(401, UNAUTHORIZED);
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const rp = parseResourcePath(url.pathname);
-      if (!rp || rp.resource.kind !== 'Pod' || !rp.name || (rp.subresource !== 'exec' && rp.subresource !== 'attach')) throw notFoundPath();
+      if (!rp || rp.resource.kind !== 'Pod' || !rp.name || (rp.subresource !== 'exec' && rp.subresource !== 'attach'))
+        throw notFoundPath();
       const pod = this.opts.ops.store.mustGet(rp.resource, rp.namespace, rp.name) as Pod;
       this.exec.upgrade(req, socket, head, pod, rp.subresource, url.searchParams);
     } catch (err) {
       const s = err instanceof KubeApiError ? err : new KubeApiError(500, 'InternalError', String(err));
-      reject(s.httpStatus, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: s.message, reason: s.reason, code: s.httpStatus });
+      reject(s.httpStatus, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: s.message,
+        reason: s.reason,
+        code: s.httpStatus,
+      });
     }
   }
 }

@@ -1,6 +1,7 @@
 // The control plane process's composition root: the token (created 0600 if absent), the persisted
 // store under <dir>/controlplane/, the first-start namespaces, the API server on 127.0.0.1 and
-// <dir>/run/apiserver.sock (HTTPS on TCP with a self-signed cert, see tls.ts), the controllers, and the files clients read: <dir>/controlplane.json
+// <dir>/run/apiserver.sock (HTTPS on TCP with a self-signed cert, see tls.ts), the controllers, and the
+// files clients read: <dir>/controlplane.json
 // {url, socket, pid} and <dir>/kubeconfig (0600, all names flannelette-<lab>). Throws DeviceError when the
 // directory or the port cannot be used.
 import crypto from 'node:crypto';
@@ -63,12 +64,26 @@ export function ensureToken(dir: string): string {
 export function kubeconfigText(lab: string, url: string, token: string, caPem: string): string {
   const n = `flannelette-${lab}`;
   return [
-    'apiVersion: v1', 'kind: Config', 'preferences: {}',
-    'clusters:', `- name: ${n}`, '  cluster:', `    server: ${url}`,
+    'apiVersion: v1',
+    'kind: Config',
+    'preferences: {}',
+    'clusters:',
+    `- name: ${n}`,
+    '  cluster:',
+    `    server: ${url}`,
     `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
-    'users:', `- name: ${n}`, '  user:', `    token: ${token}`,
-    'contexts:', `- name: ${n}`, '  context:', `    cluster: ${n}`, `    user: ${n}`, '    namespace: default',
-    `current-context: ${n}`, '',
+    'users:',
+    `- name: ${n}`,
+    '  user:',
+    `    token: ${token}`,
+    'contexts:',
+    `- name: ${n}`,
+    '  context:',
+    `    cluster: ${n}`,
+    `    user: ${n}`,
+    '    namespace: default',
+    `current-context: ${n}`,
+    '',
   ].join('\n');
 }
 
@@ -87,7 +102,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   const deleter = new ApiDelete(store, now);
   const nsRes = resourceForKind('v1', 'Namespace')!;
   for (const name of FIRST_NAMESPACES) {
-    if (!store.get(nsRes, undefined, name)) ops.create(nsRes, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    if (!store.get(nsRes, undefined, name))
+      ops.create(nsRes, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
   const tls = ensureServerCert(path.join(dir, 'controlplane'));
   const server = new ApiServer({ ops, deleter, token, runDir, logger: opts.logger, now, tls });
@@ -99,13 +115,23 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     store.close();
     throw new DeviceError(`cannot listen on 127.0.0.1:${opts.port} and ${socket}: ${(err as Error).message}`);
   }
-  const controllers: Controllers = startControllers({ ops, deleter, logger: opts.logger, clock: realClock, now, ...opts.controllers });
+  const controllers: Controllers = startControllers({
+    ops,
+    deleter,
+    logger: opts.logger,
+    clock: realClock,
+    now,
+    ...opts.controllers,
+  });
   const lab = path.basename(dir);
   writeAtomic(path.join(dir, 'kubeconfig'), kubeconfigText(lab, url, token, tls.cert), 0o600);
   writeAtomic(path.join(dir, 'controlplane.json'), JSON.stringify({ url, socket, pid: process.pid }) + '\n', 0o644);
   opts.logger.info({ url, socket }, 'control plane listening');
   return {
-    url, socket, token, store,
+    url,
+    socket,
+    token,
+    store,
     async close() {
       controllers.stop();
       await server.close();

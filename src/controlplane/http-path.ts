@@ -24,11 +24,15 @@ export function parseResourcePath(pathname: string): ResourcePath | undefined {
     rest = parts.slice(3);
   } else return undefined;
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && ['status', 'finalize'].includes(rest[2]!))) {
+  if (
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    !(rest.length === 3 && ['status', 'finalize'].includes(rest[2]))
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
-  const resource = resourceByPlural(group, version, rest[0]!);
+  const resource = resourceByPlural(group, version, rest[0]);
   if (!resource || rest.length > 3) return undefined;
   if (!resource.namespaced && namespace !== undefined) return undefined;
   return { resource, namespace, name: rest[1], subresource: rest[2] };

@@ -3,6 +3,7 @@
 // `sendError`; `readBody` rejects with KubeApiError.
 import type http from 'node:http';
 import { KubeApiError } from '../util/errors.js';
+import { decodeKubeProtobuf } from './protobuf.js';
 import { statusFromError } from './status.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -10,7 +11,10 @@ export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 export function sendJson(res: http.ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  const headers: http.OutgoingHttpHeaders = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) };
+  const headers: http.OutgoingHttpHeaders = {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  };
   if (warnings.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
   res.end(text);
@@ -22,9 +26,24 @@ export function sendError(res: http.ServerResponse, err: unknown): void {
 }
 
 export function readBody(req: http.IncomingMessage): Promise<string> {
+  return readBodyBytes(req).then((b) => b.toString('utf8'));
+}
+
+/**
+ * The request body as JSON text: protobuf bodies (kubectl's typed clients) are decoded first
+ * (protobuf.ts), everything else is taken as it came.
+ */
+export async function readBodyText(req: http.IncomingMessage): Promise<string> {
+  const bytes = await readBodyBytes(req);
+  if (String(req.headers['content-type'] ?? '').includes('protobuf')) return JSON.stringify(decodeKubeProtobuf(bytes));
+  return bytes.toString('utf8');
+}
+
+export function readBodyBytes(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    const tooLarge = (): KubeApiError => new KubeApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+    const tooLarge = (): KubeApiError =>
+      new KubeApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
     if (declared > MAX_BODY_BYTES) {
       req.resume();
       reject(tooLarge());
@@ -42,7 +61,7 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -58,5 +77,5 @@ export function parseJsonBody(text: string): any {
 /** True when the client asked for a meta.k8s.io Table (kubectl get). */
 export function wantsTable(req: http.IncomingMessage): boolean {
   const accept = String(req.headers['accept'] ?? '');
-  return accept.split(',')[0]!.includes('as=Table');
+  return accept.split(',')[0].includes('as=Table');
 }

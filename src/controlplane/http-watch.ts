@@ -26,13 +26,24 @@ export interface WatchRequest {
   table?: { include: IncludeObject };
 }
 
-export function serveWatch(store: ObjectStore, req: http.IncomingMessage, res: http.ServerResponse, w: WatchRequest,
-  now: () => number, bookmarkMs = 60_000): void {
+export function serveWatch(
+  store: ObjectStore,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  w: WatchRequest,
+  now: () => number,
+  bookmarkMs = 60_000,
+): void {
   const matches = (o: KubeObject): boolean =>
     (w.namespace === undefined || o.metadata.namespace === w.namespace) &&
     (w.name === undefined || o.metadata.name === w.name) &&
-    matchesRequirements(w.labels, o.metadata.labels) && fieldsMatch(w.resource.kind, w.fields, o);
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    matchesRequirements(w.labels, o.metadata.labels) &&
+    fieldsMatch(w.resource.kind, w.fields, o);
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache',
+  });
   res.flushHeaders();
   let closed = false;
   const write = (ev: unknown): void => {
@@ -52,7 +63,7 @@ export function serveWatch(store: ObjectStore, req: http.IncomingMessage, res: h
     if (closed) return;
     closed = true;
     stop?.();
-    for (const t of timers) clearTimeout(t), clearInterval(t);
+    for (const t of timers) (clearTimeout(t), clearInterval(t));
     if (!res.destroyed) res.end();
   };
   req.on('close', finish);
@@ -78,20 +89,35 @@ export function serveWatch(store: ObjectStore, req: http.IncomingMessage, res: h
   };
   try {
     if (w.resourceVersion && w.resourceVersion !== '0') {
-      for (const o of store.list(w.resource, w.namespace).items) if (matches(o)) matched.add(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      for (const o of store.list(w.resource, w.namespace).items)
+        if (matches(o)) matched.add(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
     }
     stop = store.watch((e) => e.resource === w.resource, w.resourceVersion, onEvent);
   } catch (err) {
-    const status = err instanceof KubeApiError ? statusFromError(err) : statusFromError(new KubeApiError(500, 'InternalError', String(err)));
+    const status =
+      err instanceof KubeApiError
+        ? statusFromError(err)
+        : statusFromError(new KubeApiError(500, 'InternalError', String(err)));
     write({ type: 'ERROR', object: status });
     finish();
     return;
   }
   if (w.bookmarks) {
     const kind = w.resource.kind;
-    timers.push(setInterval(() => write({
-      type: 'BOOKMARK', object: { kind, apiVersion: apiVersionOf(w.resource), metadata: { resourceVersion: store.resourceVersion() } },
-    }), bookmarkMs));
+    timers.push(
+      setInterval(
+        () =>
+          write({
+            type: 'BOOKMARK',
+            object: {
+              kind,
+              apiVersion: apiVersionOf(w.resource),
+              metadata: { resourceVersion: store.resourceVersion() },
+            },
+          }),
+        bookmarkMs,
+      ),
+    );
   }
   const timeout = (w.timeoutSeconds && w.timeoutSeconds > 0 ? w.timeoutSeconds : 1800) * 1000;
   timers.push(setTimeout(finish, timeout));

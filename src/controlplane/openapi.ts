@@ -10,14 +10,22 @@ import { fnv32a } from '../k8s/names.js';
 function schemaOf(spec: FieldSpec): Record<string, unknown> {
   if (typeof spec === 'string') {
     switch (spec) {
-      case 'string': return { type: 'string' };
-      case 'time': return { type: 'string', format: 'date-time' };
-      case 'integer': return { type: 'integer', format: 'int64' };
-      case 'number': return { type: 'number', format: 'double' };
-      case 'boolean': return { type: 'boolean' };
-      case 'int-or-string': return { 'x-kubernetes-int-or-string': true };
-      case 'quantity': return { 'x-kubernetes-int-or-string': true };
-      case 'any': return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      case 'string':
+        return { type: 'string' };
+      case 'time':
+        return { type: 'string', format: 'date-time' };
+      case 'integer':
+        return { type: 'integer', format: 'int64' };
+      case 'number':
+        return { type: 'number', format: 'double' };
+      case 'boolean':
+        return { type: 'boolean' };
+      case 'int-or-string':
+        return { 'x-kubernetes-int-or-string': true };
+      case 'quantity':
+        return { 'x-kubernetes-int-or-string': true };
+      case 'any':
+        return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
     }
   }
   if ('ref' in spec) return { allOf: [{ $ref: `#/components/schemas/${spec.ref}` }] };
@@ -50,13 +58,18 @@ function pathsOf(r: ResourceInfo): Record<string, unknown> {
   const ref = { $ref: `#/components/schemas/${r.definition}` };
   const json = { 'application/json': { schema: ref } };
   const op = (action: string, extra: Record<string, unknown> = {}) => ({
-    operationId: `${action}${r.kind}`, 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk,
-    responses: { '200': { description: 'OK', content: json } }, ...extra,
+    operationId: `${action}${r.kind}`,
+    'x-kubernetes-action': action,
+    'x-kubernetes-group-version-kind': gvk,
+    responses: { '200': { description: 'OK', content: json } },
+    ...extra,
   });
   const write = [queryParam('dryRun'), queryParam('fieldManager'), queryParam('fieldValidation')];
   return {
     [coll]: {
-      get: op('list', { parameters: [queryParam('labelSelector'), queryParam('fieldSelector'), queryParam('watch', 'boolean')] }),
+      get: op('list', {
+        parameters: [queryParam('labelSelector'), queryParam('fieldSelector'), queryParam('watch', 'boolean')],
+      }),
       post: op('post', { parameters: write, requestBody: { content: json } }),
     },
     [`${coll}/{name}`]: {
@@ -65,11 +78,19 @@ function pathsOf(r: ResourceInfo): Record<string, unknown> {
       patch: op('patch', {
         parameters: [...write, queryParam('force', 'boolean')],
         requestBody: {
-          content: Object.fromEntries(['application/json-patch+json', 'application/merge-patch+json',
-            'application/strategic-merge-patch+json', 'application/apply-patch+yaml'].map((t) => [t, { schema: { type: 'object' } }])),
+          content: Object.fromEntries(
+            [
+              'application/json-patch+json',
+              'application/merge-patch+json',
+              'application/strategic-merge-patch+json',
+              'application/apply-patch+yaml',
+            ].map((t) => [t, { schema: { type: 'object' } }]),
+          ),
         },
       }),
-      delete: op('delete', { parameters: [queryParam('gracePeriodSeconds', 'integer'), queryParam('propagationPolicy')] }),
+      delete: op('delete', {
+        parameters: [queryParam('gracePeriodSeconds', 'integer'), queryParam('propagationPolicy')],
+      }),
     },
   };
 }

@@ -42,14 +42,18 @@ export class StoreLog {
         }
       }
       const tmp = `${this.file}.tmp`;
-      const lines = [...objects].map(([key, object]) => JSON.stringify({ rv: Number(object.metadata.resourceVersion ?? rv), key, object }));
+      const lines = [...objects].map(([key, object]) =>
+        JSON.stringify({ rv: Number(object.metadata.resourceVersion ?? rv), key, object }),
+      );
       lines.push(JSON.stringify({ rv, key: '', object: null }));
       fs.writeFileSync(tmp, lines.join('\n') + '\n', { mode: 0o600 });
       fs.renameSync(tmp, this.file);
       this.fd = fs.openSync(this.file, 'a', 0o600);
       return { objects, resourceVersion: rv };
     } catch (err) {
-      throw new DeviceError(`cannot open the control plane's state in ${this.dir}: ${(err as Error).message}`, { cause: err });
+      throw new DeviceError(`cannot open the control plane's state in ${this.dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

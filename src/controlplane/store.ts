@@ -32,8 +32,9 @@ export interface StoreEvent {
 export type Listener = (e: StoreEvent) => void;
 
 const keyOf = (r: ResourceInfo, ns: string | undefined, name: string): string =>
-  `${r.group}/${r.plural}/${r.namespaced ? ns ?? '' : ''}/${name}`;
-const prefixOf = (r: ResourceInfo, ns?: string): string => `${r.group}/${r.plural}/${ns !== undefined && r.namespaced ? `${ns}/` : ''}`;
+  `${r.group}/${r.plural}/${r.namespaced ? (ns ?? '') : ''}/${name}`;
+const prefixOf = (r: ResourceInfo, ns?: string): string =>
+  `${r.group}/${r.plural}/${ns !== undefined && r.namespaced ? `${ns}/` : ''}`;
 
 const copy = <T>(o: T): T => structuredClone(o);
 
@@ -48,7 +49,10 @@ export class ObjectStore {
   private oldestResumable = 0;
   private readonly historySize: number;
 
-  constructor(private readonly opts: StoreOptions, resources: readonly ResourceInfo[]) {
+  constructor(
+    private readonly opts: StoreOptions,
+    resources: readonly ResourceInfo[],
+  ) {
     this.historySize = opts.historySize ?? 10_000;
     for (const r of resources) this.resources.set(`${r.group}/${r.plural}`, r);
     if (opts.dir) {
@@ -70,7 +74,11 @@ export class ObjectStore {
   }
 
   private notFound(r: ResourceInfo, name: string): KubeApiError {
-    return new KubeApiError(404, 'NotFound', `${qualifiedResource(r)} "${name}" not found`, { name, group: r.group, kind: r.plural });
+    return new KubeApiError(404, 'NotFound', `${qualifiedResource(r)} "${name}" not found`, {
+      name,
+      group: r.group,
+      kind: r.plural,
+    });
   }
 
   get(r: ResourceInfo, ns: string | undefined, name: string): KubeObject | undefined {
@@ -89,7 +97,11 @@ export class ObjectStore {
     const prefix = prefixOf(r, ns);
     const items: KubeObject[] = [];
     for (const [k, o] of this.objects) if (k.startsWith(prefix)) items.push(copy(o));
-    items.sort((a, b) => `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace ?? ''}/${b.metadata.name}`));
+    items.sort((a, b) =>
+      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
+        `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
+      ),
+    );
     return { items, resourceVersion: String(this.rv) };
   }
 
@@ -127,7 +139,11 @@ export class ObjectStore {
     }
     const key = keyOf(r, m.namespace, m.name!);
     if (this.objects.has(key)) {
-      throw new KubeApiError(409, 'AlreadyExists', `${qualifiedResource(r)} "${m.name}" already exists`, { name: m.name, group: r.group, kind: r.plural });
+      throw new KubeApiError(409, 'AlreadyExists', `${qualifiedResource(r)} "${m.name}" already exists`, {
+        name: m.name,
+        group: r.group,
+        kind: r.plural,
+      });
     }
     m.uid = crypto.randomUUID();
     m.creationTimestamp = new Date(this.opts.now()).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -148,8 +164,13 @@ export class ObjectStore {
     const cur = this.objects.get(key);
     if (!cur) throw this.notFound(r, m.name!);
     if (m.resourceVersion && m.resourceVersion !== cur.metadata.resourceVersion) {
-      throw new KubeApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(r)} "${m.name}": ` +
-        'the object has been modified; please apply your changes to the latest version and try again', { name: m.name, group: r.group, kind: r.plural });
+      throw new KubeApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${qualifiedResource(r)} "${m.name}": ` +
+          'the object has been modified; please apply your changes to the latest version and try again',
+        { name: m.name, group: r.group, kind: r.plural },
+      );
     }
     const obj = copy(next);
     obj.metadata.uid = cur.metadata.uid;
@@ -161,8 +182,10 @@ export class ObjectStore {
     }
     const specOf = (o: KubeObject): string => canonicalJson((o as unknown as { spec?: unknown }).spec ?? null);
     obj.metadata.generation = (cur.metadata.generation ?? 1) + (specOf(cur) !== specOf(obj) ? 1 : 0);
-    if (canonicalJson({ ...obj, metadata: { ...obj.metadata, resourceVersion: '' } }) ===
-      canonicalJson({ ...cur, metadata: { ...cur.metadata, resourceVersion: '' } })) {
+    if (
+      canonicalJson({ ...obj, metadata: { ...obj.metadata, resourceVersion: '' } }) ===
+      canonicalJson({ ...cur, metadata: { ...cur.metadata, resourceVersion: '' } })
+    ) {
       return copy(cur); // no change: no new resourceVersion, no event (as kube)
     }
     if (obj.metadata.deletionTimestamp && !(obj.metadata.finalizers ?? []).length && cur.metadata.finalizers?.length) {
@@ -200,10 +223,14 @@ export class ObjectStore {
       }
       for (const e of this.history) if (e.rv > from) replay.push({ ...e, object: copy(e.object) });
     }
-    const l: Listener = (e) => { if (filter(e)) listener(e); };
+    const l: Listener = (e) => {
+      if (filter(e)) listener(e);
+    };
     this.listeners.add(l);
     for (const e of replay) if (filter(e)) listener(e);
-    return () => { this.listeners.delete(l); };
+    return () => {
+      this.listeners.delete(l);
+    };
   }
 
   /** A watch event as the API streams it. */

@@ -22,17 +22,40 @@ export function ensureServerCert(stateDir: string): TlsIdentity {
   const tmpKey = `${keyFile}.tmp`;
   const tmpCert = `${certFile}.tmp`;
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-subj', '/CN=flannelette-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,digitalSignature,keyCertSign',
-      '-keyout', tmpKey, '-out', tmpCert,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=flannelette-apiserver',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,digitalSignature,keyCertSign',
+        '-keyout',
+        tmpKey,
+        '-out',
+        tmpCert,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     fs.chmodSync(tmpKey, 0o600);
     fs.renameSync(tmpKey, keyFile);
     fs.renameSync(tmpCert, certFile);
   } catch (err) {
-    throw new DeviceError(`cannot create the API server's TLS certificate with openssl: ${(err as Error).message.split('\n')[0]}`);
+    throw new DeviceError(
+      `cannot create the API server's TLS certificate with openssl: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8') };
 }

@@ -111,10 +111,15 @@ export function defaultNamespace(ns: Namespace): Namespace {
 /** Defaults any object by kind; unknown kinds are returned as they are. */
 export function applyDefaults<T extends { kind: string }>(obj: T): T {
   switch (obj.kind) {
-    case 'Pod': return defaultPod(obj as unknown as Pod) as unknown as T;
-    case 'Deployment': return defaultDeployment(obj as unknown as Deployment) as unknown as T;
-    case 'ReplicaSet': return defaultReplicaSet(obj as unknown as ReplicaSet) as unknown as T;
-    case 'Namespace': return defaultNamespace(obj as unknown as Namespace) as unknown as T;
-    default: return obj;
+    case 'Pod':
+      return defaultPod(obj as unknown as Pod) as unknown as T;
+    case 'Deployment':
+      return defaultDeployment(obj as unknown as Deployment) as unknown as T;
+    case 'ReplicaSet':
+      return defaultReplicaSet(obj as unknown as ReplicaSet) as unknown as T;
+    case 'Namespace':
+      return defaultNamespace(obj as unknown as Namespace) as unknown as T;
+    default:
+      return obj;
   }
 }

@@ -21,13 +21,13 @@ export class ManifestError extends ConfigError {}
 
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
   }
-  return d[a.length]![b.length]!;
+  return d[a.length][b.length];
 }
 
 /** The candidate nearest to `word` (edit distance at most 2, or same text ignoring case), if any. */
@@ -80,29 +80,41 @@ function checkOne(obj: any, lines: Map<string, number>, prefix: string, where: (
   const versions = servedApiVersions();
   if (!versions.includes(obj.apiVersion)) {
     const s = suggest(String(obj.apiVersion), versions);
-    throw new ManifestError(`${where(f('apiVersion'))}: unknown apiVersion ${JSON.stringify(obj.apiVersion)}` +
-      (s ? ` (did you mean ${JSON.stringify(s)}?)` : ` (served: ${versions.join(', ')})`));
+    throw new ManifestError(
+      `${where(f('apiVersion'))}: unknown apiVersion ${JSON.stringify(obj.apiVersion)}` +
+        (s ? ` (did you mean ${JSON.stringify(s)}?)` : ` (served: ${versions.join(', ')})`),
+    );
   }
   const res = resourceForKind(obj.apiVersion, obj.kind);
   if (!res) {
     const kinds = RESOURCES.filter((r) => apiVersionOf(r) === obj.apiVersion).map((r) => r.kind);
-    const s = suggest(String(obj.kind), RESOURCES.map((r) => r.kind));
-    throw new ManifestError(`${where(f('kind'))}: unknown kind ${JSON.stringify(obj.kind)} for apiVersion ` +
-      `${JSON.stringify(obj.apiVersion)} (` + (s ? `did you mean ${JSON.stringify(s)}? ` : '') + `served: ${kinds.join(', ')})`);
+    const s = suggest(
+      String(obj.kind),
+      RESOURCES.map((r) => r.kind),
+    );
+    throw new ManifestError(
+      `${where(f('kind'))}: unknown kind ${JSON.stringify(obj.kind)} for apiVersion ` +
+        `${JSON.stringify(obj.apiVersion)} (` +
+        (s ? `did you mean ${JSON.stringify(s)}? ` : '') +
+        `served: ${kinds.join(', ')})`,
+    );
   }
   const schema = checkAgainstSchema(res.definition, obj);
   if (schema.typeErrors.length) {
     const [first] = schema.typeErrors;
-    const field = first!.split(':')[0]!;
+    const field = first.split(':')[0];
     throw new ManifestError(`${where(f(field))}: ${first}`);
   }
-  if (schema.unknown.length) throw new ManifestError(`${where(f(schema.unknown[0]!))}: ${schema.unknown[0]}: unknown field`);
+  if (schema.unknown.length)
+    throw new ManifestError(`${where(f(schema.unknown[0]))}: ${schema.unknown[0]}: unknown field`);
   const causes = validateObject(applyDefaults(structuredClone(obj)));
   if (causes.length) {
-    const c = causes[0]!;
+    const c = causes[0];
     const more = causes.length > 1 ? ` (and ${causes.length - 1} more)` : '';
-    throw new ManifestError(`${where(f(c.field ?? ''))}: ${obj.kind} ${JSON.stringify(obj.metadata?.name ?? '')}: ` +
-      `${c.field}: ${c.message}${more}`);
+    throw new ManifestError(
+      `${where(f(c.field ?? ''))}: ${obj.kind} ${JSON.stringify(obj.metadata?.name ?? '')}: ` +
+        `${c.field}: ${c.message}${more}`,
+    );
   }
 }
 
@@ -126,7 +138,7 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
   const docList = Array.isArray(docs) ? docs : [docs];
   for (const doc of docList) {
     const lines = new Map<string, number>();
-    fieldLines(doc.contents as YamlNode | null, lc, '', lines);
+    fieldLines(doc.contents, lc, '', lines);
     const start = doc.contents?.range ? lc.linePos(doc.contents.range[0]).line : 1;
     const where = (field: string): string => `${file}:${lineOf(lines, field, start)}`;
     let value: any;
@@ -139,25 +151,43 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
       if (doc.errors.length === 0) continue; // an empty document (e.g. a trailing ---)
     }
     // apiVersion mistakes are reported even when the YAML is broken, so the user learns both at once.
-    if (value && typeof value === 'object' && typeof value.apiVersion === 'string' && !servedApiVersions().includes(value.apiVersion)) {
+    if (
+      value &&
+      typeof value === 'object' &&
+      typeof value.apiVersion === 'string' &&
+      !servedApiVersions().includes(value.apiVersion)
+    ) {
       const s = suggest(value.apiVersion, servedApiVersions());
-      problems.push(`${where('apiVersion')}: unknown apiVersion ${JSON.stringify(value.apiVersion)}` +
-        (s ? ` (did you mean ${JSON.stringify(s)}?)` : ''));
+      problems.push(
+        `${where('apiVersion')}: unknown apiVersion ${JSON.stringify(value.apiVersion)}` +
+          (s ? ` (did you mean ${JSON.stringify(s)}?)` : ''),
+      );
     }
     if (doc.errors.length) {
       const tabsHere = tabLines.filter((l) => doc.errors.some((e) => e.linePos?.[0]?.line === l));
       if (tabsHere.length) {
-        problems.push(`${file}:${tabsHere[0]}: tab characters used for indentation (YAML allows only spaces)` +
-          (tabsHere.length > 1 ? `, also on lines ${tabsHere.slice(1).join(',')}` : ''));
+        problems.push(
+          `${file}:${tabsHere[0]}: tab characters used for indentation (YAML allows only spaces)` +
+            (tabsHere.length > 1 ? `, also on lines ${tabsHere.slice(1).join(',')}` : ''),
+        );
       } else {
-        const e = doc.errors[0]!;
-        problems.push(`${file}:${e.linePos?.[0]?.line ?? start}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+        const e = doc.errors[0];
+        problems.push(
+          `${file}:${e.linePos?.[0]?.line ?? start}: ` +
+            e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+        );
       }
       continue;
     }
     if (problems.length) continue;
     const items: { obj: any; prefix: string }[] = [];
-    if (value && typeof value === 'object' && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+    if (
+      value &&
+      typeof value === 'object' &&
+      typeof value.kind === 'string' &&
+      value.kind.endsWith('List') &&
+      Array.isArray(value.items)
+    ) {
       value.items.forEach((obj: unknown, i: number) => items.push({ obj, prefix: `items[${i}]` }));
     } else items.push({ obj: value, prefix: '' });
     for (const { obj, prefix } of items) {

@@ -12,9 +12,11 @@ const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 export function dns1123LabelError(value: string): string | undefined {
   if (value.length > 63) return 'must be no more than 63 characters';
   if (!LABEL_RE.test(value)) {
-    return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start " +
+    return (
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start " +
       "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is " +
-      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+    );
   }
   return undefined;
 }
@@ -23,9 +25,11 @@ export function dns1123LabelError(value: string): string | undefined {
 export function dns1123SubdomainError(value: string): string | undefined {
   if (value.length > 253) return 'must be no more than 253 characters';
   if (!SUBDOMAIN_RE.test(value)) {
-    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and " +
+    return (
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and " +
       "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is " +
-      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    );
   }
   return undefined;
 }

@@ -29,7 +29,8 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
   const err = fastJsonPatch.validate(ops as fastJsonPatch.Operation[], target);
   if (err) throw new PatchError(`invalid JSON patch: ${err.message.split('\n')[0]}`);
   try {
-    return fastJsonPatch.applyPatch(structuredClone(target), ops as fastJsonPatch.Operation[], false, false).newDocument;
+    return fastJsonPatch.applyPatch(structuredClone(target), ops as fastJsonPatch.Operation[], false, false)
+      .newDocument;
   } catch (e) {
     throw new PatchError(`the JSON patch does not apply: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -39,7 +40,12 @@ type ListSpec = Extract<FieldSpec, { list: FieldSpec }>;
 const listSpecOf = (s: FieldSpec | undefined): ListSpec | undefined =>
   s && typeof s === 'object' && 'list' in s ? s : undefined;
 
-function mergeList(original: unknown, patch: unknown[], spec: ListSpec | undefined, order: unknown[] | undefined): unknown[] {
+function mergeList(
+  original: unknown,
+  patch: unknown[],
+  spec: ListSpec | undefined,
+  order: unknown[] | undefined,
+): unknown[] {
   const orig = Array.isArray(original) ? original : [];
   if (!spec || spec.strategy !== 'merge') {
     return patch.filter((p) => !(isObject(p) && p['$patch'] !== undefined)).map((p) => structuredClone(p));
@@ -90,7 +96,8 @@ export function strategicMerge(original: unknown, patch: unknown, spec: FieldSpe
     if (k === '$patch' || k === '$retainKeys' || k.startsWith('$setElementOrder/')) continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = (out[field] as unknown[]).filter((x) => !v.includes(x));
+      if (Array.isArray(out[field]) && Array.isArray(v))
+        out[field] = (out[field] as unknown[]).filter((x) => !v.includes(x));
       continue;
     }
     const child = childSpec(spec, k);

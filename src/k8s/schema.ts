@@ -24,12 +24,19 @@ function walk(spec: FieldSpec, value: unknown, path: string, out: SchemaProblems
     const t = typeName(value);
     const ok =
       spec === 'any' ||
-      (spec === 'string' || spec === 'time' ? t === 'string' :
-        spec === 'integer' ? t === 'number' && Number.isInteger(value) :
-          spec === 'number' ? t === 'number' :
-            spec === 'boolean' ? t === 'boolean' :
-              t === 'string' || t === 'number');
-    if (!ok) out.typeErrors.push(`${path}: expected ${spec === 'int-or-string' || spec === 'quantity' ? 'integer or string' : spec}, got ${t}`);
+      (spec === 'string' || spec === 'time'
+        ? t === 'string'
+        : spec === 'integer'
+          ? t === 'number' && Number.isInteger(value)
+          : spec === 'number'
+            ? t === 'number'
+            : spec === 'boolean'
+              ? t === 'boolean'
+              : t === 'string' || t === 'number');
+    if (!ok)
+      out.typeErrors.push(
+        `${path}: expected ${spec === 'int-or-string' || spec === 'quantity' ? 'integer or string' : spec}, got ${t}`,
+      );
     return;
   }
   if ('ref' in spec) {

@@ -14,16 +14,19 @@ export interface Requirement {
 
 export class SelectorError extends ConfigError {}
 
-const KEY_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const KEY_RE =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 function checkKey(key: string, text: string): string {
-  if (!KEY_RE.test(key) || key.length > 316) throw new SelectorError(`invalid label key "${key}" in selector "${text}"`);
+  if (!KEY_RE.test(key) || key.length > 316)
+    throw new SelectorError(`invalid label key "${key}" in selector "${text}"`);
   return key;
 }
 
 function checkValue(value: string, text: string): string {
-  if (!VALUE_RE.test(value) || value.length > 63) throw new SelectorError(`invalid label value "${value}" in selector "${text}"`);
+  if (!VALUE_RE.test(value) || value.length > 63)
+    throw new SelectorError(`invalid label value "${value}" in selector "${text}"`);
   return value;
 }
 
@@ -52,15 +55,15 @@ export function parseLabelSelector(text: string): Requirement[] {
     if (term === '') throw new SelectorError(`empty term in selector "${text}"`);
     let m: RegExpMatchArray | null;
     if ((m = term.match(/^!\s*([^\s=!()]+)$/))) {
-      reqs.push({ key: checkKey(m[1]!, text), operator: 'DoesNotExist', values: [] });
+      reqs.push({ key: checkKey(m[1], text), operator: 'DoesNotExist', values: [] });
     } else if ((m = term.match(/^([^\s=!()]+)\s+(in|notin)\s*\(([^()]*)\)$/))) {
-      const values = m[3]!.split(',').map((v) => checkValue(v.trim(), text));
-      reqs.push({ key: checkKey(m[1]!, text), operator: m[2] === 'in' ? 'In' : 'NotIn', values });
+      const values = m[3].split(',').map((v) => checkValue(v.trim(), text));
+      reqs.push({ key: checkKey(m[1], text), operator: m[2] === 'in' ? 'In' : 'NotIn', values });
     } else if ((m = term.match(/^([^\s=!()]+)\s*(==|=|!=)\s*([^\s=!(),]*)$/))) {
       const op: Operator = m[2] === '!=' ? 'NotIn' : 'In';
-      reqs.push({ key: checkKey(m[1]!, text), operator: op, values: [checkValue(m[3]!, text)] });
+      reqs.push({ key: checkKey(m[1], text), operator: op, values: [checkValue(m[3], text)] });
     } else if ((m = term.match(/^([^\s=!()]+)$/))) {
-      reqs.push({ key: checkKey(m[1]!, text), operator: 'Exists', values: [] });
+      reqs.push({ key: checkKey(m[1], text), operator: 'Exists', values: [] });
     } else {
       throw new SelectorError(`unable to parse requirement "${term}" in selector "${text}"`);
     }
@@ -72,7 +75,8 @@ export function parseLabelSelector(text: string): Requirement[] {
 export function requirementsOf(selector: LabelSelector | undefined): Requirement[] {
   if (!selector) return [];
   const reqs: Requirement[] = [];
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) reqs.push({ key, operator: 'In', values: [value] });
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
+    reqs.push({ key, operator: 'In', values: [value] });
   for (const e of selector.matchExpressions ?? []) {
     if (!['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e.operator)) {
       throw new SelectorError(`"${e.operator}" is not a valid label selector operator`);
@@ -87,31 +91,48 @@ export function matchesRequirements(reqs: Requirement[], labels: Record<string, 
   for (const r of reqs) {
     const has = Object.prototype.hasOwnProperty.call(l, r.key);
     switch (r.operator) {
-      case 'In': if (!has || !r.values.includes(l[r.key]!)) return false; break;
-      case 'NotIn': if (has && r.values.includes(l[r.key]!)) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
+      case 'In':
+        if (!has || !r.values.includes(l[r.key])) return false;
+        break;
+      case 'NotIn':
+        if (has && r.values.includes(l[r.key])) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
     }
   }
   return true;
 }
 
 /** An API LabelSelector matches labels (an empty selector matches everything, as kube's LabelSelectorAsSelector). */
-export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
+export function selectorMatches(
+  selector: LabelSelector | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   return matchesRequirements(requirementsOf(selector), labels);
 }
 
 /** kube's string form of a selector, e.g. `app=nginx,tier in (a,b)` (sorted by key as kube does). */
 export function formatSelector(selector: LabelSelector | undefined): string {
   const reqs = requirementsOf(selector).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return reqs.map((r) => {
-    switch (r.operator) {
-      case 'In': return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${[...r.values].sort().join(',')})`;
-      case 'NotIn': return `${r.key} notin (${[...r.values].sort().join(',')})`;
-      case 'Exists': return r.key;
-      case 'DoesNotExist': return `!${r.key}`;
-    }
-  }).join(',');
+  return reqs
+    .map((r) => {
+      switch (r.operator) {
+        case 'In':
+          return r.values.length === 1 ? `${r.key}=${r.values[0]}` : `${r.key} in (${[...r.values].sort().join(',')})`;
+        case 'NotIn':
+          return `${r.key} notin (${[...r.values].sort().join(',')})`;
+        case 'Exists':
+          return r.key;
+        case 'DoesNotExist':
+          return `!${r.key}`;
+      }
+    })
+    .join(',');
 }
 
 // ---- field selectors ----
@@ -127,7 +148,7 @@ export function parseFieldSelector(text: string): FieldRequirement[] {
   return text.split(',').map((term) => {
     const m = term.trim().match(/^([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*)$/);
     if (!m) throw new SelectorError(`invalid field selector "${term}"`);
-    return { field: m[1]!, equals: m[2] !== '!=', value: m[3]!.trim() };
+    return { field: m[1], equals: m[2] !== '!=', value: m[3].trim() };
   });
 }
 

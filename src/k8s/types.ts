@@ -141,7 +141,8 @@ export interface PodSpec {
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
 
 export interface PodCondition {
-  type: 'PodScheduled' | 'Initialized' | 'ContainersReady' | 'Ready' | 'PodReadyToStartContainers' | string;
+  /** PodScheduled, Initialized, ContainersReady, Ready, PodReadyToStartContainers, … */
+  type: string;
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
@@ -218,7 +219,8 @@ export interface DeploymentSpec {
 }
 
 export interface DeploymentCondition {
-  type: 'Available' | 'Progressing' | 'ReplicaFailure' | string;
+  /** Available, Progressing, ReplicaFailure */
+  type: string;
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
@@ -275,7 +277,8 @@ export interface Namespace extends KubeObject {
 }
 
 export interface NodeCondition {
-  type: 'Ready' | 'MemoryPressure' | 'DiskPressure' | 'PIDPressure' | 'NetworkUnavailable' | string;
+  /** Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable */
+  type: string;
   status: 'True' | 'False' | 'Unknown';
   reason?: string;
   message?: string;
@@ -383,9 +386,9 @@ export interface Status {
   metadata: ListMeta;
   status: 'Success' | 'Failure';
   message?: string;
-  reason?: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'BadRequest' | 'Unauthorized' |
-    'Forbidden' | 'MethodNotAllowed' | 'NotAcceptable' | 'UnsupportedMediaType' | 'RequestEntityTooLarge' |
-    'Gone' | 'Expired' | 'Timeout' | 'InternalError' | 'ServiceUnavailable' | 'TooManyRequests' | string;
+  /** NotFound, AlreadyExists, Conflict, Invalid, BadRequest, Unauthorized, Forbidden, MethodNotAllowed,
+   * NotAcceptable, UnsupportedMediaType, RequestEntityTooLarge, Gone, Expired, Timeout, InternalError, … */
+  reason?: string;
   details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[] };
   code: number;
 }

@@ -29,7 +29,9 @@ const unsupported = (out: Causes, field: string, value: unknown, supported: stri
 function goValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v && typeof v === 'object' && !Array.isArray(v)) {
-    const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`);
+    const entries = Object.entries(v as Record<string, unknown>).map(
+      ([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`,
+    );
     return `map[string]string{${entries.join(', ')}}`;
   }
   return String(v);
@@ -41,7 +43,11 @@ export function validateObjectMeta(meta: any, namespaced: boolean, out: Causes, 
     return;
   }
   if (!meta.name && !meta.generateName) {
-    out.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
+    out.push({
+      reason: 'FieldValueRequired',
+      message: 'Required value: name or generateName is required',
+      field: 'metadata.name',
+    });
   } else if (meta.name) {
     const err = nameIsLabel ? dns1123LabelError(String(meta.name)) : dns1123SubdomainError(String(meta.name));
     if (err) invalid(out, 'metadata.name', meta.name, err);
@@ -52,10 +58,16 @@ export function validateObjectMeta(meta: any, namespaced: boolean, out: Causes, 
   }
   for (const [k, v] of Object.entries(meta.labels ?? {})) {
     if (typeof v !== 'string' || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v) || v.length > 63) {
-      invalid(out, `metadata.labels`, v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+      invalid(
+        out,
+        `metadata.labels`,
+        v,
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', " +
+          'and must start and end with an alphanumeric character',
+      );
     }
     if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(k)) {
-      invalid(out, 'metadata.labels', k, 'name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\'');
+      invalid(out, 'metadata.labels', k, "name part must consist of alphanumeric characters, '-', '_' or '.'");
     }
   }
 }
@@ -75,7 +87,12 @@ function validateContainers(list: Container[], path: string, out: Causes, volume
     else {
       const err = dns1123LabelError(c.name);
       if (err) invalid(out, `${p}.name`, c.name, err);
-      if (names.has(c.name)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(c.name)}`, field: `${p}.name` });
+      if (names.has(c.name))
+        out.push({
+          reason: 'FieldValueDuplicate',
+          message: `Duplicate value: ${JSON.stringify(c.name)}`,
+          field: `${p}.name`,
+        });
       names.add(c.name);
     }
     if (!c.image) required(out, `${p}.image`);
@@ -88,16 +105,29 @@ function validateContainers(list: Container[], path: string, out: Causes, volume
       if (port.containerPort === undefined) required(out, `${pp}.containerPort`);
       else validatePort(out, `${pp}.containerPort`, port.containerPort);
       if (port.hostPort !== undefined && port.hostPort !== 0) validatePort(out, `${pp}.hostPort`, port.hostPort);
-      if (port.protocol && !['TCP', 'UDP', 'SCTP'].includes(port.protocol)) unsupported(out, `${pp}.protocol`, port.protocol, ['SCTP', 'TCP', 'UDP']);
+      if (port.protocol && !['TCP', 'UDP', 'SCTP'].includes(port.protocol))
+        unsupported(out, `${pp}.protocol`, port.protocol, ['SCTP', 'TCP', 'UDP']);
       if (port.name) {
-        if (portNames.has(port.name)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(port.name)}`, field: `${pp}.name` });
+        if (portNames.has(port.name))
+          out.push({
+            reason: 'FieldValueDuplicate',
+            message: `Duplicate value: ${JSON.stringify(port.name)}`,
+            field: `${pp}.name`,
+          });
         portNames.add(port.name);
       }
     });
-    (c.env ?? []).forEach((e, j) => { if (!e?.name) required(out, `${p}.env[${j}].name`); });
+    (c.env ?? []).forEach((e, j) => {
+      if (!e?.name) required(out, `${p}.env[${j}].name`);
+    });
     (c.volumeMounts ?? []).forEach((m, j) => {
       if (!m?.name) required(out, `${p}.volumeMounts[${j}].name`);
-      else if (!volumeNames.has(m.name)) out.push({ reason: 'FieldValueNotFound', message: `Not found: ${JSON.stringify(m.name)}`, field: `${p}.volumeMounts[${j}].name` });
+      else if (!volumeNames.has(m.name))
+        out.push({
+          reason: 'FieldValueNotFound',
+          message: `Not found: ${JSON.stringify(m.name)}`,
+          field: `${p}.volumeMounts[${j}].name`,
+        });
       if (!m?.mountPath) required(out, `${p}.volumeMounts[${j}].mountPath`);
     });
   });
@@ -108,7 +138,12 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string, out: Ca
   const volumeNames = new Set<string>();
   (spec.volumes ?? []).forEach((v, i) => {
     if (!v?.name) return required(out, `${path}.volumes[${i}].name`);
-    if (volumeNames.has(v.name)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(v.name)}`, field: `${path}.volumes[${i}].name` });
+    if (volumeNames.has(v.name))
+      out.push({
+        reason: 'FieldValueDuplicate',
+        message: `Duplicate value: ${JSON.stringify(v.name)}`,
+        field: `${path}.volumes[${i}].name`,
+      });
     volumeNames.add(v.name);
   });
   if (!Array.isArray(spec.containers) || spec.containers.length === 0) required(out, `${path}.containers`);
@@ -118,7 +153,12 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string, out: Ca
     unsupported(out, `${path}.restartPolicy`, spec.restartPolicy, ['Always', 'OnFailure', 'Never']);
   }
   if (spec.terminationGracePeriodSeconds !== undefined && spec.terminationGracePeriodSeconds < 0) {
-    invalid(out, `${path}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, 'must be greater than or equal to 0');
+    invalid(
+      out,
+      `${path}.terminationGracePeriodSeconds`,
+      spec.terminationGracePeriodSeconds,
+      'must be greater than or equal to 0',
+    );
   }
   if (spec.nodeName) {
     const err = dns1123SubdomainError(spec.nodeName);
@@ -173,10 +213,18 @@ export function validateObject(obj: any): Causes {
       validateObjectMeta(obj.metadata, true, out);
       validatePodSpec(obj.spec, 'spec', out);
       break;
-    case 'Deployment': validateDeploymentLike(obj, out, 'deployment'); break;
-    case 'ReplicaSet': validateDeploymentLike(obj, out, 'replicaset'); break;
-    case 'Namespace': validateObjectMeta(obj.metadata, false, out, true); break;
-    case 'Node': validateObjectMeta(obj.metadata, false, out); break;
+    case 'Deployment':
+      validateDeploymentLike(obj, out, 'deployment');
+      break;
+    case 'ReplicaSet':
+      validateDeploymentLike(obj, out, 'replicaset');
+      break;
+    case 'Namespace':
+      validateObjectMeta(obj.metadata, false, out, true);
+      break;
+    case 'Node':
+      validateObjectMeta(obj.metadata, false, out);
+      break;
     case 'Event':
       validateObjectMeta(obj.metadata, true, out);
       if (!obj.involvedObject) required(out, 'involvedObject');

@@ -43,7 +43,11 @@ export class Loop {
   ) {}
 
   start(): this {
-    this.stopWatch = this.ctx.store.watch((e: StoreEvent) => this.watches.includes(e.resource), this.ctx.store.resourceVersion(), () => this.kick());
+    this.stopWatch = this.ctx.store.watch(
+      (e: StoreEvent) => this.watches.includes(e.resource),
+      this.ctx.store.resourceVersion(),
+      () => this.kick(),
+    );
     this.kick();
     this.schedulePeriodic();
     return this;

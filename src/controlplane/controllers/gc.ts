@@ -26,16 +26,24 @@ export class GarbageCollector {
       for (const ref of refs) dependents.set(ref.uid, [...(dependents.get(ref.uid) ?? []), { r, o }]);
       const alive = refs.filter((ref) => {
         const owner = byUid.get(ref.uid);
-        return owner && owner.kind === ref.kind && !(owner.metadata.deletionTimestamp && (owner.metadata.finalizers ?? []).includes('foregroundDeletion'));
+        return (
+          owner &&
+          owner.kind === ref.kind &&
+          !(owner.metadata.deletionTimestamp && (owner.metadata.finalizers ?? []).includes('foregroundDeletion'))
+        );
       });
       const gone = refs.every((ref) => !byUid.has(ref.uid) || resourceForKind(ref.apiVersion, ref.kind) === undefined);
       if ((gone || alive.length === 0) && !o.metadata.deletionTimestamp) {
-        attempt(ctx, `gc ${o.kind}/${o.metadata.name}`, () => ctx.deleter.delete(r, o.metadata.namespace, o.metadata.name!));
+        attempt(ctx, `gc ${o.kind}/${o.metadata.name}`, () =>
+          ctx.deleter.delete(r, o.metadata.namespace, o.metadata.name!),
+        );
       }
     }
     for (const { r, o } of all) {
       if (!o.metadata.deletionTimestamp || !(o.metadata.finalizers ?? []).includes('foregroundDeletion')) continue;
-      const deps = (dependents.get(o.metadata.uid!) ?? []).filter((d) => ctx.store.get(d.r, d.o.metadata.namespace, d.o.metadata.name!));
+      const deps = (dependents.get(o.metadata.uid!) ?? []).filter((d) =>
+        ctx.store.get(d.r, d.o.metadata.namespace, d.o.metadata.name!),
+      );
       if (deps.length > 0) continue;
       const cur = ctx.store.get(r, o.metadata.namespace, o.metadata.name!);
       if (!cur) continue;
@@ -45,7 +53,9 @@ export class GarbageCollector {
     const nodes = new Set(ctx.store.list(R.nodes).items.map((n) => n.metadata.name));
     for (const p of ctx.store.list(R.pods).items as Pod[]) {
       if (p.metadata.deletionTimestamp && p.spec.nodeName && !nodes.has(p.spec.nodeName)) {
-        attempt(ctx, `podgc ${p.metadata.name}`, () => ctx.store.remove(R.pods, p.metadata.namespace, p.metadata.name!));
+        attempt(ctx, `podgc ${p.metadata.name}`, () =>
+          ctx.store.remove(R.pods, p.metadata.namespace, p.metadata.name!),
+        );
       }
     }
   }

@@ -28,7 +28,14 @@ export interface Controllers {
 }
 
 export function startControllers(o: ControllerOptions): Controllers {
-  const ctx: ControllerContext = { ops: o.ops, deleter: o.deleter, store: o.ops.store, clock: o.clock, now: o.now, logger: o.logger };
+  const ctx: ControllerContext = {
+    ops: o.ops,
+    deleter: o.deleter,
+    store: o.ops.store,
+    clock: o.clock,
+    now: o.now,
+    logger: o.logger,
+  };
   const scheduler = new Scheduler(ctx);
   const rs = new ReplicaSetController(ctx);
   const deploy = new DeploymentController(ctx);
@@ -39,7 +46,13 @@ export function startControllers(o: ControllerOptions): Controllers {
     new Loop(ctx, 'scheduler', () => scheduler.reconcile(), [R.pods, R.nodes], 5_000),
     new Loop(ctx, 'replicaset', () => rs.reconcile(), [R.pods, R.replicasets], 5_000),
     new Loop(ctx, 'deployment', () => deploy.reconcile(), [R.deployments, R.replicasets], 5_000),
-    new Loop(ctx, 'garbage-collector', () => gc.reconcile(), [R.pods, R.replicasets, R.deployments, R.nodes, R.events], 10_000),
+    new Loop(
+      ctx,
+      'garbage-collector',
+      () => gc.reconcile(),
+      [R.pods, R.replicasets, R.deployments, R.nodes, R.events],
+      10_000,
+    ),
     new Loop(ctx, 'node-lifecycle', () => nodes.reconcile(), [R.nodes], 1_000),
     new Loop(ctx, 'namespace', () => ns.reconcile(), [R.namespaces, R.pods, R.deployments, R.replicasets], 5_000),
   ].map((l) => l.start());

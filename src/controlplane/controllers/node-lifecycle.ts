@@ -14,8 +14,11 @@ const TAINT_KEY = 'node.kubernetes.io/unreachable';
 export class NodeLifecycleController {
   private readonly unknownSince = new Map<string, number>();
 
-  constructor(private readonly ctx: ControllerContext, private readonly gracePeriodMs = NODE_GRACE_MS,
-    private readonly evictionMs = NODE_EVICTION_MS) {}
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly gracePeriodMs = NODE_GRACE_MS,
+    private readonly evictionMs = NODE_EVICTION_MS,
+  ) {}
 
   reconcile(): void {
     const ctx = this.ctx;
@@ -39,19 +42,33 @@ export class NodeLifecycleController {
       }
       if (ready.status !== 'Unknown') {
         node.status!.conditions = (node.status!.conditions ?? []).map((c): NodeCondition => ({
-          ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: stamp,
+          ...c,
+          status: 'Unknown',
+          reason: 'NodeStatusUnknown',
+          message: 'Kubelet stopped posting node status.',
+          lastTransitionTime: stamp,
         }));
         attempt(ctx, `node unknown ${name}`, () => {
           const updated = ctx.ops.update(R.nodes, undefined, name, node, 'status') as Node;
-          updated.spec.taints = [...(updated.spec.taints ?? []).filter((t) => t.key !== TAINT_KEY),
-            { key: TAINT_KEY, effect: 'NoSchedule', timeAdded: stamp }, { key: TAINT_KEY, effect: 'NoExecute', timeAdded: stamp }];
+          updated.spec.taints = [
+            ...(updated.spec.taints ?? []).filter((t) => t.key !== TAINT_KEY),
+            { key: TAINT_KEY, effect: 'NoSchedule', timeAdded: stamp },
+            { key: TAINT_KEY, effect: 'NoExecute', timeAdded: stamp },
+          ];
           ctx.ops.update(R.nodes, undefined, name, updated);
         });
         recordEvent(ctx, node, 'Normal', 'NodeNotReady', `Node ${name} status is now: NodeNotReady`, 'node-controller');
-        this.markPodsNotReady(pods.filter((p) => p.spec.nodeName === name), stamp);
+        this.markPodsNotReady(
+          pods.filter((p) => p.spec.nodeName === name),
+          stamp,
+        );
       }
       if (!this.unknownSince.has(name)) this.unknownSince.set(name, now);
-      if (now - this.unknownSince.get(name)! >= this.evictionMs) this.evict(pods.filter((p) => p.spec.nodeName === name && !p.metadata.deletionTimestamp), name);
+      if (now - this.unknownSince.get(name)! >= this.evictionMs)
+        this.evict(
+          pods.filter((p) => p.spec.nodeName === name && !p.metadata.deletionTimestamp),
+          name,
+        );
     }
   }
 
@@ -59,20 +76,36 @@ export class NodeLifecycleController {
     for (const p of pods) {
       const conds = p.status?.conditions ?? [];
       if (!conds.some((c) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True')) continue;
-      p.status!.conditions = conds.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True'
-        ? { ...c, status: 'False' as const, lastTransitionTime: stamp } : c);
-      attempt(this.ctx, `pod not ready ${p.metadata.name}`, () => this.ctx.ops.update(R.pods, p.metadata.namespace, p.metadata.name!, p, 'status'));
+      p.status!.conditions = conds.map((c) =>
+        (c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True'
+          ? { ...c, status: 'False' as const, lastTransitionTime: stamp }
+          : c,
+      );
+      attempt(this.ctx, `pod not ready ${p.metadata.name}`, () =>
+        this.ctx.ops.update(R.pods, p.metadata.namespace, p.metadata.name!, p, 'status'),
+      );
     }
   }
 
   private evict(pods: Pod[], node: string): void {
     for (const p of pods) {
       attempt(this.ctx, `evict ${p.metadata.name}`, () => {
-        p.status = { ...(p.status ?? {}), reason: 'NodeLost', message: `Node ${node} which was running pod ${p.metadata.name} is unresponsive` };
+        p.status = {
+          ...(p.status ?? {}),
+          reason: 'NodeLost',
+          message: `Node ${node} which was running pod ${p.metadata.name} is unresponsive`,
+        };
         const updated = this.ctx.ops.update(R.pods, p.metadata.namespace, p.metadata.name!, p, 'status');
         this.ctx.deleter.delete(R.pods, updated.metadata.namespace, updated.metadata.name!);
       });
-      recordEvent(this.ctx, p, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${p.metadata.namespace}/${p.metadata.name}`, 'taint-eviction-controller');
+      recordEvent(
+        this.ctx,
+        p,
+        'Normal',
+        'TaintManagerEviction',
+        `Marking for deletion Pod ${p.metadata.namespace}/${p.metadata.name}`,
+        'taint-eviction-controller',
+      );
     }
   }
 }

@@ -10,19 +10,32 @@ import { R, attempt, type ControllerContext } from './context.js';
 
 export const isActivePod = (p: Pod): boolean =>
   !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
-export const isReadyPod = (p: Pod): boolean => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+export const isReadyPod = (p: Pod): boolean =>
+  (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 export function controllerOf(o: KubeObject): OwnerReference | undefined {
   return (o.metadata.ownerReferences ?? []).find((r) => r.controller);
 }
 
 export function ownerRef(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** Lower = deleted first (kube's ActivePods ordering, simplified). */
 function deletionRank(p: Pod): number[] {
-  return [p.spec.nodeName ? 1 : 0, p.status?.phase === 'Pending' ? 0 : 1, isReadyPod(p) ? 1 : 0, -Date.parse(p.metadata.creationTimestamp ?? '0')];
+  return [
+    p.spec.nodeName ? 1 : 0,
+    p.status?.phase === 'Pending' ? 0 : 1,
+    isReadyPod(p) ? 1 : 0,
+    -Date.parse(p.metadata.creationTimestamp ?? '0'),
+  ];
 }
 
 export class ReplicaSetController {
@@ -32,7 +45,10 @@ export class ReplicaSetController {
     const allPods = this.ctx.store.list(R.pods).items as Pod[];
     for (const rs of this.ctx.store.list(R.replicasets).items as ReplicaSet[]) {
       if (rs.metadata.deletionTimestamp) continue;
-      this.sync(rs, allPods.filter((p) => p.metadata.namespace === rs.metadata.namespace));
+      this.sync(
+        rs,
+        allPods.filter((p) => p.metadata.namespace === rs.metadata.namespace),
+      );
     }
   }
 
@@ -45,7 +61,8 @@ export class ReplicaSetController {
       if (c?.uid === rs.metadata.uid) owned.push(p);
       else if (!c && isActivePod(p) && selectorMatches(rs.spec.selector, p.metadata.labels)) {
         p.metadata.ownerReferences = [...(p.metadata.ownerReferences ?? []), ownerRef(rs)];
-        if (attempt(ctx, `adopt ${p.metadata.name}`, () => ctx.ops.update(R.pods, ns, p.metadata.name!, p))) owned.push(p);
+        if (attempt(ctx, `adopt ${p.metadata.name}`, () => ctx.ops.update(R.pods, ns, p.metadata.name!, p)))
+          owned.push(p);
       }
     }
     const active = owned.filter(isActivePod);
@@ -53,19 +70,31 @@ export class ReplicaSetController {
     if (active.length < want) {
       for (let i = active.length; i < want; i++) this.createPod(rs);
     } else if (active.length > want) {
-      const victims = [...active].sort((a, b) => {
-        const ra = deletionRank(a), rb = deletionRank(b);
-        for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! - rb[i]!;
-        return 0;
-      }).slice(0, active.length - want);
+      const victims = [...active]
+        .sort((a, b) => {
+          const ra = deletionRank(a),
+            rb = deletionRank(b);
+          for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i] - rb[i];
+          return 0;
+        })
+        .slice(0, active.length - want);
       for (const p of victims) {
         if (attempt(ctx, `delete ${p.metadata.name}`, () => ctx.deleter.delete(R.pods, ns, p.metadata.name!))) {
-          recordEvent(ctx, rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, 'replicaset-controller');
+          recordEvent(
+            ctx,
+            rs,
+            'Normal',
+            'SuccessfulDelete',
+            `Deleted pod: ${p.metadata.name}`,
+            'replicaset-controller',
+          );
         }
       }
     }
     const now = ctx.now();
-    const fresh = (ctx.store.list(R.pods, ns).items as Pod[]).filter((p) => controllerOf(p)?.uid === rs.metadata.uid && isActivePod(p));
+    const fresh = (ctx.store.list(R.pods, ns).items as Pod[]).filter(
+      (p) => controllerOf(p)?.uid === rs.metadata.uid && isActivePod(p),
+    );
     const ready = fresh.filter(isReadyPod);
     const minReady = (rs.spec.minReadySeconds ?? 0) * 1000;
     const available = ready.filter((p) => {
@@ -74,31 +103,51 @@ export class ReplicaSetController {
     });
     const status = {
       replicas: fresh.length,
-      fullyLabeledReplicas: fresh.filter((p) => Object.entries(rs.spec.template.metadata?.labels ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v)).length,
-      readyReplicas: ready.length, availableReplicas: available.length, observedGeneration: rs.metadata.generation,
+      fullyLabeledReplicas: fresh.filter((p) =>
+        Object.entries(rs.spec.template.metadata?.labels ?? {}).every(([k, v]) => p.metadata.labels?.[k] === v),
+      ).length,
+      readyReplicas: ready.length,
+      availableReplicas: available.length,
+      observedGeneration: rs.metadata.generation,
     };
     const cur = ctx.store.get(R.replicasets, ns, rs.metadata.name!) as ReplicaSet | undefined;
     if (!cur) return;
     if (JSON.stringify(cur.status ?? {}) !== JSON.stringify(status)) {
       cur.status = status;
-      attempt(ctx, `rs status ${rs.metadata.name}`, () => ctx.ops.update(R.replicasets, ns, rs.metadata.name!, cur, 'status'));
+      attempt(ctx, `rs status ${rs.metadata.name}`, () =>
+        ctx.ops.update(R.replicasets, ns, rs.metadata.name!, cur, 'status'),
+      );
     }
   }
 
   private createPod(rs: ReplicaSet): void {
     const t = rs.spec.template;
     const pod = {
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: {
-        generateName: `${rs.metadata.name}-`, namespace: rs.metadata.namespace,
-        labels: { ...(t.metadata?.labels ?? {}) }, annotations: t.metadata?.annotations ? { ...t.metadata.annotations } : undefined,
+        generateName: `${rs.metadata.name}-`,
+        namespace: rs.metadata.namespace,
+        labels: { ...(t.metadata?.labels ?? {}) },
+        annotations: t.metadata?.annotations ? { ...t.metadata.annotations } : undefined,
         ownerReferences: [ownerRef(rs)],
       },
       spec: structuredClone(t.spec),
     } as Pod;
     let created: KubeObject | undefined;
-    if (attempt(this.ctx, `create pod for ${rs.metadata.name}`, () => { created = this.ctx.ops.create(R.pods, rs.metadata.namespace, pod); })) {
-      recordEvent(this.ctx, rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created!.metadata.name}`, 'replicaset-controller');
+    if (
+      attempt(this.ctx, `create pod for ${rs.metadata.name}`, () => {
+        created = this.ctx.ops.create(R.pods, rs.metadata.namespace, pod);
+      })
+    ) {
+      recordEvent(
+        this.ctx,
+        rs,
+        'Normal',
+        'SuccessfulCreate',
+        `Created pod: ${created!.metadata.name}`,
+        'replicaset-controller',
+      );
     }
   }
 }

@@ -17,31 +17,60 @@ function cluster(nodeCount = 2, cidr = '/24') {
   const clock = new VirtualClock();
   const now = (): number => EPOCH + clock.now();
   let seed = 1;
-  const store = new ObjectStore({ now, random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647) }, RESOURCES);
+  const store = new ObjectStore({ now, random: () => (seed = (seed * 48271) % 2147483647) / 2147483647 }, RESOURCES);
   const ops = new ApiOps(store, now);
   const deleter = new ApiDelete(store, now);
-  for (const n of ['default', 'kube-system']) ops.create(R.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } });
+  for (const n of ['default', 'kube-system'])
+    ops.create(R.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } });
   const stamp = (): string => new Date(now()).toISOString().replace(/\.\d+Z$/, 'Z');
   const heartbeat = (name: string): void => {
     const node = store.get(R.nodes, undefined, name) as Node;
-    node.status!.conditions = [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: stamp(), lastTransitionTime: stamp() }];
+    node.status!.conditions = [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'KubeletReady',
+        lastHeartbeatTime: stamp(),
+        lastTransitionTime: stamp(),
+      },
+    ];
     ops.update(R.nodes, undefined, name, node, 'status');
   };
   for (let i = 1; i <= nodeCount; i++) {
-    ops.create(R.nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: `node${i}`, labels: { 'kubernetes.io/hostname': `node${i}` } },
-      spec: { podCIDR: `10.244.${i}.0${cidr}` }, status: { conditions: [] } } as Node);
+    ops.create(R.nodes, undefined, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: `node${i}`, labels: { 'kubernetes.io/hostname': `node${i}` } },
+      spec: { podCIDR: `10.244.${i}.0${cidr}` },
+      status: { conditions: [] },
+    } as Node);
     heartbeat(`node${i}`);
   }
-  const controllers = startControllers({ ops, deleter, logger: silentLogger(), clock, now, nodeGraceMs: 10_000, nodeEvictionMs: 30_000 });
+  const controllers = startControllers({
+    ops,
+    deleter,
+    logger: silentLogger(),
+    clock,
+    now,
+    nodeGraceMs: 10_000,
+    nodeEvictionMs: 30_000,
+  });
   const pods = (): Pod[] => store.list(R.pods, 'default').items as Pod[];
   /** The kubelet double: runs bound pods, finishes deletes; `down` nodes do nothing. */
   const down = new Set<string>();
   const kubelet = (): void => {
     for (const p of pods()) {
       if (!p.spec.nodeName || down.has(p.spec.nodeName)) continue;
-      if (p.metadata.deletionTimestamp) { deleter.delete(R.pods, 'default', p.metadata.name!, { gracePeriodSeconds: 0 }); continue; }
+      if (p.metadata.deletionTimestamp) {
+        deleter.delete(R.pods, 'default', p.metadata.name!, { gracePeriodSeconds: 0 });
+        continue;
+      }
       if (p.status?.phase === 'Running') continue;
-      p.status = { ...p.status, phase: 'Running', conditions: [...(p.status?.conditions ?? []), { type: 'Ready', status: 'True', lastTransitionTime: stamp() }] };
+      p.status = {
+        ...p.status,
+        phase: 'Running',
+        conditions: [...(p.status?.conditions ?? []), { type: 'Ready', status: 'True', lastTransitionTime: stamp() }],
+      };
       ops.update(R.pods, 'default', p.metadata.name!, p, 'status');
     }
   };
@@ -58,8 +87,14 @@ function cluster(nodeCount = 2, cidr = '/24') {
 }
 
 const deployment = (name: string, replicas: number, image = 'nginx'): Deployment => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
-  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } } },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace: 'default' },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image }] } },
+  },
 });
 
 const events = (c: ReturnType<typeof cluster>, reason: string): Event[] =>
@@ -72,10 +107,17 @@ describe('controllers', () => {
     c.run(1000);
     const pods = c.pods();
     expect(pods).toHaveLength(2);
-    for (const p of pods) expect(p.metadata.name).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    for (const p of pods)
+      expect(p.metadata.name).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set(['node1', 'node2']));
     const d = c.store.get(R.deployments, 'default', 'nginx') as Deployment;
-    expect(d.status).toMatchObject({ replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1 });
+    expect(d.status).toMatchObject({
+      replicas: 2,
+      updatedReplicas: 2,
+      readyReplicas: 2,
+      availableReplicas: 2,
+      observedGeneration: 1,
+    });
     expect(events(c, 'ScalingReplicaSet')[0]!.message).toMatch(/^Scaled up replica set nginx-\w+ from 0 to 2$/);
     expect(events(c, 'Scheduled')).toHaveLength(2);
     c.deleter.delete(R.pods, 'default', pods[0]!.metadata.name!);
@@ -99,7 +141,13 @@ describe('controllers', () => {
     c.ops.setScale(R.deployments, 'default', 'web', { spec: { replicas: 4 } });
     c.run(1000);
     const before = new Set(c.pods().map((p) => p.metadata.name));
-    c.ops.patch(R.deployments, 'default', 'web', 'strategic', JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } }));
+    c.ops.patch(
+      R.deployments,
+      'default',
+      'web',
+      'strategic',
+      JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } }),
+    );
     c.run(5000);
     const now = c.pods();
     expect(now).toHaveLength(4);
@@ -108,14 +156,23 @@ describe('controllers', () => {
     expect(rss).toHaveLength(2);
     const d = c.store.get(R.deployments, 'default', 'web') as Deployment;
     expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
-    expect(d.status).toMatchObject({ replicas: 4, updatedReplicas: 4, availableReplicas: 4, observedGeneration: d.metadata.generation });
+    expect(d.status).toMatchObject({
+      replicas: 4,
+      updatedReplicas: 4,
+      availableReplicas: 4,
+      observedGeneration: d.metadata.generation,
+    });
     expect(d.metadata.generation).toBe(5);
   });
 
   it('leaves a pod Pending with FailedScheduling when no node fits, and honours nodeSelector and a full podCIDR', () => {
     const c = cluster(2, '/30');
-    const pod = (name: string, sel?: Record<string, string>): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
-      spec: { nodeSelector: sel, containers: [{ name: 'c', image: 'busybox' }] } });
+    const pod = (name: string, sel?: Record<string, string>): Pod => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: { nodeSelector: sel, containers: [{ name: 'c', image: 'busybox' }] },
+    });
     c.ops.create(R.pods, 'default', pod('pinned', { 'kubernetes.io/hostname': 'node2' }));
     c.ops.create(R.pods, 'default', pod('nowhere', { disk: 'ssd' }));
     c.run(0);
@@ -123,7 +180,11 @@ describe('controllers', () => {
     expect(get('pinned').spec.nodeName).toBe('node2');
     expect(get('nowhere').spec.nodeName).toBeUndefined();
     const cond = get('nowhere').status!.conditions!.find((x) => x.type === 'PodScheduled')!;
-    expect(cond).toMatchObject({ status: 'False', reason: 'Unschedulable', message: "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector." });
+    expect(cond).toMatchObject({
+      status: 'False',
+      reason: 'Unschedulable',
+      message: "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
+    });
     expect(events(c, 'FailedScheduling')[0]!.message).toBe(cond.message);
     c.ops.create(R.pods, 'default', pod('third'));
     c.run(0);
@@ -139,19 +200,32 @@ describe('controllers', () => {
     c.ops.create(R.deployments, 'default', deployment('nginx', 2));
     c.run(1000);
     c.down.add('node2');
-    for (let t = 0; t < 9000; t += 1000) { c.heartbeat('node1'); c.heartbeat('node2'); c.run(1000); }
+    for (let t = 0; t < 9000; t += 1000) {
+      c.heartbeat('node1');
+      c.heartbeat('node2');
+      c.run(1000);
+    }
     c.heartbeat('node1');
     c.run(0);
     let t = 0;
     const node2 = (): Node => c.store.get(R.nodes, undefined, 'node2') as Node;
-    for (; t < 15_000 && node2().status!.conditions![0]!.status !== 'Unknown'; t += 1000) { c.heartbeat('node1'); c.run(1000); }
+    for (; t < 15_000 && node2().status!.conditions![0]!.status !== 'Unknown'; t += 1000) {
+      c.heartbeat('node1');
+      c.run(1000);
+    }
     expect(t).toBeGreaterThanOrEqual(9_000);
     expect(node2().status!.conditions![0]).toMatchObject({ status: 'Unknown', reason: 'NodeStatusUnknown' });
     const onNode2 = c.pods().find((p) => p.spec.nodeName === 'node2')!;
     expect(onNode2.status!.conditions!.find((x) => x.type === 'Ready')!.status).toBe('False');
-    for (t = 0; t < 28_000; t += 1000) { c.heartbeat('node1'); c.run(1000); }
+    for (t = 0; t < 28_000; t += 1000) {
+      c.heartbeat('node1');
+      c.run(1000);
+    }
     expect((c.store.get(R.pods, 'default', onNode2.metadata.name!) as Pod).metadata.deletionTimestamp).toBeUndefined();
-    for (t = 0; t < 4000; t += 1000) { c.heartbeat('node1'); c.run(1000); }
+    for (t = 0; t < 4000; t += 1000) {
+      c.heartbeat('node1');
+      c.run(1000);
+    }
     const evicted = c.store.get(R.pods, 'default', onNode2.metadata.name!) as Pod;
     expect(evicted.metadata.deletionTimestamp).toBeDefined();
     expect(evicted.status!.reason).toBe('NodeLost');
@@ -174,11 +248,20 @@ describe('controllers', () => {
     expect(c.store.get(R.deployments, 'default', 'b')).toBeUndefined();
     const left = c.pods().map((p) => p.metadata.labels!['app']);
     expect(left).toEqual(['o']);
-    expect(c.store.list(R.replicasets, 'default').items.map((r) => r.metadata.name)).toEqual([expect.stringMatching(/^o-/)]);
+    expect(c.store.list(R.replicasets, 'default').items.map((r) => r.metadata.name)).toEqual([
+      expect.stringMatching(/^o-/),
+    ]);
     c.ops.create(R.namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
-    c.ops.create(R.pods, 'tmp', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } as Pod);
+    c.ops.create(R.pods, 'tmp', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'x' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    } as Pod);
     c.deleter.delete(R.namespaces, undefined, 'tmp');
-    expect((c.store.get(R.namespaces, undefined, 'tmp') as unknown as { status: { phase: string } }).status.phase).toBe('Terminating');
+    expect((c.store.get(R.namespaces, undefined, 'tmp') as unknown as { status: { phase: string } }).status.phase).toBe(
+      'Terminating',
+    );
     c.run(6000);
     expect(c.store.get(R.namespaces, undefined, 'tmp')).toBeUndefined();
     c.controllers.stop();

@@ -10,12 +10,23 @@ const PODS = RESOURCES.find((r) => r.plural === 'pods')!;
 const NODES = RESOURCES.find((r) => r.plural === 'nodes')!;
 let t = Date.parse('2026-01-01T00:00:00Z');
 const opts = (dir?: string, historySize?: number) => ({ dir, now: () => t, random: () => 0.5, historySize });
-const pod = (name: string, extra: object = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [] }, ...extra });
+const pod = (name: string, extra: object = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'default' },
+  spec: { containers: [] },
+  ...extra,
+});
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-store-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function apiError(fn: () => unknown): KubeApiError {
-  try { fn(); } catch (e) { if (e instanceof KubeApiError) return e; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof KubeApiError) return e;
+    throw e;
+  }
   throw new Error('expected a KubeApiError');
 }
 
@@ -28,8 +39,15 @@ describe('ObjectStore', () => {
     expect([a.metadata.generation, a.metadata.resourceVersion]).toEqual([1, '1']);
     const g = s.create(PODS, { ...pod(''), metadata: { generateName: 'web-', namespace: 'default' } } as any);
     expect(g.metadata.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
-    expect(apiError(() => s.create(PODS, pod('a')))).toMatchObject({ httpStatus: 409, reason: 'AlreadyExists', message: 'pods "a" already exists' });
-    expect(apiError(() => s.mustGet(PODS, 'default', 'zz'))).toMatchObject({ httpStatus: 404, message: 'pods "zz" not found' });
+    expect(apiError(() => s.create(PODS, pod('a')))).toMatchObject({
+      httpStatus: 409,
+      reason: 'AlreadyExists',
+      message: 'pods "a" already exists',
+    });
+    expect(apiError(() => s.mustGet(PODS, 'default', 'zz'))).toMatchObject({
+      httpStatus: 404,
+      message: 'pods "zz" not found',
+    });
   });
 
   it('bumps generation only on spec changes and refuses a stale resourceVersion', () => {
@@ -52,15 +70,31 @@ describe('ObjectStore', () => {
     s.create(PODS, pod('b'));
     s.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} } as any);
     const seen: string[] = [];
-    const stop = s.watch((e) => e.resource === PODS, rv, (e: StoreEvent) => seen.push(`${e.type} ${e.object.metadata.name}`));
+    const stop = s.watch(
+      (e) => e.resource === PODS,
+      rv,
+      (e: StoreEvent) => seen.push(`${e.type} ${e.object.metadata.name}`),
+    );
     s.remove(PODS, 'default', 'a');
     stop();
     s.create(PODS, pod('c'));
     expect(seen).toEqual(['ADDED b', 'DELETED a']);
     s.create(PODS, pod('d'));
-    expect(apiError(() => s.watch(() => true, '1', () => {}))).toMatchObject({ httpStatus: 410, reason: 'Expired' });
+    expect(
+      apiError(() =>
+        s.watch(
+          () => true,
+          '1',
+          () => {},
+        ),
+      ),
+    ).toMatchObject({ httpStatus: 410, reason: 'Expired' });
     const initial: string[] = [];
-    s.watch((e) => e.resource === PODS, undefined, (e) => initial.push(e.object.metadata.name!))();
+    s.watch(
+      (e) => e.resource === PODS,
+      undefined,
+      (e) => initial.push(e.object.metadata.name!),
+    )();
     expect(initial.sort()).toEqual(['b', 'c', 'd']);
   });
 

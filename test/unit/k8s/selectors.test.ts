@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { checkFieldSelector, fieldsMatch, formatSelector, matchesRequirements, parseFieldSelector, parseLabelSelector, SelectorError } from '../../../src/k8s/selectors.js';
+import {
+  checkFieldSelector,
+  fieldsMatch,
+  formatSelector,
+  matchesRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from '../../../src/k8s/selectors.js';
 
 describe('label selectors', () => {
   const sel = parseLabelSelector('a=b,c!=d,e in (x,y),f notin (z),g,!h');
@@ -22,8 +30,14 @@ describe('label selectors', () => {
   });
   it('formats API selectors as kube prints them', () => {
     expect(formatSelector({ matchLabels: { app: 'nginx', tier: 'web' } })).toBe('app=nginx,tier=web');
-    expect(formatSelector({ matchExpressions: [{ key: 'e', operator: 'In', values: ['y', 'x'] }, { key: 'f', operator: 'DoesNotExist' }] }))
-      .toBe('e in (x,y),!f');
+    expect(
+      formatSelector({
+        matchExpressions: [
+          { key: 'e', operator: 'In', values: ['y', 'x'] },
+          { key: 'f', operator: 'DoesNotExist' },
+        ],
+      }),
+    ).toBe('e in (x,y),!f');
   });
 });
 
@@ -31,9 +45,20 @@ describe('field selectors', () => {
   it('matches pod fields and rejects unsupported ones', () => {
     const reqs = parseFieldSelector('spec.nodeName=n1,status.phase!=Failed');
     checkFieldSelector('Pod', reqs);
-    expect(fieldsMatch('Pod', reqs, { metadata: { name: 'p' }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } })).toBe(true);
-    expect(fieldsMatch('Pod', reqs, { metadata: { name: 'p' }, spec: { nodeName: 'n2' }, status: { phase: 'Running' } })).toBe(false);
-    expect(() => checkFieldSelector('Pod', parseFieldSelector('spec.foo=1'))).toThrow('field label not supported: spec.foo');
-    expect(fieldsMatch('Event', parseFieldSelector('involvedObject.name=p,involvedObject.kind=Pod'), { metadata: {}, involvedObject: { name: 'p', kind: 'Pod' } })).toBe(true);
+    expect(
+      fieldsMatch('Pod', reqs, { metadata: { name: 'p' }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } }),
+    ).toBe(true);
+    expect(
+      fieldsMatch('Pod', reqs, { metadata: { name: 'p' }, spec: { nodeName: 'n2' }, status: { phase: 'Running' } }),
+    ).toBe(false);
+    expect(() => checkFieldSelector('Pod', parseFieldSelector('spec.foo=1'))).toThrow(
+      'field label not supported: spec.foo',
+    );
+    expect(
+      fieldsMatch('Event', parseFieldSelector('involvedObject.name=p,involvedObject.kind=Pod'), {
+        metadata: {},
+        involvedObject: { name: 'p', kind: 'Pod' },
+      }),
+    ).toBe(true);
   });
 });
