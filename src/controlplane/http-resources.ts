@@ -19,7 +19,7 @@ import type { KubeObject } from '../k8s/types.js';
 import type { ApiDelete, DeleteOptions } from './api-delete.js';
 import { PATCH_TYPES, type ApiOps, type FieldValidation, type WriteOptions } from './api-ops.js';
 import type { ResourcePath } from './http-path.js';
-import { parseJsonBody, readBody, sendJson, wantsTable } from './http-util.js';
+import { parseJsonBody, readBodyText, sendJson, wantsTable } from './http-util.js';
 import { serveWatch } from './http-watch.js';
 import { badRequest, methodNotAllowed, notFoundPath } from './status.js';
 
@@ -98,11 +98,11 @@ export async function handleResource(
     }
     if (method === 'POST') {
       const opts = writeOptions(q);
-      const created = ctx.ops.create(r, ns, parseJsonBody(await readBody(req)), opts);
+      const created = ctx.ops.create(r, ns, parseJsonBody(await readBodyText(req)), opts);
       return sendJson(res, 201, created, opts.warnings);
     }
     if (method === 'DELETE') {
-      const body = await readBody(req);
+      const body = await readBodyText(req);
       const opts = deleteOptions(q, body ? parseJsonBody(body) : {});
       const items = selected().map((o) => ctx.deleter.delete(r, o.metadata.namespace, o.metadata.name!, opts));
       return sendJson(res, 200, {
@@ -117,7 +117,7 @@ export async function handleResource(
   const name = p.name;
   if (sub === 'binding') {
     if (method !== 'POST') throw methodNotAllowed();
-    ctx.ops.bind(r, ns!, name, parseJsonBody(await readBody(req)));
+    ctx.ops.bind(r, ns!, name, parseJsonBody(await readBodyText(req)));
     return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
   if (method === 'GET') {
@@ -151,7 +151,7 @@ export async function handleResource(
     return sendJson(
       res,
       200,
-      ctx.ops.update(r, ns, name, parseJsonBody(await readBody(req)), sub, opts),
+      ctx.ops.update(r, ns, name, parseJsonBody(await readBodyText(req)), sub, opts),
       opts.warnings,
     );
   }
@@ -172,12 +172,12 @@ export async function handleResource(
     }
     const opts = writeOptions(q);
     const existed = store.get(r, ns, name) !== undefined;
-    const out = ctx.ops.patch(r, ns, name, type, await readBody(req), sub, opts);
+    const out = ctx.ops.patch(r, ns, name, type, await readBodyText(req), sub, opts);
     return sendJson(res, existed ? 200 : 201, out, opts.warnings);
   }
   if (method === 'DELETE') {
     if (sub) throw methodNotAllowed();
-    const body = await readBody(req);
+    const body = await readBodyText(req);
     const obj = ctx.deleter.delete(r, ns, name, deleteOptions(q, body ? parseJsonBody(body) : {}));
     const gone = store.get(r, ns, name) === undefined;
     if (gone && r.kind !== 'Pod') {
@@ -224,7 +224,7 @@ async function handleScale(
     });
   const scale = ctx.ops.scaleOf(r, cur) as Record<string, unknown>;
   if (req.method === 'GET') return sendJson(res, 200, scale);
-  const body = await readBody(req);
+  const body = await readBodyText(req);
   if (req.method === 'PUT') return sendJson(res, 200, ctx.ops.setScale(r, p.namespace, p.name, parseJsonBody(body)));
   if (req.method === 'PATCH') {
     const type =

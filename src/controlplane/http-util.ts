@@ -3,6 +3,7 @@
 // `sendError`; `readBody` rejects with KubeApiError.
 import type http from 'node:http';
 import { KubeApiError } from '../util/errors.js';
+import { decodeKubeProtobuf } from './protobuf.js';
 import { statusFromError } from './status.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -25,6 +26,20 @@ export function sendError(res: http.ServerResponse, err: unknown): void {
 }
 
 export function readBody(req: http.IncomingMessage): Promise<string> {
+  return readBodyBytes(req).then((b) => b.toString('utf8'));
+}
+
+/**
+ * The request body as JSON text: protobuf bodies (kubectl's typed clients) are decoded first
+ * (protobuf.ts), everything else is taken as it came.
+ */
+export async function readBodyText(req: http.IncomingMessage): Promise<string> {
+  const bytes = await readBodyBytes(req);
+  if (String(req.headers['content-type'] ?? '').includes('protobuf')) return JSON.stringify(decodeKubeProtobuf(bytes));
+  return bytes.toString('utf8');
+}
+
+export function readBodyBytes(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     const tooLarge = (): KubeApiError =>
@@ -46,7 +61,7 @@ export function readBody(req: http.IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

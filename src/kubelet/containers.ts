@@ -1,6 +1,6 @@
 // Containers as processes: each start of a container ("attempt" n = its restart count) has a directory
 // `<podDir>/containers/<name>/<n>/` with spec.json, the CRI log container.log, and the shim's
-// state.json / exit.json (see shim-main.ts). The container process joins the pod's network namespace
+// state.json / exit.json (see native/shim.c, or its Node.js twin shim-main.ts). The container process joins the pod's network namespace
 // and the pause process's UTS namespace and gets its own mount namespace (rootfs.ts).
 // startContainer throws DeviceError when the shim does not report within 10 s; the readers never throw.
 import { spawn } from 'node:child_process';
@@ -90,6 +90,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function startContainer(shim: readonly string[], dir: string, spec: StartSpec): Promise<AttemptInfo> {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec, null, 2));
+  // The same for the C shim (native/shim.c): NUL-separated argv and KEY=VALUE env.
+  fs.writeFileSync(path.join(dir, 'argv'), spec.argv.map((a) => `${a}\0`).join(''));
+  fs.writeFileSync(path.join(dir, 'env'), Object.entries(spec.env).map(([k, v]) => `${k}=${v}\0`).join(''));
   const child = spawn(shim[0]!, [...shim.slice(1), dir], { detached: true, stdio: 'ignore' });
   child.on('error', () => undefined);
   if (child.pid === undefined) throw new DeviceError(`cannot start the container shim ${shim.join(' ')}`);

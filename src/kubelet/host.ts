@@ -26,8 +26,13 @@ function builtEntry(root: string, rel: string): string {
   return file;
 }
 
-/** [node, shim-main.js]. */
-export function shimCommand(root = packageRoot()): string[] {
+/**
+ * The container shim: the C one (build/Release/flt-shim, ~1 MB per container, built by `npm install`)
+ * when it is built, else [node, shim-main.js] (same protocol, ~40 MB per container).
+ */
+export function shimCommand(root = packageRoot(), preferNative = true): string[] {
+  const native = path.join(root, 'build', 'Release', 'flt-shim');
+  if (preferNative && fs.existsSync(native)) return [native];
   return [process.execPath, builtEntry(root, 'shim-main.js')];
 }
 

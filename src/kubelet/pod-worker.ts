@@ -106,6 +106,8 @@ export class PodWorker {
     this.busy = true;
     try {
       if (!this.sandbox || !sandboxHealthy(this.sandbox)) {
+        const retryKey = `${this.uid}#sandbox`;
+        if (this.deps.backoff.remaining(retryKey, this.now()) > 0) return;
         try {
           const had = this.sandbox !== undefined;
           this.sandbox = (await this.deps.runtime.ensureSandbox(this.pod)).sandbox;
@@ -116,6 +118,7 @@ export class PodWorker {
           const msg = `Failed to create pod sandbox: ${(err as Error).message}`;
           if (msg !== this.sandboxError) this.deps.event(this.pod, 'Warning', 'FailedCreatePodSandBox', msg);
           this.sandboxError = msg;
+          this.deps.backoff.next(retryKey, this.now());
           return;
         }
       }
@@ -273,6 +276,7 @@ export class PodWorker {
           this.deps.backoff.forget(this.key(c.name));
           this.deps.backoff.forget(`${this.key(c.name)}#pull`);
         }
+        this.deps.backoff.forget(`${this.uid}#sandbox`);
         this.sandbox = undefined;
         this.terminated = true;
         return summary;

@@ -198,6 +198,37 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
       });
     });
 
+    it('typed-client verbs (protobuf bodies) and more: create deployment/namespace, label, rollout restart/history/undo, diff, server-side apply, cordon', async () => {
+      expect((await k('create', 'deployment', 'web', '--image=nginx', '--replicas=2', '--port=80')).stdout).toBe(
+        'deployment.apps/web created\n',
+      );
+      const web = JSON.parse((await k('get', 'deployment', 'web', '-o', 'json')).stdout);
+      expect(web.spec.template.spec.containers).toEqual([
+        expect.objectContaining({ name: 'nginx', image: 'nginx', ports: [{ containerPort: 80, protocol: 'TCP' }] }),
+      ]);
+      expect(web.spec.selector).toEqual({ matchLabels: { app: 'web' } });
+      await waitFor('web available', async () =>
+        /^web\s+2\/2\s+2\s+2\s/m.test((await k('get', 'deploy', 'web')).stdout),
+      );
+      expect((await k('create', 'namespace', 'scratch')).stdout).toBe('namespace/scratch created\n');
+      expect((await k('get', 'ns', 'scratch', '--no-headers')).stdout).toMatch(/^scratch\s+Active\s/);
+      expect((await k('label', 'deployment', 'web', 'tier=front')).stdout).toBe('deployment.apps/web labeled\n');
+      expect((await k('get', 'deploy', '-l', 'tier=front', '-o', 'name')).stdout).toBe('deployment.apps/web\n');
+      expect((await k('rollout', 'restart', 'deployment/web')).stdout).toBe('deployment.apps/web restarted\n');
+      await waitFor('revision 2', async () => /^2\s/m.test((await k('rollout', 'history', 'deployment/web')).stdout));
+      expect((await k('rollout', 'undo', 'deployment/web')).stdout).toBe('deployment.apps/web rolled back\n');
+      const diff = await k('diff', '-f', manifest('seed-000-busybox-pod.yaml'));
+      expect(diff.stderr).toBe(''); // exit 1 = differences found (server-side dry run), >1 = error
+    expect(diff.code).toBeLessThanOrEqual(1);
+      const ssa = await k('apply', '--server-side', '-f', manifest('seed-000-nginx-deployment.yaml'));
+      expect(ssa.stdout).toBe('deployment.apps/nginx serverside-applied\n');
+      expect((await k('cordon', 'node2')).stdout).toBe('node/node2 cordoned\n');
+      expect((await k('get', 'node', 'node2', '--no-headers')).stdout).toMatch(/^node2\s+Ready,SchedulingDisabled\s/);
+      expect((await k('uncordon', 'node2')).stdout).toBe('node/node2 uncordoned\n');
+      expect((await k('delete', 'deployment', 'web')).code).toBe(0);
+      expect((await k('delete', 'namespace', 'scratch')).stdout).toBe('namespace "scratch" deleted\n');
+    });
+
     it('errors as kubectl prints them: NotFound, AlreadyExists, Invalid with causes, strict unknown fields', async () => {
       expect(await k('get', 'pod', 'nope')).toMatchObject({
         code: 1,

@@ -10,6 +10,7 @@ import { detectHost, shimCommand } from '../../../src/kubelet/host.js';
 import { knownImages, resolveImage } from '../../../src/kubelet/images.js';
 import { PodWorker } from '../../../src/kubelet/pod-worker.js';
 import { PodRuntime } from '../../../src/kubelet/runtime.js';
+import { hostVethName } from '../../../src/kubelet/sandbox.js';
 import { run } from '../../helpers/netns.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 import { createTestNode, makePod, waitFor, type TestNode } from './fixture.js';
@@ -186,5 +187,17 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     expect(w.status().phase).toBe('Pending');
     const failed = eventsOf('noimg', 'Failed').find((e) => e.message.startsWith('Failed to pull image'))!;
     expect(failed.message).toContain('known images: nginx[:tag], busybox[:tag]');
+  });
+
+  it('a sandbox that cannot be built: FailedCreatePodSandBox, and no namespace, veth or address is left', async () => {
+    const broken = new PodRuntime({ ...node.cfg, bridge: 'nobridge0' }, detectHost(), shimCommand());
+    const w = worker(makePod('nosandbox', [{ name: 'c', image: 'busybox', command: ['sleep', '100'] }]), broken);
+    await waitFor('FailedCreatePodSandBox', () => eventsOf('nosandbox', 'FailedCreatePodSandBox').length > 0);
+    expect(eventsOf('nosandbox', 'FailedCreatePodSandBox')[0]!.message).toMatch(/nobridge0/);
+    expect(w.status().phase).toBe('Pending');
+    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${node.cfg.netnsPrefix}pod-nosandbox-`))).toEqual([]);
+    expect([...broken.ipam.allocations().values()]).not.toContain(w.uid);
+    const { stdout } = await run('ip', ['-n', node.cfg.nodeNetns, '-o', 'link', 'show', 'type', 'veth']);
+    expect(stdout).not.toContain(hostVethName(w.uid));
   });
 });

@@ -176,6 +176,26 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     expect(greeting).toBe(`Hello from hello-f (${hsb.ip}); you are ${node.cfg.gateway}\n`);
   });
 
+  it('the C shim and its Node.js fallback write the same log and exit records', async () => {
+    expect(shimCommand()[0]).toMatch(/build\/Release\/flt-shim$/);
+    for (const [tag, shim] of [['c', shimCommand()], ['node', shimCommand(undefined, false)]] as const) {
+      const r = new PodRuntime(node.cfg, detectHost(), shim);
+      const pod = makePod(`shim-${tag}`, [{ name: 'c', image: 'busybox',
+        command: ['sh', '-c', 'echo out; echo err >&2; printf partial; exit 4'] }]);
+      const { sandbox } = await r.ensureSandbox(pod);
+      started.push({ pod, sandbox });
+      await r.startContainer(pod, pod.spec.containers[0]!, resolveImage('busybox', r.host)!, sandbox, 0);
+      const a = await waitFor('exited', () => {
+        const x = readAttempt(r.podDir(pod.metadata.uid!), 'c', 0);
+        return x.exit ? x : undefined;
+      });
+      expect(a.exit).toMatchObject({ exitCode: 4 });
+      const lines = fs.readFileSync(logFileOf(a.dir), 'utf8').split('\n').filter(Boolean)
+        .map((l) => l.replace(/^\S+ /, ''));
+      expect(lines.sort()).toEqual(['stderr F err', 'stdout F out', 'stdout P partial']);
+    }
+  });
+
   it('removing every pod leaves no namespace, veth, address, process or file behind', async () => {
     const shims = started.flatMap(({ pod }) => pod.spec.containers.map((c) => readAttempt(rt.podDir(pod.metadata.uid!),
       c.name, 0)))
