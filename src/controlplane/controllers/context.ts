@@ -40,6 +40,8 @@ export class Loop {
     private readonly reconcile: () => void,
     private readonly watches: ResourceInfo[],
     private readonly resyncMs: number,
+    /** Changes within this many ms are handled in one run (0 in virtual-time tests). */
+    private readonly coalesceMs = 0,
   ) {}
 
   start(): this {
@@ -71,7 +73,7 @@ export class Loop {
       } catch (err) {
         this.ctx.logger.warn({ controller: this.name, err: String(err) }, 'reconcile failed; retrying');
       }
-    }, 0);
+    }, this.coalesceMs);
   }
 
   stop(): void {

@@ -83,7 +83,9 @@ export class DeploymentController {
     const maxRevision = Math.max(0, ...owned.map((rs) => Number(rs.metadata.annotations?.[REVISION] ?? 0)));
     const replicas = d.spec.replicas ?? 1;
     const rolling = (d.spec.strategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
-    const maxSurge = rolling ? resolveIntOrPercent(d.spec.strategy?.rollingUpdate?.maxSurge ?? '25%', replicas, true) : 0;
+    const maxSurge = rolling
+      ? resolveIntOrPercent(d.spec.strategy?.rollingUpdate?.maxSurge ?? '25%', replicas, true)
+      : 0;
     let maxUnavailable = rolling
       ? resolveIntOrPercent(d.spec.strategy?.rollingUpdate?.maxUnavailable ?? '25%', replicas, false)
       : replicas;

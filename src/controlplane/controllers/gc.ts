@@ -1,13 +1,17 @@
 // The garbage collector: deletes objects all of whose owners (by uid) are gone (Background
 // propagation), deletes the dependents of owners being deleted in the Foreground and removes the
 // owner's `foregroundDeletion` finalizer once no dependents remain; removes pods being deleted whose
-// node no longer exists (no kubelet will finish them), as kube's pod GC does.
+// node no longer exists (no kubelet will finish them), as kube's pod GC does; deletes Events older than
+// the event TTL (1 h, as kube-apiserver's --event-ttl).
 import { RESOURCES, resourceForKind } from '../../k8s/resources.js';
-import type { KubeObject, Pod } from '../../k8s/types.js';
+import type { Event, KubeObject, Pod } from '../../k8s/types.js';
 import { R, attempt, type ControllerContext } from './context.js';
 
 export class GarbageCollector {
-  constructor(private readonly ctx: ControllerContext) {}
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly eventTtlMs = 3_600_000,
+  ) {}
 
   reconcile(): void {
     const ctx = this.ctx;
@@ -49,6 +53,13 @@ export class GarbageCollector {
       if (!cur) continue;
       cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== 'foregroundDeletion');
       attempt(ctx, `finalize ${o.metadata.name}`, () => ctx.store.update(r, cur));
+    }
+    const now = ctx.now();
+    for (const e of ctx.store.list(R.events).items as Event[]) {
+      const last = Date.parse(e.lastTimestamp ?? e.metadata.creationTimestamp ?? '');
+      if (Number.isFinite(last) && now - last > this.eventTtlMs) {
+        attempt(ctx, 'event ttl', () => ctx.store.remove(R.events, e.metadata.namespace, e.metadata.name!));
+      }
     }
     const nodes = new Set(ctx.store.list(R.nodes).items.map((n) => n.metadata.name));
     for (const p of ctx.store.list(R.pods).items as Pod[]) {

@@ -21,6 +21,10 @@ export interface ControllerOptions {
   now: () => number;
   nodeGraceMs?: number;
   nodeEvictionMs?: number;
+  /** Changes within this many ms are reconciled in one run (default 25; 0 for virtual-time tests). */
+  coalesceMs?: number;
+  /** Events older than this are deleted (default 1 h, kube's --event-ttl). */
+  eventTtlMs?: number;
 }
 
 export interface Controllers {
@@ -39,22 +43,24 @@ export function startControllers(o: ControllerOptions): Controllers {
   const scheduler = new Scheduler(ctx);
   const rs = new ReplicaSetController(ctx);
   const deploy = new DeploymentController(ctx);
-  const gc = new GarbageCollector(ctx);
+  const gc = new GarbageCollector(ctx, o.eventTtlMs ?? 3_600_000);
   const nodes = new NodeLifecycleController(ctx, o.nodeGraceMs ?? NODE_GRACE_MS, o.nodeEvictionMs ?? NODE_EVICTION_MS);
   const ns = new NamespaceController(ctx);
+  const co = o.coalesceMs ?? 25;
   const loops = [
-    new Loop(ctx, 'scheduler', () => scheduler.reconcile(), [R.pods, R.nodes], 5_000),
-    new Loop(ctx, 'replicaset', () => rs.reconcile(), [R.pods, R.replicasets], 5_000),
-    new Loop(ctx, 'deployment', () => deploy.reconcile(), [R.deployments, R.replicasets], 5_000),
+    new Loop(ctx, 'scheduler', () => scheduler.reconcile(), [R.pods, R.nodes], 5_000, co),
+    new Loop(ctx, 'replicaset', () => rs.reconcile(), [R.pods, R.replicasets], 5_000, co),
+    new Loop(ctx, 'deployment', () => deploy.reconcile(), [R.deployments, R.replicasets], 5_000, co),
     new Loop(
       ctx,
       'garbage-collector',
       () => gc.reconcile(),
-      [R.pods, R.replicasets, R.deployments, R.nodes, R.events],
+      [R.pods, R.replicasets, R.deployments, R.nodes],
       10_000,
+      co * 4,
     ),
-    new Loop(ctx, 'node-lifecycle', () => nodes.reconcile(), [R.nodes], 1_000),
-    new Loop(ctx, 'namespace', () => ns.reconcile(), [R.namespaces, R.pods, R.deployments, R.replicasets], 5_000),
+    new Loop(ctx, 'node-lifecycle', () => nodes.reconcile(), [R.nodes], 1_000, co),
+    new Loop(ctx, 'namespace', () => ns.reconcile(), [R.namespaces, R.pods, R.deployments, R.replicasets], 5_000, co),
   ].map((l) => l.start());
   return { stop: () => loops.forEach((l) => l.stop()) };
 }

@@ -53,6 +53,7 @@ function cluster(nodeCount = 2, cidr = '/24') {
     clock,
     now,
     nodeGraceMs: 10_000,
+    coalesceMs: 0,
     nodeEvictionMs: 30_000,
   });
   const pods = (): Pod[] => store.list(R.pods, 'default').items as Pod[];
@@ -264,6 +265,18 @@ describe('controllers', () => {
     );
     c.run(6000);
     expect(c.store.get(R.namespaces, undefined, 'tmp')).toBeUndefined();
+    c.ops.create(R.events, 'default', {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'old.1' },
+      involvedObject: { kind: 'Pod', name: 'x' },
+      reason: 'Old',
+      lastTimestamp: new Date(EPOCH - 2 * 3600_000).toISOString(),
+    } as Event);
+    expect(c.store.get(R.events, 'default', 'old.1')).toBeDefined();
+    c.run(11_000);
+    expect(c.store.get(R.events, 'default', 'old.1')).toBeUndefined();
+    expect(events(c, 'ScalingReplicaSet').length).toBeGreaterThan(0);
     c.controllers.stop();
   });
 });
