@@ -48,7 +48,7 @@ export function registerLabLiveCommands(
   lab: Command,
   action: LabAction,
   out: NodeJS.WritableStream,
-  err: NodeJS.WritableStream,
+  _err: NodeJS.WritableStream,
 ): void {
   const say = (l: string): void => void out.write(`${l}\n`);
 

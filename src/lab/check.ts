@@ -33,7 +33,7 @@ export interface CheckResult {
 
 function sh(argv: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(argv[0], argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err
         ? typeof (err as { code?: unknown }).code === 'number'
           ? (err as { code: number }).code
@@ -60,7 +60,7 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
+      while (next < items.length) await fn(items[next++]);
     }),
   );
 }
@@ -99,10 +99,10 @@ export async function runCheck(client: KubeClient, t: LabTopology): Promise<Chec
   );
   let failures = 0;
   await mapLimit(jobs, 16, async ({ i, j }) => {
-    const s = sources[i]!;
-    const tg = targets[j]!;
+    const s = sources[i];
+    const tg = targets[j];
     const [p, c] = await Promise.all([ping(s.netns, tg.ip), tcp(s.netns, tg.ip, tg.port)]);
-    marks[i]![j] = p && c ? '.' : !p && !c ? 'X' : !p ? 'P' : 'T';
+    marks[i][j] = p && c ? '.' : !p && !c ? 'X' : !p ? 'P' : 'T';
     if (!(p && c)) failures++;
   });
   return { sources, targets, marks, failures };
@@ -113,10 +113,10 @@ export function formatCheck(r: CheckResult): string {
   const idx = r.targets.map((_, j) => String(j + 1));
   const cw = Math.max(...idx.map((x) => x.length), 1) + 1;
   const lines = [`${'FROM \\ TO'.padEnd(w)}  ${idx.map((x) => x.padStart(cw)).join('')}`];
-  r.sources.forEach((s, i) => lines.push(`${s.label.padEnd(w)}  ${r.marks[i]!.map((m) => m.padStart(cw)).join('')}`));
+  r.sources.forEach((s, i) => lines.push(`${s.label.padEnd(w)}  ${r.marks[i].map((m) => m.padStart(cw)).join('')}`));
   lines.push('');
   r.targets.forEach((tg, j) => lines.push(`${String(j + 1).padStart(3)} = ${tg.label} ${tg.ip} (tcp ${tg.port})`));
-  const total = r.sources.reduce((s, _, i) => s + r.marks[i]!.filter((m) => m !== '-').length, 0);
+  const total = r.sources.reduce((s, _, i) => s + r.marks[i].filter((m) => m !== '-').length, 0);
   lines.push('');
   lines.push(
     r.failures === 0

@@ -43,7 +43,7 @@ function hostHtmlDigest(): string {
   const h = crypto.createHash('sha256');
   for (const dir of ['/usr/share/nginx/html', '/var/www/html']) {
     if (!fs.existsSync(dir)) continue;
-    for (const f of fs.readdirSync(dir).sort()) h.update(`${f}\0${fs.readFileSync(path.join(dir, f))}`);
+    for (const f of fs.readdirSync(dir).sort()) h.update(`${f}\0`).update(fs.readFileSync(path.join(dir, f)));
   }
   return h.digest('hex');
 }
@@ -173,7 +173,7 @@ export async function tutorialSteps(
     ipLines.length >= 2 && ipLines.every((l) => l.trim().split(/\s+/)[1] === podIp),
     `describe shows the pod IP ${podIp}`,
   );
-  const node = row?.['NODE'] ?? t.nodes[0]!.name;
+  const node = row?.['NODE'] ?? t.nodes[0].name;
   const fromNode = await show(['lab', 'exec', node, '--', 'curl', '-s', '--max-time', '10', `http://${podIp}/`], {
     quiet: true,
   });

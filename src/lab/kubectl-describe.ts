@@ -181,7 +181,7 @@ function genericLines(obj: KubeObject, events: readonly Event[], now: number): L
   const rest = obj as unknown as Record<string, unknown>;
   for (const key of ['spec', 'status']) {
     if (rest[key] === undefined) continue;
-    lines.push([`${key[0]!.toUpperCase()}${key.slice(1)}:`]);
+    lines.push([`${key[0].toUpperCase()}${key.slice(1)}:`]);
     for (const l of stringify(rest[key]).trimEnd().split('\n')) lines.push([`  ${l}`]);
   }
   lines.push(...eventLines(events, now));
@@ -199,7 +199,7 @@ export async function describeCommand(
   const obj = await client.get<KubeObject>(objectPath(r, name, namespace));
   const evNs = r.namespaced ? namespace : 'default';
   const fs = `involvedObject.name=${name},involvedObject.kind=${r.kind}${obj.metadata.uid ? `,involvedObject.uid=${obj.metadata.uid}` : ''}`;
-  let events: Event[] = [];
+  let events: Event[];
   try {
     events = (await client.get<KubeList<Event>>(`/api/v1/namespaces/${evNs}/events${query({ fieldSelector: fs })}`))
       .items;

@@ -19,17 +19,17 @@ export function goTabwriter(lines: readonly (readonly string[])[], minWidth: num
   const widths: number[][] = lines.map(() => []);
   const format = (from: number, to: number, col: number): void => {
     for (let i = from; i < to; i++) {
-      if (col >= lines[i]!.length - 1) continue;
+      if (col >= lines[i].length - 1) continue;
       let j = i;
       let width = minWidth;
-      for (; j < to && col < lines[j]!.length - 1; j++) width = Math.max(width, lines[j]![col]!.length + padding);
-      for (let k = i; k < j; k++) widths[k]![col] = width;
+      for (; j < to && col < lines[j].length - 1; j++) width = Math.max(width, lines[j][col].length + padding);
+      for (let k = i; k < j; k++) widths[k][col] = width;
       format(i, j, col + 1);
       i = j - 1;
     }
   };
   format(0, lines.length, 0);
-  return lines.map((cells, i) => cells.map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[i]![k]!))).join(''));
+  return lines.map((cells, i) => cells.map((c, k) => (k === cells.length - 1 ? c : c.padEnd(widths[i][k]))).join(''));
 }
 
 /** Lines of cells as kubectl get's tabwriter (minwidth 6, padding 3) lays them out. */
@@ -48,8 +48,8 @@ export function cellText(cell: unknown, format?: string, now = Date.now()): stri
   if (cell === null || cell === undefined) return '<none>';
   if (typeof cell === 'string' && format === 'date-time') return ageSince(cell, now);
   if (Array.isArray(cell)) return cell.map((c) => cellText(c)).join(',');
-  if (typeof cell === 'object') return JSON.stringify(cell);
-  return String(cell);
+  if (typeof cell === 'string' || typeof cell === 'number' || typeof cell === 'boolean') return String(cell);
+  return JSON.stringify(cell) ?? '';
 }
 
 export interface TableOptions {
@@ -72,7 +72,7 @@ export function tableCells(table: Table, o: TableOptions = {}): { header: string
   const rows = table.rows.map((r) => shown.map(({ c, i }) => cellText(r.cells[i], c.format, o.now)));
   if (o.withNamespace) {
     header.unshift('NAMESPACE');
-    table.rows.forEach((r, k) => rows[k]!.unshift(rowNamespace(r)));
+    table.rows.forEach((r, k) => rows[k].unshift(rowNamespace(r)));
   }
   return { header, rows };
 }

@@ -73,7 +73,7 @@ export async function getCommand(io: KubectlIo, kind: string, names: string[], o
 
   const tables: Table[] = [];
   for (const p of paths) tables.push(await io.client.table(p));
-  const table: Table = { ...tables[0]!, rows: tables.flatMap((t) => t.rows) };
+  const table: Table = { ...tables[0], rows: tables.flatMap((t) => t.rows) };
   const wide = o.output === 'wide';
   const withNamespace = o.allNamespaces === true && r.namespaced;
   const text = formatServerTable(table, { wide, withNamespace });
@@ -104,7 +104,7 @@ async function watchRows(
   await io.client.watch<KubeObject>(
     path.replace(/[?&]$/, ''),
     (e: WatchEvent<KubeObject>) => {
-      const obj = e.object as unknown as Table | KubeObject;
+      const obj = e.object;
       if (obj.kind !== 'Table') return;
       const cells = tableCells(
         {

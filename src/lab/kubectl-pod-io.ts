@@ -55,7 +55,7 @@ export async function podLogs(
   if (list.length === 1 || o.follow) {
     if (list.length > 1)
       throw new ConfigError(`a container name must be specified for pod ${name}, choose one of: [${list.join(' ')}]`);
-    await client.stream(`${podPath(ns, name)}/log${params(list[0]!)}`, (t) => void out.write(t), { signal: o.signal });
+    await client.stream(`${podPath(ns, name)}/log${params(list[0])}`, (t) => void out.write(t), { signal: o.signal });
     return 0;
   }
   for (const c of list) {
@@ -90,7 +90,7 @@ export async function podExec(
   if (container) checkContainer(pod, container);
   else {
     const names = containerNames(pod);
-    container = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? names[0]!;
+    container = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? names[0];
     if (names.length > 1) io.error.write(`Defaulted container "${container}" out of: ${names.join(', ')}\n`);
   }
   return execInPod(

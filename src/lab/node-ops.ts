@@ -56,7 +56,10 @@ function supervisorPid(state: LabState, root: string): number {
 /** Writes the supervisor spec for the state's nodes and tells the supervisor (SIGHUP). */
 function respec(state: LabState, root: string): void {
   const lp = livePaths(state.topology.name, root);
-  writeSpec(lp.supervisorSpec, supervisorSpec(state.topology, { stoppedNodes: state.stoppedNodes, pcapDir: state.pcapDir, root }));
+  writeSpec(
+    lp.supervisorSpec,
+    supervisorSpec(state.topology, { stoppedNodes: state.stoppedNodes, pcapDir: state.pcapDir, root }),
+  );
   process.kill(supervisorPid(state, root), 'SIGHUP');
 }
 

@@ -155,7 +155,7 @@ export class Supervisor {
     let fd: number | undefined;
     try {
       fd = fs.openSync(c.logFile, 'a');
-      const proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...c.env } });
+      const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...c.env } });
       r.proc = proc;
       r.status.pid = proc.pid;
       r.status.state = 'running';

@@ -16,7 +16,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       clearTimeout(t);
-      reject(signal!.reason);
+      reject(signal!.reason as Error);
     };
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

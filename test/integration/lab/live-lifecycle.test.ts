@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
+import type { SupervisorStatus } from '../../../src/lab/supervisor.js';
 import {
   built,
   cli,
@@ -107,7 +108,8 @@ spec:
 }
 
 function supervisorChild(name: string): { pid?: number; restarts: number } {
-  return JSON.parse(fs.readFileSync(path.join(dir, 'run/supervisor-status.json'), 'utf8')).children[name];
+  const status = JSON.parse(fs.readFileSync(path.join(dir, 'run/supervisor-status.json'), 'utf8')) as SupervisorStatus;
+  return status.children[name];
 }
 
 async function pingFrom(pod: string, ip: string): Promise<boolean> {
@@ -134,11 +136,11 @@ describe.skipIf(skip)('live lab lifecycle (kubectl)', () => {
       'deployment.apps/web created',
     );
     const [first] = await readyWeb(2);
-    expect((await kubectl(['delete', 'pod', first!.metadata.name])).out).toContain(
-      `pod "${first!.metadata.name}" deleted`,
+    expect((await kubectl(['delete', 'pod', first.metadata.name])).out).toContain(
+      `pod "${first.metadata.name}" deleted`,
     );
     const after = await readyWeb(2);
-    expect(after.map((p) => p.metadata.name)).not.toContain(first!.metadata.name);
+    expect(after.map((p) => p.metadata.name)).not.toContain(first.metadata.name);
   });
 
   it('scales 2 → 6 → 1', async () => {
@@ -160,7 +162,7 @@ describe.skipIf(skip)('live lab lifecycle (kubectl)', () => {
     const rollout = await kubectl(['rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 });
     expect(rollout.code, rollout.err).toBe(0);
     const pods = await readyWeb(2);
-    for (const p of pods) expect(p.spec.containers[0]!.image).toBe('flannelette/echo');
+    for (const p of pods) expect(p.spec.containers[0].image).toBe('flannelette/echo');
     const rs = await json<{ items: { spec: { replicas: number } }[] }>(['get', 'rs', '-l', 'app=web']);
     expect(rs.items.map((r) => r.spec.replicas).sort()).toEqual([0, 2]);
   });
@@ -188,7 +190,7 @@ spec:
       const p = await json<PodJson>(['get', 'pod', 'gate']);
       return p.status.containerStatuses?.[0]?.state['running'] && p;
     });
-    expect(running.status.containerStatuses![0]!.ready).toBe(false);
+    expect(running.status.containerStatuses![0].ready).toBe(false);
     expect(ready(running)).toBe(false);
     expect((await kubectl(['exec', 'gate', '--', 'touch', '/tmp/ready'])).code).toBe(0);
     await waitFor('gate Ready', async () => ready(await json<PodJson>(['get', 'pod', 'gate'])), 30_000);
@@ -231,11 +233,11 @@ spec:
     // the container is the process listening in the pod's network namespace (echo's port, after the rollout)
     const netns = (await run('ip', ['netns', 'list'])).out
       .split('\n')
-      .map((x) => x.split(' ')[0]!)
+      .map((x) => x.split(' ')[0])
       .filter((n) => n.startsWith(`flt-${lab}-`));
     let listener = 0;
     for (const ns of netns) {
-      if (!(await run('ip', ['-n', ns, 'addr'])).out.includes(`inet ${pod!.status.podIP}/`)) continue;
+      if (!(await run('ip', ['-n', ns, 'addr'])).out.includes(`inet ${pod.status.podIP}/`)) continue;
       const m = /pid=(\d+)/.exec((await run('ip', ['netns', 'exec', ns, 'ss', '-ltnpH'])).out);
       if (m) listener = Number(m[1]);
     }
@@ -244,15 +246,15 @@ spec:
     await waitFor(
       'restartCount 1 and Ready',
       async () => {
-        const p = await json<PodJson>(['get', 'pod', pod!.metadata.name]);
-        return p.status.containerStatuses![0]!.restartCount >= 1 && ready(p);
+        const p = await json<PodJson>(['get', 'pod', pod.metadata.name]);
+        return p.status.containerStatuses![0].restartCount >= 1 && ready(p);
       },
       60_000,
     );
-    expect((await kubectl(['get', 'pod', pod!.metadata.name])).out).toMatch(
-      new RegExp(`${pod!.metadata.name}\\s+1/1\\s+Running\\s+1`),
+    expect((await kubectl(['get', 'pod', pod.metadata.name])).out).toMatch(
+      new RegExp(`${pod.metadata.name}\\s+1/1\\s+Running\\s+1`),
     );
-    const previous = await l('logs', pod!.metadata.name, '--previous');
+    const previous = await l('logs', pod.metadata.name, '--previous');
     expect(previous.code, previous.err).toBe(0);
   });
 
@@ -299,12 +301,12 @@ spec:
     const onNode2 = pods.filter((p) => p.spec.nodeName === 'node2');
     const onNode1 = pods.find((p) => p.spec.nodeName === 'node1')!;
     expect(onNode2.length).toBeGreaterThan(0);
-    expect(await pingFrom(onNode1.metadata.name, onNode2[0]!.status.podIP!)).toBe(true);
+    expect(await pingFrom(onNode1.metadata.name, onNode2[0].status.podIP!)).toBe(true);
     expect((await l('node', 'stop', 'node2')).code).toBe(0);
-    expect(await pingFrom(onNode1.metadata.name, onNode2[0]!.status.podIP!)).toBe(false);
+    expect(await pingFrom(onNode1.metadata.name, onNode2[0].status.podIP!)).toBe(false);
     await waitFor('node2 NotReady', async () => /node2\s+NotReady/.test((await kubectl(['get', 'nodes'])).out), 40_000);
     // not yet evicted: the pod is still there (the eviction timeout is 30 s)
-    expect((await kubectl(['get', 'pod', onNode2[0]!.metadata.name])).code).toBe(0);
+    expect((await kubectl(['get', 'pod', onNode2[0].metadata.name])).code).toBe(0);
     await waitFor(
       'pods replaced on node1',
       async () => {
@@ -321,7 +323,7 @@ spec:
   it('an added node is routed to by every other node within 2 s, runs pods, and is drained on delete', async () => {
     const add = await l('node', 'add', 'node3');
     expect(add.code, add.err).toBe(0);
-    const subnet = /subnet ([\d./]+)/.exec(add.out)![1]!;
+    const subnet = /subnet ([\d./]+)/.exec(add.out)![1];
     const t0 = Date.now();
     for (const n of ['node1', 'node2']) {
       await waitFor(
@@ -342,7 +344,7 @@ spec:
       return ready(p) && p;
     });
     const [web] = await readyWeb(2);
-    expect(await pingFrom(web!.metadata.name, on3.status.podIP!)).toBe(true);
+    expect(await pingFrom(web.metadata.name, on3.status.podIP!)).toBe(true);
     const del = await l('node', 'delete', 'node3');
     expect(del.code, del.err).toBe(0);
     expect((await kubectl(['get', 'pod', 'on3'])).code).not.toBe(0);
@@ -420,7 +422,14 @@ describe.skipIf(skip)('interrupting a live lab up', () => {
   it('Ctrl-C during lab up (after the supervisor started) removes everything', async () => {
     const name = labName('lci');
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [CLI, 'lab', 'up', path.join(ROOT, 'examples/two-nodes-empty.yaml'), '--name', name]);
+    const child = spawn(process.execPath, [
+      CLI,
+      'lab',
+      'up',
+      path.join(ROOT, 'examples/two-nodes-empty.yaml'),
+      '--name',
+      name,
+    ]);
     let err = '';
     child.stderr.on('data', (d) => (err += String(d)));
     await waitFor('the supervisor', () => fs.existsSync(path.join(LAB_ROOT, name, 'supervisor.pid')), 30_000, 20);

@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
+import type { Pod } from '../../../src/k8s/types.js';
+import type { SupervisorStatus } from '../../../src/lab/supervisor.js';
 import {
   built,
   CLI,
@@ -41,7 +43,7 @@ function hostHtml(): string {
   const h = crypto.createHash('sha256');
   for (const dir of ['/usr/share/nginx/html', '/var/www/html']) {
     if (!fs.existsSync(dir)) continue;
-    for (const f of fs.readdirSync(dir).sort()) h.update(`${f}\0${fs.readFileSync(path.join(dir, f))}`);
+    for (const f of fs.readdirSync(dir).sort()) h.update(`${f}\0`).update(fs.readFileSync(path.join(dir, f)));
   }
   return h.digest('hex');
 }
@@ -93,7 +95,7 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
       },
       90_000,
     );
-    const header = (await l('get', 'pods', '-o', 'wide')).out.split('\n')[0]!;
+    const header = (await l('get', 'pods', '-o', 'wide')).out.split('\n')[0];
     expect(header.split(/ {3,}/)).toEqual([
       'NAME',
       'READY',
@@ -105,26 +107,26 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
       'NOMINATED NODE',
       'READINESS GATES',
     ]);
-    for (const r of rows) expect(inSubnet(r['IP']!, r['NODE']!), `${r['NAME']} ${r['IP']} on ${r['NODE']}`).toBe(true);
-    const nginx = rows.filter((r) => r['NAME']!.startsWith('nginx-'));
+    for (const r of rows) expect(inSubnet(r['IP'], r['NODE']), `${r['NAME']} ${r['IP']} on ${r['NODE']}`).toBe(true);
+    const nginx = rows.filter((r) => r['NAME'].startsWith('nginx-'));
     expect(nginx).toHaveLength(2);
     for (const n of nginx)
       expect(n['NAME']).toMatch(/^nginx-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     const busybox = rows.find((r) => r['NAME'] === 'busybox')!;
-    const other = nginx.find((n) => n['NODE'] !== busybox['NODE']) ?? nginx[0]!;
+    const other = nginx.find((n) => n['NODE'] !== busybox['NODE']) ?? nginx[0];
     const curl = await l('exec', 'busybox', '--', 'curl', '-s', '--max-time', '10', `http://${other['IP']}/`);
     expect(curl.out).toContain(WELCOME);
     const wget = await l('exec', 'busybox', '--', 'wget', '-qO-', `http://${other['IP']}/`);
     expect(wget.out).toContain(WELCOME);
 
-    const victim = nginx[0]!['NAME']!;
+    const victim = nginx[0]['NAME'];
     const del = await l('delete', 'pod', victim);
     expect(del.code).toBe(0);
     expect(del.out).toContain(`pod "${victim}" deleted`);
     const replacement = await waitFor(
       'a replacement nginx pod',
       async () => {
-        const p = (await pods()).filter((r) => r['NAME']!.startsWith('nginx-') && r['STATUS'] === 'Running');
+        const p = (await pods()).filter((r) => r['NAME'].startsWith('nginx-') && r['STATUS'] === 'Running');
         return p.length === 2 && !p.some((r) => r['NAME'] === victim) && p;
       },
       60_000,
@@ -133,8 +135,8 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
   });
 
   it('logs -f follows a container log; get -w prints the rows of changes', async () => {
-    const nginx = (await pods()).find((r) => r['NAME']!.startsWith('nginx-'))!;
-    const follow = spawn(process.execPath, [CLI, 'lab', 'logs', '--name', lab, '-f', nginx['NAME']!]);
+    const nginx = (await pods()).find((r) => r['NAME'].startsWith('nginx-'))!;
+    const follow = spawn(process.execPath, [CLI, 'lab', 'logs', '--name', lab, '-f', nginx['NAME']]);
     let followed = '';
     follow.stdout.on('data', (d) => (followed += String(d)));
     const watch = spawn(process.execPath, [CLI, 'lab', 'get', 'pods', '--name', lab, '-w']);
@@ -145,7 +147,10 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
       expect((await l('exec', 'busybox', '--', 'wget', '-qO-', `http://${nginx['IP']}/followed`)).code).not.toBe(0);
       await waitFor('the access log line', () => followed.includes('GET /followed'), 15_000, 50);
       const f = path.join(tmp, 'w.yaml');
-      fs.writeFileSync(f, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: watched\nspec:\n  containers:\n  - name: c\n    image: busybox\n    command: [sleep, "100"]\n');
+      fs.writeFileSync(
+        f,
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: watched\nspec:\n  containers:\n  - name: c\n    image: busybox\n    command: [sleep, "100"]\n',
+      );
       expect((await l('apply', '-f', f)).code).toBe(0);
       await waitFor('a watched row', () => /^watched\s+\d\/1\s+\S+/m.test(watched), 15_000, 50);
       expect((await l('delete', 'pod', 'watched', '--grace-period', '0', '--force')).code).toBe(0);
@@ -153,7 +158,7 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
       follow.kill();
       watch.kill();
     }
-    const logs = await l('logs', nginx['NAME']!);
+    const logs = await l('logs', nginx['NAME']);
     expect(logs.out).toContain('GET /followed');
   });
 
@@ -184,11 +189,11 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     expect(described.length).toBeGreaterThanOrEqual(2);
     for (const line of described) expect(line.trim().split(/\s+/)[1]).toBe(row['IP']);
 
-    const node = row['NODE']!;
+    const node = row['NODE'];
     const fromNode = await l('exec', node, '--', 'curl', '-s', '--max-time', '10', `http://${row['IP']}/`);
     expect(fromNode.out).toContain(WELCOME);
 
-    const hostIp = JSON.parse((await l('get', 'pod', 'multi-container', '-o', 'json')).out).status.hostIP as string;
+    const hostIp = (JSON.parse((await l('get', 'pod', 'multi-container', '-o', 'json')).out) as Pod).status!.hostIP!;
     const reply = 'HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nhello-from-node\\n';
     const listener = l('exec', node, '--', 'sh', '-c', `printf '${reply}' | timeout 30 nc -l 8000`);
     await waitFor(
@@ -241,7 +246,7 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
       const curl = await sh('kubectl exec multi-container -c shell -- curl -s localhost');
       expect(curl.out).toContain(WELCOME);
       const ips = await sh('kubectl describe pod multi-container | grep IP:');
-      const podIp = JSON.parse((await sh('kubectl get pod multi-container -o json')).out).status.podIP as string;
+      const podIp = (JSON.parse((await sh('kubectl get pod multi-container -o json')).out) as Pod).status!.podIP!;
       expect(
         ips.out
           .trim()
@@ -273,7 +278,7 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     const term = pty.spawn(process.execPath, [CLI, 'lab', 'exec', '--name', lab, '-it', 'busybox', '--', 'sh'], {
       cols: 100,
       rows: 30,
-      env: process.env as Record<string, string>,
+      env: process.env,
     });
     let out = '';
     term.onData((d) => (out += d));
@@ -287,9 +292,11 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
 
   it('lab down removes every namespace, process, mount and file of the lab, even after kill -9 of the supervisor and a kubelet', async () => {
     const dir = path.join(LAB_ROOT, lab);
-    const status = JSON.parse(fs.readFileSync(path.join(dir, 'run/supervisor-status.json'), 'utf8'));
+    const status = JSON.parse(
+      fs.readFileSync(path.join(dir, 'run/supervisor-status.json'), 'utf8'),
+    ) as SupervisorStatus;
     process.kill(Number(fs.readFileSync(path.join(dir, 'supervisor.pid'), 'utf8')), 'SIGKILL');
-    process.kill(status.children['kubelet/node1'].pid, 'SIGKILL');
+    process.kill(status.children['kubelet/node1'].pid!, 'SIGKILL');
     const down = await cli(['lab', 'down', '--name', lab]);
     expect(down.code).toBe(0);
     expect(leftovers(lab)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });

@@ -66,10 +66,10 @@ describe('Supervisor', () => {
       .trim()
       .split('\n')
       .map((l) => Number(BigInt(l) / 1_000_000n));
-    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]);
     // delays 40, 80, 160, 320, 320 ms at least (timers never fire early)
     const floors = [40, 80, 160, 320, 320];
-    gaps.slice(0, 5).forEach((g, i) => expect(g).toBeGreaterThanOrEqual(floors[i]! - 5));
+    gaps.slice(0, 5).forEach((g, i) => expect(g).toBeGreaterThanOrEqual(floors[i] - 5));
   });
 
   it('stops a child marked stopped on reload and starts it again, keeping its restart count', async () => {

@@ -84,7 +84,7 @@ describe('server tables as kubectl get prints them', () => {
   it('adds NAMESPACE first with -A and prints nothing for no rows', () => {
     const table = toTable(pods.slice(0, 1), 'Pod', NOW, 'Object');
     expect(formatServerTable(table, { withNamespace: true, now: NOW }).split('\n')[1]).toMatch(
-      /^default     busybox   1\/1/,
+      /^default {5}busybox {3}1\/1/,
     );
     expect(formatServerTable(toTable([], 'Pod', NOW, 'Object'))).toBe('');
   });
@@ -223,12 +223,24 @@ describe('control plane timeouts from the topology', () => {
     const { livePaths } = await import('../../../src/lab/live-paths.js');
     const t = parseTopology('name: x\nnodeMonitorGracePeriod: 5\npodEvictionTimeout: 12\nnodes: [{name: node1}]\n');
     const args = controlplaneArgs(t, livePaths('x', '/tmp/r'));
-    expect(args).toEqual(['controlplane', '--dir', '/tmp/r/x', '--node-monitor-grace-period', '5s', '--pod-eviction-timeout', '12s']);
+    expect(args).toEqual([
+      'controlplane',
+      '--dir',
+      '/tmp/r/x',
+      '--node-monitor-grace-period',
+      '5s',
+      '--pod-eviction-timeout',
+      '12s',
+    ]);
     const { buildProgram } = await import('../../../src/cli/main.js');
     const cp = buildProgram().commands.find((c) => c.name() === 'controlplane')!;
     const flags = cp.options.map((o) => o.long);
     expect(flags).toContain('--node-monitor-grace-period');
     expect(flags).toContain('--pod-eviction-timeout');
-    expect(controlplaneArgs(parseTopology('name: x\nnodes: [{name: node1}]\n'), livePaths('x', '/tmp/r'))).toEqual(['controlplane', '--dir', '/tmp/r/x']);
+    expect(controlplaneArgs(parseTopology('name: x\nnodes: [{name: node1}]\n'), livePaths('x', '/tmp/r'))).toEqual([
+      'controlplane',
+      '--dir',
+      '/tmp/r/x',
+    ]);
   });
 });
