@@ -29,19 +29,30 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--log-level <level>', 'log level', 'info')
     .option('--node-monitor-grace-period <duration>', 'without a heartbeat this long a node is NotReady (default 10s)')
     .option('--pod-eviction-timeout <duration>', "a NotReady node's pods are evicted after this long (default 30s)")
-    .action(async (o: { dir: string; listen: string; logLevel: string; nodeMonitorGracePeriod?: string; podEvictionTimeout?: string }) => {
-      const port = parseListen(o.listen);
-      const logger = createLogger({ level: o.logLevel as 'info', name: 'controlplane' });
-      const nodeGraceMs = parseSeconds('--node-monitor-grace-period', o.nodeMonitorGracePeriod);
-      const nodeEvictionMs = parseSeconds('--pod-eviction-timeout', o.podEvictionTimeout);
-      const controllers = { ...(nodeGraceMs !== undefined ? { nodeGraceMs } : {}), ...(nodeEvictionMs !== undefined ? { nodeEvictionMs } : {}) };
-      const cp = await startControlPlane({ dir: o.dir, port, logger, controllers });
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
-      await cp.close();
-      process.exit(0);
-    });
+    .action(
+      async (o: {
+        dir: string;
+        listen: string;
+        logLevel: string;
+        nodeMonitorGracePeriod?: string;
+        podEvictionTimeout?: string;
+      }) => {
+        const port = parseListen(o.listen);
+        const logger = createLogger({ level: o.logLevel as 'info', name: 'controlplane' });
+        const nodeGraceMs = parseSeconds('--node-monitor-grace-period', o.nodeMonitorGracePeriod);
+        const nodeEvictionMs = parseSeconds('--pod-eviction-timeout', o.podEvictionTimeout);
+        const controllers = {
+          ...(nodeGraceMs !== undefined ? { nodeGraceMs } : {}),
+          ...(nodeEvictionMs !== undefined ? { nodeEvictionMs } : {}),
+        };
+        const cp = await startControlPlane({ dir: o.dir, port, logger, controllers });
+        await new Promise<void>((resolve) => {
+          const stop = (): void => resolve();
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+        await cp.close();
+        process.exit(0);
+      },
+    );
 }

@@ -47,7 +47,9 @@ function loadTopology(file: string | undefined, name: string | undefined): { top
   try {
     text = fs.readFileSync(p, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read topology ${p}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`, { cause: err });
+    throw new ConfigError(`cannot read topology ${p}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`, {
+      cause: err,
+    });
   }
   return { topology: parseTopology(text, p, name), text };
 }
@@ -74,7 +76,8 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
     async (...args: A): Promise<void> => {
       // A closed pipe (`lab up | head`) must not crash a half-built lab: ignore write errors.
-      for (const stream of [out, err] as unknown as NodeJS.EventEmitter[]) if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+      for (const stream of [out, err] as unknown as NodeJS.EventEmitter[])
+        if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
       try {
         const code = await fn(...args);
         if (typeof code === 'number' && code !== 0) process.exitCode = code;
@@ -99,35 +102,65 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .description('create the lab described by a topology file (default: examples/two-nodes.yaml)')
     .argument('[topology]', 'topology YAML file')
     .option('--name <lab>', "lab name (default: the topology's name); lets a second lab run beside the first")
-    .option('--static', 'no control plane: the topology\'s pods as plain processes, fixed until lab down')
+    .option('--static', "no control plane: the topology's pods as plain processes, fixed until lab down")
     .option('--no-agent', 'with --static: do not start node agents (pods reach only pods on their own node)')
     .option('--pcap-dir <dir>', 'where nodes that capture write pcap files', 'pcaps')
     .option('--log-level <level>', 'node agent log level', 'info')
     .action(
-      action(async (file: string | undefined, o: { name?: string; static?: boolean; agent: boolean; pcapDir: string; logLevel: string }) => {
-        const { topology, text } = loadTopology(file, o.name);
-        requireLabPrivileges();
-        const progress = createProgress(out);
-        if (!o.static) {
-          const live = await withInterrupt((signal) => liveLabUp({ topology, topologyText: text, logLevel: o.logLevel, pcapDir: path.resolve(o.pcapDir), signal, progress }));
-          say(`lab ${topology.name} is up in ${live.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`);
+      action(
+        async (
+          file: string | undefined,
+          o: { name?: string; static?: boolean; agent: boolean; pcapDir: string; logLevel: string },
+        ) => {
+          const { topology, text } = loadTopology(file, o.name);
+          requireLabPrivileges();
+          const progress = createProgress(out);
+          if (!o.static) {
+            const live = await withInterrupt((signal) =>
+              liveLabUp({
+                topology,
+                topologyText: text,
+                logLevel: o.logLevel,
+                pcapDir: path.resolve(o.pcapDir),
+                signal,
+                progress,
+              }),
+            );
+            say(
+              `lab ${topology.name} is up in ${live.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`,
+            );
+            say('');
+            say(formatLiveStatus(await collectLiveStatus(live.state)));
+            say('');
+            say(
+              `Try: export KUBECONFIG=$(flannelette lab kubeconfig --name ${topology.name}); kubectl get pods -o wide`,
+            );
+            say(`Remove it: flannelette lab down --name ${topology.name}`);
+            return;
+          }
+          const result = await withInterrupt((signal) =>
+            labUp({
+              topology,
+              topologyText: text,
+              agents: o.agent,
+              pcapDir: path.resolve(o.pcapDir),
+              logLevel: o.logLevel,
+              signal,
+              progress,
+            }),
+          );
+          for (const w of result.warnings) say(`warning: ${w}`);
+          say(
+            `lab ${topology.name} is up in ${result.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`,
+          );
           say('');
-          say(formatLiveStatus(await collectLiveStatus(live.state)));
+          say(formatStatus(await collectStatus(result.state)));
           say('');
-          say(`Try: export KUBECONFIG=$(flannelette lab kubeconfig --name ${topology.name}); kubectl get pods -o wide`);
-          say(`Remove it: flannelette lab down --name ${topology.name}`);
-          return;
-        }
-        const result = await withInterrupt((signal) =>
-          labUp({ topology, topologyText: text, agents: o.agent, pcapDir: path.resolve(o.pcapDir), logLevel: o.logLevel, signal, progress }),
-        );
-        for (const w of result.warnings) say(`warning: ${w}`);
-        say(`lab ${topology.name} is up in ${result.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`);
-        say('');
-        say(formatStatus(await collectStatus(result.state)));
-        say('');
-        say(`Try: flannelette lab exec ${topology.pods[0]?.name ?? topology.nodes[0]!.name} -- ip addr     Remove it: flannelette lab down --name ${topology.name}`);
-      }),
+          say(
+            `Try: flannelette lab exec ${topology.pods[0]?.name ?? topology.nodes[0].name} -- ip addr     Remove it: flannelette lab down --name ${topology.name}`,
+          );
+        },
+      ),
     );
 
   lab
@@ -151,14 +184,18 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         }
         for (const name of names) {
           const r = await teardownLab(name, { progress: createProgress(out) });
-          say(r.existed ? `lab ${name} removed: ${r.namespaces} namespaces, ${r.processes} processes` : `lab ${name}: nothing to remove`);
+          say(
+            r.existed
+              ? `lab ${name} removed: ${r.namespaces} namespaces, ${r.processes} processes`
+              : `lab ${name}: nothing to remove`,
+          );
         }
       }),
     );
 
   lab
     .command('status')
-    .description('pods (like kubectl get pods -o wide) and nodes of a lab, with each node agent\'s health')
+    .description("pods (like kubectl get pods -o wide) and nodes of a lab, with each node agent's health")
     .option('--name <lab>', 'which lab (default: the only one running)')
     .option('--json', 'machine-readable output')
     .action(
@@ -167,13 +204,18 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         const state = requireState(name);
         const report = state.live ? await collectLiveStatus(state) : await collectStatus(state);
         if (o.json) say(JSON.stringify(report, null, 2));
-        else say(state.live ? formatLiveStatus(report as Awaited<ReturnType<typeof collectLiveStatus>>) : formatStatus(report as Awaited<ReturnType<typeof collectStatus>>));
+        else
+          say(
+            state.live
+              ? formatLiveStatus(report as Awaited<ReturnType<typeof collectLiveStatus>>)
+              : formatStatus(report as Awaited<ReturnType<typeof collectStatus>>),
+          );
       }),
     );
 
   lab
     .command('exec')
-    .description('run a command inside a pod\'s (or a node\'s) network namespace: lab exec POD [-c CONTAINER] -- CMD...')
+    .description("run a command inside a pod's (or a node's) network namespace: lab exec POD [-c CONTAINER] -- CMD...")
     .argument('<target>', 'pod or node name')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('-c, --container <name>', 'container of the pod')
@@ -182,12 +224,19 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .option('-n, --namespace <ns>', 'namespace of the pod', 'default')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
-      action(async (target: string, command: string[], o: { container?: string; name?: string; stdin?: boolean; tty?: boolean; namespace: string }) => {
-        requireLabPrivileges();
-        const state = requireState(await resolveLabName(o.name));
-        if (state.live && !state.topology.nodes.some((n) => n.name === target)) return liveExec(state, target, command, o, err);
-        return execIn(state, findTarget(state, target, o.container), command);
-      }),
+      action(
+        async (
+          target: string,
+          command: string[],
+          o: { container?: string; name?: string; stdin?: boolean; tty?: boolean; namespace: string },
+        ) => {
+          requireLabPrivileges();
+          const state = requireState(await resolveLabName(o.name));
+          if (state.live && !state.topology.nodes.some((n) => n.name === target))
+            return liveExec(state, target, command, o, err);
+          return execIn(state, findTarget(state, target, o.container), command);
+        },
+      ),
     );
 
   lab
@@ -201,28 +250,48 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .option('-n, --namespace <ns>', 'namespace of the pod', 'default')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
-      action(async (target: string, o: { container?: string; name?: string; follow?: boolean; previous?: boolean; tail?: string; namespace: string }) => {
-        const state = requireState(await resolveLabName(o.name));
-        if (state.live && !state.topology.nodes.some((n) => n.name === target)) return liveLogs(state, target, o, out);
-        const files = logFiles(state, target, o.container);
-        for (const f of files) {
-          if (files.length > 1) say(`==> ${f.label} <==`);
-          out.write(readLog(f));
-        }
-      }),
+      action(
+        async (
+          target: string,
+          o: {
+            container?: string;
+            name?: string;
+            follow?: boolean;
+            previous?: boolean;
+            tail?: string;
+            namespace: string;
+          },
+        ) => {
+          const state = requireState(await resolveLabName(o.name));
+          if (state.live && !state.topology.nodes.some((n) => n.name === target))
+            return liveLogs(state, target, o, out);
+          const files = logFiles(state, target, o.container);
+          for (const f of files) {
+            if (files.length > 1) say(`==> ${f.label} <==`);
+            out.write(readLog(f));
+          }
+        },
+      ),
     );
 
   program
     .command('demo')
-    .description('bring up a live two-node lab, walk through the tutorials with their manifests and check every step, then tear it down')
+    .description(
+      'bring up a live two-node lab, walk through the tutorials with their manifests and check every step, then tear it down',
+    )
     .argument('[topology]', 'topology YAML file (default: examples/two-nodes-empty.yaml)')
-    .option('--name <lab>', 'lab name (default: the topology\'s name)')
+    .option('--name <lab>', "lab name (default: the topology's name)")
     .option('--manifests <dir>', "the tutorials' manifests (default: the package's examples/manifests)")
     .action(
       action(async (file: string | undefined, o: { name?: string; manifests?: string }) => {
-        const { topology, text } = loadTopology(file ?? path.join(packageRoot(), 'examples', 'two-nodes-empty.yaml'), o.name);
+        const { topology, text } = loadTopology(
+          file ?? path.join(packageRoot(), 'examples', 'two-nodes-empty.yaml'),
+          o.name,
+        );
         requireLabPrivileges();
-        return withInterrupt((signal) => runDemo({ topology, topologyText: text, out, signal, manifestDir: o.manifests }));
+        return withInterrupt((signal) =>
+          runDemo({ topology, topologyText: text, out, signal, manifestDir: o.manifests }),
+        );
       }),
     );
 
@@ -239,5 +308,4 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         return runProgram(name, args);
       }),
     );
-
 }
