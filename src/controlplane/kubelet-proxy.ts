@@ -5,6 +5,7 @@
 // kube's query names (stdin/stdout/stderr/tty, container, command) become the kubelet's
 // (input/output/error/tty). Errors are answered as Status objects; a dead kubelet never hurts the server.
 import http from 'node:http';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -59,7 +60,8 @@ export function proxyLogs(runDir: string, pod: Pod, q: URLSearchParams, res: htt
     {
       socketPath: kubeletSocket(runDir, node),
       method: 'GET',
-      path: `/containerLogs/${[pod.metadata.namespace!, pod.metadata.name!, container].map(encodeURIComponent).join('/')}` +
+      path:
+        `/containerLogs/${[pod.metadata.namespace!, pod.metadata.name!, container].map(encodeURIComponent).join('/')}` +
         `?${out}`,
     },
     (up) => {
@@ -149,6 +151,31 @@ export class ExecProxy {
         `${encodeURIComponent(pod.metadata.name!)}/${encodeURIComponent(container)}?${out}`;
     } catch (err) {
       return rejectUpgrade(socket, err);
+    }
+    const kubeletSock = kubeletSocket(this.runDir, pod.spec.nodeName!);
+    if (!fs.existsSync(kubeletSock)) {
+      return rejectUpgrade(
+        socket,
+        new KubeApiError(
+          500,
+          'InternalError',
+          `the kubelet of node ${pod.spec.nodeName} does not answer: no socket ${kubeletSock}`,
+        ),
+      );
+    }
+    if (
+      String(req.headers['upgrade'] ?? '')
+        .toLowerCase()
+        .startsWith('spdy')
+    ) {
+      return rejectUpgrade(
+        socket,
+        new KubeApiError(
+          400,
+          'BadRequest',
+          'SPDY is not supported for exec/attach: use a WebSocket with v5.channel.k8s.io (kubectl 1.30 and later)',
+        ),
+      );
     }
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')

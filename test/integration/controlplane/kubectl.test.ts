@@ -219,7 +219,7 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
       expect((await k('rollout', 'undo', 'deployment/web')).stdout).toBe('deployment.apps/web rolled back\n');
       const diff = await k('diff', '-f', manifest('seed-000-busybox-pod.yaml'));
       expect(diff.stderr).toBe(''); // exit 1 = differences found (server-side dry run), >1 = error
-    expect(diff.code).toBeLessThanOrEqual(1);
+      expect(diff.code).toBeLessThanOrEqual(1);
       const ssa = await k('apply', '--server-side', '-f', manifest('seed-000-nginx-deployment.yaml'));
       expect(ssa.stdout).toBe('deployment.apps/nginx serverside-applied\n');
       expect((await k('cordon', 'node2')).stdout).toBe('node/node2 cordoned\n');
@@ -256,6 +256,18 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain('strict decoding error: unknown field "spec.containers[0].imagee"');
       expect((await k('get', 'pod', 'u')).code).toBe(1);
+    });
+
+    it('exec and logs of a pod whose node has no kubelet socket fail with one clear error, without hanging', async () => {
+      const node = (await k('get', 'pod', 'busybox', '-o', 'jsonpath={.spec.nodeName}')).stdout;
+      const ex = await k('exec', 'busybox', '--', 'true');
+      expect(ex.code).toBe(1);
+      expect(ex.stderr).toMatch(
+        new RegExp(`^Error from server \\(InternalError\\): the kubelet of node ${node} does not answer`),
+      );
+      const logs = await k('logs', 'busybox');
+      expect(logs.code).toBe(1);
+      expect(logs.stderr).toContain(`the kubelet of node ${node} does not answer`);
     });
 
     it("401 with a wrong token, no token, or another lab's token; nothing is read", async () => {
