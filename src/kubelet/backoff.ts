@@ -12,7 +12,10 @@ export interface BackoffEntry {
 export class RestartBackoff {
   private readonly entries = new Map<string, BackoffEntry>();
 
-  constructor(readonly baseMs = 10_000, readonly capMs = 300_000) {}
+  constructor(
+    readonly baseMs = 10_000,
+    readonly capMs = 300_000,
+  ) {}
 
   /** Milliseconds still to wait before `key` may restart (0: now). */
   remaining(key: string, nowMs: number): number {

@@ -34,8 +34,21 @@ export interface KubeletConfig {
   clusterDomain?: string;
 }
 
-const STRING_FIELDS = ['nodeName', 'lab', 'labDir', 'netnsPrefix', 'nodeNetns', 'podCIDR', 'gateway', 'bridge',
-  'publicIp', 'apiSocket', 'tokenFile', 'stateDir', 'socket'] as const;
+const STRING_FIELDS = [
+  'nodeName',
+  'lab',
+  'labDir',
+  'netnsPrefix',
+  'nodeNetns',
+  'podCIDR',
+  'gateway',
+  'bridge',
+  'publicIp',
+  'apiSocket',
+  'tokenFile',
+  'stateDir',
+  'socket',
+] as const;
 
 /** Checks a parsed config object; `where` names the file in error messages. */
 export function checkKubeletConfig(raw: unknown, where: string): KubeletConfig {
@@ -44,8 +57,8 @@ export function checkKubeletConfig(raw: unknown, where: string): KubeletConfig {
   }
   const o = raw as Record<string, unknown>;
   for (const f of STRING_FIELDS) {
-    if (typeof o[f] !== 'string'
-      || o[f] === '') throw new ConfigError(`${where}: field "${f}" must be a non-empty string`);
+    if (typeof o[f] !== 'string' || o[f] === '')
+      throw new ConfigError(`${where}: field "${f}" must be a non-empty string`);
   }
   if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(o['podCIDR'] as string)) {
     throw new ConfigError(`${where}: field "podCIDR" is not an IPv4 CIDR: "${String(o['podCIDR'])}"`);
@@ -66,16 +79,18 @@ export function checkKubeletConfig(raw: unknown, where: string): KubeletConfig {
     if (!Array.isArray(argv) || argv.length === 0 || !argv.every((x) => typeof x === 'string')) {
       throw new ConfigError(`${where}: images."${k}" must be a command (a string or a list of strings)`);
     }
-    images[k] = argv as string[];
+    images[k] = argv;
   }
   for (const f of ['backoffBaseMs', 'backoffCapMs', 'heartbeatMs'] as const) {
     const v = o[f];
-    if (v !== undefined && (typeof v !== 'number'
-      || !(v > 0))) throw new ConfigError(`${where}: field "${f}" must be > 0`);
+    if (v !== undefined && (typeof v !== 'number' || !(v > 0)))
+      throw new ConfigError(`${where}: field "${f}" must be > 0`);
   }
   const dns = o['clusterDNS'];
-  if (dns !== undefined && (!Array.isArray(dns) || !dns.every((x) => typeof x === 'string'
-    && /^\d+\.\d+\.\d+\.\d+$/.test(x)))) {
+  if (
+    dns !== undefined &&
+    (!Array.isArray(dns) || !dns.every((x) => typeof x === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(x)))
+  ) {
     throw new ConfigError(`${where}: field "clusterDNS" must be a list of IPv4 addresses`);
   }
   if (o['clusterDomain'] !== undefined && typeof o['clusterDomain'] !== 'string') {

@@ -51,7 +51,11 @@ const readJson = <T>(file: string): T | undefined => {
 /** Attempt numbers present for a container, ascending. */
 export function attempts(podDir: string, name: string): number[] {
   try {
-    return fs.readdirSync(containerDir(podDir, name)).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+    return fs
+      .readdirSync(containerDir(podDir, name))
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .sort((a, b) => a - b);
   } catch {
     return [];
   }
@@ -92,8 +96,13 @@ export async function startContainer(shim: readonly string[], dir: string, spec:
   fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec, null, 2));
   // The same for the C shim (native/shim.c): NUL-separated argv and KEY=VALUE env.
   fs.writeFileSync(path.join(dir, 'argv'), spec.argv.map((a) => `${a}\0`).join(''));
-  fs.writeFileSync(path.join(dir, 'env'), Object.entries(spec.env).map(([k, v]) => `${k}=${v}\0`).join(''));
-  const child = spawn(shim[0]!, [...shim.slice(1), dir], { detached: true, stdio: 'ignore' });
+  fs.writeFileSync(
+    path.join(dir, 'env'),
+    Object.entries(spec.env)
+      .map(([k, v]) => `${k}=${v}\0`)
+      .join(''),
+  );
+  const child = spawn(shim[0], [...shim.slice(1), dir], { detached: true, stdio: 'ignore' });
   child.on('error', () => undefined);
   if (child.pid === undefined) throw new DeviceError(`cannot start the container shim ${shim.join(' ')}`);
   fs.writeFileSync(path.join(dir, 'shim.pid'), String(child.pid));
@@ -142,8 +151,8 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
 export async function stopContainer(info: AttemptInfo, graceMs: number): Promise<'exited' | 'killed' | 'gone'> {
   if (!info.state || info.exit) return 'gone';
   const pid = info.state.pid;
-  const done = (): boolean => fs.existsSync(path.join(info.dir, 'exit.json')) ||
-    (!processAlive(pid) && !processAlive(info.state!.shimPid));
+  const done = (): boolean =>
+    fs.existsSync(path.join(info.dir, 'exit.json')) || (!processAlive(pid) && !processAlive(info.state!.shimPid));
   if (done()) return 'gone';
   signalGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -163,8 +172,26 @@ export function execArgv(containerPid: number, argv: readonly string[]): string[
 }
 
 /** The argv of a container's main process: join the pod's namespaces, own mount namespace, start script. */
-export function containerLaunchArgv(netns: string, pausePid: number, script: string,
-  argv: readonly string[]): string[] {
-  return ['nsenter', `--net=/run/netns/${netns}`, `--uts=/proc/${pausePid}/ns/uts`, '--',
-    'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...argv];
+export function containerLaunchArgv(
+  netns: string,
+  pausePid: number,
+  script: string,
+  argv: readonly string[],
+): string[] {
+  return [
+    'nsenter',
+    `--net=/run/netns/${netns}`,
+    `--uts=/proc/${pausePid}/ns/uts`,
+    '--',
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    '--',
+    '/bin/sh',
+    '-c',
+    script,
+    'sh',
+    ...argv,
+  ];
 }

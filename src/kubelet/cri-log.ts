@@ -24,15 +24,19 @@ export function formatCriLine(e: CriEntry): string {
 export function parseCriLine(line: string): CriEntry | undefined {
   const m = /^(\S+) (stdout|stderr) ([PF]) (.*)$/s.exec(line);
   if (!m) return undefined;
-  return { time: m[1]!, stream: m[2] as Stream, partial: m[3] === 'P', text: m[4]! };
+  return { time: m[1], stream: m[2] as Stream, partial: m[3] === 'P', text: m[4] };
 }
 
 /** Buffers one stream's bytes into CRI entries; long lines are split into partial entries. */
 export class LineWriter {
   private pending = '';
 
-  constructor(private readonly stream: Stream, private readonly emit: (line: string) => void,
-    private readonly now: () => Date = () => new Date(), private readonly maxLine = 16 * 1024) {}
+  constructor(
+    private readonly stream: Stream,
+    private readonly emit: (line: string) => void,
+    private readonly now: () => Date = () => new Date(),
+    private readonly maxLine = 16 * 1024,
+  ) {}
 
   write(chunk: string): void {
     this.pending += chunk;

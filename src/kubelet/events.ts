@@ -19,13 +19,18 @@ export class EventRecorder {
   private queue: Promise<void> = Promise.resolve();
   failures = 0;
 
-  constructor(private readonly api: ApiClient, private readonly node: string,
-    private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly api: ApiClient,
+    private readonly node: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void {
-    this.queue = this.queue.then(() => this.post(pod, type, reason, message, fieldPath)).catch(() => {
-      this.failures++;
-    });
+    this.queue = this.queue
+      .then(() => this.post(pod, type, reason, message, fieldPath))
+      .catch(() => {
+        this.failures++;
+      });
   }
 
   /** Resolves when everything recorded so far was sent. */
@@ -33,8 +38,13 @@ export class EventRecorder {
     return this.queue;
   }
 
-  private async post(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string,
-    fieldPath?: string): Promise<void> {
+  private async post(
+    pod: Pod,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    fieldPath?: string,
+  ): Promise<void> {
     const ns = pod.metadata.namespace ?? 'default';
     const key = `${pod.metadata.uid}|${fieldPath ?? ''}|${type}|${reason}|${message}`;
     const nowIso = new Date(this.now()).toISOString();
@@ -42,20 +52,37 @@ export class EventRecorder {
     if (prev && this.now() - prev.at < 600_000) {
       prev.count++;
       prev.at = this.now();
-      const r = await this.api.request('PATCH', `/api/v1/namespaces/${prev.namespace}/events/${prev.name}`,
-        { count: prev.count, lastTimestamp: nowIso }, 'application/merge-patch+json');
+      const r = await this.api.request(
+        'PATCH',
+        `/api/v1/namespaces/${prev.namespace}/events/${prev.name}`,
+        { count: prev.count, lastTimestamp: nowIso },
+        'application/merge-patch+json',
+      );
       if (r.status < 300) return;
     }
     const name = `${pod.metadata.name}.${randomBytes(8).toString('hex')}`;
     const ev: Event = {
-      apiVersion: 'v1', kind: 'Event',
+      apiVersion: 'v1',
+      kind: 'Event',
       metadata: { name, namespace: ns },
-      involvedObject: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, namespace: ns, uid: pod.metadata.uid,
-        ...(fieldPath ? { fieldPath } : {}) },
-      reason, message, type,
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        name: pod.metadata.name,
+        namespace: ns,
+        uid: pod.metadata.uid,
+        ...(fieldPath ? { fieldPath } : {}),
+      },
+      reason,
+      message,
+      type,
       source: { component: 'kubelet', host: this.node },
-      count: 1, firstTimestamp: nowIso, lastTimestamp: nowIso, eventTime: null,
-      reportingComponent: 'kubelet', reportingInstance: this.node,
+      count: 1,
+      firstTimestamp: nowIso,
+      lastTimestamp: nowIso,
+      eventTime: null,
+      reportingComponent: 'kubelet',
+      reportingInstance: this.node,
     };
     const r = await this.api.request('POST', `/api/v1/namespaces/${ns}/events`, ev);
     if (r.status >= 300) throw new Error(`event: ${r.status}`);

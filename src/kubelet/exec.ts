@@ -21,23 +21,41 @@ export interface ExecRequest {
 
 export function parseExecQuery(q: URLSearchParams): ExecRequest {
   const flag = (...keys: string[]): boolean => keys.some((k) => q.get(k) === '1' || q.get(k) === 'true');
-  return { command: q.getAll('command'), stdin: flag('input', 'stdin'), stdout: flag('output', 'stdout'),
-    stderr: flag('error', 'stderr'), tty: flag('tty') };
+  return {
+    command: q.getAll('command'),
+    stdin: flag('input', 'stdin'),
+    stdout: flag('output', 'stdout'),
+    stderr: flag('error', 'stderr'),
+    tty: flag('tty'),
+  };
 }
 
 export function exitStatus(code: number, command: readonly string[]): Status {
-  if (code === 0) return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', code: 0 } as Status;
+  if (code === 0) return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', code: 0 };
   return {
-    apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', code: 500,
-    message: 'command terminated with non-zero exit code: error executing command ' +
+    apiVersion: 'v1',
+    kind: 'Status',
+    metadata: {},
+    status: 'Failure',
+    code: 500,
+    message:
+      'command terminated with non-zero exit code: error executing command ' +
       `[${command.join(' ')}], exit code ${code}`,
-    reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
   };
 }
 
 export function failureStatus(message: string): Status {
-  return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message, reason: 'InternalError',
-    code: 500 };
+  return {
+    apiVersion: 'v1',
+    kind: 'Status',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason: 'InternalError',
+    code: 500,
+  };
 }
 
 type Pty = typeof import('node-pty');
@@ -55,8 +73,11 @@ function loadPty(): Pty | undefined {
 
 const CH = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 
-export function runExecSession(ws: WebSocket, req: ExecRequest, target: { pid: number; env: Record<string, string> }):
-Promise<number> {
+export function runExecSession(
+  ws: WebSocket,
+  req: ExecRequest,
+  target: { pid: number; env: Record<string, string> },
+): Promise<number> {
   const v5 = ws.protocol === 'v5.channel.k8s.io';
   const send = (ch: number, data: Buffer | string): void => {
     if (ws.readyState !== ws.OPEN) return;
@@ -80,7 +101,7 @@ Promise<number> {
     if (req.tty) {
       const pty = loadPty();
       if (!pty) return resolve(finish(failureStatus('this kubelet has no pty support (node-pty is not built)'), 1));
-      const term = pty.spawn(argv[0]!, argv.slice(1), { name: env['TERM'] ?? 'xterm', cols: 80, rows: 24, env });
+      const term = pty.spawn(argv[0], argv.slice(1), { name: env['TERM'] ?? 'xterm', cols: 80, rows: 24, env });
       term.onData((d) => send(CH.stdout, d));
       term.onExit(({ exitCode }) => setTimeout(() => done(exitCode), 20));
       write = (d) => term.write(d.toString('utf8'));
@@ -88,7 +109,7 @@ Promise<number> {
       resize = (w, h) => term.resize(Math.max(1, w), Math.max(1, h));
       ws.on('close', () => term.kill('SIGHUP'));
     } else {
-      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const child = spawn(argv[0], argv.slice(1), { env, stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
       let pending = 2;
       let exitCode: number | undefined;
       const maybeDone = (): void => {
@@ -96,7 +117,11 @@ Promise<number> {
       };
       child.stdout!.on('data', (d: Buffer) => req.stdout && send(CH.stdout, d));
       child.stderr!.on('data', (d: Buffer) => req.stderr && send(CH.stderr, d));
-      for (const s of [child.stdout!, child.stderr!]) s.on('close', () => { pending--; maybeDone(); });
+      for (const s of [child.stdout!, child.stderr!])
+        s.on('close', () => {
+          pending--;
+          maybeDone();
+        });
       child.on('error', (err) => resolve(finish(failureStatus(`cannot run the command: ${err.message}`), 1)));
       child.on('exit', (code, signal) => {
         exitCode = code ?? (signal === 'SIGKILL' ? 137 : 128 + 15);
@@ -108,9 +133,9 @@ Promise<number> {
       ws.on('close', () => child.kill('SIGKILL'));
     }
     ws.on('message', (raw: Buffer) => {
-      const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as ArrayBuffer);
+      const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
       if (data.length === 0) return;
-      const ch = data[0]!;
+      const ch = data[0];
       const payload = data.subarray(1);
       if (ch === CH.stdin && req.stdin) write(payload);
       else if (ch === CH.resize) {

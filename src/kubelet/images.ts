@@ -51,9 +51,18 @@ export interface ResolvedImage {
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export const KNOWN_IMAGES = ['nginx[:tag]', 'busybox[:tag]', 'radial/busyboxplus[:tag]', 'curlimages/curl[:tag]',
-  'appropriate/curl[:tag]', 'registry.k8s.io/e2e-test-images/agnhost:<tag>', 'flannelette/http', 'flannelette/echo',
-  'flannelette/fetch', 'flannelette/sleep'];
+export const KNOWN_IMAGES = [
+  'nginx[:tag]',
+  'busybox[:tag]',
+  'radial/busyboxplus[:tag]',
+  'curlimages/curl[:tag]',
+  'appropriate/curl[:tag]',
+  'registry.k8s.io/e2e-test-images/agnhost:<tag>',
+  'flannelette/http',
+  'flannelette/echo',
+  'flannelette/fetch',
+  'flannelette/sleep',
+];
 
 const BUILTIN_PROGRAMS = ['http', 'echo', 'fetch', 'sleep'];
 
@@ -107,8 +116,11 @@ function base(image: string, name: string, tag: string): Omit<ResolvedImage, 'ma
   return { image, name, tag, env: { PATH: DEFAULT_PATH }, writable: [], binLinks: {}, aliases: {} };
 }
 
-export function resolveImage(image: string, host: HostFacts, extra: Record<string, string[]> = {}):
-ResolvedImage | undefined {
+export function resolveImage(
+  image: string,
+  host: HostFacts,
+  extra: Record<string, string[]> = {},
+): ResolvedImage | undefined {
   const { name, tag } = parseImageRef(image);
   const b = base(image, name, tag);
   if (extra[name]) return { ...b, mappedTo: extra[name].join(' '), entrypoint: extra[name], cmd: [] };
@@ -121,20 +133,38 @@ ResolvedImage | undefined {
     ];
     if (host.nginx) {
       writable.push({ path: '/etc/nginx/nginx.conf', kind: 'file', content: NGINX_CONF });
-      return { ...b, writable, mappedTo: `${host.nginx} (Debian nginx)`, entrypoint: [],
-        cmd: ['nginx', '-g', 'daemon off;'], aliases: { nginx: [host.nginx] } };
+      return {
+        ...b,
+        writable,
+        mappedTo: `${host.nginx} (Debian nginx)`,
+        entrypoint: [],
+        cmd: ['nginx', '-g', 'daemon off;'],
+        aliases: { nginx: [host.nginx] },
+      };
     }
-    return { ...b, writable, mappedTo: 'the built-in nginx stand-in', entrypoint: [],
-      cmd: [...host.builtin, 'nginx-standin'], aliases: { nginx: [...host.builtin, 'nginx-standin'] },
-      warning: 'nginx is not installed on this host (apt-get install nginx-light): using the built-in stand-in ' +
-        'that serves the same welcome page' };
+    return {
+      ...b,
+      writable,
+      mappedTo: 'the built-in nginx stand-in',
+      entrypoint: [],
+      cmd: [...host.builtin, 'nginx-standin'],
+      aliases: { nginx: [...host.builtin, 'nginx-standin'] },
+      warning:
+        'nginx is not installed on this host (apt-get install nginx-light): using the built-in stand-in ' +
+        'that serves the same welcome page',
+    };
   }
   if (name === 'busybox' || name === 'radial/busyboxplus') {
     if (!host.busybox) return undefined;
     const binLinks: Record<string, string> = { busybox: host.busybox };
     if (name === 'radial/busyboxplus' && tag === 'curl' && host.curl) binLinks['curl'] = host.curl;
-    return { ...b, binLinks, mappedTo: `${host.busybox} applets${binLinks['curl'] ? ' and curl' : ''}`,
-      entrypoint: [], cmd: ['sh'] };
+    return {
+      ...b,
+      binLinks,
+      mappedTo: `${host.busybox} applets${binLinks['curl'] ? ' and curl' : ''}`,
+      entrypoint: [],
+      cmd: ['sh'],
+    };
   }
   if (name === 'curlimages/curl' || name === 'appropriate/curl') {
     if (!host.curl) return undefined;
@@ -142,12 +172,17 @@ ResolvedImage | undefined {
   }
   if (name === 'registry.k8s.io/e2e-test-images/agnhost' || name === 'k8s.gcr.io/e2e-test-images/agnhost') {
     const launcher = `#!/bin/sh\nexec ${[...host.builtin, 'agnhost'].map(shellQuote).join(' ')} "$@"\n`;
-    return { ...b, mappedTo: 'the built-in agnhost', entrypoint: ['/agnhost'], cmd: ['pause'],
-      writable: [{ path: '/agnhost', kind: 'file', content: launcher, mode: 0o755 }] };
+    return {
+      ...b,
+      mappedTo: 'the built-in agnhost',
+      entrypoint: ['/agnhost'],
+      cmd: ['pause'],
+      writable: [{ path: '/agnhost', kind: 'file', content: launcher, mode: 0o755 }],
+    };
   }
   const m = /^flannelette\/([a-z]+)$/.exec(name);
-  if (m && BUILTIN_PROGRAMS.includes(m[1]!)) {
-    return { ...b, mappedTo: `the built-in program ${m[1]}`, entrypoint: [...host.builtin, m[1]!], cmd: [] };
+  if (m && BUILTIN_PROGRAMS.includes(m[1])) {
+    return { ...b, mappedTo: `the built-in program ${m[1]}`, entrypoint: [...host.builtin, m[1]], cmd: [] };
   }
   return undefined;
 }
@@ -166,6 +201,6 @@ export function containerArgv(img: ResolvedImage, command?: string[], args?: str
 }
 
 export function applyAliases(img: ResolvedImage, argv: string[]): string[] {
-  const alias = argv.length > 0 ? img.aliases[argv[0]!] : undefined;
+  const alias = argv.length > 0 ? img.aliases[argv[0]] : undefined;
   return alias ? [...alias, ...argv.slice(1)] : argv;
 }

@@ -14,7 +14,11 @@ export class HostLocalIpam {
   private readonly subnet: Cidr;
   private readonly gateway: number;
 
-  constructor(private readonly dir: string, podCIDR: string, gateway: string) {
+  constructor(
+    private readonly dir: string,
+    podCIDR: string,
+    gateway: string,
+  ) {
     this.subnet = Cidr.parse(podCIDR);
     this.gateway = parseIpv4(gateway);
     fs.mkdirSync(dir, { recursive: true });
@@ -56,7 +60,9 @@ export class HostLocalIpam {
       fs.writeFileSync(path.join(this.dir, 'last_reserved_ip.0'), text);
       return text;
     }
-    throw new CapacityError(`no free address left in ${this.subnet} (${this.allocatedNames().length} allocated)`);
+    throw new CapacityError(
+      `no free address left in ${this.subnet.toString()} (${this.allocatedNames().length} allocated)`,
+    );
   }
 
   /** Frees every address held by `owner`; returns the addresses freed. */

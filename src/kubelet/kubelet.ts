@@ -28,13 +28,18 @@ export interface KubeletLogger {
 // conditions others set on the Node (flannel's NetworkUnavailable) stay.
 const SMP = 'application/strategic-merge-patch+json';
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => {
-    clearTimeout(t);
-    resolve();
-  }, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 export class Kubelet {
   readonly runtime: PodRuntime;
@@ -52,7 +57,10 @@ export class Kubelet {
   private timers: NodeJS.Timeout[] = [];
   private loops: Promise<void>[] = [];
 
-  constructor(readonly cfg: KubeletConfig, private readonly log: KubeletLogger) {
+  constructor(
+    readonly cfg: KubeletConfig,
+    private readonly log: KubeletLogger,
+  ) {
     this.runtime = new PodRuntime(cfg, detectHost(), shimCommand(), cfg.clusterDNS ?? [], cfg.clusterDomain);
     this.api = new ApiClient(cfg.apiSocket, () => fs.readFileSync(cfg.tokenFile, 'utf8').trim());
     this.events = new EventRecorder(this.api, cfg.nodeName);
@@ -68,16 +76,23 @@ export class Kubelet {
           env: (c) => {
             const a = w.latest(c);
             try {
-              return (JSON.parse(fs.readFileSync(path.join(a!.dir, 'container.json'), 'utf8')) as { env: Record<string,
-                string> }).env;
+              return (
+                JSON.parse(fs.readFileSync(path.join(a!.dir, 'container.json'), 'utf8')) as {
+                  env: Record<string, string>;
+                }
+              ).env;
             } catch {
               return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
             }
           },
         };
       },
-      podList: () => ({ kind: 'PodList', apiVersion: 'v1', metadata: {},
-        items: [...this.workers.values()].map((w) => w.pod) }),
+      podList: () => ({
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: {},
+        items: [...this.workers.values()].map((w) => w.pod),
+      }),
     });
   }
 
@@ -115,14 +130,18 @@ export class Kubelet {
           registered = await this.register();
         } else {
           const now = new Date().toISOString();
-          const r = await this.api.request('PATCH', `/api/v1/nodes/${name}/status`,
-            { status: { conditions: nodeConditions(now, this.started) } }, SMP);
+          const r = await this.api.request(
+            'PATCH',
+            `/api/v1/nodes/${name}/status`,
+            { status: { conditions: nodeConditions(now, this.started) } },
+            SMP,
+          );
           if (r.status === 404) registered = false;
         }
       } catch (err) {
         this.log.warn(`node ${name}: ${(err as Error).message}`);
       }
-      await sleep(registered ? this.cfg.heartbeatMs ?? 2000 : 1000, signal);
+      await sleep(registered ? (this.cfg.heartbeatMs ?? 2000) : 1000, signal);
     }
   }
 
@@ -134,21 +153,22 @@ export class Kubelet {
     const got = await this.api.request('GET', `/api/v1/nodes/${name}`);
     if (got.status === 404) {
       const r = await this.api.request('POST', '/api/v1/nodes', node);
-      if (r.status >= 300
-        && r.status !== 409) throw new Error(`registering node: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      if (r.status >= 300 && r.status !== 409)
+        throw new Error(`registering node: HTTP ${r.status} ${JSON.stringify(r.body)}`);
       if (r.status < 300) {
-        await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
-          SMP);
+        await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status }, SMP);
         this.log.info(`node ${name} registered`);
         return true;
       }
     } else if (got.status !== 200) throw new Error(`reading node: HTTP ${got.status}`);
-    const r = await this.api.request('PATCH', `/api/v1/nodes/${name}`,
+    const r = await this.api.request(
+      'PATCH',
+      `/api/v1/nodes/${name}`,
       { metadata: { labels: node.metadata.labels, annotations: node.metadata.annotations }, spec: node.spec },
-      'application/merge-patch+json');
+      'application/merge-patch+json',
+    );
     if (r.status >= 300) throw new Error(`updating node: HTTP ${r.status}`);
-    await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status },
-      SMP);
+    await this.api.request('PATCH', `/api/v1/nodes/${name}/status`, { status: node.status }, SMP);
     this.log.info(`node ${name} updated`);
     return true;
   }
@@ -164,16 +184,20 @@ export class Kubelet {
         let rv = list.body.metadata?.resourceVersion ?? '0';
         for (;;) {
           let gone = false;
-          const w = await this.api.watch(`/api/v1/pods?fieldSelector=${selector}&watch=true&allowWatchBookmarks=true` +
-            `&resourceVersion=${rv}&timeoutSeconds=300`, (e: WatchEvent) => {
-            const obj = e.object as Pod;
-            if (e.type === 'ERROR') {
-              gone = true;
-              return;
-            }
-            if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
-            if (e.type !== 'BOOKMARK') this.onPod(e.type, obj);
-          }, signal);
+          const w = await this.api.watch(
+            `/api/v1/pods?fieldSelector=${selector}&watch=true&allowWatchBookmarks=true` +
+              `&resourceVersion=${rv}&timeoutSeconds=300`,
+            (e: WatchEvent) => {
+              const obj = e.object as Pod;
+              if (e.type === 'ERROR') {
+                gone = true;
+                return;
+              }
+              if (obj?.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+              if (e.type !== 'BOOKMARK') this.onPod(e.type, obj);
+            },
+            signal,
+          );
           if (signal.aborted || gone || w.status !== 200) break;
         }
       } catch (err) {
@@ -204,9 +228,11 @@ export class Kubelet {
     } catch {
       // no containers
     }
-    await Promise.all(names.map(async (c) => {
-      for (const n of attempts(dir, c)) await stopContainer(readAttempt(dir, c, n), 2000);
-    }));
+    await Promise.all(
+      names.map(async (c) => {
+        for (const n of attempts(dir, c)) await stopContainer(readAttempt(dir, c, n), 2000);
+      }),
+    );
     await this.runtime.removePod(uid);
     this.log.info(`removed pod ${name || uid}: it no longer exists in the API`);
   }
@@ -244,7 +270,8 @@ export class Kubelet {
     const uid = w.uid;
     this.deleting.add(uid);
     const p = w.pod;
-    const grace = deleteFromApi ? p.metadata.deletionGracePeriodSeconds ?? p.spec.terminationGracePeriodSeconds ?? 30
+    const grace = deleteFromApi
+      ? (p.metadata.deletionGracePeriodSeconds ?? p.spec.terminationGracePeriodSeconds ?? 30)
       : 2;
     const summary = await w.terminate(grace);
     this.log.info(`pod ${p.metadata.namespace}/${p.metadata.name} stopped: ${JSON.stringify(summary)}`);
@@ -258,8 +285,11 @@ export class Kubelet {
     const uid = p.metadata.uid;
     for (let i = 0; i < 30 && !this.abort.signal.aborted; i++) {
       try {
-        const r = await this.api.request('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`,
-          { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } });
+        const r = await this.api.request(
+          'DELETE',
+          `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`,
+          { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } },
+        );
         if (r.status < 300 || r.status === 404 || r.status === 409) return;
       } catch {
         // API down: retry
@@ -272,11 +302,13 @@ export class Kubelet {
     if (this.ticking || this.abort.signal.aborted) return;
     this.ticking = true;
     try {
-      await Promise.all([...this.workers.values()].map(async (w) => {
-        if (this.deleting.has(w.uid)) return;
-        await w.sync();
-        await this.report(w, w.status());
-      }));
+      await Promise.all(
+        [...this.workers.values()].map(async (w) => {
+          if (this.deleting.has(w.uid)) return;
+          await w.sync();
+          await this.report(w, w.status());
+        }),
+      );
     } finally {
       this.ticking = false;
     }
@@ -287,9 +319,12 @@ export class Kubelet {
     if (this.lastSent.get(w.uid) === text) return;
     const p = w.pod;
     try {
-      const r = await this.api.request('PATCH',
+      const r = await this.api.request(
+        'PATCH',
         `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}/status`,
-        { status }, 'application/merge-patch+json');
+        { status },
+        'application/merge-patch+json',
+      );
       if (r.status < 300) this.lastSent.set(w.uid, text);
     } catch {
       // API down: the next tick retries

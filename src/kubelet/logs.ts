@@ -20,14 +20,23 @@ export function parseLogOptions(q: URLSearchParams): LogOptions & { previous: bo
     const v = q.get(k);
     return v !== null && /^\d+$/.test(v) ? Number(v) : undefined;
   };
-  return { follow: flag('follow'), previous: flag('previous'), timestamps: flag('timestamps'),
+  return {
+    follow: flag('follow'),
+    previous: flag('previous'),
+    timestamps: flag('timestamps'),
     tailLines: num('tailLines'),
-    sinceSeconds: num('sinceSeconds'), limitBytes: num('limitBytes') };
+    sinceSeconds: num('sinceSeconds'),
+    limitBytes: num('limitBytes'),
+  };
 }
 
 /** Renders CRI log text (whole lines) as output text. */
 export function renderLog(text: string, opts: LogOptions, nowMs = Date.now()): string {
-  let entries = text.split('\n').filter(Boolean).map(parseCriLine).filter((e) => e !== undefined);
+  let entries = text
+    .split('\n')
+    .filter(Boolean)
+    .map(parseCriLine)
+    .filter((e) => e !== undefined);
   if (opts.sinceSeconds !== undefined) {
     const since = nowMs - opts.sinceSeconds * 1000;
     entries = entries.filter((e) => Date.parse(e.time) >= since);
@@ -37,7 +46,7 @@ export function renderLog(text: string, opts: LogOptions, nowMs = Date.now()): s
     let lines = 0;
     let start = entries.length;
     for (let i = entries.length - 1; i >= 0; i--) {
-      if (!entries[i]!.partial) {
+      if (!entries[i].partial) {
         if (lines === opts.tailLines) break;
         lines++;
       }
@@ -94,8 +103,9 @@ export async function streamLog(file: string, opts: LogOptions, running: () => b
     const complete = text.lastIndexOf('\n') + 1;
     pos += Buffer.byteLength(text.slice(0, complete));
     const chunk = text.slice(0, complete);
-    return write(first ? renderLog(chunk, opts) : renderLog(chunk, { ...opts, tailLines: undefined,
-      sinceSeconds: undefined }));
+    return write(
+      first ? renderLog(chunk, opts) : renderLog(chunk, { ...opts, tailLines: undefined, sinceSeconds: undefined }),
+    );
   };
   if (!readNew(true) || !opts.follow) return;
   while (!closed) {

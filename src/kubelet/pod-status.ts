@@ -29,14 +29,14 @@ export function terminatedState(e: ExitRecord, containerID?: string): NonNullabl
     startedAt: e.startedAt,
     finishedAt: e.finishedAt,
     ...(containerID ? { containerID } : {}),
-  } as NonNullable<ContainerState['terminated']>;
+  };
 }
 
 export function containerStatus(v: ContainerView): ContainerStatus {
   let state: ContainerState;
   if (v.running) state = { running: { startedAt: v.running.startedAt } };
-  else if (v.waiting) state = { waiting: { reason: v.waiting.reason,
-    ...(v.waiting.message ? { message: v.waiting.message } : {}) } };
+  else if (v.waiting)
+    state = { waiting: { reason: v.waiting.reason, ...(v.waiting.message ? { message: v.waiting.message } : {}) } };
   else if (v.terminated) state = { terminated: terminatedState(v.terminated, v.containerID) };
   else state = { waiting: { reason: 'ContainerCreating' } };
   return {
@@ -74,19 +74,33 @@ export function podPhase(restartPolicy: Pod['spec']['restartPolicy'], views: rea
 }
 
 /** Conditions with lastTransitionTime kept from `previous` when the status did not change. */
-export function podConditions(previous: readonly PodCondition[] | undefined, sandboxReady: boolean,
-  views: readonly ContainerView[], now: string): PodCondition[] {
+export function podConditions(
+  previous: readonly PodCondition[] | undefined,
+  sandboxReady: boolean,
+  views: readonly ContainerView[],
+  now: string,
+): PodCondition[] {
   const allReady = views.length > 0 && views.every((v) => v.ready);
   const notReady = views.filter((v) => !v.ready).map((v) => v.name);
   const want: PodCondition[] = [
     { type: 'PodReadyToStartContainers', status: sandboxReady ? 'True' : 'False' },
     { type: 'Initialized', status: 'True' },
-    allReady ? { type: 'Ready', status: 'True' }
-      : { type: 'Ready', status: 'False', reason: 'ContainersNotReady',
-        message: `containers with unready status: [${notReady.join(' ')}]` },
-    allReady ? { type: 'ContainersReady', status: 'True' }
-      : { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady',
-        message: `containers with unready status: [${notReady.join(' ')}]` },
+    allReady
+      ? { type: 'Ready', status: 'True' }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: 'ContainersNotReady',
+          message: `containers with unready status: [${notReady.join(' ')}]`,
+        },
+    allReady
+      ? { type: 'ContainersReady', status: 'True' }
+      : {
+          type: 'ContainersReady',
+          status: 'False',
+          reason: 'ContainersNotReady',
+          message: `containers with unready status: [${notReady.join(' ')}]`,
+        },
     { type: 'PodScheduled', status: 'True' },
   ];
   return want.map((c) => {

@@ -57,7 +57,10 @@ export class PodWorker {
   private readonly now: () => number;
   private sandboxError?: string;
 
-  constructor(pod: Pod, private readonly deps: WorkerDeps) {
+  constructor(
+    pod: Pod,
+    private readonly deps: WorkerDeps,
+  ) {
     this.pod = pod;
     this.now = deps.now ?? Date.now;
     const s = readSandbox(deps.runtime.podDir(this.uid));
@@ -92,13 +95,13 @@ export class PodWorker {
   /** The latest attempt of a container (undefined before its first start). */
   latest(name: string): AttemptInfo | undefined {
     const list = attempts(this.dir, name);
-    return list.length > 0 ? readAttempt(this.dir, name, list[list.length - 1]!) : undefined;
+    return list.length > 0 ? readAttempt(this.dir, name, list[list.length - 1]) : undefined;
   }
 
   /** The attempt before the latest (for `logs --previous`). */
   previous(name: string): AttemptInfo | undefined {
     const list = attempts(this.dir, name);
-    return list.length > 1 ? readAttempt(this.dir, name, list[list.length - 2]!) : undefined;
+    return list.length > 1 ? readAttempt(this.dir, name, list[list.length - 2]) : undefined;
   }
 
   async sync(): Promise<void> {
@@ -112,8 +115,13 @@ export class PodWorker {
           const had = this.sandbox !== undefined;
           this.sandbox = (await this.deps.runtime.ensureSandbox(this.pod)).sandbox;
           this.sandboxError = undefined;
-          if (had) this.deps.event(this.pod, 'Normal', 'SandboxChanged',
-            'Pod sandbox changed, it will be killed and re-created.');
+          if (had)
+            this.deps.event(
+              this.pod,
+              'Normal',
+              'SandboxChanged',
+              'Pod sandbox changed, it will be killed and re-created.',
+            );
         } catch (err) {
           const msg = `Failed to create pod sandbox: ${(err as Error).message}`;
           if (msg !== this.sandboxError) this.deps.event(this.pod, 'Warning', 'FailedCreatePodSandBox', msg);
@@ -141,7 +149,8 @@ export class PodWorker {
         st.waiting = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` };
         return;
       }
-      const msg = `Failed to pull image "${c.image}": this lab has no registry and does not know this image; ` +
+      const msg =
+        `Failed to pull image "${c.image}": this lab has no registry and does not know this image; ` +
         `known images: ${this.deps.knownImages.join(', ')}`;
       this.deps.event(this.pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`, fieldPath);
       this.deps.event(this.pod, 'Warning', 'Failed', msg, fieldPath);
@@ -174,12 +183,19 @@ export class PodWorker {
     if (wait > 0) {
       const delay = Math.round(this.deps.backoff.delay(this.key(c.name)) / 100) / 10;
       const p = this.pod.metadata;
-      st.waiting = { reason: 'CrashLoopBackOff',
-        message: `back-off ${delay}s restarting failed container=${c.name} pod=${p.name}_${p.namespace}(${p.uid})` };
+      st.waiting = {
+        reason: 'CrashLoopBackOff',
+        message: `back-off ${delay}s restarting failed container=${c.name} pod=${p.name}_${p.namespace}(${p.uid})`,
+      };
       if (st.backoffNoticeFor !== info.attempt) {
         st.backoffNoticeFor = info.attempt;
-        this.deps.event(this.pod, 'Warning', 'BackOff',
-          `Back-off restarting failed container ${c.name} in pod ${p.name}_${p.namespace}(${p.uid})`, fieldPath);
+        this.deps.event(
+          this.pod,
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${c.name} in pod ${p.name}_${p.namespace}(${p.uid})`,
+          fieldPath,
+        );
       }
       return;
     }
@@ -187,11 +203,21 @@ export class PodWorker {
     await this.start(c, img, sandbox, info.attempt + 1, st);
   }
 
-  private async start(c: Container, img: ResolvedImage, sandbox: Sandbox, attempt: number,
-    st: ContainerRuntimeState): Promise<void> {
+  private async start(
+    c: Container,
+    img: ResolvedImage,
+    sandbox: Sandbox,
+    attempt: number,
+    st: ContainerRuntimeState,
+  ): Promise<void> {
     const fieldPath = `spec.containers{${c.name}}`;
-    this.deps.event(this.pod, 'Normal', 'Pulled',
-      `Container image "${c.image}" already present on machine (runs as ${img.mappedTo})`, fieldPath);
+    this.deps.event(
+      this.pod,
+      'Normal',
+      'Pulled',
+      `Container image "${c.image}" already present on machine (runs as ${img.mappedTo})`,
+      fieldPath,
+    );
     if (img.warning) this.deps.event(this.pod, 'Warning', 'ImageStandIn', img.warning, fieldPath);
     try {
       st.info = await this.deps.runtime.startContainer(this.pod, c, img, sandbox, attempt);
@@ -208,46 +234,65 @@ export class PodWorker {
   private probe(c: Container, st: ContainerRuntimeState, info: AttemptInfo, sandbox: Sandbox): void {
     const startedAt = Date.parse(info.state!.startedAt);
     const now = this.now();
-    const env = () => containerEnv(this.pod, c, this.deps.resolve(c.image ?? '')!, sandbox.ip,
-      this.deps.runtime.cfg.publicIp);
+    const env = () =>
+      containerEnv(this.pod, c, this.deps.resolve(c.image ?? '')!, sandbox.ip, this.deps.runtime.cfg.publicIp);
     if (!c.readinessProbe) st.ready = true;
     for (const kind of ['readiness', 'liveness'] as const) {
       const probe = kind === 'readiness' ? c.readinessProbe : c.livenessProbe;
       if (!probe) continue;
       let ps = st[kind];
-      if (!ps) ps = st[kind] = { nextAt: startedAt + (probe.initialDelaySeconds ?? 0) * 1000, failures: 0,
-        successes: 0, inflight: false };
+      if (!ps)
+        ps = st[kind] = {
+          nextAt: startedAt + (probe.initialDelaySeconds ?? 0) * 1000,
+          failures: 0,
+          successes: 0,
+          inflight: false,
+        };
       if (ps.inflight || now < ps.nextAt) continue;
       ps.inflight = true;
       ps.nextAt = now + (probe.periodSeconds ?? 10) * 1000;
       const attempt = info.attempt;
-      void runProbe(probe, { netns: sandbox.netns, podIp: sandbox.ip, containerPid: info.state!.pid, env: env(),
-        container: c })
-        .then(async (r) => {
-          ps!.inflight = false;
-          if (this.terminating || st.info?.attempt !== attempt) return;
-          if (r.ok) {
-            ps!.failures = 0;
-            ps!.successes++;
-            if (kind === 'readiness' && ps!.successes >= (probe.successThreshold ?? 1)) st.ready = true;
-            return;
-          }
-          ps!.successes = 0;
-          ps!.failures++;
-          const label = kind === 'readiness' ? 'Readiness' : 'Liveness';
-          this.deps.event(this.pod, 'Warning', 'Unhealthy', `${label} probe failed: ${r.message}`,
-            `spec.containers{${c.name}}`);
-          if (ps!.failures < (probe.failureThreshold ?? 3)) return;
-          if (kind === 'readiness') {
-            st.ready = false;
-            return;
-          }
-          st.killing = true;
+      void runProbe(probe, {
+        netns: sandbox.netns,
+        podIp: sandbox.ip,
+        containerPid: info.state!.pid,
+        env: env(),
+        container: c,
+      }).then(async (r) => {
+        ps.inflight = false;
+        if (this.terminating || st.info?.attempt !== attempt) return;
+        if (r.ok) {
+          ps.failures = 0;
+          ps.successes++;
+          if (kind === 'readiness' && ps.successes >= (probe.successThreshold ?? 1)) st.ready = true;
+          return;
+        }
+        ps.successes = 0;
+        ps.failures++;
+        const label = kind === 'readiness' ? 'Readiness' : 'Liveness';
+        this.deps.event(
+          this.pod,
+          'Warning',
+          'Unhealthy',
+          `${label} probe failed: ${r.message}`,
+          `spec.containers{${c.name}}`,
+        );
+        if (ps.failures < (probe.failureThreshold ?? 3)) return;
+        if (kind === 'readiness') {
           st.ready = false;
-          this.deps.event(this.pod, 'Normal', 'Killing', `Container ${c.name} failed liveness probe, will be restarted`,
-            `spec.containers{${c.name}}`);
-          await stopContainer(info, this.graceMs());
-        });
+          return;
+        }
+        st.killing = true;
+        st.ready = false;
+        this.deps.event(
+          this.pod,
+          'Normal',
+          'Killing',
+          `Container ${c.name} failed liveness probe, will be restarted`,
+          `spec.containers{${c.name}}`,
+        );
+        await stopContainer(info, this.graceMs());
+      });
     }
   }
 
@@ -263,14 +308,22 @@ export class PodWorker {
         const summary: StopSummary = {};
         while (this.busy) await new Promise((r) => setTimeout(r, 20));
         const graceMs = graceSeconds !== undefined ? graceSeconds * 1000 : this.graceMs();
-        await Promise.all(this.pod.spec.containers.map(async (c) => {
-          const info = this.latest(c.name);
-          summary[c.name] = { result: 'gone', exitCode: info?.exit?.exitCode };
-          if (!info || info.phase !== 'running') return;
-          this.deps.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.name}`, `spec.containers{${c.name}}`);
-          const result = await stopContainer(info, graceMs);
-          summary[c.name] = { result, exitCode: this.latest(c.name)?.exit?.exitCode };
-        }));
+        await Promise.all(
+          this.pod.spec.containers.map(async (c) => {
+            const info = this.latest(c.name);
+            summary[c.name] = { result: 'gone', exitCode: info?.exit?.exitCode };
+            if (!info || info.phase !== 'running') return;
+            this.deps.event(
+              this.pod,
+              'Normal',
+              'Killing',
+              `Stopping container ${c.name}`,
+              `spec.containers{${c.name}}`,
+            );
+            const result = await stopContainer(info, graceMs);
+            summary[c.name] = { result, exitCode: this.latest(c.name)?.exit?.exitCode };
+          }),
+        );
         await this.deps.runtime.removePod(this.uid).catch(() => undefined);
         for (const c of this.pod.spec.containers) {
           this.deps.backoff.forget(this.key(c.name));
@@ -319,8 +372,15 @@ export class PodWorker {
       ...(info ? { containerID: `flannelette://${this.uid.slice(0, 8)}-${c.name}-${info.attempt}` } : {}),
       restartCount: info?.attempt ?? 0,
       ...(running ? { running: { startedAt: info.state!.startedAt } } : {}),
-      ...(!running && info ? { terminated: info.exit ?? { exitCode: 255, finishedAt: info.state?.startedAt ?? '',
-        message: 'the container\'s shim is gone' } } : {}),
+      ...(!running && info
+        ? {
+            terminated: info.exit ?? {
+              exitCode: 255,
+              finishedAt: info.state?.startedAt ?? '',
+              message: "the container's shim is gone",
+            },
+          }
+        : {}),
       ...(!running && st.waiting ? { waiting: st.waiting } : {}),
       ...(lastTerminated ? { lastTerminated } : {}),
       ready: Boolean(running) && st.ready && !st.killing,

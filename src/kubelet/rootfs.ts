@@ -40,9 +40,19 @@ export function podFiles(podDir: string): PodFiles {
 
 /** /etc/hosts as the kubelet writes it for a pod. */
 export function hostsFileText(podIp: string, hostname: string): string {
-  return ['# Kubernetes-managed hosts file.', '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet', 'fe00::0\tip6-mcastprefix', 'fe00::1\tip6-allnodes', 'fe00::2\tip6-allrouters',
-    '', '# Entries added by HostAliases.', `${podIp}\t${hostname}`, ''].join('\n');
+  return [
+    '# Kubernetes-managed hosts file.',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'fe00::0\tip6-mcastprefix',
+    'fe00::1\tip6-allnodes',
+    'fe00::2\tip6-allrouters',
+    '',
+    '# Entries added by HostAliases.',
+    `${podIp}\t${hostname}`,
+    '',
+  ].join('\n');
 }
 
 export function resolvConfText(namespace: string, clusterDomain: string, nameservers: readonly string[]): string {
@@ -72,8 +82,12 @@ const safeName = (p: string): string => p.replace(/^\/+/, '').replace(/[^A-Za-z0
  * Creates the private copies of one container start under `attemptDir` and returns the bind mounts,
  * in mount order. Volumes must exist under pod.volumesDir (created by the caller from spec.volumes).
  */
-export function prepareContainerFiles(attemptDir: string, pod: PodFiles, img: ResolvedImage,
-  volumeMounts: readonly VolumeMountSpec[]): BindMount[] {
+export function prepareContainerFiles(
+  attemptDir: string,
+  pod: PodFiles,
+  img: ResolvedImage,
+  volumeMounts: readonly VolumeMountSpec[],
+): BindMount[] {
   const rw = path.join(attemptDir, 'rw');
   fs.mkdirSync(rw, { recursive: true });
   fs.mkdirSync(path.join(attemptDir, 'layer'), { recursive: true });
@@ -93,8 +107,8 @@ export function prepareContainerFiles(attemptDir: string, pod: PodFiles, img: Re
     const source = path.join(rw, safeName(w.path));
     if (w.kind === 'dir') {
       fs.mkdirSync(source, { recursive: true });
-      if (w.seedFrom && fs.existsSync(w.seedFrom)) fs.cpSync(w.seedFrom, source, { recursive: true,
-        dereference: true });
+      if (w.seedFrom && fs.existsSync(w.seedFrom))
+        fs.cpSync(w.seedFrom, source, { recursive: true, dereference: true });
     } else {
       fs.writeFileSync(source, w.content ?? '', { mode: w.mode ?? 0o644 });
       fs.chmodSync(source, w.mode ?? 0o644);
@@ -114,8 +128,12 @@ export function prepareContainerFiles(attemptDir: string, pod: PodFiles, img: Re
     binds.push({ source: bin, target: '/usr/local/bin', kind: 'dir' });
   }
   for (const vm of volumeMounts) {
-    binds.push({ source: path.join(pod.volumesDir, vm.volume), target: vm.mountPath, kind: 'dir',
-      readOnly: vm.readOnly });
+    binds.push({
+      source: path.join(pod.volumesDir, vm.volume),
+      target: vm.mountPath,
+      kind: 'dir',
+      readOnly: vm.readOnly,
+    });
   }
   return binds;
 }
@@ -132,7 +150,9 @@ function busyboxApplets(busybox: string): string[] {
   let list = appletCache.get(busybox);
   if (!list) {
     try {
-      list = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').map((s) => s.trim())
+      list = execFileSync(busybox, ['--list'], { encoding: 'utf8' })
+        .split('\n')
+        .map((s) => s.trim())
         .filter((s) => /^[A-Za-z0-9._[-]+$/.test(s) && s !== 'busybox');
     } catch {
       list = [];

@@ -10,16 +10,23 @@ export interface RunResult {
 }
 
 /** Runs a command (no shell); rejects with DeviceError when it cannot start or exits non-zero. */
-export function run(cmd: string, args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}):
-Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20 },
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         if (err) {
           const first = String(stderr).trim().split('\n')[0] || err.message.split('\n')[0];
           reject(new DeviceError(`${cmd} ${args.join(' ')}: ${first}`, { cause: err }));
         } else resolve({ stdout: String(stdout), stderr: String(stderr) });
-      });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }

@@ -24,14 +24,14 @@ export interface PodMeta {
 export function expandVars(text: string, env: Record<string, string>): string {
   return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name: string | undefined) => {
     if (m === '$$') return '$';
-    return name !== undefined && env[name] !== undefined ? env[name]! : m;
+    return name !== undefined && env[name] !== undefined ? env[name] : m;
   });
 }
 
 /** The value of a downward-API fieldRef, or undefined for a field this kubelet does not provide. */
 export function fieldRefValue(pod: Pod, fieldPath: string, podIp: string, hostIp: string): string | undefined {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
-  if (m) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]!] ?? '';
+  if (m) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]] ?? '';
   const fields: Record<string, string | undefined> = {
     'metadata.name': pod.metadata.name,
     'metadata.namespace': pod.metadata.namespace ?? 'default',
@@ -46,12 +46,21 @@ export function fieldRefValue(pod: Pod, fieldPath: string, podIp: string, hostIp
   return fields[fieldPath];
 }
 
-export function containerEnv(pod: Pod, c: Container, img: ResolvedImage, podIp: string, hostIp: string):
-Record<string, string> {
+export function containerEnv(
+  pod: Pod,
+  c: Container,
+  img: ResolvedImage,
+  podIp: string,
+  hostIp: string,
+): Record<string, string> {
   const env: Record<string, string> = { ...img.env, HOSTNAME: pod.spec.hostname ?? pod.metadata.name ?? '' };
   if (img.name.startsWith('flannelette/')) {
-    Object.assign(env, { POD_NAME: pod.metadata.name ?? '', POD_IP: podIp, NODE_NAME: pod.spec.nodeName ?? '',
-      CONTAINER_NAME: c.name });
+    Object.assign(env, {
+      POD_NAME: pod.metadata.name ?? '',
+      POD_IP: podIp,
+      NODE_NAME: pod.spec.nodeName ?? '',
+      CONTAINER_NAME: c.name,
+    });
   }
   for (const e of c.env ?? []) {
     if (e.valueFrom?.fieldRef) {
@@ -66,8 +75,13 @@ export class PodRuntime {
   readonly ipam: HostLocalIpam;
   readonly podsDir: string;
 
-  constructor(readonly cfg: KubeletConfig, readonly host: HostFacts, readonly shim: readonly string[],
-    readonly clusterDNS: readonly string[] = [], readonly clusterDomain = 'cluster.local') {
+  constructor(
+    readonly cfg: KubeletConfig,
+    readonly host: HostFacts,
+    readonly shim: readonly string[],
+    readonly clusterDNS: readonly string[] = [],
+    readonly clusterDomain = 'cluster.local',
+  ) {
     this.ipam = new HostLocalIpam(path.join(cfg.stateDir, 'ipam'), cfg.podCIDR, cfg.gateway);
     this.podsDir = path.join(cfg.stateDir, 'pods');
     fs.mkdirSync(this.podsDir, { recursive: true });
@@ -109,8 +123,13 @@ export class PodRuntime {
   }
 
   /** Starts attempt `attempt` of container `c` (its restart count) in the pod's sandbox. */
-  async startContainer(pod: Pod, c: Container, img: ResolvedImage, sandbox: Sandbox, attempt: number):
-  Promise<AttemptInfo> {
+  async startContainer(
+    pod: Pod,
+    c: Container,
+    img: ResolvedImage,
+    sandbox: Sandbox,
+    attempt: number,
+  ): Promise<AttemptInfo> {
     const dir = this.podDir(pod.metadata.uid!);
     const adir = attemptDir(dir, c.name, attempt);
     fs.rmSync(adir, { recursive: true, force: true });
@@ -119,7 +138,8 @@ export class PodRuntime {
     const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
     const argv = containerArgv(img, expand(c.command), expand(c.args));
     const known = new Set((pod.spec.volumes ?? []).map((v) => v.name));
-    const mounts = (c.volumeMounts ?? []).filter((m) => known.has(m.name))
+    const mounts = (c.volumeMounts ?? [])
+      .filter((m) => known.has(m.name))
       .map((m) => ({ volume: m.name, mountPath: m.mountPath, readOnly: m.readOnly }));
     const binds = prepareContainerFiles(adir, podFiles(dir), img, mounts);
     const script = startScript(adir, binds, c.workingDir);

@@ -60,20 +60,35 @@ export function processAlive(pid: number): boolean {
 /** True when the pause process is alive and lives in the sandbox's network namespace. */
 export function sandboxHealthy(s: Sandbox): boolean {
   try {
-    return processAlive(s.pausePid)
-      && fs.statSync(`/proc/${s.pausePid}/ns/net`).ino === fs.statSync(`/run/netns/${s.netns}`).ino;
+    return (
+      processAlive(s.pausePid) &&
+      fs.statSync(`/proc/${s.pausePid}/ns/net`).ino === fs.statSync(`/run/netns/${s.netns}`).ino
+    );
   } catch {
     return false;
   }
 }
 
 function startPause(netns: string, hostname: string): Promise<number> {
-  const child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'unshare', '--uts', '--', '/bin/sh', '-c',
-    'hostname "$1" && exec sleep infinity', 'pause', hostname], { detached: true, stdio: ['ignore', 'ignore',
-      'pipe'] });
+  const child = spawn(
+    'nsenter',
+    [
+      `--net=/run/netns/${netns}`,
+      '--',
+      'unshare',
+      '--uts',
+      '--',
+      '/bin/sh',
+      '-c',
+      'hostname "$1" && exec sleep infinity',
+      'pause',
+      hostname,
+    ],
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   return new Promise((resolve, reject) => {
     let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     child.on('error', (e) => reject(new DeviceError(`cannot start the pause process of ${netns}: ${e.message}`)));
     child.on('exit', (code) => reject(new DeviceError(`pause process of ${netns} exited (${code}): ${err.trim()}`)));
     // Ready once its UTS namespace differs from ours (hostname set, sleep running).
@@ -83,7 +98,7 @@ function startPause(netns: string, hostname: string): Promise<number> {
         const comm = fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim();
         if (comm === 'sleep') {
           child.removeAllListeners('exit');
-          child.stderr!.destroy();
+          child.stderr.destroy();
           child.unref();
           resolve(child.pid!);
           return;
@@ -98,8 +113,12 @@ function startPause(netns: string, hostname: string): Promise<number> {
   });
 }
 
-export async function createSandbox(cfg: KubeletConfig, ipam: HostLocalIpam, podDir: string,
-  pod: { uid: string; namespace: string; name: string; hostname: string }): Promise<Sandbox> {
+export async function createSandbox(
+  cfg: KubeletConfig,
+  ipam: HostLocalIpam,
+  podDir: string,
+  pod: { uid: string; namespace: string; name: string; hostname: string },
+): Promise<Sandbox> {
   const netns = podNetnsName(cfg.netnsPrefix, pod.name, pod.uid);
   const hostVeth = hostVethName(pod.uid);
   const prefix = Cidr.parse(cfg.podCIDR).prefix;
@@ -115,11 +134,23 @@ export async function createSandbox(cfg: KubeletConfig, ipam: HostLocalIpam, pod
       `link set ${hostVeth} master ${cfg.bridge}`,
       `link set ${hostVeth} up`,
     ]);
-    await ipBatch(netns, ['link set lo up', `addr add ${ip}/${prefix} dev eth0`, 'link set eth0 up',
-      `route add default via ${cfg.gateway}`]);
+    await ipBatch(netns, [
+      'link set lo up',
+      `addr add ${ip}/${prefix} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${cfg.gateway}`,
+    ]);
     pausePid = await startPause(netns, pod.hostname);
-    const s: Sandbox = { uid: pod.uid, namespace: pod.namespace, name: pod.name, netns, hostVeth, ip, pausePid,
-      createdAt: new Date().toISOString() };
+    const s: Sandbox = {
+      uid: pod.uid,
+      namespace: pod.namespace,
+      name: pod.name,
+      netns,
+      hostVeth,
+      ip,
+      pausePid,
+      createdAt: new Date().toISOString(),
+    };
     fs.writeFileSync(sandboxFile(podDir), JSON.stringify(s, null, 2));
     return s;
   } catch (err) {
@@ -136,8 +167,11 @@ function isPause(pid: number): boolean {
   }
 }
 
-export async function removeSandbox(cfg: KubeletConfig, ipam: HostLocalIpam,
-  s: { uid: string; netns: string; hostVeth: string; pausePid?: number }): Promise<void> {
+export async function removeSandbox(
+  cfg: KubeletConfig,
+  ipam: HostLocalIpam,
+  s: { uid: string; netns: string; hostVeth: string; pausePid?: number },
+): Promise<void> {
   const pids = new Set<number>();
   if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
   if (fs.existsSync(`/run/netns/${s.netns}`)) {

@@ -17,8 +17,17 @@ export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 /** What the server needs from the kubelet: the pods it runs and their containers' starts. */
 export interface ContainerSource {
   /** undefined: no such pod on this node; [] containers: the pod exists. */
-  pod(ns: string, name: string): { containers: string[]; latest(c: string): AttemptInfo | undefined;
-    previous(c: string): AttemptInfo | undefined; env(c: string): Record<string, string> } | undefined;
+  pod(
+    ns: string,
+    name: string,
+  ):
+    | {
+        containers: string[];
+        latest(c: string): AttemptInfo | undefined;
+        previous(c: string): AttemptInfo | undefined;
+        env(c: string): Record<string, string>;
+      }
+    | undefined;
   podList(): unknown;
 }
 
@@ -33,8 +42,10 @@ function sendStatus(res: http.ServerResponse, s: Status): void {
 
 function refuseUpgrade(socket: Duplex, s: Status): void {
   const body = JSON.stringify(s);
-  socket.end(`HTTP/1.1 ${s.code} ${http.STATUS_CODES[s.code] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${s.code} ${http.STATUS_CODES[s.code] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 type Lookup = { info: AttemptInfo; env: Record<string, string> } | Status;
@@ -43,9 +54,15 @@ export class KubeletServer {
   private readonly server: http.Server;
   private readonly wss: WebSocketServer;
 
-  constructor(private readonly socketPath: string, private readonly source: ContainerSource) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: 16 << 20,
-      handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false });
+  constructor(
+    private readonly socketPath: string,
+    private readonly source: ContainerSource,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: 16 << 20,
+      handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+    });
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }
@@ -53,8 +70,9 @@ export class KubeletServer {
   start(): Promise<void> {
     fs.rmSync(this.socketPath, { force: true });
     return new Promise((resolve, reject) => {
-      this.server.once('error',
-        (err) => reject(new DeviceError(`kubelet: cannot listen on ${this.socketPath}: ${err.message}`)));
+      this.server.once('error', (err) =>
+        reject(new DeviceError(`kubelet: cannot listen on ${this.socketPath}: ${err.message}`)),
+      );
       this.server.listen(this.socketPath, () => {
         fs.chmodSync(this.socketPath, 0o600);
         resolve();
@@ -65,10 +83,12 @@ export class KubeletServer {
   close(): Promise<void> {
     for (const c of this.wss.clients) c.terminate();
     this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => {
-      fs.rmSync(this.socketPath, { force: true });
-      resolve();
-    }));
+    return new Promise((resolve) =>
+      this.server.close(() => {
+        fs.rmSync(this.socketPath, { force: true });
+        resolve();
+      }),
+    );
   }
 
   private lookup(parts: string[], previous: boolean, forExec: boolean): Lookup {
@@ -81,9 +101,13 @@ export class KubeletServer {
     }
     const info = previous ? pod.previous(container) : pod.latest(container);
     if (!info) {
-      return status(400, 'BadRequest',
-        previous ? `previous terminated container "${container}" in pod "${name}" not found`
-        : `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`);
+      return status(
+        400,
+        'BadRequest',
+        previous
+          ? `previous terminated container "${container}" in pod "${name}" not found`
+          : `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`,
+      );
     }
     if (forExec && info.phase !== 'running') {
       return status(400, 'BadRequest', `container ${container} is not running (pod ${name}); cannot exec into it`);
@@ -113,10 +137,14 @@ export class KubeletServer {
       const running = (): boolean => {
         const [ns, name, c] = parts.slice(1).map(decodeURIComponent) as [string, string, string];
         const now = this.source.pod(ns, name)?.latest(c);
-        return now !== undefined && now.attempt === info.attempt && (now.phase === 'running'
-          || now.phase === 'starting');
+        return (
+          now !== undefined && now.attempt === info.attempt && (now.phase === 'running' || now.phase === 'starting')
+        );
       };
-      void streamLog(logFileOf(info.dir), opts, running, res).then(() => res.end(), () => res.end());
+      void streamLog(logFileOf(info.dir), opts, running, res).then(
+        () => res.end(),
+        () => res.end(),
+      );
       return;
     }
     sendStatus(res, status(404, 'NotFound', `the kubelet has no ${req.method} ${url.pathname}`));
@@ -126,14 +154,25 @@ export class KubeletServer {
     const url = new URL(req.url ?? '/', 'http://kubelet');
     const parts = url.pathname.split('/').filter(Boolean);
     if (parts[0] !== 'exec') {
-      return refuseUpgrade(socket, status(parts[0] === 'attach' ? 501 : 404, 'NotFound',
-        parts[0] === 'attach' ? 'attach is not supported by this kubelet; use exec'
-          : `no WebSocket endpoint ${url.pathname}`));
+      return refuseUpgrade(
+        socket,
+        status(
+          parts[0] === 'attach' ? 501 : 404,
+          'NotFound',
+          parts[0] === 'attach'
+            ? 'attach is not supported by this kubelet; use exec'
+            : `no WebSocket endpoint ${url.pathname}`,
+        ),
+      );
     }
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
     if (!EXEC_PROTOCOLS.some((p) => offered.includes(p))) {
-      return refuseUpgrade(socket, status(400, 'BadRequest',
-        `no supported subprotocol offered (want ${EXEC_PROTOCOLS.join(' or ')})`));
+      return refuseUpgrade(
+        socket,
+        status(400, 'BadRequest', `no supported subprotocol offered (want ${EXEC_PROTOCOLS.join(' or ')})`),
+      );
     }
     const found = this.lookup(parts.slice(1), false, true);
     const execReq = parseExecQuery(url.searchParams);

@@ -27,8 +27,11 @@ let spec: { argv: string[]; env: Record<string, string> };
 try {
   spec = JSON.parse(fs.readFileSync(path.join(dir, 'spec.json'), 'utf8')) as typeof spec;
 } catch (err) {
-  writeJson(exitFile, { exitCode: 128, message: `shim: cannot read spec: ${(err as Error).message}`,
-    finishedAt: new Date().toISOString() });
+  writeJson(exitFile, {
+    exitCode: 128,
+    message: `shim: cannot read spec: ${(err as Error).message}`,
+    finishedAt: new Date().toISOString(),
+  });
   process.exit(1);
 }
 
@@ -49,8 +52,11 @@ function fifo(name: string): { read: net.Socket; writeFd: number } {
 }
 const stdout = fifo('stdout.fifo');
 const stderr = fifo('stderr.fifo');
-const child = spawn(spec.argv[0]!, spec.argv.slice(1), { detached: true,
-  stdio: ['ignore', stdout.writeFd, stderr.writeFd], env: spec.env });
+const child = spawn(spec.argv[0], spec.argv.slice(1), {
+  detached: true,
+  stdio: ['ignore', stdout.writeFd, stderr.writeFd],
+  env: spec.env,
+});
 fs.closeSync(stdout.writeFd);
 fs.closeSync(stderr.writeFd);
 const startedAt = new Date().toISOString();
@@ -60,12 +66,15 @@ child.on('error', (err) => {
   exited = { code: 127, signal: null };
   if (closed) finish(127, null);
 });
-if (child.pid !== undefined) writeJson(path.join(dir, 'state.json'), { shimPid: process.pid, pid: child.pid,
-  startedAt });
+if (child.pid !== undefined)
+  writeJson(path.join(dir, 'state.json'), { shimPid: process.pid, pid: child.pid, startedAt });
 const out = new LineWriter('stdout', emit);
 const errw = new LineWriter('stderr', emit);
 let open = 2;
-for (const [sock, w] of [[stdout.read, out], [stderr.read, errw]] as const) {
+for (const [sock, w] of [
+  [stdout.read, out],
+  [stderr.read, errw],
+] as const) {
   sock.setEncoding('utf8').on('data', (c: string) => w.write(c));
   sock.on('error', () => undefined);
   sock.on('close', () => {
@@ -93,8 +102,13 @@ function finish(code: number | null, signal: NodeJS.Signals | null): void {
   errw.end();
   const signum = signal ? os.constants.signals[signal] : undefined;
   const exitCode = code ?? (signum !== undefined ? 128 + signum : 128);
-  writeJson(exitFile, { exitCode, signal: signum, startedAt, finishedAt: new Date().toISOString(),
-    ...(spawnError ? { message: spawnError } : {}) });
+  writeJson(exitFile, {
+    exitCode,
+    signal: signum,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    ...(spawnError ? { message: spawnError } : {}),
+  });
   fs.closeSync(logFd);
   process.exit(0);
 }

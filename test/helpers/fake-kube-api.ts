@@ -12,8 +12,13 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 function merge(target: Obj, patch: Obj): Obj {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete target[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof target[k] === 'object' && target[k] !== null
-      && !Array.isArray(target[k])) {
+    else if (
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      typeof target[k] === 'object' &&
+      target[k] !== null &&
+      !Array.isArray(target[k])
+    ) {
       merge(target[k], v);
     } else target[k] = structuredClone(v);
   }
@@ -30,7 +35,10 @@ export class FakeKubeApi {
   private readonly history: { rv: number; type: string; pod: Obj }[] = [];
   private readonly server: http.Server;
 
-  constructor(private readonly socket: string, private readonly token: string) {
+  constructor(
+    private readonly socket: string,
+    private readonly token: string,
+  ) {
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
 
@@ -98,16 +106,16 @@ export class FakeKubeApi {
         res.writeHead(code, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(obj));
       };
-      const notFound = (): void => send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound',
-        code: 404 });
-      if (req.headers.authorization !== `Bearer ${this.token}`) return send(401, { kind: 'Status', code: 401,
-        reason: 'Unauthorized' });
+      const notFound = (): void =>
+        send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
+      if (req.headers.authorization !== `Bearer ${this.token}`)
+        return send(401, { kind: 'Status', code: 401, reason: 'Unauthorized' });
       const p = url.pathname.split('/').filter(Boolean); // api v1 ...
       if (p[2] === 'nodes') {
         const name = p[3];
         if (req.method === 'POST' && !name) {
-          if (this.nodes.has(body!['metadata'].name)) return send(409, { kind: 'Status', code: 409,
-            reason: 'AlreadyExists' });
+          if (this.nodes.has(body!['metadata'].name))
+            return send(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
           const n = this.bump(structuredClone(body!));
           this.nodes.set(n['metadata'].name, n);
           return send(201, n);
@@ -124,8 +132,8 @@ export class FakeKubeApi {
           res.flushHeaders();
           const since = Number(url.searchParams.get('resourceVersion') ?? '0');
           for (const h of this.history) {
-            if (h.rv > since
-              && h.pod['spec']?.nodeName === node) res.write(`${JSON.stringify({ type: h.type, object: h.pod })}\n`);
+            if (h.rv > since && h.pod['spec']?.nodeName === node)
+              res.write(`${JSON.stringify({ type: h.type, object: h.pod })}\n`);
           }
           const w = { node, res };
           this.watchers.add(w);
@@ -145,9 +153,9 @@ export class FakeKubeApi {
           return send(200, pod);
         }
         if (req.method === 'DELETE') {
-          if (body?.['preconditions']?.uid && body['preconditions'].uid !== pod['metadata'].uid) return send(409,
-            { kind: 'Status', code: 409 });
-          this.deletePod(p[3]!, p[5]!, body?.['gracePeriodSeconds']);
+          if (body?.['preconditions']?.uid && body['preconditions'].uid !== pod['metadata'].uid)
+            return send(409, { kind: 'Status', code: 409 });
+          this.deletePod(p[3], p[5], body?.['gracePeriodSeconds']);
           return send(200, pod);
         }
         if (req.method === 'GET') return send(200, pod);

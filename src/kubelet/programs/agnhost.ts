@@ -58,8 +58,10 @@ function udpServer(port: number, handle: (msg: string, from: string) => string |
 
 async function netexec(argv: readonly string[], io: AgnhostIo): Promise<number> {
   const { values } = parseGoFlags(argv, {
-    'http-port': { kind: 'int', default: 8080 }, 'udp-port': { kind: 'int', default: 8081 },
-    'sctp-port': { kind: 'int', default: -1 }, 'http-override': { kind: 'string', default: '' },
+    'http-port': { kind: 'int', default: 8080 },
+    'udp-port': { kind: 'int', default: 8081 },
+    'sctp-port': { kind: 'int', default: -1 },
+    'http-override': { kind: 'string', default: '' },
     'udp-listen-addresses': { kind: 'string', default: '' },
   });
   const httpPort = values['http-port'] as number;
@@ -132,8 +134,11 @@ async function netexec(argv: readonly string[], io: AgnhostIo): Promise<number> 
 
 async function serveHostname(argv: readonly string[], io: AgnhostIo): Promise<number> {
   const { values } = parseGoFlags(argv, {
-    tcp: { kind: 'bool', default: false }, udp: { kind: 'bool', default: false }, http: { kind: 'bool', default: true },
-    close: { kind: 'bool', default: false }, port: { kind: 'int', default: 9376 },
+    tcp: { kind: 'bool', default: false },
+    udp: { kind: 'bool', default: false },
+    http: { kind: 'bool', default: true },
+    close: { kind: 'bool', default: false },
+    port: { kind: 'int', default: 9376 },
   });
   const port = values['port'] as number;
   if (values['http'] && (values['tcp'] || values['udp'])) {
@@ -142,11 +147,14 @@ async function serveHostname(argv: readonly string[], io: AgnhostIo): Promise<nu
   }
   const hostname = os.hostname();
   if (values['tcp']) {
-    await listen(net.createServer((s) => {
-      goLog(io, `TCP request from ${remote(s)}`);
-      s.on('error', () => undefined);
-      s.end(hostname);
-    }), port);
+    await listen(
+      net.createServer((s) => {
+        goLog(io, `TCP request from ${remote(s)}`);
+        s.on('error', () => undefined);
+        s.end(hostname);
+      }),
+      port,
+    );
   }
   if (values['udp']) {
     await udpServer(port, (_msg, from) => {
@@ -155,11 +163,14 @@ async function serveHostname(argv: readonly string[], io: AgnhostIo): Promise<nu
     });
   }
   if (values['http']) {
-    await listen(http.createServer((req, res) => {
-      goLog(io, `HTTP request from ${remote(req.socket)}`);
-      if (values['close']) res.setHeader('Connection', 'close');
-      res.end(hostname);
-    }), port);
+    await listen(
+      http.createServer((req, res) => {
+        goLog(io, `HTTP request from ${remote(req.socket)}`);
+        if (values['close']) res.setHeader('Connection', 'close');
+        res.end(hostname);
+      }),
+      port,
+    );
   }
   goLog(io, `Serving on port ${port}.`);
   io.onSignal((sig) => {
@@ -172,20 +183,22 @@ async function serveHostname(argv: readonly string[], io: AgnhostIo): Promise<nu
 
 function connect(argv: readonly string[], io: AgnhostIo): Promise<number> {
   const { values, args } = parseGoFlags(argv, {
-    timeout: { kind: 'duration', default: 0 }, protocol: { kind: 'string', default: 'tcp' },
-    'udp-data': { kind: 'string', default: 'hostname' }, 'sctp-data': { kind: 'string', default: 'hostname' },
+    timeout: { kind: 'duration', default: 0 },
+    protocol: { kind: 'string', default: 'tcp' },
+    'udp-data': { kind: 'string', default: 'hostname' },
+    'sctp-data': { kind: 'string', default: 'hostname' },
   });
   if (args.length !== 1) {
     io.err(`Error: accepts 1 arg(s), received ${args.length}\n`);
     return Promise.resolve(1);
   }
-  const dest = args[0]!;
+  const dest = args[0];
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(dest);
   if (!m) {
     io.err(`UNKNOWN: address ${dest}: missing port in address\n`);
     return Promise.resolve(1);
   }
-  const host = m[1] ?? m[2]!;
+  const host = m[1] ?? m[2];
   const port = Number(m[3]);
   const timeoutMs = values['timeout'] as number;
   const protocol = values['protocol'] as string;
@@ -204,10 +217,13 @@ function connect(argv: readonly string[], io: AgnhostIo): Promise<number> {
     };
     if (protocol === 'udp') {
       const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-      const timer = timeoutMs > 0 ? setTimeout(() => {
-        sock.close();
-        fail(`TIMEOUT: read udp ${dest}: i/o timeout\n`);
-      }, timeoutMs) : undefined;
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              sock.close();
+              fail(`TIMEOUT: read udp ${dest}: i/o timeout\n`);
+            }, timeoutMs)
+          : undefined;
       sock.on('message', () => {
         clearTimeout(timer);
         sock.close();
@@ -216,17 +232,21 @@ function connect(argv: readonly string[], io: AgnhostIo): Promise<number> {
       sock.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         sock.close();
-        fail(err.code === 'ECONNREFUSED' ? `REFUSED: read udp ${dest}: connection refused\n`
-          : `UNKNOWN: ${err.message}\n`);
+        fail(
+          err.code === 'ECONNREFUSED' ? `REFUSED: read udp ${dest}: connection refused\n` : `UNKNOWN: ${err.message}\n`,
+        );
       });
       sock.connect(port, host, () => sock.send(`${values['udp-data']}\n`));
       return;
     }
     const s = net.connect({ host, port });
-    const timer = timeoutMs > 0 ? setTimeout(() => {
-      s.destroy();
-      fail('TIMEOUT\n');
-    }, timeoutMs) : undefined;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            s.destroy();
+            fail('TIMEOUT\n');
+          }, timeoutMs)
+        : undefined;
     s.on('connect', () => {
       clearTimeout(timer);
       s.destroy();
@@ -265,8 +285,10 @@ export async function runAgnhost(argv: readonly string[], io: AgnhostIo): Promis
       case 'pause':
         return await pause(io);
       default:
-        io.err(`Error: unknown command "${sub ?? ''}" for "agnhost" ` +
-          `(this lab's agnhost has: ${AGNHOST_SUBCOMMANDS.join(', ')})\n`);
+        io.err(
+          `Error: unknown command "${sub ?? ''}" for "agnhost" ` +
+            `(this lab's agnhost has: ${AGNHOST_SUBCOMMANDS.join(', ')})\n`,
+        );
         return 1;
     }
   } catch (err) {

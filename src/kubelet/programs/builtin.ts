@@ -41,14 +41,17 @@ const GREETING_RE = /^Hello from (\S+) \(([^)]*)\); you are (\S+)$/m;
 
 export function parseGreeting(text: string): { pod: string; ip: string; client: string } | undefined {
   const m = GREETING_RE.exec(text);
-  return m ? { pod: m[1]!, ip: m[2]!, client: m[3]! } : undefined;
+  return m ? { pod: m[1], ip: m[2], client: m[3] } : undefined;
 }
 
-function flags(args: readonly string[], known: Record<string, 'value'>): { values: Record<string, string>; rest: string[] } {
+function flags(
+  args: readonly string[],
+  known: Record<string, 'value'>,
+): { values: Record<string, string>; rest: string[] } {
   const values: Record<string, string> = {};
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
+    const a = args[i];
     if (a.startsWith('--')) {
       const [key, inline] = a.slice(2).split('=', 2) as [string, string | undefined];
       if (!(key in known)) throw new ConfigError(`unknown option --${key}`);
@@ -198,6 +201,7 @@ const PROGRAMS: Record<(typeof PROGRAM_NAMES)[number], (args: readonly string[],
 /** Runs built-in program `name`. Resolves with an exit code (servers never resolve). */
 export async function runProgram(name: string, args: readonly string[], io: Io = defaultIo()): Promise<number> {
   const program = (PROGRAMS as Record<string, (a: readonly string[], io: Io) => Promise<number>>)[name];
-  if (!program) throw new ConfigError(`unknown container program "${name}" (expected one of: ${PROGRAM_NAMES.join(', ')})`);
+  if (!program)
+    throw new ConfigError(`unknown container program "${name}" (expected one of: ${PROGRAM_NAMES.join(', ')})`);
   return program(args, io);
 }

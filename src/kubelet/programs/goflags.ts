@@ -13,26 +13,27 @@ export interface ParsedFlags {
 export function parseGoDuration(text: string): number {
   if (text === '0') return 0;
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
   let m: RegExpExecArray | null;
   let consumed = 0;
   while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * unit[m[2]!]!;
+    total += Number(m[1]) * unit[m[2]];
     consumed = re.lastIndex;
   }
   if (consumed !== text.length || text.length === 0) throw new ConfigError(`invalid duration "${text}"`);
   return total;
 }
 
-export function parseGoFlags(argv: readonly string[], spec: Record<string,
-  { kind: FlagKind; default: string | number | boolean }>):
-ParsedFlags {
+export function parseGoFlags(
+  argv: readonly string[],
+  spec: Record<string, { kind: FlagKind; default: string | number | boolean }>,
+): ParsedFlags {
   const values: Record<string, string | number | boolean> = {};
   for (const [k, v] of Object.entries(spec)) values[k] = v.default;
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     if (a === '--') {
       args.push(...argv.slice(i + 1));
       break;

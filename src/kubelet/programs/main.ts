@@ -23,8 +23,9 @@ if (name === 'agnhost') {
   }).then(done, failed);
 } else {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));
-  const run = name === 'nginx-standin'
-    ? runNginxStandin((line) => process.stdout.write(`${line}\n`))
-    : runProgram(name ?? '', args);
+  const run =
+    name === 'nginx-standin'
+      ? runNginxStandin((line) => process.stdout.write(`${line}\n`))
+      : runProgram(name ?? '', args);
   run.then(done, failed);
 }

@@ -53,8 +53,10 @@ export function runNginxStandin(out: (line: string) => void): Promise<number> {
     res.end(text);
     const client = (req.socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
     const request = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
-    out(`${client} - - [${new Date().toUTCString()}] "${request}" ${res.statusCode} ` +
-      `${Buffer.byteLength(text)} "-" "${req.headers['user-agent'] ?? '-'}" "-"`);
+    out(
+      `${client} - - [${new Date().toUTCString()}] "${request}" ${res.statusCode} ` +
+        `${Buffer.byteLength(text)} "-" "${req.headers['user-agent'] ?? '-'}" "-"`,
+    );
   });
   return new Promise((_resolve, reject) => {
     server.once('error', (err) => reject(new ConfigError(`nginx stand-in: cannot listen on port 80: ${err.message}`)));

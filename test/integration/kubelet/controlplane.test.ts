@@ -18,7 +18,8 @@ const MANIFESTS = '/work/shared/manifests';
 type Obj = Record<string, any>;
 const pty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
 
-const skip = requireRootOrSkip('kubelet with the control plane') ||
+const skip =
+  requireRootOrSkip('kubelet with the control plane') ||
   requireOrSkip(fs.existsSync('/usr/bin/kubectl'), 'kubelet with the control plane: kubectl is not installed') ||
   requireOrSkip(fs.existsSync(MANIFESTS), `kubelet with the control plane: ${MANIFESTS} is missing`);
 
@@ -31,8 +32,9 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
 
   const kubectl = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const r = await execFileP('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), ...args],
-        { timeout: 30_000 });
+      const r = await execFileP('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), ...args], {
+        timeout: 30_000,
+      });
       return { code: 0, ...r };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
@@ -50,16 +52,22 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     node = await createTestNode('kcp', 11);
     dir = node.dir;
     const start = (args: string[]): ChildProcess => {
-      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), ...args],
-        { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.on('data', (c: Buffer) => (log += c));
-      child.stderr!.on('data', (c: Buffer) => (log += c));
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.on('data', (c: Buffer) => (log += c));
+      child.stderr.on('data', (c: Buffer) => (log += c));
       return child;
     };
     cp = start(['controlplane', '--dir', dir]);
     await waitFor('controlplane.json', () => fs.existsSync(path.join(dir, 'controlplane.json')), 30_000);
-    Object.assign(node.cfg, { apiSocket: path.join(dir, 'run', 'apiserver.sock'), tokenFile: path.join(dir, 'token'),
-      socket: path.join(dir, 'run', 'kubelet-node1.sock'), backoffBaseMs: 1000, heartbeatMs: 300 });
+    Object.assign(node.cfg, {
+      apiSocket: path.join(dir, 'run', 'apiserver.sock'),
+      tokenFile: path.join(dir, 'token'),
+      socket: path.join(dir, 'run', 'kubelet-node1.sock'),
+      backoffBaseMs: 1000,
+      heartbeatMs: 300,
+    });
     const cfgFile = path.join(dir, 'kubelet.json');
     fs.writeFileSync(cfgFile, JSON.stringify(node.cfg));
     kubelet = start(['kubelet', '--config', cfgFile]);
@@ -80,8 +88,15 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     const n = await node1();
     expect(n['spec'].podCIDR).toBe('10.250.11.0/24');
     // a condition someone else sets (flannel's NetworkUnavailable) survives the kubelet's heartbeats
-    const patched = await kubectl('patch', 'node', 'node1', '--subresource=status', '--type=strategic', '-p',
-      '{"status":{"conditions":[{"type":"NetworkUnavailable","status":"False","reason":"FlannelIsUp"}]}}');
+    const patched = await kubectl(
+      'patch',
+      'node',
+      'node1',
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      '{"status":{"conditions":[{"type":"NetworkUnavailable","status":"False","reason":"FlannelIsUp"}]}}',
+    );
     expect(patched.code).toBe(0);
     const beat = (x: Obj): string => x['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime;
     const first = beat(await node1());
@@ -92,13 +107,20 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     expect(later['status'].conditions.map((c: { type: string }) => c.type)).toContain('NetworkUnavailable');
   });
 
-  it('seed 002: both containers run; exec -c container-2 wget shows the nginx page; the host file is untouched',
-    async () => {
+  it('seed 002: both containers run; exec -c container-2 wget shows the nginx page; the host file is untouched', async () => {
     const hostHtml = fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8');
     expect((await kubectl('apply', '-f', path.join(MANIFESTS, 'seed-002-multi-container-pod.yaml'))).code).toBe(0);
     await waitFor('multi-container-pod Ready', () => allReady('multi-container-pod'), 60_000);
-    const page = await kubectl('exec', 'multi-container-pod', '-c', 'container-2', '--', 'wget', '-qO-',
-      'http://localhost');
+    const page = await kubectl(
+      'exec',
+      'multi-container-pod',
+      '-c',
+      'container-2',
+      '--',
+      'wget',
+      '-qO-',
+      'http://localhost',
+    );
     expect(page.stdout).toContain('Welcome to nginx!');
     expect(fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8')).toBe(hostHtml);
     const wide = await kubectl('get', 'pods', '-o', 'wide');
@@ -120,13 +142,17 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
   });
 
   it('kubectl exec -it gives an interactive shell on a terminal', async () => {
-    const term = pty.spawn('kubectl', ['--kubeconfig', path.join(dir, 'kubeconfig'), 'exec', '-it', 'multi-container',
-      '-c', 'shell', '--', 'sh'], { cols: 90, rows: 25, env: process.env as Record<string, string> });
+    const term = pty.spawn(
+      'kubectl',
+      ['--kubeconfig', path.join(dir, 'kubeconfig'), 'exec', '-it', 'multi-container', '-c', 'shell', '--', 'sh'],
+      { cols: 90, rows: 25, env: process.env },
+    );
     let out = '';
     let typed = false;
     term.onData((d) => {
       out += d;
-      if (!typed && /[#$] (\x1b\[6n)?$/.test(out)) { // busybox asks for the cursor position after its prompt
+      if (!typed && /[#$] (\x1b\[6n)?$/.test(out)) {
+        // busybox asks for the cursor position after its prompt
         typed = true;
         term.write('stty size; hostname; exit 5\r');
       }
@@ -139,14 +165,30 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
 
   it('a crashing pod: kubectl shows CrashLoopBackOff and RESTARTS, logs --previous the last run', async () => {
     const file = path.join(dir, 'crash.yaml');
-    fs.writeFileSync(file, ['apiVersion: v1', 'kind: Pod', 'metadata:', '  name: crasher', 'spec:', '  containers:',
-      '  - name: c', '    image: busybox', '    command: ["sh", "-c", "echo bye from $HOSTNAME; exit 1"]', '']
-      .join('\n'));
+    fs.writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata:',
+        '  name: crasher',
+        'spec:',
+        '  containers:',
+        '  - name: c',
+        '    image: busybox',
+        '    command: ["sh", "-c", "echo bye from $HOSTNAME; exit 1"]',
+        '',
+      ].join('\n'),
+    );
     expect((await kubectl('apply', '-f', file)).code).toBe(0);
-    const row = await waitFor('CrashLoopBackOff', async () => {
-      const line = (await kubectl('get', 'pod', 'crasher', '--no-headers')).stdout;
-      return /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/.test(line) ? line : '';
-    }, 30_000);
+    const row = await waitFor(
+      'CrashLoopBackOff',
+      async () => {
+        const line = (await kubectl('get', 'pod', 'crasher', '--no-headers')).stdout;
+        return /crasher\s+0\/1\s+CrashLoopBackOff\s+[1-9]/.test(line) ? line : '';
+      },
+      30_000,
+    );
     expect(row).toMatch(/CrashLoopBackOff/);
     const prev = await kubectl('logs', 'crasher', '--previous');
     expect(prev.stdout).toBe('bye from crasher\n');
@@ -157,8 +199,9 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
 
   it('kubectl delete: the pod goes away and its network namespace is removed', async () => {
     const prefix = `${node.cfg.netnsPrefix}pod-multi-container-`;
-    const before = fs.readdirSync('/run/netns').filter((n) => n.startsWith(prefix) &&
-      !n.startsWith(`${node.cfg.netnsPrefix}pod-multi-container-pod`));
+    const before = fs
+      .readdirSync('/run/netns')
+      .filter((n) => n.startsWith(prefix) && !n.startsWith(`${node.cfg.netnsPrefix}pod-multi-container-pod`));
     expect(before).toHaveLength(1);
     const del = await kubectl('delete', 'pod', 'multi-container', '--timeout=60s');
     expect(del.code).toBe(0);

@@ -22,16 +22,34 @@ export async function createTestNode(tag: string, subnet = 7): Promise<TestNode>
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `flt-kubelet-${id}-`));
   await run('ip', ['netns', 'add', nodeNetns]);
   const gw = `10.250.${subnet}.1`;
-  for (const line of ['link set lo up', 'link add cni0 type bridge', `addr add ${gw}/24 dev cni0`,
-    'link set cni0 up']) {
+  for (const line of [
+    'link set lo up',
+    'link add cni0 type bridge',
+    `addr add ${gw}/24 dev cni0`,
+    'link set cni0 up',
+  ]) {
     await run('ip', ['-n', nodeNetns, ...line.split(' ')]);
   }
   const cfg: KubeletConfig = {
-    nodeName: 'node1', lab: id, labDir: dir, netnsPrefix: prefix, nodeNetns, podCIDR: `10.250.${subnet}.0/24`,
-    gateway: gw, bridge: 'cni0', mtu: 1450, publicIp: '192.168.50.2', apiSocket: path.join(dir, 'api.sock'),
-    tokenFile: path.join(dir, 'token'), stateDir: path.join(dir, 'nodes', 'node1'), socket: path.join(dir,
-      'kubelet.sock'),
-    annotations: {}, labels: {}, images: {}, backoffBaseMs: 10_000, backoffCapMs: 300_000,
+    nodeName: 'node1',
+    lab: id,
+    labDir: dir,
+    netnsPrefix: prefix,
+    nodeNetns,
+    podCIDR: `10.250.${subnet}.0/24`,
+    gateway: gw,
+    bridge: 'cni0',
+    mtu: 1450,
+    publicIp: '192.168.50.2',
+    apiSocket: path.join(dir, 'api.sock'),
+    tokenFile: path.join(dir, 'token'),
+    stateDir: path.join(dir, 'nodes', 'node1'),
+    socket: path.join(dir, 'kubelet.sock'),
+    annotations: {},
+    labels: {},
+    images: {},
+    backoffBaseMs: 10_000,
+    backoffCapMs: 300_000,
   };
   return {
     cfg,
@@ -54,8 +72,12 @@ export async function createTestNode(tag: string, subnet = 7): Promise<TestNode>
   };
 }
 
-export function makePod(name: string, containers: Container[], extra: Partial<Pod['spec']> = {},
-  namespace = 'default'): Pod {
+export function makePod(
+  name: string,
+  containers: Container[],
+  extra: Partial<Pod['spec']> = {},
+  namespace = 'default',
+): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -73,7 +95,7 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   while (Date.now() < deadline) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }

@@ -21,11 +21,15 @@ type Obj = Record<string, any>;
 
 function getText(socket: string, p: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ socketPath: socket, path: p }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!,
-        body }));
-    }).on('error', reject);
+    http
+      .get({ socketPath: socket, path: p }, (res) => {
+        let body = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (body += c))
+          .on('end', () => resolve({ status: res.statusCode!, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -35,8 +39,12 @@ interface ExecResult {
   status: Obj;
 }
 
-function execWs(socket: string, target: string, command: string[], opts: { tty?: boolean; input?: string[];
-  protocol?: string; onOut?: (ws: WebSocket, soFar: string) => void } = {}): Promise<ExecResult> {
+function execWs(
+  socket: string,
+  target: string,
+  command: string[],
+  opts: { tty?: boolean; input?: string[]; protocol?: string; onOut?: (ws: WebSocket, soFar: string) => void } = {},
+): Promise<ExecResult> {
   const q = new URLSearchParams();
   for (const c of command) q.append('command', c);
   q.set('output', '1');
@@ -73,16 +81,17 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
   let log = '';
 
   function startKubelet(): ChildProcess {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), 'kubelet', '--config', cfgFile],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (c: Buffer) => (log += c));
-    child.stderr!.on('data', (c: Buffer) => (log += c));
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), 'kubelet', '--config', cfgFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (c: Buffer) => (log += c));
+    child.stderr.on('data', (c: Buffer) => (log += c));
     return child;
   }
 
   const pod = (name: string): Obj | undefined => api.pods.get(`default/${name}`);
-  const ready = (name: string): boolean => pod(name)?.['status']?.conditions?.some((c: Obj) => c['type'] === 'Ready'
-    && c['status'] === 'True');
+  const ready = (name: string): boolean =>
+    pod(name)?.['status']?.conditions?.some((c: Obj) => c['type'] === 'Ready' && c['status'] === 'True');
 
   beforeAll(async () => {
     node = await createTestNode('kkp', 9);
@@ -107,26 +116,33 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
   it('registers its Node with podCIDR, addresses, labels, flannel annotations, and heartbeats', async () => {
     const n = await waitFor('node registered', () => api.nodes.get('node1'), 15_000);
     expect(n['spec']).toEqual({ podCIDR: '10.250.9.0/24', podCIDRs: ['10.250.9.0/24'] });
-    expect(n['status'].addresses).toEqual([{ type: 'InternalIP', address: '192.168.50.2' }, { type: 'Hostname',
-      address: 'node1' }]);
+    expect(n['status'].addresses).toEqual([
+      { type: 'InternalIP', address: '192.168.50.2' },
+      { type: 'Hostname', address: 'node1' },
+    ]);
     expect(n['metadata'].labels).toMatchObject({ 'kubernetes.io/hostname': 'node1', 'kubernetes.io/os': 'linux' });
     expect(n['metadata'].annotations['flannel.alpha.coreos.com/public-ip']).toBe('192.168.50.2');
     const beatOf = (x: Obj): string => x['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime;
     const first = beatOf(n);
-    await waitFor('a newer heartbeat',
-      () => beatOf(api.nodes.get('node1')!) > first);
+    await waitFor('a newer heartbeat', () => beatOf(api.nodes.get('node1')!) > first);
   });
 
   it('runs a pod from the watch: Running, Ready, podIP, events; logs with tail/timestamps/follow', async () => {
-    api.createPod(makePod('web', [{ name: 'nginx', image: 'nginx' }, { name: 'shell', image: 'radial/busyboxplus:curl',
-      command: ['sh', '-c', 'echo started; sleep 100000'] }]));
+    api.createPod(
+      makePod('web', [
+        { name: 'nginx', image: 'nginx' },
+        { name: 'shell', image: 'radial/busyboxplus:curl', command: ['sh', '-c', 'echo started; sleep 100000'] },
+      ]),
+    );
     await waitFor('web Ready', () => ready('web'), 20_000);
     const st = pod('web')!['status'];
     expect(st.phase).toBe('Running');
     expect(st.podIP).toMatch(/^10\.250\.9\./);
     expect(st.hostIP).toBe('192.168.50.2');
-    expect(st.containerStatuses.map((c: Obj) => [c['name'], c['ready'], c['restartCount']])).toEqual([['nginx', true,
-      0], ['shell', true, 0]]);
+    expect(st.containerStatuses.map((c: Obj) => [c['name'], c['ready'], c['restartCount']])).toEqual([
+      ['nginx', true, 0],
+      ['shell', true, 0],
+    ]);
     const reasons = api.events.filter((e) => e['involvedObject'].name === 'web').map((e) => e['reason']);
     expect(reasons).toEqual(expect.arrayContaining(['Pulled', 'Created', 'Started']));
     // curl from the sidecar, then the access log line shows in the nginx container's log
@@ -142,10 +158,12 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
     expect(tail.body).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z started\n$/);
     // follow: a request made now sees a line logged later
     let followed = '';
-    const req = http.get({ socketPath: node.cfg.socket,
-      path: '/containerLogs/default/web/nginx?follow=true&tailLines=0' }, (res) => {
-      res.setEncoding('utf8').on('data', (c: string) => (followed += c));
-    });
+    const req = http.get(
+      { socketPath: node.cfg.socket, path: '/containerLogs/default/web/nginx?follow=true&tailLines=0' },
+      (res) => {
+        res.setEncoding('utf8').on('data', (c: string) => (followed += c));
+      },
+    );
     await execWs(node.cfg.socket, 'default/web/shell', ['curl', '-s', 'http://localhost/followed-path']);
     await waitFor('followed line', () => followed.includes('GET /followed-path'));
     req.destroy();
@@ -155,21 +173,29 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
 
   it('exec: exit codes in the error channel (v5 and v4), stdin, and an interactive tty shell', async () => {
     const f = await execWs(node.cfg.socket, 'default/web/shell', ['false']);
-    expect(f.status).toMatchObject({ status: 'Failure', reason: 'NonZeroExitCode',
-      details: { causes: [{ reason: 'ExitCode', message: '1' }] } });
-    const v4 = await execWs(node.cfg.socket, 'default/web/shell', ['sh', '-c', 'echo out; echo err >&2; exit 3'],
-      { protocol: 'v4.channel.k8s.io' });
+    expect(f.status).toMatchObject({
+      status: 'Failure',
+      reason: 'NonZeroExitCode',
+      details: { causes: [{ reason: 'ExitCode', message: '1' }] },
+    });
+    const v4 = await execWs(node.cfg.socket, 'default/web/shell', ['sh', '-c', 'echo out; echo err >&2; exit 3'], {
+      protocol: 'v4.channel.k8s.io',
+    });
     expect(v4).toMatchObject({ stdout: 'out\n', stderr: 'err\n', status: { details: { causes: [{ message: '3' }] } } });
     const cat = await execWs(node.cfg.socket, 'default/web/shell', ['cat'], { input: ['a\n', 'b\n'] });
     expect(cat.stdout).toBe('a\nb\n');
     // a tty: the shell prompts, sees the size we sent, and exits on `exit 7`
     let sent = 0;
-    const tty = await execWs(node.cfg.socket, 'default/web/shell', ['sh'], { tty: true, onOut: (ws, soFar) => {
-      if (sent === 0 && /[#$] (\x1b\[6n)?$/.test(soFar)) { // busybox asks for the cursor position after its prompt
-        sent = 1;
-        ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('stty size; hostname; exit 7\r')]));
-      }
-    } });
+    const tty = await execWs(node.cfg.socket, 'default/web/shell', ['sh'], {
+      tty: true,
+      onOut: (ws, soFar) => {
+        if (sent === 0 && /[#$] (\x1b\[6n)?$/.test(soFar)) {
+          // busybox asks for the cursor position after its prompt
+          sent = 1;
+          ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('stty size; hostname; exit 7\r')]));
+        }
+      },
+    });
     expect(tty.stdout).toContain('30 100');
     expect(tty.stdout).toContain('web');
     expect(tty.status).toMatchObject({ reason: 'NonZeroExitCode', details: { causes: [{ message: '7' }] } });
@@ -192,11 +218,17 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
 
   it('a crash loop is reported as CrashLoopBackOff with restartCount and BackOff events', async () => {
     api.createPod(makePod('crashy', [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo bye; exit 2'] }]));
-    await waitFor('CrashLoopBackOff',
-      () => pod('crashy')?.['status']?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff'
-      && pod('crashy')!['status'].containerStatuses[0].restartCount >= 2, 20_000);
-    expect(pod('crashy')!['status'].containerStatuses[0].lastState.terminated).toMatchObject({ exitCode: 2,
-      reason: 'Error' });
+    await waitFor(
+      'CrashLoopBackOff',
+      () =>
+        pod('crashy')?.['status']?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' &&
+        pod('crashy')!['status'].containerStatuses[0].restartCount >= 2,
+      20_000,
+    );
+    expect(pod('crashy')!['status'].containerStatuses[0].lastState.terminated).toMatchObject({
+      exitCode: 2,
+      reason: 'Error',
+    });
     const prev = await getText(node.cfg.socket, '/containerLogs/default/crashy/c?previous=true');
     expect(prev.body).toBe('bye\n');
     expect(api.events.some((e) => e['involvedObject'].name === 'crashy' && e['reason'] === 'BackOff')).toBe(true);

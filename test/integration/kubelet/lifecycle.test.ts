@@ -47,8 +47,8 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
       runtime,
       resolve: (image) => resolveImage(image, runtime.host),
       knownImages: knownImages(),
-      event: (p, type, reason, message) => events.push({ pod: p.metadata.name!, at: Date.now(), type, reason,
-        message }),
+      event: (p, type, reason, message) =>
+        events.push({ pod: p.metadata.name!, at: Date.now(), type, reason, message }),
       backoff,
     });
     workers.push(w);
@@ -56,53 +56,72 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     return w;
   }
 
-  const cs = (w: PodWorker, i = 0): ContainerStatus => w.status().containerStatuses![i]!;
+  const cs = (w: PodWorker, i = 0): ContainerStatus => w.status().containerStatuses![i];
   const ready = (w: PodWorker): string => w.status().conditions!.find((c) => c.type === 'Ready')!.status;
-  const eventsOf = (pod: string,
-    reason: string): Recorded[] => events.filter((e) => e.pod === pod && e.reason === reason);
+  const eventsOf = (pod: string, reason: string): Recorded[] =>
+    events.filter((e) => e.pod === pod && e.reason === reason);
 
   async function execIn(w: PodWorker, argv: string[]): Promise<void> {
-    const pid = w.latest(w.pod.spec.containers[0]!.name)!.state!.pid;
+    const pid = w.latest(w.pod.spec.containers[0].name)!.state!.pid;
     const [cmd, ...args] = execArgv(pid, argv);
-    await run(cmd!, args);
+    await run(cmd, args);
   }
 
   it('a crashing container is restarted with a growing back-off and shows CrashLoopBackOff', async () => {
-    const w = worker(makePod('crash', [{ name: 'c', image: 'busybox', command: ['sh', '-c',
-      'echo "run $(date +%s%N)"; exit 3'] }]));
+    const w = worker(
+      makePod('crash', [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo "run $(date +%s%N)"; exit 3'] }]),
+    );
     let sawBackoff = false;
-    await waitFor('4 restarts', () => {
-      const s = cs(w);
-      if (s.state.waiting?.reason === 'CrashLoopBackOff') {
-        sawBackoff = true;
-        expect(s.state.waiting.message).toMatch(/^back-off [\d.]+s restarting failed container=c pod=crash_default\(/);
-        expect(s.lastState.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
-      }
-      return s.restartCount >= 4;
-    }, 30_000);
+    await waitFor(
+      '4 restarts',
+      () => {
+        const s = cs(w);
+        if (s.state.waiting?.reason === 'CrashLoopBackOff') {
+          sawBackoff = true;
+          expect(s.state.waiting.message).toMatch(
+            /^back-off [\d.]+s restarting failed container=c pod=crash_default\(/,
+          );
+          expect(s.lastState.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+        }
+        return s.restartCount >= 4;
+      },
+      30_000,
+    );
     expect(sawBackoff).toBe(true);
     expect(w.status().phase).toBe('Running');
     // When the kubelet started each attempt (its Pulled event comes right after the back-off allowed it)
-    const starts = eventsOf('crash', 'Pulled').map((e) => e.at).slice(0, 5);
-    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    const starts = eventsOf('crash', 'Pulled')
+      .map((e) => e.at)
+      .slice(0, 5);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]);
     // restart 1 at once; then each at least 400, 800, 1600 ms (base 400 doubling) after the previous start
     expect(gaps[1]).toBeGreaterThanOrEqual(400 - 20);
     expect(gaps[2]).toBeGreaterThanOrEqual(800 - 20);
     expect(gaps[3]).toBeGreaterThanOrEqual(1600 - 20);
-    expect(eventsOf('crash',
-      'BackOff')[0]!.message).toMatch(/^Back-off restarting failed container c in pod crash_default/);
+    expect(eventsOf('crash', 'BackOff')[0].message).toMatch(
+      /^Back-off restarting failed container c in pod crash_default/,
+    );
     expect(fs.readFileSync(logFileOf(w.previous('c')!.dir), 'utf8')).toMatch(/ stdout F run \S+\n$/);
   });
 
   it('Ready follows the readiness probe', async () => {
-    const w = worker(makePod('ready', [{ name: 'c', image: 'busybox', command: ['sleep', '1000'],
-      readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 } }]));
+    const w = worker(
+      makePod('ready', [
+        {
+          name: 'c',
+          image: 'busybox',
+          command: ['sleep', '1000'],
+          readinessProbe: { exec: { command: ['cat', '/tmp/ready'] }, periodSeconds: 1, failureThreshold: 1 },
+        },
+      ]),
+    );
     await waitFor('running', () => cs(w).state.running);
     await waitFor('an Unhealthy event', () => eventsOf('ready', 'Unhealthy').length > 0);
     expect(ready(w)).toBe('False');
     expect(cs(w).ready).toBe(false);
-    expect(eventsOf('ready',
-      'Unhealthy')[0]!.message).toMatch(/^Readiness probe failed: cat: can't open '\/tmp\/ready'/);
+    expect(eventsOf('ready', 'Unhealthy')[0].message).toMatch(
+      /^Readiness probe failed: cat: can't open '\/tmp\/ready'/,
+    );
     await execIn(w, ['touch', '/tmp/ready']);
     await waitFor('Ready', () => ready(w) === 'True');
     await execIn(w, ['rm', '/tmp/ready']);
@@ -111,17 +130,30 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
   });
 
   it('a failing liveness probe restarts the container', async () => {
-    const w = worker(makePod('live', [{ name: 'c', image: 'busybox', command: ['sh', '-c',
-      'touch /tmp/alive; exec sleep 1000'],
-      livenessProbe: { exec: { command: ['cat', '/tmp/alive'] }, periodSeconds: 1, failureThreshold: 2 } }],
-    { terminationGracePeriodSeconds: 1 }));
-    await waitFor('running and alive', async () => cs(w).state.running && (await execIn(w, ['test', '-e',
-      '/tmp/alive']), true));
+    const w = worker(
+      makePod(
+        'live',
+        [
+          {
+            name: 'c',
+            image: 'busybox',
+            command: ['sh', '-c', 'touch /tmp/alive; exec sleep 1000'],
+            livenessProbe: { exec: { command: ['cat', '/tmp/alive'] }, periodSeconds: 1, failureThreshold: 2 },
+          },
+        ],
+        { terminationGracePeriodSeconds: 1 },
+      ),
+    );
+    await waitFor(
+      'running and alive',
+      async () => cs(w).state.running && (await execIn(w, ['test', '-e', '/tmp/alive']), true),
+    );
     await execIn(w, ['rm', '/tmp/alive']);
     await waitFor('restarted', () => cs(w).restartCount === 1 && cs(w).state.running, 20_000);
-    expect(eventsOf('live',
-      'Unhealthy').filter((e) => e.message.startsWith('Liveness probe failed')).length).toBeGreaterThanOrEqual(2);
-    expect(eventsOf('live', 'Killing')[0]!.message).toBe('Container c failed liveness probe, will be restarted');
+    expect(
+      eventsOf('live', 'Unhealthy').filter((e) => e.message.startsWith('Liveness probe failed')).length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(eventsOf('live', 'Killing')[0].message).toBe('Container c failed liveness probe, will be restarted');
     expect(cs(w).lastState.terminated).toBeDefined();
   });
 
@@ -134,14 +166,30 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
   });
 
   it('graceful termination: SIGTERM first; a container that ignores it is killed after the grace period', async () => {
-    const polite = worker(makePod('polite', [{ name: 'c', image: 'busybox',
-      command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; while true; do sleep 0.1; done'] }]));
-    const stubborn = worker(makePod('stubborn', [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.52',
-      args: ['serve-hostname', '--port=9376'] }], { terminationGracePeriodSeconds: 2 }));
+    const polite = worker(
+      makePod('polite', [
+        {
+          name: 'c',
+          image: 'busybox',
+          command: ['sh', '-c', 'trap "echo got TERM; exit 0" TERM; while true; do sleep 0.1; done'],
+        },
+      ]),
+    );
+    const stubborn = worker(
+      makePod(
+        'stubborn',
+        [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.52', args: ['serve-hostname', '--port=9376'] }],
+        { terminationGracePeriodSeconds: 2 },
+      ),
+    );
     const logOf = (w: PodWorker): string => fs.readFileSync(logFileOf(w.latest('c')!.dir), 'utf8');
-    await waitFor('both serving',
-      async () => cs(polite).state.running && logOf(stubborn).includes('Serving on port 9376') &&
-      (await execIn(polite, ['true']), true));
+    await waitFor(
+      'both serving',
+      async () =>
+        cs(polite).state.running &&
+        logOf(stubborn).includes('Serving on port 9376') &&
+        (await execIn(polite, ['true']), true),
+    );
     const logs: Record<string, string> = {};
     const copyLogs = setInterval(() => {
       for (const w of [polite, stubborn]) {
@@ -158,7 +206,7 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
     expect(p).toEqual({ c: { result: 'exited', exitCode: 0 } });
     expect(s).toEqual({ c: { result: 'killed', exitCode: 137 } });
-    expect(eventsOf('stubborn', 'Killing')[0]!.message).toBe('Stopping container c');
+    expect(eventsOf('stubborn', 'Killing')[0].message).toBe('Stopping container c');
     expect(logs['polite']).toContain('stdout F got TERM');
     expect(logs['stubborn']).toContain('Shutting down after receiving signal: terminated.');
     expect(fs.existsSync(rt.podDir(stubborn.uid))).toBe(false);
@@ -169,7 +217,7 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     const w1 = worker(pod);
     await waitFor('running', () => cs(w1).state.running);
     const pid = w1.latest('web')!.state!.pid;
-    clearInterval(timers.pop()!);
+    clearInterval(timers.pop());
     workers.pop();
     const rt2 = new PodRuntime(node.cfg, detectHost(), shimCommand());
     expect(rt2.listPods().map((p) => p.name)).toContain('adopt');
@@ -193,9 +241,11 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     const broken = new PodRuntime({ ...node.cfg, bridge: 'nobridge0' }, detectHost(), shimCommand());
     const w = worker(makePod('nosandbox', [{ name: 'c', image: 'busybox', command: ['sleep', '100'] }]), broken);
     await waitFor('FailedCreatePodSandBox', () => eventsOf('nosandbox', 'FailedCreatePodSandBox').length > 0);
-    expect(eventsOf('nosandbox', 'FailedCreatePodSandBox')[0]!.message).toMatch(/nobridge0/);
+    expect(eventsOf('nosandbox', 'FailedCreatePodSandBox')[0].message).toMatch(/nobridge0/);
     expect(w.status().phase).toBe('Pending');
-    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${node.cfg.netnsPrefix}pod-nosandbox-`))).toEqual([]);
+    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${node.cfg.netnsPrefix}pod-nosandbox-`))).toEqual(
+      [],
+    );
     expect([...broken.ipam.allocations().values()]).not.toContain(w.uid);
     const { stdout } = await run('ip', ['-n', node.cfg.nodeNetns, '-o', 'link', 'show', 'type', 'veth']);
     expect(stdout).not.toContain(hostVethName(w.uid));

@@ -3,22 +3,33 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCriLine, LineWriter } from '../../../src/kubelet/cri-log.js';
-import { containerArgv, knownImages, parseImageRef, resolveImage,
-  type HostFacts } from '../../../src/kubelet/images.js';
+import {
+  containerArgv,
+  knownImages,
+  parseImageRef,
+  resolveImage,
+  type HostFacts,
+} from '../../../src/kubelet/images.js';
 import { HostLocalIpam } from '../../../src/kubelet/ipam.js';
 import { parseGoDuration, parseGoFlags } from '../../../src/kubelet/programs/goflags.js';
 import { expandVars } from '../../../src/kubelet/runtime.js';
 import { checkKubeletConfig } from '../../../src/kubelet/config.js';
 
-const host: HostFacts = { nginx: '/usr/sbin/nginx', busybox: '/usr/bin/busybox', curl: '/usr/bin/curl',
-  builtin: ['node', 'main.js'] };
+const host: HostFacts = {
+  nginx: '/usr/sbin/nginx',
+  busybox: '/usr/bin/busybox',
+  curl: '/usr/bin/curl',
+  builtin: ['node', 'main.js'],
+};
 
 describe('image mapping', () => {
   it('parses references with registry, library/ prefix, tag and digest', () => {
     expect(parseImageRef('nginx')).toEqual({ name: 'nginx', tag: 'latest' });
     expect(parseImageRef('docker.io/library/nginx:1.25@sha256:abc')).toEqual({ name: 'nginx', tag: '1.25' });
-    expect(parseImageRef('registry.k8s.io/e2e-test-images/agnhost:2.52'))
-      .toEqual({ name: 'registry.k8s.io/e2e-test-images/agnhost', tag: '2.52' });
+    expect(parseImageRef('registry.k8s.io/e2e-test-images/agnhost:2.52')).toEqual({
+      name: 'registry.k8s.io/e2e-test-images/agnhost',
+      tag: '2.52',
+    });
     expect(parseImageRef('localhost:5000/x')).toEqual({ name: 'localhost:5000/x', tag: 'latest' });
   });
 
@@ -41,8 +52,10 @@ describe('image mapping', () => {
     expect(standin.warning).toMatch(/not installed/);
     expect(containerArgv(standin)).toEqual(['node', 'main.js', 'nginx-standin']);
     expect(resolveImage('quay.io/nope/nothing:1', host)).toBeUndefined();
-    expect(resolveImage('mine/tool:3', host, { 'mine/tool': ['/bin/echo', 'x'] })!.entrypoint).toEqual(['/bin/echo',
-      'x']);
+    expect(resolveImage('mine/tool:3', host, { 'mine/tool': ['/bin/echo', 'x'] })!.entrypoint).toEqual([
+      '/bin/echo',
+      'x',
+    ]);
     expect(knownImages({ 'mine/tool': ['x'] })).toContain('mine/tool');
   });
 });
@@ -76,21 +89,35 @@ describe('small parsers', () => {
     expect(parseGoDuration('500ms')).toBe(500);
     expect(() => parseGoDuration('5')).toThrow();
     const f = parseGoFlags(['--tcp', '--port=80', '-udp=false', 'x'], {
-      tcp: { kind: 'bool', default: false }, udp: { kind: 'bool', default: true }, port: { kind: 'int', default: 1 } });
+      tcp: { kind: 'bool', default: false },
+      udp: { kind: 'bool', default: true },
+      port: { kind: 'int', default: 1 },
+    });
     expect(f).toEqual({ values: { tcp: true, udp: false, port: 80 }, args: ['x'] });
     expect(() => parseGoFlags(['--nope'], {})).toThrow(/unknown flag: --nope/);
   });
 
   it('CRI log lines round-trip, long lines become partial entries', () => {
     const lines: string[] = [];
-    const w = new LineWriter('stdout', (l) => lines.push(l), () => new Date('2026-01-01T00:00:00.123Z'), 4);
+    const w = new LineWriter(
+      'stdout',
+      (l) => lines.push(l),
+      () => new Date('2026-01-01T00:00:00.123Z'),
+      4,
+    );
     w.write('ab\ncdefgh');
     w.end();
-    expect(lines).toEqual(['2026-01-01T00:00:00.123000000Z stdout F ab\n',
+    expect(lines).toEqual([
+      '2026-01-01T00:00:00.123000000Z stdout F ab\n',
       '2026-01-01T00:00:00.123000000Z stdout P cdef\n',
-      '2026-01-01T00:00:00.123000000Z stdout P gh\n']);
-    expect(parseCriLine(lines[0]!.trimEnd())).toEqual({ time: '2026-01-01T00:00:00.123000000Z', stream: 'stdout',
-      partial: false, text: 'ab' });
+      '2026-01-01T00:00:00.123000000Z stdout P gh\n',
+    ]);
+    expect(parseCriLine(lines[0].trimEnd())).toEqual({
+      time: '2026-01-01T00:00:00.123000000Z',
+      stream: 'stdout',
+      partial: false,
+      text: 'ab',
+    });
     expect(parseCriLine('garbage')).toBeUndefined();
   });
 
@@ -118,7 +145,15 @@ describe('lifecycle pieces', () => {
 
   it('pod phase as kubelet decides it', async () => {
     const { podPhase } = await import('../../../src/kubelet/pod-status.js');
-    const v = (x: object) => ({ name: 'c', image: 'i', imageID: '', restartCount: 0, ready: false, everRan: true, ...x });
+    const v = (x: object) => ({
+      name: 'c',
+      image: 'i',
+      imageID: '',
+      restartCount: 0,
+      ready: false,
+      everRan: true,
+      ...x,
+    });
     const ok = { exitCode: 0, finishedAt: 't' };
     const bad = { exitCode: 1, finishedAt: 't' };
     expect(podPhase('Always', [v({ everRan: false, waiting: { reason: 'ContainerCreating' } })])).toBe('Pending');
@@ -131,8 +166,13 @@ describe('lifecycle pieces', () => {
 
   it('renders CRI logs with tailLines, timestamps and sinceSeconds', async () => {
     const { renderLog } = await import('../../../src/kubelet/logs.js');
-    const text = ['2026-01-01T00:00:01.000000000Z stdout F one', '2026-01-01T00:00:02.000000000Z stderr P tw',
-      '2026-01-01T00:00:02.100000000Z stderr F o', '2026-01-01T00:00:03.000000000Z stdout F three', ''].join('\n');
+    const text = [
+      '2026-01-01T00:00:01.000000000Z stdout F one',
+      '2026-01-01T00:00:02.000000000Z stderr P tw',
+      '2026-01-01T00:00:02.100000000Z stderr F o',
+      '2026-01-01T00:00:03.000000000Z stdout F three',
+      '',
+    ].join('\n');
     expect(renderLog(text, {})).toBe('one\ntwo\nthree\n');
     expect(renderLog(text, { tailLines: 2 })).toBe('two\nthree\n');
     expect(renderLog(text, { tailLines: 0 })).toBe('');
