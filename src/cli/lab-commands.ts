@@ -9,13 +9,19 @@ import { ConfigError, oneLine } from '../util/errors.js';
 import { packageRoot } from '../sys/package-root.js';
 import { runDemo } from '../lab/demo.js';
 import { execIn, findTarget, logFiles, readLog } from '../lab/exec.js';
-import { labDown, labUp, listLabs, requireState, resolveLabName } from '../lab/lab.js';
+import { labUp, listLabs, requireState, resolveLabName } from '../lab/lab.js';
 import { PROGRAM_NAMES, runProgram } from '../lab/programs.js';
 import { createProgress } from '../lab/progress.js';
 import { collectStatus, formatStatus } from '../lab/status.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import { parseTopology, type LabTopology } from '../lab/topology.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
+import { registerKubeCommands } from './kube-commands.js';
+import { liveExec, liveLogs, registerLabLiveCommands } from './lab-live-commands.js';
+import { liveLabUp } from '../lab/live-lab.js';
+import { collectLiveStatus, formatLiveStatus } from '../lab/live-status.js';
+import { teardownLab } from '../lab/teardown.js';
+import { exitCodeOfApiError } from '../lab/kube-client.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -82,27 +88,56 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
           return;
         }
         err.write(`flannelette: ${oneLine(e)}\n`);
-        process.exitCode = (e as { code?: string }).code === 'ECONFIG' ? 2 : 1;
+        process.exitCode = exitCodeOfApiError(e) ?? ((e as { code?: string }).code === 'ECONFIG' ? 2 : 1);
       }
     };
 
   const lab = program.command('lab').description('an emulated cluster of nodes and pods in network namespaces');
   registerLabImpairCommands(lab);
+  registerLabLiveCommands(lab, action, out, err);
+  registerKubeCommands(lab, action, out, err);
 
   lab
     .command('up')
     .description('create the lab described by a topology file (default: examples/two-nodes.yaml)')
     .argument('[topology]', 'topology YAML file')
     .option('--name <lab>', "lab name (default: the topology's name); lets a second lab run beside the first")
-    .option('--no-agent', 'do not start node agents (pods reach only pods on their own node)')
+    .option('--static', "no control plane: the topology's pods as plain processes, fixed until lab down")
+    .option('--no-agent', 'with --static: do not start node agents (pods reach only pods on their own node)')
     .option('--pcap-dir <dir>', 'where nodes that capture write pcap files', 'pcaps')
     .option('--log-level <level>', 'node agent log level', 'info')
     .action(
       action(
-        async (file: string | undefined, o: { name?: string; agent: boolean; pcapDir: string; logLevel: string }) => {
+        async (
+          file: string | undefined,
+          o: { name?: string; static?: boolean; agent: boolean; pcapDir: string; logLevel: string },
+        ) => {
           const { topology, text } = loadTopology(file, o.name);
           requireLabPrivileges();
           const progress = createProgress(out);
+          if (!o.static) {
+            const live = await withInterrupt((signal) =>
+              liveLabUp({
+                topology,
+                topologyText: text,
+                logLevel: o.logLevel,
+                pcapDir: path.resolve(o.pcapDir),
+                signal,
+                progress,
+              }),
+            );
+            say(
+              `lab ${topology.name} is up in ${live.seconds.toFixed(1)}s: ${topology.nodes.length} nodes, ${topology.pods.length} pods (${topology.backend.type} backend)`,
+            );
+            say('');
+            say(formatLiveStatus(await collectLiveStatus(live.state)));
+            say('');
+            say(
+              `Try: export KUBECONFIG=$(flannelette lab kubeconfig --name ${topology.name}); kubectl get pods -o wide`,
+            );
+            say(`Remove it: flannelette lab down --name ${topology.name}`);
+            return;
+          }
           const result = await withInterrupt((signal) =>
             labUp({
               topology,
@@ -148,7 +183,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
           return;
         }
         for (const name of names) {
-          const r = await labDown(name, { progress: createProgress(out) });
+          const r = await teardownLab(name, { progress: createProgress(out) });
           say(
             r.existed
               ? `lab ${name} removed: ${r.namespaces} namespaces, ${r.processes} processes`
@@ -166,8 +201,15 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .action(
       action(async (o: { name?: string; json?: boolean }) => {
         const name = await resolveLabName(o.name);
-        const report = await collectStatus(requireState(name));
-        say(o.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+        const state = requireState(name);
+        const report = state.live ? await collectLiveStatus(state) : await collectStatus(state);
+        if (o.json) say(JSON.stringify(report, null, 2));
+        else
+          say(
+            state.live
+              ? formatLiveStatus(report as Awaited<ReturnType<typeof collectLiveStatus>>)
+              : formatStatus(report as Awaited<ReturnType<typeof collectStatus>>),
+          );
       }),
     );
 
@@ -177,13 +219,24 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .argument('<target>', 'pod or node name')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('-c, --container <name>', 'container of the pod')
+    .option('-i, --stdin', 'pass stdin to the container')
+    .option('-t, --tty', 'stdin is a TTY')
+    .option('-n, --namespace <ns>', 'namespace of the pod', 'default')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
-      action(async (target: string, command: string[], o: { container?: string; name?: string }) => {
-        requireLabPrivileges();
-        const state = requireState(await resolveLabName(o.name));
-        return execIn(findTarget(state, target, o.container), command);
-      }),
+      action(
+        async (
+          target: string,
+          command: string[],
+          o: { container?: string; name?: string; stdin?: boolean; tty?: boolean; namespace: string },
+        ) => {
+          requireLabPrivileges();
+          const state = requireState(await resolveLabName(o.name));
+          if (state.live && !state.topology.nodes.some((n) => n.name === target))
+            return liveExec(state, target, command, o, err);
+          return execIn(findTarget(state, target, o.container), command);
+        },
+      ),
     );
 
   lab
@@ -191,29 +244,54 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .description("print a pod's container logs or a node agent's log")
     .argument('<target>', 'pod or node name')
     .option('-c, --container <name>', 'only this container of the pod')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('-p, --previous', "the previous (exited) instance's log")
+    .option('--tail <lines>', 'only the last lines')
+    .option('-n, --namespace <ns>', 'namespace of the pod', 'default')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
-      action(async (target: string, o: { container?: string; name?: string }) => {
-        const state = requireState(await resolveLabName(o.name));
-        const files = logFiles(state, target, o.container);
-        for (const f of files) {
-          if (files.length > 1) say(`==> ${f.label} <==`);
-          out.write(readLog(f));
-        }
-      }),
+      action(
+        async (
+          target: string,
+          o: {
+            container?: string;
+            name?: string;
+            follow?: boolean;
+            previous?: boolean;
+            tail?: string;
+            namespace: string;
+          },
+        ) => {
+          const state = requireState(await resolveLabName(o.name));
+          if (state.live && !state.topology.nodes.some((n) => n.name === target))
+            return liveLogs(state, target, o, out);
+          const files = logFiles(state, target, o.container);
+          for (const f of files) {
+            if (files.length > 1) say(`==> ${f.label} <==`);
+            out.write(readLog(f));
+          }
+        },
+      ),
     );
 
   program
     .command('demo')
-    .description('bring up a lab, walk through Kubernetes pod networking and check every step, then tear it down')
-    .argument('[topology]', 'topology YAML file (default: examples/two-nodes.yaml)')
+    .description(
+      'bring up a live two-node lab, walk through the tutorials with their manifests and check every step, then tear it down',
+    )
+    .argument('[topology]', 'topology YAML file (default: examples/two-nodes-empty.yaml)')
     .option('--name <lab>', "lab name (default: the topology's name)")
-    .option('--pcap-dir <dir>', 'where node1 writes its inner and outer captures', 'pcaps')
+    .option('--manifests <dir>', "the tutorials' manifests (default: the package's examples/manifests)")
     .action(
-      action(async (file: string | undefined, o: { name?: string; pcapDir: string }) => {
-        const { topology, text } = loadTopology(file, o.name);
+      action(async (file: string | undefined, o: { name?: string; manifests?: string }) => {
+        const { topology, text } = loadTopology(
+          file ?? path.join(packageRoot(), 'examples', 'two-nodes-empty.yaml'),
+          o.name,
+        );
         requireLabPrivileges();
-        return withInterrupt((signal) => runDemo({ topology, topologyText: text, out, pcapDir: o.pcapDir, signal }));
+        return withInterrupt((signal) =>
+          runDemo({ topology, topologyText: text, out, signal, manifestDir: o.manifests }),
+        );
       }),
     );
 

@@ -8,6 +8,8 @@ import { registerLabCommands } from './lab-commands.js';
 import { registerCaptureCommand } from './capture-command.js';
 import { registerImpairCommand } from './impair-command.js';
 import { registerNetworkCommand } from './network-command.js';
+import { registerControlPlaneCommand } from './controlplane-command.js';
+import { registerKubeletCommand } from './kubelet-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerImpairCommand(program);
   registerNetworkCommand(program);
   registerLabCommands(program);
+  registerControlPlaneCommand(program);
+  registerKubeletCommand(program);
   return program;
 }
 

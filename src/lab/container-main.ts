@@ -3,7 +3,7 @@
 // no logger), so many containers start quickly. Exits with the program's code; SIGTERM/SIGINT exit 0;
 // a bad argument prints one line and exits 2.
 import { oneLine } from '../util/errors.js';
-import { runProgram } from './programs.js';
+import { runProgram } from '../kubelet/programs/builtin.js';
 
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));
 

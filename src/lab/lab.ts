@@ -217,7 +217,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   }
 }
 
-function nodeBatch(t: LabTopology, n: LabNode): string[] {
+export function nodeBatch(t: LabTopology, n: LabNode): string[] {
   const underlayPrefix = t.underlay.split('/')[1];
   const subnetPrefix = n.subnet.split('/')[1];
   const lines = [

@@ -63,6 +63,10 @@ export interface LabState {
   nodePids: Record<string, number>;
   /** Keyed `<pod>/<container>`. */
   containerPids: Record<string, number>;
+  /** A live lab (control plane, kubelets, a supervisor; pods are API objects). */
+  live?: boolean;
+  /** Live lab: nodes stopped with `lab node stop`. */
+  stoppedNodes?: string[];
 }
 
 export function readState(lab: string, root = labRoot()): LabState | undefined {

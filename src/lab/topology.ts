@@ -52,6 +52,10 @@ export interface LabPod {
   /** The node-side end of the pod's veth (in the node namespace). */
   hostVeth: string;
   containers: LabContainer[];
+  /** The topology named the node (`node:`); otherwise the scheduler chooses. */
+  pinned?: boolean;
+  /** `count`/`replicas` of the template (a Deployment in a live lab); undefined for a plain pod. */
+  replicas?: number;
 }
 
 export interface LabNode {
@@ -92,11 +96,16 @@ export interface LabTopology {
   nodes: LabNode[];
   pods: LabPod[];
   links: LabLink[];
+  /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
+  nodeMonitorGracePeriod?: number;
+  podEvictionTimeout?: number;
 }
 
 export const BUILTIN_PROGRAMS = ['http', 'echo', 'sleep', 'fetch'] as const;
 
 type Path = YamlPath;
+
+const TIMEOUT_KEYS = ['nodeMonitorGracePeriod', 'podEvictionTimeout'] as const;
 
 /** Parses and resolves a topology. `overrideName` replaces the file's `name` (for `lab up --name`). */
 export function parseTopology(text: string, source = '<inline>', overrideName?: string): LabTopology {
@@ -131,11 +140,7 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(
-      raw ?? {},
-      [],
-      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links'],
-    );
+    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -175,6 +180,8 @@ class Validator extends YamlFields {
       nodes,
       pods,
       links,
+      nodeMonitorGracePeriod: this.int(top, 'nodeMonitorGracePeriod', [], 2, 3600),
+      podEvictionTimeout: this.int(top, 'podEvictionTimeout', [], 0, 86_400),
     };
   }
 
@@ -363,15 +370,7 @@ class Validator extends YamlFields {
         let veth = hostVethName(podName);
         while (used.has(veth)) veth = hostVethName(podName, ++attempt);
         used.add(veth);
-        pods.push({
-          name: podName,
-          template,
-          node,
-          ip: formatIpv4(ip),
-          netns: podNetns(lab, podName),
-          hostVeth: veth,
-          containers,
-        });
+        pods.push({ name: podName, template, node, ip: formatIpv4(ip), netns: podNetns(lab, podName), hostVeth: veth, containers, pinned: nodeName !== undefined, replicas: count });
         this.podPaths.set(podName, path);
       }
     });

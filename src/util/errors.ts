@@ -74,6 +74,21 @@ export class StoppedError extends FlanError {
   }
 }
 
+/**
+ * A Kubernetes API error: the HTTP code, kube's reason (NotFound, AlreadyExists, Conflict, Invalid,
+ * BadRequest, Gone, Expired, …) and the details of a meta/v1 Status (kind, name, causes).
+ */
+export class KubeApiError extends FlanError {
+  constructor(
+    readonly httpStatus: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: { name?: string; group?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] },
+  ) {
+    super('EKUBEAPI', message);
+  }
+}
+
 /** Turns any thrown value into a one-line message for the CLI. */
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);

@@ -1,0 +1,32 @@
+// `flannelette kubelet --config FILE`: runs one lab node's kubelet in the foreground (root network
+// namespace) until SIGINT/SIGTERM. Stopping it leaves the containers running; the next kubelet adopts them.
+import type { Command } from 'commander';
+import { readKubeletConfig } from '../kubelet/config.js';
+import { Kubelet } from '../kubelet/kubelet.js';
+import { createLogger } from '../util/logger.js';
+import { fail } from './exit.js';
+import { CAP_NET_ADMIN, CAP_SYS_ADMIN, requireCapabilities } from './privileges.js';
+
+export function registerKubeletCommand(program: Command): void {
+  program
+    .command('kubelet')
+    .description('run the kubelet of one lab node: registers the Node, runs its pods, serves logs and exec')
+    .requiredOption('--config <file>', 'kubelet configuration (JSON, see README "The kubelet")')
+    .option('--log-level <level>', 'trace|debug|info|warn|error', 'info')
+    .action(async (opts: { config: string; logLevel: string }) => {
+      try {
+        const cfg = readKubeletConfig(opts.config);
+        requireCapabilities('the kubelet', [CAP_NET_ADMIN, CAP_SYS_ADMIN], 'run it as root');
+        const logger = createLogger({ level: opts.logLevel as 'info', name: `kubelet-${cfg.nodeName}` });
+        const kubelet = new Kubelet(cfg, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
+        await kubelet.start();
+        await new Promise<void>((resolve) => {
+          for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+        });
+        await kubelet.stop();
+        process.exit(0);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}

@@ -1,0 +1,136 @@
+// The resources the lab's API serves: for each, its group/version, plural and singular names, kind,
+// scope, short names, verbs and subresources, as kube's discovery documents list them. The one table
+// the API server, discovery, OpenAPI, the manifest loader and the CLI all read. Pure data.
+
+export interface ResourceInfo {
+  group: string; // '' for core
+  version: string;
+  plural: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  subresources: { name: string; kind: string; verbs: string[]; group?: string; version?: string }[];
+  /** OpenAPI definition name of the kind's schema. */
+  definition: string;
+}
+
+const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export const RESOURCES: readonly ResourceInfo[] = [
+  {
+    group: '',
+    version: 'v1',
+    plural: 'pods',
+    singular: 'pod',
+    kind: 'Pod',
+    namespaced: true,
+    shortNames: ['po'],
+    categories: ['all'],
+    definition: 'io.k8s.api.core.v1.Pod',
+    subresources: [
+      { name: 'status', kind: 'Pod', verbs: ['get', 'patch', 'update'] },
+      { name: 'binding', kind: 'Binding', verbs: ['create'] },
+      { name: 'log', kind: 'Pod', verbs: ['get'] },
+      { name: 'exec', kind: 'PodExecOptions', verbs: ['create', 'get'] },
+      { name: 'attach', kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+    ],
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'namespaces',
+    singular: 'namespace',
+    kind: 'Namespace',
+    namespaced: false,
+    shortNames: ['ns'],
+    categories: [],
+    definition: 'io.k8s.api.core.v1.Namespace',
+    subresources: [{ name: 'status', kind: 'Namespace', verbs: ['get', 'patch', 'update'] }],
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'nodes',
+    singular: 'node',
+    kind: 'Node',
+    namespaced: false,
+    shortNames: ['no'],
+    categories: [],
+    definition: 'io.k8s.api.core.v1.Node',
+    subresources: [{ name: 'status', kind: 'Node', verbs: ['get', 'patch', 'update'] }],
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'events',
+    singular: 'event',
+    kind: 'Event',
+    namespaced: true,
+    shortNames: ['ev'],
+    categories: [],
+    definition: 'io.k8s.api.core.v1.Event',
+    subresources: [],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'deployments',
+    singular: 'deployment',
+    kind: 'Deployment',
+    namespaced: true,
+    shortNames: ['deploy'],
+    categories: ['all'],
+    definition: 'io.k8s.api.apps.v1.Deployment',
+    subresources: [
+      { name: 'scale', kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' },
+      { name: 'status', kind: 'Deployment', verbs: ['get', 'patch', 'update'] },
+    ],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    plural: 'replicasets',
+    singular: 'replicaset',
+    kind: 'ReplicaSet',
+    namespaced: true,
+    shortNames: ['rs'],
+    categories: ['all'],
+    definition: 'io.k8s.api.apps.v1.ReplicaSet',
+    subresources: [
+      { name: 'scale', kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' },
+      { name: 'status', kind: 'ReplicaSet', verbs: ['get', 'patch', 'update'] },
+    ],
+  },
+];
+
+export const ALL_VERBS = VERBS;
+
+export function apiVersionOf(r: Pick<ResourceInfo, 'group' | 'version'>): string {
+  return r.group ? `${r.group}/${r.version}` : r.version;
+}
+
+/** The resource of a manifest's apiVersion + kind, or undefined. */
+export function resourceForKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+}
+
+export function resourceByPlural(group: string, version: string, plural: string): ResourceInfo | undefined {
+  return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
+}
+
+/** Every apiVersion the lab serves, e.g. v1, apps/v1. */
+export function servedApiVersions(): string[] {
+  return [...new Set(RESOURCES.map(apiVersionOf))];
+}
+
+/** `Deployment.apps`, `Pod`: how kube names a kind in messages. */
+export function qualifiedKind(r: Pick<ResourceInfo, 'group' | 'kind'>): string {
+  return r.group ? `${r.kind}.${r.group}` : r.kind;
+}
+
+/** `deployments.apps`, `pods`: how kube names a resource in NotFound messages. */
+export function qualifiedResource(r: Pick<ResourceInfo, 'group' | 'plural'>): string {
+  return r.group ? `${r.plural}.${r.group}` : r.plural;
+}

@@ -1,0 +1,161 @@
+// The pod runtime (what a CRI runtime and CNI do for the real kubelet), without any API: for a v1 Pod
+// it creates the sandbox (sandbox.ts), the pod's shared files (/etc/hosts, /etc/hostname, resolv.conf,
+// emptyDir volumes), and starts containers under shims (containers.ts) with the image's command and
+// the spec's env; it removes all of it again. State lives under `<stateDir>/pods/<uid>/`, so a new
+// PodRuntime over the same stateDir sees the pods a previous kubelet started.
+// Throws DeviceError / CapacityError from the sandbox; ConfigError for a container the pod does not have.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Container, Pod } from '../k8s/types.js';
+import type { KubeletConfig } from './config.js';
+import { attemptDir, containerLaunchArgv, startContainer, type AttemptInfo } from './containers.js';
+import { containerArgv, type HostFacts, type ResolvedImage } from './images.js';
+import { HostLocalIpam } from './ipam.js';
+import { podFiles, prepareContainerFiles, resolvConfText, startScript, writePodFiles } from './rootfs.js';
+import { createSandbox, readSandbox, removeSandbox, sandboxHealthy, type Sandbox } from './sandbox.js';
+
+export interface PodMeta {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+/** Expands $(VAR) references as Kubernetes does ($$ escapes; unknown references stay as written). */
+export function expandVars(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name: string | undefined) => {
+    if (m === '$$') return '$';
+    return name !== undefined && env[name] !== undefined ? env[name] : m;
+  });
+}
+
+/** The value of a downward-API fieldRef, or undefined for a field this kubelet does not provide. */
+export function fieldRefValue(pod: Pod, fieldPath: string, podIp: string, hostIp: string): string | undefined {
+  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
+  if (m) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]] ?? '';
+  const fields: Record<string, string | undefined> = {
+    'metadata.name': pod.metadata.name,
+    'metadata.namespace': pod.metadata.namespace ?? 'default',
+    'metadata.uid': pod.metadata.uid,
+    'spec.nodeName': pod.spec.nodeName,
+    'spec.serviceAccountName': 'default',
+    'status.podIP': podIp,
+    'status.podIPs': podIp,
+    'status.hostIP': hostIp,
+    'status.hostIPs': hostIp,
+  };
+  return fields[fieldPath];
+}
+
+export function containerEnv(
+  pod: Pod,
+  c: Container,
+  img: ResolvedImage,
+  podIp: string,
+  hostIp: string,
+): Record<string, string> {
+  const env: Record<string, string> = { ...img.env, HOSTNAME: pod.spec.hostname ?? pod.metadata.name ?? '' };
+  if (img.name.startsWith('flannelette/')) {
+    Object.assign(env, {
+      POD_NAME: pod.metadata.name ?? '',
+      POD_IP: podIp,
+      NODE_NAME: pod.spec.nodeName ?? '',
+      CONTAINER_NAME: c.name,
+    });
+  }
+  for (const e of c.env ?? []) {
+    if (e.valueFrom?.fieldRef) {
+      const v = fieldRefValue(pod, e.valueFrom.fieldRef.fieldPath, podIp, hostIp);
+      if (v !== undefined) env[e.name] = v;
+    } else env[e.name] = expandVars(e.value ?? '', env);
+  }
+  return env;
+}
+
+export class PodRuntime {
+  readonly ipam: HostLocalIpam;
+  readonly podsDir: string;
+
+  constructor(
+    readonly cfg: KubeletConfig,
+    readonly host: HostFacts,
+    readonly shim: readonly string[],
+    readonly clusterDNS: readonly string[] = [],
+    readonly clusterDomain = 'cluster.local',
+  ) {
+    this.ipam = new HostLocalIpam(path.join(cfg.stateDir, 'ipam'), cfg.podCIDR, cfg.gateway);
+    this.podsDir = path.join(cfg.stateDir, 'pods');
+    fs.mkdirSync(this.podsDir, { recursive: true });
+  }
+
+  podDir(uid: string): string {
+    return path.join(this.podsDir, uid);
+  }
+
+  /** Pods with state on disk (from a previous kubelet or this one). */
+  listPods(): PodMeta[] {
+    const out: PodMeta[] = [];
+    for (const uid of fs.readdirSync(this.podsDir)) {
+      try {
+        out.push(JSON.parse(fs.readFileSync(path.join(this.podDir(uid), 'pod.json'), 'utf8')) as PodMeta);
+      } catch {
+        out.push({ uid, namespace: '', name: '' });
+      }
+    }
+    return out;
+  }
+
+  /** The pod's sandbox: the existing one when healthy, else a new one (a broken one is removed first). */
+  async ensureSandbox(pod: Pod): Promise<{ sandbox: Sandbox; created: boolean }> {
+    const uid = pod.metadata.uid!;
+    const dir = this.podDir(uid);
+    const existing = readSandbox(dir);
+    if (existing && sandboxHealthy(existing)) return { sandbox: existing, created: false };
+    if (existing) await removeSandbox(this.cfg, this.ipam, existing);
+    fs.mkdirSync(dir, { recursive: true });
+    const meta: PodMeta = { uid, namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '' };
+    fs.writeFileSync(path.join(dir, 'pod.json'), JSON.stringify(meta));
+    const hostname = pod.spec.hostname ?? meta.name;
+    const sandbox = await createSandbox(this.cfg, this.ipam, dir, { ...meta, hostname });
+    const files = podFiles(dir);
+    writePodFiles(files, sandbox.ip, hostname, resolvConfText(meta.namespace, this.clusterDomain, this.clusterDNS));
+    for (const v of pod.spec.volumes ?? []) fs.mkdirSync(path.join(files.volumesDir, v.name), { recursive: true });
+    return { sandbox, created: true };
+  }
+
+  /** Starts attempt `attempt` of container `c` (its restart count) in the pod's sandbox. */
+  async startContainer(
+    pod: Pod,
+    c: Container,
+    img: ResolvedImage,
+    sandbox: Sandbox,
+    attempt: number,
+  ): Promise<AttemptInfo> {
+    const dir = this.podDir(pod.metadata.uid!);
+    const adir = attemptDir(dir, c.name, attempt);
+    fs.rmSync(adir, { recursive: true, force: true });
+    fs.mkdirSync(adir, { recursive: true });
+    const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp);
+    const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
+    const argv = containerArgv(img, expand(c.command), expand(c.args));
+    const known = new Set((pod.spec.volumes ?? []).map((v) => v.name));
+    const mounts = (c.volumeMounts ?? [])
+      .filter((m) => known.has(m.name))
+      .map((m) => ({ volume: m.name, mountPath: m.mountPath, readOnly: m.readOnly }));
+    const binds = prepareContainerFiles(adir, podFiles(dir), img, mounts);
+    const script = startScript(adir, binds, c.workingDir);
+    fs.writeFileSync(path.join(adir, 'container.json'), JSON.stringify({ name: c.name, image: img.image, argv, env }));
+    return startContainer([...this.shim], adir, {
+      argv: containerLaunchArgv(sandbox.netns, sandbox.pausePid, script, argv.length > 0 ? argv : ['true']),
+      env,
+    });
+  }
+
+  /** Removes the pod's sandbox, address and files. Containers must be stopped first. */
+  async removePod(uid: string): Promise<void> {
+    const dir = this.podDir(uid);
+    const s = readSandbox(dir);
+    if (s) await removeSandbox(this.cfg, this.ipam, s);
+    this.ipam.release(uid);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,191 @@
+// A pod's sandbox: its network namespace with eth0 (a veth whose peer is attached to the node's cni0
+// bridge in the node namespace), an address from host-local IPAM with a default route via the gateway,
+// and its UTS namespace, held by a tiny "pause" process (`sleep infinity` after `hostname <pod>`) that
+// the containers join. The sandbox is recorded in `<podDir>/sandbox.json` so a restarted kubelet adopts it.
+// createSandbox removes what it created when a step fails and rethrows (DeviceError, CapacityError);
+// removeSandbox is idempotent and never throws for parts already gone.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Cidr } from '../addr/ipv4.js';
+import { DeviceError } from '../util/errors.js';
+import type { KubeletConfig } from './config.js';
+import type { HostLocalIpam } from './ipam.js';
+import { ipBatch, run } from './run.js';
+
+export interface Sandbox {
+  uid: string;
+  namespace: string;
+  name: string;
+  netns: string;
+  hostVeth: string;
+  ip: string;
+  pausePid: number;
+  createdAt: string;
+}
+
+const hash = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** `<prefix>pod-<name≤20>-<uid hash 6>`: readable and unique even when a pod is recreated. */
+export function podNetnsName(prefix: string, name: string, uid: string): string {
+  return `${prefix}pod-${name.slice(0, 20).replace(/-+$/, '')}-${hash(uid).slice(0, 6)}`;
+}
+
+export function hostVethName(uid: string): string {
+  return `veth${hash(uid).slice(0, 8)}`;
+}
+
+export function sandboxFile(podDir: string): string {
+  return path.join(podDir, 'sandbox.json');
+}
+
+export function readSandbox(podDir: string): Sandbox | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(sandboxFile(podDir), 'utf8')) as Sandbox;
+  } catch {
+    return undefined;
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/ Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ''));
+  } catch {
+    return false;
+  }
+}
+
+/** True when the pause process is alive and lives in the sandbox's network namespace. */
+export function sandboxHealthy(s: Sandbox): boolean {
+  try {
+    return (
+      processAlive(s.pausePid) &&
+      fs.statSync(`/proc/${s.pausePid}/ns/net`).ino === fs.statSync(`/run/netns/${s.netns}`).ino
+    );
+  } catch {
+    return false;
+  }
+}
+
+function startPause(netns: string, hostname: string): Promise<number> {
+  const child = spawn(
+    'nsenter',
+    [
+      `--net=/run/netns/${netns}`,
+      '--',
+      'unshare',
+      '--uts',
+      '--',
+      '/bin/sh',
+      '-c',
+      'hostname "$1" && exec sleep infinity',
+      'pause',
+      hostname,
+    ],
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.on('error', (e) => reject(new DeviceError(`cannot start the pause process of ${netns}: ${e.message}`)));
+    child.on('exit', (code) => reject(new DeviceError(`pause process of ${netns} exited (${code}): ${err.trim()}`)));
+    // Ready once its UTS namespace differs from ours (hostname set, sleep running).
+    const started = Date.now();
+    const poll = (): void => {
+      try {
+        const comm = fs.readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim();
+        if (comm === 'sleep') {
+          child.removeAllListeners('exit');
+          child.stderr.destroy();
+          child.unref();
+          resolve(child.pid!);
+          return;
+        }
+      } catch {
+        // not yet
+      }
+      if (Date.now() - started > 10_000) reject(new DeviceError(`pause process of ${netns} did not start`));
+      else setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+export async function createSandbox(
+  cfg: KubeletConfig,
+  ipam: HostLocalIpam,
+  podDir: string,
+  pod: { uid: string; namespace: string; name: string; hostname: string },
+): Promise<Sandbox> {
+  const netns = podNetnsName(cfg.netnsPrefix, pod.name, pod.uid);
+  const hostVeth = hostVethName(pod.uid);
+  const prefix = Cidr.parse(cfg.podCIDR).prefix;
+  let ip: string | undefined;
+  let pausePid: number | undefined;
+  fs.mkdirSync(podDir, { recursive: true });
+  try {
+    if (!fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'add', netns]);
+    ip = ipam.allocate(pod.uid);
+    await run('ip', ['-n', cfg.nodeNetns, 'link', 'del', hostVeth]).catch(() => undefined);
+    await ipBatch(cfg.nodeNetns, [
+      `link add ${hostVeth} mtu ${cfg.mtu} type veth peer name eth0 mtu ${cfg.mtu} netns ${netns}`,
+      `link set ${hostVeth} master ${cfg.bridge}`,
+      `link set ${hostVeth} up`,
+    ]);
+    await ipBatch(netns, [
+      'link set lo up',
+      `addr add ${ip}/${prefix} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${cfg.gateway}`,
+    ]);
+    pausePid = await startPause(netns, pod.hostname);
+    const s: Sandbox = {
+      uid: pod.uid,
+      namespace: pod.namespace,
+      name: pod.name,
+      netns,
+      hostVeth,
+      ip,
+      pausePid,
+      createdAt: new Date().toISOString(),
+    };
+    fs.writeFileSync(sandboxFile(podDir), JSON.stringify(s, null, 2));
+    return s;
+  } catch (err) {
+    await removeSandbox(cfg, ipam, { uid: pod.uid, netns, hostVeth, pausePid });
+    throw err;
+  }
+}
+
+function isPause(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+  } catch {
+    return false;
+  }
+}
+
+export async function removeSandbox(
+  cfg: KubeletConfig,
+  ipam: HostLocalIpam,
+  s: { uid: string; netns: string; hostVeth: string; pausePid?: number },
+): Promise<void> {
+  const pids = new Set<number>();
+  if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
+  if (fs.existsSync(`/run/netns/${s.netns}`)) {
+    const { stdout } = await run('ip', ['netns', 'pids', s.netns]).catch(() => ({ stdout: '' }));
+    for (const p of stdout.split(/\s+/).filter(Boolean).map(Number)) if (p > 1 && p !== process.pid) pids.add(p);
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  await run('ip', ['-n', cfg.nodeNetns, 'link', 'del', s.hostVeth]).catch(() => undefined);
+  if (fs.existsSync(`/run/netns/${s.netns}`)) await run('ip', ['netns', 'delete', s.netns]).catch(() => undefined);
+  ipam.release(s.uid);
+}

@@ -1,0 +1,127 @@
+// `lab check`: Mininet's pingall for a whole cluster. From every running pod (its network
+// namespace, found by its podIP) to every other pod and every node's InternalIP: one ping
+// (`ping -c1 -W2`) and one TCP connection attempt (to the target pod's first containerPort, else
+// port 80; a node: port 10250). TCP counts as reachable when the connection opens or is refused
+// (a RST came back: the path works both ways); a timeout or an ICMP error fails. Printed as a
+// matrix, rows from, columns to, `.` ok, `X` failed (`P` ping only failed, `T` TCP only failed).
+// Throws KubeApiError/DeviceError when the API does not answer; the checks themselves never throw.
+import { execFile } from 'node:child_process';
+import type { KubeList, Node, Pod } from '../k8s/types.js';
+import type { KubeClient } from './kube-client.js';
+import { podNamespaces } from './pod-netns.js';
+import type { LabTopology } from './topology.js';
+
+export interface CheckTarget {
+  label: string;
+  ip: string;
+  port: number;
+}
+
+export interface CheckSource {
+  label: string;
+  netns: string;
+  ip: string;
+}
+
+export interface CheckResult {
+  sources: CheckSource[];
+  targets: CheckTarget[];
+  /** marks[i][j]: '.', 'X', 'P', 'T' or '-' (itself). */
+  marks: string[][];
+  failures: number;
+}
+
+function sh(argv: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(argv[0], argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 124
+        : 0;
+      resolve({ code, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+async function ping(netns: string, ip: string): Promise<boolean> {
+  return (await sh(['ip', 'netns', 'exec', netns, 'ping', '-c1', '-W2', '-q', ip], 5000)).code === 0;
+}
+
+async function tcp(netns: string, ip: string, port: number): Promise<boolean> {
+  const r = await sh(
+    ['ip', 'netns', 'exec', netns, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`],
+    5000,
+  );
+  return r.code === 0 || /Connection refused/.test(r.out);
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+export async function runCheck(client: KubeClient, t: LabTopology): Promise<CheckResult> {
+  const pods = (await client.get<KubeList<Pod>>('/api/v1/pods')).items.filter(
+    (p) => p.status?.phase === 'Running' && p.status.podIP && !p.metadata.deletionTimestamp,
+  );
+  const nodes = (await client.get<KubeList<Node>>('/api/v1/nodes')).items;
+  const byIp = new Map((await podNamespaces(t)).map((n) => [n.ip, n.netns]));
+  const sources: CheckSource[] = [];
+  for (const p of pods) {
+    const netns = byIp.get(p.status!.podIP!);
+    if (netns) sources.push({ label: `${p.metadata.name}`, netns, ip: p.status!.podIP! });
+  }
+  const targets: CheckTarget[] = [
+    ...pods.map((p) => ({
+      label: p.metadata.name!,
+      ip: p.status!.podIP!,
+      port: p.spec.containers.flatMap((c) => c.ports ?? [])[0]?.containerPort ?? 80,
+    })),
+    ...nodes
+      .map((n) => ({
+        label: n.metadata.name!,
+        ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
+        port: 10250,
+      }))
+      .filter((x) => x.ip),
+  ];
+  const marks = sources.map(() => targets.map(() => '-'));
+  const jobs: { i: number; j: number }[] = [];
+  sources.forEach((s, i) =>
+    targets.forEach((tg, j) => {
+      if (tg.ip !== s.ip) jobs.push({ i, j });
+    }),
+  );
+  let failures = 0;
+  await mapLimit(jobs, 16, async ({ i, j }) => {
+    const s = sources[i];
+    const tg = targets[j];
+    const [p, c] = await Promise.all([ping(s.netns, tg.ip), tcp(s.netns, tg.ip, tg.port)]);
+    marks[i][j] = p && c ? '.' : !p && !c ? 'X' : !p ? 'P' : 'T';
+    if (!(p && c)) failures++;
+  });
+  return { sources, targets, marks, failures };
+}
+
+export function formatCheck(r: CheckResult): string {
+  const w = Math.max(4, ...r.sources.map((s) => s.label.length));
+  const idx = r.targets.map((_, j) => String(j + 1));
+  const cw = Math.max(...idx.map((x) => x.length), 1) + 1;
+  const lines = [`${'FROM \\ TO'.padEnd(w)}  ${idx.map((x) => x.padStart(cw)).join('')}`];
+  r.sources.forEach((s, i) => lines.push(`${s.label.padEnd(w)}  ${r.marks[i].map((m) => m.padStart(cw)).join('')}`));
+  lines.push('');
+  r.targets.forEach((tg, j) => lines.push(`${String(j + 1).padStart(3)} = ${tg.label} ${tg.ip} (tcp ${tg.port})`));
+  const total = r.sources.reduce((s, _, i) => s + r.marks[i].filter((m) => m !== '-').length, 0);
+  lines.push('');
+  lines.push(
+    r.failures === 0
+      ? `all ${total} pairs reachable (ping and TCP)`
+      : `${r.failures} of ${total} pairs FAILED (X both, P ping, T TCP)`,
+  );
+  return lines.join('\n');
+}

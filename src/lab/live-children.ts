@@ -1,0 +1,113 @@
+// What the supervisor of a live lab runs, per K8S-CONTRACT.md: the control plane (root network
+// namespace), each node's agent (`flannelette node`, in the node's namespace) and each node's
+// kubelet (root namespace, config at `<dir>/nodes/<node>/kubelet.json`). Builds the supervisor spec
+// and the kubelet configs from the lab state; writes files (kubelet config mode 0600). Throws only
+// what fs throws.
+import fs from 'node:fs';
+import path from 'node:path';
+import { FLANNEL_ANNOTATIONS } from '../k8s/types.js';
+import type { KubeletConfig } from '../kubelet/config.js';
+import { packageRoot } from '../sys/package-root.js';
+import { agentArgs, agentCommand } from './agent.js';
+import { LAB_ENV } from './env.js';
+import {
+  controlplaneLogFile,
+  kubeletConfigFile,
+  kubeletLogFile,
+  kubeletSocket,
+  livePaths,
+  nodeStateDir,
+  type LivePaths,
+} from './live-paths.js';
+import { labPrefix } from './names.js';
+import { labPaths, labRoot, nodeLogFile } from './state.js';
+import type { ChildSpec, SupervisorSpec } from './supervisor.js';
+import type { LabNode, LabTopology } from './topology.js';
+
+export function kubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): KubeletConfig {
+  const backendData = t.backend.type === 'vxlan' ? JSON.stringify({ VNI: t.backend.vni, VtepMAC: n.vtepMac }) : 'null';
+  return {
+    nodeName: n.name,
+    lab: t.name,
+    labDir: lp.dir,
+    netnsPrefix: labPrefix(t.name),
+    nodeNetns: n.netns,
+    podCIDR: n.subnet,
+    gateway: n.gateway,
+    bridge: 'cni0',
+    mtu: t.podMtu,
+    publicIp: n.publicIp,
+    apiSocket: lp.apiSocket,
+    tokenFile: lp.token,
+    stateDir: nodeStateDir(lp, n.name),
+    socket: kubeletSocket(lp, n.name),
+    annotations: {
+      [FLANNEL_ANNOTATIONS.backendData]: backendData,
+      [FLANNEL_ANNOTATIONS.backendType]: t.backend.type,
+      [FLANNEL_ANNOTATIONS.publicIp]: n.publicIp,
+      [FLANNEL_ANNOTATIONS.kubeSubnetManager]: 'true',
+    },
+    labels: {},
+    images: {},
+  };
+}
+
+export function writeKubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): void {
+  fs.mkdirSync(nodeStateDir(lp, n.name), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(kubeletConfigFile(lp, n.name), JSON.stringify(kubeletConfig(t, n, lp), null, 2), { mode: 0o600 });
+}
+
+export interface ChildOptions {
+  logLevel?: string;
+  /** Nodes whose agent and kubelet are stopped (`lab node stop`). */
+  stoppedNodes?: readonly string[];
+  /** Where agents of nodes with `capture:` write pcap files (captures are off without it). */
+  pcapDir?: string;
+  root?: string;
+}
+
+/** The controlplane's extra flags from the topology's timeouts. */
+export function controlplaneArgs(t: LabTopology, lp: LivePaths): string[] {
+  const args = ['controlplane', '--dir', lp.dir];
+  if (t.nodeMonitorGracePeriod !== undefined) args.push('--node-monitor-grace-period', `${t.nodeMonitorGracePeriod}s`);
+  if (t.podEvictionTimeout !== undefined) args.push('--pod-eviction-timeout', `${t.podEvictionTimeout}s`);
+  return args;
+}
+
+export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): SupervisorSpec {
+  const root = o.root ?? labRoot();
+  const lp = livePaths(t.name, root);
+  const paths = labPaths(t.name, root);
+  const bin = [process.execPath, path.join(packageRoot(), 'bin', 'flannelette.js')];
+  const env = { [LAB_ENV]: t.name, FLANNELETTE_LAB_ROOT: root };
+  const stopped = new Set(o.stoppedNodes ?? []);
+  const children: ChildSpec[] = [
+    { name: 'controlplane', argv: [...bin, ...controlplaneArgs(t, lp)], logFile: controlplaneLogFile(lp), env },
+  ];
+  for (const n of t.nodes) {
+    const args = agentArgs({
+      clusterFile: paths.cluster,
+      node: n.name,
+      stateDir: paths.runDir,
+      capture: o.pcapDir ? n.capture : [],
+      pcapDir: o.pcapDir,
+      logLevel: o.logLevel,
+    });
+    children.push({
+      name: `agent/${n.name}`,
+      argv: [...agentCommand(), ...args],
+      netns: n.netns,
+      logFile: nodeLogFile(paths, n.name),
+      env: { ...env, NODE_NAME: n.name },
+      stopped: stopped.has(n.name),
+    });
+    children.push({
+      name: `kubelet/${n.name}`,
+      argv: [...bin, 'kubelet', '--config', kubeletConfigFile(lp, n.name)],
+      logFile: kubeletLogFile(lp, n.name),
+      env: { ...env, NODE_NAME: n.name },
+      stopped: stopped.has(n.name),
+    });
+  }
+  return { lab: t.name, children };
+}
