@@ -324,7 +324,7 @@ function reportCaptures(
   check: Ui['check'],
   say: Ui['say'],
 ): void {
-  let files: string[] = [];
+  let files: string[];
   try {
     files = fs
       .readdirSync(pcapDir)
