@@ -94,7 +94,7 @@ function parseOptions(argv: string[]): Options {
     .option('--profile', 'also profile both flannelette-vxlan nodes (node --cpu-prof) during a TCP test')
     .option('--out <file>', 'JSON results file', path.join(ROOT, 'bench/results', `${stamp}.json`));
   program.parse(argv);
-  const o = program.opts();
+  const o = program.opts<CliOptions>();
   const rows =
     o.rows === 'none'
       ? []
@@ -114,7 +114,30 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-async function machineInfo(): Promise<Record<string, unknown>> {
+/** The options commander parses from the command line (see parseOptions). */
+interface CliOptions {
+  seconds: number;
+  repeats: number;
+  quick?: boolean;
+  pings: number;
+  rows: string;
+  soak?: number;
+  profile?: boolean;
+  out: string;
+}
+
+interface MachineInfo {
+  nproc: number;
+  cpuModel: string | undefined;
+  kernel: string;
+  node: string;
+  memTotalMb: number;
+  loadAvgAtStart: number[];
+  iperf3: string | undefined;
+  openvpn: string | undefined;
+}
+
+async function machineInfo(): Promise<MachineInfo> {
   const version = async (cmd: string, args: string[]): Promise<string | undefined> => {
     try {
       const { stdout, stderr } = await run(cmd, args);

@@ -66,7 +66,7 @@ class SinkList implements SinkSet {
     private readonly what: string,
     initial: Sinks,
   ) {
-    if (initial) for (const s of Array.isArray(initial) ? initial : [initial as CaptureSink]) this.addSink(s);
+    if (initial) for (const s of ([] as CaptureSink[]).concat(initial)) this.addSink(s);
   }
   addSink(sink: CaptureSink): void {
     if (sink.linktype !== this.linktype)

@@ -6,6 +6,7 @@ import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
 import { ConfigError } from '../util/errors.js';
 import type { BackendConfig, LocalLease, Membership, MembershipEvent, PeerInfo } from './membership.js';
+import { settleNow } from '../util/promise.js';
 
 /** A peer given on the command line (cli/peer-flag.ts parses `--peer name=..,ip=..,subnet=..`). */
 export interface NamedPeer {
@@ -45,21 +46,24 @@ export function createFlagMembership(opts: FlagMembershipOptions): Membership {
   }));
   let running = false;
   return {
-    async start(onEvent: (e: MembershipEvent) => void): Promise<LocalLease> {
-      running = true;
-      for (const peer of peers) onEvent({ type: 'peer-added', peer });
-      return {
-        subnet: opts.subnet,
-        network: opts.network,
-        backend: opts.backend,
-        publicIp: opts.publicIp,
-        vtepMac: opts.vtepMac,
-      };
+    start(onEvent: (e: MembershipEvent) => void): Promise<LocalLease> {
+      return settleNow(() => {
+        running = true;
+        for (const peer of peers) onEvent({ type: 'peer-added', peer });
+        return {
+          subnet: opts.subnet,
+          network: opts.network,
+          backend: opts.backend,
+          publicIp: opts.publicIp,
+          vtepMac: opts.vtepMac,
+        };
+      });
     },
     peers: () => peers.slice(),
     status: () => ({ source: 'static', state: running ? 'running' : 'stopped' }),
-    async stop() {
+    stop() {
       running = false;
+      return Promise.resolve();
     },
   };
 }

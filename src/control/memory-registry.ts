@@ -19,6 +19,7 @@ import {
   type SubnetWatch,
   type SubnetWatchHandlers,
 } from './subnet-registry.js';
+import { settleNow } from '../util/promise.js';
 
 interface StoredKey {
   value: string;
@@ -150,14 +151,15 @@ export class MemoryEtcd {
       queueMicrotask(() =>
         w.handlers.onBroken(new Error(`etcdserver: mvcc: required revision has been compacted`), 'cancelled'),
       );
-      return { cancel: async () => undefined };
+      return { cancel: () => Promise.resolve() };
     }
     this.watchers.add(w);
     const replay = this.history.filter((e) => e.kv.modRevision >= fromRevision && e.kv.key.startsWith(w.prefix));
     for (const e of replay) this.deliver(w, e);
     return {
-      cancel: async () => {
+      cancel: () => {
         this.watchers.delete(w);
+        return Promise.resolve();
       },
     };
   }
@@ -273,7 +275,7 @@ export class MemoryRegistry implements SubnetRegistry {
     this.count('watchSubnets');
     if (!this.reachable || this.closed) {
       queueMicrotask(() => handlers.onBroken(new DeviceError('in-memory etcd: unreachable'), 'disconnected'));
-      return { cancel: async () => undefined };
+      return { cancel: () => Promise.resolve() };
     }
     return this.server.watch({ prefix: this.subnetsPrefix, handlers, owner: this }, fromRevision);
   }
@@ -292,10 +294,6 @@ export class MemoryRegistry implements SubnetRegistry {
     this.count(method);
     if (this.closed) return Promise.reject(new DeviceError('in-memory etcd: connection closed'));
     if (!this.reachable) return Promise.reject(new DeviceError('in-memory etcd: unreachable'));
-    try {
-      return Promise.resolve(fn());
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return settleNow(fn);
   }
 }

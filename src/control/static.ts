@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { ConfigError, oneLine } from '../util/errors.js';
+import { settleNow } from '../util/promise.js';
 import type { Logger } from '../util/logger.js';
 import { loadClusterFile, nodeToPeer, type ClusterConfig } from './cluster-file.js';
 import type {
@@ -139,25 +140,28 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
     }
   };
 
+  /** Reads the cluster file, takes this node's lease and announces its peers; throws ConfigError. */
+  const startNow = (handler: (e: MembershipEvent) => void): LocalLease => {
+    if (lease) throw new ConfigError('static membership already started');
+    const cfg = loadClusterFile(opts.file);
+    const self = cfg.nodes.find((n) => n.name === opts.nodeName);
+    if (!self) {
+      throw new ConfigError(
+        `${opts.file}: node "${opts.nodeName}" is not in the cluster file (nodes: ${cfg.nodes.map((n) => n.name).join(', ')})`,
+      );
+    }
+    config = cfg;
+    lease = { subnet: self.subnet, network: cfg.network, backend: { ...cfg.backend }, publicIp: self.publicIp };
+    if (self.vtepMac) lease.vtepMac = Buffer.from(self.vtepMac);
+    onEvent = handler;
+    state = 'running';
+    emit(view.replaceAll(peersOf(cfg)));
+    if (opts.watch !== false) startWatch();
+    return { ...lease, backend: { ...lease.backend } };
+  };
+
   return {
-    async start(handler) {
-      if (lease) throw new ConfigError('static membership already started');
-      const cfg = loadClusterFile(opts.file);
-      const self = cfg.nodes.find((n) => n.name === opts.nodeName);
-      if (!self) {
-        throw new ConfigError(
-          `${opts.file}: node "${opts.nodeName}" is not in the cluster file (nodes: ${cfg.nodes.map((n) => n.name).join(', ')})`,
-        );
-      }
-      config = cfg;
-      lease = { subnet: self.subnet, network: cfg.network, backend: { ...cfg.backend }, publicIp: self.publicIp };
-      if (self.vtepMac) lease.vtepMac = Buffer.from(self.vtepMac);
-      onEvent = handler;
-      state = 'running';
-      emit(view.replaceAll(peersOf(cfg)));
-      if (opts.watch !== false) startWatch();
-      return { ...lease, backend: { ...lease.backend } };
-    },
+    start: (handler) => settleNow(() => startNow(handler)),
     reload,
     peers: () => view.list(),
     status(): MembershipStatus {
@@ -165,14 +169,15 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
       if (lastError !== undefined) s.lastError = lastError;
       return s;
     },
-    async stop() {
-      state = 'stopped';
-      if (debounce) clock.clearTimeout(debounce);
-      debounce = undefined;
-      watcher?.close();
-      watcher = undefined;
-      onEvent = undefined;
-    },
+    stop: () =>
+      settleNow(() => {
+        state = 'stopped';
+        if (debounce) clock.clearTimeout(debounce);
+        debounce = undefined;
+        watcher?.close();
+        watcher = undefined;
+        onEvent = undefined;
+      }),
   };
 }
 

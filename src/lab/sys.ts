@@ -7,12 +7,12 @@ import { CAP_NET_ADMIN, CAP_SYS_ADMIN, hasCapabilitiesIn, isZombie, readSelfStat
 import { ip, netnsArgv, run } from '../sys/run.js';
 import { PermissionError } from '../util/errors.js';
 
-export async function listNetns(): Promise<string[]> {
+export function listNetns(): Promise<string[]> {
   // `ip netns list` prints "name (id: N)"; reading the directory is the same and cannot fail.
   try {
-    return fs.readdirSync('/run/netns').sort();
+    return Promise.resolve(fs.readdirSync('/run/netns').sort());
   } catch {
-    return [];
+    return Promise.resolve([]);
   }
 }
 

@@ -310,9 +310,9 @@ class Validator extends YamlFields {
   private capture(value: unknown, path: Path): CapturePoint[] {
     if (value === undefined || value === null || value === false) return [];
     if (value === true) return ['inner', 'outer'];
-    const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+    const list: unknown = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
     if (!Array.isArray(list)) this.fail(path, 'must be true, or a list of inner/outer');
-    return list.map((p, i) => {
+    return (list as unknown[]).map((p, i) => {
       if (p !== 'inner' && p !== 'outer')
         this.fail(
           typeof value === 'string' ? path : [...path, i],

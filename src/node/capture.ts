@@ -22,6 +22,7 @@ import type { Clock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { StreamReply } from '../util/rpc.js';
+import { formatValue } from '../util/format-value.js';
 
 export type NodeCaptureOptions = CaptureConfig;
 
@@ -80,7 +81,7 @@ export class NodeCapture {
   startLive(params: Record<string, unknown>): StreamReply {
     const requested = params.point === undefined ? 'inner' : params.point;
     if (requested !== 'inner' && requested !== 'outer')
-      throw new ConfigError(`--point ${String(requested)}: expected inner or outer`);
+      throw new ConfigError(`--point ${formatValue(requested)}: expected inner or outer`);
     const point: CapturePoint = requested;
     const filterText = typeof params.filter === 'string' ? params.filter : '';
     const filter = parseCaptureFilter(filterText);

@@ -20,6 +20,7 @@ import { formatImpairment, parseImpairment, type ImpairmentSpec } from '../impai
 import { ConfigError } from '../util/errors.js';
 import type { RpcHandler, StreamReply } from '../util/rpc.js';
 import type { LiveCaptureStats } from './capture.js';
+import { formatValue } from '../util/format-value.js';
 
 // ---- replies ----------------------------------------------------------------------------------------
 
@@ -212,7 +213,7 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
     capture: (params) => node.capture.startLive(params),
     impair: (params): ImpairmentsReply => {
       const imp = node.impairments;
-      const addr = params.to === undefined ? undefined : peerAddr(node, String(params.to));
+      const addr = params.to === undefined ? undefined : peerAddr(node, formatValue(params.to));
       if (params.clear === true) {
         if (addr === undefined) imp.clear();
         else {
@@ -234,7 +235,7 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
     },
     impairments: (): ImpairmentsReply => describeImpairments(node),
     trace: (params): TraceReply => {
-      const proto = String(params.proto ?? 'icmp');
+      const proto = formatValue(params.proto ?? 'icmp');
       if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp')
         throw new ConfigError(`--proto ${proto}: expected icmp, tcp or udp`);
       return node.trace({
@@ -267,7 +268,7 @@ function optionalInt(params: Record<string, unknown>, key: string, min: number, 
   if (v === undefined || v === null || v === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`--${key} ${String(v)}: expected a whole number from ${min} to ${max}`);
+    throw new ConfigError(`--${key} ${formatValue(v)}: expected a whole number from ${min} to ${max}`);
   }
   return n;
 }

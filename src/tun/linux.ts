@@ -44,6 +44,7 @@ import {
   VNET_GSO_TCPV4,
   VNET_HDR_LEN,
 } from './offload.js';
+import { settleNow } from '../util/promise.js';
 
 /** Bits of tunOpen's `want`/`got` (native/tun.c). */
 const OPEN_VNET = 1;
@@ -274,12 +275,14 @@ export class LinuxTun implements TunDevice {
     if (c !== undefined && c.count > 0 && !this.closed) this.writeMerged(c);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.flush();
-    this.lastStats = this.readStats();
-    this.closed = true;
-    this.addon.devClose(this.handle);
+  close(): Promise<void> {
+    return settleNow(() => {
+      if (this.closed) return;
+      this.flush();
+      this.lastStats = this.readStats();
+      this.closed = true;
+      this.addon.devClose(this.handle);
+    });
   }
 
   stats(): LinuxTunStats {

@@ -190,11 +190,13 @@ export class MemoryTun implements TunDevice {
     // writes are recorded synchronously
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.size = 0;
-    this.handler = undefined;
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.size = 0;
+      this.handler = undefined;
+    }
+    return Promise.resolve();
   }
 
   private schedule(): void {

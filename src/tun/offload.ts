@@ -321,7 +321,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array, delta: number, from: number, to
   return true;
 }
 
-const bufferCopy = Buffer.prototype.copy;
+/** Buffer.prototype.copy, typed as a plain function so it can be called on any Uint8Array. */
+type CopyFn = (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, end: number) => number;
+const bufferCopy = (Buffer.prototype as { copy: CopyFn }).copy;
 
 /** memcpy of src[start, end) to dst at dstOff, without allocating a view. */
 function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, dstOff: number): void {

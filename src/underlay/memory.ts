@@ -21,6 +21,7 @@ import { formatIpv4 } from '../addr/ipv4.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { newDatagramBatch, type DatagramBatch, type Underlay } from './underlay.js';
+import { settleNow } from '../util/promise.js';
 
 export interface MemoryNetworkOptions {
   delivery?: 'manual' | 'auto';
@@ -258,11 +259,13 @@ export class MemoryUnderlay implements Underlay {
     // sends are queued in the network at once
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.handler = undefined;
-    this.network.release(this);
+  close(): Promise<void> {
+    return settleNow(() => {
+      if (this.closed) return;
+      this.closed = true;
+      this.handler = undefined;
+      this.network.release(this);
+    });
   }
 
   /**

@@ -23,6 +23,7 @@ import { PACKET_HEADROOM, SLOT_SIZE, pointAtSlots } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { bindError, checkUdpOptions } from './udp.js';
 import { newDatagramBatch, type DatagramBatch, type Underlay } from './underlay.js';
+import { settleNow } from '../util/promise.js';
 
 export interface NativeUdpUnderlayOptions {
   addr: number;
@@ -138,11 +139,13 @@ export class NativeUdpUnderlay implements Underlay {
   }
 
   /** Flushes the send queue, stops receiving and closes the socket. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.addon.devClose(this.handle);
-    this.finalStats = this.readStats();
+  close(): Promise<void> {
+    return settleNow(() => {
+      if (this.closed) return;
+      this.closed = true;
+      this.addon.devClose(this.handle);
+      this.finalStats = this.readStats();
+    });
   }
 
   stats(): NativeUdpStats {
@@ -190,6 +193,6 @@ export function createNativeUdpUnderlay(opts: NativeUdpUnderlayOptions): NativeU
 }
 
 /** Binds a batched native UDP socket at opts.addr:opts.port (see createNativeUdpUnderlay). */
-export async function openNativeUdpUnderlay(opts: NativeUdpUnderlayOptions): Promise<NativeUdpUnderlay> {
-  return createNativeUdpUnderlay(opts);
+export function openNativeUdpUnderlay(opts: NativeUdpUnderlayOptions): Promise<NativeUdpUnderlay> {
+  return settleNow(() => createNativeUdpUnderlay(opts));
 }

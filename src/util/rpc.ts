@@ -19,7 +19,8 @@ export class RpcError extends FlanError {
   }
 }
 
-export type RpcHandler = (params: Record<string, unknown>) => unknown | Promise<unknown>;
+/** A handler's result may be a value or a Promise of one (`unknown` covers both). */
+export type RpcHandler = (params: Record<string, unknown>) => unknown;
 
 export class StreamReply {
   constructor(
@@ -174,7 +175,8 @@ function readReply(
       const nl = buf.indexOf(10);
       if (nl < 0) return;
       try {
-        finish(undefined, { reply: JSON.parse(buf.subarray(0, nl).toString('utf8')), rest: buf.subarray(nl + 1) });
+        const reply = JSON.parse(buf.subarray(0, nl).toString('utf8')) as { ok: boolean };
+        finish(undefined, { reply, rest: buf.subarray(nl + 1) });
       } catch (err) {
         finish(new RpcError('EPROTO', 'malformed control reply', { cause: err }));
       }

@@ -236,13 +236,13 @@ export async function tcpTransfer(
     const { stdout } = await from.exec(process.execPath, [TRANSFER, 'send', toIp, String(port), String(bytes), '7'], {
       timeoutMs: 60_000,
     });
-    const sent = JSON.parse(stdout.trim().split('\n').pop()!);
+    const sent = JSON.parse(stdout.trim().split('\n').pop()!) as TransferResult['sent'];
     const end = Date.now() + 20_000;
     while (!out.includes('sha256')) {
       if (Date.now() > end) throw new Error('transfer server never reported');
       await new Promise((r) => setTimeout(r, 50));
     }
-    const received = JSON.parse(out.trim().split('\n').pop()!);
+    const received = JSON.parse(out.trim().split('\n').pop()!) as TransferResult['received'];
     return { sent, received };
   } finally {
     server.kill();

@@ -30,7 +30,7 @@ export interface TunHarness {
   /** Datagrams the kernel side received on kernelAddr:kernelPort so far. */
   kernelReceived(): KernelDatagram[];
   /** Moves pending packets (in-memory: deliverPending); a no-op for real devices. */
-  pump(): void;
+  pump(this: void): void;
   /** After device.close(): does the interface still exist? (optional; real devices only) */
   deviceExists?(): Promise<boolean>;
   /** Closes the device and everything else the harness made. Idempotent. */

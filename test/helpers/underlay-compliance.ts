@@ -12,7 +12,7 @@ export interface UnderlayPair {
   /** True when the implementation hands over more than one datagram per batch (batched I/O). */
   batches: boolean;
   /** Moves pending datagrams (in-memory network: deliverAll); a no-op for real sockets. */
-  pump(): void;
+  pump(this: void): void;
   /** Opens another underlay at addr:port (the suite expects a DeviceError when it is taken). */
   openAt(addr: number, port: number): Promise<Underlay>;
   /** Closes everything the pair opened. Idempotent. */

@@ -61,7 +61,10 @@ describe.skipIf(!run)('etcd membership (real etcd)', () => {
     { endpoint, ...extra }: Extra = {},
   ): { m: Membership; events: MembershipEvent[]; logs: Member['logs'] } {
     const logs: Member['logs'] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const logger = pino(
+      { level: 'debug' },
+      { write: (line: string) => void logs.push(JSON.parse(line) as Member['logs'][number]) },
+    );
     const events: MembershipEvent[] = [];
     const m = createEtcdMembership({
       registry: new EtcdRegistry({ endpoints: [endpoint ?? etcd.endpoint], prefix, requestTimeoutMs: 1000 }),

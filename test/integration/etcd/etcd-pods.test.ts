@@ -12,6 +12,7 @@ import { createEtcdCluster, logTail, type EtcdCluster, type EtcdHost } from '../
 import { requireEtcdOrSkip } from '../../helpers/etcd.js';
 import { cleanupNetns } from '../../helpers/netns.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
+import { settleNow } from '../../../src/util/promise.js';
 
 const PREFIX = 'flt-etcd-';
 const skip =
@@ -166,15 +167,14 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     const before = new Set(subnetKeys());
     const started = c.startNode(n4, ['--lease-ttl', String(TTL)]);
     // time from the lease appearing in etcd to every other node routing to it
-    let leasedAt = 0;
     let newKey = '';
     await waitFor(
       'the fourth lease in etcd',
-      async () => {
-        newKey = subnetKeys().find((k) => !before.has(k)) ?? '';
-        leasedAt = Date.now();
-        return newKey !== '';
-      },
+      () =>
+        settleNow(() => {
+          newKey = subnetKeys().find((k) => !before.has(k)) ?? '';
+          return newKey !== '';
+        }),
       30_000,
       20,
     );
@@ -402,7 +402,7 @@ describe.skipIf(skip)('flannelette nodes with etcd membership, pods end to end',
     // the nodes saw it (logged once) and skipped it
     await waitFor(
       'the nodes to log the malformed lease',
-      async () => [n1, n2, n3].every((n) => /skipping malformed lease/.test(logTail(n, 100_000))),
+      () => settleNow(() => [n1, n2, n3].every((n) => /skipping malformed lease/.test(logTail(n, 100_000)))),
       5000,
       100,
     );

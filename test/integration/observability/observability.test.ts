@@ -137,7 +137,7 @@ async function scrape(n: ClusterNode, addr: string): Promise<{ status: number; t
   const script = `require('http').get('http://${addr}/metrics', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => process.stdout.write(JSON.stringify({ status: r.statusCode, type: r.headers['content-type'], body: b }))); }).on('error', (e) => { console.error(e.message); process.exit(1); });`;
   const r = await inNs(n, process.execPath, ['-e', script]);
   if (r.code !== 0) throw new Error(`scrape of ${addr} in ${n.name} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  return JSON.parse(r.stdout) as { status: number; type: string; body: string };
 }
 
 function nodeArgs(c: TwoNodeCluster, n: ClusterNode, extra: string[]): string[] {
@@ -581,7 +581,7 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
         const r = await cliAs('nobody', copy, args);
         expect({ args, code: r.code, stderr: r.stderr, stdout: r.stdout }).toMatchObject({
           code: 1,
-          stderr: expect.stringMatching(deny),
+          stderr: expect.stringMatching(deny) as unknown,
           stdout: '',
         });
       }

@@ -7,7 +7,9 @@ import { createNativeUdpUnderlay } from '../../../src/underlay/native.js';
 import type { Underlay } from '../../../src/underlay/underlay.js';
 import { cleanupNetns, createNetns, createVethPair, run, type Netns } from '../../helpers/netns.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { runUnderlayCompliance } from '../../helpers/underlay-compliance.js';
+import { runUnderlayCompliance, type UnderlayPair } from '../../helpers/underlay-compliance.js';
+import { settleNow } from '../../../src/util/promise.js';
+import { errorLike } from '../../helpers/matchers.js';
 
 const PREFIX = 'flt-udpv';
 const skip =
@@ -26,31 +28,34 @@ describe.skipIf(skip)('native UDP underlay between two namespaces', () => {
   });
   afterAll(() => cleanupNetns(PREFIX));
 
-  runUnderlayCompliance('native UDP over a veth pair', async () => {
-    const opened: Underlay[] = [];
-    const a = nsA.run(() => createNativeUdpUnderlay({ addr: A, port: 8472 }));
-    const b = nsB.run(() => createNativeUdpUnderlay({ addr: B, port: 8472 }));
-    opened.push(a, b);
-    return {
-      a,
-      b,
-      batches: true,
-      pump: () => undefined,
-      openAt: async (addr, port) => {
-        const ns = addr === A ? nsA : nsB;
-        const u = ns.run(() => createNativeUdpUnderlay({ addr, port }));
-        opened.push(u);
-        return u;
-      },
-      close: async () => {
-        for (const u of opened) await u.close();
-      },
-    };
-  });
+  runUnderlayCompliance('native UDP over a veth pair', () =>
+    settleNow((): UnderlayPair => {
+      const opened: Underlay[] = [];
+      const a = nsA.run(() => createNativeUdpUnderlay({ addr: A, port: 8472 }));
+      const b = nsB.run(() => createNativeUdpUnderlay({ addr: B, port: 8472 }));
+      opened.push(a, b);
+      return {
+        a,
+        b,
+        batches: true,
+        pump: () => undefined,
+        openAt: (addr, port) =>
+          settleNow(() => {
+            const ns = addr === A ? nsA : nsB;
+            const u = ns.run(() => createNativeUdpUnderlay({ addr, port }));
+            opened.push(u);
+            return u;
+          }),
+        close: async () => {
+          for (const u of opened) await u.close();
+        },
+      };
+    }),
+  );
 
   it("binding the other namespace's address is a DeviceError naming it", () => {
     expect(() => nsA.run(() => createNativeUdpUnderlay({ addr: B, port: 8472 }))).toThrow(
-      expect.objectContaining({
+      errorLike({
         name: 'DeviceError',
         message: 'address 10.202.0.2 is not on this host (or namespace)',
       }),

@@ -51,7 +51,7 @@ describe('tapUnderlay srcPort', () => {
         return true;
       },
       flush: () => undefined,
-      close: async () => undefined,
+      close: () => Promise.resolve(),
     };
     const sink = portSink();
     const tap = tapUnderlay(fixed, sink, { backend: 'vxlan', clock: new VirtualClock() });

@@ -63,7 +63,10 @@ function world() {
 
   const create = (ip: string, extra: Partial<EtcdMembershipOptions> = {}): Member => {
     const logs: Member['logs'] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const logger = pino(
+      { level: 'debug' },
+      { write: (line: string) => void logs.push(JSON.parse(line) as Member['logs'][number]) },
+    );
     const reg = etcd.connect(PREFIX);
     const m = createEtcdMembership({
       registry: reg,

@@ -72,7 +72,7 @@ describe('static membership', () => {
     const s = setup(clusterText(THREE), { nodeName: 'node9' });
     await expect(s.start()).rejects.toMatchObject({
       name: 'ConfigError',
-      message: expect.stringContaining('node "node9" is not in the cluster file'),
+      message: expect.stringContaining('node "node9" is not in the cluster file') as unknown,
     });
   });
 

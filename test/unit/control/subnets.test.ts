@@ -7,6 +7,7 @@ import { parseNetworkConfig } from '../../../src/control/flannel-format.js';
 import { chooseSubnet, freeSubnets, isSubnetCompatible } from '../../../src/control/subnet-alloc.js';
 import { formatSubnetEnv, parseSubnetEnv, readSubnetEnv, writeSubnetEnv } from '../../../src/control/subnet-env.js';
 import { seededRng } from '../../../src/util/rng.js';
+import { errorLike } from '../../helpers/matchers.js';
 
 const c = (s: string) => Cidr.parse(s);
 
@@ -73,7 +74,7 @@ describe('subnet.env', () => {
     expect([env.subnet.toString(), env.mtu, env.ipMasq]).toEqual(['10.244.7.0/24', 1400, true]);
     expect(() => parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\n')).toThrow(/FLANNEL_SUBNET is missing/);
     expect(() => parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=x\n')).toThrow(
-      expect.objectContaining({ name: 'ConfigError' }),
+      errorLike({ name: 'ConfigError' }),
     );
     expect(() => parseSubnetEnv('garbage\n')).toThrow(/NAME=value/);
   });

@@ -35,8 +35,9 @@ export class RecordingUnderlay implements Underlay {
     this.flushes++;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 
   to(addr: number): SentRecord[] {

@@ -186,7 +186,7 @@ describe('loss', () => {
     expect(s.inner.sent.map((r) => r.addr)).toEqual([B]);
     const { total, peers } = s.u.counters();
     expect(total.droppedLoss).toBe(1);
-    expect(peers).toEqual([{ addr: A, counters: expect.objectContaining({ droppedLoss: 1 }) }]);
+    expect(peers).toEqual([{ addr: A, counters: expect.objectContaining({ droppedLoss: 1 }) as unknown }]);
   });
 
   function bursts(received: number[], n: number): { lossRate: number; meanBurst: number } {
@@ -277,7 +277,7 @@ describe('rate limiting', () => {
     const buf = Buffer.alloc(1000);
     for (let i = 0; i < 3; i++) s.u.send(buf, 0, 1000, A, PORT);
     s.clock.advance(100);
-    expect(s.inner.sent.map((r) => r.t)).toEqual([10, 11, 12].map((x) => expect.closeTo(x, 9)));
+    expect(s.inner.sent.map((r) => r.t)).toEqual([10, 11, 12].map((x): unknown => expect.closeTo(x, 9)));
   });
 
   it('a byte-limited queue drops what does not fit', () => {

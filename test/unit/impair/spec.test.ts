@@ -88,8 +88,8 @@ describe('parseImpairment: values', () => {
     expect(parseImpairment({ lossBurst: 'p=1% r=30% 1-h=80% 1-k=0.1%' }).lossModel).toEqual({
       p: 0.01,
       r: 0.3,
-      h: expect.closeTo(0.2, 12),
-      k: expect.closeTo(0.999, 12),
+      h: expect.closeTo(0.2, 12) as unknown,
+      k: expect.closeTo(0.999, 12) as unknown,
     });
     expect(parseImpairment({ loss: 'gemodel 1% 30% 100% 0%' }).lossModel).toEqual({ p: 0.01, r: 0.3, h: 0, k: 1 });
     expect(parseImpairment({ loss: 'gemodel 5%' }).lossModel).toEqual({ p: 0.05, r: 0.95, h: 0, k: 1 });

@@ -82,7 +82,10 @@ describe('cluster file', () => {
         { name: 'node2', publicIp: '192.168.1.3', subnet: '10.244.2.0/24', vtepMac: '0e:00:00:00:02:01' },
       ],
     });
-    const udp = parse(clusterFileText(parseTopology(`${base}backend: { type: udp }\n`)));
+    const udp = parse(clusterFileText(parseTopology(`${base}backend: { type: udp }\n`))) as {
+      backend: unknown;
+      nodes: unknown[];
+    };
     expect(udp.backend).toEqual({ type: 'udp', port: 8285 });
     expect(udp.nodes[0]).toEqual({ name: 'node1', publicIp: '192.168.1.2', subnet: '10.244.1.0/24' });
   });
@@ -128,6 +131,7 @@ describe('progress', () => {
     p.total(1);
     p.step('working');
     p.end();
+    // eslint-disable-next-line no-control-regex -- the ANSI erase-line escape (ESC [K) is what is tested
     expect(out).toMatch(/^\r\x1b\[K. \[1\/1\] working\r\x1b\[K$/);
   });
 });

@@ -22,6 +22,7 @@ import {
   type MetricsNode,
 } from '../../../src/node/metrics.js';
 import { parsePrometheusText } from '../../helpers/prometheus.js';
+import { errorLike } from '../../helpers/matchers.js';
 
 function fakeNode(name = 'node1') {
   const counters = new DataplaneCounters();
@@ -194,7 +195,7 @@ describe('parseMetricsAddr', () => {
     'a b:1',
   ])('rejects %s with a ConfigError naming the flag', (text) => {
     expect(() => parseMetricsAddr(text)).toThrow(
-      expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('--metrics-addr') }),
+      errorLike({ name: 'ConfigError', message: expect.stringContaining('--metrics-addr') as unknown }),
     );
   });
 });
@@ -230,7 +231,7 @@ describe('startMetricsServer (loopback)', () => {
         name: 'DeviceError',
         message: expect.stringMatching(
           /^--metrics-addr 127\.0\.0\.1:\d+: cannot serve metrics: address already in use$/,
-        ),
+        ) as unknown,
       });
       // a kept-alive client does not hold close() up
       const agent = new http.Agent({ keepAlive: true });

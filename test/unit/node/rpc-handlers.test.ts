@@ -163,7 +163,7 @@ describe('rpcHandlers', () => {
     let r = n.call('impair', { fields: { delay: '20ms' } }) as ImpairmentsReply;
     expect(r.default).toMatch(/delay 20ms/);
     r = n.call('impair', { to: 'node2', fields: { loss: '5%' } }) as ImpairmentsReply;
-    expect(r.peers).toEqual([{ peer: 'node2', impairment: expect.stringMatching(/loss 5%/) }]);
+    expect(r.peers).toEqual([{ peer: 'node2', impairment: expect.stringMatching(/loss 5%/) as unknown }]);
     r = n.call('impair', { to: '192.168.1.3', partition: true }) as ImpairmentsReply;
     expect(r.partitioned).toEqual(['node2']);
     r = n.call('impair', { to: 'node2', heal: true }) as ImpairmentsReply;

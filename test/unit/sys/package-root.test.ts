@@ -15,7 +15,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('packageRoot', () => {
   it('is the checkout this test runs in', () => {
     const root = packageRoot();
-    expect(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).name).toBe('flannelette');
+    expect((JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: unknown }).name).toBe(
+      'flannelette',
+    );
     expect(here.startsWith(root + path.sep)).toBe(true);
   });
 

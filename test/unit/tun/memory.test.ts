@@ -9,6 +9,8 @@ import {
   type KernelDatagram,
   type TunHarness,
 } from '../../helpers/tun-compliance.js';
+import { errorLike } from '../../helpers/matchers.js';
+import { settleNow } from '../../../src/util/promise.js';
 
 function memoryHarness(): TunHarness {
   const device = new MemoryTun({ name: 'mem0', mtu: 1500 });
@@ -20,8 +22,10 @@ function memoryHarness(): TunHarness {
     kernelAddr,
     peerAddr,
     kernelPort,
-    async kernelSend(payloads, dstPort) {
-      for (const p of payloads) device.inject(buildIpv4Udp(kernelAddr, kernelPort, peerAddr, dstPort, p));
+    kernelSend(payloads, dstPort) {
+      return settleNow(() => {
+        for (const p of payloads) device.inject(buildIpv4Udp(kernelAddr, kernelPort, peerAddr, dstPort, p));
+      });
     },
     kernelReceived(): KernelDatagram[] {
       const out: KernelDatagram[] = [];
@@ -37,7 +41,7 @@ function memoryHarness(): TunHarness {
   };
 }
 
-runTunCompliance('MemoryTun', async () => memoryHarness());
+runTunCompliance('MemoryTun', () => settleNow(memoryHarness));
 
 const pkt = (i: number, len = 40): Buffer => {
   const b = Buffer.alloc(len, i);
@@ -130,7 +134,7 @@ describe('MemoryTun', () => {
   });
 
   it('rejects bad options with ConfigError', () => {
-    expect(() => new MemoryTun({ mtu: 20 })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
-    expect(() => new MemoryTun({ burst: 0 })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
+    expect(() => new MemoryTun({ mtu: 20 })).toThrow(errorLike({ name: 'ConfigError' }));
+    expect(() => new MemoryTun({ burst: 0 })).toThrow(errorLike({ name: 'ConfigError' }));
   });
 });

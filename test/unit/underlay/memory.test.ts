@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
 import { MemoryNetwork } from '../../../src/underlay/memory.js';
-import { runUnderlayCompliance } from '../../helpers/underlay-compliance.js';
+import { runUnderlayCompliance, type UnderlayPair } from '../../helpers/underlay-compliance.js';
+import { settleNow } from '../../../src/util/promise.js';
 
-runUnderlayCompliance('MemoryNetwork', async () => {
+runUnderlayCompliance('MemoryNetwork', () => settleNow(memoryPair));
+
+function memoryPair(): UnderlayPair {
   const net = new MemoryNetwork();
   const a = net.attach(parseIpv4('192.168.1.1'), 8472);
   const b = net.attach(parseIpv4('192.168.1.2'), 8472);
@@ -12,13 +15,13 @@ runUnderlayCompliance('MemoryNetwork', async () => {
     b,
     batches: true,
     pump: () => void net.deliverAll(),
-    openAt: async (addr, port) => net.attach(addr, port),
+    openAt: (addr, port) => settleNow(() => net.attach(addr, port)),
     close: async () => {
       await a.close();
       await b.close();
     },
   };
-});
+}
 
 const A = parseIpv4('10.0.0.1');
 const B = parseIpv4('10.0.0.2');
