@@ -149,7 +149,7 @@ function readVarint(buf: Buffer, pos: { i: number }): bigint {
   let shift = 0n;
   for (;;) {
     if (pos.i >= buf.length) throw unsupported('truncated varint');
-    const b = buf[pos.i++]!;
+    const b = buf[pos.i++];
     result |= BigInt(b & 0x7f) << shift;
     if ((b & 0x80) === 0) return result;
     shift += 7n;
@@ -203,8 +203,8 @@ function scalar(t: Scalar, r: Raw): unknown {
     }
     case 'intOrString': {
       const f = fieldsByNo(asBuf(r));
-      const type = f.get(1)?.[0] ? asInt(f.get(1)![0]!) : 0;
-      return type === 1 ? asBuf(f.get(3)![0]!).toString('utf8') : f.get(2)?.[0] ? asInt(f.get(2)![0]!) : 0;
+      const type = f.get(1)?.[0] ? asInt(f.get(1)![0]) : 0;
+      return type === 1 ? asBuf(f.get(3)![0]).toString('utf8') : f.get(2)?.[0] ? asInt(f.get(2)![0]) : 0;
     }
     case 'skip':
       return undefined;
@@ -218,7 +218,7 @@ function fieldsByNo(buf: Buffer): Map<number, Raw[]> {
 }
 
 function decodeMessage(name: string, buf: Buffer): Record<string, unknown> {
-  const table = MESSAGES[name]!;
+  const table = MESSAGES[name];
   const out: Record<string, unknown> = {};
   for (const [no, raws] of fieldsByNo(buf)) {
     const f = table[no];
@@ -236,7 +236,7 @@ function decodeMessage(name: string, buf: Buffer): Record<string, unknown> {
       out[json] = Object.fromEntries(raws.map(one) as [string, unknown][]);
     } else if (repeated) out[json] = raws.map(one);
     else {
-      const v = one(raws[raws.length - 1]!);
+      const v = one(raws[raws.length - 1]);
       if (inline && v && typeof v === 'object') Object.assign(out, v);
       else if (v !== undefined && v !== '' && !((v === 0 || v === false) && !POINTER_FIELDS.has(json))) out[json] = v;
     }
@@ -265,9 +265,9 @@ export const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 export function decodeKubeProtobuf(body: Buffer): Record<string, unknown> {
   if (body.length < 4 || !body.subarray(0, 4).equals(PROTOBUF_MAGIC)) throw unsupported('no k8s protobuf envelope');
   const unknown = fieldsByNo(body.subarray(4));
-  const typeMeta = unknown.get(1)?.[0] ? fieldsByNo(asBuf(unknown.get(1)![0]!)) : new Map<number, Raw[]>();
+  const typeMeta = unknown.get(1)?.[0] ? fieldsByNo(asBuf(unknown.get(1)![0])) : new Map<number, Raw[]>();
   const str = (f: Map<number, Raw[]>, no: number): string =>
-    f.get(no)?.[0] ? asBuf(f.get(no)![0]!).toString('utf8') : '';
+    f.get(no)?.[0] ? asBuf(f.get(no)![0]).toString('utf8') : '';
   const apiVersion = str(typeMeta, 1);
   const kind = str(typeMeta, 2);
   if (!MESSAGES[kind] || !['Namespace', 'Deployment', 'Pod'].includes(kind))

@@ -241,7 +241,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
     );
     for (const link of t.links) {
       for (const [from, to] of [link.between, [link.between[1], link.between[0]]]) {
-        await rpcCall(controlSocket(paths, from!), 'impair', { to, fields: link.impairment });
+        await rpcCall(controlSocket(paths, from), 'impair', { to, fields: link.impairment });
       }
     }
 

@@ -140,7 +140,11 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(raw ?? {}, [], ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', ...TIMEOUT_KEYS]);
+    const top = this.obj(
+      raw ?? {},
+      [],
+      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', ...TIMEOUT_KEYS],
+    );
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -370,7 +374,17 @@ class Validator extends YamlFields {
         let veth = hostVethName(podName);
         while (used.has(veth)) veth = hostVethName(podName, ++attempt);
         used.add(veth);
-        pods.push({ name: podName, template, node, ip: formatIpv4(ip), netns: podNetns(lab, podName), hostVeth: veth, containers, pinned: nodeName !== undefined, replicas: count });
+        pods.push({
+          name: podName,
+          template,
+          node,
+          ip: formatIpv4(ip),
+          netns: podNetns(lab, podName),
+          hostVeth: veth,
+          containers,
+          pinned: nodeName !== undefined,
+          replicas: count,
+        });
         this.podPaths.set(podName, path);
       }
     });

@@ -83,7 +83,12 @@ export class KubeApiError extends FlanError {
     readonly httpStatus: number,
     readonly reason: string,
     message: string,
-    readonly details?: { name?: string; group?: string; kind?: string; causes?: { reason?: string; message?: string; field?: string }[] },
+    readonly details?: {
+      name?: string;
+      group?: string;
+      kind?: string;
+      causes?: { reason?: string; message?: string; field?: string }[];
+    },
   ) {
     super('EKUBEAPI', message);
   }

@@ -82,7 +82,7 @@ export function netnsOf(lab: string): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   return r.stdout
     .split('\n')
-    .map((l) => l.split(' ')[0]!)
+    .map((l) => l.split(' ')[0])
     .filter((n) => n.startsWith(`flt-${lab}-`));
 }
 
@@ -136,7 +136,7 @@ export function built(): boolean {
 export function tableRows(text: string): Record<string, string>[] {
   const lines = text.split('\n').filter((l) => l.trim());
   if (lines.length === 0) return [];
-  const header = lines[0]!;
+  const header = lines[0];
   const starts: number[] = [];
   const names: string[] = [];
   const re = /\S+( \S+)*/g;

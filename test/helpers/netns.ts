@@ -70,7 +70,7 @@ function installExitHook(): void {
 /** The pid of the process that created a namespace named by createNetns, or undefined for other names. */
 function creatorPid(name: string): number | undefined {
   const m = /-p([0-9a-z]+)-[0-9a-f]{6}$/.exec(name);
-  return m ? parseInt(m[1]!, 36) : undefined;
+  return m ? parseInt(m[1], 36) : undefined;
 }
 
 function processAlive(pid: number): boolean {

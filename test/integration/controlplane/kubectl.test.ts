@@ -191,10 +191,10 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
       });
       expect((await k('get', 'pod', 'watched')).code).toBe(1);
       const before = (await k('get', 'pods', '-l', 'app=nginx', '-o', 'name')).stdout.trim().split('\n');
-      await k('delete', before[0]!);
+      await k('delete', before[0]);
       await waitFor('a replacement pod', async () => {
         const now = (await k('get', 'pods', '-l', 'app=nginx', '-o', 'name')).stdout.trim().split('\n');
-        return now.length === 2 && !now.includes(before[0]!);
+        return now.length === 2 && !now.includes(before[0]);
       });
     });
 

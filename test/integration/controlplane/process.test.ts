@@ -35,7 +35,7 @@ describe('flannelette controlplane', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
-    c.stderr!.on('data', (b: Buffer) => {
+    c.stderr.on('data', (b: Buffer) => {
       err += b.toString();
     });
     expect(await exited(c)).toBe(2);
@@ -90,7 +90,7 @@ describe('flannelette controlplane', () => {
       'GET',
       `/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1&resourceVersion=${Number(created.body.metadata.resourceVersion) - 1}`,
     );
-    const first = JSON.parse(old.text.split('\n')[0]!);
+    const first = JSON.parse(old.text.split('\n')[0]);
     expect(first).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
     c2.kill('SIGTERM');
     expect(await exited(c2)).toBe(0);

@@ -242,7 +242,9 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
 
   it('Ctrl-C during lab up removes everything; lab down cleans up after a killed lab up', async () => {
     const lab = labName();
-    const child = spawn(process.execPath, [CLI, 'lab', 'up', '--static', topo, '--name', lab, '--no-agent'], { cwd: tmp });
+    const child = spawn(process.execPath, [CLI, 'lab', 'up', '--static', topo, '--name', lab, '--no-agent'], {
+      cwd: tmp,
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += String(d)));
     // interrupt once namespaces exist
@@ -358,7 +360,12 @@ describe.skipIf(
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
     expect(r.out).toMatch(/✔ \d+ checks passed, 0 failed/);
     expect(r.out).not.toContain('✘');
-    for (const seed of ['seed-000-nginx-deployment.yaml', 'seed-002-multi-container-pod.yaml', 'seed-004-multi-container.yaml', 'seed-003-nodeport-service.yaml']) {
+    for (const seed of [
+      'seed-000-nginx-deployment.yaml',
+      'seed-002-multi-container-pod.yaml',
+      'seed-004-multi-container.yaml',
+      'seed-003-nodeport-service.yaml',
+    ]) {
       expect(r.out).toContain(seed);
     }
     expectGone(lab);

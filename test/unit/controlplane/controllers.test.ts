@@ -119,13 +119,13 @@ describe('controllers', () => {
       availableReplicas: 2,
       observedGeneration: 1,
     });
-    expect(events(c, 'ScalingReplicaSet')[0]!.message).toMatch(/^Scaled up replica set nginx-\w+ from 0 to 2$/);
+    expect(events(c, 'ScalingReplicaSet')[0].message).toMatch(/^Scaled up replica set nginx-\w+ from 0 to 2$/);
     expect(events(c, 'Scheduled')).toHaveLength(2);
-    c.deleter.delete(R.pods, 'default', pods[0]!.metadata.name!);
+    c.deleter.delete(R.pods, 'default', pods[0].metadata.name!);
     c.run(1000);
     const after = c.pods().map((p) => p.metadata.name);
     expect(after).toHaveLength(2);
-    expect(after).not.toContain(pods[0]!.metadata.name);
+    expect(after).not.toContain(pods[0].metadata.name);
     expect(events(c, 'SuccessfulCreate').length).toBe(3);
   });
 
@@ -152,7 +152,7 @@ describe('controllers', () => {
     c.run(5000);
     const now = c.pods();
     expect(now).toHaveLength(4);
-    expect(now.every((p) => p.spec.containers[0]!.image === 'nginx:2' && !before.has(p.metadata.name))).toBe(true);
+    expect(now.every((p) => p.spec.containers[0].image === 'nginx:2' && !before.has(p.metadata.name))).toBe(true);
     const rss = c.store.list(R.replicasets, 'default').items;
     expect(rss).toHaveLength(2);
     const d = c.store.get(R.deployments, 'default', 'web') as Deployment;
@@ -186,14 +186,14 @@ describe('controllers', () => {
       reason: 'Unschedulable',
       message: "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector.",
     });
-    expect(events(c, 'FailedScheduling')[0]!.message).toBe(cond.message);
+    expect(events(c, 'FailedScheduling')[0].message).toBe(cond.message);
     c.ops.create(R.pods, 'default', pod('third'));
     c.run(0);
     expect(get('third').spec.nodeName).toBe('node1');
     c.ops.create(R.pods, 'default', pod('fourth'));
     c.run(0);
     expect(get('fourth').spec.nodeName).toBeUndefined();
-    expect(get('fourth').status!.conditions![0]!.message).toContain('2 node(s) had no free pod address (podCIDR full)');
+    expect(get('fourth').status!.conditions![0].message).toContain('2 node(s) had no free pod address (podCIDR full)');
   });
 
   it('marks a silent node NotReady after 10 s and evicts its pods after 30 s more, and they are replaced', () => {
@@ -210,7 +210,7 @@ describe('controllers', () => {
     c.run(0);
     let t = 0;
     const node2 = (): Node => c.store.get(R.nodes, undefined, 'node2') as Node;
-    for (; t < 15_000 && node2().status!.conditions![0]!.status !== 'Unknown'; t += 1000) {
+    for (; t < 15_000 && node2().status!.conditions![0].status !== 'Unknown'; t += 1000) {
       c.heartbeat('node1');
       c.run(1000);
     }

@@ -8,7 +8,7 @@ import { KubeApiError } from '../../../src/util/errors.js';
 
 const PODS = RESOURCES.find((r) => r.plural === 'pods')!;
 const NODES = RESOURCES.find((r) => r.plural === 'nodes')!;
-let t = Date.parse('2026-01-01T00:00:00Z');
+const t = Date.parse('2026-01-01T00:00:00Z');
 const opts = (dir?: string, historySize?: number) => ({ dir, now: () => t, random: () => 0.5, historySize });
 const pod = (name: string, extra: object = {}) => ({
   apiVersion: 'v1',
@@ -37,7 +37,7 @@ describe('ObjectStore', () => {
     expect(a.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(a.metadata.creationTimestamp).toBe('2026-01-01T00:00:00Z');
     expect([a.metadata.generation, a.metadata.resourceVersion]).toEqual([1, '1']);
-    const g = s.create(PODS, { ...pod(''), metadata: { generateName: 'web-', namespace: 'default' } } as any);
+    const g = s.create(PODS, { ...pod(''), metadata: { generateName: 'web-', namespace: 'default' } });
     expect(g.metadata.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     expect(apiError(() => s.create(PODS, pod('a')))).toMatchObject({
       httpStatus: 409,

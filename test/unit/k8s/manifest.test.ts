@@ -27,7 +27,7 @@ describe.skipIf(!hasShared)("the tutorials' manifests", () => {
     ]) {
       const objs = parseManifests(shared(f), f);
       expect(objs).toHaveLength(1);
-      expect(objs[0]!.line).toBe(1);
+      expect(objs[0].line).toBe(1);
     }
   });
 

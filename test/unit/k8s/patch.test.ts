@@ -25,7 +25,7 @@ describe('strategic merge patch', () => {
       image: 'nginx:1.2',
       ports: [{ containerPort: 80 }, { containerPort: 8080 }],
     });
-    expect(pod.spec.containers[0]!.image).toBe('nginx');
+    expect(pod.spec.containers[0].image).toBe('nginx');
   });
   it('honours $patch: delete, $setElementOrder and null', () => {
     const out = strategicMerge(

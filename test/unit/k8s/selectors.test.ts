@@ -13,7 +13,7 @@ describe('label selectors', () => {
   const sel = parseLabelSelector('a=b,c!=d,e in (x,y),f notin (z),g,!h');
   it('parses every operator', () => {
     expect(sel.map((r) => r.operator)).toEqual(['In', 'NotIn', 'In', 'NotIn', 'Exists', 'DoesNotExist']);
-    expect(sel[2]!.values).toEqual(['x', 'y']);
+    expect(sel[2].values).toEqual(['x', 'y']);
   });
   it('matches as kube does', () => {
     expect(matchesRequirements(sel, { a: 'b', e: 'x', g: '' })).toBe(true);

@@ -81,7 +81,7 @@ describe('pod STATUS as kubectl computes it', () => {
       'NOMINATED NODE',
       'READINESS GATES',
     ]);
-    expect(t.rows[0]!.cells).toEqual(['p', '0/1', 'Pending', '0', '10m', '<none>', '<none>', '<none>', '<none>']);
+    expect(t.rows[0].cells).toEqual(['p', '0/1', 'Pending', '0', '10m', '<none>', '<none>', '<none>', '<none>']);
   });
 });
 
@@ -107,7 +107,7 @@ describe('ages, defaults and template hashes', () => {
         selector: {},
         template: { spec: { containers: [{ name: 'c', image: 'nginx:1.15.4', ports: [{ containerPort: 80 }] }] } },
       },
-    } as Deployment);
+    });
     expect(d.spec.replicas).toBe(1);
     expect(d.spec.strategy).toEqual({
       type: 'RollingUpdate',
@@ -116,10 +116,10 @@ describe('ages, defaults and template hashes', () => {
     expect([d.spec.revisionHistoryLimit, d.spec.progressDeadlineSeconds]).toEqual([10, 600]);
     const s = d.spec.template.spec;
     expect([s.restartPolicy, s.terminationGracePeriodSeconds, s.dnsPolicy]).toEqual(['Always', 30, 'ClusterFirst']);
-    expect(s.containers[0]!.imagePullPolicy).toBe('IfNotPresent');
-    expect(s.containers[0]!.ports![0]!.protocol).toBe('TCP');
+    expect(s.containers[0].imagePullPolicy).toBe('IfNotPresent');
+    expect(s.containers[0].ports![0].protocol).toBe('TCP');
     const p = defaultPod(basePod());
-    expect(p.spec.containers[0]!.imagePullPolicy).toBe('Always');
+    expect(p.spec.containers[0].imagePullPolicy).toBe('Always');
   });
   it('template hashes are stable, differ by template, and use the safe alphabet', () => {
     const a = podTemplateHash({ spec: { containers: [{ name: 'c', image: 'a' }] } });
