@@ -18,7 +18,8 @@ import type { TunDevice } from '../tun/device.js';
 import type { Underlay } from '../underlay/underlay.js';
 import { MATCH_ALL, parseCaptureFilter, type CaptureFilter } from './filter.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from './pcap.js';
-import { DEFAULT_SNAPLEN, openFileSink, type CaptureStats, type FileCaptureSink } from './sink.js';
+import { openFileSink, type FileCaptureSink } from './file-sink.js';
+import { DEFAULT_SNAPLEN, type CaptureStats } from './sink.js';
 import type { BackendName } from '../backend/table.js';
 import { tapTun, tapUnderlay, type TappedTun, type TappedUnderlay } from './taps.js';
 

@@ -9,12 +9,12 @@
 // dropped and counted; the packet itself is never touched.
 //
 // Outputs:
-//  - file (openFileSink): `<base>.pcap`; with maxBytes, when the next record would make the file
+//  - file (openFileSink, file-sink.ts): `<base>.pcap`; with maxBytes, when the next record would make the file
 //    larger than maxBytes, the file is closed and the next one is `<base>.1.pcap`, `<base>.2.pcap`, …
 //    Every file starts with its own pcap header and holds at least one record, so each is readable
 //    alone. Stale rotated files of an earlier run (`<base>.1.pcap`, `.2`, … up to the first gap)
 //    are removed when the sink opens.
-//  - stream (createStreamSink): any Writable (a unix-socket connection, a file stream, stdout — use
+//  - stream (createStreamSink, stream-sink.ts): any Writable (a unix-socket connection, a file stream, stdout — use
 //    fs.createWriteStream('', { fd: 1 }) rather than process.stdout, whose pipe writes block). The pcap
 //    header is written first. Each chunk handed to the stream is a copy (a stream may keep it).
 //
@@ -22,12 +22,10 @@
 // throw ConfigError for a bad snaplen/buffer size. Output failures after that (ENOSPC, a closed
 // socket) never throw: the sink stops, counts every later packet as dropped, and calls onError once.
 // Buffer ownership: the sink never keeps a reference to a buffer passed to capture()/record().
-import { close as fsClose, existsSync, open as fsOpen, unlinkSync, write as fsWrite } from 'node:fs';
-import type { Writable } from 'node:stream';
-import { ConfigError, DeviceError } from '../util/errors.js';
+import { ConfigError } from '../util/errors.js';
 import { MAX_PACKET } from '../util/buffers.js';
 import { MATCH_ALL, type CaptureFilter } from './filter.js';
-import { PCAP_FILE_HEADER_LEN, PCAP_RECORD_HEADER_LEN, pcapFileHeader, pcapRecordHeader } from './pcap.js';
+import { PCAP_RECORD_HEADER_LEN, pcapRecordHeader } from './pcap.js';
 
 export const DEFAULT_SNAPLEN = 262144;
 export const DEFAULT_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -93,7 +91,7 @@ export interface SinkOptions {
 }
 
 /** The bounded byte ring plus the drain loop shared by the file and stream sinks. */
-abstract class RingSink implements CaptureSink {
+export abstract class RingSink implements CaptureSink {
   readonly linktype: number;
   readonly snaplen: number;
   readonly filter: CaptureFilter;
@@ -315,231 +313,4 @@ abstract class RingSink implements CaptureSink {
 
   /** Bookkeeping hook after a chunk was written. */
   protected afterChunk(_bytes: number, _records: number): void {}
-}
-
-// ---- file output ----
-
-export interface FileSinkOptions extends SinkOptions {
-  /** Start a new file before one would grow past this many bytes (default: no rotation). */
-  maxBytes?: number | null;
-}
-
-function openFile(path: string): Promise<number> {
-  return new Promise((resolve, reject) => fsOpen(path, 'w', 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function closeFile(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsClose(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-function writeAll(fd: number, buf: Buffer, off: number, len: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (o: number, l: number): void => {
-      fsWrite(fd, buf, o, l, null, (err, n) => {
-        if (err) reject(err);
-        else if (n < l) step(o + n, l - n);
-        else resolve();
-      });
-    };
-    step(off, len);
-  });
-}
-
-/** `<base>.pcap` for index 0, then `<base>.1.pcap`, `<base>.2.pcap`, … (base: the path without `.pcap`). */
-export function rotatedPath(path: string, index: number): string {
-  if (index === 0) return path;
-  const base = path.endsWith('.pcap') ? path.slice(0, -'.pcap'.length) : path;
-  return `${base}.${index}.pcap`;
-}
-
-export class FileCaptureSink extends RingSink {
-  private fd = -1;
-  private index = 0;
-  private fileBytes = 0;
-  private fileRecords = 0;
-  private readonly header: Buffer;
-  private readonly maxBytes: number | null;
-
-  /** Use openFileSink (it creates the first file). */
-  constructor(
-    readonly path: string,
-    opts: FileSinkOptions,
-  ) {
-    super(opts);
-    const max = opts.maxBytes ?? null;
-    if (max !== null && !(max > 0)) throw new ConfigError(`capture file size limit must be positive, got ${max}`);
-    this.maxBytes = max;
-    this.header = pcapFileHeader(this.linktype, this.snaplen);
-  }
-
-  /** The path of the file being written now. */
-  get currentPath(): string {
-    return rotatedPath(this.path, this.index);
-  }
-
-  /** Opens `path` (truncating it) and writes the pcap header. */
-  async start(): Promise<void> {
-    for (let i = 1; existsSync(rotatedPath(this.path, i)); i++) unlinkSync(rotatedPath(this.path, i));
-    await this.openCurrent();
-  }
-
-  private async openCurrent(): Promise<void> {
-    const path = this.currentPath;
-    try {
-      this.fd = await openFile(path);
-      this.counters.files++;
-      this.fileBytes = PCAP_FILE_HEADER_LEN;
-      this.fileRecords = 0;
-      await writeAll(this.fd, this.header, 0, PCAP_FILE_HEADER_LEN);
-    } catch (err) {
-      throw new DeviceError(`cannot write capture file ${path}: ${(err as Error).message}`, { cause: err });
-    }
-    this.counters.bytesWritten += PCAP_FILE_HEADER_LEN;
-  }
-
-  protected override fits(bytes: number, recordsBefore: number): boolean {
-    return this.maxBytes === null || this.fileBytes + bytes <= this.maxBytes || this.fileRecords + recordsBefore === 0;
-  }
-
-  protected override async rotate(): Promise<void> {
-    const fd = this.fd;
-    this.fd = -1;
-    await closeFile(fd);
-    this.index++;
-    await this.openCurrent();
-  }
-
-  protected override output(chunk: Buffer): Promise<void> {
-    return writeAll(this.fd, chunk, 0, chunk.length);
-  }
-
-  protected override afterChunk(bytes: number, records: number): void {
-    this.fileBytes += bytes;
-    this.fileRecords += records;
-  }
-
-  protected override async finish(): Promise<void> {
-    if (this.fd < 0) return;
-    const fd = this.fd;
-    this.fd = -1;
-    await closeFile(fd);
-  }
-}
-
-/** Creates a file sink writing `path` (see the module comment for rotation). */
-export async function openFileSink(path: string, opts: FileSinkOptions): Promise<FileCaptureSink> {
-  const sink = new FileCaptureSink(path, opts);
-  try {
-    await sink.start();
-  } catch (err) {
-    await sink.close(); // closes the descriptor if the file was opened
-    throw err;
-  }
-  return sink;
-}
-
-// ---- stream output ----
-
-export interface StreamSinkOptions extends SinkOptions {
-  /** End the stream in close() and wait for it to finish (default false: the caller owns it). */
-  end?: boolean;
-}
-
-export class StreamCaptureSink extends RingSink {
-  private waiter: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  private readonly endOnClose: boolean;
-  private readonly onGone: (err?: Error) => void;
-  private readonly onClose: () => void;
-  private readonly onDrain: () => void;
-  private readonly onWritten = (): void => {
-    this.pendingWrites--;
-    if (this.pendingWrites === 0) this.wakeFlushed();
-  };
-  /** Chunks given to stream.write whose callback has not run yet. */
-  private pendingWrites = 0;
-  private flushed: (() => void) | null = null;
-
-  constructor(
-    private readonly stream: Writable,
-    opts: StreamSinkOptions,
-  ) {
-    super(opts);
-    this.endOnClose = opts.end ?? false;
-    this.onGone = (err?: Error): void => {
-      if (this.closedAndIdle) return;
-      const e = err ?? new Error('capture stream closed');
-      this.fail(e);
-      this.wake(e);
-    };
-    this.onClose = () => this.onGone();
-    this.onDrain = () => this.wake(null);
-    stream.on('error', this.onGone);
-    stream.on('close', this.onClose);
-    stream.on('drain', this.onDrain);
-    if (stream.destroyed || stream.writableEnded) {
-      this.fail(new Error('capture stream is already closed'));
-    } else {
-      const header = pcapFileHeader(this.linktype, this.snaplen);
-      stream.write(header);
-      this.counters.bytesWritten += header.length;
-    }
-  }
-
-  private wake(err: Error | null): void {
-    const w = this.waiter;
-    this.waiter = null;
-    if (w) {
-      if (err) w.reject(err);
-      else w.resolve();
-    }
-    if (err) this.wakeFlushed();
-  }
-
-  private wakeFlushed(): void {
-    const f = this.flushed;
-    this.flushed = null;
-    f?.();
-  }
-
-  protected override async output(chunk: Buffer): Promise<void> {
-    // The stream may keep the chunk after write() returns (a PassThrough does): hand it a copy.
-    this.pendingWrites++;
-    const ok = this.stream.write(Buffer.from(chunk), this.onWritten);
-    if (!ok && !this.error) {
-      // Over the stream's high-water mark: wait for 'drain'. Meanwhile packets queue in the ring
-      // and are dropped (counted) once it is full.
-      await new Promise<void>((resolve, reject) => {
-        this.waiter = { resolve, reject };
-      });
-    }
-  }
-
-  protected override async finish(): Promise<void> {
-    const stream = this.stream;
-    if (this.pendingWrites > 0 && !this.error) {
-      // Wait until the stream has written out (not just buffered) our last chunk.
-      await new Promise<void>((resolve) => {
-        this.flushed = resolve;
-      });
-    }
-    if (this.endOnClose && !this.error && !stream.destroyed) {
-      stream.off('close', this.onClose);
-      await new Promise<void>((resolve) => {
-        stream.once('close', resolve);
-        stream.end(() => resolve());
-      });
-    }
-    stream.off('error', this.onGone);
-    stream.off('close', this.onClose);
-    stream.off('drain', this.onDrain);
-    // Keep an error listener so that a late socket error is not an uncaught exception.
-    stream.on('error', ignoreError);
-  }
-}
-
-function ignoreError(): void {}
-
-/** Creates a sink that writes a pcap stream (header first) to `stream`. */
-export function createStreamSink(stream: Writable, opts: StreamSinkOptions): StreamCaptureSink {
-  return new StreamCaptureSink(stream, opts);
 }

@@ -13,7 +13,8 @@ import {
 } from '../capture/config.js';
 import { parseCaptureFilter } from '../capture/filter.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../capture/pcap.js';
-import { createStreamSink, type CaptureSink, type CaptureStats } from '../capture/sink.js';
+import type { CaptureSink, CaptureStats } from '../capture/sink.js';
+import { createStreamSink } from '../capture/stream-sink.js';
 import type { TappedTun, TappedUnderlay } from '../capture/taps.js';
 import type { BackendName } from '../backend/table.js';
 import type { TunDevice } from '../tun/device.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../../src/capture/pcap.js';
-import { openFileSink, rotatedPath } from '../../../src/capture/sink.js';
+import { openFileSink, rotatedPath } from '../../../src/capture/file-sink.js';
 import { tapTun, tapUnderlay } from '../../../src/capture/taps.js';
 import type { TunDevice } from '../../../src/tun/device.js';
 import type { Underlay } from '../../../src/underlay/underlay.js';

@@ -11,7 +11,9 @@ import {
   pcapFileHeader,
   readPcap,
 } from '../../../src/capture/pcap.js';
-import { createStreamSink, openFileSink, rotatedPath, type CaptureMeta } from '../../../src/capture/sink.js';
+import { openFileSink, rotatedPath } from '../../../src/capture/file-sink.js';
+import type { CaptureMeta } from '../../../src/capture/sink.js';
+import { createStreamSink } from '../../../src/capture/stream-sink.js';
 import { icmpPacket, inSlot, ipv4Packet, ports } from './packets.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
