@@ -22,7 +22,7 @@
 // Buffer ownership: send() copies whatever it holds or changes; the caller's buffer is never kept
 // nor modified. Batches handed to the receive handler are the inner underlay's. A datagram's
 // srcPort travels with it (held copies keep it) to inner.send; choosesSrcPort is the inner's.
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
 import { MAX_PACKET } from '../util/buffers.js';
 import type { DatagramBatch, Underlay } from '../underlay/underlay.js';
@@ -31,14 +31,14 @@ import {
   impairmentToJson,
   isNoopImpairment,
   MAX_QUEUE_PACKETS,
-  needsScheduling,
   validateImpairment,
   type ImpairmentSpec,
 } from './spec.js';
-import { GilbertElliottChain, sampleDelay } from './random.js';
+import { sampleDelay } from './random.js';
 import { zeroCounters, type ImpairConfig, type ImpairCounters } from './counters.js';
-import { HeldHeap, HeldPool } from './queue.js';
-import { tokenBucketDeparture, type TokenBucketState } from './token-bucket.js';
+import { HeldPool } from './queue.js';
+import { applyLinkSpec, newPeerLink, type PeerLink } from './peer-link.js';
+import { tokenBucketDeparture } from './token-bucket.js';
 
 export { zeroCounters, type ImpairConfig, type ImpairCounters } from './counters.js';
 
@@ -50,20 +50,6 @@ export interface ImpairedUnderlayOptions {
 
 /** Held copies due within this many ms of now are sent (absorbs floating-point rounding of timer times). */
 const DUE_EPSILON_MS = 1e-6;
-
-/** Per-peer state: the effective spec plus the loss chain, token bucket, held copies and counters. */
-interface PeerLink extends TokenBucketState {
-  readonly addr: number;
-  /** Effective spec (peer or default, partitions folded in); undefined = pass straight through. */
-  spec: ImpairmentSpec | undefined;
-  scheduled: boolean;
-  ge: GilbertElliottChain | null;
-  lastDue: number;
-  readonly heap: HeldHeap;
-  timer: TimerHandle | undefined;
-  timerAt: number;
-  readonly counters: ImpairCounters;
-}
 
 export class ImpairedUnderlay implements Underlay {
   private readonly inner: Underlay;
@@ -213,20 +199,7 @@ export class ImpairedUnderlay implements Underlay {
   }
 
   private createLink(addr: number): PeerLink {
-    const link: PeerLink = {
-      addr,
-      spec: undefined,
-      scheduled: false,
-      ge: null,
-      bytesPerMs: 0,
-      bucketTokens: 0,
-      bucketTime: -Infinity,
-      lastDue: -Infinity,
-      heap: new HeldHeap(),
-      timer: undefined,
-      timerAt: 0,
-      counters: zeroCounters(),
-    };
+    const link = newPeerLink(addr);
     this.links.set(addr, link);
     this.applySpec(link, this.effectiveSpec(addr));
     return link;
@@ -234,17 +207,7 @@ export class ImpairedUnderlay implements Underlay {
 
   /** Installs a new effective spec; the loss chain and token bucket restart, held copies stay. */
   private applySpec(link: PeerLink, spec: ImpairmentSpec | undefined): void {
-    if (link.spec === spec) return;
-    link.spec = spec;
-    link.scheduled = spec !== undefined && needsScheduling(spec);
-    link.ge = spec?.lossModel ? new GilbertElliottChain(spec.lossModel, this.rng) : null;
-    link.bytesPerMs = spec ? spec.rateBitsPerSec / 8000 : 0;
-    if (spec && link.bytesPerMs > 0) {
-      const now = this.clock.now();
-      // Copies still waiting for the old rate keep their place; new ones queue behind them.
-      link.bucketTokens = link.bucketTime > now ? 0 : spec.burstBytes;
-      if (link.bucketTime < now) link.bucketTime = now;
-    }
+    applyLinkSpec(link, spec, this.rng, this.clock.now());
   }
 
   // ------------------------------------------------------------------------------------------
