@@ -16,6 +16,7 @@ import { collectStatus, formatStatus } from '../lab/status.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import { parseTopology, type LabTopology } from '../lab/topology.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
+import { registerLabCaptureCommand } from './lab-capture-command.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -85,6 +86,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
 
   const lab = program.command('lab').description('an emulated cluster of nodes and pods in network namespaces');
   registerLabImpairCommands(lab);
+  registerLabCaptureCommand(lab);
 
   lab
     .command('up')
