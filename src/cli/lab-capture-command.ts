@@ -22,6 +22,7 @@ interface Flags {
   count?: string;
   write?: string;
   quiet?: boolean;
+  bufferMb?: string;
 }
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -39,6 +40,7 @@ async function runLabCapture(flags: Flags): Promise<void> {
   const duration = positive('--duration', flags.duration, false);
   const count = positive('--count', flags.count, true);
   const snaplen = positive('--snaplen', flags.snaplen, true);
+  const bufferMb = positive('--buffer-mb', flags.bufferMb, false);
   const state = requireState(await resolveLabName(flags.name));
   const out: Writable = target === '-' ? fs.createWriteStream('', { fd: 1 }) : fs.createWriteStream(target);
   let outputGone = false;
@@ -49,6 +51,7 @@ async function runLabCapture(flags: Flags): Promise<void> {
     filter: flags.filter,
     snaplen,
     limit: count,
+    bufferBytes: bufferMb === undefined ? undefined : Math.round(bufferMb * 1024 * 1024),
     out,
     application: 'flannelette lab capture',
     onError: (err) => {
@@ -74,10 +77,14 @@ async function runLabCapture(flags: Flags): Promise<void> {
   });
   const why = await stopped;
   clearInterval(watch);
-  const stats = await capture.stop();
-  if (!outputGone && !out.destroyed) await new Promise<void>((resolve) => out.end(() => resolve()));
+  // A reader that stopped reading gets 2 s to take what is held; then we leave without it.
+  const grace = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+  await Promise.race([capture.stop(), grace(2000)]);
+  if (!outputGone && !out.destroyed) await Promise.race([new Promise<void>((resolve) => out.end(() => resolve())), grace(2000)]);
+  const stats = capture.stats();
   const per = stats.perInterface.map((p) => `${p.name} ${p.written}${p.dropped ? ` (+${p.dropped} dropped)` : ''}`).join(', ');
-  say(`stopped (${why}): ${stats.written} packets written (${per}); ${stats.dropped} copies dropped`);
+  const unwritten = stats.held > 0 ? `, ${stats.held} never taken by the reader` : '';
+  say(`stopped (${why}): ${stats.written} packets written (${per}); ${stats.dropped} copies dropped${unwritten}`);
   if (target !== '-') say(`read it with: ${readCommandHint(target, state.topology.backend.type, state.topology.backend.port)}`);
   process.exit(0);
 }
@@ -93,6 +100,7 @@ export function registerLabCaptureCommand(lab: Command): void {
     .option('--duration <seconds>', 'stop after this many seconds')
     .option('--count <n>', 'stop after this many packets')
     .option('-w, --write <file>', 'write pcapng to FILE, or - for standard output')
+    .option('--buffer-mb <n>', 'packets held for a slow reader before copies are dropped (default 16)')
     .option('-q, --quiet', 'no progress lines on standard error')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(async (flags: Flags) => {
