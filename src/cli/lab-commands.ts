@@ -17,6 +17,7 @@ import { requireLabPrivileges } from '../lab/sys.js';
 import { parseTopology, type LabTopology } from '../lab/topology.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
 import { registerLabCaptureCommand } from './lab-capture-command.js';
+import { registerLabFollowCommand } from './lab-follow-command.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -87,6 +88,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
   const lab = program.command('lab').description('an emulated cluster of nodes and pods in network namespaces');
   registerLabImpairCommands(lab);
   registerLabCaptureCommand(lab);
+  registerLabFollowCommand(lab);
 
   lab
     .command('up')

@@ -6,7 +6,8 @@
 //  - `wireshark install --user` in a temporary HOME: the example outer captures and the lab's outer
 //    interfaces decode VXLAN / IP-in-UDP with no -d (and do not without the install);
 //  - the extcap program: `tshark -D` lists lab/node/point, `tshark -i lab/node1/inner -a duration:3`
-//    captures the pods' pings.
+//    captures the pods' pings;
+//  - `lab follow`: one ping request at the six points it crosses between nodes (two on one node).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -198,5 +199,46 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
     const rows = tshark(['-r', out, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'icmp.type'], env).trim().split('\n');
     expect(rows).toContain('10.244.1.3\t10.244.2.2\t8');
     expect(rows).toContain('10.244.2.2\t10.244.1.3\t0');
+  });
+
+  it('lab follow: one ping request at all six points between nodes, in path order, with its headers', async () => {
+    const follow = spawn(process.execPath, [CLI, 'lab', 'follow', '--name', lab, '--from', 'busybox', '--to', '10.244.2.2', '--proto', 'icmp', '--json'], { cwd: tmp });
+    children.add(follow);
+    let out = '';
+    follow.stdout!.on('data', (d) => (out += String(d)));
+    await waitForStderr(follow, /^waiting for the next icmp packet from busybox to 10\.244\.2\.2 at 6 points/m);
+    const traffic = ping(3);
+    expect(await exited(follow)).toBe(0);
+    await traffic;
+    const r = JSON.parse(out) as { hops: { node: string; point: string; headers: string[] }[]; missed: string[] };
+    expect(r.missed).toEqual([]);
+    expect(r.hops.map((h) => `${h.node}/${h.point}`)).toEqual(['node1/veth', 'node1/inner', 'node1/outer', 'node2/outer', 'node2/inner', 'node2/veth']);
+    const icmpLine = r.hops[0]!.headers.at(-1)!;
+    expect(icmpLine).toMatch(/^ICMP echo request id 0x[0-9a-f]{4} seq \d+$/);
+    for (const h of r.hops) expect(h.headers.at(-1)).toBe(icmpLine); // the same packet everywhere
+    expect(r.hops[2]!.headers.slice(1, 4)).toEqual([expect.stringMatching(/^IPv4 192\.168\.1\.2 → 192\.168\.1\.3 /), expect.stringMatching(/^UDP \d+ → 8472 /), 'VXLAN VNI 1']);
+    expect(r.hops[4]!.headers[0]).toMatch(/^IPv4 10\.244\.1\.3 → 10\.244\.2\.2 ttl \d+ /);
+    const ttl = (h: { headers: string[] }): number => Number(/ttl (\d+)/.exec(h.headers.find((x) => x.startsWith('IPv4 10.244'))!)![1]);
+    expect(ttl(r.hops[0]!)).toBeGreaterThan(ttl(r.hops[5]!)); // routed: the TTL went down on the way
+  });
+
+  it('lab follow on one node: the two veths, no overlay', async () => {
+    const follow = spawn(process.execPath, [CLI, 'lab', 'follow', '--name', lab, '--from', 'busybox', '--to', '10.244.1.2', '--proto', 'icmp'], { cwd: tmp });
+    children.add(follow);
+    let out = '';
+    follow.stdout!.on('data', (d) => (out += String(d)));
+    await waitForStderr(follow, /at 2 points/);
+    const traffic = cli(['lab', 'exec', '--name', lab, 'busybox', '--', 'ping', '-c', '3', '-i', '0.2', '10.244.1.2']);
+    expect(await exited(follow)).toBe(0);
+    await traffic;
+    expect(out).toMatch(/^1\. node1 veth[0-9a-f]{8} \(busybox's veth, leaving the pod\)/m);
+    expect(out).toMatch(/^2\. node1 veth[0-9a-f]{8} \(nginx-[a-z0-9]+-[a-z0-9]+'s veth, into the pod\)/m);
+    expect(out).toContain('never enters the overlay');
+  });
+
+  it('lab follow with an unknown pod: one line, exit 2', async () => {
+    const r = await cli(['lab', 'follow', '--name', lab, '--from', 'nosuchpod', '--to', 'busybox']);
+    expect(r.code).toBe(2);
+    expect(r.err.trim()).toMatch(/^flannelette: "nosuchpod" is not a pod \(name or IP\) of lab/);
   });
 });
