@@ -18,6 +18,7 @@ import { parseTopology, type LabTopology } from '../lab/topology.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
 import { registerLabCaptureCommand } from './lab-capture-command.js';
 import { registerLabFollowCommand } from './lab-follow-command.js';
+import { registerLabViewCommands } from './lab-view-commands.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -89,6 +90,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
   registerLabImpairCommands(lab);
   registerLabCaptureCommand(lab);
   registerLabFollowCommand(lab);
+  registerLabViewCommands(lab);
 
   lab
     .command('up')
