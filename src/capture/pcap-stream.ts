@@ -50,14 +50,19 @@ export class PcapStreamParser {
       else if (be === PCAP_MAGIC_NS || be === PCAP_MAGIC_US) this.le = false;
       else return this.fail(new Error(`not a pcap stream: bad magic 0x${be.toString(16).padStart(8, '0')}`));
       const magic = this.le ? le : be;
-      this.header = { snaplen: this.u32(buf, 16), linktype: this.u32(buf, 20) & 0x0fffffff, nanosecond: magic === PCAP_MAGIC_NS };
+      this.header = {
+        snaplen: this.u32(buf, 16),
+        linktype: this.u32(buf, 20) & 0x0fffffff,
+        nanosecond: magic === PCAP_MAGIC_NS,
+      };
       this.handlers.onHeader?.(this.header);
       off = PCAP_FILE_HEADER_LEN;
     }
     const ns = this.header.nanosecond;
     while (off + PCAP_RECORD_HEADER_LEN <= buf.length) {
       const capLen = this.u32(buf, off + 8);
-      if (capLen > MAX_RECORD) return this.fail(new Error(`pcap stream: record of ${capLen} bytes is longer than ${MAX_RECORD}`));
+      if (capLen > MAX_RECORD)
+        return this.fail(new Error(`pcap stream: record of ${capLen} bytes is longer than ${MAX_RECORD}`));
       const start = off + PCAP_RECORD_HEADER_LEN;
       if (start + capLen > buf.length) break;
       const sec = BigInt(this.u32(buf, off));

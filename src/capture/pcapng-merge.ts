@@ -16,7 +16,12 @@
 // keeps the record's data until written (the caller must not reuse it).
 import type { Writable } from 'node:stream';
 import { ConfigError } from '../util/errors.js';
-import { enhancedPacketBlockLen, interfaceDescriptionBlock, sectionHeaderBlock, writeEnhancedPacketBlock } from './pcapng.js';
+import {
+  enhancedPacketBlockLen,
+  interfaceDescriptionBlock,
+  sectionHeaderBlock,
+  writeEnhancedPacketBlock,
+} from './pcapng.js';
 
 export interface MergeInterface {
   name: string;
@@ -125,7 +130,8 @@ export class MergedPcapngWriter {
     if (!(lateness >= 0)) throw new ConfigError(`merge lateness must be >= 0 ms, got ${lateness}`);
     this.latenessNs = BigInt(Math.round(lateness * 1e6));
     this.bufferBytes = opts.bufferBytes ?? 16 * 1024 * 1024;
-    if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit > 0)) throw new ConfigError(`packet limit must be a positive integer, got ${opts.limit}`);
+    if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit > 0))
+      throw new ConfigError(`packet limit must be a positive integer, got ${opts.limit}`);
     this.nowMs = opts.nowMs ?? Date.now;
     this.written = opts.interfaces.map(() => 0);
     this.dropped = opts.interfaces.map(() => 0);
@@ -155,7 +161,11 @@ export class MergedPcapngWriter {
       written: this.total,
       dropped: this.dropped.reduce((a, b) => a + b, 0),
       held: this.heap.size,
-      perInterface: this.opts.interfaces.map((i, n) => ({ name: i.name, written: this.written[n]!, dropped: this.dropped[n]! })),
+      perInterface: this.opts.interfaces.map((i, n) => ({
+        name: i.name,
+        written: this.written[n]!,
+        dropped: this.dropped[n]!,
+      })),
     };
   }
 

@@ -116,7 +116,15 @@ export function enhancedPacketBlockLen(capLen: number): number {
  * Writes an Enhanced Packet Block for data[0, capLen) at out[off]; returns its length. `out` must
  * have enhancedPacketBlockLen(capLen) bytes from `off`. Timestamps are nanoseconds since the epoch.
  */
-export function writeEnhancedPacketBlock(out: Buffer, off: number, ifaceId: number, tsNs: bigint, data: Buffer, capLen: number, origLen: number): number {
+export function writeEnhancedPacketBlock(
+  out: Buffer,
+  off: number,
+  ifaceId: number,
+  tsNs: bigint,
+  data: Buffer,
+  capLen: number,
+  origLen: number,
+): number {
   const total = enhancedPacketBlockLen(capLen);
   const ts = tsNs < 0n ? 0n : tsNs;
   out.writeUInt32LE(BLOCK_EPB, off);
@@ -187,7 +195,8 @@ function resolution(v: Buffer | undefined): bigint {
 
 /** Parses little-endian pcapng as written by this module (one or more sections). */
 export function readPcapng(buf: Buffer): PcapngFile {
-  if (buf.length < 12 || buf.readUInt32LE(0) !== BLOCK_SHB) throw new ConfigError('not a pcapng file: it does not start with a Section Header Block');
+  if (buf.length < 12 || buf.readUInt32LE(0) !== BLOCK_SHB)
+    throw new ConfigError('not a pcapng file: it does not start with a Section Header Block');
   if (buf.readUInt32LE(8) !== BYTE_ORDER_MAGIC) throw new ConfigError('pcapng: only little-endian sections are read');
   const file: PcapngFile = { interfaces: [], packets: [], truncated: false };
   let off = 0;
@@ -207,7 +216,8 @@ export function readPcapng(buf: Buffer): PcapngFile {
     if (type === BLOCK_SHB) {
       const opts = readOptions(buf, off + 24, end);
       if (file.comment === undefined && opts.has(OPT_COMMENT)) file.comment = opts.get(OPT_COMMENT)!.toString('utf8');
-      if (file.application === undefined && opts.has(SHB_USERAPPL)) file.application = opts.get(SHB_USERAPPL)!.toString('utf8');
+      if (file.application === undefined && opts.has(SHB_USERAPPL))
+        file.application = opts.get(SHB_USERAPPL)!.toString('utf8');
     } else if (type === BLOCK_IDB) {
       const opts = readOptions(buf, off + 16, end);
       file.interfaces.push({

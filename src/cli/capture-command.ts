@@ -46,11 +46,13 @@ async function runCapture(node: string | undefined, flags: CaptureFlags): Promis
   const duration = flags.duration === undefined ? undefined : Number(flags.duration);
   if (duration !== undefined && !(duration > 0)) throw new ConfigError(`--duration ${flags.duration}: expected a positive number of seconds`);
   const socketPath = resolveNodeSocket(flags.stateDir, node);
-  const { result, socket } = await rpcOpenStream(socketPath, 'capture', { point: flags.point, filter: flags.filter, snaplen: flags.snaplen });
+  const params = { point: flags.point, filter: flags.filter, snaplen: flags.snaplen };
+  const { result, socket } = await rpcOpenStream(socketPath, 'capture', params);
   if (target !== '-') {
     const r = result as { backend?: 'vxlan' | 'udp'; port?: number };
     const backend = r.backend === 'udp' ? 'udp' : 'vxlan';
-    process.stderr.write(`capturing into ${target}; read it with: ${readCommandHint(target, backend, r.port ?? (backend === 'vxlan' ? 8472 : 8285))}\n`);
+    const hint = readCommandHint(target, backend, r.port ?? (backend === 'vxlan' ? 8472 : 8285));
+    process.stderr.write(`capturing into ${target}; read it with: ${hint}\n`);
   }
   const out: Writable = target === '-' ? process.stdout : fs.createWriteStream(target);
   const finish = (): void => {

@@ -25,18 +25,24 @@ interface Flags {
   bufferMb?: string;
 }
 
-const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string | undefined): string[] =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function positive(flag: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!(n > 0) || (integer && !Number.isInteger(n))) throw new ConfigError(`${flag} ${value}: expected a positive ${integer ? 'integer' : 'number'}`);
+  if (!(n > 0) || (integer && !Number.isInteger(n)))
+    throw new ConfigError(`${flag} ${value}: expected a positive ${integer ? 'integer' : 'number'}`);
   return n;
 }
 
 async function runLabCapture(flags: Flags): Promise<void> {
   const target = flags.write ?? (process.stdout.isTTY ? undefined : '-');
-  if (!target) throw new ConfigError('pcapng is binary: give -w FILE.pcapng, or pipe it, e.g. `-w - | wireshark -k -i -`');
+  if (!target)
+    throw new ConfigError('pcapng is binary: give -w FILE.pcapng, or pipe it, e.g. `-w - | wireshark -k -i -`');
   const duration = positive('--duration', flags.duration, false);
   const count = positive('--count', flags.count, true);
   const snaplen = positive('--snaplen', flags.snaplen, true);
@@ -60,11 +66,15 @@ async function runLabCapture(flags: Flags): Promise<void> {
     },
   });
   const say = (line: string): void => void (flags.quiet || process.stderr.write(`${line}\n`));
-  say(`capturing ${capture.sources.map((s) => s.name).join(', ')} of lab ${state.topology.name}${target === '-' ? '' : ` into ${target}`}`);
+  say(
+    `capturing ${capture.sources.map((s) => s.name).join(', ')} of lab ${state.topology.name}` +
+      (target === '-' ? '' : ` into ${target}`),
+  );
   let reportedDrops = 0;
   const watch = setInterval(() => {
     const d = capture.stats().dropped;
-    if (d > reportedDrops) say(`flannelette: the reader is slower than the lab: ${d} captured copies dropped so far (packets are not)`);
+    if (d > reportedDrops)
+      say(`flannelette: the reader is slower than the lab: ${d} captured copies dropped so far (packets are not)`);
     reportedDrops = d;
   }, 1000);
   const stopped = new Promise<string>((resolve) => {
@@ -73,19 +83,25 @@ async function runLabCapture(flags: Flags): Promise<void> {
     out.once('error', () => resolve('the reader went away'));
     out.once('close', () => resolve('the reader went away'));
     if (duration !== undefined) setTimeout(() => resolve(`${duration} s passed`), duration * 1000).unref();
-    void capture.done.then((why) => resolve(why === 'limit' ? `${count} packets captured` : 'the nodes ended their streams'));
+    void capture.done.then((why) =>
+      resolve(why === 'limit' ? `${count} packets captured` : 'the nodes ended their streams'),
+    );
   });
   const why = await stopped;
   clearInterval(watch);
   // A reader that stopped reading gets 2 s to take what is held; then we leave without it.
   const grace = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
   await Promise.race([capture.stop(), grace(2000)]);
-  if (!outputGone && !out.destroyed) await Promise.race([new Promise<void>((resolve) => out.end(() => resolve())), grace(2000)]);
+  if (!outputGone && !out.destroyed)
+    await Promise.race([new Promise<void>((resolve) => out.end(() => resolve())), grace(2000)]);
   const stats = capture.stats();
-  const per = stats.perInterface.map((p) => `${p.name} ${p.written}${p.dropped ? ` (+${p.dropped} dropped)` : ''}`).join(', ');
+  const per = stats.perInterface
+    .map((p) => `${p.name} ${p.written}${p.dropped ? ` (+${p.dropped} dropped)` : ''}`)
+    .join(', ');
   const unwritten = stats.held > 0 ? `, ${stats.held} never taken by the reader` : '';
   say(`stopped (${why}): ${stats.written} packets written (${per}); ${stats.dropped} copies dropped${unwritten}`);
-  if (target !== '-') say(`read it with: ${readCommandHint(target, state.topology.backend.type, state.topology.backend.port)}`);
+  if (target !== '-')
+    say(`read it with: ${readCommandHint(target, state.topology.backend.type, state.topology.backend.port)}`);
   process.exit(0);
 }
 

@@ -43,11 +43,27 @@ export function registerLabFollowCommand(lab: Command): void {
           proto: flags.proto,
           timeoutMs: timeout * 1000,
           veths: flags.veths,
-          onReady: (points) => process.stderr.write(`waiting for the next ${flags.proto ?? ''}${flags.proto ? ' ' : ''}packet from ${flags.from} to ${flags.to} at ${points.length} points…\n`),
+          onReady: (points) =>
+            process.stderr.write(
+              `waiting for the next ${flags.proto ? `${flags.proto} ` : ''}packet` +
+                ` from ${flags.from} to ${flags.to} at ${points.length} points…\n`,
+            ),
         });
         if (flags.json) {
-          const hops = result.hops.map((h) => ({ node: h.node, point: h.kind, label: h.label, tsNs: String(h.tsNs), headers: h.summary.headers }));
-          process.stdout.write(JSON.stringify({ from: result.from.name, to: result.to.name, hops, missed: result.missed.map((m) => m.label) }, null, 2) + '\n');
+          const hops = result.hops.map((h) => ({
+            node: h.node,
+            point: h.kind,
+            label: h.label,
+            tsNs: String(h.tsNs),
+            headers: h.summary.headers,
+          }));
+          process.stdout.write(
+            JSON.stringify(
+              { from: result.from.name, to: result.to.name, hops, missed: result.missed.map((m) => m.label) },
+              null,
+              2,
+            ) + '\n',
+          );
         } else {
           process.stdout.write(formatFollow(result) + '\n');
         }

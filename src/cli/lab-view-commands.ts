@@ -20,7 +20,8 @@ export function registerLabViewCommands(lab: Command): void {
     .action(async (o: { output: string; name?: string }) => {
       try {
         const html = o.output.endsWith('.html');
-        if (o.output !== '-' && !html && !o.output.endsWith('.svg')) throw new ConfigError(`-o ${o.output}: give a .svg or .html file, or -`);
+        if (o.output !== '-' && !html && !o.output.endsWith('.svg'))
+          throw new ConfigError(`-o ${o.output}: give a .svg or .html file, or -`);
         const snapshot = await collectSnapshot(requireState(await resolveLabName(o.name)));
         const text = html ? staticPage(snapshot) : `${renderDiagram(snapshot)}\n`;
         if (o.output === '-') process.stdout.write(text);
@@ -41,7 +42,8 @@ export function registerLabViewCommands(lab: Command): void {
     .action(async (o: { port: string; name?: string }) => {
       try {
         const port = Number(o.port);
-        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port ${o.port}: expected 0 to 65535`);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new ConfigError(`--port ${o.port}: expected 0 to 65535`);
         const ui = await startLabUi({ state: requireState(await resolveLabName(o.name)), port });
         process.stdout.write(`serving the lab's live page at ${ui.url}   (Ctrl-C to stop)\n`);
         const stop = (): void => void ui.close().then(() => process.exit(0));

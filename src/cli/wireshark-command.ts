@@ -11,9 +11,13 @@ function scopeOf(o: { user?: boolean; system?: boolean }): InstallScope {
 }
 
 export function registerWiresharkCommand(program: Command): void {
-  const ws = program.command('wireshark').description('make Wireshark and tshark list flannelette capture points and decode flannel ports');
+  const ws = program
+    .command('wireshark')
+    .description('make Wireshark and tshark list flannelette capture points and decode flannel ports');
   ws.command('install')
-    .description("install the extcap program (interfaces lab/node/point) and the plugin decoding UDP 8472 as VXLAN, 8285 as IP")
+    .description(
+      'install the extcap program (interfaces lab/node/point) and the plugin decoding UDP 8472 as VXLAN, 8285 as IP',
+    )
     .option('--user', "for the current user (default): Wireshark's personal folders")
     .option('--system', "for every user: Wireshark's global folders (root)")
     .action((o: { user?: boolean; system?: boolean }) => {
@@ -21,7 +25,9 @@ export function registerWiresharkCommand(program: Command): void {
         const r = installWireshark(scopeOf(o));
         process.stdout.write(`extcap program: ${r.extcap}\ndecode plugin:  ${r.plugin}\n`);
         for (const n of r.notes) process.stdout.write(`note: ${n}\n`);
-        process.stdout.write('Try: tshark -D | grep flannelette     tshark -r pcaps/node1-outer.pcap   (no -d needed)\n');
+        process.stdout.write(
+          'Try: tshark -D | grep flannelette     tshark -r pcaps/node1-outer.pcap   (no -d needed)\n',
+        );
       } catch (err) {
         fail(err);
       }

@@ -5,7 +5,7 @@
 // and what impairs it; an impaired link is orange, a partitioned one red and dashed.
 // Elements carry data-node / data-pod / data-link and data-field attributes so the live page
 // (web/app.ts) can update the texts and classes in place. Why not elkjs or cytoscape: the picture
-// is one row of boxes in boxes; a 20-line layout draws it, and the page stays one small module.
+// is one row of boxes in boxes; a few dozen lines lay it out, and the page stays one small module.
 import type { LabSnapshot, LinkView, Rates } from './snapshot.js';
 
 export const NODE_W = 280;
@@ -19,11 +19,17 @@ const POD_GAP = 8;
 const ARC_BASE = 70;
 const ARC_STEP = 45;
 
-export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function formatRate(r: Rates | undefined): string {
   if (!r) return '–';
-  const bytes = r.bps >= 1e6 ? `${(r.bps / 1e6).toFixed(1)} MB/s` : r.bps >= 1e3 ? `${(r.bps / 1e3).toFixed(1)} kB/s` : `${Math.round(r.bps)} B/s`;
+  const bytes =
+    r.bps >= 1e6
+      ? `${(r.bps / 1e6).toFixed(1)} MB/s`
+      : r.bps >= 1e3
+        ? `${(r.bps / 1e3).toFixed(1)} kB/s`
+        : `${Math.round(r.bps)} B/s`;
   return `${r.pps >= 10 ? Math.round(r.pps) : r.pps.toFixed(1)} pkt/s ${bytes}`;
 }
 
@@ -71,15 +77,22 @@ export function renderDiagram(s: LabSnapshot): string {
   });
   const height = bottom + Math.max(40, ...arcs.map((a) => a.depth + 64)) + MARGIN;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-lab="${esc(s.lab)}">`);
+  /** A <text> element; `body` is markup (escape what comes from outside). */
+  const text = (cls: string, x: number, y: number, body: string, extra = ''): void =>
+    void out.push(`<text class="${cls}" x="${x}" y="${y}"${extra}>${body}</text>`);
+  const middle = ' text-anchor="middle"';
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"`);
+  out.push(` viewBox="0 0 ${width} ${height}" data-lab="${esc(s.lab)}">`);
   out.push(`<style>${STYLE}</style>`);
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
   // the switch
   const swW = Math.min(420, width - 2 * MARGIN);
   const swX = (width - swW) / 2;
   out.push(`<g class="sw"><rect x="${swX}" y="${MARGIN}" width="${swW}" height="${SWITCH_H}" rx="8"/>`);
-  out.push(`<text class="title" x="${width / 2}" y="${MARGIN + 22}" text-anchor="middle">underlay switch br0 · ${esc(s.underlay)}</text>`);
-  out.push(`<text class="small" x="${width / 2}" y="${MARGIN + 42}" text-anchor="middle">lab ${esc(s.lab)} · ${esc(s.backend)} backend · pods ${esc(s.network)}</text></g>`);
+  text('title', width / 2, MARGIN + 22, `underlay switch br0 · ${esc(s.underlay)}`, middle);
+  const about = `lab ${esc(s.lab)} · ${esc(s.backend)} backend · pods ${esc(s.network)}`;
+  text('small', width / 2, MARGIN + 42, about, middle);
+  out.push('</g>');
   // uplinks
   s.nodes.forEach((_, i) => {
     const cx = nodeX(i) + NODE_W / 2;
@@ -91,19 +104,22 @@ export function renderDiagram(s: LabSnapshot): string {
     const ok = node.health === 'Ready';
     out.push(`<g class="node" data-node="${esc(node.name)}">`);
     out.push(`<rect class="box" x="${x}" y="${NODE_Y}" width="${NODE_W}" height="${nodeH}" rx="10"/>`);
-    out.push(`<circle class="health${ok ? '' : ' bad'}" data-field="health-dot" cx="${x + 16}" cy="${NODE_Y + 20}" r="6"/>`);
-    out.push(`<text class="title" x="${x + 28}" y="${NODE_Y + 25}">${esc(node.name)}</text>`);
-    out.push(`<text class="small" data-field="health" x="${x + NODE_W - 12}" y="${NODE_Y + 25}" text-anchor="end">${esc(node.health)}</text>`);
-    out.push(`<text class="small" x="${x + 12}" y="${NODE_Y + 45}">${esc(node.publicIp)} · ${esc(node.subnet)}</text>`);
-    out.push(`<text class="tiny" x="${x + 12}" y="${NODE_Y + 63}">TUN ${esc(node.tun)} · <tspan data-field="drops">drops ${node.counters.drops + node.impairDrops}</tspan></text>`);
+    const dot = `class="health${ok ? '' : ' bad'}" data-field="health-dot"`;
+    out.push(`<circle ${dot} cx="${x + 16}" cy="${NODE_Y + 20}" r="6"/>`);
+    text('title', x + 28, NODE_Y + 25, esc(node.name));
+    text('small', x + NODE_W - 12, NODE_Y + 25, esc(node.health), ' data-field="health" text-anchor="end"');
+    text('small', x + 12, NODE_Y + 45, `${esc(node.publicIp)} · ${esc(node.subnet)}`);
+    const drops = `<tspan data-field="drops">drops ${node.counters.drops + node.impairDrops}</tspan>`;
+    text('tiny', x + 12, NODE_Y + 63, `TUN ${esc(node.tun)} · ${drops}`);
     s.pods
       .filter((p) => p.node === node.name)
       .forEach((p, k) => {
         const py = NODE_Y + HEADER_H + k * (POD_H + POD_GAP);
         out.push(`<g class="pod${p.status === 'Running' ? '' : ' bad'}" data-pod="${esc(p.name)}">`);
         out.push(`<rect x="${x + 10}" y="${py}" width="${NODE_W - 20}" height="${POD_H}" rx="6"/>`);
-        out.push(`<text class="small" x="${x + 18}" y="${py + 16}">${esc(p.name.length > 36 ? `${p.name.slice(0, 35)}…` : p.name)}</text>`);
-        out.push(`<text class="small" x="${x + 18}" y="${py + 32}">${esc(p.ip)} · <tspan class="tiny" data-field="pod-status">${esc(p.status)}</tspan></text>`);
+        text('small', x + 18, py + 16, esc(p.name.length > 36 ? `${p.name.slice(0, 35)}…` : p.name));
+        const status = `<tspan class="tiny" data-field="pod-status">${esc(p.status)}</tspan>`;
+        text('small', x + 18, py + 32, `${esc(p.ip)} · ${status}`);
         out.push('</g>');
       });
     out.push('</g>');
@@ -117,9 +133,11 @@ export function renderDiagram(s: LabSnapshot): string {
     out.push(`<g class="link ${linkState(l)}" data-link="${esc(l.id)}">`);
     out.push(`<path d="M ${x1} ${bottom} Q ${mid} ${bottom + depth * 2} ${x2} ${bottom}"/>`);
     const ty = bottom + depth + 20;
-    out.push(`<text class="small" x="${mid}" y="${ty}" text-anchor="middle">${esc(l.a)} → ${esc(l.b)}: <tspan data-field="rate-ab">${formatRate(r?.aToB)}</tspan></text>`);
-    out.push(`<text class="small" x="${mid}" y="${ty + 16}" text-anchor="middle">${esc(l.b)} → ${esc(l.a)}: <tspan data-field="rate-ba">${formatRate(r?.bToA)}</tspan></text>`);
-    out.push(`<text class="small note" data-field="note" x="${mid}" y="${ty + 34}" text-anchor="middle">${esc(linkNote(l))}</text>`);
+    const ab = `<tspan data-field="rate-ab">${formatRate(r?.aToB)}</tspan>`;
+    const ba = `<tspan data-field="rate-ba">${formatRate(r?.bToA)}</tspan>`;
+    text('small', mid, ty, `${esc(l.a)} → ${esc(l.b)}: ${ab}`, middle);
+    text('small', mid, ty + 16, `${esc(l.b)} → ${esc(l.a)}: ${ba}`, middle);
+    text('small note', mid, ty + 34, esc(linkNote(l)), ` data-field="note"${middle}`);
     out.push('</g>');
   }
   out.push('</svg>');

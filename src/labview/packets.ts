@@ -46,7 +46,8 @@ export class PacketWatcher {
   /** The last packets of `point` (`node/inner` or `node/outer`), starting its capture if needed. */
   async get(point: string): Promise<PointPackets> {
     const [node, kind] = point.split('/');
-    if (!node || !this.nodes.includes(node) || (kind !== 'inner' && kind !== 'outer')) return { point, packets: [], error: `no capture point ${point}` };
+    if (!node || !this.nodes.includes(node) || (kind !== 'inner' && kind !== 'outer'))
+      return { point, packets: [], error: `no capture point ${point}` };
     let w = this.watches.get(point);
     if (!w) {
       w = { ring: [], lastAsked: Date.now() };
@@ -67,12 +68,19 @@ export class PacketWatcher {
   private async start(point: string, node: string, kind: 'inner' | 'outer', w: Watch): Promise<void> {
     const keep = this.opts.keep ?? 50;
     try {
-      const { socket } = await rpcOpenStream(controlSocket(labPaths(this.lab, this.opts.root), node), 'capture', { point: kind, snaplen: 512 });
+      const { socket } = await rpcOpenStream(controlSocket(labPaths(this.lab, this.opts.root), node), 'capture', {
+        point: kind,
+        snaplen: 512,
+      });
       w.socket = socket;
       const linktype = kind === 'inner' ? 101 : 1;
       const parser = new PcapStreamParser({
         onRecord: (r) => {
-          w.ring.push({ t: Number(r.tsNs / 1000n) / 1000, len: r.origLen, headers: summarize(r.data, linktype).headers });
+          w.ring.push({
+            t: Number(r.tsNs / 1000n) / 1000,
+            len: r.origLen,
+            headers: summarize(r.data, linktype).headers,
+          });
           if (w.ring.length > keep) w.ring.shift();
         },
       });

@@ -38,7 +38,8 @@ export function livePage(s: LabSnapshot): string {
 <aside>
 <section id="details"><h2>Details</h2><div id="details-body">Click a node or a pod.</div></section>
 <section id="packets"><h2>Last packets at
-<select id="point"><option value="">(choose a capture point)</option>${points.map((p) => `<option>${esc(p)}</option>`).join('')}</select></h2>
+<select id="point"><option value="">(choose a capture point)</option>
+${points.map((p) => `<option>${esc(p)}</option>`).join('')}</select></h2>
 <div id="packets-body"></div></section>
 </aside>
 </div>

@@ -40,7 +40,11 @@ export async function startLabUi(opts: LabUiOptions): Promise<LabUi> {
   const { state } = opts;
   const t = state.topology;
   const paths = labPaths(t.name, opts.root);
-  const watcher = new PacketWatcher(t.name, t.nodes.map((n) => n.name), { root: opts.root });
+  const watcher = new PacketWatcher(
+    t.name,
+    t.nodes.map((n) => n.name),
+    { root: opts.root },
+  );
   const clients = new Set<http.ServerResponse>();
   let current: LabSnapshot = withRates(undefined, await collectSnapshot(state, opts.root));
   let polling = false;
@@ -77,7 +81,11 @@ export async function startLabUi(opts: LabUiOptions): Promise<LabUi> {
       return void res.end(fs.readFileSync(MODULES[route]!));
     }
     if (route === '/events') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+      });
       res.write(`data: ${JSON.stringify(current)}\n\n`);
       clients.add(res);
       req.on('close', () => clients.delete(res));
@@ -90,7 +98,9 @@ export async function startLabUi(opts: LabUiOptions): Promise<LabUi> {
         if (!t.nodes.some((n) => n.name === name)) return json(res, 404, { error: `no node ${name}` });
         const sock = controlSocket(paths, name);
         try {
-          const [status, routes, stats] = await Promise.all(['status', 'routes', 'stats'].map((method) => rpcCall(sock, method, {}, { timeoutMs: 2000 })));
+          const [status, routes, stats] = await Promise.all(
+            ['status', 'routes', 'stats'].map((method) => rpcCall(sock, method, {}, { timeoutMs: 2000 })),
+          );
           return json(res, 200, { name, status, routes, stats });
         } catch (err) {
           return json(res, 200, { name, error: oneLine(err) });
@@ -99,7 +109,12 @@ export async function startLabUi(opts: LabUiOptions): Promise<LabUi> {
       const pod = t.pods.find((p) => p.name === name);
       if (!pod) return json(res, 404, { error: `no pod ${name}` });
       const view = current.pods.find((p) => p.name === name);
-      return json(res, 200, { ...pod, status: view?.status, ready: view?.ready, gateway: t.nodes.find((n) => n.name === pod.node)?.gateway });
+      return json(res, 200, {
+        ...pod,
+        status: view?.status,
+        ready: view?.ready,
+        gateway: t.nodes.find((n) => n.name === pod.node)?.gateway,
+      });
     }
     if (route === '/api/packets') return json(res, 200, await watcher.get(url.searchParams.get('point') ?? ''));
     json(res, 404, { error: `nothing at ${route}` });
@@ -119,7 +134,10 @@ export async function startLabUi(opts: LabUiOptions): Promise<LabUi> {
   } catch (err) {
     clearInterval(timer);
     watcher.close();
-    throw new DeviceError(`cannot serve on 127.0.0.1:${opts.port ?? 0}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`, { cause: err });
+    throw new DeviceError(
+      `cannot serve on 127.0.0.1:${opts.port ?? 0}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)}`,
+      { cause: err },
+    );
   }
   const port = (server.address() as AddressInfo).port;
   return {

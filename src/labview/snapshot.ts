@@ -103,13 +103,29 @@ export async function collectSnapshot(state: LabState, root?: string): Promise<L
       if (!state.agents || view.health !== 'Ready') return view;
       try {
         const sock = controlSocket(paths, n.name);
-        const [stats, imp] = (await Promise.all([rpcCall(sock, 'stats', {}, { timeoutMs: 1500 }), rpcCall(sock, 'impairments', {}, { timeoutMs: 1500 })])) as [StatsReply, ImpairReply];
+        const [stats, imp] = (await Promise.all([
+          rpcCall(sock, 'stats', {}, { timeoutMs: 1500 }),
+          rpcCall(sock, 'impairments', {}, { timeoutMs: 1500 }),
+        ])) as [StatsReply, ImpairReply];
         const c = stats.counters ?? { ...ZERO };
         const reasons = c.drops ?? {};
-        view.counters = { txPackets: c.txPackets, txBytes: c.txBytes, rxPackets: c.rxPackets, rxBytes: c.rxBytes, drops: Object.values(reasons).reduce((a, b) => a + b, 0), dropReasons: reasons };
+        view.counters = {
+          txPackets: c.txPackets,
+          txBytes: c.txBytes,
+          rxPackets: c.rxPackets,
+          rxBytes: c.rxBytes,
+          drops: Object.values(reasons).reduce((a, b) => a + b, 0),
+          dropReasons: reasons,
+        };
         const it = stats.impairments?.total ?? {};
         view.impairDrops = (it.droppedLoss ?? 0) + (it.droppedQueue ?? 0) + (it.droppedPartition ?? 0);
-        for (const p of stats.peers ?? []) view.peers[p.name] = { txPackets: p.txPackets, txBytes: p.txBytes, rxPackets: p.rxPackets, rxBytes: p.rxBytes };
+        for (const p of stats.peers ?? [])
+          view.peers[p.name] = {
+            txPackets: p.txPackets,
+            txBytes: p.txBytes,
+            rxPackets: p.rxPackets,
+            rxBytes: p.rxBytes,
+          };
         impairs[n.name] = imp;
       } catch {
         view.health = 'unreachable';
@@ -124,8 +140,10 @@ export async function collectSnapshot(state: LabState, root?: string): Promise<L
       const b = t.nodes[j]!.name;
       const ia = impairs[a];
       const ib = impairs[b];
-      const cut = (x: ImpairReply | undefined, peer: string): boolean => Boolean(x && (x.partitionAll || x.partitioned.includes(peer)));
-      const spec = (x: ImpairReply | undefined, peer: string): string => x?.peers.find((p) => p.peer === peer)?.impairment ?? x?.default ?? '';
+      const cut = (x: ImpairReply | undefined, peer: string): boolean =>
+        Boolean(x && (x.partitionAll || x.partitioned.includes(peer)));
+      const spec = (x: ImpairReply | undefined, peer: string): string =>
+        x?.peers.find((p) => p.peer === peer)?.impairment ?? x?.default ?? '';
       const sa = spec(ia, b);
       const sb = spec(ib, a);
       links.push({
@@ -141,15 +159,32 @@ export async function collectSnapshot(state: LabState, root?: string): Promise<L
   }
   const pods = t.pods.map((p): PodView => {
     const row = status.pods.find((r) => r.name === p.name);
-    return { name: p.name, ip: p.ip, node: p.node, status: row?.status ?? 'unknown', ready: row ? `${row.ready}/${row.total}` : '?', containers: p.containers.map((c) => c.name) };
+    return {
+      name: p.name,
+      ip: p.ip,
+      node: p.node,
+      status: row?.status ?? 'unknown',
+      ready: row ? `${row.ready}/${row.total}` : '?',
+      containers: p.containers.map((c) => c.name),
+    };
   });
-  return { lab: t.name, backend: t.backend.type, network: t.network, underlay: t.underlay, at: Date.now(), nodes, pods, links };
+  return {
+    lab: t.name,
+    backend: t.backend.type,
+    network: t.network,
+    underlay: t.underlay,
+    at: Date.now(),
+    nodes,
+    pods,
+    links,
+  };
 }
 
 /** `cur` with per-second rates against `prev` (counters that went back, e.g. a restart, count as 0). */
 export function withRates(prev: LabSnapshot | undefined, cur: LabSnapshot): LabSnapshot {
   const dt = prev ? (cur.at - prev.at) / 1000 : 0;
-  const rate = (now: number, before: number | undefined): number => (dt > 0 && before !== undefined && now >= before ? (now - before) / dt : 0);
+  const rate = (now: number, before: number | undefined): number =>
+    dt > 0 && before !== undefined && now >= before ? (now - before) / dt : 0;
   const links: Record<string, { aToB: Rates; bToA: Rates }> = {};
   for (const l of cur.links) {
     const p = prev?.links.find((x) => x.id === l.id);

@@ -79,7 +79,8 @@ const clean = (s: string): string => s.replace(/[{}\n\r]/g, ' ');
 
 export function dltLine(point: 'inner' | 'outer'): string {
   return point === 'outer'
-    ? `dlt {number=${LINKTYPE_ETHERNET}}{name=EN10MB}{display=Ethernet (outer headers rebuilt from the underlay addresses)}`
+    ? `dlt {number=${LINKTYPE_ETHERNET}}{name=EN10MB}` +
+        '{display=Ethernet (outer headers rebuilt from the underlay addresses)}'
     : `dlt {number=${LINKTYPE_RAW}}{name=RAW}{display=Raw IP (pod packets)}`;
 }
 
@@ -95,7 +96,10 @@ export function configLines(): string[] {
 
 /** The filter the node gets: --filter and Wireshark's capture filter, joined by `and`. */
 export function combinedFilter(a: string | undefined, b: string | undefined): string {
-  return [a, b].map((s) => (s ?? '').trim()).filter(Boolean).join(' and ');
+  return [a, b]
+    .map((s) => (s ?? '').trim())
+    .filter(Boolean)
+    .join(' and ');
 }
 
 export async function runExtcap(argv: string[], io: ExtcapIo): Promise<number> {
@@ -149,7 +153,13 @@ export async function runExtcap(argv: string[], io: ExtcapIo): Promise<number> {
   return capture(args.fifo, socketOfPoint(point, io), { point: point.point, filter, snaplen: args.snaplen }, io, err);
 }
 
-async function capture(fifo: string, socketPath: string, params: Record<string, unknown>, io: ExtcapIo, err: (l: string) => void): Promise<number> {
+async function capture(
+  fifo: string,
+  socketPath: string,
+  params: Record<string, unknown>,
+  io: ExtcapIo,
+  err: (l: string) => void,
+): Promise<number> {
   let socket;
   try {
     ({ socket } = await rpcOpenStream(socketPath, 'capture', params));

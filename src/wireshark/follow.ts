@@ -58,14 +58,22 @@ export interface FollowResult {
 
 function findPod(state: LabState, name: string): LabPod {
   const pod = state.topology.pods.find((p) => p.name === name || p.ip === name);
-  if (!pod) throw new ConfigError(`"${name}" is not a pod (name or IP) of lab ${state.topology.name} (pods: ${state.topology.pods.map((p) => p.name).join(', ')})`);
+  if (!pod)
+    throw new ConfigError(
+      `"${name}" is not a pod (name or IP) of lab ${state.topology.name}` +
+        ` (pods: ${state.topology.pods.map((p) => p.name).join(', ')})`,
+    );
   return pod;
 }
 
 export function followPoints(state: LabState, from: LabPod, to: LabPod, veths = true): FollowPoint[] {
   const t = state.topology;
   const node = (n: string) => t.nodes.find((x) => x.name === n)!;
-  const veth = (p: LabPod, dir: string): FollowPoint => ({ node: p.node, kind: 'veth', label: `${p.node} ${p.hostVeth} (${p.name}'s veth, ${dir})` });
+  const veth = (p: LabPod, dir: string): FollowPoint => ({
+    node: p.node,
+    kind: 'veth',
+    label: `${p.node} ${p.hostVeth} (${p.name}'s veth, ${dir})`,
+  });
   const points: FollowPoint[] = [];
   if (veths) points.push(veth(from, 'leaving the pod'));
   if (from.node !== to.node) {
@@ -86,18 +94,32 @@ interface Source {
   stop(): void;
 }
 
-function tcpdump(netns: string, iface: string, bpf: string, onChunk: (c: Buffer) => void): Promise<{ child: ChildProcess; source: Source }> {
+function tcpdump(
+  netns: string,
+  iface: string,
+  bpf: string,
+  onChunk: (c: Buffer) => void,
+): Promise<{ child: ChildProcess; source: Source }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', netns, 'tcpdump', '-i', iface, '-U', '-n', '-s', '262144', '-w', '-', bpf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', netns, 'tcpdump', '-i', iface, '-U', '-n', '-s', '262144', '-w', '-', bpf],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let err = '';
-    const timer = setTimeout(() => fail(new DeviceError(`tcpdump on ${iface} in ${netns} did not start: ${err.trim()}`)), 10_000);
+    const timer = setTimeout(
+      () => fail(new DeviceError(`tcpdump on ${iface} in ${netns} did not start: ${err.trim()}`)),
+      10_000,
+    );
     const fail = (e: Error): void => {
       clearTimeout(timer);
       child.kill('SIGKILL');
       reject(e);
     };
     child.on('error', (e) => fail(new DeviceError(`cannot run tcpdump: ${e.message}`, { cause: e })));
-    child.on('exit', (code) => fail(new DeviceError(`tcpdump on ${iface} in ${netns} exited (${code}): ${err.trim().split('\n').pop() ?? ''}`)));
+    child.on('exit', (code) =>
+      fail(new DeviceError(`tcpdump on ${iface} in ${netns} exited (${code}): ${err.trim().split('\n').pop() ?? ''}`)),
+    );
     child.stdout!.on('data', onChunk);
     child.stderr!.on('data', (d) => {
       err += String(d);
@@ -115,7 +137,8 @@ export async function followPacket(opts: FollowOptions): Promise<FollowResult> {
   const from = findPod(state, opts.from);
   const to = findPod(state, opts.to);
   if (from.name === to.name) throw new ConfigError(`give two different pods (got ${from.name} twice)`);
-  if (!state.agents && from.node !== to.node) throw new ConfigError(`lab ${state.topology.name} runs without node agents: nothing crosses the overlay`);
+  if (!state.agents && from.node !== to.node)
+    throw new ConfigError(`lab ${state.topology.name} runs without node agents: nothing crosses the overlay`);
   const points = followPoints(state, from, to, opts.veths ?? true);
   const nodeFilter = `host ${from.ip} and host ${to.ip}${opts.proto ? ` and proto ${opts.proto}` : ''}`;
   const bpf = `ip and host ${from.ip} and host ${to.ip}${opts.proto ? ` and ${opts.proto}` : ''}`;
@@ -137,10 +160,19 @@ export async function followPacket(opts: FollowOptions): Promise<FollowResult> {
       if (p.kind === 'veth') {
         const pod = i === 0 ? from : to;
         const parser = new PcapStreamParser({ onRecord: (r) => ready && onRecord(i, 1)(r) });
-        const { source } = await tcpdump(state.topology.nodes.find((n) => n.name === pod.node)!.netns, pod.hostVeth, bpf, (c) => parser.push(c));
+        const { source } = await tcpdump(
+          state.topology.nodes.find((n) => n.name === pod.node)!.netns,
+          pod.hostVeth,
+          bpf,
+          (c) => parser.push(c),
+        );
         sources.push(source);
       } else {
-        const { socket } = await rpcOpenStream(controlSocket(labPaths(state.topology.name, opts.root), p.node), 'capture', { point: p.kind, filter: nodeFilter });
+        const { socket } = await rpcOpenStream(
+          controlSocket(labPaths(state.topology.name, opts.root), p.node),
+          'capture',
+          { point: p.kind, filter: nodeFilter },
+        );
         const s: net.Socket = socket;
         const parser = new PcapStreamParser({ onRecord: (r) => ready && onRecord(i, p.kind === 'inner' ? 101 : 1)(r) });
         s.on('data', (c: Buffer) => parser.push(c));
@@ -189,7 +221,10 @@ function earliest(arrivals: { hop: Hop }[]): string | undefined {
 }
 
 export function formatFollow(r: FollowResult): string {
-  const lines = [`${r.proto ?? 'a'} packet ${r.from.ip} → ${r.to.ip} (${r.from.name} on ${r.from.node} → ${r.to.name} on ${r.to.node})`];
+  const lines = [
+    `${r.proto ?? 'a'} packet ${r.from.ip} → ${r.to.ip}` +
+      ` (${r.from.name} on ${r.from.node} → ${r.to.name} on ${r.to.node})`,
+  ];
   if (r.hops.length === 0) {
     lines.push('no matching packet was seen (send one while following, e.g. flannelette lab exec POD -- ping -c 1 IP)');
     return lines.join('\n');
@@ -201,6 +236,7 @@ export function formatFollow(r: FollowResult): string {
     for (const header of h.summary.headers) lines.push(`     ${header}`);
   }
   for (const m of r.missed) lines.push(`not seen at: ${m.label}`);
-  if (r.from.node === r.to.node) lines.push(`(same node: the packet goes through ${'cni0'} and never enters the overlay)`);
+  if (r.from.node === r.to.node)
+    lines.push(`(same node: the packet goes through ${'cni0'} and never enters the overlay)`);
   return lines.join('\n');
 }

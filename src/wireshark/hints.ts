@@ -10,9 +10,15 @@ export function decodeFlag(backend: 'vxlan' | 'udp', port: number): string {
 const quote = (s: string): string => (/^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** `tshark -r FILE` (+ `-d …` when needed); `wireshark FILE` when installed. */
-export function readCommandHint(file: string, backend: 'vxlan' | 'udp', port: number, installed = decodePluginInstalled()): string {
+export function readCommandHint(
+  file: string,
+  backend: 'vxlan' | 'udp',
+  port: number,
+  installed = decodePluginInstalled(),
+): string {
   const f = quote(file);
   const standardPort = backend === 'vxlan' && port === 4789;
   if (installed || standardPort) return `tshark -r ${f}   (or: wireshark ${f})`;
-  return `tshark -r ${f} ${decodeFlag(backend, port)}   (flannelette wireshark install --user: no -d needed, also in Wireshark)`;
+  const tip = '(flannelette wireshark install --user: no -d needed, also in Wireshark)';
+  return `tshark -r ${f} ${decodeFlag(backend, port)}   ${tip}`;
 }

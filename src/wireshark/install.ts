@@ -61,7 +61,9 @@ export function wiresharkFolders(env: NodeJS.ProcessEnv = process.env): Wireshar
   if (!folders.personalExtcap) {
     const [major, minor] = folders.version.split('.').map(Number);
     const old = major !== undefined && minor !== undefined && (major < 4 || (major === 4 && minor < 1));
-    folders.personalExtcap = old ? path.join(folders.personalConfig, 'extcap') : path.join(home, '.local/lib/wireshark/extcap');
+    folders.personalExtcap = old
+      ? path.join(folders.personalConfig, 'extcap')
+      : path.join(home, '.local/lib/wireshark/extcap');
   }
   return folders;
 }
@@ -81,7 +83,11 @@ udp:add(8285, DissectorTable.get("ip.proto"):get_dissector(4))
 /** The extcap wrapper: this Node.js running extcap-main.js (absolute paths, so PATH does not matter). */
 export function extcapWrapperText(nodePath = process.execPath, mainPath = extcapMainPath()): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  return `#!/bin/sh\n# Installed by \`flannelette wireshark install\`: flannelette's capture points as Wireshark interfaces.\nexec ${q(nodePath)} ${q(mainPath)} "$@"\n`;
+  return (
+    '#!/bin/sh\n' +
+    "# Installed by `flannelette wireshark install`: flannelette's capture points as Wireshark interfaces.\n" +
+    `exec ${q(nodePath)} ${q(mainPath)} "$@"\n`
+  );
 }
 
 export function extcapMainPath(): string {
@@ -104,7 +110,8 @@ function writeFile(file: string, text: string, mode: number): void {
     fs.chmodSync(file, mode);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new PermissionError(`cannot write ${file} (${code}); --system needs root`, { cause: err });
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+      throw new PermissionError(`cannot write ${file} (${code}); --system needs root`, { cause: err });
     throw err;
   }
 }
@@ -112,7 +119,10 @@ function writeFile(file: string, text: string, mode: number): void {
 export function targets(scope: InstallScope, folders: WiresharkFolders): { extcap: string; plugin: string } {
   return scope === 'system'
     ? { extcap: path.join(folders.globalExtcap, EXTCAP_NAME), plugin: path.join(folders.globalLuaPlugins, PLUGIN_NAME) }
-    : { extcap: path.join(folders.personalExtcap, EXTCAP_NAME), plugin: path.join(folders.personalLuaPlugins, PLUGIN_NAME) };
+    : {
+        extcap: path.join(folders.personalExtcap, EXTCAP_NAME),
+        plugin: path.join(folders.personalLuaPlugins, PLUGIN_NAME),
+      };
 }
 
 export function installWireshark(scope: InstallScope, folders = wiresharkFolders()): InstallResult {
@@ -120,7 +130,11 @@ export function installWireshark(scope: InstallScope, folders = wiresharkFolders
   writeFile(t.extcap, extcapWrapperText(), 0o755);
   writeFile(t.plugin, luaPluginText(), 0o644);
   const notes: string[] = [];
-  if (scope === 'user') notes.push('the capture points are root-only control sockets: capture as root, or install with --system and run Wireshark as root');
+  if (scope === 'user')
+    notes.push(
+      'the capture points are root-only control sockets: capture as root, ' +
+        'or install with --system and run Wireshark as root',
+    );
   return { ...t, notes };
 }
 
@@ -139,7 +153,8 @@ export function uninstallWireshark(scope: InstallScope, folders = wiresharkFolde
 /** True when the decode plugin is installed for this user or system-wide (no tshark call). */
 export function decodePluginInstalled(env: NodeJS.ProcessEnv = process.env): boolean {
   const home = env['HOME'] || os.homedir();
-  return [path.join(home, '.local/lib/wireshark/plugins', PLUGIN_NAME), path.join('/usr/lib/x86_64-linux-gnu/wireshark/plugins', PLUGIN_NAME)].some((f) =>
-    fs.existsSync(f),
-  );
+  return [
+    path.join(home, '.local/lib/wireshark/plugins', PLUGIN_NAME),
+    path.join('/usr/lib/x86_64-linux-gnu/wireshark/plugins', PLUGIN_NAME),
+  ].some((f) => fs.existsSync(f));
 }

@@ -52,11 +52,14 @@ export interface LabCapture {
 
 /** The Section Header Block comment: the lab, its backend and every node and pod. */
 export function labTopologyComment(t: LabTopology): string {
-  const backend = t.backend.type === 'vxlan' ? `vxlan (VNI ${t.backend.vni}, UDP ${t.backend.port})` : `udp (UDP ${t.backend.port})`;
+  const backend =
+    t.backend.type === 'vxlan' ? `vxlan (VNI ${t.backend.vni}, UDP ${t.backend.port})` : `udp (UDP ${t.backend.port})`;
   const lines = [`flannelette lab ${t.name}: ${backend}, pod network ${t.network}, underlay ${t.underlay}`];
   for (const n of t.nodes) {
     const pods = t.pods.filter((p) => p.node === n.name).map((p) => `${p.name} ${p.ip}`);
-    lines.push(`${n.name}: public IP ${n.publicIp}, subnet ${n.subnet}, TUN ${n.tunDevice}; pods: ${pods.join(', ') || 'none'}`);
+    lines.push(
+      `${n.name}: public IP ${n.publicIp}, subnet ${n.subnet}, TUN ${n.tunDevice}; pods: ${pods.join(', ') || 'none'}`,
+    );
   }
   return lines.join('\n');
 }
@@ -69,13 +72,23 @@ export function describePoint(t: LabTopology, node: string, point: CapturePoint)
 }
 
 /** Checks the node and point names against the lab; returns the sources in order (node, then point). */
-export function planSources(t: LabTopology, nodes: string[] | undefined, points: CapturePoint[] | undefined): LabCaptureSource[] {
+export function planSources(
+  t: LabTopology,
+  nodes: string[] | undefined,
+  points: CapturePoint[] | undefined,
+): LabCaptureSource[] {
   const all = t.nodes.map((n) => n.name);
   const chosen = nodes && nodes.length > 0 ? nodes : all;
-  for (const n of chosen) if (!all.includes(n)) throw new ConfigError(`--nodes: "${n}" is not a node of lab ${t.name} (nodes: ${all.join(', ')})`);
+  for (const n of chosen)
+    if (!all.includes(n))
+      throw new ConfigError(`--nodes: "${n}" is not a node of lab ${t.name} (nodes: ${all.join(', ')})`);
   const pts = points && points.length > 0 ? points : (['inner', 'outer'] as CapturePoint[]);
-  for (const p of pts) if (p !== 'inner' && p !== 'outer') throw new ConfigError(`--points: "${String(p)}" is not a capture point (inner, outer)`);
-  return chosen.flatMap((node) => pts.map((point) => ({ node, point, name: `${node}/${point}`, description: describePoint(t, node, point) })));
+  for (const p of pts)
+    if (p !== 'inner' && p !== 'outer')
+      throw new ConfigError(`--points: "${String(p)}" is not a capture point (inner, outer)`);
+  return chosen.flatMap((node) =>
+    pts.map((point) => ({ node, point, name: `${node}/${point}`, description: describePoint(t, node, point) })),
+  );
 }
 
 export async function startLabCapture(opts: LabCaptureOptions): Promise<LabCapture> {
@@ -87,7 +100,11 @@ export async function startLabCapture(opts: LabCaptureOptions): Promise<LabCaptu
   const linktypes: number[] = [];
   try {
     for (const s of sources) {
-      const { result, socket } = await rpcOpenStream(controlSocket(paths, s.node), 'capture', { point: s.point, filter: opts.filter, snaplen: opts.snaplen });
+      const { result, socket } = await rpcOpenStream(controlSocket(paths, s.node), 'capture', {
+        point: s.point,
+        filter: opts.filter,
+        snaplen: opts.snaplen,
+      });
       sockets.push(socket);
       linktypes.push(Number((result as { linktype?: number }).linktype ?? (s.point === 'inner' ? 101 : 1)));
     }
@@ -100,7 +117,12 @@ export async function startLabCapture(opts: LabCaptureOptions): Promise<LabCaptu
   const writer = new MergedPcapngWriter(opts.out, {
     comment: labTopologyComment(t),
     application: opts.application,
-    interfaces: sources.map((s, i) => ({ name: s.name, description: s.description, linktype: linktypes[i]!, snaplen: opts.snaplen ?? 262144 })),
+    interfaces: sources.map((s, i) => ({
+      name: s.name,
+      description: s.description,
+      linktype: linktypes[i]!,
+      snaplen: opts.snaplen ?? 262144,
+    })),
     limit: opts.limit,
     latenessMs: opts.latenessMs,
     bufferBytes: opts.bufferBytes,

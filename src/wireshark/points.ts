@@ -45,7 +45,9 @@ function answers(socket: string, timeoutMs: number): Promise<boolean> {
 const POINTS: CapturePoint[] = ['inner', 'outer'];
 
 function describe(point: CapturePoint, where: string): string {
-  return point === 'inner' ? `${where} inner (pod packets at the TUN device)` : `${where} outer (encapsulated UDP on the underlay)`;
+  return point === 'inner'
+    ? `${where} inner (pod packets at the TUN device)`
+    : `${where} outer (encapsulated UDP on the underlay)`;
 }
 
 export async function runningPoints(opts: PointSearch = {}): Promise<RunningPoint[]> {
@@ -68,7 +70,13 @@ export async function runningPoints(opts: PointSearch = {}): Promise<RunningPoin
     if (!state) continue;
     for (const n of state.topology.nodes) {
       const socket = controlSocket(labPaths(lab, root), n.name);
-      if (fs.existsSync(socket)) candidates.push({ lab, node: n.name, socket, where: `flannelette lab ${lab}, ${n.name} (${n.publicIp}, ${n.subnet})` });
+      if (fs.existsSync(socket))
+        candidates.push({
+          lab,
+          node: n.name,
+          socket,
+          where: `flannelette lab ${lab}, ${n.name} (${n.publicIp}, ${n.subnet})`,
+        });
     }
   }
   const alive = await Promise.all(candidates.map((c) => answers(c.socket, timeoutMs)));

@@ -22,12 +22,18 @@ export const VXLAN_PORTS = new Set([8472, 4789]);
 export const UDP_BACKEND_PORT = 8285;
 
 const ETH_IPV4 = 0x0800;
-const mac = (b: Buffer, o: number): string => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const mac = (b: Buffer, o: number): string =>
+  [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 const ip = (b: Buffer, o: number): string => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
 const hex = (n: number, w = 4): string => `0x${n.toString(16).padStart(w, '0')}`;
 
 const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'];
-const ICMP_NAMES: Record<number, string> = { 0: 'echo reply', 3: 'destination unreachable', 8: 'echo request', 11: 'time exceeded' };
+const ICMP_NAMES: Record<number, string> = {
+  0: 'echo reply',
+  3: 'destination unreachable',
+  8: 'echo request',
+  11: 'time exceeded',
+};
 
 /** linktype 1 = Ethernet, 101 = raw IP (pcap link types). */
 export function summarize(data: Buffer, linktype: number): PacketSummary {
@@ -45,7 +51,8 @@ function ethernet(b: Buffer, o: number, out: PacketSummary, depth: number): void
 }
 
 function ipv4(b: Buffer, o: number, out: PacketSummary, depth: number): void {
-  if (b.length < o + 20 || b[o]! >> 4 !== 4) return void out.headers.push(b.length > o ? `IP version ${b[o]! >> 4} (not shown)` : 'IPv4 (truncated)');
+  if (b.length < o + 20 || b[o]! >> 4 !== 4)
+    return void out.headers.push(b.length > o ? `IP version ${b[o]! >> 4} (not shown)` : 'IPv4 (truncated)');
   const ihl = (b[o]! & 15) * 4;
   const total = b.readUInt16BE(o + 2);
   const id = b.readUInt16BE(o + 4);
@@ -54,7 +61,10 @@ function ipv4(b: Buffer, o: number, out: PacketSummary, depth: number): void {
   const proto = b[o + 9]!;
   const src = ip(b, o + 12);
   const dst = ip(b, o + 16);
-  out.headers.push(`IPv4 ${src} → ${dst} ttl ${ttl} id ${hex(id)} len ${total}${df ? ' DF' : ''}${proto === 1 || proto === 6 || proto === 17 ? '' : ` proto ${proto}`}`);
+  out.headers.push(
+    `IPv4 ${src} → ${dst} ttl ${ttl} id ${hex(id)} len ${total}${df ? ' DF' : ''}` +
+      (proto === 1 || proto === 6 || proto === 17 ? '' : ` proto ${proto}`),
+  );
   const l4 = o + ihl;
   out.inner = { src, dst, protocol: proto, ttl, key: `${proto}/${id}/${src}/${dst}` };
   if (proto === 1) icmp(b, l4, out);
@@ -69,7 +79,10 @@ function icmp(b: Buffer, o: number, out: PacketSummary): void {
   const echo = type === 0 || type === 8;
   const ident = b.readUInt16BE(o + 4);
   const seq = b.readUInt16BE(o + 6);
-  out.headers.push(`ICMP ${ICMP_NAMES[type] ?? `type ${type}`}${code ? ` code ${code}` : ''}${echo ? ` id ${hex(ident)} seq ${seq}` : ''}`);
+  out.headers.push(
+    `ICMP ${ICMP_NAMES[type] ?? `type ${type}`}${code ? ` code ${code}` : ''}` +
+      (echo ? ` id ${hex(ident)} seq ${seq}` : ''),
+  );
   if (echo && out.inner) out.inner.key += `/${type}/${ident}/${seq}`;
 }
 

@@ -21,7 +21,10 @@ function apply(s: LabSnapshot): void {
     text(q('[data-field=health]', g), n.health);
     q('[data-field=health-dot]', g)?.setAttribute('class', n.health === 'Ready' ? 'health' : 'health bad');
     const perSecond = s.rates?.nodeDrops[n.name] ?? 0;
-    text(q('[data-field=drops]', g), `drops ${n.counters.drops + n.impairDrops}${perSecond > 0 ? ` (${perSecond.toFixed(1)}/s)` : ''}`);
+    text(
+      q('[data-field=drops]', g),
+      `drops ${n.counters.drops + n.impairDrops}${perSecond > 0 ? ` (${perSecond.toFixed(1)}/s)` : ''}`,
+    );
   }
   for (const p of s.pods) {
     const g = q(`[data-pod="${attr(p.name)}"]`);
@@ -41,13 +44,23 @@ function apply(s: LabSnapshot): void {
 }
 
 function table(rows: string[][], head: string[]): string {
-  return `<table><tr>${head.map((x) => `<th>${h(x)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${h(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+  const tr = (cells: string[], tag: string): string =>
+    `<tr>${cells.map((c) => `<${tag}>${h(c)}</${tag}>`).join('')}</tr>`;
+  return `<table>${tr(head, 'th')}${rows.map((r) => tr(r, 'td')).join('')}</table>`;
 }
 
 interface NodeDetails {
   name: string;
   error?: string;
-  status?: { backend: string; tun: string; mtu: number; publicIp: string; subnet: string; uptimeSeconds: number; peers: { name: string; publicIp: string; txPackets: number; rxPackets: number; txBytes: number; rxBytes: number }[] };
+  status?: {
+    backend: string;
+    tun: string;
+    mtu: number;
+    publicIp: string;
+    subnet: string;
+    uptimeSeconds: number;
+    peers: { name: string; publicIp: string; txPackets: number; rxPackets: number; txBytes: number; rxBytes: number }[];
+  };
   routes?: { subnet: string; peer: string; publicIp: string; port: number; device: string }[];
   stats?: { counters: { txPackets: number; rxPackets: number; drops: Record<string, number> } };
 }
@@ -62,10 +75,24 @@ async function showNode(name: string): Promise<void> {
   const s = d.status;
   const drops = Object.entries(d.stats?.counters.drops ?? {}).filter(([, v]) => v > 0);
   body.innerHTML =
-    `<b>node ${h(name)}</b> · ${h(s.publicIp)} · ${h(s.subnet)} · ${h(s.backend)} · TUN ${h(s.tun)} (MTU ${s.mtu}) · up ${s.uptimeSeconds} s` +
-    `<h3>Routes</h3>${table((d.routes ?? []).map((r) => [r.subnet, `via ${r.peer} ${r.publicIp}:${r.port}`, r.device]), ['subnet', 'peer', 'device'])}` +
-    `<h3>Peers</h3>${table(s.peers.map((p) => [p.name, p.publicIp, `${p.txPackets} / ${p.txBytes} B`, `${p.rxPackets} / ${p.rxBytes} B`]), ['peer', 'address', 'sent', 'received'])}` +
-    `<h3>Drops</h3>${drops.length ? table(drops.map(([k, v]) => [k, String(v)]), ['reason', 'count']) : 'none'}`;
+    `<b>node ${h(name)}</b> · ${h(s.publicIp)} · ${h(s.subnet)} · ${h(s.backend)}` +
+    ` · TUN ${h(s.tun)} (MTU ${s.mtu}) · up ${s.uptimeSeconds} s` +
+    `<h3>Routes</h3>${table(
+      (d.routes ?? []).map((r) => [r.subnet, `via ${r.peer} ${r.publicIp}:${r.port}`, r.device]),
+      ['subnet', 'peer', 'device'],
+    )}` +
+    `<h3>Peers</h3>${table(
+      s.peers.map((p) => [p.name, p.publicIp, `${p.txPackets} / ${p.txBytes} B`, `${p.rxPackets} / ${p.rxBytes} B`]),
+      ['peer', 'address', 'sent', 'received'],
+    )}` +
+    `<h3>Drops</h3>${
+      drops.length
+        ? table(
+            drops.map(([k, v]) => [k, String(v)]),
+            ['reason', 'count'],
+          )
+        : 'none'
+    }`;
 }
 
 interface PodDetails {
@@ -85,7 +112,10 @@ async function showPod(name: string): Promise<void> {
   q('#details-body')!.innerHTML =
     `<b>pod ${h(p.name)}</b> · ${h(p.ip)} on ${h(p.node)} · ${h(p.status ?? '?')} (${h(p.ready ?? '?')})` +
     `<br>namespace ${h(p.netns)} · veth ${h(p.hostVeth)} on ${h(p.node)} · default via ${h(p.gateway ?? '?')} (cni0)` +
-    `<h3>Containers</h3>${table(p.containers.map((c) => [c.name, `${c.kind}: ${c.argv.join(' ')}`]), ['name', 'runs'])}`;
+    `<h3>Containers</h3>${table(
+      p.containers.map((c) => [c.name, `${c.kind}: ${c.argv.join(' ')}`]),
+      ['name', 'runs'],
+    )}`;
 }
 
 function select(el: Element): void {
@@ -118,7 +148,15 @@ async function pollPackets(point: string): Promise<void> {
   const body = q('#packets-body')!;
   if (r.error) body.textContent = r.error;
   else if (r.packets.length === 0) body.textContent = 'no packets yet';
-  else body.innerHTML = r.packets.slice(0, 12).map((p) => `<div class="packet">${h(new Date(p.t).toLocaleTimeString())} · ${p.len} B<pre>${h(p.headers.join('\n'))}</pre></div>`).join('');
+  else
+    body.innerHTML = r.packets
+      .slice(0, 12)
+      .map(
+        (p) =>
+          `<div class="packet">${h(new Date(p.t).toLocaleTimeString())} · ${p.len} B` +
+          `<pre>${h(p.headers.join('\n'))}</pre></div>`,
+      )
+      .join('');
 }
 
 q<HTMLSelectElement>('#point')?.addEventListener('change', (ev) => {

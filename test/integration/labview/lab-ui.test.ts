@@ -17,9 +17,14 @@ const CLI = path.join(ROOT, 'bin/flannelette.js');
 const CHROMIUM = '/usr/bin/chromium';
 const built = fs.existsSync(path.join(ROOT, 'dist/src/labview/web/app.js'));
 const skip =
-  requireRootOrSkip('lab ui') || requireOrSkip(built, 'lab ui: build first (npm run build)') || requireOrSkip(fs.existsSync(CHROMIUM), 'lab ui: needs Chromium (apt-get install chromium)');
+  requireRootOrSkip('lab ui') ||
+  requireOrSkip(built, 'lab ui: build first (npm run build)') ||
+  requireOrSkip(fs.existsSync(CHROMIUM), 'lab ui: needs Chromium (apt-get install chromium)');
 
-const lab = `ui${Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x')}`;
+const lab = `ui${Math.random()
+  .toString(36)
+  .slice(2, 8)
+  .replace(/[^a-z0-9]/g, 'x')}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-ui-test-'));
 const children = new Set<ChildProcess>();
 
@@ -80,7 +85,15 @@ describe.skipIf(skip)('lab graph and lab ui', () => {
     expect(svg.code).toBe(0);
     expect(svg.out).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(svg.out).toContain('underlay switch br0 · 192.168.1.0/24');
-    for (const s of ['192.168.1.2 · 10.244.1.0/24', '192.168.1.3 · 10.244.2.0/24', 'TUN flannel.1', '10.244.1.3', '10.244.2.2', 'data-link="node1|node2"']) expect(svg.out).toContain(s);
+    for (const s of [
+      '192.168.1.2 · 10.244.1.0/24',
+      '192.168.1.3 · 10.244.2.0/24',
+      'TUN flannel.1',
+      '10.244.1.3',
+      '10.244.2.2',
+      'data-link="node1|node2"',
+    ])
+      expect(svg.out).toContain(s);
     const file = path.join(tmp, 'lab.html');
     expect((await cli(['lab', 'graph', '--name', lab, '-o', file])).code).toBe(0);
     expect(fs.readFileSync(file, 'utf8')).toMatch(/^<!doctype html>[\s\S]*<svg [\s\S]*<\/svg>[\s\S]*<\/html>\n$/);
@@ -89,9 +102,11 @@ describe.skipIf(skip)('lab graph and lab ui', () => {
     expect(bad.err.trim()).toMatch(/^flannelette: -o .*x\.png: give a \.svg or \.html file, or -$/);
   });
 
-  it('the page draws nodes and pods with their IPs; rates move while a pod pings; a partition shows within 2 s', async () => {
+  it('the page draws nodes and pods with IPs; rates move while a pod pings; a partition shows within 2 s', async () => {
     await page.goto(url);
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('live'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('live'), undefined, {
+      timeout: 10_000,
+    });
     const node1 = page.locator('[data-node="node1"]');
     await expect.poll(() => node1.textContent()).toContain('192.168.1.2 · 10.244.1.0/24');
     expect(await page.locator('[data-node="node2"]').textContent()).toContain('192.168.1.3 · 10.244.2.0/24');
@@ -101,14 +116,21 @@ describe.skipIf(skip)('lab graph and lab ui', () => {
 
     const ping = cli(['lab', 'exec', '--name', lab, 'busybox', '--', 'ping', '-c', '40', '-i', '0.1', '10.244.2.2']);
     await page.waitForFunction(
-      () => /^[1-9][\d.]* pkt\/s/.test(document.querySelector('[data-link="node1|node2"] [data-field=rate-ab]')?.textContent ?? ''),
+      () =>
+        /^[1-9][\d.]* pkt\/s/.test(
+          document.querySelector('[data-link="node1|node2"] [data-field=rate-ab]')?.textContent ?? '',
+        ),
       undefined,
       { timeout: 10_000 },
     );
     expect(await rate.textContent()).toMatch(/^\d[\d.]* pkt\/s \d[\d.]* (B|kB)\/s$/);
     // the packets panel: ICMP at node2's outer point, decoded through VXLAN
     await page.selectOption('#point', 'node2/outer');
-    await page.waitForFunction(() => (document.querySelector('#packets-body')?.textContent ?? '').includes('ICMP echo'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => (document.querySelector('#packets-body')?.textContent ?? '').includes('ICMP echo'),
+      undefined,
+      { timeout: 10_000 },
+    );
     const panel = (await page.locator('#packets-body').textContent())!;
     expect(panel).toContain('VXLAN VNI 1');
     expect(panel).toContain('IPv4 10.244.1.3 → 10.244.2.2');
@@ -128,12 +150,20 @@ describe.skipIf(skip)('lab graph and lab ui', () => {
 
   it('a click on a node shows its routes and peers; a click on a pod shows its containers', async () => {
     await page.locator('[data-node="node1"] text.title').click();
-    await page.waitForFunction(() => (document.querySelector('#details-body')?.textContent ?? '').includes('Routes'), undefined, { timeout: 5000 });
+    await page.waitForFunction(
+      () => (document.querySelector('#details-body')?.textContent ?? '').includes('Routes'),
+      undefined,
+      { timeout: 5000 },
+    );
     const details = (await page.locator('#details-body').textContent())!;
     expect(details).toContain('10.244.2.0/24');
     expect(details).toContain('via node2 192.168.1.3:8472');
     await page.locator('[data-pod="busybox"]').click();
-    await page.waitForFunction(() => (document.querySelector('#details-body')?.textContent ?? '').includes('pod busybox'), undefined, { timeout: 5000 });
+    await page.waitForFunction(
+      () => (document.querySelector('#details-body')?.textContent ?? '').includes('pod busybox'),
+      undefined,
+      { timeout: 5000 },
+    );
     expect(await page.locator('#details-body').textContent()).toContain('10.244.1.3 on node1');
   });
 
@@ -141,7 +171,9 @@ describe.skipIf(skip)('lab graph and lab ui', () => {
     const requested: string[] = [];
     page.on('request', (r) => requested.push(r.url()));
     await page.goto(url);
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('live'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('live'), undefined, {
+      timeout: 10_000,
+    });
     expect(requested.length).toBeGreaterThan(0);
     for (const r of requested) expect(r.startsWith(url)).toBe(true);
     expect(spawnSync('true').status).toBe(0);

@@ -50,7 +50,12 @@ describe('MergedPcapngWriter', () => {
     expect(f.packets.map((p) => p.data.toString())).toEqual(['a', 'b', 'c']);
     await w.close();
     f = readPcapng(bytes());
-    expect(f.packets.map((p) => [p.iface, p.data.toString()])).toEqual([[0, 'a'], [1, 'b'], [0, 'c'], [1, 'young']]);
+    expect(f.packets.map((p) => [p.iface, p.data.toString()])).toEqual([
+      [0, 'a'],
+      [1, 'b'],
+      [0, 'c'],
+      [1, 'young'],
+    ]);
     expect(w.stats()).toMatchObject({ written: 4, dropped: 0, held: 0 });
     expect(w.stats().perInterface).toEqual([
       { name: 'node1/inner', written: 2, dropped: 0 },
@@ -80,7 +85,7 @@ describe('MergedPcapngWriter', () => {
     expect(readPcapng(bytes()).packets.map((p) => p.data[0])).toEqual([0, 1, 2]);
   });
 
-  it('a stalled reader: push returns at once, copies beyond the buffer are dropped and counted per interface', async () => {
+  it('a stalled reader: push returns at once, copies over the buffer are dropped, counted per interface', async () => {
     // A writable that takes the first chunk and never completes it: the output is stuck.
     const stuck = new Writable({ highWaterMark: 1024, write: () => undefined });
     const w = new MergedPcapngWriter(stuck, { interfaces: ifaces, latenessMs: 0, bufferBytes: 64 * 1024 });
@@ -127,7 +132,13 @@ describe('PcapStreamParser', () => {
   it('yields the records readPcap finds, however the stream is cut (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ ts: fc.bigInt({ min: 0n, max: (1n << 32n) * 1_000_000_000n - 1n }), data: fc.uint8Array({ maxLength: 100 }) }), { maxLength: 10 }),
+        fc.array(
+          fc.record({
+            ts: fc.bigInt({ min: 0n, max: (1n << 32n) * 1_000_000_000n - 1n }),
+            data: fc.uint8Array({ maxLength: 100 }),
+          }),
+          { maxLength: 10 },
+        ),
         fc.array(fc.nat(), { maxLength: 8 }),
         (recs, cuts) => {
           const bytes = pcapBytes(recs.map((r) => ({ ts: r.ts, data: Buffer.from(r.data) })));
@@ -139,7 +150,11 @@ describe('PcapStreamParser', () => {
             p.push(bytes.subarray(last, c));
             last = c;
           }
-          const want = readPcap(bytes).records.map((r) => ({ tsNs: r.tsNs, data: Buffer.from(r.data), origLen: r.origLen }));
+          const want = readPcap(bytes).records.map((r) => ({
+            tsNs: r.tsNs,
+            data: Buffer.from(r.data),
+            origLen: r.origLen,
+          }));
           expect(got).toEqual(want);
           expect(p.header).toEqual({ linktype: LINKTYPE_RAW, snaplen: 65535, nanosecond: true });
         },

@@ -26,15 +26,44 @@ function snapshot(at: number, packets: number, link: Partial<LinkView> = {}): La
     network: '10.244.0.0/16',
     underlay: '192.168.1.0/24',
     at,
-    nodes: [node('node1', '192.168.1.2', '10.244.1.0/24'), node('node2', '192.168.1.3', '10.244.2.0/24'), node('node3', '192.168.1.4', '10.244.3.0/24')],
+    nodes: [
+      node('node1', '192.168.1.2', '10.244.1.0/24'),
+      node('node2', '192.168.1.3', '10.244.2.0/24'),
+      node('node3', '192.168.1.4', '10.244.3.0/24'),
+    ],
     pods: [
       { name: 'busybox', ip: '10.244.1.3', node: 'node1', status: 'Running', ready: '1/1', containers: ['busybox'] },
       { name: 'web<1>', ip: '10.244.2.2', node: 'node2', status: 'Terminated', ready: '0/1', containers: ['http'] },
     ],
     links: [
-      { id: 'node1|node2', a: 'node1', b: 'node2', partitioned: false, impairment: '', aToB: counters(packets), bToA: counters(packets / 2), ...link },
-      { id: 'node1|node3', a: 'node1', b: 'node3', partitioned: false, impairment: '', aToB: counters(0), bToA: counters(0) },
-      { id: 'node2|node3', a: 'node2', b: 'node3', partitioned: false, impairment: '', aToB: counters(0), bToA: counters(0) },
+      {
+        id: 'node1|node2',
+        a: 'node1',
+        b: 'node2',
+        partitioned: false,
+        impairment: '',
+        aToB: counters(packets),
+        bToA: counters(packets / 2),
+        ...link,
+      },
+      {
+        id: 'node1|node3',
+        a: 'node1',
+        b: 'node3',
+        partitioned: false,
+        impairment: '',
+        aToB: counters(0),
+        bToA: counters(0),
+      },
+      {
+        id: 'node2|node3',
+        a: 'node2',
+        b: 'node3',
+        partitioned: false,
+        impairment: '',
+        aToB: counters(0),
+        bToA: counters(0),
+      },
     ],
   };
 }
@@ -43,7 +72,8 @@ describe('renderDiagram', () => {
   it('draws the switch, every node with public IP, subnet and TUN, pods with IPs, one arc per node pair', () => {
     const svg = renderDiagram(snapshot(0, 0));
     expect(svg).toContain('underlay switch br0 · 192.168.1.0/24');
-    for (const s of ['192.168.1.2 · 10.244.1.0/24', '192.168.1.4 · 10.244.3.0/24', '10.244.1.3', '10.244.2.2']) expect(svg).toContain(s);
+    for (const s of ['192.168.1.2 · 10.244.1.0/24', '192.168.1.4 · 10.244.3.0/24', '10.244.1.3', '10.244.2.2'])
+      expect(svg).toContain(s);
     expect(svg.match(/class="uplink"/g)).toHaveLength(3);
     expect(svg.match(/<g class="link ok" data-link=/g)).toHaveLength(3);
     expect(svg).toContain('web&lt;1&gt;'); // names are escaped
@@ -54,7 +84,9 @@ describe('renderDiagram', () => {
 
   it('marks impaired and partitioned links', () => {
     const impaired = renderDiagram(snapshot(0, 0, { impairment: 'delay 20ms loss 1%' }));
-    expect(impaired).toMatch(/<g class="link impaired" data-link="node1\|node2">[\s\S]*?data-field="note"[^>]*>delay 20ms loss 1%</);
+    expect(impaired).toMatch(
+      /<g class="link impaired" data-link="node1\|node2">[\s\S]*?data-field="note"[^>]*>delay 20ms loss 1%</,
+    );
     const cut = renderDiagram(snapshot(0, 0, { partitioned: true }));
     expect(cut).toMatch(/<g class="link partitioned" data-link="node1\|node2">[\s\S]*?>✕ partitioned</);
   });

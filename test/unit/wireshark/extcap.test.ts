@@ -42,7 +42,18 @@ function labState(lab: string, node: string): void {
   const labDir = path.join(dir, 'labs', lab);
   fs.mkdirSync(path.join(labDir, 'run'), { recursive: true });
   const topology = { name: lab, nodes: [{ name: node, publicIp: '192.168.1.2', subnet: '10.244.1.0/24' }], pods: [] };
-  fs.writeFileSync(path.join(labDir, 'state.json'), JSON.stringify({ version: 1, topology, createdAt: 0, phase: 'running', agents: true, nodePids: {}, containerPids: {} }));
+  fs.writeFileSync(
+    path.join(labDir, 'state.json'),
+    JSON.stringify({
+      version: 1,
+      topology,
+      createdAt: 0,
+      phase: 'running',
+      agents: true,
+      nodePids: {},
+      containerPids: {},
+    }),
+  );
 }
 
 async function extcap(args: string[], stop?: Promise<void>): Promise<{ code: number; out: string; err: string }> {
@@ -85,7 +96,9 @@ describe('extcap protocol', () => {
     expect((await extcap(['--extcap-interface', 'lab1/node1/outer', '--extcap-dlts'])).out).toBe(
       'dlt {number=1}{name=EN10MB}{display=Ethernet (outer headers rebuilt from the underlay addresses)}\n',
     );
-    expect((await extcap(['--extcap-dlts', '--extcap-interface', 'solo/inner'])).out).toMatch(/^dlt \{number=101\}\{name=RAW\}/);
+    expect((await extcap(['--extcap-dlts', '--extcap-interface', 'solo/inner'])).out).toMatch(
+      /^dlt \{number=101\}\{name=RAW\}/,
+    );
   });
 
   it('--extcap-config: the capture filter and the snap length', async () => {
@@ -93,18 +106,26 @@ describe('extcap protocol', () => {
     const lines = r.out.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^arg \{number=0\}\{call=--filter\}\{display=Capture filter\}\{type=string\}/);
-    expect(lines[1]).toMatch(/^arg \{number=1\}\{call=--snaplen\}\{display=Snap length\}\{type=unsigned\}\{range=64,262144\}\{default=262144\}/);
+    expect(lines[1]).toMatch(
+      /^arg \{number=1\}\{call=--snaplen\}\{display=Snap length\}\{type=unsigned\}\{range=64,262144\}/,
+    );
   });
 
   it('--extcap-capture-filter alone validates: silent when valid, one line when not', async () => {
-    expect(await extcap(['--extcap-interface', 'solo/inner', '--extcap-capture-filter', 'host 10.244.2.2 and proto icmp'])).toMatchObject({ code: 0, out: '' });
+    expect(
+      await extcap(['--extcap-interface', 'solo/inner', '--extcap-capture-filter', 'host 10.244.2.2 and proto icmp']),
+    ).toMatchObject({ code: 0, out: '' });
     const bad = await extcap(['--extcap-interface', 'solo/inner', '--extcap-capture-filter', 'hots 1.2.3.4']);
     expect(bad.code).toBe(0);
     expect(bad.out).toMatch(/^capture filter: unknown keyword "hots".*\n$/);
   });
 
   it('bad interface names and missing arguments exit 1 with one line', async () => {
-    for (const args of [['--extcap-interface', 'solo/middle', '--extcap-dlts'], ['--extcap-dlts'], ['--extcap-interface', 'solo/inner', '--capture']]) {
+    for (const args of [
+      ['--extcap-interface', 'solo/middle', '--extcap-dlts'],
+      ['--extcap-dlts'],
+      ['--extcap-interface', 'solo/inner', '--capture'],
+    ]) {
       const r = await extcap(args);
       expect(r.code).toBe(1);
       expect(r.err.trim().split('\n')).toHaveLength(1);
@@ -113,7 +134,7 @@ describe('extcap protocol', () => {
     expect(parsePointValue('lab/node/outer')).toEqual({ lab: 'lab', node: 'node', point: 'outer' });
   });
 
-  it('--capture writes the node\'s pcap stream into the fifo until told to stop', async () => {
+  it("--capture writes the node's pcap stream into the fifo until told to stop", async () => {
     const fifo = path.join(dir, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const chunks: Buffer[] = [];
@@ -122,11 +143,24 @@ describe('extcap protocol', () => {
     let stop!: () => void;
     const stopSignal = new Promise<void>((r) => (stop = r));
     const running = extcap(
-      ['--extcap-interface', 'lab1/node1/inner', '--capture', '--fifo', fifo, '--filter', 'proto icmp', '--extcap-capture-filter', 'host 10.244.2.2', '--snaplen', '128'],
+      [
+        '--extcap-interface',
+        'lab1/node1/inner',
+        '--capture',
+        '--fifo',
+        fifo,
+        '--filter',
+        'proto icmp',
+        '--extcap-capture-filter',
+        'host 10.244.2.2',
+        '--snaplen',
+        '128',
+      ],
       stopSignal,
     );
     const deadline = Date.now() + 5000;
-    while (Buffer.concat(chunks).length < 24 + 16 + 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (Buffer.concat(chunks).length < 24 + 16 + 4 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     stop();
     expect((await running).code).toBe(0);
     await new Promise<void>((r) => reader.once('close', () => r()));
@@ -157,15 +191,26 @@ describe('install files', () => {
     expect(luaPluginText()).toContain('udp:add(8472, vxlan)');
     expect(luaPluginText()).toContain('udp:add(8285, DissectorTable.get("ip.proto"):get_dissector(4))');
     expect(extcapWrapperText('/usr/bin/node', "/opt/it's/extcap-main.js")).toBe(
-      "#!/bin/sh\n# Installed by `flannelette wireshark install`: flannelette's capture points as Wireshark interfaces.\nexec '/usr/bin/node' '/opt/it'\\''s/extcap-main.js' \"$@\"\n",
+      '#!/bin/sh\n' +
+        "# Installed by `flannelette wireshark install`: flannelette's capture points as Wireshark interfaces.\n" +
+        "exec '/usr/bin/node' '/opt/it'\\''s/extcap-main.js' \"$@\"\n",
     );
-    const folders = { personalLuaPlugins: '/h/p', globalLuaPlugins: '/g/p', globalExtcap: '/g/e', personalExtcap: '/h/e', personalConfig: '/h/c', version: '4.0.17' };
+    const folders = {
+      personalLuaPlugins: '/h/p',
+      globalLuaPlugins: '/g/p',
+      globalExtcap: '/g/e',
+      personalExtcap: '/h/e',
+      personalConfig: '/h/c',
+      version: '4.0.17',
+    };
     expect(targets('user', folders)).toEqual({ extcap: '/h/e/flannelette', plugin: '/h/p/flannelette.lua' });
     expect(targets('system', folders)).toEqual({ extcap: '/g/e/flannelette', plugin: '/g/p/flannelette.lua' });
   });
 
   it('read hints: -d until installed, plain tshark -r after', () => {
-    expect(readCommandHint('pcaps/n1.pcap', 'vxlan', 8472, false)).toMatch(/^tshark -r pcaps\/n1\.pcap -d udp\.port==8472,vxlan /);
+    expect(readCommandHint('pcaps/n1.pcap', 'vxlan', 8472, false)).toMatch(
+      /^tshark -r pcaps\/n1\.pcap -d udp\.port==8472,vxlan /,
+    );
     expect(readCommandHint('a b.pcap', 'udp', 8285, false)).toMatch(/^tshark -r 'a b\.pcap' -d udp\.port==8285,ip /);
     expect(readCommandHint('x.pcapng', 'vxlan', 8472, true)).toBe('tshark -r x.pcapng   (or: wireshark x.pcapng)');
   });

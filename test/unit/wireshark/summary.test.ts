@@ -26,7 +26,10 @@ describe('summarize', () => {
     const udpHeader = Buffer.from([0x9c, 0x40, 0x20, 0x5d, 0, 8 + pkt.length, 0, 0]); // 40000 → 8285
     const outer = ipv4Packet('192.168.1.2', '192.168.1.3', 17, Buffer.concat([udpHeader, pkt]));
     const enc = summarize(Buffer.concat([eth, outer]), 1);
-    expect(enc.headers.slice(1, 3)).toEqual([expect.stringMatching(/^IPv4 192\.168\.1\.2 → 192\.168\.1\.3 /), 'UDP 40000 → 8285 len ' + (8 + pkt.length)]);
+    expect(enc.headers.slice(1, 3)).toEqual([
+      expect.stringMatching(/^IPv4 192\.168\.1\.2 → 192\.168\.1\.3 /),
+      'UDP 40000 → 8285 len ' + (8 + pkt.length),
+    ]);
     expect(enc.inner!.key).toBe(raw.inner!.key);
     const lowerTtl = Buffer.from(pkt);
     lowerTtl[8] = lowerTtl[8]! - 1;
@@ -41,11 +44,22 @@ describe('summarize', () => {
     tcp.writeUInt32BE(7, 4);
     tcp[12] = 0x50;
     tcp[13] = 0x12; // SYN, ACK
-    expect(summarize(ipv4Packet('10.0.0.1', '10.0.0.2', 6, tcp), 101).headers[1]).toBe('TCP 40000 → 80 [SYN,ACK] seq 7');
-    expect(summarize(ipv4Packet('10.0.0.1', '10.0.0.2', 17, ports(5353, 53)), 101).headers[1]).toMatch(/^UDP 5353 → 53 /);
+    expect(summarize(ipv4Packet('10.0.0.1', '10.0.0.2', 6, tcp), 101).headers[1]).toBe(
+      'TCP 40000 → 80 [SYN,ACK] seq 7',
+    );
+    expect(summarize(ipv4Packet('10.0.0.1', '10.0.0.2', 17, ports(5353, 53)), 101).headers[1]).toMatch(
+      /^UDP 5353 → 53 /,
+    );
   });
 
   it('never throws on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(1, 101), (b, lt) => void summarize(Buffer.from(b), lt)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.constantFrom(1, 101),
+        (b, lt) => void summarize(Buffer.from(b), lt),
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
