@@ -9,7 +9,9 @@
 //                                              valid, else one line saying what is wrong
 //   --extcap-interface I --capture --fifo F [--filter X] [--snaplen N] [--extcap-capture-filter F]
 //                                              streams the node's live pcap into the fifo until
-//                                              SIGTERM/SIGINT, the fifo's reader closing, or the node ending
+//                                              SIGTERM/SIGINT, the fifo's reader closing, or the node ending;
+//                                              when it cannot start, the fifo is opened and closed
+//                                              (dumpcap would wait for a writer) and the reason goes to stderr
 // Unknown options are ignored (Wireshark adds some of its own). runExtcap resolves with the exit
 // code (0 ok, 1 bad arguments or interface, 2 the node did not answer); it never throws.
 import fs from 'node:fs';
@@ -143,6 +145,7 @@ export async function runExtcap(argv: string[], io: ExtcapIo): Promise<number> {
       return 0;
     }
     err(oneLine(e));
+    if (args.fifo) await releaseFifo(args.fifo);
     return 1;
   }
   if (!args.capture) return 0; // a valid filter: nothing to say
@@ -165,6 +168,7 @@ async function capture(
     ({ socket } = await rpcOpenStream(socketPath, 'capture', params));
   } catch (e) {
     err(oneLine(e));
+    await releaseFifo(fifo);
     return 2;
   }
   const sink = fs.createWriteStream(fifo);
@@ -180,4 +184,18 @@ async function capture(
   socket.destroy();
   if (!sink.destroyed) await new Promise<void>((resolve) => sink.end(() => resolve()));
   return 0;
+}
+
+/**
+ * Opens and closes Wireshark's fifo when a capture cannot start: dumpcap waits in open() for a
+ * writer, and would wait forever if we just exited. Only an existing fifo; gives up after 2 s.
+ */
+async function releaseFifo(fifo: string): Promise<void> {
+  try {
+    if (!fs.statSync(fifo).isFIFO()) return;
+  } catch {
+    return;
+  }
+  const opened = fs.promises.open(fifo, 'w').then((fh) => fh.close());
+  await Promise.race([opened.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
 }

@@ -119,7 +119,7 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
     const file = path.join(tmp, 'lab.pcapng');
     const capture = spawn(
       process.execPath,
-      [CLI, 'lab', 'capture', '--name', lab, '--filter', 'proto icmp', '-w', file],
+      [CLI, 'lab', 'capture', '--name', lab, '--filter', 'host 10.244.2.2 and proto icmp', '-w', file],
       { cwd: tmp },
     );
     children.add(capture);
@@ -186,7 +186,7 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
       'sh',
       [
         '-c',
-        `${process.execPath} ${CLI} lab capture --name ${lab} --nodes node2 --points inner --count 4 -q -w - | ` +
+        `${process.execPath} ${CLI} lab capture --name ${lab} --nodes node2 --points inner --count 4 -q --filter 'host 10.244.1.3' -w - | ` +
           'tshark -r - -T fields -e frame.interface_name -e icmp.type',
       ],
       {
@@ -304,12 +304,13 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
       for (const p of ['inner', 'outer']) expect(list).toContain(`${lab}/${n}/${p} (flannelette lab ${lab}, ${n} (`);
 
     const out = path.join(tmp, 'extcap.pcapng');
-    const cap = spawn('tshark', ['-i', `${lab}/node1/inner`, '-a', 'duration:3', '-w', out], {
+    // Wireshark's capture filter box reaches the extcap as --extcap-capture-filter
+    const cap = spawn('tshark', ['-i', `${lab}/node1/inner`, '-f', 'proto icmp', '-a', 'duration:5', '-w', out], {
       env: { ...process.env, ...env },
     });
     children.add(cap);
     await waitForStderr(cap, /Capturing on/);
-    const traffic = ping(10);
+    const traffic = ping(30); // outlasts the capture, so the extcap's start-up time does not matter
     const code = await exited(cap);
     children.delete(cap);
     await traffic;
@@ -319,6 +320,35 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
       .split('\n');
     expect(rows).toContain('10.244.1.3\t10.244.2.2\t8');
     expect(rows).toContain('10.244.2.2\t10.244.1.3\t0');
+    // a capture filter flannelette does not understand: tshark reports the extcap's line and ends
+    const bad = await run('tshark', ['-i', `${lab}/node1/inner`, '-f', 'hots 1.2.3.4', '-a', 'duration:1'], {
+      env,
+      timeoutMs: 60_000,
+    });
+    expect(bad.code).not.toBe(128); // not killed: it ended by itself
+    expect(bad.err).toContain('flannelette extcap: capture filter: unknown keyword "hots"');
+  });
+
+  it('lab capture with bad input: one line, exit 2, no capture left running', async () => {
+    for (const [args, message] of [
+      [['--nodes', 'node9'], /^flannelette: --nodes: "node9" is not a node of lab \w+ \(nodes: node1, node2\)$/],
+      [['--points', 'middle'], /^flannelette: --points: "middle" is not a capture point \(inner, outer\)$/],
+      [['--duration', '-1'], /^flannelette: --duration -1: expected a positive number$/],
+      [['--filter', 'hots 1.2.3.4'], /^flannelette: capture filter: unknown keyword "hots"/],
+    ] as const) {
+      const r = await cli(['lab', 'capture', '--name', lab, ...args, '-w', path.join(tmp, 'bad.pcapng')]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err.trim()).toMatch(message);
+    }
+    const stats = await cli(['stats', `${lab}/node1`, '--json']);
+    expect(JSON.parse(stats.out).capture.live).toEqual([]);
+  });
+
+  it('lab follow with no traffic: says so after --timeout, exit 1', async () => {
+    const r = await cli(['lab', 'follow', '--name', lab, '--from', 'multi-container', '--to', 'busybox', '--timeout', '1']);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('no matching packet was seen');
+    expect(r.err).toMatch(/waiting for the next packet from multi-container to busybox at 6 points/);
   });
 
   it('lab follow: one ping request at all six points between nodes, in path order, with its headers', async () => {

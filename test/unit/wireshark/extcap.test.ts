@@ -180,6 +180,18 @@ describe('extcap protocol', () => {
     expect(fs.existsSync(path.join(dir, 'nofifo'))).toBe(false);
   });
 
+  it('--capture that cannot start still opens and closes the fifo, so Wireshark is not left waiting', async () => {
+    const fifo = path.join(dir, 'fifo-bad');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const reader = fs.createReadStream(fifo);
+    const eof = new Promise<void>((resolve) => reader.once('end', () => resolve()));
+    reader.resume();
+    const r = await extcap(['--extcap-interface', 'solo/inner', '--capture', '--fifo', fifo, '--filter', 'hots 1']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^flannelette extcap: capture filter: unknown keyword "hots"/);
+    await eof;
+  });
+
   it('combinedFilter joins the two filters with and', () => {
     expect(combinedFilter(undefined, ' ')).toBe('');
     expect(combinedFilter('proto icmp', undefined)).toBe('proto icmp');
