@@ -1,7 +1,8 @@
 // `flannelette lab capture`: every chosen node and point of a lab into one pcapng stream (a file or
 // standard output), until Ctrl-C, --duration seconds, --count packets, or the reader going away (a
 // closed pipe is a normal end). A closing line on standard error says how many packets each
-// interface gave and how many copies were dropped (a reader slower than the lab).
+// interface gave and how many copies were dropped (a reader slower than the lab). Exit 0, or 1 when
+// writing failed (e.g. the disk is full).
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
@@ -50,6 +51,7 @@ async function runLabCapture(flags: Flags): Promise<void> {
   const state = requireState(await resolveLabName(flags.name));
   const out: Writable = target === '-' ? fs.createWriteStream('', { fd: 1 }) : fs.createWriteStream(target);
   let outputGone = false;
+  let failed = false; // an output error other than the reader going away: exit 1
   const capture = await startLabCapture({
     state,
     nodes: list(flags.nodes),
@@ -62,7 +64,10 @@ async function runLabCapture(flags: Flags): Promise<void> {
     application: 'flannelette lab capture',
     onError: (err) => {
       if ((err as NodeJS.ErrnoException).code === 'EPIPE') outputGone = true;
-      else process.stderr.write(`flannelette: ${err.message}\n`);
+      else {
+        failed = true;
+        process.stderr.write(`flannelette: ${err.message}\n`);
+      }
     },
   });
   const say = (line: string): void => void (flags.quiet || process.stderr.write(`${line}\n`));
@@ -102,7 +107,7 @@ async function runLabCapture(flags: Flags): Promise<void> {
   say(`stopped (${why}): ${stats.written} packets written (${per}); ${stats.dropped} copies dropped${unwritten}`);
   if (target !== '-')
     say(`read it with: ${readCommandHint(target, state.topology.backend.type, state.topology.backend.port)}`);
-  process.exit(0);
+  process.exit(failed ? 1 : 0);
 }
 
 export function registerLabCaptureCommand(lab: Command): void {
