@@ -4,6 +4,7 @@
 // interface gave and how many copies were dropped (a reader slower than the lab). Exit 0, or 1 when
 // writing failed (e.g. the disk is full).
 import fs from 'node:fs';
+import { isatty } from 'node:tty';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { requireState, resolveLabName } from '../lab/lab.js';
@@ -41,7 +42,7 @@ function positive(flag: string, value: string | undefined, integer: boolean): nu
 }
 
 async function runLabCapture(flags: Flags): Promise<void> {
-  const target = flags.write ?? (process.stdout.isTTY ? undefined : '-');
+  const target = flags.write ?? (isatty(1) ? undefined : '-');
   if (!target)
     throw new ConfigError('pcapng is binary: give -w FILE.pcapng, or pipe it, e.g. `-w - | wireshark -k -i -`');
   const duration = positive('--duration', flags.duration, false);
@@ -49,9 +50,12 @@ async function runLabCapture(flags: Flags): Promise<void> {
   const snaplen = positive('--snaplen', flags.snaplen, true);
   const bufferMb = positive('--buffer-mb', flags.bufferMb, false);
   const state = requireState(await resolveLabName(flags.name));
-  const out: Writable = target === '-' ? fs.createWriteStream('', { fd: 1 }) : fs.createWriteStream(target);
+  // process.stdout queues a stalled pipe's writes without blocking us (write() says when to wait),
+  // where an fs stream on fd 1 fails with EAGAIN once stdout is non-blocking.
+  const out: Writable = target === '-' ? process.stdout : fs.createWriteStream(target);
   let outputGone = false;
   let failed = false; // an output error other than the reader going away: exit 1
+  let stopping = false;
   const capture = await startLabCapture({
     state,
     nodes: list(flags.nodes),
@@ -64,7 +68,7 @@ async function runLabCapture(flags: Flags): Promise<void> {
     application: 'flannelette lab capture',
     onError: (err) => {
       if ((err as NodeJS.ErrnoException).code === 'EPIPE') outputGone = true;
-      else {
+      else if (!stopping) {
         failed = true;
         process.stderr.write(`flannelette: ${err.message}\n`);
       }
@@ -93,12 +97,19 @@ async function runLabCapture(flags: Flags): Promise<void> {
     );
   });
   const why = await stopped;
+  stopping = true;
   clearInterval(watch);
   // A reader that stopped reading gets 2 s to take what is held; then we leave without it.
   const grace = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
   await Promise.race([capture.stop(), grace(2000)]);
-  if (!outputGone && !out.destroyed)
-    await Promise.race([new Promise<void>((resolve) => out.end(() => resolve())), grace(2000)]);
+  // Ending a stream whose last write never completed (a stalled pipe) fails; leave it to exit.
+  if (!outputGone && !out.destroyed && !out.writableNeedDrain) {
+    const flushed =
+      out === process.stdout
+        ? new Promise<void>((resolve) => (out.writableLength === 0 ? resolve() : out.once('drain', () => resolve())))
+        : new Promise<void>((resolve) => out.end(() => resolve()));
+    await Promise.race([flushed, grace(2000)]);
+  }
   const stats = capture.stats();
   const per = stats.perInterface
     .map((p) => `${p.name} ${p.written}${p.dropped ? ` (+${p.dropped} dropped)` : ''}`)

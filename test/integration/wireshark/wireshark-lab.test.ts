@@ -227,6 +227,8 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
     expect(p.out).toMatch(/200 packets transmitted, 200 received, 0% packet loss/);
     capture.kill('SIGTERM');
     await exited(capture);
+    expect(err).toMatch(/^stopped \(terminated\): /m); // it kept going until told to stop
+    expect(err).not.toMatch(/system error|EAGAIN/);
     const m = /; (\d+) copies dropped/.exec(err);
     expect(m, err).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(0);
