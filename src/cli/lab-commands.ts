@@ -16,6 +16,9 @@ import { collectStatus, formatStatus } from '../lab/status.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import { parseTopology, type LabTopology } from '../lab/topology.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
+import { registerLabCaptureCommand } from './lab-capture-command.js';
+import { registerLabFollowCommand } from './lab-follow-command.js';
+import { registerLabViewCommands } from './lab-view-commands.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -88,6 +91,9 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
 
   const lab = program.command('lab').description('an emulated cluster of nodes and pods in network namespaces');
   registerLabImpairCommands(lab);
+  registerLabCaptureCommand(lab);
+  registerLabFollowCommand(lab);
+  registerLabViewCommands(lab);
 
   lab
     .command('up')

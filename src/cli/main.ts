@@ -8,6 +8,7 @@ import { registerLabCommands } from './lab-commands.js';
 import { registerCaptureCommand } from './capture-command.js';
 import { registerImpairCommand } from './impair-command.js';
 import { registerNetworkCommand } from './network-command.js';
+import { registerWiresharkCommand } from './wireshark-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerImpairCommand(program);
   registerNetworkCommand(program);
   registerLabCommands(program);
+  registerWiresharkCommand(program);
   return program;
 }
 
