@@ -34,7 +34,7 @@ import {
   type LabPaths,
   type LabState,
 } from './state.js';
-import { addNetns, deleteNetns, listNetns, netnsInode, pidInNetns, requireLabPrivileges, sysctlIn } from './sys.js';
+import { addNetns, deleteNetns, listNetns, requireLabPrivileges, sysctlIn } from './sys.js';
 import type { CapturePoint, LabContainer, LabNode, LabPod, LabTopology } from './topology.js';
 
 export interface LabUpOptions {

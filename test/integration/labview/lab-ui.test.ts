@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The lab's pictures against a real two-node lab (root): `lab graph` as SVG and HTML, and `lab ui`
 // opened in Debian's Chromium (headless, through playwright-core, no browser download): nodes and
 // pods drawn with their IPs, link rates moving while a pod pings, a partition shown within 2 s,

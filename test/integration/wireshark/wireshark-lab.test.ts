@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatsReply } from '../../../src/node/rpc-handlers.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -343,7 +344,7 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
       expect(r.err.trim()).toMatch(message);
     }
     const stats = await cli(['stats', `${lab}/node1`, '--json']);
-    expect(JSON.parse(stats.out).capture.live).toEqual([]);
+    expect((JSON.parse(stats.out) as StatsReply).capture.live).toEqual([]);
   });
 
   it('lab follow with no traffic: says so after --timeout, exit 1', async () => {
