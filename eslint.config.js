@@ -8,7 +8,9 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'node_modules/**', '**/node_modules/**', '**/dist/**'] },
-  { languageOptions: { globals: { ...globals.node } } },
+  { ignores: ['src/labview/web/**'], languageOptions: { globals: { ...globals.node } } },
+  // the live page's front end runs in the browser (its own tsconfig adds the DOM types)
+  { files: ['src/labview/web/**/*.ts'], languageOptions: { globals: { ...globals.browser } } },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

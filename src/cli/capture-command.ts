@@ -10,6 +10,7 @@ import { ConfigError } from '../util/errors.js';
 import { fail } from './exit.js';
 import { DEFAULT_STATE_DIR } from './node-command.js';
 import { resolveNodeSocket } from './socket-path.js';
+import { readCommandHint } from '../wireshark/hints.js';
 
 interface CaptureFlags {
   stateDir: string;
@@ -48,11 +49,14 @@ async function runCapture(node: string | undefined, flags: CaptureFlags): Promis
   if (duration !== undefined && !(duration > 0))
     throw new ConfigError(`--duration ${flags.duration}: expected a positive number of seconds`);
   const socketPath = resolveNodeSocket(flags.stateDir, node);
-  const { socket } = await rpcOpenStream(socketPath, 'capture', {
-    point: flags.point,
-    filter: flags.filter,
-    snaplen: flags.snaplen,
-  });
+  const params = { point: flags.point, filter: flags.filter, snaplen: flags.snaplen };
+  const { result, socket } = await rpcOpenStream(socketPath, 'capture', params);
+  if (target !== '-') {
+    const r = result as { backend?: 'vxlan' | 'udp'; port?: number };
+    const backend = r.backend === 'udp' ? 'udp' : 'vxlan';
+    const hint = readCommandHint(target, backend, r.port ?? (backend === 'vxlan' ? 8472 : 8285));
+    process.stderr.write(`capturing into ${target}; read it with: ${hint}\n`);
+  }
   const out: Writable = target === '-' ? process.stdout : fs.createWriteStream(target);
   const finish = (): void => {
     socket.destroy();

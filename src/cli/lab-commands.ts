@@ -22,6 +22,9 @@ import { liveLabUp } from '../lab/live-lab.js';
 import { collectLiveStatus, formatLiveStatus } from '../lab/live-status.js';
 import { teardownLab } from '../lab/teardown.js';
 import { exitCodeOfApiError } from '../lab/kube-client.js';
+import { registerLabCaptureCommand } from './lab-capture-command.js';
+import { registerLabFollowCommand } from './lab-follow-command.js';
+import { registerLabViewCommands } from './lab-view-commands.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -96,6 +99,9 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
   registerLabImpairCommands(lab);
   registerLabLiveCommands(lab, action, out, err);
   registerKubeCommands(lab, action, out, err);
+  registerLabCaptureCommand(lab);
+  registerLabFollowCommand(lab);
+  registerLabViewCommands(lab);
 
   lab
     .command('up')

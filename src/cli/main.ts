@@ -10,6 +10,7 @@ import { registerImpairCommand } from './impair-command.js';
 import { registerNetworkCommand } from './network-command.js';
 import { registerControlPlaneCommand } from './controlplane-command.js';
 import { registerKubeletCommand } from './kubelet-command.js';
+import { registerWiresharkCommand } from './wireshark-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerLabCommands(program);
   registerControlPlaneCommand(program);
   registerKubeletCommand(program);
+  registerWiresharkCommand(program);
   return program;
 }
 

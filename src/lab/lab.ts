@@ -119,8 +119,14 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     const check = (): void => opts.signal?.throwIfAborted();
 
     progress.step(`creating ${1 + t.nodes.length + t.pods.length} network namespaces`);
+    const namespaces = [...t.nodes.map((n) => n.netns), ...t.pods.map((p) => p.netns)];
     await addNetns(t.underlayNetns);
-    await mapLimit([...t.nodes.map((n) => n.netns), ...t.pods.map((p) => p.netns)], 4, addNetns);
+    let made = 1;
+    progress.items?.(made, namespaces.length + 1);
+    await mapLimit(namespaces, 4, async (ns) => {
+      await addNetns(ns);
+      progress.items?.(++made, namespaces.length + 1);
+    });
     check();
 
     progress.step(`wiring ${t.nodes.length} nodes to the underlay switch ${t.underlay}`);
@@ -144,7 +150,11 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       t.underlayNetns,
       t.nodes.flatMap((n) => [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]),
     );
-    await mapLimit(t.pods, 4, (p) => ipBatch(p.netns, podBatch(t, p)));
+    let attached = 0;
+    await mapLimit(t.pods, 4, async (p) => {
+      await ipBatch(p.netns, podBatch(t, p));
+      progress.items?.(++attached, t.pods.length);
+    });
     check();
 
     if (agents) {
@@ -168,16 +178,19 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
         );
       }
       writeState(state, root);
+      let ready = 0;
+      progress.items?.(0, t.nodes.length);
       await Promise.all(
-        t.nodes.map((n) =>
-          waitForAgent(
+        t.nodes.map(async (n) => {
+          await waitForAgent(
             n.name,
             controlSocket(paths, n.name),
             nodeLogFile(paths, n.name),
             () => pidAlive(state.nodePids[n.name]),
             opts.readyTimeoutMs ?? 20_000,
-          ),
-        ),
+          );
+          progress.items?.(++ready, t.nodes.length);
+        }),
       );
       for (const link of t.links) {
         for (const [from, to] of [link.between, [link.between[1], link.between[0]]]) {

@@ -13,9 +13,14 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+// Wall time as the process's start (microsecond precision) plus the monotonic clock since then: it
+// never goes back within a process, and processes on one host agree to a few microseconds, so
+// captures of several nodes merge in the order things happened.
+const ORIGIN_NS = BigInt(Math.round(performance.timeOrigin * 1e6));
+
 export const realClock: Clock = {
   now: () => performance.now(),
-  wallNs: () => BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n),
+  wallNs: () => ORIGIN_NS + BigInt(Math.round(performance.now() * 1e6)),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, Math.max(0, ms));
     return { id: 0, t } as unknown as TimerHandle;
