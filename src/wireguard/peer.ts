@@ -1,0 +1,47 @@
+// What a WireGuard device keeps per peer: its keys, handshake state, cookie generator, the three
+// session slots, timers, the packets staged while a handshake runs, and its current endpoint
+// (updated only after an authenticated packet from it: WireGuard's roaming). `ref` is the caller's
+// handle for the peer (the data path's route entry). Plain state; device.ts drives it.
+import type { StaticKeys } from './crypto.js';
+import { CookieGenerator } from './cookie.js';
+import { HandshakeState } from './handshake.js';
+import { Keypairs } from './keypair.js';
+import type { PeerTimers } from './timers.js';
+
+export interface Endpoint {
+  addr: number;
+  port: number;
+}
+
+export interface WgPeerStats {
+  txBytes: number;
+  rxBytes: number;
+  handshakesCompleted: number;
+  /** Clock time (ms) of the last completed handshake, or -1. */
+  lastHandshakeAt: number;
+}
+
+export class WgPeer<T> {
+  endpoint: Endpoint | null;
+  readonly hs: HandshakeState;
+  readonly cookies: CookieGenerator;
+  readonly keypairs = new Keypairs();
+  timers!: PeerTimers;
+  /** Packets waiting for a session: each at buf[16, 16+len), with room for padding and tag. */
+  staged: Array<{ buf: Buffer; len: number }> = [];
+  lastSentHandshakeAt = -Infinity;
+  readonly stats: WgPeerStats = { txBytes: 0, rxBytes: 0, handshakesCompleted: 0, lastHandshakeAt: -1 };
+
+  constructor(
+    local: StaticKeys,
+    readonly publicKey: Buffer,
+    psk: Buffer,
+    endpoint: Endpoint | null,
+    readonly ref: T,
+    now: () => number,
+  ) {
+    this.endpoint = endpoint;
+    this.hs = new HandshakeState(local, publicKey, psk);
+    this.cookies = new CookieGenerator(publicKey, now);
+  }
+}
