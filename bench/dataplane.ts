@@ -3,13 +3,13 @@
 // and route lookups per second with 10,000 subnets. One core, one process.
 import { Cidr, parseIpv4 } from '../src/addr/ipv4.js';
 import { parseMac } from '../src/addr/mac.js';
-import { BACKENDS, type BackendName } from '../src/dataplane/backends.js';
+import type { BackendName } from '../src/backend/table.js';
+import { BACKENDS } from '../src/dataplane/backends.js';
 import { Dataplane } from '../src/dataplane/dataplane.js';
-import type { PacketBatch, TunDevice } from '../src/tun/device.js';
-import { newPacketBatch } from '../src/tun/device.js';
+import type { TunDevice } from '../src/tun/device.js';
+import { type PacketBatch, newPacketBatch, PACKET_HEADROOM, SLOT_SIZE } from '../src/util/buffers.js';
 import type { DatagramBatch, Underlay } from '../src/underlay/underlay.js';
 import { newDatagramBatch } from '../src/underlay/underlay.js';
-import { PACKET_HEADROOM, SLOT_SIZE } from '../src/util/buffers.js';
 import { emitIpv4 } from '../src/wire/ipv4.js';
 import { benchRouteLookups } from './route.js';
 

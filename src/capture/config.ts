@@ -19,7 +19,8 @@ import type { Underlay } from '../underlay/underlay.js';
 import { MATCH_ALL, parseCaptureFilter, type CaptureFilter } from './filter.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from './pcap.js';
 import { DEFAULT_SNAPLEN, openFileSink, type CaptureStats, type FileCaptureSink } from './sink.js';
-import { tapTun, tapUnderlay, type CaptureBackend, type TappedTun, type TappedUnderlay } from './taps.js';
+import type { BackendName } from '../backend/table.js';
+import { tapTun, tapUnderlay, type TappedTun, type TappedUnderlay } from './taps.js';
 
 export type CapturePoint = 'inner' | 'outer';
 
@@ -103,7 +104,7 @@ export interface CaptureFiles {
   /** Wraps the TUN device (with the inner sink attached, if any). */
   tapTun(tun: TunDevice): TappedTun;
   /** Wraps the underlay (with the outer sink attached, if any). */
-  tapUnderlay(underlay: Underlay, backend: CaptureBackend): TappedUnderlay;
+  tapUnderlay(underlay: Underlay, backend: BackendName): TappedUnderlay;
   stats(): { inner: CaptureStats | null; outer: CaptureStats | null };
   /** Flushes and closes both files. */
   close(): Promise<void>;

@@ -22,26 +22,20 @@
 // wrong link type is refused with ConfigError. Taps never close sinks: whoever created a sink
 // closes it. Buffer ownership is exactly that of the wrapped device/underlay.
 import { writeIpv4 } from '../addr/ipv4.js';
+import { backendFacts, innerPacketOffset, isBackendName, type BackendName } from '../backend/table.js';
 import type { DatagramBatch, Underlay } from '../underlay/underlay.js';
-import type { PacketBatch, TunDevice } from '../tun/device.js';
+import type { TunDevice } from '../tun/device.js';
+import type { PacketBatch } from '../util/buffers.js';
 import { realClock, type Clock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { emitIpv4, IPPROTO_UDP, IPV4_MIN_HEADER, type Ipv4Repr } from '../wire/ipv4.js';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp.js';
-import { VXLAN_HEADER_LEN } from '../wire/vxlan.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from './pcap.js';
 import type { CaptureMeta, CaptureSink } from './sink.js';
 
-export type CaptureBackend = 'vxlan' | 'udp';
-
 /** Bytes the underlay tap puts in front of each payload: Ethernet + IPv4 + UDP. */
 export const OUTER_HEADERS_LEN = ETH_HEADER_LEN + IPV4_MIN_HEADER + UDP_HEADER_LEN;
-
-/** Where the inner IP packet starts inside a UDP payload of each backend. */
-export function innerPacketOffset(backend: CaptureBackend): number {
-  return backend === 'vxlan' ? VXLAN_HEADER_LEN + ETH_HEADER_LEN : 0;
-}
 
 export interface SinkSet {
   readonly sinks: readonly CaptureSink[];
@@ -59,7 +53,7 @@ export interface TapOptions {
 }
 
 export interface UnderlayTapOptions extends TapOptions {
-  backend: CaptureBackend;
+  backend: BackendName;
 }
 
 type Sinks = CaptureSink | readonly CaptureSink[] | null | undefined;
@@ -184,10 +178,11 @@ class UnderlayTap implements TappedUnderlay {
     sinks: Sinks,
     opts: UnderlayTapOptions,
   ) {
-    if (opts.backend !== 'vxlan' && opts.backend !== 'udp') throw new ConfigError(`unknown backend for an underlay capture: "${String(opts.backend)}"`);
+    const innerOff = isBackendName(opts.backend) ? innerPacketOffset(backendFacts(opts.backend)) : null;
+    if (innerOff === null) throw new ConfigError(`unknown backend for an underlay capture: "${String(opts.backend)}"`);
     this.list = new SinkList(LINKTYPE_ETHERNET, 'underlay (outer)', sinks);
     this.clock = opts.clock ?? realClock;
-    this.innerOff = innerPacketOffset(opts.backend);
+    this.innerOff = innerOff;
     this.meta = { head: this.scratch, headLen: OUTER_HEADERS_LEN, innerOff: this.innerOff };
   }
 

@@ -105,12 +105,13 @@ export function registerInspectCommands(program: Command): void {
     .requiredOption('--to <ip>', 'inner destination address')
     .option('--proto <proto>', 'icmp, tcp or udp', 'icmp')
     .option('--port <port>', 'destination port (tcp/udp)')
+    .option('--sport <port>', 'source port (tcp/udp; default 32768): it picks the vxlan outer source port')
     .option('--size <bytes>', 'inner packet size', '84')
     .option('--df', 'set Don\'t Fragment')
     .option('--ttl <ttl>', 'TTL as it reaches the node', '64')
-    .action(async (node: string, flags: CommonFlags & { from: string; to: string; proto: string; port?: string; size: string; df?: boolean; ttl: string }) => {
+    .action(async (node: string, flags: CommonFlags & { from: string; to: string; proto: string; port?: string; sport?: string; size: string; df?: boolean; ttl: string }) => {
       try {
-        const r = (await call(node, flags, 'trace', { from: flags.from, to: flags.to, proto: flags.proto, port: flags.port, size: flags.size, df: flags.df ?? false, ttl: flags.ttl })) as {
+        const r = (await call(node, flags, 'trace', { from: flags.from, to: flags.to, proto: flags.proto, port: flags.port, sport: flags.sport, size: flags.size, df: flags.df ?? false, ttl: flags.ttl })) as {
           verdict: string;
           steps: string[];
         };

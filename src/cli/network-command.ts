@@ -3,6 +3,7 @@
 // from it. Refuses to replace a different existing config unless --overwrite.
 import { Command, Option } from 'commander';
 import { parseIpv4 } from '../addr/ipv4.js';
+import { BACKEND_NAMES, perBackendText, type BackendName } from '../backend/table.js';
 import { ConfigError } from '../util/errors.js';
 import { fail } from './exit.js';
 import { parseEndpoints } from './node-command.js';
@@ -14,7 +15,7 @@ interface InitFlags {
   subnetLen?: string;
   subnetMin?: string;
   subnetMax?: string;
-  backend: 'vxlan' | 'udp';
+  backend: BackendName;
   vni?: string;
   port?: string;
   overwrite?: boolean;
@@ -38,9 +39,9 @@ export function registerNetworkCommand(program: Command): void {
     .option('--subnet-len <n>', 'prefix length of each node subnet (flannel default: 24)')
     .option('--subnet-min <ip>', 'first subnet to lease')
     .option('--subnet-max <ip>', 'last subnet to lease')
-    .addOption(new Option('--backend <type>', 'encapsulation').choices(['vxlan', 'udp']).default('vxlan'))
+    .addOption(new Option('--backend <type>', 'encapsulation').choices(BACKEND_NAMES).default('vxlan'))
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
-    .option('--port <port>', 'UDP port (default 8472 vxlan, 8285 udp)')
+    .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--overwrite', 'replace a different existing config')
     .action(async (flags: InitFlags) => {
       try {

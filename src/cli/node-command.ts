@@ -8,7 +8,8 @@ import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { parseMac, randomMac } from '../addr/mac.js';
-import { defaultBackend, type BackendType, type Membership } from '../control/membership.js';
+import { BACKEND_NAMES, perBackendText, type BackendName } from '../backend/table.js';
+import { defaultBackend, type Membership } from '../control/membership.js';
 import { createStaticMembership } from '../control/static.js';
 import { startNode } from '../node/agent.js';
 import { createFlagMembership } from '../node/flag-membership.js';
@@ -73,13 +74,13 @@ export function registerNodeCommand(program: Command): void {
     .option('--public-ip <ip>', 'underlay address of this node (and, with --peer, of the UDP socket)')
     .option('--subnet <cidr>', 'this node\'s pod subnet, e.g. 10.244.1.0/24 (with --peer)')
     .option('--network <cidr>', 'the whole pod network, e.g. 10.244.0.0/16 (with --peer)')
-    .addOption(new Option('--backend <type>', 'encapsulation (with --peer)').choices(['vxlan', 'udp']).default('vxlan'))
-    .option('--port <port>', 'UDP port (default 8472 for vxlan, 8285 for udp)')
+    .addOption(new Option('--backend <type>', 'encapsulation (with --peer)').choices(BACKEND_NAMES).default('vxlan'))
+    .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
     .option('--vtep-mac <mac>', 'this node\'s VTEP MAC (vxlan; default random)')
     .option('--peer <spec>', 'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--tun <name>', 'TUN device name (default flannel.1 for vxlan, flannel0 for udp)')
-    .option('--mtu <bytes>', 'TUN MTU (default: underlay MTU minus 50 for vxlan, 28 for udp)')
+    .option('--tun <name>', `TUN device name (default ${perBackendText((b) => b.tunName)})`)
+    .option('--mtu <bytes>', `TUN MTU (default: underlay MTU minus ${perBackendText((b) => b.overhead)})`)
     .option('--underlay-mtu <bytes>', 'underlay MTU (default: MTU of the interface holding the public IP)')
     .option('--subnet-file <path>', 'write flannel\'s subnet.env here')
     .option('--state-dir <dir>', 'directory for the control socket', DEFAULT_STATE_DIR)
@@ -159,7 +160,7 @@ async function buildMembership(flags: NodeFlags, log: Logger): Promise<Membershi
   if (!flags.publicIp || !flags.subnet || !flags.network) {
     throw new ConfigError('give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)');
   }
-  const type = flags.backend as BackendType;
+  const type = flags.backend as BackendName;
   const backend = defaultBackend(type);
   backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
   if (type === 'vxlan') backend.vni = intFlag('vni', flags.vni, 0, 0xffffff) ?? backend.vni;

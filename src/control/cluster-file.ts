@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
+import { backendFacts, backendNamesText, isBackendName } from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
 
@@ -104,11 +105,11 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     checkKeys(node, BACKEND_KEYS, 'backend.');
     const typeNode = field(node, 'type');
     const type = scalarText(typeNode, 'backend.type', node).toLowerCase();
-    if (type !== 'vxlan' && type !== 'udp') return fail(typeNode, `unknown backend.type "${type}" (expected vxlan or udp)`);
+    if (!isBackendName(type)) return fail(typeNode, `unknown backend.type "${type}" (expected ${backendNamesText()})`);
     const out = defaultBackend(type);
     const vniNode = field(node, 'vni');
     if (vniNode !== undefined) {
-      if (type === 'udp') fail(vniNode, 'backend.vni applies to the vxlan backend only');
+      if (backendFacts(type).defaultVni === null) fail(vniNode, 'backend.vni applies to the vxlan backend only');
       out.vni = integer(vniNode, 'backend.vni', 0, 0xffffff);
     }
     const portNode = field(node, 'port');

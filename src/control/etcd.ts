@@ -36,7 +36,8 @@ import {
   type LeaseAttrs,
   type NetworkConfig,
 } from './flannel-format.js';
-import type { BackendType, LocalLease, Membership, MembershipEvent, MembershipStatus, PeerInfo } from './membership.js';
+import type { BackendName } from '../backend/table.js';
+import type { LocalLease, Membership, MembershipEvent, MembershipStatus, PeerInfo } from './membership.js';
 import { PeerView } from './peer-view.js';
 import { chooseSubnet, isSubnetCompatible } from './subnet-alloc.js';
 import { readSubnetEnv } from './subnet-env.js';
@@ -345,7 +346,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
       logOnce(`value:${kv.key}:${kv.value}`, `skipping malformed lease: ${attrs.reason}`, { key: kv.key, value: kv.value });
       return undefined;
     }
-    const backend: BackendType = netConfig!.backend.type;
+    const backend: BackendName = netConfig!.backend.type;
     const peer = leaseToPeer(subnet, attrs.value, backend);
     if (!peer.ok) {
       logOnce(`backend:${kv.key}:${kv.value}`, `skipping lease: ${peer.reason}`, { key: kv.key });
@@ -493,7 +494,7 @@ export interface InitNetworkOptions {
   subnetLen?: number;
   subnetMin?: Ipv4;
   subnetMax?: Ipv4;
-  backend: BackendType;
+  backend: BackendName;
   vni?: number;
   port?: number;
   /** Replace a different existing config (default false: refuse). */

@@ -10,8 +10,17 @@
 // and keys come from other nodes, so their decoders return { ok: false, reason } instead of throwing.
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
+import {
+  backendFacts,
+  backendNamesText,
+  isBackendName,
+  needsVtepMac,
+  type BackendFacts,
+  type BackendName,
+  type LeaseDataField,
+} from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
-import { defaultBackend, type BackendConfig, type BackendType, type PeerInfo } from './membership.js';
+import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -30,7 +39,7 @@ export interface NetworkConfigInput {
   subnetLen?: number;
   subnetMin?: Ipv4;
   subnetMax?: Ipv4;
-  backend: BackendType;
+  backend: BackendName;
   vni?: number;
   port?: number;
 }
@@ -95,9 +104,9 @@ function parseBackend(value: unknown, bad: (why: string) => never): BackendConfi
   const typeText = value.Type === undefined ? 'udp' : value.Type;
   if (typeof typeText !== 'string') return bad('Backend.Type must be a string');
   const type = typeText.toLowerCase();
-  if (type !== 'vxlan' && type !== 'udp') return bad(`backend type "${typeText}" is not supported (vxlan or udp)`);
+  if (!isBackendName(type)) return bad(`backend type "${typeText}" is not supported (${backendNamesText()})`);
   const out = defaultBackend(type);
-  if (type === 'vxlan') {
+  if (backendFacts(type).defaultVni !== null) {
     const vni = optionalInt(value.VNI, 'Backend.VNI', bad);
     if (vni !== undefined) {
       if (vni < 0 || vni > 0xffffff) bad(`Backend.VNI ${vni} is out of range 0..16777215`);
@@ -120,7 +129,7 @@ export function formatNetworkConfig(input: NetworkConfigInput): string {
   if (input.subnetMax !== undefined) obj.SubnetMax = formatIpv4(input.subnetMax);
   const backend: Record<string, unknown> = { Type: input.backend };
   const defaults = defaultBackend(input.backend);
-  if (input.backend === 'vxlan') backend.VNI = input.vni ?? defaults.vni;
+  if (backendFacts(input.backend).defaultVni !== null) backend.VNI = input.vni ?? defaults.vni;
   else if (input.vni !== undefined) throw new ConfigError('a VNI applies to the vxlan backend only');
   backend.Port = input.port ?? defaults.port;
   obj.Backend = backend;
@@ -158,23 +167,44 @@ export interface LeaseAttrs {
   publicIp: Ipv4;
   /** As written by the lease owner ("vxlan", "udp", or anything flannel supports). */
   backendType: string;
-  /** vxlan BackendData.VNI, when present. */
+  /** BackendData.VNI, when present (vxlan). */
   vni?: number;
-  /** vxlan BackendData.VtepMAC. */
+  /** BackendData.VtepMAC (vxlan). */
   vtepMac?: Mac;
+  /** BackendData.PublicKey, base64 (wireguard). */
+  publicKey?: string;
 }
 
 /** The JSON value of a subnet lease, byte-compatible with flannel's json.Marshal of LeaseAttrs. */
 export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
   const obj: Record<string, unknown> = { PublicIP: formatIpv4(attrs.publicIp), PublicIPv6: null };
   if (attrs.backendType !== '') obj.BackendType = attrs.backendType;
-  if (attrs.vtepMac !== undefined || attrs.vni !== undefined) {
-    const data: Record<string, unknown> = {};
-    if (attrs.vni !== undefined) data.VNI = attrs.vni;
-    if (attrs.vtepMac !== undefined) data.VtepMAC = formatMac(attrs.vtepMac);
-    obj.BackendData = data;
+  const facts = isBackendName(attrs.backendType) ? backendFacts(attrs.backendType) : undefined;
+  const data: Record<string, unknown> = {};
+  let any = false;
+  // The table's order is flannel's struct field order (vxlan: VNI, then VtepMAC).
+  for (const field of facts?.leaseData ?? LEGACY_FIELDS) {
+    const value = leaseFieldValue(attrs, field.kind);
+    if (value === undefined) continue;
+    data[field.key] = value;
+    any = true;
   }
+  if (any) obj.BackendData = data;
   return JSON.stringify(obj);
+}
+
+/** Lease data written for a backend type flannelette has no row for (kept as it always was). */
+const LEGACY_FIELDS = backendFacts('vxlan').leaseData;
+
+function leaseFieldValue(attrs: LeaseAttrs, kind: LeaseDataField['kind']): unknown {
+  switch (kind) {
+    case 'vni':
+      return attrs.vni;
+    case 'mac':
+      return attrs.vtepMac === undefined ? undefined : formatMac(attrs.vtepMac);
+    case 'public-key':
+      return attrs.publicKey;
+  }
 }
 
 export function decodeLeaseAttrs(text: string): Decoded<LeaseAttrs> {
@@ -194,32 +224,60 @@ export function decodeLeaseAttrs(text: string): Decoded<LeaseAttrs> {
   }
   if (raw.BackendType !== undefined && typeof raw.BackendType !== 'string') return { ok: false, reason: 'lease BackendType is not a string' };
   const attrs: LeaseAttrs = { publicIp, backendType: ((raw.BackendType as string | undefined) ?? '').toLowerCase() };
-  const data = raw.BackendData;
-  if (attrs.backendType === 'vxlan') {
-    if (!isObject(data)) return { ok: false, reason: 'vxlan lease has no BackendData object' };
-    if (typeof data.VtepMAC !== 'string') return { ok: false, reason: 'vxlan lease has no BackendData.VtepMAC string' };
-    try {
-      attrs.vtepMac = parseMac(data.VtepMAC);
-    } catch (err) {
-      return { ok: false, reason: `vxlan lease VtepMAC: ${oneLine(err)}` };
-    }
-    if (data.VNI !== undefined) {
-      if (typeof data.VNI !== 'number' || !Number.isInteger(data.VNI) || data.VNI < 0 || data.VNI > 0xffffff) {
-        return { ok: false, reason: 'vxlan lease BackendData.VNI is not an integer 0..16777215' };
-      }
-      attrs.vni = data.VNI;
-    }
-  }
-  return { ok: true, value: attrs };
+  if (!isBackendName(attrs.backendType)) return { ok: true, value: attrs };
+  const problem = decodeBackendData(backendFacts(attrs.backendType), raw.BackendData, attrs);
+  return problem === undefined ? { ok: true, value: attrs } : { ok: false, reason: problem };
 }
 
+/**
+ * Reads a lease's BackendData as the backend's row describes it into `attrs`; returns the reason
+ * when a field is missing or malformed. A backend whose leases carry no data ignores BackendData.
+ */
+export function decodeBackendData(facts: BackendFacts, data: unknown, attrs: LeaseAttrs): string | undefined {
+  if (facts.leaseData.length === 0) return undefined;
+  const name = facts.name;
+  if (!isObject(data)) return `${name} lease has no BackendData object`;
+  for (const field of facts.leaseData) {
+    const value = data[field.key];
+    const at = `${name} lease BackendData.${field.key}`;
+    if (value === undefined) {
+      if (field.required) return `${name} lease has no BackendData.${field.key} string`;
+      continue;
+    }
+    switch (field.kind) {
+      case 'vni':
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffff) {
+          return `${at} is not an integer 0..16777215`;
+        }
+        attrs.vni = value;
+        break;
+      case 'mac':
+        if (typeof value !== 'string') return `${name} lease has no BackendData.${field.key} string`;
+        try {
+          attrs.vtepMac = parseMac(value);
+        } catch (err) {
+          return `${name} lease ${field.key}: ${oneLine(err)}`;
+        }
+        break;
+      case 'public-key':
+        if (typeof value !== 'string' || !WG_KEY.test(value)) return `${at} is not a base64 32-byte key`;
+        attrs.publicKey = value;
+        break;
+    }
+  }
+  return undefined;
+}
+
+/** A base64 encoding of 32 bytes: 43 characters and one '='. */
+const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+
 /** A peer from a decoded lease, if its backend matches ours. */
-export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: BackendType): Decoded<PeerInfo> {
+export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: BackendName): Decoded<PeerInfo> {
   if (attrs.backendType !== backend) {
     return { ok: false, reason: `lease backend "${attrs.backendType || '(none)'}" does not match the network's "${backend}"` };
   }
   const peer: PeerInfo = { subnet, publicIp: attrs.publicIp };
-  if (backend === 'vxlan') peer.vtepMac = attrs.vtepMac;
+  if (needsVtepMac(backendFacts(backend))) peer.vtepMac = attrs.vtepMac;
   return { ok: true, value: peer };
 }
 

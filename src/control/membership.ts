@@ -8,6 +8,7 @@
 // Nothing here throws.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
+import { backendFacts, type BackendName } from '../backend/table.js';
 
 export interface PeerInfo {
   /** Node name (static file); etcd leases carry no name. */
@@ -23,10 +24,8 @@ export type MembershipEvent =
   | { type: 'peer-removed'; subnet: Cidr }
   | { type: 'peer-updated'; peer: PeerInfo };
 
-export type BackendType = 'vxlan' | 'udp';
-
 export interface BackendConfig {
-  type: BackendType;
+  type: BackendName;
   /** VXLAN network identifier (vxlan only; 0 for udp). */
   vni: number;
   /** UDP port every node listens on. */
@@ -69,12 +68,10 @@ export interface Membership {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_VXLAN_VNI = 1;
-export const DEFAULT_VXLAN_PORT = 8472;
-export const DEFAULT_UDP_PORT = 8285;
-
-export function defaultBackend(type: BackendType): BackendConfig {
-  return type === 'vxlan' ? { type, vni: DEFAULT_VXLAN_VNI, port: DEFAULT_VXLAN_PORT } : { type, vni: 0, port: DEFAULT_UDP_PORT };
+/** A backend's configuration when nothing is given: its default VNI (0 when it has none) and port. */
+export function defaultBackend(type: BackendName): BackendConfig {
+  const facts = backendFacts(type);
+  return { type, vni: facts.defaultVni ?? 0, port: facts.defaultPort };
 }
 
 export function samePeer(a: PeerInfo, b: PeerInfo): boolean {

@@ -9,25 +9,28 @@
 // For backends whose source port follows the flow (vxlan), each datagram is sent with the UDP
 // source port flowSourcePort() computes from the inner packet; the udp backend sends from the bound
 // port. Received datagrams are matched to peers by source address only, never by source port.
+// What to do with each packet is decided by dataplane/decision.ts (which trace.ts runs too); this
+// class carries the decisions out: counters, ICMP errors, sends and writes.
 import type { Cidr } from '../addr/ipv4.js';
-import type { TunDevice, PacketBatch } from '../tun/device.js';
+import type { TunDevice } from '../tun/device.js';
+import { type PacketBatch, PACKET_HEADROOM } from '../util/buffers.js';
 import type { Underlay, DatagramBatch } from '../underlay/underlay.js';
 import { RouteTable } from '../route/table.js';
-import { ipv4Check, ipv4Dst, ipv4Src, ipv4DecrementTtl, ipv4DontFragment, ipv4TotalLen, ipv4Ttl, ipv4Version } from '../wire/ipv4.js';
-import {
-  buildIcmpError,
-  icmpErrorAllowed,
-  ICMP_DEST_UNREACHABLE,
-  ICMP_TIME_EXCEEDED,
-  ICMP_TIME_EXCEEDED_TTL,
-  ICMP_UNREACH_FRAG_NEEDED,
-  ICMP_UNREACH_NET,
-} from '../wire/icmp.js';
-import { PACKET_HEADROOM } from '../util/buffers.js';
-import { flowSourcePort } from '../wire/flow-hash.js';
+import { buildIcmpError } from '../wire/icmp.js';
+import { needsVtepMac } from '../backend/table.js';
 import type { Backend } from './backends.js';
-import { OUTER_IP_UDP } from './backends.js';
 import { DataplaneCounters, Drop, newPeerCounters } from './counters.js';
+import {
+  applyForward,
+  decideDeliver,
+  decideForward,
+  DeliverDecision,
+  ForwardDecision,
+  NO_DROP,
+  NO_ICMP,
+  type DeliverPolicy,
+  type ForwardPolicy,
+} from './decision.js';
 import type { Peer, PeerSpec, RouteCommand } from './peer.js';
 
 export interface LocalNode {
@@ -67,13 +70,14 @@ export class Dataplane {
   private readonly underlay: Underlay;
   readonly backend: Backend;
   readonly local: LocalNode;
-  private readonly antiSpoof: boolean;
-  private readonly decrementTtl: boolean;
   private readonly now: () => number;
-  /** The backend's source port follows the inner flow (vxlan). */
-  private readonly flowPorts: boolean;
   /** Largest inner packet that fits the underlay once encapsulated. */
   readonly pathMtu: number;
+  /** What decideForward and decideDeliver need of this node (trace.ts reads them too). */
+  readonly forwardPolicy: ForwardPolicy;
+  readonly deliverPolicy: DeliverPolicy;
+  private readonly fwd = new ForwardDecision();
+  private readonly dlv = new DeliverDecision();
   private started = false;
 
   constructor(opts: DataplaneOptions) {
@@ -81,13 +85,18 @@ export class Dataplane {
     this.underlay = opts.underlay;
     this.backend = opts.backend;
     this.local = opts.local;
-    this.antiSpoof = opts.antiSpoof ?? true;
-    this.decrementTtl = opts.decrementTtl ?? true;
     this.now = opts.now ?? (() => performance.now());
-    this.flowPorts = opts.backend.sourcePort === 'flow';
     this.routes = new RouteTable<Peer>({ capacity: opts.routeCapacity });
-    this.pathMtu = opts.local.underlayMtu - OUTER_IP_UDP - opts.backend.overhead;
-    if (PACKET_HEADROOM < opts.backend.overhead) throw new Error('packet headroom too small for the backend');
+    this.pathMtu = opts.local.underlayMtu - opts.backend.overhead;
+    this.forwardPolicy = {
+      routes: this.routes,
+      pathMtu: this.pathMtu,
+      decrementTtl: opts.decrementTtl ?? true,
+      flowPorts: opts.backend.sourcePort === 'flow',
+      localPort: opts.local.port,
+    };
+    this.deliverPolicy = { peersByAddr: this.peersByAddr, backend: opts.backend, local: opts.local, antiSpoof: opts.antiSpoof ?? true };
+    if (PACKET_HEADROOM < opts.backend.headerLen) throw new Error('packet headroom too small for the backend');
   }
 
   start(): void {
@@ -120,7 +129,7 @@ export class Dataplane {
   }
 
   private addPeer(spec: PeerSpec): void {
-    if (this.backend.name === 'vxlan' && !spec.vtepMac) throw new Error(`peer ${spec.name} has no VTEP MAC`);
+    if (needsVtepMac(this.backend) && !spec.vtepMac) throw new Error(`peer ${spec.name} has no VTEP MAC`);
     const old = this.routes.get(spec.subnet);
     if (old && old.publicIp !== spec.publicIp) this.peersByAddr.delete(old.publicIp);
     const peer: Peer = { ...spec, counters: old?.counters ?? newPeerCounters() };
@@ -151,43 +160,22 @@ export class Dataplane {
 
   /** Returns true when an ICMP error was written back to the TUN device. */
   private forwardOne(buf: Buffer, off: number, len: number): boolean {
+    const d = this.fwd;
+    decideForward(this.forwardPolicy, buf, off, len, d);
+    if (d.drop !== NO_DROP) {
+      this.counters.drop(d.drop);
+      return d.icmpType !== NO_ICMP && this.icmpError(buf, off, d.len, d.icmpType, d.icmpCode, d.icmpRest);
+    }
+    const start = applyForward(this.forwardPolicy, this.backend, this.local, buf, off, d);
+    len = d.len;
+    if (!this.underlay.send(buf, start, len + (off - start), d.dstAddr, d.dstPort, d.sendSrcPort)) {
+      this.counters.drop(Drop['underlay-send-failed']);
+      return false;
+    }
     const c = this.counters;
-    if (len < 1 || ipv4Version(buf, off) !== 4) {
-      c.drop(len >= 1 && ipv4Version(buf, off) === 6 ? Drop['tun-not-ipv4'] : Drop['tun-malformed']);
-      return false;
-    }
-    if (ipv4Check(buf, off, len) !== 0) {
-      c.drop(Drop['tun-malformed']);
-      return false;
-    }
-    len = ipv4TotalLen(buf, off);
-    const peer = this.routes.lookup(ipv4Dst(buf, off));
-    if (peer === undefined) {
-      c.drop(Drop['no-route']);
-      return this.icmpError(buf, off, len, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET, 0);
-    }
-    if (this.decrementTtl) {
-      if (ipv4Ttl(buf, off) <= 1) {
-        c.drop(Drop['ttl-expired']);
-        return this.icmpError(buf, off, len, ICMP_TIME_EXCEEDED, ICMP_TIME_EXCEEDED_TTL, 0);
-      }
-      ipv4DecrementTtl(buf, off);
-    }
-    if (len > this.pathMtu) {
-      c.drop(Drop['too-big']);
-      if (ipv4DontFragment(buf, off)) return this.icmpError(buf, off, len, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, this.pathMtu);
-      return false;
-    }
-    const srcPort = this.flowPorts ? flowSourcePort(buf, off, len) : 0;
-    const start = this.backend.encapsulate(buf, off, peer, this.local);
-    const total = len + (off - start);
-    if (!this.underlay.send(buf, start, total, peer.publicIp, peer.port, srcPort)) {
-      c.drop(Drop['underlay-send-failed']);
-      return false;
-    }
     c.txPackets++;
     c.txBytes += len;
-    const pc = peer.counters;
+    const pc = d.peer!.counters;
     pc.txPackets++;
     pc.txBytes += len;
     pc.lastTx = this.now();
@@ -196,10 +184,9 @@ export class Dataplane {
 
   /**
    * Sends an ICMP error about the packet at (buf, off, len) back to its sender through the TUN
-   * device — never about an ICMP error, a non-first fragment or a broadcast (RFC 1122 3.2.2).
+   * device (decideForward has checked that one is allowed: RFC 1122 3.2.2).
    */
   private icmpError(buf: Buffer, off: number, len: number, type: number, code: number, rest: number): boolean {
-    if (!icmpErrorAllowed(buf, off, len)) return false;
     const out = this.icmpScratch;
     const n = buildIcmpError(out, 0, type, code, rest, this.local.subnet.network, buf, off, len);
     if (n <= 0) return false;
@@ -218,45 +205,21 @@ export class Dataplane {
   }
 
   private deliverOne(buf: Buffer, off: number, len: number, from: number): void {
+    const d = this.dlv;
+    decideDeliver(this.deliverPolicy, buf, off, len, from, d);
+    if (d.drop !== NO_DROP) {
+      this.counters.drop(d.drop);
+      return;
+    }
+    const innerLen = d.len;
+    if (!this.tun.write(buf, d.inner, innerLen)) {
+      this.counters.drop(Drop['tun-write-failed']);
+      return;
+    }
     const c = this.counters;
-    const peer = this.peersByAddr.get(from);
-    if (peer === undefined) {
-      c.drop(Drop['unknown-peer']);
-      return;
-    }
-    const inner = this.backend.decapsulate(buf, off, len, this.local);
-    if (inner < 0) {
-      c.drop(-inner - 1);
-      return;
-    }
-    const available = len - (inner - off);
-    if (ipv4Version(buf, inner) !== 4) {
-      c.drop(Drop['not-ipv4-inner']);
-      return;
-    }
-    if (ipv4Check(buf, inner, available) !== 0) {
-      c.drop(Drop['inner-malformed']);
-      return;
-    }
-    const innerLen = ipv4TotalLen(buf, inner);
-    // A peer may send from its pods' subnet, or from its own public IP (a node answering a pod
-    // that reached it over the underlay: the reply is routed back through the overlay).
-    const src = ipv4Src(buf, inner);
-    if (this.antiSpoof && !peer.subnet.contains(src) && src !== peer.publicIp) {
-      c.drop(Drop['spoofed-source']);
-      return;
-    }
-    if (!this.local.subnet.contains(ipv4Dst(buf, inner))) {
-      c.drop(Drop['not-local-destination']);
-      return;
-    }
-    if (!this.tun.write(buf, inner, innerLen)) {
-      c.drop(Drop['tun-write-failed']);
-      return;
-    }
     c.rxPackets++;
     c.rxBytes += innerLen;
-    const pc = peer.counters;
+    const pc = d.peer!.counters;
     pc.rxPackets++;
     pc.rxBytes += innerLen;
     pc.lastRx = this.now();

@@ -3,6 +3,7 @@
 // uses to find leftovers), interface names (at most 15 characters, the kernel's IFNAMSIZ - 1), VTEP
 // MACs and Deployment-style replica names (`nginx-<hash>-<5 chars>`). Nothing here throws.
 import { createHash } from 'node:crypto';
+import { backendFacts, type BackendName } from '../backend/table.js';
 
 /** Longest interface name Linux accepts. */
 export const IFNAME_MAX = 15;
@@ -57,8 +58,8 @@ export function hostVethName(pod: string, attempt = 0): string {
 }
 
 /** The TUN device the node agent opens for a backend (flannel's names). */
-export function tunDeviceName(backend: 'vxlan' | 'udp'): string {
-  return backend === 'vxlan' ? 'flannel.1' : 'flannel0';
+export function tunDeviceName(backend: BackendName): string {
+  return backendFacts(backend).tunName;
 }
 
 /** VTEP MAC of node `index` (0-based): 0e:00:00:HH:LL:01 where HHLL = index + 1. */

@@ -7,6 +7,7 @@
 // nothing else throws. Pure: no I/O besides what the caller passes in.
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
+import { backendFacts, backendNamesText, isBackendName, type BackendName } from '../backend/table.js';
 import { ConfigError } from '../util/errors.js';
 import { IMPAIRMENT_FIELDS, parseImpairment } from '../underlay/impair-spec.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
@@ -25,11 +26,10 @@ import {
   vtepMac,
 } from './names.js';
 
-export type BackendType = 'vxlan' | 'udp';
 export type CapturePoint = 'inner' | 'outer';
 
 export interface LabBackend {
-  type: BackendType;
+  type: BackendName;
   /** VXLAN network identifier (0 for udp). */
   vni: number;
   port: number;
@@ -95,10 +95,6 @@ export interface LabTopology {
 }
 
 export const BUILTIN_PROGRAMS = ['http', 'echo', 'sleep', 'fetch'] as const;
-
-/** Bytes each backend adds in front of the inner IP packet (outer IPv4 + UDP [+ VXLAN + Ethernet]). */
-const OVERHEAD: Record<BackendType, number> = { vxlan: 50, udp: 28 };
-const DEFAULT_PORT: Record<BackendType, number> = { vxlan: 8472, udp: 8285 };
 
 type Path = (string | number)[];
 
@@ -220,7 +216,7 @@ class Validator {
     if (underlay.prefix > 30) this.fail(['underlay'], 'must have room for nodes (prefix /30 or shorter)');
     if (underlay.overlaps(network)) this.fail(['underlay'], `${underlay} overlaps the pod network ${network}`);
     const mtu = this.int(top, 'mtu', [], 576, 9000) ?? 1500;
-    const podMtu = mtu - OVERHEAD[backend.type];
+    const podMtu = mtu - backendFacts(backend.type).overhead;
 
     const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type);
     const pods = this.pods(top['pods'], name, nodes);
@@ -267,17 +263,21 @@ class Validator {
   }
 
   private backend(value: unknown): LabBackend {
-    if (value === undefined || value === null) return { type: 'vxlan', vni: 1, port: DEFAULT_PORT.vxlan };
+    if (value === undefined || value === null) return this.backendOf('vxlan', undefined, undefined);
     const rec = typeof value === 'string' ? { type: value } : this.obj(value, ['backend'], ['type', 'vni', 'port']);
     const type = this.str(rec, 'type', ['backend'], false) ?? 'vxlan';
-    if (type !== 'vxlan' && type !== 'udp') this.fail(['backend', 'type'], `"${type}" is not a backend (vxlan or udp)`);
+    if (!isBackendName(type)) this.fail(['backend', 'type'], `"${type}" is not a backend (${backendNamesText()})`);
     const vni = this.int(rec, 'vni', ['backend'], 0, 0xffffff);
-    if (type === 'udp' && vni !== undefined) this.fail(['backend', 'vni'], 'only applies to the vxlan backend');
-    const port = this.int(rec, 'port', ['backend'], 1, 65535) ?? DEFAULT_PORT[type];
-    return { type, vni: type === 'vxlan' ? (vni ?? 1) : 0, port };
+    if (backendFacts(type).defaultVni === null && vni !== undefined) this.fail(['backend', 'vni'], 'only applies to the vxlan backend');
+    return this.backendOf(type, vni, this.int(rec, 'port', ['backend'], 1, 65535));
   }
 
-  private nodes(value: unknown, lab: string, network: Cidr, subnetLen: number, underlay: Cidr, backend: BackendType): LabNode[] {
+  private backendOf(type: BackendName, vni: number | undefined, port: number | undefined): LabBackend {
+    const facts = backendFacts(type);
+    return { type, vni: facts.defaultVni === null ? 0 : (vni ?? facts.defaultVni), port: port ?? facts.defaultPort };
+  }
+
+  private nodes(value: unknown, lab: string, network: Cidr, subnetLen: number, underlay: Cidr, backend: BackendName): LabNode[] {
     const items = this.list(value, ['nodes']);
     if (items.length === 0) this.fail(['nodes'], 'must list at least one node');
     const seen = new Set<string>();

@@ -12,7 +12,8 @@ import { formatIpv4, type Cidr } from '../addr/ipv4.js';
 import { formatMac } from '../addr/mac.js';
 import type { Membership, MembershipEvent, PeerInfo, LocalLease } from '../control/membership.js';
 import { writeSubnetEnv } from '../control/subnet-env.js';
-import { BACKENDS, defaultMtu, type Backend } from '../dataplane/backends.js';
+import { defaultMtu } from '../backend/table.js';
+import { BACKENDS, type Backend } from '../dataplane/backends.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import type { TunDevice } from '../tun/device.js';
 import { openLinuxTun } from '../tun/linux.js';
@@ -104,10 +105,10 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
     // Packets live in fixed slots (util/buffers.ts): a jumbo underlay (loopback's 65536) still gets
     // a TUN MTU that fits them.
-    const mtuLimit = Math.min(underlayMtu - 28 - backend.overhead, SLOT_SIZE - PACKET_HEADROOM);
+    const mtuLimit = Math.min(underlayMtu - backend.overhead, SLOT_SIZE - PACKET_HEADROOM);
     const mtu = opts.mtu ?? Math.min(defaultMtu(backend, underlayMtu), mtuLimit);
     if (mtu < 576 || mtu > mtuLimit) {
-      throw new ConfigError(`--mtu ${mtu} does not fit: it must be between 576 and ${mtuLimit} (underlay MTU ${underlayMtu} minus ${28 + backend.overhead}, at most ${SLOT_SIZE - PACKET_HEADROOM})`);
+      throw new ConfigError(`--mtu ${mtu} does not fit: it must be between 576 and ${mtuLimit} (underlay MTU ${underlayMtu} minus ${backend.overhead}, at most ${SLOT_SIZE - PACKET_HEADROOM})`);
     }
 
     const raw =
@@ -117,7 +118,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     undo.push(() => raw.close());
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
-    const tunName = opts.tunName ?? backend.defaultTunName;
+    const tunName = opts.tunName ?? backend.tunName;
     const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true });
     undo.push(() => rawTun.close());
     await configureTun(rawTun.name, lease.subnet, mtu);

@@ -8,7 +8,7 @@ import { parseCaptureFilter } from '../capture/filter.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../capture/pcap.js';
 import { createStreamSink, type CaptureSink, type CaptureStats } from '../capture/sink.js';
 import type { TappedTun, TappedUnderlay } from '../capture/taps.js';
-import type { BackendName } from '../dataplane/backends.js';
+import type { BackendName } from '../backend/table.js';
 import type { TunDevice } from '../tun/device.js';
 import type { Underlay } from '../underlay/underlay.js';
 import type { Clock } from '../util/clock.js';

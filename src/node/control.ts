@@ -125,6 +125,7 @@ export function controlHandlers(node: RunningNode): Record<string, RpcHandler> {
         dst: ipParam(params, 'to'),
         proto,
         port: optionalInt(params, 'port', 0, 65535),
+        srcPort: optionalInt(params, 'sport', 0, 65535),
         size: optionalInt(params, 'size', 20, 65535),
         ttl: optionalInt(params, 'ttl', 0, 255),
         dontFragment: params.df === true,

@@ -2,18 +2,12 @@
 // IP packets back. Implementations: the Linux TUN device (tun/linux.ts) and an in-memory device
 // (tun/memory.ts); both pass test/helpers/tun-compliance.ts.
 //
-// Buffer ownership: a PacketBatch passed to the read handler belongs to the device and is valid only
-// until the handler returns; the handler may overwrite the headroom in front of each packet (at
-// least PACKET_HEADROOM bytes) and the packet bytes themselves. write() does not keep a reference to
-// the buffer after it returns (it copies or writes synchronously).
+// Buffer ownership: a PacketBatch (util/buffers.ts) passed to the read handler belongs to the device
+// and is valid only until the handler returns; the handler may overwrite the headroom in front of
+// each packet (at least PACKET_HEADROOM bytes) and the packet bytes themselves. write() does not
+// keep a reference to the buffer after it returns (it copies or writes synchronously).
 
-/** A burst of packets: packet i is bufs[i][offs[i] .. offs[i] + lens[i]). */
-export interface PacketBatch {
-  count: number;
-  bufs: Buffer[];
-  offs: Int32Array;
-  lens: Int32Array;
-}
+import type { PacketBatch } from '../util/buffers.js';
 
 export interface TunDevice {
   readonly name: string;
@@ -26,21 +20,4 @@ export interface TunDevice {
   flush(): void;
   /** Stops reading and closes the device. Idempotent. */
   close(): Promise<void>;
-}
-
-/**
- * Points the first `count` packets of a batch at their slots of a slab (slot i starts at
- * i * slotSize, its packet after `headroom` free bytes). Devices call it before each burst, since
- * the previous handler may have moved offsets (encapsulating or decapsulating in place).
- */
-export function pointAtSlots(batch: PacketBatch, slab: Buffer, count: number, slotSize: number, headroom: number): void {
-  for (let i = 0; i < count; i++) {
-    batch.bufs[i] = slab;
-    batch.offs[i] = i * slotSize + headroom;
-  }
-  batch.count = count;
-}
-
-export function newPacketBatch(capacity: number): PacketBatch {
-  return { count: 0, bufs: new Array<Buffer>(capacity), offs: new Int32Array(capacity), lens: new Int32Array(capacity) };
 }

@@ -1,4 +1,4 @@
-// The Linux TUN device (IFF_TUN | IFF_NO_PI) over the native addon (tun/native.ts): bursts of up to
+// The Linux TUN device (IFF_TUN | IFF_NO_PI) over the native addon (sys/addon.ts): bursts of up to
 // `burst` IP packets are read into one preallocated slab, packet i at i*SLOT_SIZE + PACKET_HEADROOM,
 // and handed to the handler as one PacketBatch (the same arrays every time: no per-packet
 // allocation). Writes are synchronous write(2) calls.
@@ -13,16 +13,16 @@
 //
 // It does not configure addresses, routes, MTU or link state (the node agent runs iproute2); `mtu`
 // is recorded for the data path and bounds nothing here except validation against the slot size.
-// Opening it in a network namespace: withNetns(ns, () => openLinuxTun(...)) from tun/native.ts.
+// Opening it in a network namespace: withNetns(ns, () => openLinuxTun(...)) from sys/netns.ts.
 //
 // Throws: openLinuxTun → ConfigError (bad name/mtu/burst), PermissionError (not root / no
 // CAP_NET_ADMIN), DeviceError (no /dev/net/tun, busy name, addon not built). write() never throws
 // per packet: false means dropped (queue full, device down, bad length, closed) and is counted.
 // Buffer ownership: see tun/device.ts; the batch is valid until the handler returns.
-import { MAX_PACKET, PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
+import { MAX_PACKET, PACKET_HEADROOM, SLOT_SIZE, newPacketBatch, pointAtSlots, type PacketBatch } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
-import { newPacketBatch, pointAtSlots, type PacketBatch, type TunDevice } from './device.js';
-import { loadNative, nativeError, type NativeAddon, type NativeHandle } from './native.js';
+import { type TunDevice } from './device.js';
+import { loadNative, nativeError, type NativeAddon, type NativeHandle } from '../sys/addon.js';
 import {
   completeChecksum,
   newVnetHdr,

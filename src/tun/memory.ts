@@ -16,9 +16,9 @@
 // to the handler is valid until it returns (slots are reused). write() copies before returning;
 // onWrite receives a view of the caller's buffer that is valid only during the call.
 // Throws: the constructor throws ConfigError on bad options; start() twice throws DeviceError.
-import { MAX_PACKET, PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
+import { MAX_PACKET, PACKET_HEADROOM, SLOT_SIZE, newPacketBatch, type PacketBatch } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
-import { newPacketBatch, type PacketBatch, type TunDevice } from './device.js';
+import { type TunDevice } from './device.js';
 
 export interface MemoryTunOptions {
   name?: string;

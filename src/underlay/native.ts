@@ -18,11 +18,10 @@
 // Buffer ownership: send() copies into the native queue; a batch is valid until the handler returns.
 import { constants as osConstants } from 'node:os';
 import { formatIpv4 } from '../addr/ipv4.js';
-import { loadNative, type NativeAddon, type NativeHandle } from '../tun/native.js';
-import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
+import { loadNative, type NativeAddon, type NativeHandle } from '../sys/addon.js';
+import { PACKET_HEADROOM, SLOT_SIZE, pointAtSlots } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { bindError, checkUdpOptions } from './udp.js';
-import { pointAtSlots } from '../tun/device.js';
 import { newDatagramBatch, type DatagramBatch, type Underlay } from './underlay.js';
 
 export interface NativeUdpUnderlayOptions {

@@ -12,7 +12,7 @@
 // it (memory, native with its raw send socket) send from that port and say so with
 // `choosesSrcPort`; those that cannot (node:dgram, native without CAP_NET_RAW) send from their bound
 // port. Receivers must not care which source port a peer used.
-import type { PacketBatch } from '../tun/device.js';
+import type { PacketBatch } from '../util/buffers.js';
 
 /** A burst of received datagrams; datagram i came from addrs[i]:ports[i]. */
 export interface DatagramBatch extends PacketBatch {

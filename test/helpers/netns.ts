@@ -3,7 +3,7 @@
 // How tests run code "inside" a namespace — two ways, pick per need:
 //  1. ns.exec(cmd, args): runs `ip netns exec <name> cmd args…` as a child process (iproute2, ping,
 //     socat, a whole node process via `node dist/…`). Rejects with the command's stderr.
-//  2. ns.run(fn) / withNetns(name, fn) from src/tun/native.ts: the native addon moves the calling
+//  2. ns.run(fn) / withNetns(name, fn) from src/sys/netns.ts: the native addon moves the calling
 //     thread into the namespace with setns(2) for the synchronous duration of fn, then back. Any fd
 //     opened inside (openLinuxTun, openNativeUdpUnderlay) lives in the namespace for its whole life,
 //     so the test process itself reads/writes the TUN device and sockets there, with no child
@@ -17,7 +17,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { withNetns } from '../../src/tun/native.js';
+import { withNetns } from '../../src/sys/netns.js';
 
 const execFileP = promisify(execFile);
 

@@ -8,8 +8,8 @@
 // Also exports tiny IPv4/UDP build/parse helpers for harnesses (independent of src/wire on purpose).
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatIpv4 } from '../../src/addr/ipv4.js';
-import type { PacketBatch, TunDevice } from '../../src/tun/device.js';
-import { PACKET_HEADROOM } from '../../src/util/buffers.js';
+import type { TunDevice } from '../../src/tun/device.js';
+import { type PacketBatch, PACKET_HEADROOM } from '../../src/util/buffers.js';
 import { waitFor } from './underlay-compliance.js';
 
 export interface KernelDatagram {

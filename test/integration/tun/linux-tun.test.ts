@@ -3,7 +3,7 @@
 // withNetns (setns on this thread only while opening), then reads/writes them from here.
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
-import { nativeAvailable } from '../../../src/tun/native.js';
+import { nativeAvailable } from '../../../src/sys/addon.js';
 import { openLinuxTun } from '../../../src/tun/linux.js';
 import { createNativeUdpUnderlay } from '../../../src/underlay/native.js';
 import { cleanupNetns, createNetns, run, type Netns } from '../../helpers/netns.js';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
 import { LINKTYPE_ETHERNET, readPcap } from '../../../src/capture/pcap.js';
-import { nativeAvailable } from '../../../src/tun/native.js';
+import { nativeAvailable } from '../../../src/sys/addon.js';
 import { createNativeUdpUnderlay, type NativeUdpUnderlay } from '../../../src/underlay/native.js';
 import { udpChecksum, udpChecksumIpv4, udpDstPort, udpLength, udpSrcPort } from '../../../src/wire/udp.js';
 import { cleanupNetns, createNetns, createVethPair, type Netns } from '../../helpers/netns.js';

@@ -2,7 +2,7 @@
 // one runs the full compliance suite across the link; bind errors inside a namespace are checked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
-import { nativeAvailable } from '../../../src/tun/native.js';
+import { nativeAvailable } from '../../../src/sys/addon.js';
 import { createNativeUdpUnderlay } from '../../../src/underlay/native.js';
 import type { Underlay } from '../../../src/underlay/underlay.js';
 import { cleanupNetns, createNetns, createVethPair, run, type Netns } from '../../helpers/netns.js';

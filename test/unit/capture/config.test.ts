@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { capturePath, openCaptureFiles, parseCaptureConfig } from '../../../src/capture/config.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW, readPcap } from '../../../src/capture/pcap.js';
-import { newPacketBatch, type PacketBatch, type TunDevice } from '../../../src/tun/device.js';
+import { type TunDevice } from '../../../src/tun/device.js';
+import { newPacketBatch, type PacketBatch } from '../../../src/util/buffers.js';
 import { VirtualClock } from '../../../src/util/clock.js';
 import { icmpPacket, ipv4Packet, ports } from './packets.js';
 

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { Cidr, formatIpv4, parseIpv4 as ip } from '../../../src/addr/ipv4.js';
 import { parseMac } from '../../../src/addr/mac.js';
-import { BACKENDS, type BackendName } from '../../../src/dataplane/backends.js';
+import type { BackendName } from '../../../src/backend/table.js';
+import { BACKENDS } from '../../../src/dataplane/backends.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
 import { MemoryNetwork, type MemoryUnderlay } from '../../../src/underlay/memory.js';
@@ -48,7 +49,7 @@ function buildCluster(backendName: BackendName) {
   const nodes: SimNode[] = SPECS.map((s) => {
     // TUN MTU above the path MTU, as a user's --mtu mistake would make it, so the data path's own
     // MTU check is exercised.
-    const tun = new MemoryTun({ name: backend.defaultTunName, mtu: 9000 });
+    const tun = new MemoryTun({ name: backend.tunName, mtu: 9000 });
     const underlay = net.attach(ip(s.ip), backend.defaultPort);
     const mac = parseMac(s.mac);
     const dp = new Dataplane({
@@ -209,7 +210,7 @@ describe.each(['vxlan', 'udp'] as const)('three simulated nodes, %s backend', (b
     const { nodes, settle, backend } = buildCluster(backendName);
     const n1 = nodes[0]!;
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 1, 56, { ttl: 1 }));
-    const pathMtu = 1500 - 28 - backend.overhead;
+    const pathMtu = 1500 - backend.overhead;
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 2, pathMtu - 28 + 1, { df: true }));
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 3, pathMtu - 28 + 1, { df: false }));
     n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 4, pathMtu - 28)); // exactly fits

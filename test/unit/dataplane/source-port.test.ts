@@ -5,40 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { Cidr, parseIpv4 as ip } from '../../../src/addr/ipv4.js';
 import { parseMac } from '../../../src/addr/mac.js';
-import { BACKENDS, type BackendName } from '../../../src/dataplane/backends.js';
+import type { BackendName } from '../../../src/backend/table.js';
+import { BACKENDS } from '../../../src/dataplane/backends.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
 import { MemoryNetwork } from '../../../src/underlay/memory.js';
-import type { DatagramBatch, Underlay } from '../../../src/underlay/underlay.js';
 import { FLOW_PORT_MAX, FLOW_PORT_MIN, flowSourcePort } from '../../../src/wire/flow-hash.js';
 import { icmpEcho, udpPacket } from '../../helpers/packets.js';
-
-/** Passes everything through and remembers the source port of every datagram received. */
-class PortSpy implements Underlay {
-  readonly seen: number[] = [];
-  constructor(private readonly inner: Underlay) {}
-  get localAddr(): number {
-    return this.inner.localAddr;
-  }
-  get localPort(): number {
-    return this.inner.localPort;
-  }
-  start(onBatch: (batch: DatagramBatch) => void): void {
-    this.inner.start((b) => {
-      for (let i = 0; i < b.count; i++) this.seen.push(b.ports[i]!);
-      onBatch(b);
-    });
-  }
-  send(buf: Buffer, off: number, len: number, addr: number, port: number, srcPort?: number): boolean {
-    return this.inner.send(buf, off, len, addr, port, srcPort);
-  }
-  flush(): void {
-    this.inner.flush();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
+import { UnderlaySpy } from '../../helpers/underlay-spy.js';
 
 function twoNodes(backendName: BackendName) {
   const backend = BACKENDS[backendName];
@@ -48,8 +22,8 @@ function twoNodes(backendName: BackendName) {
     { name: 'node2', subnet: '10.244.2.0/24', ip: '192.168.1.3', mac: '0e:00:00:00:02:01' },
   ];
   const nodes = specs.map((s) => {
-    const tun = new MemoryTun({ name: backend.defaultTunName, mtu: 1450 });
-    const underlay = new PortSpy(net.attach(ip(s.ip), backend.defaultPort));
+    const tun = new MemoryTun({ name: backend.tunName, mtu: 1450 });
+    const underlay = new UnderlaySpy(net.attach(ip(s.ip), backend.defaultPort));
     const dp = new Dataplane({
       tun,
       underlay,

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
-import type { PacketBatch } from '../../../src/tun/device.js';
+import { type PacketBatch, PACKET_HEADROOM } from '../../../src/util/buffers.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
-import { PACKET_HEADROOM } from '../../../src/util/buffers.js';
 import { buildIpv4Udp, parseIpv4Udp, runTunCompliance, type KernelDatagram, type TunHarness } from '../../helpers/tun-compliance.js';
 
 function memoryHarness(): TunHarness {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
-import { nativeAvailable } from '../../../src/tun/native.js';
+import { nativeAvailable } from '../../../src/sys/addon.js';
 import { openNativeUdpUnderlay, type NativeUdpUnderlay } from '../../../src/underlay/native.js';
 import type { Underlay } from '../../../src/underlay/underlay.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../../../src/util/buffers.js';

@@ -3,13 +3,12 @@
 // the npm registry, and node:dgram has no recvmmsg/sendmmsg, so both the TUN device and the batched
 // UDP socket live in our own small N-API addon (plain C, no node-addon-api).
 //
-// Exports the raw, typed addon (for tun/linux.ts and underlay/native.ts only), a loader that throws
-// DeviceError when the addon was not built, the OS-error mapping shared by those wrappers, and
-// withNetns(), which runs a synchronous function with the calling thread inside a network namespace.
+// Exports the raw, typed addon (for tun/linux.ts, underlay/native.ts and sys/netns.ts only), a
+// loader that throws DeviceError when the addon was not built, and the OS-error mapping shared by
+// those wrappers. The addon is cached by the loader (loaded once per process, like any module).
 //
-// Throws: loadNative() → DeviceError when the addon cannot be loaded. withNetns() → DeviceError /
-// PermissionError when the namespace cannot be entered. The addon's functions throw plain Errors with
-// an errno `code`; callers turn them into FlanErrors with nativeError().
+// Throws: loadNative() → DeviceError when the addon cannot be loaded. The addon's functions throw
+// plain Errors with an errno `code`; callers turn them into FlanErrors with nativeError().
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -143,32 +142,4 @@ export function nativeError(err: unknown, message?: string): FlanError {
   const code = nativeCode(err);
   if (code === 'EPERM' || code === 'EACCES') return new PermissionError(text, { cause: err });
   return new DeviceError(text, { cause: err });
-}
-
-const NETNS_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
-
-/**
- * Runs `fn` with the calling thread inside the network namespace `name` (as created by
- * `ip netns add`, i.e. /run/netns/<name>) and returns its result; the thread is back in its own
- * namespace when this returns or throws. TUN devices and sockets opened inside `fn` stay in that
- * namespace for their whole life. Only the synchronous part of `fn` runs inside: if it returns a
- * promise, everything after its first await runs outside (openLinuxTun and openNativeUdpUnderlay
- * open their fds synchronously, so `withNetns(ns, () => openNativeUdpUnderlay(...))` works; node:dgram
- * sockets bind asynchronously and do NOT). Only the calling thread moves; needs root (CAP_SYS_ADMIN).
- */
-export function withNetns<T>(name: string, fn: () => T): T {
-  if (!NETNS_NAME.test(name) || name === '.' || name === '..') throw new DeviceError(`bad network namespace name "${name}"`);
-  const addon = loadNative();
-  let saved: number;
-  try {
-    saved = addon.netnsEnter(`/run/netns/${name}`);
-  } catch (err) {
-    throw nativeError(err, `cannot enter network namespace ${name}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  try {
-    return fn();
-  } finally {
-    // If this fails the thread would stay in the namespace: that is not recoverable.
-    addon.netnsRestore(saved);
-  }
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadNative, nativeAvailable, nativeError, withNetns } from '../../../src/tun/native.js';
-import { openLinuxTun } from '../../../src/tun/linux.js';
+import { loadNative, nativeAvailable, nativeError } from '../../../src/sys/addon.js';
 import { requireOrSkip } from '../../helpers/root.js';
 
 const skip = requireOrSkip(nativeAvailable(), 'native addon tests: the addon is not built (run npm install)');
@@ -26,16 +25,5 @@ describe.skipIf(skip)('native addon', () => {
     const addon = loadNative();
     expect(() => addon.devClose({} as never)).toThrow(TypeError);
     expect(() => addon.tunWrite(42 as never, Buffer.alloc(1), 0, 1)).toThrow(TypeError);
-  });
-
-  it('withNetns refuses bad names and unknown namespaces', () => {
-    expect(() => withNetns('../etc', () => 1)).toThrow(expect.objectContaining({ name: 'DeviceError' }));
-    expect(() => withNetns('flt-does-not-exist-9f9f', () => 1)).toThrow(expect.objectContaining({ name: 'DeviceError' }));
-  });
-
-  it('openLinuxTun validates its options before touching the OS', () => {
-    expect(() => openLinuxTun({ name: 'much-too-long-name0', mtu: 1500 })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
-    expect(() => openLinuxTun({ name: 'flt0', mtu: 10 })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
-    expect(() => openLinuxTun({ name: 'flt0', mtu: 1500, burst: 0 })).toThrow(expect.objectContaining({ name: 'ConfigError' }));
   });
 });
