@@ -8,7 +8,9 @@ import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { parseMac, randomMac } from '../addr/mac.js';
-import { BACKEND_NAMES, perBackendText, type BackendName } from '../backend/table.js';
+import { BACKEND_NAMES, isWgKeyText, perBackendText, type BackendName } from '../backend/table.js';
+import { wgKeySource, type WgKeySource } from '../node/wg-key.js';
+import { WG_TIMINGS } from '../wireguard/constants.js';
 import { defaultBackend, type Membership } from '../control/membership.js';
 import { createStaticMembership } from '../control/static.js';
 import { startNode } from '../node/agent.js';
@@ -58,6 +60,10 @@ export interface NodeFlags {
   metricsAddr?: string;
   logLevel: string;
   logFormat?: string;
+  wgPrivateKey?: string;
+  psk?: string;
+  persistentKeepalive?: string;
+  wgRekeyAfter?: string;
   [impair: string]: unknown;
 }
 
@@ -78,7 +84,11 @@ export function registerNodeCommand(program: Command): void {
     .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
     .option('--vtep-mac <mac>', 'this node\'s VTEP MAC (vxlan; default random)')
-    .option('--peer <spec>', 'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--peer <spec>', 'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..][,key=<wireguard public key>] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--wg-private-key <file>', 'wireguard: this node\'s private key file, created (0600) if missing (default <state-dir>/<name>.wg-key)')
+    .option('--psk <base64>', 'wireguard (with --peer): pre-shared key mixed into every handshake (wg genpsk)')
+    .option('--persistent-keepalive <seconds>', 'wireguard (with --peer): keepalive to each peer every N seconds (default off)')
+    .option('--wg-rekey-after <seconds>', 'wireguard: start a new handshake after N seconds instead of 120 (for tests)')
     .option('--tun <name>', `TUN device name (default ${perBackendText((b) => b.tunName)})`)
     .option('--mtu <bytes>', `TUN MTU (default: underlay MTU minus ${perBackendText((b) => b.overhead)})`)
     .option('--underlay-mtu <bytes>', 'underlay MTU (default: MTU of the interface holding the public IP)')
@@ -135,7 +145,7 @@ function intFlag(name: string, value: string | undefined, min: number, max: numb
   return n;
 }
 
-async function buildMembership(flags: NodeFlags, log: Logger): Promise<Membership> {
+async function buildMembership(flags: NodeFlags, log: Logger, wgKeys: WgKeySource): Promise<Membership> {
   const name = flags.name!;
   if (flags.cluster) {
     if (flags.peer.length > 0 || flags.subnet) throw new ConfigError('--cluster takes the peers and subnets from the file: drop --peer/--subnet');
@@ -155,6 +165,7 @@ async function buildMembership(flags: NodeFlags, log: Logger): Promise<Membershi
       leaseTtlSeconds: ttl,
       subnetEnvPath: flags.subnetFile,
       stateFile: path.join(flags.stateDir, `${name}.state.json`),
+      wireguardPublicKey: () => wgKeys.publicKey(),
     });
   }
   if (!flags.publicIp || !flags.subnet || !flags.network) {
@@ -164,6 +175,14 @@ async function buildMembership(flags: NodeFlags, log: Logger): Promise<Membershi
   const backend = defaultBackend(type);
   backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
   if (type === 'vxlan') backend.vni = intFlag('vni', flags.vni, 0, 0xffffff) ?? backend.vni;
+  if ((flags.psk !== undefined || flags.persistentKeepalive !== undefined) && type !== 'wireguard') {
+    throw new ConfigError('--psk and --persistent-keepalive apply to --backend wireguard only');
+  }
+  if (flags.psk !== undefined) {
+    if (!isWgKeyText(flags.psk)) throw new ConfigError('--psk: expected a base64 32-byte key (wg genpsk)');
+    backend.psk = Buffer.from(flags.psk, 'base64');
+  }
+  backend.persistentKeepaliveS = intFlag('persistent-keepalive', flags.persistentKeepalive, 0, 65535);
   const vtepMac = type === 'vxlan' ? (flags.vtepMac ? parseMac(flags.vtepMac) : randomMac(randomRng())) : undefined;
   return createFlagMembership({
     network: Cidr.parse(flags.network, { strict: true }),
@@ -191,7 +210,9 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const pretty = flags.logFormat ? flags.logFormat === 'pretty' : process.stderr.isTTY;
   const log = createLogger({ level: flags.logLevel as never, pretty, name: flags.name });
   fs.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
-  const membership = await buildMembership(flags, log);
+  const wgKeys = wgKeySource(flags.wgPrivateKey ?? path.join(flags.stateDir, `${flags.name}.wg-key`));
+  const rekeyAfter = intFlag('wg-rekey-after', flags.wgRekeyAfter, 1, 120);
+  const membership = await buildMembership(flags, log, wgKeys);
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
   const impairment = startupImpairment(flags);
@@ -214,6 +235,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     logger: log,
     clock: realClock,
     rng: seed === undefined ? randomRng() : seededRng(seed),
+    wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : { ...WG_TIMINGS, rekeyAfterTimeMs: rekeyAfter * 1000 } },
   });
   if (impairment) node.impairments.setDefault(impairment);
 

@@ -57,6 +57,8 @@ export interface EtcdMembershipOptions {
   leaseTtlSeconds?: number;
   /** A previous subnet.env whose FLANNEL_SUBNET is reused when free. */
   subnetEnvPath?: string;
+  /** This node's WireGuard public key, asked for when the network's backend is wireguard. */
+  wireguardPublicKey?: () => Buffer;
   /** Where the VTEP MAC is kept across restarts (vxlan). Without it the MAC changes per start. */
   stateFile?: string;
   rng?: Rng;
@@ -170,6 +172,10 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     if (cfg.backend.type === 'vxlan') {
       attrs.vni = cfg.backend.vni;
       attrs.vtepMac = vtepMac;
+    }
+    if (cfg.backend.type === 'wireguard') {
+      if (!opts.wireguardPublicKey) throw new ConfigError('the network uses the wireguard backend but this node has no WireGuard key');
+      attrs.publicKey = opts.wireguardPublicKey().toString('base64');
     }
     return encodeLeaseAttrs(attrs);
   };

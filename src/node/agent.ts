@@ -14,7 +14,11 @@ import type { Membership, MembershipEvent, PeerInfo, LocalLease } from '../contr
 import { writeSubnetEnv } from '../control/subnet-env.js';
 import { defaultMtu } from '../backend/table.js';
 import { BACKENDS, type Backend } from '../dataplane/backends.js';
+import { DataplaneCounters } from '../dataplane/counters.js';
 import { Dataplane } from '../dataplane/dataplane.js';
+import { WgTunnel } from '../dataplane/wg-tunnel.js';
+import type { WgTimings } from '../wireguard/constants.js';
+import type { WgKeySource } from './wg-key.js';
 import type { TunDevice } from '../tun/device.js';
 import { openLinuxTun } from '../tun/linux.js';
 import type { Underlay } from '../underlay/underlay.js';
@@ -53,6 +57,8 @@ export interface NodeOptions {
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
   metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
+  /** wireguard backend: this node's key and, for tests, shortened protocol timers. */
+  wireguard?: { keys: WgKeySource; timings?: WgTimings };
   logger: Logger;
   clock: Clock;
   rng: Rng;
@@ -65,6 +71,8 @@ export interface RunningNode {
   readonly tun: TunDevice;
   readonly mtu: number;
   readonly dataplane: Dataplane;
+  /** The WireGuard sessions (wireguard backend only). */
+  readonly wireguard?: WgTunnel;
   readonly impairments: ImpairedUnderlay;
   readonly capture: NodeCapture;
   readonly membership: Membership;
@@ -101,14 +109,17 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     if (!lease.network.covers(lease.subnet)) throw new ConfigError(`subnet ${lease.subnet} is outside the network ${lease.network}`);
     const backend = BACKENDS[lease.backend.type];
     if (backend.name === 'vxlan' && !lease.vtepMac) throw new ConfigError('the vxlan backend needs a VTEP MAC for this node');
+    if (backend.encrypted && !opts.wireguard) throw new ConfigError('the wireguard backend needs a key file (--wg-private-key)');
 
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
     // Packets live in fixed slots (util/buffers.ts): a jumbo underlay (loopback's 65536) still gets
     // a TUN MTU that fits them.
-    const mtuLimit = Math.min(underlayMtu - backend.overhead, SLOT_SIZE - PACKET_HEADROOM);
+    // An encrypted backend appends padding (< 16) and a 16-byte tag behind the packet in its slot.
+    const tailroom = backend.encrypted ? 32 : 0;
+    const mtuLimit = Math.min(underlayMtu - backend.overhead, SLOT_SIZE - PACKET_HEADROOM - tailroom);
     const mtu = opts.mtu ?? Math.min(defaultMtu(backend, underlayMtu), mtuLimit);
     if (mtu < 576 || mtu > mtuLimit) {
-      throw new ConfigError(`--mtu ${mtu} does not fit: it must be between 576 and ${mtuLimit} (underlay MTU ${underlayMtu} minus ${backend.overhead}, at most ${SLOT_SIZE - PACKET_HEADROOM})`);
+      throw new ConfigError(`--mtu ${mtu} does not fit: it must be between 576 and ${mtuLimit} (underlay MTU ${underlayMtu} minus ${backend.overhead}, at most ${SLOT_SIZE - PACKET_HEADROOM - tailroom})`);
     }
 
     const raw =
@@ -128,10 +139,27 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const tun = capture.wrapTun(rawTun);
     const underlay: Underlay = capture.wrapUnderlay(impairments);
 
+    const counters = new DataplaneCounters();
+    const tunnel = opts.wireguard && backend.encrypted
+      ? new WgTunnel({
+          privateKey: opts.wireguard.keys.privateKey(),
+          psk: lease.backend.psk,
+          persistentKeepaliveS: lease.backend.persistentKeepaliveS,
+          mtu,
+          underlay,
+          counters,
+          clock: opts.clock,
+          rng: opts.rng,
+          timings: opts.wireguard.timings,
+        })
+      : undefined;
+    if (tunnel) undo.push(() => tunnel.close());
     const dataplane = new Dataplane({
       tun,
       underlay,
       backend,
+      tunnel,
+      counters,
       antiSpoof: opts.antiSpoof,
       now: () => opts.clock.now(),
       local: {
@@ -165,13 +193,14 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         return;
       }
       const peer = e.peer;
-      if (!lease.network.covers(peer.subnet) || peer.subnet.overlaps(lease.subnet) || (backend.name === 'vxlan' && !peer.vtepMac)) {
-        log.warn({ peer: describePeer(peer) }, 'ignoring peer: subnet outside the network, overlapping ours, or no VTEP MAC');
+      const missing = (backend.name === 'vxlan' && !peer.vtepMac) || (backend.encrypted && peer.publicKey?.length !== 32);
+      if (!lease.network.covers(peer.subnet) || peer.subnet.overlaps(lease.subnet) || missing) {
+        log.warn({ peer: describePeer(peer) }, 'ignoring peer: subnet outside the network, overlapping ours, or no VTEP MAC / public key');
         return;
       }
       dataplane.apply({
         type: 'add-peer',
-        peer: { name: peer.name ?? formatIpv4(peer.publicIp), subnet: peer.subnet, publicIp: peer.publicIp, port: lease.backend.port, vtepMac: peer.vtepMac },
+        peer: { name: peer.name ?? formatIpv4(peer.publicIp), subnet: peer.subnet, publicIp: peer.publicIp, port: lease.backend.port, vtepMac: peer.vtepMac, publicKey: peer.publicKey },
       });
       if (e.type === 'peer-added') kernelRoute('add', peer.subnet);
       log.info({ peer: describePeer(peer) }, e.type === 'peer-added' ? 'peer added' : 'peer updated');
@@ -194,6 +223,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       tun: rawTun,
       mtu,
       dataplane,
+      wireguard: tunnel,
       impairments,
       capture,
       membership: opts.membership,
@@ -219,6 +249,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
         port: lease.backend.port,
         vni: backend.name === 'vxlan' ? lease.backend.vni : undefined,
         vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined,
+        publicKey: tunnel ? tunnel.publicKey.toString('base64') : undefined,
         tun: rawTun.name,
         mtu,
         peers: dataplane.peers().length,

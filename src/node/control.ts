@@ -9,6 +9,7 @@ import { tracePacket } from '../dataplane/trace.js';
 import { formatImpairment, parseImpairment } from '../underlay/impair-spec.js';
 import { ConfigError } from '../util/errors.js';
 import type { RpcHandler } from '../util/rpc.js';
+import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { RunningNode } from './agent.js';
 
 export interface PeerStatus {
@@ -63,6 +64,8 @@ export function nodeStatus(node: RunningNode, now: number) {
     port: lease.backend.port,
     vni: backend.name === 'vxlan' ? lease.backend.vni : undefined,
     vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined,
+    publicKey: node.wireguard?.publicKey.toString('base64'),
+    wireguard: node.wireguard ? wireguardStatus(node.wireguard, now) : undefined,
     tun: node.tun.name,
     mtu: node.mtu,
     pathMtu: dataplane.pathMtu,
@@ -71,6 +74,21 @@ export function nodeStatus(node: RunningNode, now: number) {
     pid: process.pid,
     peers: dataplane.peers().map((p) => peerStatus(p, now)),
     counters: dataplane.counters.snapshot(),
+  };
+}
+
+/** wireguard: handshake and cookie counters, and per peer its key, endpoint and last handshake. */
+function wireguardStatus(t: WgTunnel, now: number) {
+  return {
+    ...t.stats,
+    peers: t.device.peers().map((p) => ({
+      name: p.ref.name,
+      publicKey: p.publicKey.toString('base64'),
+      endpoint: p.endpoint ? `${formatIpv4(p.endpoint.addr)}:${p.endpoint.port}` : null,
+      handshakes: p.stats.handshakesCompleted,
+      lastHandshakeAgo: p.stats.lastHandshakeAt < 0 ? null : Math.round(now - p.stats.lastHandshakeAt) / 1000,
+      session: p.keypairs.current !== null,
+    })),
   };
 }
 

@@ -25,9 +25,10 @@ export function createFlagMembership(opts: FlagMembershipOptions): Membership {
     const clash = seen.find((s) => s.overlaps(p.subnet));
     if (clash) throw new ConfigError(`--peer ${p.name}: subnet ${p.subnet} overlaps ${clash}`);
     seen.push(p.subnet);
+    if (opts.backend.type === 'wireguard' && !p.publicKey) throw new ConfigError(`--peer ${p.name}: the wireguard backend needs the peer's public key (key=..)`);
     if (opts.backend.type === 'vxlan' && !p.vtepMac) throw new ConfigError(`--peer ${p.name}: the vxlan backend needs the peer's VTEP MAC (mac=..)`);
   }
-  const peers: PeerInfo[] = opts.peers.map((p) => ({ name: p.name, subnet: p.subnet, publicIp: p.publicIp, vtepMac: p.vtepMac }));
+  const peers: PeerInfo[] = opts.peers.map((p) => ({ name: p.name, subnet: p.subnet, publicIp: p.publicIp, vtepMac: p.vtepMac, publicKey: p.publicKey }));
   let running = false;
   return {
     async start(onEvent: (e: MembershipEvent) => void): Promise<LocalLease> {

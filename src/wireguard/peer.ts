@@ -37,7 +37,7 @@ export class WgPeer<T> {
     readonly publicKey: Buffer,
     psk: Buffer,
     endpoint: Endpoint | null,
-    readonly ref: T,
+    public ref: T,
     now: () => number,
   ) {
     this.endpoint = endpoint;

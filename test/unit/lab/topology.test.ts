@@ -191,7 +191,7 @@ describe('parseTopology: validation names the field and the line', () => {
 
   it('unknown fields, bad backends, bad names, YAML syntax errors', () => {
     expect(errorOf(base(pod('a')) + '\npodz: []').message).toMatch(/podz is not a known field/);
-    expect(errorOf(base(pod('a')) + '\nbackend: { type: gre }').message).toMatch(/backend\.type "gre" is not a backend \(vxlan or udp\)/);
+    expect(errorOf(base(pod('a')) + '\nbackend: { type: gre }').message).toMatch(/backend\.type "gre" is not a backend \(vxlan, udp or wireguard\)/);
     expect(errorOf(base(pod('a')) + '\nbackend: { type: udp, vni: 3 }').message).toMatch(/backend\.vni only applies to the vxlan backend/);
     expect(errorOf(base(pod('a')).replace('name: t', 'name: my-lab')).message).toMatch(/^two-nodes\.yaml:1: name "my-lab" is not a valid lab name/);
     expect(errorOf(base(pod('Bad_Name'))).message).toMatch(/pods\[0\]\.name "Bad_Name" is not a valid name/);
