@@ -10,7 +10,7 @@ import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { parseMac, randomMac } from '../addr/mac.js';
 import { BACKEND_NAMES, isWgKeyText, perBackendText, type BackendName } from '../backend/table.js';
 import { wgKeySource, type WgKeySource } from '../node/wg-key.js';
-import { WG_TIMINGS } from '../wireguard/constants.js';
+import { WG_TIMINGS, type WgTimings } from '../wireguard/constants.js';
 import { defaultBackend, type Membership } from '../control/membership.js';
 import { createStaticMembership } from '../control/static.js';
 import { startNode } from '../node/agent.js';
@@ -88,7 +88,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--wg-private-key <file>', 'wireguard: this node\'s private key file, created (0600) if missing (default <state-dir>/<name>.wg-key)')
     .option('--psk <base64>', 'wireguard (with --peer): pre-shared key mixed into every handshake (wg genpsk)')
     .option('--persistent-keepalive <seconds>', 'wireguard (with --peer): keepalive to each peer every N seconds (default off)')
-    .option('--wg-rekey-after <seconds>', 'wireguard: start a new handshake after N seconds instead of 120 (for tests)')
+    .option('--wg-rekey-after <seconds>', 'wireguard, for tests: REKEY_AFTER_TIME N s instead of 120, and REKEY_TIMEOUT min(N, 5) s')
     .option('--tun <name>', `TUN device name (default ${perBackendText((b) => b.tunName)})`)
     .option('--mtu <bytes>', `TUN MTU (default: underlay MTU minus ${perBackendText((b) => b.overhead)})`)
     .option('--underlay-mtu <bytes>', 'underlay MTU (default: MTU of the interface holding the public IP)')
@@ -204,6 +204,11 @@ export function parseEndpoints(text: string): string[] {
   return list;
 }
 
+/** --wg-rekey-after: a session is renewed after `seconds`, and initiations may follow that often. */
+function shortRekey(seconds: number): WgTimings {
+  return { ...WG_TIMINGS, rekeyAfterTimeMs: seconds * 1000, rekeyTimeoutMs: Math.min(seconds, 5) * 1000 };
+}
+
 export async function runNode(flags: NodeFlags): Promise<void> {
   if (!flags.name) throw new ConfigError('--name is required');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.name)) throw new ConfigError(`--name ${flags.name}: use letters, digits, '.', '_' and '-'`);
@@ -235,7 +240,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     logger: log,
     clock: realClock,
     rng: seed === undefined ? randomRng() : seededRng(seed),
-    wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : { ...WG_TIMINGS, rekeyAfterTimeMs: rekeyAfter * 1000 } },
+    wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : shortRekey(rekeyAfter) },
   });
   if (impairment) node.impairments.setDefault(impairment);
 
