@@ -7,7 +7,8 @@
 // (REKEY_AFTER_TIME 1 s instead of 120 s and REKEY_TIMEOUT, the least spacing of initiations, 1 s
 // instead of 5; wireguard-go's own timers are compiled in), so flannelette, the initiator, starts a
 // new handshake about every second while it sends.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
@@ -62,6 +63,9 @@ describe.skipIf(skip)('flannelette wireguard backend ⇄ wireguard-go', () => {
     const lease = decodeLeaseAttrs(encodeLeaseAttrs({ publicIp: parseIpv4(n1.publicIp), backendType: 'wireguard', publicKey: s.publicKey }));
     if (!lease.ok) throw new Error(lease.reason);
     expect(lease.value.publicKey).toBe(s.publicKey);
+    // the key file is what `wg genkey` writes: `wg pubkey` derives the same public key from it
+    const derived = spawnSync('wg', ['pubkey'], { input: fs.readFileSync(n1.keyFile), encoding: 'utf8' });
+    expect(derived.stdout.trim()).toBe(s.publicKey);
 
     wgGo = spawn('ip', ['netns', 'exec', n2.ns.name, 'env', 'WG_PROCESS_FOREGROUND=1', 'wireguard-go', dev], { stdio: 'ignore' });
     await waitFor('the wireguard-go device', async () => (await n2.ns.exec('wg', ['show', dev]).then(() => true, () => false)));
