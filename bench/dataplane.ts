@@ -1,6 +1,7 @@
 // `npm run bench:dataplane`: packets per second through the data path alone, each direction, over
 // in-process devices (no kernel, no sockets), for 64- and 1400-byte inner packets and both backends;
-// and route lookups per second with 10,000 subnets. One core, one process.
+// route lookups per second with 10,000 subnets; TCP segmentation and coalescing (bench/offload.ts).
+// One core, one process.
 import { Cidr, parseIpv4 } from '../src/addr/ipv4.js';
 import { parseMac } from '../src/addr/mac.js';
 import type { BackendName } from '../src/backend/table.js';
@@ -11,6 +12,7 @@ import { type PacketBatch, newPacketBatch, PACKET_HEADROOM, SLOT_SIZE } from '..
 import type { DatagramBatch, Underlay } from '../src/underlay/underlay.js';
 import { newDatagramBatch } from '../src/underlay/underlay.js';
 import { emitIpv4 } from '../src/wire/ipv4.js';
+import { benchOffload } from './offload.js';
 import { benchRouteLookups } from './route.js';
 
 const BURST = 64;
@@ -158,6 +160,10 @@ export function runDataplaneBench(): Record<string, number> {
   const route = benchRouteLookups(10_000);
   results.route_lookups_per_second_10k = Math.round(route.lookupsPerSecond);
   console.log(`route lookups with 10,000 subnets: ${fmt(route.lookupsPerSecond)}`);
+  const offload = benchOffload();
+  results.tso_segment_pps = Math.round(offload.segmentPps);
+  results.tcp_coalesce_pps = Math.round(offload.coalescePps);
+  console.log(`TUN offload, 1448-byte TCP segments: segment ${fmt(offload.segmentPps)}, coalesce ${fmt(offload.coalescePps)}`);
   return results;
 }
 

@@ -2,7 +2,7 @@
 // `flannelette impair` (changed at run time through the control socket). Parsing and validation
 // live in underlay/impair-spec.ts; this file only declares the flags and picks them out.
 import { Command } from 'commander';
-import { parseImpairment, type ImpairmentSpec } from '../underlay/impair-spec.js';
+import { parseImpairment, type ImpairmentSpec } from '../impair/spec.js';
 
 const FLAGS: Array<[string, string]> = [
   ['--delay <time>', 'one-way delay added to each packet, e.g. 20ms'],

@@ -20,7 +20,8 @@ import {
   ICMP_UNREACH_NET,
 } from '../wire/icmp.js';
 import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, IPV4_OFF_TOTAL_LEN } from '../wire/ipv4.js';
-import { writeUdpHeader } from '../wire/udp.js';
+import { emitTcp, TCP_MIN_HEADER, TCP_SYN } from '../wire/tcp.js';
+import { UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp.js';
 import { VXLAN_HEADER_LEN, vxlanVni } from '../wire/vxlan.js';
 import { TAG_LEN } from '../wireguard/crypto.js';
 import { paddedLength } from '../wireguard/transport.js';
@@ -190,9 +191,17 @@ function writeTracePacket(buf: Buffer, off: number, q: TraceQuery, size: number,
   const l4 = off + IPV4_MIN_HEADER;
   if (q.proto === 'icmp') {
     if (payloadLen >= ICMP_HEADER_LEN) emitIcmpEcho({ type: ICMP_ECHO_REQUEST, ident: 0, seq: 0, data: Buffer.alloc(payloadLen - ICMP_HEADER_LEN) }, buf, l4);
+    return;
+  }
+  const srcPort = q.srcPort ?? TRACE_SOURCE_PORT;
+  const dstPort = q.port ?? 0;
+  if (q.proto === 'udp' && payloadLen >= UDP_HEADER_LEN) writeUdpHeader(buf, l4, srcPort, dstPort, payloadLen);
+  else if (q.proto === 'tcp' && payloadLen >= TCP_MIN_HEADER) {
+    emitTcp({ srcPort, dstPort, seq: 0, ack: 0, flags: TCP_SYN, window: 65535, urgent: 0, payloadLen: payloadLen - TCP_MIN_HEADER }, buf, l4);
   } else if (payloadLen >= 4) {
-    // TCP and UDP both open with the source and destination ports, which is all the flow hash reads.
-    writeUdpHeader(buf, l4, q.srcPort ?? TRACE_SOURCE_PORT, q.port ?? 0, payloadLen);
+    // A runt: only the two ports (what the flow hash reads) fit.
+    buf.writeUInt16BE(srcPort, l4);
+    buf.writeUInt16BE(dstPort, l4 + 2);
   }
 }
 

@@ -9,7 +9,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { backendFacts, backendNamesText, isBackendName, type BackendName } from '../backend/table.js';
 import { ConfigError } from '../util/errors.js';
-import { IMPAIRMENT_FIELDS, parseImpairment } from '../underlay/impair-spec.js';
+import { IMPAIRMENT_FIELDS, parseImpairment } from '../impair/spec.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
 import {
   IFNAME_MAX,

@@ -24,7 +24,7 @@ import { openLinuxTun } from '../tun/linux.js';
 import type { Underlay } from '../underlay/underlay.js';
 import { openNativeUdpUnderlay } from '../underlay/native.js';
 import { openUdpUnderlay } from '../underlay/udp.js';
-import { ImpairedUnderlay } from '../underlay/impair.js';
+import { ImpairedUnderlay } from '../impair/impair.js';
 import type { Clock } from '../util/clock.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
 import { ConfigError } from '../util/errors.js';

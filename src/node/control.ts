@@ -6,7 +6,7 @@ import { formatIpv4, parseIpv4 } from '../addr/ipv4.js';
 import { formatMac } from '../addr/mac.js';
 import type { Peer } from '../dataplane/peer.js';
 import { tracePacket } from '../dataplane/trace.js';
-import { formatImpairment, parseImpairment } from '../underlay/impair-spec.js';
+import { formatImpairment, parseImpairment } from '../impair/spec.js';
 import { ConfigError } from '../util/errors.js';
 import type { RpcHandler } from '../util/rpc.js';
 import type { WgTunnel } from '../dataplane/wg-tunnel.js';

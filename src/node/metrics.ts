@@ -24,7 +24,7 @@ import { formatIpv4, type Cidr } from '../addr/ipv4.js';
 import type { CaptureStats } from '../capture/sink.js';
 import type { MembershipStatus } from '../control/membership.js';
 import { DROP_REASONS, type PeerCounters } from '../dataplane/counters.js';
-import type { ImpairCounters } from '../underlay/impair.js';
+import type { ImpairCounters } from '../impair/impair.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 
 /** The parts of a RunningNode the metrics read (a RunningNode fits; tests pass a fake). */

@@ -5,10 +5,52 @@
 // of one flow into one GSO super-packet to write back (one write(2) instead of dozens). The
 // approach is wireguard-go's tun/offload_linux.go.
 //
+// Headers are read and written through the wire/ codecs (wire/ipv4.ts, wire/tcp.ts) and checksums
+// through wire/checksum.ts: this module holds only the offload logic.
+//
 // Nothing here throws on packet contents: malformed input yields a negative/zero/false result.
 // Buffer ownership: functions read `src` and write only into the `dst` they are given; the
 // TcpCoalescer owns one preallocated buffer (`out`) that it reuses for every super-packet.
-import { foldOnesComplement, onesComplementSum } from '../util/ones-complement.js';
+import { MAX_PACKET } from '../util/buffers.js';
+import { internetChecksum, pseudoHeaderSumIpv4 } from '../wire/checksum.js';
+import {
+  IPPROTO_TCP,
+  IPV4_MIN_HEADER,
+  IPV4_OFF_SRC,
+  ipv4DontFragment,
+  ipv4Dst,
+  ipv4HeaderLen,
+  ipv4Ident,
+  ipv4IsFragment,
+  ipv4Protocol,
+  ipv4SetChecksum,
+  ipv4SetIdent,
+  ipv4SetTotalLen,
+  ipv4Src,
+  ipv4Tos,
+  ipv4TotalLen,
+  ipv4Ttl,
+  ipv4Version,
+} from '../wire/ipv4.js';
+import {
+  TCP_ACK,
+  TCP_CWR,
+  TCP_FIN,
+  TCP_MIN_HEADER,
+  TCP_OFF_ACK,
+  TCP_OFF_CHECKSUM,
+  TCP_OFF_FLAGS,
+  TCP_OFF_SEQ,
+  TCP_PSH,
+  tcpChecksumOk,
+  tcpFlags,
+  tcpHeaderLen,
+  tcpSeq,
+  tcpSetChecksum,
+  tcpSetFlags,
+  tcpSetSeq,
+  tcpWindow,
+} from '../wire/tcp.js';
 
 /** sizeof(struct virtio_net_hdr). Fields are little-endian (x86, arm64: the TUN's native order). */
 export const VNET_HDR_LEN = 10;
@@ -17,13 +59,8 @@ export const VNET_GSO_NONE = 0;
 export const VNET_GSO_TCPV4 = 1;
 export const VNET_GSO_ECN = 0x80;
 
-const PROTO_TCP = 6;
-const TCP_FIN = 0x01;
-const TCP_PSH = 0x08;
-const TCP_ACK = 0x10;
-const TCP_CWR = 0x80;
-/** Largest IPv4 datagram. */
-const MAX_IP = 65535;
+/** Offset of the TCP header in a coalescable segment (IPv4 without options). */
+const TCP_AT = IPV4_MIN_HEADER;
 
 export interface VnetHdr {
   flags: number;
@@ -63,18 +100,6 @@ export function newVnetHdr(): VnetHdr {
 
 // ---- checksums ---------------------------------------------------------------------------------
 
-function pseudoSum(buf: Uint8Array, ipOff: number, proto: number, l4Len: number): number {
-  return onesComplementSum(buf, ipOff + 12, 8, 0) + proto + l4Len;
-}
-
-function ipv4HeaderChecksum(buf: Uint8Array, off: number, ihl: number): void {
-  buf[off + 10] = 0;
-  buf[off + 11] = 0;
-  const c = ~foldOnesComplement(onesComplementSum(buf, off, ihl, 0)) & 0xffff;
-  buf[off + 10] = c >>> 8;
-  buf[off + 11] = c & 0xff;
-}
-
 /**
  * Completes a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field at csumStart+csumOffset
  * holds the pseudo-header sum; the one's complement of the sum from csumStart to the end goes there.
@@ -83,7 +108,7 @@ function ipv4HeaderChecksum(buf: Uint8Array, off: number, ihl: number): void {
 export function completeChecksum(buf: Uint8Array, off: number, len: number, csumStart: number, csumOffset: number): boolean {
   const field = csumStart + csumOffset;
   if (csumStart >= len || field + 2 > len) return false;
-  const c = ~foldOnesComplement(onesComplementSum(buf, off + csumStart, len - csumStart, 0)) & 0xffff;
+  const c = internetChecksum(buf, off + csumStart, len - csumStart);
   buf[off + field] = c >>> 8;
   buf[off + field + 1] = c & 0xff;
   return true;
@@ -91,9 +116,9 @@ export function completeChecksum(buf: Uint8Array, off: number, len: number, csum
 
 /** True when the TCP checksum of the IPv4 packet at (buf, off, len) verifies (total length = len). */
 export function tcp4ChecksumValid(buf: Uint8Array, off: number, len: number): boolean {
-  const ihl = (buf[off]! & 0x0f) * 4;
-  if (len < ihl + 20) return false;
-  return foldOnesComplement(onesComplementSum(buf, off + ihl, len - ihl, pseudoSum(buf, off, PROTO_TCP, len - ihl))) === 0xffff;
+  const ihl = ipv4HeaderLen(buf, off);
+  if (len < ihl + TCP_MIN_HEADER) return false;
+  return tcpChecksumOk(ipv4Src(buf, off), ipv4Dst(buf, off), buf, off + ihl, len - ihl);
 }
 
 // ---- segmentation ------------------------------------------------------------------------------
@@ -103,13 +128,13 @@ export function tcp4ChecksumValid(buf: Uint8Array, off: number, len: number): bo
  * we can segment (not IPv4/TCP, fragment, bad header lengths, no payload).
  */
 export function tcp4HeaderLen(buf: Uint8Array, off: number, len: number): number {
-  if (len < 40 || buf[off]! >>> 4 !== 4) return -1;
-  const ihl = (buf[off]! & 0x0f) * 4;
-  if (ihl < 20 || buf[off + 9] !== PROTO_TCP) return -1;
-  if ((buf[off + 6]! & 0x3f) !== 0 || buf[off + 7] !== 0) return -1; // MF or fragment offset
-  if (len < ihl + 20) return -1;
-  const thl = (buf[off + ihl + 12]! >>> 4) * 4;
-  if (thl < 20 || ihl + thl >= len) return -1;
+  if (len < IPV4_MIN_HEADER + TCP_MIN_HEADER || ipv4Version(buf, off) !== 4) return -1;
+  const ihl = ipv4HeaderLen(buf, off);
+  if (ihl < IPV4_MIN_HEADER || ipv4Protocol(buf, off) !== IPPROTO_TCP) return -1;
+  if (ipv4IsFragment(buf, off)) return -1;
+  if (len < ihl + TCP_MIN_HEADER) return -1;
+  const thl = tcpHeaderLen(buf, off + ihl);
+  if (thl < TCP_MIN_HEADER || ihl + thl >= len) return -1;
   return ihl + thl;
 }
 
@@ -136,33 +161,24 @@ export function tcp4Segment(src: Uint8Array, off: number, len: number, gsoSize: 
   const chunk = Math.min(gsoSize, payload - start);
   const total = hl + chunk;
   if (dstOff + total > dst.length) return 0;
-  const ihl = (src[off]! & 0x0f) * 4;
+  const ihl = ipv4HeaderLen(src, off);
   const last = start + chunk >= payload;
   copyBytes(src, off, off + hl, dst, dstOff);
   copyBytes(src, off + hl + start, off + hl + start + chunk, dst, dstOff + hl);
   // IP: total length, identification, header checksum
-  dst[dstOff + 2] = total >>> 8;
-  dst[dstOff + 3] = total & 0xff;
-  const id = (((src[off + 4]! << 8) | src[off + 5]!) + seg) & 0xffff;
-  dst[dstOff + 4] = id >>> 8;
-  dst[dstOff + 5] = id & 0xff;
-  ipv4HeaderChecksum(dst, dstOff, ihl);
+  ipv4SetTotalLen(dst, dstOff, total);
+  ipv4SetIdent(dst, dstOff, (ipv4Ident(src, off) + seg) & 0xffff);
+  ipv4SetChecksum(dst, dstOff);
   // TCP: sequence number, flags, checksum
   const t = dstOff + ihl;
-  const seq = (((src[off + ihl + 4]! << 24) >>> 0) + (src[off + ihl + 5]! << 16) + (src[off + ihl + 6]! << 8) + src[off + ihl + 7]! + start) % 0x100000000;
-  dst[t + 4] = seq >>> 24;
-  dst[t + 5] = (seq >>> 16) & 0xff;
-  dst[t + 6] = (seq >>> 8) & 0xff;
-  dst[t + 7] = seq & 0xff;
-  let flags = src[off + ihl + 13]!;
+  tcpSetSeq(dst, t, tcpSeq(src, off + ihl) + start);
+  let flags = tcpFlags(src, off + ihl);
   if (!last) flags &= ~(TCP_FIN | TCP_PSH);
   if (seg > 0) flags &= ~TCP_CWR;
-  dst[t + 13] = flags;
-  dst[t + 16] = 0;
-  dst[t + 17] = 0;
-  const c = ~foldOnesComplement(onesComplementSum(dst, t, total - ihl, pseudoSum(dst, dstOff, PROTO_TCP, total - ihl))) & 0xffff;
-  dst[t + 16] = c >>> 8;
-  dst[t + 17] = c & 0xff;
+  tcpSetFlags(dst, t, flags);
+  tcpSetChecksum(dst, t, 0);
+  const l4 = total - ihl;
+  tcpSetChecksum(dst, t, internetChecksum(dst, t, l4, pseudoHeaderSumIpv4(ipv4Src(dst, dstOff), ipv4Dst(dst, dstOff), IPPROTO_TCP, l4)));
   return total;
 }
 
@@ -195,7 +211,7 @@ export class TcpCoalescer {
   private closed = false;
   private readonly hdr = newVnetHdr();
 
-  constructor(maxLen = MAX_IP) {
+  constructor(maxLen = MAX_PACKET) {
     this.out = Buffer.alloc(VNET_HDR_LEN + maxLen);
   }
 
@@ -203,7 +219,7 @@ export class TcpCoalescer {
     const hl = eligibleHeaderLen(buf, off, len);
     if (hl < 0) return false;
     const payload = len - hl;
-    const flags = buf[off + 33]!;
+    const flags = tcpFlags(buf, off + TCP_AT);
     if (this.count === 0) {
       if (flags & TCP_PSH) return false; // nothing may follow it: not worth holding
       if (!tcp4ChecksumValid(buf, off, len)) return false;
@@ -212,28 +228,30 @@ export class TcpCoalescer {
       this.len = len;
       this.hl = hl;
       this.gsoSize = payload;
-      this.nextSeq = (readU32(buf, off + 24) + payload) % 0x100000000;
+      this.nextSeq = (tcpSeq(buf, off + TCP_AT) + payload) % 0x100000000;
       this.closed = false;
       return true;
     }
     if (this.closed || hl !== this.hl || payload > this.gsoSize || this.len + payload > this.out.length - VNET_HDR_LEN) return false;
-    if (readU32(buf, off + 24) !== this.nextSeq) return false;
+    const t = off + TCP_AT;
+    if (tcpSeq(buf, t) !== this.nextSeq) return false;
     const o = this.out;
     const p = VNET_HDR_LEN;
-    // same TOS, DF, TTL, protocol, addresses; same ports, ack, flags (but PSH), window, options
-    if (buf[off + 1] !== o[p + 1] || (buf[off + 6]! & 0x40) !== (o[p + 6]! & 0x40) || buf[off + 8] !== o[p + 8]) return false;
-    for (let i = 12; i < 24; i++) if (buf[off + i] !== o[p + i]) return false; // addrs, ports, seq start
-    for (let i = 28; i < 33; i++) if (buf[off + i] !== o[p + i]) return false; // ack, data offset
-    if ((flags & ~TCP_PSH) !== o[p + 33]) return false;
-    if (buf[off + 34] !== o[p + 34] || buf[off + 35] !== o[p + 35]) return false; // window
-    for (let i = 40; i < hl; i++) if (buf[off + i] !== o[p + i]) return false; // options
+    const ot = p + TCP_AT;
+    // same TOS, DF, TTL (protocol: both TCP); same addresses and ports, ack, data offset and reserved
+    // bits, flags but PSH, window, options
+    if (ipv4Tos(buf, off) !== ipv4Tos(o, p) || ipv4DontFragment(buf, off) !== ipv4DontFragment(o, p) || ipv4Ttl(buf, off) !== ipv4Ttl(o, p)) return false;
+    if (!sameBytes(buf, o, off - p, p + IPV4_OFF_SRC, ot + TCP_OFF_SEQ)) return false;
+    if (!sameBytes(buf, o, off - p, ot + TCP_OFF_ACK, ot + TCP_OFF_FLAGS)) return false;
+    if ((flags & ~TCP_PSH) !== tcpFlags(o, ot) || tcpWindow(buf, t) !== tcpWindow(o, ot)) return false;
+    if (!sameBytes(buf, o, off - p, ot + TCP_MIN_HEADER, p + hl)) return false;
     if (!tcp4ChecksumValid(buf, off, len)) return false;
     copyBytes(buf, off + hl, off + len, o, p + this.len);
     this.len += payload;
     this.count++;
     this.nextSeq = (this.nextSeq + payload) % 0x100000000;
     if (flags & TCP_PSH) {
-      o[p + 33] = o[p + 33]! | TCP_PSH;
+      tcpSetFlags(o, ot, tcpFlags(o, ot) | TCP_PSH);
       this.closed = true;
     }
     if (payload < this.gsoSize) this.closed = true;
@@ -254,18 +272,16 @@ export class TcpCoalescer {
       h.csumStart = 0;
       h.csumOffset = 0;
     } else {
-      o[p + 2] = this.len >>> 8;
-      o[p + 3] = this.len & 0xff;
-      ipv4HeaderChecksum(o, p, 20);
-      const ps = foldOnesComplement(pseudoSum(o, p, PROTO_TCP, this.len - 20));
-      o[p + 36] = ps >>> 8;
-      o[p + 37] = ps & 0xff;
+      ipv4SetTotalLen(o, p, this.len);
+      ipv4SetChecksum(o, p);
+      // checksum-partial: the TCP checksum field holds the pseudo-header sum, the kernel adds the rest
+      tcpSetChecksum(o, p + TCP_AT, pseudoHeaderSumIpv4(ipv4Src(o, p), ipv4Dst(o, p), IPPROTO_TCP, this.len - TCP_AT));
       h.flags = VNET_F_NEEDS_CSUM;
       h.gsoType = VNET_GSO_TCPV4;
       h.hdrLen = this.hl;
       h.gsoSize = this.gsoSize;
-      h.csumStart = 20;
-      h.csumOffset = 16;
+      h.csumStart = TCP_AT;
+      h.csumOffset = TCP_OFF_CHECKSUM;
     }
     writeVnetHdr(o, 0, h);
     const n = VNET_HDR_LEN + this.len;
@@ -275,6 +291,12 @@ export class TcpCoalescer {
   }
 }
 
+/** True when a[i + delta] === b[i] for every i in [from, to). */
+function sameBytes(a: Uint8Array, b: Uint8Array, delta: number, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (a[i + delta] !== b[i]) return false;
+  return true;
+}
+
 const bufferCopy = Buffer.prototype.copy;
 
 /** memcpy of src[start, end) to dst at dstOff, without allocating a view. */
@@ -282,18 +304,12 @@ function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array,
   bufferCopy.call(src, dst, dstOff, start, end);
 }
 
-function readU32(buf: Uint8Array, off: number): number {
-  return ((buf[off]! << 24) >>> 0) + (buf[off + 1]! << 16) + (buf[off + 2]! << 8) + buf[off + 3]!;
-}
-
 /** Header length (40 + TCP options) of a segment that may be coalesced, or -1. */
 function eligibleHeaderLen(buf: Uint8Array, off: number, len: number): number {
-  if (len < 41 || buf[off] !== 0x45 || buf[off + 9] !== PROTO_TCP) return -1;
-  if ((buf[off + 6]! & 0x3f) !== 0 || buf[off + 7] !== 0) return -1;
-  if (((buf[off + 2]! << 8) | buf[off + 3]!) !== len) return -1;
-  const thl = (buf[off + 32]! >>> 4) * 4;
-  if (thl < 20 || 20 + thl >= len) return -1;
-  const flags = buf[off + 33]!;
-  if ((flags & ~TCP_PSH) !== TCP_ACK) return -1; // no SYN/FIN/RST/URG/ECE/CWR
-  return 20 + thl;
+  if (len <= IPV4_MIN_HEADER + TCP_MIN_HEADER || ipv4Version(buf, off) !== 4 || ipv4HeaderLen(buf, off) !== IPV4_MIN_HEADER) return -1;
+  if (ipv4Protocol(buf, off) !== IPPROTO_TCP || ipv4IsFragment(buf, off) || ipv4TotalLen(buf, off) !== len) return -1;
+  const thl = tcpHeaderLen(buf, off + TCP_AT);
+  if (thl < TCP_MIN_HEADER || TCP_AT + thl >= len) return -1;
+  if ((tcpFlags(buf, off + TCP_AT) & ~TCP_PSH) !== TCP_ACK) return -1; // no SYN/FIN/RST/URG/ECE/CWR
+  return TCP_AT + thl;
 }

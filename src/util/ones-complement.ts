@@ -55,6 +55,7 @@ export function onesComplementSum(buf: Uint8Array, off: number, len: number, ini
   return s;
 }
 
+/** Folds a running sum of 16-bit words (any size below 2^53) to 16 bits with end-around carry. */
 export function foldOnesComplement(sum: number): number {
   let s = sum;
   while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);

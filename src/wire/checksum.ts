@@ -1,14 +1,8 @@
 // The Internet checksum (RFC 1071) and its incremental update (RFC 1624). Pure functions over
 // (buf, off, len); they never throw, never allocate and never keep a reference to the buffer.
 // Bytes past the end of `buf` read as zero (callers check lengths first). The summing loop is
-// util/ones-complement.ts.
-import { onesComplementSum } from '../util/ones-complement.js';
-
-/** Folds a running sum of 16-bit words to 16 bits with end-around carry. */
-export function foldChecksum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
-}
+// util/ones-complement.ts, and so is the fold (foldOnesComplement): one of each in the tree.
+import { foldOnesComplement, onesComplementSum } from '../util/ones-complement.js';
 
 /**
  * The one's complement sum of the 16-bit big-endian words of buf[off, off+len) (an odd last byte is
@@ -17,7 +11,7 @@ export function foldChecksum(sum: number): number {
  * even length).
  */
 export function checksumPartial(buf: Uint8Array, off: number, len: number, initial = 0): number {
-  return foldChecksum(onesComplementSum(buf, off, len, initial));
+  return foldOnesComplement(onesComplementSum(buf, off, len, initial));
 }
 
 /** The Internet checksum of buf[off, off+len) (plus `initial`, a partial sum): folded and inverted. */
@@ -31,10 +25,10 @@ export function internetChecksum(buf: Uint8Array, off: number, len: number, init
  */
 export function checksumAdjust16(checksum: number, oldWord: number, newWord: number): number {
   const sum = (~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
-  return ~foldChecksum(sum) & 0xffff;
+  return ~foldOnesComplement(sum) & 0xffff;
 }
 
 /** The partial sum of an IPv4 pseudo-header (RFC 768 / RFC 793): src, dst, zero, protocol, length. */
 export function pseudoHeaderSumIpv4(src: number, dst: number, protocol: number, length: number): number {
-  return foldChecksum((src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff));
+  return foldOnesComplement((src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff));
 }

@@ -5,5 +5,6 @@ export * from './flow-hash.js';
 export * from './icmp.js';
 export * from './ipv4.js';
 export * from './ipv6.js';
+export * from './tcp.js';
 export * from './udp.js';
 export * from './vxlan.js';

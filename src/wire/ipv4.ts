@@ -124,6 +124,18 @@ export function ipv4HeaderChecksumOk(buf: Uint8Array, off: number): boolean {
   return internetChecksum(buf, off, ipv4HeaderLen(buf, off)) === 0;
 }
 
+/** Stores the total length (header + payload); the header checksum is not updated. */
+export function ipv4SetTotalLen(buf: Uint8Array, off: number, totalLen: number): void {
+  buf[off + IPV4_OFF_TOTAL_LEN] = (totalLen >>> 8) & 0xff;
+  buf[off + IPV4_OFF_TOTAL_LEN + 1] = totalLen & 0xff;
+}
+
+/** Stores the identification field; the header checksum is not updated. */
+export function ipv4SetIdent(buf: Uint8Array, off: number, ident: number): void {
+  buf[off + IPV4_OFF_IDENT] = (ident >>> 8) & 0xff;
+  buf[off + IPV4_OFF_IDENT + 1] = ident & 0xff;
+}
+
 /** Recomputes and stores the header checksum. */
 export function ipv4SetChecksum(buf: Uint8Array, off: number): void {
   buf[off + IPV4_OFF_CHECKSUM] = 0;

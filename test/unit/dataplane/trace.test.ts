@@ -20,6 +20,7 @@ import { MemoryTun } from '../../../src/tun/memory.js';
 import { MemoryNetwork } from '../../../src/underlay/memory.js';
 import { FLOW_PORT_MAX, FLOW_PORT_MIN } from '../../../src/wire/flow-hash.js';
 import { IPPROTO_TCP } from '../../../src/wire/ipv4.js';
+import { emitTcp, TCP_SYN } from '../../../src/wire/tcp.js';
 import { icmpEcho, ipv4Packet, udpPacket } from '../../helpers/packets.js';
 import { UnderlaySpy } from '../../helpers/underlay-spy.js';
 
@@ -81,10 +82,7 @@ function twoNodes(backendName: BackendName) {
 
 function tcpPacket(src: string, dst: string, srcPort: number, dstPort: number, len: number): Buffer {
   const tcp = Buffer.alloc(len - 20);
-  tcp.writeUInt16BE(srcPort, 0);
-  tcp.writeUInt16BE(dstPort, 2);
-  tcp[12] = 5 << 4; // data offset: 20 bytes
-  tcp[13] = 0x02; // SYN
+  emitTcp({ srcPort, dstPort, seq: 1, ack: 0, flags: TCP_SYN, window: 64240, urgent: 0, payloadLen: len - 40 }, tcp, 0, { checksum: { src: ip(src), dst: ip(dst) } });
   return ipv4Packet(src, dst, IPPROTO_TCP, tcp);
 }
 

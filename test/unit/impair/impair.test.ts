@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { realClock, VirtualClock } from '../../../src/util/clock.js';
 import { seededRng } from '../../../src/util/rng.js';
 import { ConfigError } from '../../../src/util/errors.js';
-import { ImpairedUnderlay } from '../../../src/underlay/impair.js';
-import { emptyImpairment, parseImpairment } from '../../../src/underlay/impair-spec.js';
+import { ImpairedUnderlay } from '../../../src/impair/impair.js';
+import { emptyImpairment, parseImpairment } from '../../../src/impair/spec.js';
 import { newDatagramBatch } from '../../../src/underlay/underlay.js';
 import { numbered, RecordingUnderlay, seqOf } from './fake-underlay.js';
 

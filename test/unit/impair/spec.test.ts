@@ -10,7 +10,7 @@ import {
   parseImpairment,
   IMPAIRMENT_FIELDS,
   type ImpairmentSpec,
-} from '../../../src/underlay/impair-spec.js';
+} from '../../../src/impair/spec.js';
 
 function configError(fn: () => unknown): ConfigError {
   try {

@@ -8,7 +8,7 @@ import { Cidr, parseIpv4 } from '../../../src/addr/ipv4.js';
 import type { CaptureStats } from '../../../src/capture/sink.js';
 import type { MembershipStatus } from '../../../src/control/membership.js';
 import { DataplaneCounters, Drop, DROP_REASONS, newPeerCounters, type PeerCounters } from '../../../src/dataplane/counters.js';
-import { zeroCounters, type ImpairCounters } from '../../../src/underlay/impair.js';
+import { zeroCounters, type ImpairCounters } from '../../../src/impair/impair.js';
 import { createNodeMetrics, parseMetricsAddr, startMetricsServer, type MetricsNode } from '../../../src/node/metrics.js';
 import { parsePrometheusText } from '../../helpers/prometheus.js';
 

@@ -1,4 +1,4 @@
-// Link impairment specs: what ImpairedUnderlay (underlay/impair.ts) does to the datagrams sent to one
+// Link impairment specs: what ImpairedUnderlay (impair/impair.ts) does to the datagrams sent to one
 // peer. Parses CLI-style strings (tc-netem words and units), validates, formats for status output,
 // and converts to and from a plain-JSON form that travels over the control socket.
 //

@@ -2,7 +2,7 @@
 // repeats exactly: jitter samples for the netem distributions, and the Gilbert-Elliott loss chain.
 // Nothing here throws or allocates per call.
 import type { Rng } from '../util/rng.js';
-import type { GilbertElliott, JitterDistribution } from './impair-spec.js';
+import type { GilbertElliott, JitterDistribution } from './spec.js';
 
 /** netem's distribution tables span ±4 sigma; samples are clipped there. */
 const CLIP = 4;

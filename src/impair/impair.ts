@@ -25,7 +25,7 @@
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
 import { MAX_PACKET } from '../util/buffers.js';
-import type { DatagramBatch, Underlay } from './underlay.js';
+import type { DatagramBatch, Underlay } from '../underlay/underlay.js';
 import {
   emptyImpairment,
   impairmentToJson,
@@ -34,9 +34,9 @@ import {
   needsScheduling,
   validateImpairment,
   type ImpairmentSpec,
-} from './impair-spec.js';
-import { GilbertElliottChain, sampleDelay } from './impair-random.js';
-import { HeldHeap, HeldPool } from './impair-queue.js';
+} from './spec.js';
+import { GilbertElliottChain, sampleDelay } from './random.js';
+import { HeldHeap, HeldPool } from './queue.js';
 
 export interface ImpairCounters {
   /** Datagrams (copies) an impaired link handed to the inner underlay, which accepted them. */
