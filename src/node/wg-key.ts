@@ -28,12 +28,15 @@ export function loadOrCreateWgKey(file: string): { privateKey: Buffer; publicKey
   try {
     const st = fs.statSync(file);
     if ((st.mode & 0o077) !== 0) {
-      throw new ConfigError(`${file}: WireGuard key file is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+      throw new ConfigError(
+        `${file}: WireGuard key file is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`,
+      );
     }
     text = fs.readFileSync(file, 'utf8').trim();
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DeviceError(`${file}: cannot read WireGuard key: ${oneLine(err)}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new DeviceError(`${file}: cannot read WireGuard key: ${oneLine(err)}`, { cause: err });
     const fresh = generateKeys();
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -45,7 +48,8 @@ export function loadOrCreateWgKey(file: string): { privateKey: Buffer; publicKey
     }
     return { privateKey: fresh.privateKey, publicKey: fresh.publicKey };
   }
-  if (!isWgKeyText(text)) throw new ConfigError(`${file}: not a WireGuard private key (base64 of 32 bytes, as wg genkey writes it)`);
+  if (!isWgKeyText(text))
+    throw new ConfigError(`${file}: not a WireGuard private key (base64 of 32 bytes, as wg genkey writes it)`);
   const k = staticKeys(Buffer.from(text, 'base64'));
   return { privateKey: k.privateKey, publicKey: k.publicKey };
 }

@@ -64,7 +64,11 @@ export class CookieChecker {
     const cookie = mac(this.secret, sourceBytes(addr, port));
     const m1 = off + len - 2 * MAC_LEN;
     const nonce = this.randomBytes(XNONCE_LEN);
-    return { receiver, nonce, encryptedCookie: xaeadSeal(this.encryptionKey, nonce, cookie, msg.subarray(m1, m1 + MAC_LEN)) };
+    return {
+      receiver,
+      nonce,
+      encryptedCookie: xaeadSeal(this.encryptionKey, nonce, cookie, msg.subarray(m1, m1 + MAC_LEN)),
+    };
   }
 }
 

@@ -52,7 +52,11 @@ export function publicKeyObject(publicKey: Uint8Array): crypto.KeyObject {
 export function staticKeys(privateKey: Uint8Array): StaticKeys {
   const keyObject = privateKeyObject(privateKey);
   const spki = crypto.createPublicKey(keyObject).export({ format: 'der', type: 'spki' });
-  return { privateKey: Buffer.from(privateKey), publicKey: Buffer.from(spki.subarray(spki.length - KEY_LEN)), keyObject };
+  return {
+    privateKey: Buffer.from(privateKey),
+    publicKey: Buffer.from(spki.subarray(spki.length - KEY_LEN)),
+    keyObject,
+  };
 }
 
 /** A fresh key pair from `randomBytes` (node:crypto's by default; tests inject a seeded one). */
@@ -142,7 +146,16 @@ function nonce(counter: bigint): Buffer {
  * oOff: ciphertext then the 16-byte tag. `out` may be the same region as the plaintext. Returns
  * pLen + 16.
  */
-export function aeadSealInto(key: Uint8Array, counter: bigint, plain: Buffer, pOff: number, pLen: number, aad: Uint8Array | undefined, out: Buffer, oOff: number): number {
+export function aeadSealInto(
+  key: Uint8Array,
+  counter: bigint,
+  plain: Buffer,
+  pOff: number,
+  pLen: number,
+  aad: Uint8Array | undefined,
+  out: Buffer,
+  oOff: number,
+): number {
   const c = crypto.createCipheriv('chacha20-poly1305', key, nonce(counter), { authTagLength: TAG_LEN });
   if (aad) c.setAAD(aad, { plaintextLength: pLen });
   const body = c.update(plain.subarray(pOff, pOff + pLen));
@@ -156,7 +169,16 @@ export function aeadSealInto(key: Uint8Array, counter: bigint, plain: Buffer, pO
  * Opens ciphertext+tag at buf[off, off+len) and writes the plaintext to out at oOff (may overlap
  * the ciphertext's start). Returns the plaintext length, or -1 when authentication fails.
  */
-export function aeadOpenInto(key: Uint8Array, counter: bigint, buf: Buffer, off: number, len: number, aad: Uint8Array | undefined, out: Buffer, oOff: number): number {
+export function aeadOpenInto(
+  key: Uint8Array,
+  counter: bigint,
+  buf: Buffer,
+  off: number,
+  len: number,
+  aad: Uint8Array | undefined,
+  out: Buffer,
+  oOff: number,
+): number {
   if (len < TAG_LEN) return -1;
   const body = len - TAG_LEN;
   try {
@@ -181,7 +203,16 @@ export function aeadSeal(key: Uint8Array, counter: bigint, plain: Uint8Array, aa
 export function aeadOpen(key: Uint8Array, counter: bigint, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
   if (sealed.length < TAG_LEN) return null;
   const out = Buffer.alloc(sealed.length - TAG_LEN);
-  const n = aeadOpenInto(key, counter, Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length), 0, sealed.length, aad, out, 0);
+  const n = aeadOpenInto(
+    key,
+    counter,
+    Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length),
+    0,
+    sealed.length,
+    aad,
+    out,
+    0,
+  );
   return n < 0 ? null : out;
 }
 

@@ -16,7 +16,15 @@ import { aeadOpenInto, generateKeys, staticKeys, TAG_LEN, type StaticKeys } from
 import { MAX_STAGED_PACKETS, PADDING_MULTIPLE, WG_TIMINGS, type WgTimings } from './constants.js';
 import { CookieChecker } from './cookie.js';
 import { WgDrop } from './drops.js';
-import { acceptInitiation, consumeResponse, createInitiation, createResponse, deriveSession, readInitiation, tai64n } from './handshake.js';
+import {
+  acceptInitiation,
+  consumeResponse,
+  createInitiation,
+  createResponse,
+  deriveSession,
+  readInitiation,
+  tai64n,
+} from './handshake.js';
 import { Keypair } from './keypair.js';
 import * as M from './messages.js';
 import { WgPeer, type Endpoint } from './peer.js';
@@ -48,15 +56,8 @@ export interface WgPeerOptions<T> {
   ref: T;
 }
 
-export interface WgStats {
-  initiationsSent: number;
-  responsesSent: number;
-  handshakesCompleted: number;
-  cookieRepliesSent: number;
-  cookieRepliesReceived: number;
-  keepalivesSent: number;
-  keepalivesReceived: number;
-}
+export type { WgStats } from './peer.js';
+import type { WgStats } from './peer.js';
 
 interface IndexEntry<T> {
   peer: WgPeer<T>;
@@ -65,7 +66,15 @@ interface IndexEntry<T> {
 
 export class WgDevice<T> {
   readonly keys: StaticKeys;
-  readonly stats: WgStats = { initiationsSent: 0, responsesSent: 0, handshakesCompleted: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0, keepalivesSent: 0, keepalivesReceived: 0 };
+  readonly stats: WgStats = {
+    initiationsSent: 0,
+    responsesSent: 0,
+    handshakesCompleted: 0,
+    cookieRepliesSent: 0,
+    cookieRepliesReceived: 0,
+    keepalivesSent: 0,
+    keepalivesReceived: 0,
+  };
   /** After receive() returned an offset: the inner packet's length and its peer. */
   rxLen = 0;
   rxPeer: WgPeer<T> | null = null;
@@ -142,14 +151,11 @@ export class WgDevice<T> {
     return n;
   }
 
-  /** Where seal()'s datagram goes. */
-  endpointOf(peer: WgPeer<T>): Endpoint | null {
-    return peer.endpoint;
-  }
 
   private sendingKeypair(peer: WgPeer<T>): Keypair | null {
     const kp = peer.keypairs.current;
-    if (!kp || this.now() - kp.createdAt >= this.t.rejectAfterTimeMs || kp.sendCounter >= this.t.rejectAfterMessages) return null;
+    if (!kp || this.now() - kp.createdAt >= this.t.rejectAfterTimeMs || kp.sendCounter >= this.t.rejectAfterMessages)
+      return null;
     return kp;
   }
 
@@ -160,24 +166,20 @@ export class WgDevice<T> {
     timers.onAnyAuthenticatedSent();
     if (len > 0) timers.onDataSent();
     // keep the key fresh: rekey after REKEY_AFTER_MESSAGES, or as initiator after REKEY_AFTER_TIME
-    if (kp.sendCounter > this.t.rekeyAfterMessages || (kp.isInitiator && this.now() - kp.createdAt >= this.t.rekeyAfterTimeMs)) {
+    if (
+      kp.sendCounter > this.t.rekeyAfterMessages ||
+      (kp.isInitiator && this.now() - kp.createdAt >= this.t.rekeyAfterTimeMs)
+    ) {
       this.sendInitiation(peer, false);
     }
   }
 
   private stage(peer: WgPeer<T>, buf: Buffer, off: number, len: number): void {
-    if (peer.staged.length >= MAX_STAGED_PACKETS) {
-      peer.staged.shift();
-      this.o.onDrop(WgDrop['wg-no-session']);
-    }
-    const copy = Buffer.alloc(M.TRANSPORT_HEADER_LEN + len + PADDING_MULTIPLE + TAG_LEN);
-    buf.copy(copy, M.TRANSPORT_HEADER_LEN, off, off + len);
-    peer.staged.push({ buf: copy, len });
+    if (peer.stage(buf, off, len)) this.o.onDrop(WgDrop['wg-no-session']);
   }
 
   private dropStaged(peer: WgPeer<T>): void {
-    for (let i = 0; i < peer.staged.length; i++) this.o.onDrop(WgDrop['wg-no-session']);
-    peer.staged = [];
+    for (let n = peer.takeStaged().length; n > 0; n--) this.o.onDrop(WgDrop['wg-no-session']);
   }
 
   /** Sends what is staged, or a keepalive when nothing is (wireguard-go SendKeepalive). */
@@ -193,8 +195,7 @@ export class WgDevice<T> {
       this.sendInitiation(peer, false);
       return;
     }
-    const staged = peer.staged;
-    peer.staged = [];
+    const staged = peer.takeStaged();
     for (const { buf, len } of staged) {
       const n = encryptTransport(kp, buf, 0, len, this.o.mtu);
       if (n < 0) continue;
@@ -212,7 +213,13 @@ export class WgDevice<T> {
     peer.lastSentHandshakeAt = now;
     if (peer.hs.localIndex) this.index.delete(peer.hs.localIndex);
     const idx = this.newIndex({ peer, keypair: null });
-    const msg = createInitiation(this.keys, peer.hs, idx, generateKeys(this.randomBytes), tai64n(this.o.clock.wallNs()));
+    const msg = createInitiation(
+      this.keys,
+      peer.hs,
+      idx,
+      generateKeys(this.randomBytes),
+      tai64n(this.o.clock.wallNs()),
+    );
     if (!msg) {
       this.index.delete(idx);
       return;
@@ -242,7 +249,8 @@ export class WgDevice<T> {
 
   private zeroKeys(peer: WgPeer<T>): void {
     this.forget(peer.keypairs.clear());
-    if (peer.hs.localIndex && this.index.get(peer.hs.localIndex)?.keypair === null) this.index.delete(peer.hs.localIndex);
+    if (peer.hs.localIndex && this.index.get(peer.hs.localIndex)?.keypair === null)
+      this.index.delete(peer.hs.localIndex);
     peer.hs.clear();
   }
 
@@ -278,11 +286,19 @@ export class WgDevice<T> {
     const peer = this.byKey.get(claim.remoteStatic.toString('hex'));
     if (!peer) return this.drop('wg-unknown-key');
     const verdict = acceptInitiation(peer.hs, claim, msg, this.now());
-    if (verdict !== 'ok') return this.drop(verdict === 'replayed' ? 'wg-handshake-replayed' : verdict === 'flood' ? 'wg-handshake-flood' : 'wg-handshake-failed');
+    if (verdict !== 'ok')
+      return this.drop(
+        verdict === 'replayed'
+          ? 'wg-handshake-replayed'
+          : verdict === 'flood'
+            ? 'wg-handshake-flood'
+            : 'wg-handshake-failed',
+      );
     peer.endpoint = { addr, port };
     peer.timers.onAnyAuthenticatedTraversal();
     peer.timers.onAnyAuthenticatedReceived();
-    if (peer.hs.localIndex && this.index.get(peer.hs.localIndex)?.keypair === null) this.index.delete(peer.hs.localIndex);
+    if (peer.hs.localIndex && this.index.get(peer.hs.localIndex)?.keypair === null)
+      this.index.delete(peer.hs.localIndex);
     const entry: IndexEntry<T> = { peer, keypair: null };
     const idx = this.newIndex(entry);
     const resp = createResponse(peer.hs, idx, generateKeys(this.randomBytes));
@@ -317,7 +333,11 @@ export class WgDevice<T> {
     return -1;
   }
 
-  private installSession(peer: WgPeer<T>, entry: IndexEntry<T>, keys: NonNullable<ReturnType<typeof deriveSession>>): void {
+  private installSession(
+    peer: WgPeer<T>,
+    entry: IndexEntry<T>,
+    keys: NonNullable<ReturnType<typeof deriveSession>>,
+  ): void {
     const kp = new Keypair(keys, this.now());
     entry.keypair = kp;
     this.forget(peer.keypairs.install(kp));
@@ -342,7 +362,8 @@ export class WgDevice<T> {
     const kp = entry?.keypair;
     if (!entry || !kp) return this.drop('wg-unknown-index');
     const counter = M.transportCounter(buf, off);
-    if (this.now() - kp.createdAt >= this.t.rejectAfterTimeMs || counter >= this.t.rejectAfterMessages) return this.drop('wg-stale-key');
+    if (this.now() - kp.createdAt >= this.t.rejectAfterTimeMs || counter >= this.t.rejectAfterMessages)
+      return this.drop('wg-stale-key');
     const body = off + M.TRANSPORT_HEADER_LEN;
     const n = aeadOpenInto(kp.recvKey, counter, buf, body, len - M.TRANSPORT_HEADER_LEN, undefined, buf, body);
     if (n < 0) return this.drop('wg-decrypt-failed');

@@ -19,4 +19,6 @@ export const WG_DROP_REASONS = [
 
 export type WgDropReason = (typeof WG_DROP_REASONS)[number];
 
-export const WgDrop: { readonly [K in WgDropReason as K]: number } = Object.fromEntries(WG_DROP_REASONS.map((r, i) => [r, i])) as never;
+export const WgDrop: { readonly [K in WgDropReason as K]: number } = Object.fromEntries(
+  WG_DROP_REASONS.map((r, i) => [r, i]),
+) as never;

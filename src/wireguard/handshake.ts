@@ -34,7 +34,8 @@ const PROLOGUE = Buffer.from(WG_IDENTIFIER, 'ascii');
 const EMPTY = Buffer.alloc(0);
 export const TIMESTAMP_LEN = 12;
 
-export type HandshakeStage = 'zeroed' | 'initiation-created' | 'initiation-consumed' | 'response-created' | 'response-consumed';
+export type HandshakeStage =
+  'zeroed' | 'initiation-created' | 'initiation-consumed' | 'response-created' | 'response-consumed';
 
 export class HandshakeState {
   stage: HandshakeStage = 'zeroed';
@@ -86,9 +87,19 @@ function writeHeader(msg: Buffer, type: number, sender: number): void {
 }
 
 /** A fresh initiation to hs.remoteStatic (macs zero), or null for a low-order peer key. */
-export function createInitiation(local: StaticKeys, hs: HandshakeState, localIndex: number, ephemeral: StaticKeys, timestamp: Buffer): Buffer | null {
+export function createInitiation(
+  local: StaticKeys,
+  hs: HandshakeState,
+  localIndex: number,
+  ephemeral: StaticKeys,
+  timestamp: Buffer,
+): Buffer | null {
   if (!hs.staticShared) return null;
-  const sym = startHandshake({ protocolName: NOISE_CONSTRUCTION, prologue: PROLOGUE, responderStatic: hs.remoteStatic });
+  const sym = startHandshake({
+    protocolName: NOISE_CONSTRUCTION,
+    prologue: PROLOGUE,
+    responderStatic: hs.remoteStatic,
+  });
   const body = writeFirstMessage(sym, local, ephemeral, hs.remoteStatic, hs.staticShared, timestamp);
   if (!body) return null;
   const msg = Buffer.alloc(INITIATION_LEN);
@@ -110,7 +121,11 @@ export interface InitiationClaim {
 
 /** Step 1 of consuming an initiation: who it claims to come from; null when `s` does not decrypt. */
 export function readInitiation(local: StaticKeys, msg: Buffer): InitiationClaim | null {
-  const sym = startHandshake({ protocolName: NOISE_CONSTRUCTION, prologue: PROLOGUE, responderStatic: local.publicKey });
+  const sym = startHandshake({
+    protocolName: NOISE_CONSTRUCTION,
+    prologue: PROLOGUE,
+    responderStatic: local.publicKey,
+  });
   const got = readFirstMessageStatic(sym, local, msg.subarray(INIT_OFF_EPHEMERAL, INIT_OFF_MAC1));
   if (!got) return null;
   return { ...got, sender: msg.readUInt32LE(INIT_OFF_SENDER), sym };
@@ -119,7 +134,12 @@ export function readInitiation(local: StaticKeys, msg: Buffer): InitiationClaim 
 export type InitiationVerdict = 'ok' | 'bad-timestamp' | 'replayed' | 'flood';
 
 /** Step 2, once the claimed key is a known peer's: decrypts and checks the timestamp, then updates hs. */
-export function acceptInitiation(hs: HandshakeState, claim: InitiationClaim, msg: Buffer, now: number): InitiationVerdict {
+export function acceptInitiation(
+  hs: HandshakeState,
+  claim: InitiationClaim,
+  msg: Buffer,
+  now: number,
+): InitiationVerdict {
   if (!hs.staticShared) return 'bad-timestamp';
   const sym = claim.sym;
   const timestamp = readFirstMessagePayload(sym, msg.subarray(INIT_OFF_EPHEMERAL, INIT_OFF_MAC1), hs.staticShared);
@@ -154,7 +174,13 @@ export function createResponse(hs: HandshakeState, localIndex: number, ephemeral
 export function consumeResponse(local: StaticKeys, hs: HandshakeState, msg: Buffer): boolean {
   if (hs.stage !== 'initiation-created' || !hs.sym || !hs.localEphemeral) return false;
   const sym = hs.sym.clone();
-  const payload = readSecondMessage(sym, local, hs.localEphemeral.keyObject, hs.psk, msg.subarray(RESP_OFF_EPHEMERAL, RESP_OFF_MAC1));
+  const payload = readSecondMessage(
+    sym,
+    local,
+    hs.localEphemeral.keyObject,
+    hs.psk,
+    msg.subarray(RESP_OFF_EPHEMERAL, RESP_OFF_MAC1),
+  );
   if (!payload || payload.length !== 0) return false;
   hs.sym = sym;
   hs.remoteIndex = msg.readUInt32LE(RESP_OFF_SENDER);

@@ -197,7 +197,11 @@ export function parseCookieReply(buf: Uint8Array, off: number, len: number): Par
   };
 }
 
-export function emitCookieReply(m: CookieReplyRepr, buf: Uint8Array = Buffer.alloc(COOKIE_REPLY_LEN), off = 0): Uint8Array {
+export function emitCookieReply(
+  m: CookieReplyRepr,
+  buf: Uint8Array = Buffer.alloc(COOKIE_REPLY_LEN),
+  off = 0,
+): Uint8Array {
   buf.fill(0, off, off + COOKIE_REPLY_LEN);
   buf[off] = MSG_COOKIE_REPLY;
   putU32(buf, off + COOKIE_OFF_RECEIVER, m.receiver);

@@ -113,7 +113,14 @@ function ephemeralToken(s: SymmetricState, pub: Uint8Array): void {
  * Initiator, message 1. `s` comes from startHandshake(); `staticShared` is DH(s_i, s_r), which a
  * WireGuard peer precomputes. Returns the message bytes, or null for a low-order remote key.
  */
-export function writeFirstMessage(s: SymmetricState, local: StaticKeys, ephemeral: StaticKeys, remoteStatic: Uint8Array, staticShared: Uint8Array, payload: Uint8Array): Buffer | null {
+export function writeFirstMessage(
+  s: SymmetricState,
+  local: StaticKeys,
+  ephemeral: StaticKeys,
+  remoteStatic: Uint8Array,
+  staticShared: Uint8Array,
+  payload: Uint8Array,
+): Buffer | null {
   ephemeralToken(s, ephemeral.publicKey);
   const es = dh(ephemeral.keyObject, remoteStatic);
   if (!es) return null;
@@ -135,7 +142,11 @@ export interface FirstMessageRead {
  * initiator claims to be; the caller looks the key up and gives DH(s_r, s_i) to
  * readFirstMessagePayload(). Both return null when a tag does not verify.
  */
-export function readFirstMessageStatic(s: SymmetricState, local: StaticKeys, msg: Uint8Array): { remoteEphemeral: Buffer; remoteStatic: Buffer } | null {
+export function readFirstMessageStatic(
+  s: SymmetricState,
+  local: StaticKeys,
+  msg: Uint8Array,
+): { remoteEphemeral: Buffer; remoteStatic: Buffer } | null {
   if (msg.length < firstMessageLen(0)) return null;
   const remoteEphemeral = Buffer.from(msg.subarray(0, KEY_LEN));
   ephemeralToken(s, remoteEphemeral);
@@ -153,7 +164,14 @@ export function readFirstMessagePayload(s: SymmetricState, msg: Uint8Array, stat
 }
 
 /** Responder, message 2. Returns null for a low-order key. */
-export function writeSecondMessage(s: SymmetricState, ephemeral: StaticKeys, remoteEphemeral: Uint8Array, remoteStatic: Uint8Array, psk: Uint8Array, payload: Uint8Array): Buffer | null {
+export function writeSecondMessage(
+  s: SymmetricState,
+  ephemeral: StaticKeys,
+  remoteEphemeral: Uint8Array,
+  remoteStatic: Uint8Array,
+  psk: Uint8Array,
+  payload: Uint8Array,
+): Buffer | null {
   ephemeralToken(s, ephemeral.publicKey);
   const ee = dh(ephemeral.keyObject, remoteEphemeral);
   const se = dh(ephemeral.keyObject, remoteStatic);
@@ -165,7 +183,13 @@ export function writeSecondMessage(s: SymmetricState, ephemeral: StaticKeys, rem
 }
 
 /** Initiator, message 2: the payload, or null when the keys or the tag do not check out. */
-export function readSecondMessage(s: SymmetricState, local: StaticKeys, ephemeral: crypto.KeyObject, psk: Uint8Array, msg: Uint8Array): Buffer | null {
+export function readSecondMessage(
+  s: SymmetricState,
+  local: StaticKeys,
+  ephemeral: crypto.KeyObject,
+  psk: Uint8Array,
+  msg: Uint8Array,
+): Buffer | null {
   if (msg.length < secondMessageLen(0)) return null;
   const remoteEphemeral = msg.subarray(0, KEY_LEN);
   ephemeralToken(s, remoteEphemeral);

@@ -3,7 +3,10 @@
 // (updated only after an authenticated packet from it: WireGuard's roaming). `ref` is the caller's
 // handle for the peer (the data path's route entry). Plain state; device.ts drives it.
 import type { StaticKeys } from './crypto.js';
+import { MAX_STAGED_PACKETS, PADDING_MULTIPLE } from './constants.js';
 import { CookieGenerator } from './cookie.js';
+import { TAG_LEN } from './crypto.js';
+import { TRANSPORT_HEADER_LEN } from './messages.js';
 import { HandshakeState } from './handshake.js';
 import { Keypairs } from './keypair.js';
 import type { PeerTimers } from './timers.js';
@@ -11,6 +14,16 @@ import type { PeerTimers } from './timers.js';
 export interface Endpoint {
   addr: number;
   port: number;
+}
+
+export interface WgStats {
+  initiationsSent: number;
+  responsesSent: number;
+  handshakesCompleted: number;
+  cookieRepliesSent: number;
+  cookieRepliesReceived: number;
+  keepalivesSent: number;
+  keepalivesReceived: number;
 }
 
 export interface WgPeerStats {
@@ -43,5 +56,25 @@ export class WgPeer<T> {
     this.endpoint = endpoint;
     this.hs = new HandshakeState(local, publicKey, psk);
     this.cookies = new CookieGenerator(publicKey, now);
+  }
+
+  /**
+   * Keeps a copy of buf[off, off+len) until a session exists (room left for header, padding and
+   * tag); true when the queue was full and its oldest packet was dropped for it.
+   */
+  stage(buf: Buffer, off: number, len: number): boolean {
+    const full = this.staged.length >= MAX_STAGED_PACKETS;
+    if (full) this.staged.shift();
+    const copy = Buffer.alloc(TRANSPORT_HEADER_LEN + len + PADDING_MULTIPLE + TAG_LEN);
+    buf.copy(copy, TRANSPORT_HEADER_LEN, off, off + len);
+    this.staged.push({ buf: copy, len });
+    return full;
+  }
+
+  /** Empties the staging queue, returning what it held. */
+  takeStaged(): Array<{ buf: Buffer; len: number }> {
+    const out = this.staged;
+    this.staged = [];
+    return out;
   }
 }

@@ -95,7 +95,8 @@ export class PeerTimers {
 
   /** After an authenticated data packet is sent. */
   onDataSent(): void {
-    if (!this.stopped && !this.newHandshake.pending) this.newHandshake.mod(this.t.keepaliveTimeoutMs + this.t.rekeyTimeoutMs + this.jitter());
+    if (!this.stopped && !this.newHandshake.pending)
+      this.newHandshake.mod(this.t.keepaliveTimeoutMs + this.t.rekeyTimeoutMs + this.jitter());
   }
 
   /** After an authenticated data packet is received. */

@@ -14,7 +14,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const CLI = path.join(ROOT, 'bin/flannelette.js');
 const built = fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js'));
 const skip = requireRootOrSkip('wireguard lab') || requireOrSkip(built, 'wireguard lab: build first (npm run build)');
-const lab = `wg${Math.random().toString(36).slice(2, 8).replace(/[^a-z0-9]/g, 'x')}`;
+const lab = `wg${Math.random()
+  .toString(36)
+  .slice(2, 8)
+  .replace(/[^a-z0-9]/g, 'x')}`;
 const labDir = `/run/flannelette/labs/${lab}`;
 
 function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -32,7 +35,11 @@ function cli(args: string[]): Promise<{ code: number; out: string; err: string }
   });
 }
 
-const netnsOf = (): string[] => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(`flt-${lab}-`));
+const netnsOf = (): string[] =>
+  spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`flt-${lab}-`));
 
 describe.skipIf(skip)('a lab with the wireguard backend', () => {
   afterAll(async () => {
@@ -55,7 +62,9 @@ describe.skipIf(skip)('a lab with the wireguard backend', () => {
     const web3 = /^(web-\S+)\s.*node3$/m.exec(status.out)![1]!;
     const ping2 = await cli(['lab', 'exec', web3, '--name', lab, '--', 'ping', '-c', '2', '-W', '2', '10.244.2.2']);
     expect(ping2.out).toContain('2 received');
-    const s3 = (await rpcCall(path.join(labDir, 'run', 'node3.sock'), 'status')) as { wireguard: { handshakesCompleted: number } };
+    const s3 = (await rpcCall(path.join(labDir, 'run', 'node3.sock'), 'status')) as {
+      wireguard: { handshakesCompleted: number };
+    };
     expect(s3.wireguard.handshakesCompleted).toBe(2);
     const down = await cli(['lab', 'down', '--name', lab]);
     expect(down.code, down.err).toBe(0);

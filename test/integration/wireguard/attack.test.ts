@@ -21,7 +21,9 @@ import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 
 const PREFIX = 'flt-wgatk';
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
-const skip = requireRootOrSkip('wireguard attack test (network namespaces)') || requireOrSkip(hasTshark, 'wireguard attack test: tshark is not installed');
+const skip =
+  requireRootOrSkip('wireguard attack test (network namespaces)') ||
+  requireOrSkip(hasTshark, 'wireguard attack test: tshark is not installed');
 
 interface Stats {
   counters: { rxPackets: number; drops: Record<string, number> };
@@ -46,7 +48,14 @@ function rcvbufErrors(ns: string): number {
 }
 
 /** Sends datagrams from srcIp in a namespace, paced: a short pause after every `burst` datagrams. */
-async function flood(ns: string, srcIp: string, dstIp: string, port: number, payloads: Buffer[], burst: number): Promise<void> {
+async function flood(
+  ns: string,
+  srcIp: string,
+  dstIp: string,
+  port: number,
+  payloads: Buffer[],
+  burst: number,
+): Promise<void> {
   const script = [
     'import socket, sys, time',
     's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
@@ -74,7 +83,7 @@ async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => b
   }
 }
 
-describe.skipIf(skip)('wireguard backend: 100,000 forged datagrams from a peer\'s address', () => {
+describe.skipIf(skip)("wireguard backend: 100,000 forged datagrams from a peer's address", () => {
   let c: TwoNodeCluster;
   let n1: ClusterNode;
   let n2: ClusterNode;
@@ -93,14 +102,27 @@ describe.skipIf(skip)('wireguard backend: 100,000 forged datagrams from a peer\'
     await cleanupNetns(PREFIX);
   });
 
-  it('tshark\'s wg dissector names the messages on node1\'s underlay', async () => {
-    const rows = await until('the outer capture', () => tshark(['-r', pcap, '-Y', 'wg', '-T', 'fields', '-e', 'wg.type']), (r) => r.filter((t) => t === '4').length >= 80);
+  it("tshark's wg dissector names the messages on node1's underlay", async () => {
+    const rows = await until(
+      'the outer capture',
+      () => tshark(['-r', pcap, '-Y', 'wg', '-T', 'fields', '-e', 'wg.type']),
+      (r) => r.filter((t) => t === '4').length >= 80,
+    );
     expect(new Set(rows)).toEqual(new Set(['1', '2', '4']));
   });
 
   it('nothing reaches the TUN, every datagram is a named drop, cookies start, and the node still forwards', async () => {
     // Captured data packets from node1 to node2, to replay.
-    const captured = tshark(['-r', pcap, '-Y', `wg.type == 4 && ip.src == ${n1.publicIp}`, '-T', 'fields', '-e', 'udp.payload']).map((h) => Buffer.from(h.replace(/:/g, ''), 'hex'));
+    const captured = tshark([
+      '-r',
+      pcap,
+      '-Y',
+      `wg.type == 4 && ip.src == ${n1.publicIp}`,
+      '-T',
+      'fields',
+      '-e',
+      'udp.payload',
+    ]).map((h) => Buffer.from(h.replace(/:/g, ''), 'hex'));
     expect(captured.length).toBeGreaterThanOrEqual(40);
     const node2Key = Buffer.from(((await rpcCall(n2.socket, 'status')) as Status).publicKey, 'base64');
 
@@ -111,12 +133,20 @@ describe.skipIf(skip)('wireguard backend: 100,000 forged datagrams from a peer\'
     const macs = new CookieGenerator(node2Key, () => 0);
     const wrongKey: Buffer[] = [];
     for (let i = 0; i < 10_000; i++) {
-      const msg = createInitiation(stranger, hs, i + 1, ephemeral, tai64n(BigInt(Date.now()) * 1_000_000n + BigInt(i)))!;
+      const msg = createInitiation(
+        stranger,
+        hs,
+        i + 1,
+        ephemeral,
+        tai64n(BigInt(Date.now()) * 1_000_000n + BigInt(i)),
+      )!;
       macs.addMacs(msg, 0, msg.length);
       wrongKey.push(msg);
     }
     const rnd = (n: number): Buffer => crypto.randomBytes(n);
-    const badMac1 = Array.from({ length: 15_000 }, (_, i) => Buffer.concat([Buffer.from([1, 0, 0, 0]), wrongKey[i % wrongKey.length]!.subarray(4, 116), rnd(32)]));
+    const badMac1 = Array.from({ length: 15_000 }, (_, i) =>
+      Buffer.concat([Buffer.from([1, 0, 0, 0]), wrongKey[i % wrongKey.length]!.subarray(4, 116), rnd(32)]),
+    );
     const random = Array.from({ length: 25_000 }, (_, i) => {
       const b = rnd(1 + (i % 1400));
       if (i % 2 === 0 && b.length >= 32) b.set([4, 0, 0, 0]); // transport-shaped, unknown or wrong session
@@ -137,7 +167,10 @@ describe.skipIf(skip)('wireguard backend: 100,000 forged datagrams from a peer\'
     const before = (await rpcCall(n2.socket, 'stats')) as Stats;
     const bufErrBefore = rcvbufErrors(n2.ns.name);
     await flood(n1.ns.name, n1.publicIp, n2.publicIp, 51820, forged, 100);
-    const wgDrops = (s: Stats): number => Object.entries(s.counters.drops).filter(([k]) => k.startsWith('wg-')).reduce((a, [, v]) => a + v, 0);
+    const wgDrops = (s: Stats): number =>
+      Object.entries(s.counters.drops)
+        .filter(([k]) => k.startsWith('wg-'))
+        .reduce((a, [, v]) => a + v, 0);
     const kernelDropped = (): number => rcvbufErrors(n2.ns.name) - bufErrBefore;
     // every datagram is accounted for: a wg-* drop at node2, or dropped by the kernel before node2 read it
     const after = await until(
@@ -149,9 +182,25 @@ describe.skipIf(skip)('wireguard backend: 100,000 forged datagrams from a peer\'
     const d = (k: string): number => (after.counters.drops[k] ?? 0) - (before.counters.drops[k] ?? 0);
     expect(wgDrops(after) - wgDrops(before) + kernelDropped()).toBe(100_000);
     expect(after.counters.rxPackets).toBe(before.counters.rxPackets); // nothing reached the TUN
-    console.log(JSON.stringify({ kernel: kernelDropped(), drops: Object.fromEntries(Object.keys(after.counters.drops).filter((k) => d(k) > 0).map((k) => [k, d(k)])) }));
+    console.log(
+      JSON.stringify({
+        kernel: kernelDropped(),
+        drops: Object.fromEntries(
+          Object.keys(after.counters.drops)
+            .filter((k) => d(k) > 0)
+            .map((k) => [k, d(k)]),
+        ),
+      }),
+    );
     expect(kernelDropped()).toBeLessThan(50_000); // the node kept up with most of it
-    for (const reason of ['wg-malformed', 'wg-bad-mac1', 'wg-unknown-key', 'wg-under-load', 'wg-unknown-index', 'wg-replayed']) {
+    for (const reason of [
+      'wg-malformed',
+      'wg-bad-mac1',
+      'wg-unknown-key',
+      'wg-under-load',
+      'wg-unknown-index',
+      'wg-replayed',
+    ]) {
       expect({ reason, n: d(reason) > 0 }).toEqual({ reason, n: true });
     }
     const status = (await rpcCall(n2.socket, 'status')) as Status;

@@ -14,7 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseIpv4 } from '../../../src/addr/ipv4.js';
 import { decodeLeaseAttrs, encodeLeaseAttrs } from '../../../src/control/flannel-format.js';
 import { rpcCall } from '../../../src/util/rpc.js';
-import { createTwoNodeCluster, ping, stopProcess, tcpTransfer, type ClusterNode, type TwoNodeCluster } from '../../helpers/cluster.js';
+import {
+  createTwoNodeCluster,
+  ping,
+  stopProcess,
+  tcpTransfer,
+  type ClusterNode,
+  type TwoNodeCluster,
+} from '../../helpers/cluster.js';
 import { cleanupNetns, run } from '../../helpers/netns.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 
@@ -28,11 +35,21 @@ const hasTools = async (): Promise<boolean> => {
     return false;
   }
 };
-const skip = requireRootOrSkip('wireguard-go interop (network namespaces, TUN devices)') || requireOrSkip(await hasTools(), 'wireguard-go interop: needs wireguard-go and wg (apt-get install wireguard-go wireguard-tools)');
+const skip =
+  requireRootOrSkip('wireguard-go interop (network namespaces, TUN devices)') ||
+  requireOrSkip(
+    await hasTools(),
+    'wireguard-go interop: needs wireguard-go and wg (apt-get install wireguard-go wireguard-tools)',
+  );
 
 interface WgStatus {
   publicKey: string;
-  wireguard: { initiationsSent: number; responsesSent: number; handshakesCompleted: number; peers: Array<{ endpoint: string | null; handshakes: number }> };
+  wireguard: {
+    initiationsSent: number;
+    responsesSent: number;
+    handshakesCompleted: number;
+    peers: Array<{ endpoint: string | null; handshakes: number }>;
+  };
   counters: { rxPackets: number; drops: Record<string, number> };
 }
 
@@ -60,18 +77,39 @@ describe.skipIf(skip)('flannelette wireguard backend ⇄ wireguard-go', () => {
     await c.startNode(n1);
     // node1's lease, as it would be written to etcd, and what node2 reads back from it
     const s = await status();
-    const lease = decodeLeaseAttrs(encodeLeaseAttrs({ publicIp: parseIpv4(n1.publicIp), backendType: 'wireguard', publicKey: s.publicKey }));
+    const lease = decodeLeaseAttrs(
+      encodeLeaseAttrs({ publicIp: parseIpv4(n1.publicIp), backendType: 'wireguard', publicKey: s.publicKey }),
+    );
     if (!lease.ok) throw new Error(lease.reason);
     expect(lease.value.publicKey).toBe(s.publicKey);
     // the key file is what `wg genkey` writes: `wg pubkey` derives the same public key from it
     const derived = spawnSync('wg', ['pubkey'], { input: fs.readFileSync(n1.keyFile), encoding: 'utf8' });
     expect(derived.stdout.trim()).toBe(s.publicKey);
 
-    wgGo = spawn('ip', ['netns', 'exec', n2.ns.name, 'env', 'WG_PROCESS_FOREGROUND=1', 'wireguard-go', dev], { stdio: 'ignore' });
-    await waitFor('the wireguard-go device', async () => (await n2.ns.exec('wg', ['show', dev]).then(() => true, () => false)));
+    wgGo = spawn('ip', ['netns', 'exec', n2.ns.name, 'env', 'WG_PROCESS_FOREGROUND=1', 'wireguard-go', dev], {
+      stdio: 'ignore',
+    });
+    await waitFor(
+      'the wireguard-go device',
+      async () =>
+        await n2.ns.exec('wg', ['show', dev]).then(
+          () => true,
+          () => false,
+        ),
+    );
     await n2.ns.exec('wg', [
-      'set', dev, 'private-key', n2.keyFile, 'listen-port', '51820',
-      'peer', lease.value.publicKey!, 'endpoint', `${n1.publicIp}:51820`, 'allowed-ips', n1.subnet,
+      'set',
+      dev,
+      'private-key',
+      n2.keyFile,
+      'listen-port',
+      '51820',
+      'peer',
+      lease.value.publicKey!,
+      'endpoint',
+      `${n1.publicIp}:51820`,
+      'allowed-ips',
+      n1.subnet,
     ]);
     await n2.ns.ip('addr', 'add', `${n2.subnet.replace(/\/\d+$/, '')}/32`, 'dev', dev);
     await n2.ns.ip('link', 'set', dev, 'mtu', '1420', 'up');
@@ -138,6 +176,8 @@ describe.skipIf(skip)('flannelette wireguard backend ⇄ wireguard-go', () => {
     expect(after.wireguard.initiationsSent - before.wireguard.initiationsSent).toBeGreaterThanOrEqual(rekeys);
     expect(await latestHandshake()).toBeGreaterThan(0);
     const drops = after.counters.drops;
-    expect(drops['wg-decrypt-failed'] + drops['wg-replayed'] + drops['wg-unknown-index'] + drops['wg-stale-key']).toBe(0);
+    expect(drops['wg-decrypt-failed'] + drops['wg-replayed'] + drops['wg-unknown-index'] + drops['wg-stale-key']).toBe(
+      0,
+    );
   });
 });

@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseClusterFile, nodeToPeer } from '../../../src/control/cluster-file.js';
-import { decodeLeaseAttrs, encodeLeaseAttrs, formatNetworkConfig, leaseToPeer, parseNetworkConfig } from '../../../src/control/flannel-format.js';
+import {
+  decodeLeaseAttrs,
+  encodeLeaseAttrs,
+  formatNetworkConfig,
+  leaseToPeer,
+  parseNetworkConfig,
+} from '../../../src/control/flannel-format.js';
 import { parsePeerFlag } from '../../../src/node/peer-flag.js';
 import { loadOrCreateWgKey } from '../../../src/node/wg-key.js';
 import { generateKeys, staticKeys } from '../../../src/wireguard/crypto.js';
@@ -17,23 +23,45 @@ const psk = Buffer.alloc(32, 5).toString('base64');
 
 describe('wireguard configuration', () => {
   it("reads flannel's wireguard Backend options", () => {
-    const cfg = parseNetworkConfig(`{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","ListenPort":51999,"PSK":"${psk}","PersistentKeepaliveInterval":25}}`);
+    const cfg = parseNetworkConfig(
+      `{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","ListenPort":51999,"PSK":"${psk}","PersistentKeepaliveInterval":25}}`,
+    );
     expect(cfg.backend).toMatchObject({ type: 'wireguard', port: 51999, persistentKeepaliveS: 25 });
     expect(cfg.backend.psk!.toString('base64')).toBe(psk);
-    expect(parseNetworkConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard"}}').backend).toMatchObject({ port: 51820, vni: 0 });
-    expect(() => parseNetworkConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","PSK":"short"}}')).toThrow(/Backend\.PSK must be a base64 32-byte key/);
-    expect(() => parseNetworkConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","ListenPort":70000}}')).toThrow(/ListenPort 70000 is out of range/);
-    expect(JSON.parse(formatNetworkConfig({ network: Cidr.parse('10.244.0.0/16'), backend: 'wireguard' })).Backend).toEqual({ Type: 'wireguard', ListenPort: 51820 });
+    expect(parseNetworkConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard"}}').backend).toMatchObject({
+      port: 51820,
+      vni: 0,
+    });
+    expect(() =>
+      parseNetworkConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","PSK":"short"}}'),
+    ).toThrow(/Backend\.PSK must be a base64 32-byte key/);
+    expect(() =>
+      parseNetworkConfig('{"Network":"10.244.0.0/16","Backend":{"Type":"wireguard","ListenPort":70000}}'),
+    ).toThrow(/ListenPort 70000 is out of range/);
+    expect(
+      JSON.parse(formatNetworkConfig({ network: Cidr.parse('10.244.0.0/16'), backend: 'wireguard' })).Backend,
+    ).toEqual({ Type: 'wireguard', ListenPort: 51820 });
   });
 
   it('writes and reads the lease as flannel does: BackendData {"PublicKey": ...}', () => {
     const text = encodeLeaseAttrs({ publicIp: 0xc0a80102, backendType: 'wireguard', publicKey: key });
-    expect(JSON.parse(text)).toEqual({ PublicIP: '192.168.1.2', PublicIPv6: null, BackendType: 'wireguard', BackendData: { PublicKey: key } });
+    expect(JSON.parse(text)).toEqual({
+      PublicIP: '192.168.1.2',
+      PublicIPv6: null,
+      BackendType: 'wireguard',
+      BackendData: { PublicKey: key },
+    });
     const back = decodeLeaseAttrs(text);
     expect(back.ok && back.value.publicKey).toBe(key);
-    const peer = leaseToPeer(Cidr.parse('10.244.2.0/24'), (back as { value: Parameters<typeof leaseToPeer>[1] }).value, 'wireguard');
+    const peer = leaseToPeer(
+      Cidr.parse('10.244.2.0/24'),
+      (back as { value: Parameters<typeof leaseToPeer>[1] }).value,
+      'wireguard',
+    );
     expect(peer.ok && peer.value.publicKey!.toString('base64')).toBe(key);
-    expect(decodeLeaseAttrs('{"PublicIP":"192.168.1.2","BackendType":"wireguard","BackendData":{}}')).toMatchObject({ ok: false });
+    expect(decodeLeaseAttrs('{"PublicIP":"192.168.1.2","BackendType":"wireguard","BackendData":{}}')).toMatchObject({
+      ok: false,
+    });
   });
 
   it('takes publicKey in the cluster file, required for every node of a wireguard cluster', () => {
@@ -46,14 +74,27 @@ nodes:
     const cfg = parseClusterFile(text, 'c.yaml');
     expect(cfg.backend).toMatchObject({ type: 'wireguard', port: 51820, persistentKeepaliveS: 15 });
     expect(nodeToPeer(cfg.nodes[1]!).publicKey!.toString('base64')).toBe(key);
-    expect(() => parseClusterFile(text.replace(/, publicKey: [^ ]+ \}\n$/, ' }\n'), 'c.yaml')).toThrow(/^c\.yaml:5: nodes\[1\]\.publicKey is missing/);
-    expect(() => parseClusterFile(text.replace(`publicKey: ${key} }\n  - { name: node2`, 'publicKey: nope }\n  - { name: node2'), 'c.yaml')).toThrow(/^c\.yaml:4: nodes\[0\]\.publicKey "nope" is not a base64 32-byte key/);
-    expect(() => parseClusterFile(text.replace('type: wireguard', 'type: udp'), 'c.yaml')).toThrow(/c\.yaml:2: backend\.psk and backend\.persistentKeepalive apply to the wireguard backend only/);
+    expect(() => parseClusterFile(text.replace(/, publicKey: [^ ]+ \}\n$/, ' }\n'), 'c.yaml')).toThrow(
+      /^c\.yaml:5: nodes\[1\]\.publicKey is missing/,
+    );
+    expect(() =>
+      parseClusterFile(
+        text.replace(`publicKey: ${key} }\n  - { name: node2`, 'publicKey: nope }\n  - { name: node2'),
+        'c.yaml',
+      ),
+    ).toThrow(/^c\.yaml:4: nodes\[0\]\.publicKey "nope" is not a base64 32-byte key/);
+    expect(() => parseClusterFile(text.replace('type: wireguard', 'type: udp'), 'c.yaml')).toThrow(
+      /c\.yaml:2: backend\.psk and backend\.persistentKeepalive apply to the wireguard backend only/,
+    );
   });
 
   it('takes key= in --peer', () => {
-    expect(parsePeerFlag(`name=n2,ip=10.0.0.2,subnet=10.244.2.0/24,key=${key}`).publicKey!.toString('base64')).toBe(key);
-    expect(() => parsePeerFlag('name=n2,ip=10.0.0.2,subnet=10.244.2.0/24,key=abc')).toThrow(/key=abc is not a base64 32-byte public key/);
+    expect(parsePeerFlag(`name=n2,ip=10.0.0.2,subnet=10.244.2.0/24,key=${key}`).publicKey!.toString('base64')).toBe(
+      key,
+    );
+    expect(() => parsePeerFlag('name=n2,ip=10.0.0.2,subnet=10.244.2.0/24,key=abc')).toThrow(
+      /key=abc is not a base64 32-byte public key/,
+    );
   });
 
   it('creates the key file with mode 0600, reuses it, and refuses a bad or exposed one', () => {

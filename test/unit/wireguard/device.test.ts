@@ -27,7 +27,11 @@ describe('WgDevice handshake and data', () => {
     expect(w.queue[0]!.bytes.length).toBe(148);
     const types = w.pump().map((d) => [d.bytes[0], d.bytes.length]);
     // initiation → response (92) → the staged packet (16 + 112 padded + 16)
-    expect(types).toEqual([[MSG_INITIATION, 148], [MSG_RESPONSE, 92], [MSG_TRANSPORT, 16 + 112 + 16]]);
+    expect(types).toEqual([
+      [MSG_INITIATION, 148],
+      [MSG_RESPONSE, 92],
+      [MSG_TRANSPORT, 16 + 112 + 16],
+    ]);
     expect(b.delivered).toHaveLength(1);
     expect(b.delivered[0]!.subarray(0, 100).equals(p)).toBe(true);
     expect(b.delivered[0]!.subarray(100).every((x) => x === 0)).toBe(true);
@@ -132,7 +136,13 @@ describe('WgDevice handshake and data', () => {
     const peerA = b.peers.get('a')!;
     expect(peerA.endpoint).toEqual({ addr: A, port: 51820 });
     // a forged packet from another address changes nothing
-    w.deliver({ from: 0x0a0000ff, fromPort: 1234, to: B, toPort: 51820, bytes: Buffer.concat([Buffer.from([4, 0, 0, 0]), Buffer.alloc(40)]) });
+    w.deliver({
+      from: 0x0a0000ff,
+      fromPort: 1234,
+      to: B,
+      toPort: 51820,
+      bytes: Buffer.concat([Buffer.from([4, 0, 0, 0]), Buffer.alloc(40)]),
+    });
     expect(peerA.endpoint).toEqual({ addr: A, port: 51820 });
     // a real packet from a new address moves it
     w.sendData(a, b, packet(50));

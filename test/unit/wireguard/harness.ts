@@ -36,7 +36,11 @@ export class Wire {
   readonly nodes = new Map<number, Node>();
   private seed = 1;
 
-  node(name: string, addr: number, opts: { timings?: Partial<WgTimings>; mtu?: number; underLoad?: number } = {}): Node {
+  node(
+    name: string,
+    addr: number,
+    opts: { timings?: Partial<WgTimings>; mtu?: number; underLoad?: number } = {},
+  ): Node {
     const keys = generateKeys();
     const drops = new Map<WgDropReason, number>();
     const node: Node = { name, addr, port: 51820, drops, delivered: [], peers: new Map(), dev: undefined as never };
@@ -48,7 +52,13 @@ export class Wire {
       mtu: opts.mtu ?? 1420,
       underLoadHandshakesPerSecond: opts.underLoad,
       send: (buf, off, len, to, toPort) => {
-        this.queue.push({ from: addr, fromPort: node.port, to, toPort, bytes: Buffer.from(buf.subarray(off, off + len)) });
+        this.queue.push({
+          from: addr,
+          fromPort: node.port,
+          to,
+          toPort,
+          bytes: Buffer.from(buf.subarray(off, off + len)),
+        });
         return true;
       },
       flush: () => {},
@@ -78,8 +88,14 @@ export class Wire {
     const peer = a.peers.get(b.name)!;
     const n = a.dev.seal(peer, buf, HEADROOM, payload.length);
     if (n > 0) {
-      const ep = a.dev.endpointOf(peer)!;
-      this.queue.push({ from: a.addr, fromPort: a.port, to: ep.addr, toPort: ep.port, bytes: Buffer.from(buf.subarray(HEADROOM - 16, HEADROOM - 16 + n)) });
+      const ep = peer.endpoint!; // where seal()'s datagram goes
+      this.queue.push({
+        from: a.addr,
+        fromPort: a.port,
+        to: ep.addr,
+        toPort: ep.port,
+        bytes: Buffer.from(buf.subarray(HEADROOM - 16, HEADROOM - 16 + n)),
+      });
     }
     return n;
   }

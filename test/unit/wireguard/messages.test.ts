@@ -7,7 +7,9 @@ const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((
 
 describe('WireGuard messages', () => {
   it('has the sizes of the whitepaper', () => {
-    expect([M.INITIATION_LEN, M.RESPONSE_LEN, M.COOKIE_REPLY_LEN, M.TRANSPORT_HEADER_LEN, M.KEEPALIVE_LEN]).toEqual([148, 92, 64, 16, 32]);
+    expect([M.INITIATION_LEN, M.RESPONSE_LEN, M.COOKIE_REPLY_LEN, M.TRANSPORT_HEADER_LEN, M.KEEPALIVE_LEN]).toEqual([
+      148, 92, 64, 16, 32,
+    ]);
     expect(M.INIT_OFF_MAC2 + 16).toBe(148);
     expect(M.RESP_OFF_MAC2 + 16).toBe(92);
     expect(M.COOKIE_OFF_COOKIE + 32).toBe(64);
@@ -18,7 +20,9 @@ describe('WireGuard messages', () => {
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(8), (a, off) => {
         const buf = Buffer.from(a);
         const r = M.classify(buf, Math.min(off, buf.length), Math.max(0, buf.length - off));
-        expect(typeof r === 'number' ? [1, 2, 3, 4].includes(r) : ['truncated', 'bad-type', 'bad-length'].includes(r)).toBe(true);
+        expect(
+          typeof r === 'number' ? [1, 2, 3, 4].includes(r) : ['truncated', 'bad-type', 'bad-length'].includes(r),
+        ).toBe(true);
       }),
     );
     expect(M.classify(Buffer.from([1, 0, 0, 0]), 0, 4)).toBe('truncated');
@@ -31,20 +35,36 @@ describe('WireGuard messages', () => {
 
   it('emit∘parse is the identity for initiation, response and cookie reply', () => {
     fc.assert(
-      fc.property(fc.nat(0xffffffff), bytes(32), bytes(48), bytes(28), bytes(16), bytes(16), (sender, e, s, t, m1, m2) => {
-        const m = { sender, ephemeral: e, encryptedStatic: s, encryptedTimestamp: t, mac1: m1, mac2: m2 };
-        const wire = Buffer.from(M.emitInitiation(m));
-        const p = M.parseInitiation(wire, 0, wire.length);
-        expect(p).toEqual({ ok: true, value: m });
-      }),
+      fc.property(
+        fc.nat(0xffffffff),
+        bytes(32),
+        bytes(48),
+        bytes(28),
+        bytes(16),
+        bytes(16),
+        (sender, e, s, t, m1, m2) => {
+          const m = { sender, ephemeral: e, encryptedStatic: s, encryptedTimestamp: t, mac1: m1, mac2: m2 };
+          const wire = Buffer.from(M.emitInitiation(m));
+          const p = M.parseInitiation(wire, 0, wire.length);
+          expect(p).toEqual({ ok: true, value: m });
+        },
+      ),
     );
     fc.assert(
-      fc.property(fc.nat(0xffffffff), fc.nat(0xffffffff), bytes(32), bytes(16), bytes(16), bytes(16), (sender, receiver, e, n, m1, m2) => {
-        const m = { sender, receiver, ephemeral: e, encryptedNothing: n, mac1: m1, mac2: m2 };
-        const wire = Buffer.from(M.emitResponse(m));
-        expect(M.parseResponse(wire, 0, wire.length)).toEqual({ ok: true, value: m });
-        expect(M.messageReceiver(wire, 0, M.MSG_RESPONSE)).toBe(receiver);
-      }),
+      fc.property(
+        fc.nat(0xffffffff),
+        fc.nat(0xffffffff),
+        bytes(32),
+        bytes(16),
+        bytes(16),
+        bytes(16),
+        (sender, receiver, e, n, m1, m2) => {
+          const m = { sender, receiver, ephemeral: e, encryptedNothing: n, mac1: m1, mac2: m2 };
+          const wire = Buffer.from(M.emitResponse(m));
+          expect(M.parseResponse(wire, 0, wire.length)).toEqual({ ok: true, value: m });
+          expect(M.messageReceiver(wire, 0, M.MSG_RESPONSE)).toBe(receiver);
+        },
+      ),
     );
     fc.assert(
       fc.property(fc.nat(0xffffffff), bytes(24), bytes(32), (receiver, nonce, c) => {

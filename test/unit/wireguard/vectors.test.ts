@@ -67,11 +67,21 @@ describe('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (cacophony vector, mcginty/snow 
           'ca35def5ae56cec33dc2036731ab14896bc4c75dbb07a61f879f8e3afa4c7944001e21de9f98ddd8e2ad57527207feb56253c9c94a9e4967' +
           '82ecfcb2a75fbcaf1b52948cc48daefe660c62119ab5000980c84831215f2441eba616548e832985464cf17e51ee93109008399a21f7e13f',
       },
-      { payload: '4d757272617920526f746862617264', ciphertext: '95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f144808843cb765f2caef0751b8f007572dab0322217755c0632f365717edbf34d33e87a' },
+      {
+        payload: '4d757272617920526f746862617264',
+        ciphertext:
+          '95ebc60d2b1fa672c1f46a8aa265ef51bfe38e7ccb39ec5be34069f144808843cb765f2caef0751b8f007572dab0322217755c0632f365717edbf34d33e87a',
+      },
       { payload: '462e20412e20486179656b', ciphertext: '8153ca9833bc3c1b91a7e66e5f4d4f5b59bf9e64c2f20d15f0bba7' },
       { payload: '4361726c204d656e676572', ciphertext: '07af0c9c86e1b4e80f36b04ff7688d51141af3debd0332f0a705ef' },
-      { payload: '4a65616e2d426170746973746520536179', ciphertext: '6ab1467c0448cc78394494abaaf23afce0e234315d6e2624dcbfa8a21c1c4d073d' },
-      { payload: '457567656e2042f6686d20766f6e2042617765726b', ciphertext: 'dfc346c0d2296ae6cf1acf6f12b8456a1dba228cf8d8b774aacf1c47fc53aa80ebc7a4c292' },
+      {
+        payload: '4a65616e2d426170746973746520536179',
+        ciphertext: '6ab1467c0448cc78394494abaaf23afce0e234315d6e2624dcbfa8a21c1c4d073d',
+      },
+      {
+        payload: '457567656e2042f6686d20766f6e2042617765726b',
+        ciphertext: 'dfc346c0d2296ae6cf1acf6f12b8456a1dba228cf8d8b774aacf1c47fc53aa80ebc7a4c292',
+      },
     ],
   };
   const name = 'Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s';
@@ -88,7 +98,14 @@ describe('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (cacophony vector, mcginty/snow 
     const ctx = { protocolName: name, prologue: v.prologue, responderStatic: rS.publicKey };
 
     const init = startHandshake(ctx);
-    const m1 = writeFirstMessage(init, iS, iE, rS.publicKey, dh(iS.keyObject, rS.publicKey)!, hex(v.messages[0]!.payload));
+    const m1 = writeFirstMessage(
+      init,
+      iS,
+      iE,
+      rS.publicKey,
+      dh(iS.keyObject, rS.publicKey)!,
+      hex(v.messages[0]!.payload),
+    );
     expect(m1!.toString('hex')).toBe(v.messages[0]!.ciphertext);
 
     const resp = startHandshake(ctx);
@@ -97,7 +114,14 @@ describe('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (cacophony vector, mcginty/snow 
     const p1 = readFirstMessagePayload(resp, m1!, dh(rS.keyObject, who!.remoteStatic)!);
     expect(p1!.toString('hex')).toBe(v.messages[0]!.payload);
 
-    const m2 = writeSecondMessage(resp, rE, who!.remoteEphemeral, who!.remoteStatic, v.psk, hex(v.messages[1]!.payload));
+    const m2 = writeSecondMessage(
+      resp,
+      rE,
+      who!.remoteEphemeral,
+      who!.remoteStatic,
+      v.psk,
+      hex(v.messages[1]!.payload),
+    );
     expect(m2!.toString('hex')).toBe(v.messages[1]!.ciphertext);
     const p2 = readSecondMessage(init, iS, iE.keyObject, v.psk, m2!);
     expect(p2!.toString('hex')).toBe(v.messages[1]!.payload);
@@ -130,7 +154,14 @@ describe('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (cacophony vector, mcginty/snow 
     const resp = startHandshake(ctx);
     const who = readFirstMessageStatic(resp, rS, m1)!;
     readFirstMessagePayload(resp, m1, dh(rS.keyObject, who.remoteStatic)!);
-    const m2 = writeSecondMessage(resp, rE, who.remoteEphemeral, who.remoteStatic, Buffer.alloc(32, 7), new Uint8Array(0))!;
+    const m2 = writeSecondMessage(
+      resp,
+      rE,
+      who.remoteEphemeral,
+      who.remoteStatic,
+      Buffer.alloc(32, 7),
+      new Uint8Array(0),
+    )!;
     expect(readSecondMessage(init, iS, iE.keyObject, v.psk, m2)).toBeNull();
   });
 });
