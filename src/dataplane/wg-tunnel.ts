@@ -54,6 +54,16 @@ export class WgTunnel implements PacketTunnel {
       send: (buf, off, len, addr, port) => underlay.send(buf, off, len, addr, port),
       flush: () => underlay.flush(),
       onDrop: (i) => o.counters.drop(WG_DROP_BASE + i),
+      onStagedSent: (wg, len) => {
+        // counted as the data path counts a packet it sends itself
+        const c = o.counters;
+        c.txPackets++;
+        c.txBytes += len;
+        const pc = (wg.ref as Peer).counters;
+        pc.txPackets++;
+        pc.txBytes += len;
+        pc.lastTx = o.clock.now();
+      },
     });
   }
 

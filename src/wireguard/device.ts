@@ -44,6 +44,8 @@ export interface WgDeviceOptions {
   send(buf: Buffer, off: number, len: number, addr: number, port: number): boolean;
   flush(): void;
   onDrop(reason: number): void;
+  /** A packet that waited for a handshake was sent (seal() had returned −1 for it). */
+  onStagedSent?(peer: WgPeer<unknown>, len: number): void;
   /** Handshake messages per second above which the device is under load (default 128). */
   underLoadHandshakesPerSecond?: number;
 }
@@ -201,6 +203,7 @@ export class WgDevice<T> {
       if (n < 0) continue;
       this.o.send(buf, 0, n, ep.addr, ep.port);
       if (len === 0) this.stats.keepalivesSent++;
+      else this.o.onStagedSent?.(peer as WgPeer<unknown>, len);
       this.afterDataSent(peer, kp, len);
     }
     this.o.flush();

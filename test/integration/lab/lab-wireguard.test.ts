@@ -66,6 +66,11 @@ describe.skipIf(skip)('a lab with the wireguard backend', () => {
       wireguard: { handshakesCompleted: number };
     };
     expect(s3.wireguard.handshakesCompleted).toBe(2);
+    // node1's first packet to node3 waited for the handshake: it still counts as sent, once each way
+    const s1 = (await rpcCall(path.join(labDir, 'run', 'node1.sock'), 'status')) as {
+      peers: Array<{ name: string; txPackets: number; rxPackets: number }>;
+    };
+    expect(s1.peers.find((p) => p.name === 'node3')).toMatchObject({ txPackets: 2, rxPackets: 2 });
     const down = await cli(['lab', 'down', '--name', lab]);
     expect(down.code, down.err).toBe(0);
     expect(netnsOf()).toEqual([]);
