@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
-import { backendFacts, backendNamesText, isBackendName, isWgKeyText } from '../backend/table.js';
+import { backendFacts, backendNamesText, isBackendName, isWgKeyText, needsVtepMac } from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
 
@@ -187,7 +187,7 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
       }
       if ((mac[0]! & 1) === 1 || mac.every((b) => b === 0)) fail(macNode, `${at}.vtepMac ${formatMac(mac)} must be a unicast, non-zero MAC`);
     }
-    if (backend.type === 'vxlan') {
+    if (needsVtepMac(backendFacts(backend.type))) {
       node.vtepMac = mac ?? deriveVtepMac(name);
       const key = formatMac(node.vtepMac);
       if (byMac.has(key)) fail(macNode ?? itemNode, `${at}.vtepMac ${key} duplicates nodes[${byMac.get(key)}]`);

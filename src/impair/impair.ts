@@ -36,37 +36,11 @@ import {
   type ImpairmentSpec,
 } from './spec.js';
 import { GilbertElliottChain, sampleDelay } from './random.js';
+import { zeroCounters, type ImpairConfig, type ImpairCounters } from './counters.js';
 import { HeldHeap, HeldPool } from './queue.js';
+import { tokenBucketDeparture, type TokenBucketState } from './token-bucket.js';
 
-export interface ImpairCounters {
-  /** Datagrams (copies) an impaired link handed to the inner underlay, which accepted them. */
-  sent: number;
-  /** Copies held for delay, jitter or rate. */
-  delayed: number;
-  droppedLoss: number;
-  droppedQueue: number;
-  droppedPartition: number;
-  /** The inner underlay refused a copy (its send returned false). */
-  droppedInner: number;
-  duplicated: number;
-  reordered: number;
-  corrupted: number;
-  /** Copies that had to wait for the token bucket. */
-  rateLimited: number;
-}
-
-export function zeroCounters(): ImpairCounters {
-  return { sent: 0, delayed: 0, droppedLoss: 0, droppedQueue: 0, droppedPartition: 0, droppedInner: 0, duplicated: 0, reordered: 0, corrupted: 0, rateLimited: 0 };
-}
-
-export interface ImpairConfig {
-  default: ImpairmentSpec | undefined;
-  peers: Array<{ addr: number; spec: ImpairmentSpec }>;
-  /** partition() with no address is in force. */
-  partitionAll: boolean;
-  /** Peers cut by partition(addr). */
-  partitioned: number[];
-}
+export { zeroCounters, type ImpairConfig, type ImpairCounters } from './counters.js';
 
 export interface ImpairedUnderlayOptions {
   inner: Underlay;
@@ -78,15 +52,12 @@ export interface ImpairedUnderlayOptions {
 const DUE_EPSILON_MS = 1e-6;
 
 /** Per-peer state: the effective spec plus the loss chain, token bucket, held copies and counters. */
-interface PeerLink {
+interface PeerLink extends TokenBucketState {
   readonly addr: number;
   /** Effective spec (peer or default, partitions folded in); undefined = pass straight through. */
   spec: ImpairmentSpec | undefined;
   scheduled: boolean;
   ge: GilbertElliottChain | null;
-  bytesPerMs: number;
-  bucketTokens: number;
-  bucketTime: number;
   lastDue: number;
   readonly heap: HeldHeap;
   timer: TimerHandle | undefined;
@@ -347,7 +318,7 @@ export class ImpairedUnderlay implements Underlay {
     const now = this.clock.now();
     let depart = now;
     if (link.bytesPerMs > 0) {
-      depart = this.tokenBucketDeparture(link, spec, now, len);
+      depart = tokenBucketDeparture(link, spec.burstBytes, now, len);
       if (depart > now) c.rateLimited++;
     }
     let due = depart + sampleDelay(rng, spec.delayMs, spec.jitterMs, spec.distribution);
@@ -368,27 +339,6 @@ export class ImpairedUnderlay implements Underlay {
     c.delayed++;
     this.arm(link);
     return true;
-  }
-
-  /**
-   * When a copy of `len` bytes arriving at `now` leaves the token bucket (FIFO behind earlier copies).
-   * The bucket holds up to burstBytes; a copy larger than the bucket leaves once the bucket is full.
-   */
-  private tokenBucketDeparture(link: PeerLink, spec: ImpairmentSpec, now: number, len: number): number {
-    const rate = link.bytesPerMs;
-    const burst = spec.burstBytes;
-    const start = now > link.bucketTime ? now : link.bucketTime;
-    let tokens = link.bucketTokens + (start - link.bucketTime) * rate;
-    if (tokens > burst) tokens = burst;
-    const need = len < burst ? len : burst;
-    let depart = start;
-    if (tokens < need) {
-      depart = start + (need - tokens) / rate;
-      tokens = need;
-    }
-    link.bucketTokens = tokens - len;
-    link.bucketTime = depart;
-    return depart;
   }
 
   private flipBit(buf: Buffer, off: number, len: number): void {

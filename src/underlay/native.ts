@@ -1,4 +1,4 @@
-// The fast underlay: one IPv4 UDP socket in the native addon (tun/native.ts) with recvmmsg bursts
+// The fast underlay: one IPv4 UDP socket in the native addon (sys/addon.ts) with recvmmsg bursts
 // into one preallocated slab (datagram i at i*SLOT_SIZE + PACKET_HEADROOM, source in addrs/ports)
 // and a bounded native send queue (64 slots) sent with one sendmmsg per flush(). The queue flushes
 // itself when full, and a microtask flushes whatever a burst handler queued, so a forgotten
