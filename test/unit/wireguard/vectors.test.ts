@@ -114,14 +114,7 @@ describe('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (cacophony vector, mcginty/snow 
     const p1 = readFirstMessagePayload(resp, m1!, dh(rS.keyObject, who!.remoteStatic)!);
     expect(p1!.toString('hex')).toBe(v.messages[0].payload);
 
-    const m2 = writeSecondMessage(
-      resp,
-      rE,
-      who!.remoteEphemeral,
-      who!.remoteStatic,
-      v.psk,
-      hex(v.messages[1].payload),
-    );
+    const m2 = writeSecondMessage(resp, rE, who!.remoteEphemeral, who!.remoteStatic, v.psk, hex(v.messages[1].payload));
     expect(m2!.toString('hex')).toBe(v.messages[1].ciphertext);
     const p2 = readSecondMessage(init, iS, iE.keyObject, v.psk, m2!);
     expect(p2!.toString('hex')).toBe(v.messages[1].payload);
