@@ -417,6 +417,11 @@ async function main(): Promise<void> {
         s.skipped = `openvpn not installed (${INSTALL_HINT})`;
         continue;
       }
+      if (s.path === 'wireguard-go' && !(haveCommand('wireguard-go') && haveCommand('wg'))) {
+        s.skipped =
+          'wireguard-go or wg not installed (sudo apt-get install -y --no-install-recommends wireguard-go wireguard-tools)';
+        continue;
+      }
       log(`setting up ${s.path}`);
       try {
         beds.set(s.path, await createTestbed(s.path));

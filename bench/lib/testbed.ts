@@ -4,7 +4,10 @@
 //   kernel-vxlan             the kernel's VXLAN device on both nodes, configured as flanneld does
 //   flannelette-vxlan(-dgram) `flannelette node --backend vxlan` (native underlay, or --underlay dgram)
 //   flannelette-udp          `flannelette node --backend udp`
+//   flannelette-wireguard    `flannelette node --backend wireguard` (encrypted, TUN MTU 1420)
 //   openvpn                  OpenVPN point-to-point over UDP, no cipher, no auth, tun MTU 1450
+//   wireguard-go             wireguard-go on both nodes, configured with wg as flanneld's wireguard
+//                            backend configures its device (MTU 1420, one peer per node subnet)
 // `createTestbed` resolves once a pod-to-pod ping gets through. `close()` stops the node processes
 // (SIGTERM, so a --cpu-prof profile gets written) and deletes the namespaces; never throws.
 // Throws: createTestbed rejects (after cleaning up what it made) when a step fails or the overlay
@@ -14,7 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { rpcCall } from '../../src/util/rpc.js';
+import { generateKeys, type StaticKeys } from '../../src/wireguard/crypto.js';
 import { createNetns, createVethPair, forgetTempDir, sleep, stopChild, trackTempDir, type Netns } from './sys.js';
 
 /** The repository root (this file is dist/bench/lib/testbed.js when run). */
@@ -26,7 +31,9 @@ export const PATHS = [
   'flannelette-vxlan',
   'flannelette-vxlan-dgram',
   'flannelette-udp',
+  'flannelette-wireguard',
   'openvpn',
+  'wireguard-go',
 ] as const;
 export type PathName = (typeof PATHS)[number];
 
@@ -36,11 +43,27 @@ interface NodeSpec {
   subnet: string;
   mac: string;
   podIp: string;
+  /** WireGuard keys (the wireguard rows). */
+  keys: StaticKeys;
 }
 
 const SPECS: [NodeSpec, NodeSpec] = [
-  { name: 'node1', publicIp: '192.168.77.1', subnet: '10.244.1.0/24', mac: '0e:00:00:00:01:01', podIp: '10.244.1.2' },
-  { name: 'node2', publicIp: '192.168.77.2', subnet: '10.244.2.0/24', mac: '0e:00:00:00:02:01', podIp: '10.244.2.2' },
+  {
+    name: 'node1',
+    publicIp: '192.168.77.1',
+    subnet: '10.244.1.0/24',
+    mac: '0e:00:00:00:01:01',
+    podIp: '10.244.1.2',
+    keys: generateKeys(),
+  },
+  {
+    name: 'node2',
+    publicIp: '192.168.77.2',
+    subnet: '10.244.2.0/24',
+    mac: '0e:00:00:00:02:01',
+    podIp: '10.244.2.2',
+    keys: generateKeys(),
+  },
 ];
 
 export interface Testbed {
@@ -95,6 +118,7 @@ export async function createTestbed(kind: PathName, opts: TestbedOptions = {}): 
       const [self, peer] = i === 0 ? [SPECS[0], SPECS[1]] : [SPECS[1], SPECS[0]];
       if (kind === 'kernel-vxlan') await configureKernelVxlan(nodes[i], self, peer);
       else if (kind === 'openvpn') procs.push(startOpenvpn(nodes[i], self, peer, stateDir));
+      else if (kind === 'wireguard-go') procs.push(await startWireguardGo(nodes[i], self, peer, stateDir));
       else procs.push(await startFlannelette(kind, nodes[i], self, peer, stateDir, opts.nodeFlags ?? []));
     }
     const bed: Testbed = {
@@ -161,8 +185,13 @@ async function startFlannelette(
   stateDir: string,
   nodeFlags: string[],
 ): Promise<ChildProcess> {
-  const backend = kind === 'flannelette-udp' ? 'udp' : 'vxlan';
+  const backend = kind === 'flannelette-udp' ? 'udp' : kind === 'flannelette-wireguard' ? 'wireguard' : 'vxlan';
   const extra = kind === 'flannelette-vxlan-dgram' ? ['--underlay', 'dgram'] : [];
+  let peerKey = '';
+  if (backend === 'wireguard') {
+    extra.push('--wg-private-key', writeKeyFile(stateDir, self));
+    peerKey = `,key=${peer.keys.publicKey.toString('base64')}`;
+  }
   const log = path.join(stateDir, `${self.name}.log`);
   const sock = path.join(stateDir, `${self.name}.sock`);
   const out = fs.openSync(log, 'a');
@@ -191,7 +220,7 @@ async function startFlannelette(
       '--log-level',
       'warn',
       '--peer',
-      `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
+      `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}${peerKey}`,
       ...extra,
     ],
     { stdio: ['ignore', out, out] },
@@ -210,6 +239,49 @@ async function startFlannelette(
       await sleep(100);
     }
   }
+}
+
+function writeKeyFile(stateDir: string, self: NodeSpec): string {
+  const file = path.join(stateDir, `${self.name}.wg-key`);
+  fs.writeFileSync(file, `${self.keys.privateKey.toString('base64')}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** wireguard-go as flanneld's wireguard backend sets up its device: one peer per node, MTU 1420. */
+async function startWireguardGo(ns: Netns, self: NodeSpec, peer: NodeSpec, stateDir: string): Promise<ChildProcess> {
+  const dev = `fltb${randomBytes(3).toString('hex')}`;
+  const out = fs.openSync(path.join(stateDir, `${self.name}.log`), 'a');
+  const proc = ns.spawn('env', ['WG_PROCESS_FOREGROUND=1', 'wireguard-go', dev], { stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  const deadline = Date.now() + 10_000;
+  while (
+    !(await ns.exec('wg', ['show', dev]).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`wireguard-go ${self.name} did not come up`);
+    await sleep(50);
+  }
+  const key = writeKeyFile(stateDir, self);
+  await ns.exec('wg', [
+    'set',
+    dev,
+    'private-key',
+    key,
+    'listen-port',
+    '51820',
+    'peer',
+    peer.keys.publicKey.toString('base64'),
+    'endpoint',
+    `${peer.publicIp}:51820`,
+    'allowed-ips',
+    peer.subnet,
+  ]);
+  await ns.ip('addr', 'add', `${self.subnet.replace(/\/\d+$/, '')}/32`, 'dev', dev);
+  await ns.ip('link', 'set', dev, 'mtu', '1420', 'up');
+  await ns.ip('route', 'add', peer.subnet, 'dev', dev);
+  return proc;
 }
 
 /** OpenVPN p2p over UDP without crypto; the tun MTU matches the VXLAN rows' 1450. */

@@ -93,8 +93,24 @@ const udp = {
   leaseData: [],
 } as const satisfies UdpBackendFacts;
 
+// WireGuard (flannel's pkg/backend/wireguard): overhead 80 as flannel computes the MTU (room for an
+// IPv6 underlay header: 40 + UDP 8 + WireGuard's 16-byte header and 16-byte tag); the UDP payload
+// is a WireGuard message, so nothing of the inner packet is readable on the wire.
+const wireguard = {
+  name: 'wireguard',
+  encapsulation: 'udp',
+  defaultPort: 51820,
+  headerLen: 16,
+  encrypted: true,
+  overhead: 80,
+  tunName: 'flannel-wg',
+  sourcePort: 'bound',
+  defaultVni: null,
+  leaseData: [{ key: 'PublicKey', kind: 'public-key', required: true }],
+} as const satisfies UdpBackendFacts;
+
 /** The backends flannelette implements, by flannel's name. */
-export const BACKEND_TABLE = { vxlan, udp } as const;
+export const BACKEND_TABLE = { vxlan, udp, wireguard } as const;
 
 export type BackendName = keyof typeof BACKEND_TABLE;
 
@@ -131,6 +147,16 @@ export function innerPacketOffset(facts: BackendFacts): number | null {
 /** The lease data field of a kind, if the backend's leases carry one. */
 export function leaseField(facts: BackendFacts, kind: LeaseDataField['kind']): LeaseDataField | undefined {
   return facts.leaseData.find((f) => f.kind === kind);
+}
+
+/** A base64 encoding of 32 bytes: a WireGuard key as `wg genkey` / `wg pubkey` / `wg genpsk` print it. */
+export function isWgKeyText(text: string): boolean {
+  return /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(text);
+}
+
+/** The backend authenticates peers by a Curve25519 public key (wireguard): peers need one. */
+export function needsPublicKey(facts: BackendFacts): boolean {
+  return leaseField(facts, 'public-key')?.required === true;
 }
 
 /** The backend identifies peers' VTEPs by MAC (vxlan): peers and this node need one. */

@@ -179,12 +179,17 @@ class UnderlayTap implements TappedUnderlay {
     sinks: Sinks,
     opts: UnderlayTapOptions,
   ) {
-    const innerOff = isBackendName(opts.backend) ? innerPacketOffset(backendFacts(opts.backend)) : null;
+    const known = isBackendName(opts.backend);
+    // An encrypted payload (wireguard) has no readable inner packet: -1 hands filters an empty one,
+    // so only an unfiltered capture records its datagrams.
+    const innerOff = known
+      ? (innerPacketOffset(backendFacts(opts.backend)) ?? (backendFacts(opts.backend).encrypted ? -1 : null))
+      : null;
     if (innerOff === null) throw new ConfigError(`unknown backend for an underlay capture: "${String(opts.backend)}"`);
     this.list = new SinkList(LINKTYPE_ETHERNET, 'underlay (outer)', sinks);
     this.clock = opts.clock ?? realClock;
     this.innerOff = innerOff;
-    this.meta = { head: this.scratch, headLen: OUTER_HEADERS_LEN, innerOff: this.innerOff };
+    this.meta = { head: this.scratch, headLen: OUTER_HEADERS_LEN, innerOff: Math.max(0, this.innerOff) };
   }
 
   get localAddr(): number {
@@ -225,7 +230,8 @@ class UnderlayTap implements TappedUnderlay {
       let built = false;
       for (let s = 0; s < sinks.length; s++) {
         const sink = sinks[s];
-        if (!sink.accepts(buf, off + this.innerOff, len - this.innerOff)) continue;
+        const io = this.innerOff < 0 ? len : this.innerOff;
+        if (!sink.accepts(buf, off + io, len - io)) continue;
         if (ts < 0n) ts = this.clock.wallNs();
         if (!built) {
           this.buildHeaders(batch.addrs[i], batch.ports[i], localAddr, localPort, len);
@@ -242,7 +248,8 @@ class UnderlayTap implements TappedUnderlay {
       let ts = -1n;
       for (let s = 0; s < sinks.length; s++) {
         const sink = sinks[s];
-        if (!sink.accepts(buf, off + this.innerOff, len - this.innerOff)) continue;
+        const io = this.innerOff < 0 ? len : this.innerOff;
+        if (!sink.accepts(buf, off + io, len - io)) continue;
         if (ts < 0n) {
           ts = this.clock.wallNs();
           const u = this.underlay;

@@ -10,7 +10,13 @@ import { ConfigError } from '../util/errors.js';
 import { fail } from './exit.js';
 import { DEFAULT_STATE_DIR } from './node-command.js';
 import { resolveNodeSocket } from './socket-path.js';
+import { backendFacts, isBackendName, type BackendName } from '../backend/table.js';
 import { readCommandHint } from '../wireshark/hints.js';
+
+function backendPort(name: BackendName): number {
+  const facts = backendFacts(name);
+  return facts.encapsulation === 'udp' ? facts.defaultPort : 0;
+}
 
 interface CaptureFlags {
   stateDir: string;
@@ -52,9 +58,9 @@ async function runCapture(node: string | undefined, flags: CaptureFlags): Promis
   const params = { point: flags.point, filter: flags.filter, snaplen: flags.snaplen };
   const { result, socket } = await rpcOpenStream(socketPath, 'capture', params);
   if (target !== '-') {
-    const r = result as { backend?: 'vxlan' | 'udp'; port?: number };
-    const backend = r.backend === 'udp' ? 'udp' : 'vxlan';
-    const hint = readCommandHint(target, backend, r.port ?? (backend === 'vxlan' ? 8472 : 8285));
+    const r = result as { backend?: string; port?: number };
+    const backend = isBackendName(r.backend ?? '') ? (r.backend as BackendName) : 'vxlan';
+    const hint = readCommandHint(target, backend, r.port ?? backendPort(backend));
     process.stderr.write(`capturing into ${target}; read it with: ${hint}\n`);
   }
   const out: Writable = target === '-' ? process.stdout : fs.createWriteStream(target);

@@ -39,6 +39,11 @@ export function formatStatus(s: StatusReply): string {
     `  subnet ${s.subnet} of ${s.network}   public IP ${s.publicIp}`,
     `  backend ${s.backend}${s.vni !== undefined ? ` VNI ${s.vni}` : ''} port ${s.port}${s.vtepMac ? `  VTEP MAC ${s.vtepMac}` : ''}`,
     `  TUN ${s.tun} MTU ${s.mtu} (path MTU ${s.pathMtu})`,
+    ...(s.wireguard
+      ? [
+          `  wireguard public key ${s.publicKey}  handshakes ${s.wireguard.handshakesCompleted}  cookie replies sent ${s.wireguard.cookieRepliesSent}`,
+        ]
+      : []),
     `  sent ${s.counters.txPackets} packets (${formatBytes(s.counters.txBytes)})  received ${s.counters.rxPackets} packets (${formatBytes(s.counters.rxBytes)})  dropped ${Object.values(s.counters.drops).reduce((a, b) => a + b, 0)}`,
     '',
     formatTable(
@@ -57,6 +62,22 @@ export function formatStatus(s: StatusReply): string {
       ]),
     ),
   ];
+  if (s.wireguard) {
+    lines.push(
+      '',
+      formatTable(
+        ['PEER', 'PUBLIC KEY', 'ENDPOINT', 'SESSION', 'HANDSHAKES', 'LAST HANDSHAKE'],
+        s.wireguard.peers.map((p) => [
+          p.name,
+          p.publicKey,
+          p.endpoint ?? '-',
+          p.session ? 'yes' : 'no',
+          String(p.handshakes),
+          formatAgo(p.lastHandshakeAgo),
+        ]),
+      ),
+    );
+  }
   return lines.join('\n');
 }
 

@@ -3,12 +3,15 @@
 // Membership comes from --cluster FILE (static), --etcd-endpoints (flannel's etcd layout), or the
 // flags --public-ip/--subnet/--network/--peer. SIGHUP re-reads the cluster file.
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { parseMac } from '../addr/mac.js';
-import { BACKEND_NAMES, perBackendText, type BackendName } from '../backend/table.js';
+import { BACKEND_NAMES, isWgKeyText, perBackendText, type BackendName } from '../backend/table.js';
 import { defaultBackend } from '../control/membership.js';
+import { wgKeySource } from '../node/wg-key.js';
+import { WG_TIMINGS, type WgTimings } from '../wireguard/constants.js';
 import { startNode } from '../node/agent.js';
 import { buildMembership, type MembershipSource } from '../node/build-membership.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
@@ -56,6 +59,10 @@ export interface NodeFlags {
   metricsAddr?: string;
   logLevel: string;
   logFormat?: string;
+  wgPrivateKey?: string;
+  psk?: string;
+  persistentKeepalive?: string;
+  wgRekeyAfter?: string;
   [impair: string]: unknown;
 }
 
@@ -78,9 +85,22 @@ export function registerNodeCommand(program: Command): void {
     .option('--vtep-mac <mac>', "this node's VTEP MAC (vxlan; default random)")
     .option(
       '--peer <spec>',
-      'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..] (repeatable)',
+      'a peer: name=node2,ip=192.168.1.3,subnet=10.244.2.0/24[,mac=..][,key=<wireguard public key>] (repeatable)',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
+    )
+    .option(
+      '--wg-private-key <file>',
+      "wireguard: this node's private key file, created (0600) if missing (default <state-dir>/<name>.wg-key)",
+    )
+    .option('--psk <base64>', 'wireguard (with --peer): pre-shared key mixed into every handshake (wg genpsk)')
+    .option(
+      '--persistent-keepalive <seconds>',
+      'wireguard (with --peer): keepalive to each peer every N seconds (default off)',
+    )
+    .option(
+      '--wg-rekey-after <seconds>',
+      'wireguard, for tests: REKEY_AFTER_TIME N s instead of 120, and REKEY_TIMEOUT min(N, 5) s',
     )
     .option('--tun <name>', `TUN device name (default ${perBackendText((b) => b.tunName)})`)
     .option('--mtu <bytes>', `TUN MTU (default: underlay MTU minus ${perBackendText((b) => b.overhead)})`)
@@ -179,6 +199,14 @@ function membershipSource(flags: NodeFlags): MembershipSource {
   const backend = defaultBackend(type);
   backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
   if (type === 'vxlan') backend.vni = intFlag('vni', flags.vni, 0, 0xffffff) ?? backend.vni;
+  if ((flags.psk !== undefined || flags.persistentKeepalive !== undefined) && type !== 'wireguard') {
+    throw new ConfigError('--psk and --persistent-keepalive apply to --backend wireguard only');
+  }
+  if (flags.psk !== undefined) {
+    if (!isWgKeyText(flags.psk)) throw new ConfigError('--psk: expected a base64 32-byte key (wg genpsk)');
+    backend.psk = Buffer.from(flags.psk, 'base64');
+  }
+  backend.persistentKeepaliveS = intFlag('persistent-keepalive', flags.persistentKeepalive, 0, 65535);
   return {
     kind: 'peers',
     network: Cidr.parse(flags.network, { strict: true }),
@@ -204,6 +232,11 @@ export function parseEndpoints(text: string): string[] {
   return list;
 }
 
+/** --wg-rekey-after: a session is renewed after `seconds`, and initiations may follow that often. */
+function shortRekey(seconds: number): WgTimings {
+  return { ...WG_TIMINGS, rekeyAfterTimeMs: seconds * 1000, rekeyTimeoutMs: Math.min(seconds, 5) * 1000 };
+}
+
 export async function runNode(flags: NodeFlags): Promise<void> {
   if (!flags.name) throw new ConfigError('--name is required');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.name))
@@ -211,11 +244,14 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const pretty = flags.logFormat ? flags.logFormat === 'pretty' : process.stderr.isTTY;
   const log = createLogger({ level: flags.logLevel as never, pretty, name: flags.name });
   fs.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
+  const wgKeys = wgKeySource(flags.wgPrivateKey ?? path.join(flags.stateDir, `${flags.name}.wg-key`));
+  const rekeyAfter = intFlag('wg-rekey-after', flags.wgRekeyAfter, 1, 120);
   const membership = await buildMembership(membershipSource(flags), {
     nodeName: flags.name,
     stateDir: flags.stateDir,
     logger: log,
     rng: randomRng(),
+    wireguardPublicKey: () => wgKeys.publicKey(),
   });
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
@@ -239,6 +275,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     logger: log,
     clock: realClock,
     rng: seed === undefined ? randomRng() : seededRng(seed),
+    wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : shortRekey(rekeyAfter) },
   });
   if (impairment) node.impairments.setDefault(impairment);
 

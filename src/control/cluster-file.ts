@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { isMap, isScalar, isSeq, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
-import { backendFacts, backendNamesText, isBackendName, needsVtepMac } from '../backend/table.js';
+import { backendFacts, backendNamesText, isBackendName, isWgKeyText, needsVtepMac } from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 import { parseYamlSource } from '../util/yaml-source.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
@@ -25,6 +25,8 @@ export interface ClusterNode {
   subnet: Cidr;
   /** Set for the vxlan backend (given or derived from the name); absent for udp. */
   vtepMac?: Mac;
+  /** The node's WireGuard public key (wireguard backend; required for it). */
+  publicKey?: Buffer;
   /** 1-based line of the node's entry in the file. */
   line: number;
 }
@@ -36,8 +38,8 @@ export interface ClusterConfig {
 }
 
 const TOP_KEYS = new Set(['network', 'backend', 'nodes']);
-const NODE_KEYS = new Set(['name', 'publicIp', 'subnet', 'vtepMac']);
-const BACKEND_KEYS = new Set(['type', 'vni', 'port']);
+const NODE_KEYS = new Set(['name', 'publicIp', 'subnet', 'vtepMac', 'publicKey']);
+const BACKEND_KEYS = new Set(['type', 'vni', 'port', 'psk', 'persistentKeepalive']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function loadClusterFile(path: string): ClusterConfig {
@@ -109,7 +111,22 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     }
     const portNode = field(node, 'port');
     if (portNode !== undefined) out.port = integer(portNode, 'backend.port', 1, 65535);
+    const pskNode = field(node, 'psk');
+    const keepaliveNode = field(node, 'persistentKeepalive');
+    if ((pskNode !== undefined || keepaliveNode !== undefined) && type !== 'wireguard') {
+      fail(pskNode ?? keepaliveNode, 'backend.psk and backend.persistentKeepalive apply to the wireguard backend only');
+    }
+    if (pskNode !== undefined) out.psk = wgKey(pskNode, 'backend.psk', node);
+    if (keepaliveNode !== undefined)
+      out.persistentKeepaliveS = integer(keepaliveNode, 'backend.persistentKeepalive', 0, 65535);
     return out;
+  }
+
+  function wgKey(node: YamlNode, at: string, parent: YamlNode): Buffer {
+    const text = scalarText(node, at, parent);
+    if (!isWgKeyText(text))
+      fail(node, `${at} "${text}" is not a base64 32-byte key (as wg genkey / wg pubkey print it)`);
+    return Buffer.from(text, 'base64');
   }
 
   const nodesNode = field(top, 'nodes');
@@ -175,6 +192,10 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
       if (byMac.has(key)) fail(macNode ?? itemNode, `${at}.vtepMac ${key} duplicates nodes[${byMac.get(key)}]`);
       byMac.set(key, i);
     }
+    const keyNode = field(itemNode, 'publicKey');
+    if (keyNode !== undefined) node.publicKey = wgKey(keyNode, `${at}.publicKey`, itemNode);
+    else if (backend.type === 'wireguard')
+      fail(itemNode, `${at}.publicKey is missing (the wireguard backend needs each node's public key)`);
     nodes.push(node);
   });
 
@@ -191,5 +212,6 @@ export function deriveVtepMac(name: string): Mac {
 export function nodeToPeer(node: ClusterNode): PeerInfo {
   const peer: PeerInfo = { name: node.name, subnet: node.subnet, publicIp: node.publicIp };
   if (node.vtepMac) peer.vtepMac = node.vtepMac;
+  if (node.publicKey) peer.publicKey = node.publicKey;
   return peer;
 }

@@ -56,6 +56,8 @@ export interface EtcdMembershipOptions {
   leaseTtlSeconds?: number;
   /** A previous subnet.env whose FLANNEL_SUBNET is reused when free. */
   subnetEnvPath?: string;
+  /** This node's WireGuard public key, asked for when the network's backend is wireguard. */
+  wireguardPublicKey?: () => Buffer;
   /** Where the VTEP MAC is kept across restarts (vxlan). Without it the MAC changes per start. */
   stateFile?: string;
   rng?: Rng;
@@ -133,9 +135,11 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
 
   const leaseValue = (cfg: NetworkConfig): string => {
     const attrs: LeaseAttrs = { publicIp: opts.publicIp, backendType: cfg.backend.type };
-    if (cfg.backend.type === 'vxlan') {
-      attrs.vni = cfg.backend.vni;
-      attrs.vtepMac = vtepMac;
+    if (cfg.backend.type === 'vxlan') Object.assign(attrs, { vni: cfg.backend.vni, vtepMac });
+    if (cfg.backend.type === 'wireguard') {
+      if (!opts.wireguardPublicKey)
+        throw new ConfigError('the network uses the wireguard backend but this node has no WireGuard key');
+      attrs.publicKey = opts.wireguardPublicKey().toString('base64');
     }
     return encodeLeaseAttrs(attrs);
   };

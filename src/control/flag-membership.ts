@@ -1,7 +1,7 @@
 // Membership from command-line flags: this node's own subnet/network/public IP and a fixed list of
 // `--peer` flags. Used when no cluster file and no etcd is given; it never changes at run time.
 // Validates at construction (ConfigError): subnet inside the network, peers' subnets inside the
-// network and not overlapping ours or each other, VTEP MACs present for vxlan.
+// network and not overlapping ours or each other, VTEP MACs present for vxlan, public keys for wireguard.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
 import { ConfigError } from '../util/errors.js';
@@ -14,6 +14,8 @@ export interface NamedPeer {
   publicIp: Ipv4;
   subnet: Cidr;
   vtepMac?: Mac;
+  /** The peer's WireGuard public key, 32 bytes (wireguard backend; required for it). */
+  publicKey?: Buffer;
 }
 
 export interface FlagMembershipOptions {
@@ -35,6 +37,8 @@ export function createFlagMembership(opts: FlagMembershipOptions): Membership {
     const clash = seen.find((s) => s.overlaps(p.subnet));
     if (clash) throw new ConfigError(`--peer ${p.name}: subnet ${p.subnet} overlaps ${clash}`);
     seen.push(p.subnet);
+    if (opts.backend.type === 'wireguard' && !p.publicKey)
+      throw new ConfigError(`--peer ${p.name}: the wireguard backend needs the peer's public key (key=..)`);
     if (opts.backend.type === 'vxlan' && !p.vtepMac)
       throw new ConfigError(`--peer ${p.name}: the vxlan backend needs the peer's VTEP MAC (mac=..)`);
   }
@@ -43,6 +47,7 @@ export function createFlagMembership(opts: FlagMembershipOptions): Membership {
     subnet: p.subnet,
     publicIp: p.publicIp,
     vtepMac: p.vtepMac,
+    publicKey: p.publicKey,
   }));
   let running = false;
   return {

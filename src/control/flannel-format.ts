@@ -18,6 +18,7 @@ import {
   type BackendFacts,
   type BackendName,
   type LeaseDataField,
+  isWgKeyText,
 } from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
@@ -114,10 +115,36 @@ function parseBackend(value: unknown, bad: (why: string) => never): BackendConfi
       out.vni = vni;
     }
   }
+  if (type === 'wireguard') return parseWireguardBackend(value, out, bad);
   const port = optionalInt(value.Port, 'Backend.Port', bad);
   if (port !== undefined && port !== 0) {
     if (port < 1 || port > 65535) bad(`Backend.Port ${port} is out of range 1..65535`);
     out.port = port;
+  }
+  return out;
+}
+
+/** flannel's wireguard options: ListenPort, PSK (base64, 32 bytes), PersistentKeepaliveInterval (s). */
+function parseWireguardBackend(
+  value: Record<string, unknown>,
+  out: BackendConfig,
+  bad: (why: string) => never,
+): BackendConfig {
+  const port = optionalInt(value.ListenPort, 'Backend.ListenPort', bad);
+  if (port !== undefined && port !== 0) {
+    if (port < 1 || port > 65535) bad(`Backend.ListenPort ${port} is out of range 1..65535`);
+    out.port = port;
+  }
+  if (value.PSK !== undefined && value.PSK !== null && value.PSK !== '') {
+    if (typeof value.PSK !== 'string' || !isWgKeyText(value.PSK))
+      bad('Backend.PSK must be a base64 32-byte key (wg genpsk)');
+    out.psk = Buffer.from(value.PSK, 'base64');
+  }
+  const keepalive = optionalInt(value.PersistentKeepaliveInterval, 'Backend.PersistentKeepaliveInterval', bad);
+  if (keepalive !== undefined) {
+    if (keepalive < 0 || keepalive > 65535)
+      bad(`Backend.PersistentKeepaliveInterval ${keepalive} is out of range 0..65535`);
+    out.persistentKeepaliveS = keepalive;
   }
   return out;
 }
@@ -132,7 +159,7 @@ export function formatNetworkConfig(input: NetworkConfigInput): string {
   const defaults = defaultBackend(input.backend);
   if (backendFacts(input.backend).defaultVni !== null) backend.VNI = input.vni ?? defaults.vni;
   else if (input.vni !== undefined) throw new ConfigError('a VNI applies to the vxlan backend only');
-  backend.Port = input.port ?? defaults.port;
+  backend[input.backend === 'wireguard' ? 'ListenPort' : 'Port'] = input.port ?? defaults.port;
   obj.Backend = backend;
   const text = JSON.stringify(obj);
   parseNetworkConfig(text);
@@ -262,16 +289,13 @@ export function decodeBackendData(facts: BackendFacts, data: unknown, attrs: Lea
         }
         break;
       case 'public-key':
-        if (typeof value !== 'string' || !WG_KEY.test(value)) return `${at} is not a base64 32-byte key`;
+        if (typeof value !== 'string' || !isWgKeyText(value)) return `${at} is not a base64 32-byte key`;
         attrs.publicKey = value;
         break;
     }
   }
   return undefined;
 }
-
-/** A base64 encoding of 32 bytes: 43 characters and one '='. */
-const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 /** A peer from a decoded lease, if its backend matches ours. */
 export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: BackendName): Decoded<PeerInfo> {
@@ -283,6 +307,7 @@ export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: BackendNam
   }
   const peer: PeerInfo = { subnet, publicIp: attrs.publicIp };
   if (needsVtepMac(backendFacts(backend))) peer.vtepMac = attrs.vtepMac;
+  if (attrs.publicKey !== undefined) peer.publicKey = Buffer.from(attrs.publicKey, 'base64');
   return { ok: true, value: peer };
 }
 

@@ -17,6 +17,8 @@ export interface PeerInfo {
   publicIp: Ipv4;
   /** The peer's VTEP MAC (vxlan backend only). */
   vtepMac?: Mac;
+  /** The peer's Curve25519 public key, 32 bytes (wireguard backend only). */
+  publicKey?: Buffer;
 }
 
 export type MembershipEvent =
@@ -28,8 +30,12 @@ export interface BackendConfig {
   type: BackendName;
   /** VXLAN network identifier (vxlan only; 0 for udp). */
   vni: number;
-  /** UDP port every node listens on. */
+  /** UDP port every node listens on (wireguard: flannel's ListenPort). */
   port: number;
+  /** wireguard: the pre-shared key every pair of nodes mixes in (flannel's Backend.PSK), 32 bytes. */
+  psk?: Buffer;
+  /** wireguard: seconds between keepalives to each peer; 0 or absent for none. */
+  persistentKeepaliveS?: number;
 }
 
 /** This node's share of the overlay. */
@@ -76,13 +82,19 @@ export function defaultBackend(type: BackendName): BackendConfig {
 
 export function samePeer(a: PeerInfo, b: PeerInfo): boolean {
   if (!a.subnet.equals(b.subnet) || a.publicIp !== b.publicIp || a.name !== b.name) return false;
-  if (a.vtepMac === undefined || b.vtepMac === undefined) return a.vtepMac === b.vtepMac;
-  return a.vtepMac.equals(b.vtepMac);
+  if (!sameBytes(a.publicKey, b.publicKey)) return false;
+  return sameBytes(a.vtepMac, b.vtepMac);
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.equals(b);
 }
 
 export function copyPeer(p: PeerInfo): PeerInfo {
   const out: PeerInfo = { subnet: p.subnet, publicIp: p.publicIp };
   if (p.name !== undefined) out.name = p.name;
   if (p.vtepMac !== undefined) out.vtepMac = Buffer.from(p.vtepMac);
+  if (p.publicKey !== undefined) out.publicKey = Buffer.from(p.publicKey);
   return out;
 }

@@ -63,4 +63,21 @@ export const udpBackend: Backend = {
   },
 };
 
-export const BACKENDS: Readonly<Record<BackendName, Backend>> = { vxlan: vxlanBackend, udp: udpBackend };
+// wireguard: the payload is a WireGuard message, sealed and opened by the data path's tunnel
+// (dataplane/tunnel.ts, wg-tunnel.ts) with per-peer session state; these two are never called for
+// it (Dataplane refuses the backend without a tunnel).
+export const wireguardBackend: Backend = {
+  ...BACKEND_TABLE.wireguard,
+  encapsulate(_buf, off) {
+    return off;
+  },
+  decapsulate() {
+    return -1 - Drop['wg-malformed'];
+  },
+};
+
+export const BACKENDS: Readonly<Record<BackendName, Backend>> = {
+  vxlan: vxlanBackend,
+  udp: udpBackend,
+  wireguard: wireguardBackend,
+};

@@ -2,6 +2,8 @@
 // Plain numbers bumped on the hot path (no allocation); `snapshot()` makes a JSON-able copy for the
 // control socket, `flannelette stats` and Prometheus.
 
+import { WG_DROP_REASONS } from '../wireguard/drops.js';
+
 /** Every reason a packet can be dropped, by stage. The index is the counter slot. */
 export const DROP_REASONS = [
   // TUN side (pod → overlay)
@@ -22,6 +24,8 @@ export const DROP_REASONS = [
   'spoofed-source', // inner source outside the sending peer's subnet
   'not-local-destination', // inner destination outside this node's subnet
   'tun-write-failed', // TUN device queue full
+  // encrypted backends (wireguard): refused by the tunnel before anything reaches the TUN
+  ...WG_DROP_REASONS,
 ] as const;
 
 export type DropReason = (typeof DROP_REASONS)[number];

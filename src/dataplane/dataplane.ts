@@ -17,6 +17,7 @@ import { type PacketBatch, PACKET_HEADROOM } from '../util/buffers.js';
 import type { Underlay, DatagramBatch } from '../underlay/underlay.js';
 import { RouteTable } from '../route/table.js';
 import { buildIcmpError } from '../wire/icmp.js';
+import { ipv4DecrementTtl } from '../wire/ipv4.js';
 import { needsVtepMac } from '../backend/table.js';
 import type { Backend } from './backends.js';
 import { DataplaneCounters, Drop, newPeerCounters } from './counters.js';
@@ -24,6 +25,7 @@ import {
   applyForward,
   decideDeliver,
   decideForward,
+  decideInner,
   DeliverDecision,
   ForwardDecision,
   NO_DROP,
@@ -32,6 +34,7 @@ import {
   type ForwardPolicy,
 } from './decision.js';
 import type { Peer, PeerSpec, RouteCommand } from './peer.js';
+import type { PacketTunnel } from './tunnel.js';
 
 export interface LocalNode {
   name: string;
@@ -56,12 +59,16 @@ export interface DataplaneOptions {
   decrementTtl?: boolean;
   now?: () => number;
   routeCapacity?: number;
+  /** The sessions of an encrypted backend (wireguard): required for one, unused otherwise. */
+  tunnel?: PacketTunnel;
+  /** Counters to bump (default: new ones); the tunnel counts its drops into the same object. */
+  counters?: DataplaneCounters;
 }
 
 const ICMP_SCRATCH_LEN = 576 + 64;
 
 export class Dataplane {
-  readonly counters = new DataplaneCounters();
+  readonly counters: DataplaneCounters;
   readonly routes: RouteTable<Peer>;
   private readonly peersByAddr = new Map<number, Peer>();
   private readonly pending: RouteCommand[] = [];
@@ -79,8 +86,12 @@ export class Dataplane {
   private readonly fwd = new ForwardDecision();
   private readonly dlv = new DeliverDecision();
   private started = false;
+  private readonly tunnel: PacketTunnel | undefined;
 
   constructor(opts: DataplaneOptions) {
+    this.tunnel = opts.tunnel;
+    this.counters = opts.counters ?? new DataplaneCounters();
+    if (opts.backend.encrypted && !opts.tunnel) throw new Error(`the ${opts.backend.name} backend needs a tunnel`);
     this.tun = opts.tun;
     this.underlay = opts.underlay;
     this.backend = opts.backend;
@@ -140,6 +151,7 @@ export class Dataplane {
     const peer: Peer = { ...spec, counters: old?.counters ?? newPeerCounters() };
     this.routes.replace(spec.subnet, peer);
     this.peersByAddr.set(spec.publicIp, peer);
+    this.tunnel?.peerAdded(peer);
   }
 
   private removePeer(subnet: Cidr): void {
@@ -147,6 +159,7 @@ export class Dataplane {
     if (!old) return;
     this.routes.remove(subnet);
     if (this.peersByAddr.get(old.publicIp) === old) this.peersByAddr.delete(old.publicIp);
+    this.tunnel?.peerRemoved(old);
   }
 
   // ---- pod → overlay -------------------------------------------------------------------------
@@ -171,20 +184,39 @@ export class Dataplane {
       this.counters.drop(d.drop);
       return d.icmpType !== NO_ICMP && this.icmpError(buf, off, d.len, d.icmpType, d.icmpCode, d.icmpRest);
     }
-    const start = applyForward(this.forwardPolicy, this.backend, this.local, buf, off, d);
     len = d.len;
+    if (this.tunnel) return this.sendSealed(buf, off, d);
+    const start = applyForward(this.forwardPolicy, this.backend, this.local, buf, off, d);
     if (!this.underlay.send(buf, start, len + (off - start), d.dstAddr, d.dstPort, d.sendSrcPort)) {
       this.counters.drop(Drop['underlay-send-failed']);
       return false;
     }
+    this.countTx(d.peer!, len);
+    return false;
+  }
+
+  /** forwardOne for an encrypted backend: the tunnel seals the packet and says where it goes. */
+  private sendSealed(buf: Buffer, off: number, d: ForwardDecision): boolean {
+    const t = this.tunnel!;
+    if (this.forwardPolicy.decrementTtl) ipv4DecrementTtl(buf, off);
+    const n = t.seal(d.peer!, buf, off, d.len);
+    if (n < 0) return false; // staged behind a handshake, or counted as a drop by the tunnel
+    if (!this.underlay.send(buf, off - this.backend.headerLen, n, t.dstAddr, t.dstPort, 0)) {
+      this.counters.drop(Drop['underlay-send-failed']);
+      return false;
+    }
+    this.countTx(d.peer!, d.len);
+    return false;
+  }
+
+  private countTx(peer: Peer, len: number): void {
     const c = this.counters;
     c.txPackets++;
     c.txBytes += len;
-    const pc = d.peer!.counters;
+    const pc = peer.counters;
     pc.txPackets++;
     pc.txBytes += len;
     pc.lastTx = this.now();
-    return false;
   }
 
   /**
@@ -204,14 +236,20 @@ export class Dataplane {
 
   private fromUnderlay(batch: DatagramBatch): void {
     if (this.pending.length > 0) this.applyPending();
-    const { bufs, offs, lens, addrs } = batch;
-    for (let i = 0; i < batch.count; i++) this.deliverOne(bufs[i], offs[i], lens[i], addrs[i]);
+    const { bufs, offs, lens, addrs, ports } = batch;
+    for (let i = 0; i < batch.count; i++) this.deliverOne(bufs[i], offs[i], lens[i], addrs[i], ports[i]);
     this.tun.flush();
   }
 
-  private deliverOne(buf: Buffer, off: number, len: number, from: number): void {
+  private deliverOne(buf: Buffer, off: number, len: number, from: number, fromPort: number): void {
     const d = this.dlv;
-    decideDeliver(this.deliverPolicy, buf, off, len, from, d);
+    const t = this.tunnel;
+    if (t) {
+      // only what the tunnel authenticated goes on: the peer is the one whose keys opened it
+      const inner = t.open(buf, off, len, from, fromPort);
+      if (inner < 0) return;
+      decideInner(this.deliverPolicy, t.openedPeer!, buf, inner, t.openedLen, d);
+    } else decideDeliver(this.deliverPolicy, buf, off, len, from, d);
     if (d.drop !== NO_DROP) {
       this.counters.drop(d.drop);
       return;

@@ -183,7 +183,22 @@ export function decideDeliver(
     d.drop = -inner - 1;
     return;
   }
-  const available = len - (inner - off);
+  decideInner(policy, peer, buf, inner, len - (inner - off), d);
+}
+
+/**
+ * The checks on an unwrapped inner packet buf[inner, inner+available) from `peer` (decideDeliver
+ * runs them after decapsulating; an encrypted backend's tunnel has already authenticated the peer).
+ */
+export function decideInner(
+  policy: DeliverPolicy,
+  peer: Peer,
+  buf: Buffer,
+  inner: number,
+  available: number,
+  d: DeliverDecision,
+): void {
+  d.peer = peer;
   if (ipv4Version(buf, inner) !== 4) {
     d.drop = Drop['not-ipv4-inner'];
     return;

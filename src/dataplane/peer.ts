@@ -10,6 +10,8 @@ export interface PeerSpec {
   port: number;
   /** The peer's VTEP MAC (vxlan backend only). */
   vtepMac?: Buffer;
+  /** The peer's Curve25519 public key (wireguard backend only). */
+  publicKey?: Buffer;
 }
 
 export interface Peer extends PeerSpec {

@@ -23,12 +23,15 @@ import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, IPV4
 import { emitTcp, TCP_MIN_HEADER, TCP_SYN } from '../wire/tcp.js';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp.js';
 import { VXLAN_HEADER_LEN, vxlanVni } from '../wire/vxlan.js';
+import { TAG_LEN } from '../wireguard/crypto.js';
+import { paddedLength } from '../wireguard/transport.js';
 import type { Backend } from './backends.js';
 import { Drop, DROP_REASONS, newPeerCounters, type DropReason } from './counters.js';
 import type { Dataplane, LocalNode } from './dataplane.js';
 import {
   applyForward,
   decideDeliver,
+  decideInner,
   decideForward,
   DeliverDecision,
   ForwardDecision,
@@ -131,7 +134,10 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
   steps.push(`MTU check: ${size} ≤ path MTU ${policy.pathMtu}`);
 
   const start = applyForward(policy, backend, local, buf, off, d);
-  const datagram = d.len + (off - start);
+  // An encrypted backend's datagram is a WireGuard transport message: header, padded packet, tag.
+  const datagram = backend.encrypted
+    ? backend.headerLen + paddedLength(d.len, policy.pathMtu) + TAG_LEN
+    : d.len + (off - start);
   const outer: TraceOuter = {
     src: formatIpv4(local.publicIp),
     dst: formatIpv4(d.dstAddr),
@@ -148,6 +154,8 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
     steps.push(
       `encapsulate: VXLAN VNI ${outer.vni}, inner Ethernet ${outer.innerSrcMac} → ${outer.innerDstMac}, type IPv4`,
     );
+  } else if (backend.encrypted) {
+    steps.push(`encrypt: WireGuard transport message to the peer's current session (header, packet padded to 16, tag)`);
   } else {
     steps.push(`encapsulate: raw IP packet as the UDP payload (flannel ${backend.name} backend)`);
   }
@@ -157,7 +165,9 @@ export function tracePacket(dp: Dataplane, local: LocalNode, backend: Backend, q
   );
 
   const rx = new DeliverDecision();
-  decideDeliver(peerView(local, backend, peer), buf, start, datagram, local.publicIp, rx);
+  const view = peerView(local, backend, peer);
+  if (backend.encrypted) decideInner(view, view.peersByAddr.get(local.publicIp)!, buf, off, d.len, rx);
+  else decideDeliver(view, buf, start, datagram, local.publicIp, rx);
   if (rx.drop === Drop['spoofed-source']) {
     steps.push(
       `at ${peer.name}: source ${formatIpv4(q.src)} must lie in the sender's subnet ${local.subnet} (or be its address ${outer.src}) — it does not: the peer drops it as spoofed-source`,

@@ -10,6 +10,9 @@
 // Throws ConfigError (bad name, lab exists / not running), PermissionError (not root), DeviceError
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
+import path from 'node:path';
+import { backendFacts } from '../backend/table.js';
+import { generateKeys } from '../wireguard/crypto.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { packageRoot } from '../sys/package-root.js';
 import { ipBatch } from '../sys/run.js';
@@ -114,7 +117,10 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   progress.total(5 + (agents ? 1 : 0));
   try {
     fs.writeFileSync(paths.topology, opts.topologyText ?? JSON.stringify(t, null, 2));
-    fs.writeFileSync(paths.cluster, clusterFileText(t));
+    fs.writeFileSync(
+      paths.cluster,
+      clusterFileText(t, backendFacts(t.backend.type).encrypted ? writeNodeKeys(t, paths.runDir) : undefined),
+    );
     writeState(state, root);
     const check = (): void => opts.signal?.throwIfAborted();
 
@@ -388,4 +394,19 @@ export function requireState(name: string, root = labRoot()): LabState {
   const state = readState(name, root);
   if (!state) throw new ConfigError(`lab "${name}" is not running (no state in ${labPaths(name, root).dir})`);
   return state;
+}
+
+/**
+ * wireguard labs: a key file per node where its agent looks by default (<run dir>/<node>.wg-key,
+ * mode 0600); returns the public keys for the cluster file.
+ */
+function writeNodeKeys(t: LabTopology, runDir: string): Map<string, string> {
+  fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+  const keys = new Map<string, string>();
+  for (const n of t.nodes) {
+    const k = generateKeys();
+    fs.writeFileSync(path.join(runDir, `${n.name}.wg-key`), `${k.privateKey.toString('base64')}\n`, { mode: 0o600 });
+    keys.set(n.name, k.publicKey.toString('base64'));
+  }
+  return keys;
 }

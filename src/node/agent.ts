@@ -13,8 +13,12 @@ import path from 'node:path';
 import type { Membership, MembershipEvent, LocalLease } from '../control/membership.js';
 import { writeSubnetEnv } from '../control/subnet-env.js';
 import { BACKENDS, type Backend } from '../dataplane/backends.js';
+import { DataplaneCounters } from '../dataplane/counters.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { tracePacket, type TraceQuery, type TraceResult } from '../dataplane/trace.js';
+import { WgTunnel } from '../dataplane/wg-tunnel.js';
+import type { WgTimings } from '../wireguard/constants.js';
+import type { WgKeySource } from './wg-key.js';
 import type { TunDevice } from '../tun/device.js';
 import { openLinuxTun } from '../tun/linux.js';
 import type { Underlay } from '../underlay/underlay.js';
@@ -54,6 +58,8 @@ export interface NodeOptions {
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
   metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
+  /** wireguard backend: this node's key and, for tests, shortened protocol timers. */
+  wireguard?: { keys: WgKeySource; timings?: WgTimings };
   logger: Logger;
   clock: Clock;
   rng: Rng;
@@ -66,6 +72,8 @@ export interface RunningNode {
   readonly tun: TunDevice;
   readonly mtu: number;
   readonly dataplane: Dataplane;
+  /** The WireGuard sessions (wireguard backend only). */
+  readonly wireguard?: WgTunnel;
   readonly impairments: ImpairedUnderlay;
   readonly capture: NodeCapture;
   readonly membership: Membership;
@@ -107,6 +115,8 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const backend = BACKENDS[lease.backend.type];
     if (backend.name === 'vxlan' && !lease.vtepMac)
       throw new ConfigError('the vxlan backend needs a VTEP MAC for this node');
+    if (backend.encrypted && !opts.wireguard)
+      throw new ConfigError('the wireguard backend needs a key file (--wg-private-key)');
 
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
     const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu);
@@ -125,10 +135,28 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const tun = capture.wrapTun(rawTun);
     const underlay: Underlay = capture.wrapUnderlay(impairments);
 
+    const counters = new DataplaneCounters();
+    const tunnel =
+      opts.wireguard && backend.encrypted
+        ? new WgTunnel({
+            privateKey: opts.wireguard.keys.privateKey(),
+            psk: lease.backend.psk,
+            persistentKeepaliveS: lease.backend.persistentKeepaliveS,
+            mtu,
+            underlay,
+            counters,
+            clock: opts.clock,
+            rng: opts.rng,
+            timings: opts.wireguard.timings,
+          })
+        : undefined;
+    if (tunnel) undo.push(() => tunnel.close());
     const dataplane = new Dataplane({
       tun,
       underlay,
       backend,
+      tunnel,
+      counters,
       antiSpoof: opts.antiSpoof,
       now: () => opts.clock.now(),
       local: {
@@ -151,6 +179,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       subnet: lease.subnet,
       port: lease.backend.port,
       needsVtepMac: backend.name === 'vxlan',
+      needsPublicKey: backend.encrypted,
     };
     const applyEvent = (e: MembershipEvent): void => {
       const outcome = peerEventToCommands(e, peerContext);
@@ -181,6 +210,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       tun: rawTun,
       mtu,
       dataplane,
+      wireguard: tunnel,
       impairments,
       capture,
       membership: opts.membership,
@@ -212,6 +242,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       {
         ...ready,
         vtepMac: s.vtepMac,
+        publicKey: s.publicKey,
         tun: s.tun,
         mtu: s.mtu,
         peers: s.peers.length,

@@ -3,7 +3,8 @@
 // loaded only when used: the etcd3/gRPC client is heavy), or a fixed list given on the command line
 // (control/flag-membership.ts). The caller (cli/node-command.ts) has already parsed and checked
 // the flags; this module decides the node-side details: the etcd state file next to the control
-// socket, a random VTEP MAC (from the injected rng) when none was given for vxlan.
+// socket, a random VTEP MAC (from the injected rng) when none was given for vxlan, and (etcd,
+// wireguard) the node's public key for its lease.
 // Throws ConfigError from the membership constructors (bad TTL, overlapping peers, …).
 import path from 'node:path';
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
@@ -42,6 +43,8 @@ export interface BuildMembershipOptions {
   logger: Logger;
   /** For a VTEP MAC when none is given (peers source, vxlan). */
   rng: Rng;
+  /** This node's WireGuard public key, asked for by etcd membership when the network's backend is wireguard. */
+  wireguardPublicKey?: () => Buffer;
 }
 
 /** Where an etcd node keeps its VTEP MAC across restarts. */
@@ -65,6 +68,7 @@ export async function buildMembership(source: MembershipSource, opts: BuildMembe
         leaseTtlSeconds: source.leaseTtlSeconds,
         subnetEnvPath: source.subnetEnvPath,
         stateFile: etcdStateFile(opts.stateDir, opts.nodeName),
+        wireguardPublicKey: opts.wireguardPublicKey,
       });
     }
     case 'peers': {

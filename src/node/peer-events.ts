@@ -1,7 +1,8 @@
 // Turns one membership event into what the node does about it: route commands for the data path,
 // a kernel route change (one route per remote subnet into the TUN device) and a log line. Pure: no
 // I/O, nothing throws. A peer the data path must not use (subnet outside the network, overlapping
-// ours, no VTEP MAC for vxlan) is ignored with a reason; ignoring it removes nothing.
+// ours, no VTEP MAC for vxlan, no 32-byte public key for wireguard) is ignored with a reason;
+// ignoring it removes nothing.
 import { formatIpv4, type Cidr } from '../addr/ipv4.js';
 import { formatMac } from '../addr/mac.js';
 import type { MembershipEvent, PeerInfo } from '../control/membership.js';
@@ -17,6 +18,8 @@ export interface PeerEventContext {
   port: number;
   /** The backend needs each peer's VTEP MAC (vxlan). */
   needsVtepMac: boolean;
+  /** The backend needs each peer's WireGuard public key (wireguard). */
+  needsPublicKey: boolean;
 }
 
 export interface KernelRouteChange {
@@ -54,7 +57,14 @@ export function peerEventToCommands(e: MembershipEvent, ctx: PeerEventContext): 
   const commands: RouteCommand[] = [
     {
       type: 'add-peer',
-      peer: { name, subnet: peer.subnet, publicIp: peer.publicIp, port: ctx.port, vtepMac: peer.vtepMac },
+      peer: {
+        name,
+        subnet: peer.subnet,
+        publicIp: peer.publicIp,
+        port: ctx.port,
+        vtepMac: peer.vtepMac,
+        publicKey: peer.publicKey,
+      },
     },
   ];
   if (e.type === 'peer-updated') return { kind: 'apply', commands, log: 'peer updated', describe };
@@ -65,6 +75,8 @@ function unusableReason(peer: PeerInfo, ctx: PeerEventContext): string | undefin
   if (!ctx.network.covers(peer.subnet)) return `subnet ${peer.subnet} is outside the network ${ctx.network}`;
   if (peer.subnet.overlaps(ctx.subnet)) return `subnet ${peer.subnet} overlaps ours (${ctx.subnet})`;
   if (ctx.needsVtepMac && !peer.vtepMac) return 'no VTEP MAC (the vxlan backend needs one)';
+  if (ctx.needsPublicKey && peer.publicKey?.length !== 32)
+    return 'no 32-byte public key (the wireguard backend needs one)';
   return undefined;
 }
 

@@ -15,6 +15,7 @@ import type { LocalLease, MembershipStatus } from '../control/membership.js';
 import type { CountersSnapshot } from '../dataplane/counters.js';
 import type { Peer, PeerSpec } from '../dataplane/peer.js';
 import type { TraceQuery, TraceResult } from '../dataplane/trace.js';
+import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { ImpairConfig, ImpairCounters } from '../impair/impair.js';
 import { formatImpairment, parseImpairment, type ImpairmentSpec } from '../impair/spec.js';
 import { ConfigError } from '../util/errors.js';
@@ -46,7 +47,23 @@ export interface PeerStatus {
 /** Counters of the data path; bytes are inner IP bytes (no encapsulation). */
 export type CountersReply = CountersSnapshot;
 
-/** `status`; `vni`/`vtepMac` are absent for the udp backend. */
+/** One peer in `status.wireguard`: its key, its current endpoint and its session. */
+export interface WireguardPeerStatus {
+  name: string;
+  publicKey: string;
+  /** "addr:port", or null before the peer has one. */
+  endpoint: string | null;
+  handshakes: number;
+  /** Seconds since the last completed handshake, or null when none yet. */
+  lastHandshakeAgo: number | null;
+  /** Whether a current session (keypair) exists. */
+  session: boolean;
+}
+
+/** `status.wireguard`: the device's handshake, cookie and keepalive counters, and its peers. */
+export type WireguardStatus = WgTunnel['stats'] & { peers: WireguardPeerStatus[] };
+
+/** `status`; `vni`/`vtepMac` are absent for the udp backend, `publicKey`/`wireguard` for all but wireguard. */
 export interface StatusReply {
   name: string;
   subnet: string;
@@ -56,6 +73,9 @@ export interface StatusReply {
   port: number;
   vni?: number;
   vtepMac?: string;
+  /** This node's WireGuard public key, base64 (wireguard backend). */
+  publicKey?: string;
+  wireguard?: WireguardStatus;
   tun: string;
   mtu: number;
   pathMtu: number;
@@ -139,6 +159,8 @@ export interface RpcNode {
   };
   /** What the data path would do with a packet (dataplane/trace.ts), without sending it. */
   trace(query: TraceQuery): TraceResult;
+  /** The WireGuard sessions (wireguard backend only). */
+  readonly wireguard?: Pick<WgTunnel, 'publicKey' | 'stats' | 'device'>;
 }
 
 export interface RpcClocks {
@@ -176,6 +198,8 @@ export function nodeStatus(node: RpcNode, now: number, wallNow = Date.now(), pid
     port: lease.backend.port,
     vni: backend.name === 'vxlan' ? lease.backend.vni : undefined,
     vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined,
+    publicKey: node.wireguard?.publicKey.toString('base64'),
+    wireguard: node.wireguard ? wireguardStatus(node.wireguard, now) : undefined,
     tun: node.tun.name,
     mtu: node.mtu,
     pathMtu: dataplane.pathMtu,
@@ -184,6 +208,21 @@ export function nodeStatus(node: RpcNode, now: number, wallNow = Date.now(), pid
     pid,
     peers: dataplane.peers().map((p) => peerStatus(p, now)),
     counters: dataplane.counters.snapshot(),
+  };
+}
+
+/** wireguard: handshake and cookie counters, and per peer its key, endpoint and last handshake. */
+export function wireguardStatus(t: NonNullable<RpcNode['wireguard']>, now: number): WireguardStatus {
+  return {
+    ...t.stats,
+    peers: t.device.peers().map((p) => ({
+      name: p.ref.name,
+      publicKey: p.publicKey.toString('base64'),
+      endpoint: p.endpoint ? `${formatIpv4(p.endpoint.addr)}:${p.endpoint.port}` : null,
+      handshakes: p.stats.handshakesCompleted,
+      lastHandshakeAgo: p.stats.lastHandshakeAt < 0 ? null : Math.round(now - p.stats.lastHandshakeAt) / 1000,
+      session: p.keypairs.current !== null,
+    })),
   };
 }
 

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rpcCall } from '../../src/util/rpc.js';
+import { generateKeys } from '../../src/wireguard/crypto.js';
 import { createNetns, createVethPair, type Netns } from './netns.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -27,6 +28,9 @@ export interface ClusterNode {
   log: string;
   socket: string;
   kernel: boolean;
+  /** wireguard backend: the node's key file (0600) and its public key, base64. */
+  keyFile: string;
+  publicKey: string;
 }
 
 export interface TwoNodeCluster {
@@ -41,7 +45,7 @@ export interface TwoNodeCluster {
 
 export interface ClusterOptions {
   prefix: string;
-  backend: 'vxlan' | 'udp';
+  backend: 'vxlan' | 'udp' | 'wireguard';
 }
 
 export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNodeCluster> {
@@ -81,7 +85,8 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
         '--log-format',
         'json',
         '--peer',
-        `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
+        `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}${opts.backend === 'wireguard' ? `,key=${peer.publicKey}` : ''}`,
+        ...(opts.backend === 'wireguard' ? ['--wg-private-key', n.keyFile] : []),
         ...extra,
       ];
       const out = fs.openSync(n.log, 'a');
@@ -166,12 +171,20 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
       await createVethPair(pod, 'eth0', `${s.podIp}/24`, s.ns, 'pod0', `${gw}/24`);
       await pod.ip('route', 'add', 'default', 'via', gw);
       await s.ns.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-      cluster.nodes.push({
-        ...s,
-        pod,
+      const keys = generateKeys();
+      const keyFile = path.join(stateDir, `${s.name}.wg-key`);
+      fs.writeFileSync(keyFile, `${keys.privateKey.toString('base64')}\n`, { mode: 0o600 });
+      const files = {
         log: path.join(stateDir, `${s.name}.log`),
         socket: path.join(stateDir, `${s.name}.sock`),
+        keyFile,
+      };
+      cluster.nodes.push({
+        ...s,
+        ...files,
+        pod,
         kernel: false,
+        publicKey: keys.publicKey.toString('base64'),
       });
     }
     return cluster;

@@ -7,6 +7,7 @@ import {
   defaultMtu,
   innerPacketOffset,
   isBackendName,
+  needsPublicKey,
   needsVtepMac,
   OUTER_IPV4_UDP_LEN,
   perBackendText,
@@ -19,8 +20,8 @@ import { BACKENDS } from '../../../src/dataplane/backends.js';
 import { ETH_HEADER_LEN } from '../../../src/wire/ethernet.js';
 import { VXLAN_HEADER_LEN } from '../../../src/wire/vxlan.js';
 
-// Backends flannel has and flannelette does not implement yet, written as rows of the same type:
-// the table must be able to hold them with no new fields.
+// flannel's wireguard row as flannel's pkg/backend/wireguard gives it (the table's own row must
+// match), and host-gw, which flannelette does not implement yet, as a row of the same type.
 const wireguard: UdpBackendFacts = {
   name: 'wireguard',
   encapsulation: 'udp',
@@ -42,8 +43,11 @@ const hostGw: RoutedBackendFacts = {
 };
 
 describe('the backend table', () => {
-  it("holds flannel's facts for vxlan and udp", () => {
-    expect(BACKEND_NAMES).toEqual(['vxlan', 'udp']);
+  it("holds flannel's facts for vxlan, udp and wireguard", () => {
+    expect(BACKEND_NAMES).toEqual(['vxlan', 'udp', 'wireguard']);
+    expect(backendFacts('wireguard')).toEqual(wireguard);
+    expect(needsPublicKey(backendFacts('wireguard'))).toBe(true);
+    expect(needsPublicKey(backendFacts('vxlan'))).toBe(false);
     expect(backendFacts('vxlan')).toMatchObject({
       defaultPort: 8472,
       overhead: 50,
@@ -68,8 +72,10 @@ describe('the backend table', () => {
     expect(OUTER_IPV4_UDP_LEN).toBe(28);
     for (const name of BACKEND_NAMES) {
       const f = backendFacts(name);
-      expect(f.overhead).toBe(OUTER_IPV4_UDP_LEN + f.headerLen);
+      if (!f.encrypted) expect(f.overhead).toBe(OUTER_IPV4_UDP_LEN + f.headerLen);
     }
+    // wireguard: flannel's 80 = IPv6 (40) + UDP (8) + header (16) + tag (16), so it fits either underlay
+    expect(backendFacts('wireguard').overhead).toBe(40 + 8 + 16 + 16);
     expect(backendFacts('vxlan').headerLen).toBe(VXLAN_HEADER_LEN + ETH_HEADER_LEN);
     expect(defaultMtu(backendFacts('vxlan'), 1500)).toBe(1450);
     expect(defaultMtu(backendFacts('udp'), 1500)).toBe(1472);
@@ -90,8 +96,8 @@ describe('the backend table', () => {
     expect(isBackendName('vxlan')).toBe(true);
     expect(isBackendName('host-gw')).toBe(false);
     expect(isBackendName('toString')).toBe(false);
-    expect(backendNamesText()).toBe('vxlan or udp');
-    expect(perBackendText((b) => b.defaultPort)).toBe('8472 for vxlan, 8285 for udp');
+    expect(backendNamesText()).toBe('vxlan, udp or wireguard');
+    expect(perBackendText((b) => b.defaultPort)).toBe('8472 for vxlan, 8285 for udp, 51820 for wireguard');
     expect(innerPacketOffset(backendFacts('vxlan'))).toBe(22);
     expect(innerPacketOffset(backendFacts('udp'))).toBe(0);
     expect(needsVtepMac(backendFacts('vxlan'))).toBe(true);

@@ -1,4 +1,5 @@
-// src/cli/peer-flag.ts: `--peer name=..,ip=..,subnet=..[,mac=..]` and its one-line errors.
+// src/cli/peer-flag.ts: `--peer name=..,ip=..,subnet=..[,mac=..][,key=..]` and its one-line errors
+// (key= itself: test/unit/wireguard/config.test.ts).
 import { describe, expect, it } from 'vitest';
 import { formatIpv4 } from '../../../src/addr/ipv4.js';
 import { formatMac } from '../../../src/addr/mac.js';
@@ -21,7 +22,7 @@ describe('parsePeerFlag', () => {
     ['name=node2,ip=192.168.1.3', '--peer name=node2,ip=192.168.1.3: missing subnet='],
     [
       'name=node2,port=1,ip=192.168.1.3,subnet=10.244.2.0/24',
-      '--peer name=node2,port=1,ip=192.168.1.3,subnet=10.244.2.0/24: expected name=..,ip=..,subnet=..[,mac=..], got "port=1"',
+      '--peer name=node2,port=1,ip=192.168.1.3,subnet=10.244.2.0/24: expected name=..,ip=..,subnet=..[,mac=..][,key=..], got "port=1"',
     ],
     [
       'name=node2,ip=192.168.1.300,subnet=10.244.2.0/24',

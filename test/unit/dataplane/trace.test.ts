@@ -8,7 +8,13 @@ import { formatMac, parseMac } from '../../../src/addr/mac.js';
 import { BACKEND_NAMES, OUTER_IPV4_UDP_LEN, type BackendName } from '../../../src/backend/table.js';
 import { BACKENDS } from '../../../src/dataplane/backends.js';
 import { DROP_REASONS } from '../../../src/dataplane/counters.js';
+import { DataplaneCounters } from '../../../src/dataplane/counters.js';
 import { Dataplane } from '../../../src/dataplane/dataplane.js';
+import { WgTunnel } from '../../../src/dataplane/wg-tunnel.js';
+import { VirtualClock } from '../../../src/util/clock.js';
+import { seededRng } from '../../../src/util/rng.js';
+import { generateKeys, TAG_LEN } from '../../../src/wireguard/crypto.js';
+import { paddedLength } from '../../../src/wireguard/transport.js';
 import { TRACE_SOURCE_PORT, tracePacket, type TraceQuery, type TraceResult } from '../../../src/dataplane/trace.js';
 import { MemoryTun } from '../../../src/tun/memory.js';
 import { MemoryNetwork } from '../../../src/underlay/memory.js';
@@ -19,8 +25,8 @@ import { icmpEcho, ipv4Packet, udpPacket } from '../../helpers/packets.js';
 import { UnderlaySpy } from '../../helpers/underlay-spy.js';
 
 const SPECS = [
-  { name: 'node1', subnet: '10.244.1.0/24', ip: '192.168.1.2', mac: '0e:00:00:00:01:01' },
-  { name: 'node2', subnet: '10.244.2.0/24', ip: '192.168.1.3', mac: '0e:00:00:00:02:01' },
+  { name: 'node1', subnet: '10.244.1.0/24', ip: '192.168.1.2', mac: '0e:00:00:00:01:01', keys: generateKeys() },
+  { name: 'node2', subnet: '10.244.2.0/24', ip: '192.168.1.3', mac: '0e:00:00:00:02:01', keys: generateKeys() },
 ];
 
 function twoNodes(backendName: BackendName) {
@@ -38,11 +44,24 @@ function twoNodes(backendName: BackendName) {
       vtepMac: parseMac(s.mac),
       underlayMtu: 1500,
     };
-    const dp = new Dataplane({ tun, underlay, backend, local });
+    // wireguard: a tunnel with this node's key (its timers on a clock that stays still); the
+    // handshake runs below, before any test packet
+    const counters = new DataplaneCounters();
+    const tunnel = backend.encrypted
+      ? new WgTunnel({
+          privateKey: s.keys.privateKey,
+          mtu: 1420,
+          underlay,
+          counters,
+          clock: new VirtualClock(),
+          rng: seededRng(1),
+        })
+      : undefined;
+    const dp = new Dataplane({ tun, underlay, backend, local, tunnel, counters });
     const delivered: Buffer[] = [];
     tun.onWrite = (pkt: Uint8Array) => delivered.push(Buffer.from(pkt));
     dp.start();
-    return { ...s, tun, underlay, dp, delivered };
+    return { ...s, tun, underlay, dp, delivered, tunnel };
   });
   for (const n of nodes) {
     for (const p of nodes) {
@@ -55,6 +74,7 @@ function twoNodes(backendName: BackendName) {
             publicIp: ip(p.ip),
             port: backend.defaultPort,
             vtepMac: parseMac(p.mac),
+            publicKey: p.keys.publicKey,
           },
         });
     }
@@ -70,6 +90,17 @@ function twoNodes(backendName: BackendName) {
     throw new Error('did not settle');
   };
   const [n1, n2] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+  if (backend.encrypted) {
+    n1.tun.inject(icmpEcho('10.244.1.2', '10.244.2.2', 99));
+    settle();
+    n2.tun.inject(icmpEcho('10.244.2.2', '10.244.1.2', 99));
+    settle();
+    for (const n of nodes) {
+      if (n.delivered.length !== 1) throw new Error('the wireguard handshake did not complete');
+      n.delivered.length = 0;
+      n.underlay.received.length = 0;
+    }
+  }
   const trace = (q: Omit<TraceQuery, 'src' | 'dst'> & { src: string; dst: string }): TraceResult =>
     tracePacket(n1.dp, n1.dp.local, backend, { ...q, src: ip(q.src), dst: ip(q.dst) });
   return { n1, n2, settle, trace, backend };
@@ -121,7 +152,10 @@ for (const backendName of BACKEND_NAMES) {
         expect(t.outer).toMatchObject({ src: '192.168.1.2', dst: '192.168.1.3', dstPort: backend.defaultPort });
         expect({ flow: i, srcPort: t.outer!.srcPort }).toEqual({ flow: i, srcPort: seen.port });
         expect(t.outer!.bytes).toBe(OUTER_IPV4_UDP_LEN + seen.len);
-        expect(seen.len).toBe(flows[i].packet.length + backend.headerLen);
+        const sealed = backend.encrypted
+          ? paddedLength(flows[i].packet.length, 1420) + TAG_LEN
+          : flows[i].packet.length;
+        expect(seen.len).toBe(sealed + backend.headerLen);
         expect(t.steps.join('\n')).toContain(`192.168.1.2:${seen.port} → 192.168.1.3:${backend.defaultPort}`);
       });
       const ports = traces.map((t) => t.outer!.srcPort);

@@ -2,7 +2,7 @@
 // and a clear ConfigError for an --mtu that does not fit.
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from '../../../src/dataplane/backends.js';
-import { chooseTunMtu } from '../../../src/node/mtu.js';
+import { chooseTunMtu, ENCRYPTED_TAILROOM } from '../../../src/node/mtu.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../../../src/util/buffers.js';
 import { ConfigError } from '../../../src/util/errors.js';
 
@@ -14,6 +14,11 @@ describe('chooseTunMtu', () => {
 
   it('caps the default at what a packet slot holds on a jumbo underlay', () => {
     expect(chooseTunMtu(BACKENDS.vxlan, 65536)).toBe(SLOT_SIZE - PACKET_HEADROOM);
+  });
+
+  it('wireguard: underlay minus 80 as flannel computes it, and room for padding and tag in the slot', () => {
+    expect(chooseTunMtu(BACKENDS.wireguard, 1500)).toBe(1420);
+    expect(chooseTunMtu(BACKENDS.wireguard, 65536)).toBe(SLOT_SIZE - PACKET_HEADROOM - ENCRYPTED_TAILROOM);
   });
 
   it('takes a requested MTU that fits', () => {

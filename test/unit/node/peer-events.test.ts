@@ -11,6 +11,7 @@ const ctx: PeerEventContext = {
   subnet: Cidr.parse('10.244.1.0/24'),
   port: 8472,
   needsVtepMac: true,
+  needsPublicKey: false,
 };
 const mac = parseMac('0e:00:00:00:02:01');
 const node2: PeerInfo = {
@@ -86,5 +87,17 @@ describe('peerEventToCommands', () => {
       { ...ctx, port: 8285, needsVtepMac: false },
     );
     expect(out.kind === 'apply' && out.commands[0]).toMatchObject({ peer: { port: 8285, vtepMac: undefined } });
+  });
+
+  it("the wireguard backend passes the peer's public key on, and ignores a peer without a 32-byte one", () => {
+    const wgCtx = { ...ctx, port: 51820, needsVtepMac: false, needsPublicKey: true };
+    const publicKey = Buffer.alloc(32, 7);
+    const ok = peerEventToCommands({ type: 'peer-added', peer: { ...node2, vtepMac: undefined, publicKey } }, wgCtx);
+    expect(ok.kind === 'apply' && ok.commands[0]).toMatchObject({ peer: { port: 51820, publicKey } });
+    for (const key of [undefined, Buffer.alloc(31)]) {
+      const out = peerEventToCommands({ type: 'peer-added', peer: { ...node2, publicKey: key } }, wgCtx);
+      expect(out.kind).toBe('ignored');
+      if (out.kind === 'ignored') expect(out.reason).toMatch(/public key/);
+    }
   });
 });
