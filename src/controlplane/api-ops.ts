@@ -31,6 +31,12 @@ export interface WriteOptions {
   warnings?: string[];
 }
 
+/** The fields of an autoscaling/v1 Scale request body that setScale() reads. */
+interface ScaleBody {
+  metadata?: { resourceVersion?: string };
+  spec?: { replicas?: number | string | boolean | null };
+}
+
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
 export const PATCH_TYPES: Record<string, PatchType> = {
@@ -330,7 +336,8 @@ export class ApiOps {
   }
 
   /** PUT/PATCH of the scale subresource: `scale` is the new Scale object. */
-  setScale(r: ResourceInfo, ns: string, name: string, scale: any): unknown {
+  setScale(r: ResourceInfo, ns: string, name: string, input: unknown): unknown {
+    const scale = input as ScaleBody | null | undefined;
     const replicas = scale?.spec?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS) {
       throw new KubeApiError(
@@ -347,7 +354,7 @@ export class ApiOps {
       );
     }
     const cur = this.store.mustGet(r, ns, name) as KubeObject & { spec: { replicas?: number } };
-    if (scale.metadata?.resourceVersion && scale.metadata.resourceVersion !== cur.metadata.resourceVersion) {
+    if (scale?.metadata?.resourceVersion && scale.metadata.resourceVersion !== cur.metadata.resourceVersion) {
       throw new KubeApiError(
         409,
         'Conflict',

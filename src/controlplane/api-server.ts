@@ -150,7 +150,7 @@ export class ApiServer {
     await handleResource({ ops: this.opts.ops, deleter: this.opts.deleter, now: this.opts.now }, req, res, rp, q);
   }
 
-  private fixedDocument(p: string): unknown | string | undefined {
+  private fixedDocument(p: string): unknown {
     if (p === '/version') return KUBE_VERSION;
     if (p === '/healthz' || p === '/readyz' || p === '/livez') return 'ok';
     if (p === '/api') return apiVersions(this.url.replace(/^https:\/\//, ''));

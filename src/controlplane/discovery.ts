@@ -37,7 +37,7 @@ export function apiGroupList(): unknown {
 }
 
 /** The APIResourceList of a group-version ('' for core), or undefined when not served. */
-export function apiResourceList(group: string, version: string): unknown | undefined {
+export function apiResourceList(group: string, version: string): unknown {
   const rs = RESOURCES.filter((r) => r.group === group && r.version === version);
   if (rs.length === 0) return undefined;
   const resources: unknown[] = [];

@@ -98,7 +98,7 @@ export async function handleResource(
     }
     if (method === 'POST') {
       const opts = writeOptions(q);
-      const created = ctx.ops.create(r, ns, parseJsonBody(await readBodyText(req)), opts);
+      const created = ctx.ops.create(r, ns, parseJsonBody(await readBodyText(req)) as KubeObject, opts);
       return sendJson(res, 201, created, opts.warnings);
     }
     if (method === 'DELETE') {
@@ -117,7 +117,7 @@ export async function handleResource(
   const name = p.name;
   if (sub === 'binding') {
     if (method !== 'POST') throw methodNotAllowed();
-    ctx.ops.bind(r, ns!, name, parseJsonBody(await readBodyText(req)));
+    ctx.ops.bind(r, ns!, name, parseJsonBody(await readBodyText(req)) as BindingBody);
     return sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
   if (method === 'GET') {
@@ -151,7 +151,7 @@ export async function handleResource(
     return sendJson(
       res,
       200,
-      ctx.ops.update(r, ns, name, parseJsonBody(await readBodyText(req)), sub, opts),
+      ctx.ops.update(r, ns, name, parseJsonBody(await readBodyText(req)) as KubeObject, sub, opts),
       opts.warnings,
     );
   }
@@ -194,16 +194,32 @@ export async function handleResource(
   throw methodNotAllowed();
 }
 
-function deleteOptions(q: URLSearchParams, body: any): DeleteOptions {
+/** The request-body fields of a meta/v1 DeleteOptions that deleteOptions() reads. */
+interface DeleteOptionsBody {
+  gracePeriodSeconds?: number | string | null;
+  propagationPolicy?: string;
+  orphanDependents?: boolean;
+  preconditions?: DeleteOptions['preconditions'];
+}
+
+/** The body of POST pods/<name>/binding. */
+type BindingBody = Parameters<ApiOps['bind']>[3];
+
+function deleteOptions(q: URLSearchParams, rawBody: unknown): DeleteOptions {
+  const body = rawBody as DeleteOptionsBody | null | undefined;
   const grace = q.get('gracePeriodSeconds') ?? body?.gracePeriodSeconds;
   const policy =
     q.get('propagationPolicy') ?? body?.propagationPolicy ?? (body?.orphanDependents === true ? 'Orphan' : undefined);
-  if (policy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
+  if (policy !== undefined && !isPropagationPolicy(policy)) {
     throw badRequest(`propagationPolicy must be one of Background, Foreground, Orphan: ${policy}`);
   }
   const g = grace === undefined || grace === null ? undefined : Number(grace);
   if (g !== undefined && !Number.isFinite(g)) throw badRequest(`invalid gracePeriodSeconds: ${grace}`);
   return { gracePeriodSeconds: g, propagationPolicy: policy, preconditions: body?.preconditions };
+}
+
+function isPropagationPolicy(v: unknown): v is NonNullable<DeleteOptions['propagationPolicy']> {
+  return v === 'Background' || v === 'Foreground' || v === 'Orphan';
 }
 
 async function handleScale(

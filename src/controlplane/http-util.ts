@@ -66,9 +66,9 @@ export function readBodyBytes(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-export function parseJsonBody(text: string): any {
+export function parseJsonBody(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (e) {
     throw new KubeApiError(400, 'BadRequest', `error decoding request body: ${(e as Error).message.split('\n')[0]}`);
   }

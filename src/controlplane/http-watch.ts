@@ -63,7 +63,10 @@ export function serveWatch(
     if (closed) return;
     closed = true;
     stop?.();
-    for (const t of timers) (clearTimeout(t), clearInterval(t));
+    for (const t of timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
     if (!res.destroyed) res.end();
   };
   req.on('close', finish);

@@ -62,7 +62,7 @@ export function proxyLogs(runDir: string, pod: Pod, q: URLSearchParams, res: htt
       method: 'GET',
       path:
         `/containerLogs/${[pod.metadata.namespace!, pod.metadata.name!, container].map(encodeURIComponent).join('/')}` +
-        `?${out}`,
+        `?${out.toString()}`,
     },
     (up) => {
       const code = up.statusCode ?? 500;
@@ -71,10 +71,11 @@ export function proxyLogs(runDir: string, pod: Pod, q: URLSearchParams, res: htt
         up.on('data', (c: Buffer) => chunks.push(c));
         up.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8').trim();
-          let status;
+          let status: unknown;
           try {
-            status = JSON.parse(text);
-            if (status?.kind !== 'Status') throw new Error();
+            const parsed = JSON.parse(text) as { kind?: unknown } | null;
+            status = parsed;
+            if (parsed?.kind !== 'Status') throw new Error();
           } catch {
             status = statusFromError(
               new KubeApiError(code, code === 404 ? 'NotFound' : 'BadRequest', text || `kubelet answered ${code}`),
@@ -148,7 +149,7 @@ export class ExecProxy {
       flag('tty', 'tty');
       target =
         `ws+unix://${kubeletSocket(this.runDir, node)}:/${verb}/${encodeURIComponent(pod.metadata.namespace!)}/` +
-        `${encodeURIComponent(pod.metadata.name!)}/${encodeURIComponent(container)}?${out}`;
+        `${encodeURIComponent(pod.metadata.name!)}/${encodeURIComponent(container)}?${out.toString()}`;
     } catch (err) {
       return rejectUpgrade(socket, err);
     }

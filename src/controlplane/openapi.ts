@@ -114,7 +114,7 @@ export function buildOpenApiV3(): OpenApiV3 {
     const doc = {
       openapi: '3.0.0',
       info: { title: 'Kubernetes', version: 'v1.32.0' },
-      paths: Object.assign({}, ...rs.map(pathsOf)),
+      paths: Object.assign({}, ...rs.map(pathsOf)) as Record<string, unknown>,
       components: { schemas },
     };
     const body = JSON.stringify(doc);

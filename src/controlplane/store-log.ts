@@ -13,6 +13,13 @@ export interface LoadedState {
   resourceVersion: number;
 }
 
+/** One line of the store's append-only log. */
+interface LogRecord {
+  rv: number;
+  key: string;
+  object: KubeObject | null;
+}
+
 export class StoreLog {
   private fd: number | undefined;
   private readonly file: string;
@@ -30,9 +37,9 @@ export class StoreLog {
       if (fs.existsSync(this.file)) {
         for (const line of fs.readFileSync(this.file, 'utf8').split('\n')) {
           if (!line.trim()) continue;
-          let rec: { rv: number; key: string; object: KubeObject | null };
+          let rec: LogRecord;
           try {
-            rec = JSON.parse(line);
+            rec = JSON.parse(line) as LogRecord;
           } catch {
             continue; // a torn last line after a crash
           }

@@ -8,6 +8,7 @@ import { ConfigError } from '../util/errors.js';
 import { applyDefaults } from './defaults.js';
 import { resourceForKind, servedApiVersions, RESOURCES, apiVersionOf } from './resources.js';
 import { checkAgainstSchema } from './schema.js';
+import { field, isObject, toText } from './json.js';
 import type { KubeObject } from './types.js';
 import { validateObject } from './validate.js';
 
@@ -72,29 +73,30 @@ function lineOf(lines: Map<string, number>, field: string, fallback: number): nu
   return fallback;
 }
 
-function checkOne(obj: any, lines: Map<string, number>, prefix: string, where: (f: string) => string): void {
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new ManifestError(`${where(prefix)}: not an object`);
+function checkOne(obj: unknown, lines: Map<string, number>, prefix: string, where: (f: string) => string): void {
+  if (!isObject(obj)) throw new ManifestError(`${where(prefix)}: not an object`);
   const f = (name: string): string => (prefix ? `${prefix}.${name}` : name);
-  if (!obj.apiVersion) throw new ManifestError(`${where(prefix)}: apiVersion: Required value`);
-  if (!obj.kind) throw new ManifestError(`${where(prefix)}: kind: Required value`);
+  const { apiVersion, kind } = obj;
+  if (!apiVersion) throw new ManifestError(`${where(prefix)}: apiVersion: Required value`);
+  if (!kind) throw new ManifestError(`${where(prefix)}: kind: Required value`);
   const versions = servedApiVersions();
-  if (!versions.includes(obj.apiVersion)) {
-    const s = suggest(String(obj.apiVersion), versions);
+  if (typeof apiVersion !== 'string' || !versions.includes(apiVersion)) {
+    const s = suggest(toText(apiVersion), versions);
     throw new ManifestError(
-      `${where(f('apiVersion'))}: unknown apiVersion ${JSON.stringify(obj.apiVersion)}` +
+      `${where(f('apiVersion'))}: unknown apiVersion ${JSON.stringify(apiVersion)}` +
         (s ? ` (did you mean ${JSON.stringify(s)}?)` : ` (served: ${versions.join(', ')})`),
     );
   }
-  const res = resourceForKind(obj.apiVersion, obj.kind);
+  const res = typeof kind === 'string' ? resourceForKind(apiVersion, kind) : undefined;
   if (!res) {
-    const kinds = RESOURCES.filter((r) => apiVersionOf(r) === obj.apiVersion).map((r) => r.kind);
+    const kinds = RESOURCES.filter((r) => apiVersionOf(r) === apiVersion).map((r) => r.kind);
     const s = suggest(
-      String(obj.kind),
+      toText(kind),
       RESOURCES.map((r) => r.kind),
     );
     throw new ManifestError(
-      `${where(f('kind'))}: unknown kind ${JSON.stringify(obj.kind)} for apiVersion ` +
-        `${JSON.stringify(obj.apiVersion)} (` +
+      `${where(f('kind'))}: unknown kind ${JSON.stringify(kind)} for apiVersion ` +
+        `${JSON.stringify(apiVersion)} (` +
         (s ? `did you mean ${JSON.stringify(s)}? ` : '') +
         `served: ${kinds.join(', ')})`,
     );
@@ -102,17 +104,17 @@ function checkOne(obj: any, lines: Map<string, number>, prefix: string, where: (
   const schema = checkAgainstSchema(res.definition, obj);
   if (schema.typeErrors.length) {
     const [first] = schema.typeErrors;
-    const field = first.split(':')[0];
-    throw new ManifestError(`${where(f(field))}: ${first}`);
+    throw new ManifestError(`${where(f(first.split(':')[0]))}: ${first}`);
   }
   if (schema.unknown.length)
     throw new ManifestError(`${where(f(schema.unknown[0]))}: ${schema.unknown[0]}: unknown field`);
-  const causes = validateObject(applyDefaults(structuredClone(obj)));
+  // The schema check passed: obj has the shape of its kind (apiVersion and kind served, known above).
+  const causes = validateObject(applyDefaults(structuredClone(obj as unknown as KubeObject)));
   if (causes.length) {
     const c = causes[0];
     const more = causes.length > 1 ? ` (and ${causes.length - 1} more)` : '';
     throw new ManifestError(
-      `${where(f(c.field ?? ''))}: ${obj.kind} ${JSON.stringify(obj.metadata?.name ?? '')}: ` +
+      `${where(f(c.field ?? ''))}: ${res.kind} ${JSON.stringify(field(obj, 'metadata', 'name') ?? '')}: ` +
         `${c.field}: ${c.message}${more}`,
     );
   }
@@ -141,7 +143,7 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     fieldLines(doc.contents, lc, '', lines);
     const start = doc.contents?.range ? lc.linePos(doc.contents.range[0]).line : 1;
     const where = (field: string): string => `${file}:${lineOf(lines, field, start)}`;
-    let value: any;
+    let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch {
@@ -151,15 +153,11 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
       if (doc.errors.length === 0) continue; // an empty document (e.g. a trailing ---)
     }
     // apiVersion mistakes are reported even when the YAML is broken, so the user learns both at once.
-    if (
-      value &&
-      typeof value === 'object' &&
-      typeof value.apiVersion === 'string' &&
-      !servedApiVersions().includes(value.apiVersion)
-    ) {
-      const s = suggest(value.apiVersion, servedApiVersions());
+    const apiVersion = field(value, 'apiVersion');
+    if (typeof apiVersion === 'string' && !servedApiVersions().includes(apiVersion)) {
+      const s = suggest(apiVersion, servedApiVersions());
       problems.push(
-        `${where('apiVersion')}: unknown apiVersion ${JSON.stringify(value.apiVersion)}` +
+        `${where('apiVersion')}: unknown apiVersion ${JSON.stringify(apiVersion)}` +
           (s ? ` (did you mean ${JSON.stringify(s)}?)` : ''),
       );
     }
@@ -180,15 +178,11 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
       continue;
     }
     if (problems.length) continue;
-    const items: { obj: any; prefix: string }[] = [];
-    if (
-      value &&
-      typeof value === 'object' &&
-      typeof value.kind === 'string' &&
-      value.kind.endsWith('List') &&
-      Array.isArray(value.items)
-    ) {
-      value.items.forEach((obj: unknown, i: number) => items.push({ obj, prefix: `items[${i}]` }));
+    const items: { obj: unknown; prefix: string }[] = [];
+    const kind = field(value, 'kind');
+    const listItems = field(value, 'items');
+    if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(listItems)) {
+      listItems.forEach((obj: unknown, i: number) => items.push({ obj, prefix: `items[${i}]` }));
     } else items.push({ obj: value, prefix: '' });
     for (const { obj, prefix } of items) {
       try {

@@ -46,7 +46,7 @@ function mergeList(
   spec: ListSpec | undefined,
   order: unknown[] | undefined,
 ): unknown[] {
-  const orig = Array.isArray(original) ? original : [];
+  const orig: unknown[] = Array.isArray(original) ? original : [];
   if (!spec || spec.strategy !== 'merge') {
     return patch.filter((p) => !(isObject(p) && p['$patch'] !== undefined)).map((p) => structuredClone(p));
   }

@@ -6,7 +6,6 @@ import { APPS_DEFINITIONS } from './schema-defs-apps.js';
 import type { Definition, FieldSpec, ObjectSchema } from './schema-types.js';
 
 const core = (n: string): FieldSpec => ({ ref: `io.k8s.api.core.v1.${n}` });
-const apps = (n: string): FieldSpec => ({ ref: `io.k8s.api.apps.v1.${n}` });
 const meta = (n: string): FieldSpec => ({ ref: `io.k8s.apimachinery.pkg.apis.meta.v1.${n}` });
 const listOf = (item: FieldSpec, mergeKey?: string): FieldSpec => ({
   list: item,

@@ -2,7 +2,7 @@
 // LabelSelector with matchLabels/matchExpressions) and field selectors (`metadata.name=x,spec.nodeName!=y`).
 // Parsing throws SelectorError (one line naming what is wrong); matching is pure.
 import { ConfigError } from '../util/errors.js';
-import type { LabelSelector } from './types.js';
+import type { Event, KubeObject, LabelSelector, NodeSpec, PodSpec, PodStatus, ReplicaSetStatus } from './types.js';
 
 export type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
@@ -152,8 +152,26 @@ export function parseFieldSelector(text: string): FieldRequirement[] {
   });
 }
 
+/** The fields of the kinds with field selectors, as read here (stored objects have passed their schema). */
+type Selectable = Partial<KubeObject> &
+  Partial<Pick<Event, 'involvedObject' | 'reason' | 'reportingComponent' | 'source' | 'type'>> & {
+    spec?: Partial<PodSpec & NodeSpec> & { serviceAccountName?: string };
+    status?: Partial<PodStatus & ReplicaSetStatus> & { phase?: string; nominatedNodeName?: string };
+  };
+
+const INVOLVED_OBJECT_FIELDS = [
+  'kind',
+  'namespace',
+  'name',
+  'uid',
+  'apiVersion',
+  'resourceVersion',
+  'fieldPath',
+] as const;
+
 /** Field values an object exposes to field selectors, per kind (as kube's field label conversions). */
-export function selectableFields(kind: string, obj: Record<string, any>): Record<string, string> {
+export function selectableFields(kind: string, object: object): Record<string, string> {
+  const obj = object as Selectable;
   const f: Record<string, string> = {
     'metadata.name': obj.metadata?.name ?? '',
     'metadata.namespace': obj.metadata?.namespace ?? '',
@@ -167,7 +185,7 @@ export function selectableFields(kind: string, obj: Record<string, any>): Record
     f['status.podIP'] = obj.status?.podIP ?? '';
     f['status.nominatedNodeName'] = obj.status?.nominatedNodeName ?? '';
   } else if (kind === 'Event') {
-    for (const k of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath']) {
+    for (const k of INVOLVED_OBJECT_FIELDS) {
       f[`involvedObject.${k}`] = obj.involvedObject?.[k] ?? '';
     }
     f['reason'] = obj.reason ?? '';
@@ -192,7 +210,7 @@ export function checkFieldSelector(kind: string, reqs: FieldRequirement[]): void
   }
 }
 
-export function fieldsMatch(kind: string, reqs: FieldRequirement[], obj: Record<string, any>): boolean {
+export function fieldsMatch(kind: string, reqs: FieldRequirement[], obj: object): boolean {
   if (reqs.length === 0) return true;
   const f = selectableFields(kind, obj);
   return reqs.every((r) => (f[r.field] === r.value) === r.equals);

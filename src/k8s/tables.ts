@@ -5,7 +5,18 @@
 // server does that too; kubectl hides priority-1 columns unless -o wide). Pure; `now` is injected.
 import { since } from './age.js';
 import { formatSelector } from './selectors.js';
-import type { KubeObject, Pod, Table, TableColumnDefinition, TableRow } from './types.js';
+import type {
+  Deployment,
+  Event,
+  KubeObject,
+  Namespace,
+  Node,
+  Pod,
+  ReplicaSet,
+  Table,
+  TableColumnDefinition,
+  TableRow,
+} from './types.js';
 
 const col = (name: string, type: TableColumnDefinition['type'], priority = 0, format = ''): TableColumnDefinition => ({
   name,
@@ -78,16 +89,22 @@ export function podStatusCells(pod: Pod, now: number): { ready: string; status: 
 const conditionTrue = (p: Pod, type: string): boolean =>
   (p.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
 
-type Printer = { columns: TableColumnDefinition[]; cells: (o: any, now: number) => unknown[] };
+type Printer = { columns: TableColumnDefinition[]; cells: (o: KubeObject, now: number) => unknown[] };
 
-const containersAndImages = (spec: any): [string, string] => {
-  const cs: any[] = spec?.template?.spec?.containers ?? [];
+/** A printer for one kind: PRINTERS is looked up by the objects' kind, so `o` is a T. */
+const printer = <T extends KubeObject>(
+  columns: TableColumnDefinition[],
+  cells: (o: T, now: number) => unknown[],
+): Printer => ({ columns, cells: (o, now) => cells(o as T, now) });
+
+const containersAndImages = (spec: Deployment['spec'] | ReplicaSet['spec'] | undefined): [string, string] => {
+  const cs = spec?.template?.spec?.containers ?? [];
   return [cs.map((c) => c.name).join(','), cs.map((c) => c.image).join(',')];
 };
 
 const PRINTERS: Record<string, Printer> = {
-  Pod: {
-    columns: [
+  Pod: printer<Pod>(
+    [
       NAME,
       col('Ready', 'string'),
       col('Status', 'string'),
@@ -98,7 +115,7 @@ const PRINTERS: Record<string, Printer> = {
       col('Nominated Node', 'string', 1),
       col('Readiness Gates', 'string', 1),
     ],
-    cells: (p: Pod, now) => {
+    (p, now) => {
       const s = podStatusCells(p, now);
       const gates = p.spec as { readinessGates?: { conditionType: string }[] };
       const all = gates.readinessGates ?? [];
@@ -116,9 +133,9 @@ const PRINTERS: Record<string, Printer> = {
         gateText,
       ];
     },
-  },
-  Deployment: {
-    columns: [
+  ),
+  Deployment: printer<Deployment>(
+    [
       NAME,
       col('Ready', 'string'),
       col('Up-to-date', 'number'),
@@ -128,7 +145,7 @@ const PRINTERS: Record<string, Printer> = {
       col('Images', 'string', 1),
       col('Selector', 'string', 1),
     ],
-    cells: (d, now) => [
+    (d, now) => [
       d.metadata.name,
       `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`,
       d.status?.updatedReplicas ?? 0,
@@ -137,9 +154,9 @@ const PRINTERS: Record<string, Printer> = {
       ...containersAndImages(d.spec),
       formatSelector(d.spec?.selector),
     ],
-  },
-  ReplicaSet: {
-    columns: [
+  ),
+  ReplicaSet: printer<ReplicaSet>(
+    [
       NAME,
       col('Desired', 'integer'),
       col('Current', 'integer'),
@@ -149,7 +166,7 @@ const PRINTERS: Record<string, Printer> = {
       col('Images', 'string', 1),
       col('Selector', 'string', 1),
     ],
-    cells: (r, now) => [
+    (r, now) => [
       r.metadata.name,
       r.spec?.replicas ?? 0,
       r.status?.replicas ?? 0,
@@ -158,9 +175,9 @@ const PRINTERS: Record<string, Printer> = {
       ...containersAndImages(r.spec),
       formatSelector(r.spec?.selector),
     ],
-  },
-  Node: {
-    columns: [
+  ),
+  Node: printer<Node>(
+    [
       NAME,
       col('Status', 'string'),
       col('Roles', 'string'),
@@ -172,16 +189,15 @@ const PRINTERS: Record<string, Printer> = {
       col('Kernel-Version', 'string', 1),
       col('Container-Runtime', 'string', 1),
     ],
-    cells: (n, now) => {
-      const ready = (n.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+    (n, now) => {
+      const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
       const states = [ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown'];
       if (n.spec?.unschedulable) states.push('SchedulingDisabled');
       const roles = Object.keys(n.metadata.labels ?? {})
         .filter((l) => l.startsWith('node-role.kubernetes.io/'))
         .map((l) => l.slice('node-role.kubernetes.io/'.length));
       if (n.metadata.labels?.['kubernetes.io/role']) roles.push(n.metadata.labels['kubernetes.io/role']);
-      const addr = (t: string): string =>
-        (n.status?.addresses ?? []).find((a: any) => a.type === t)?.address ?? '<none>';
+      const addr = (t: string): string => (n.status?.addresses ?? []).find((a) => a.type === t)?.address ?? '<none>';
       const info = n.status?.nodeInfo ?? {};
       return [
         n.metadata.name,
@@ -196,13 +212,14 @@ const PRINTERS: Record<string, Printer> = {
         info.containerRuntimeVersion || '<unknown>',
       ];
     },
-  },
-  Namespace: {
-    columns: [NAME, col('Status', 'string'), AGE],
-    cells: (n, now) => [n.metadata.name, n.status?.phase ?? '', since(n.metadata.creationTimestamp, now)],
-  },
-  Event: {
-    columns: [
+  ),
+  Namespace: printer<Namespace>([NAME, col('Status', 'string'), AGE], (n, now) => [
+    n.metadata.name,
+    n.status?.phase ?? '',
+    since(n.metadata.creationTimestamp, now),
+  ]),
+  Event: printer<Event>(
+    [
       col('Last Seen', 'string'),
       col('Type', 'string'),
       col('Reason', 'string'),
@@ -214,7 +231,7 @@ const PRINTERS: Record<string, Printer> = {
       col('Count', 'integer', 1),
       col('Name', 'string', 1),
     ],
-    cells: (e, now) => {
+    (e, now) => {
       const first = e.firstTimestamp ? since(e.firstTimestamp, now) : since(e.eventTime, now);
       const last = e.lastTimestamp ? since(e.lastTimestamp, now) : first;
       const io = e.involvedObject ?? {};
@@ -237,7 +254,7 @@ const PRINTERS: Record<string, Printer> = {
         e.metadata.name,
       ];
     },
-  },
+  ),
 };
 
 const DEFAULT_PRINTER: Printer = {

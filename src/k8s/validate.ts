@@ -4,7 +4,19 @@
 // Pure; never throws.
 import { dns1123LabelError, dns1123SubdomainError } from './names.js';
 import { requirementsOf, selectorMatches, SelectorError } from './selectors.js';
-import type { Container, LabelSelector, PodSpec, StatusCause } from './types.js';
+import type {
+  Container,
+  Deployment,
+  DeploymentSpec,
+  Event,
+  KubeObject,
+  ObjectMeta,
+  Pod,
+  PodSpec,
+  ReplicaSet,
+  ReplicaSetSpec,
+  StatusCause,
+} from './types.js';
 
 /** The most replicas a Deployment or ReplicaSet may ask for in a lab (every pod is real processes). */
 export const MAX_REPLICAS = 100;
@@ -37,7 +49,12 @@ function goValue(v: unknown): string {
   return String(v);
 }
 
-export function validateObjectMeta(meta: any, namespaced: boolean, out: Causes, nameIsLabel = false): void {
+export function validateObjectMeta(
+  meta: ObjectMeta | undefined,
+  namespaced: boolean,
+  out: Causes,
+  nameIsLabel = false,
+): void {
   if (!meta || typeof meta !== 'object') {
     required(out, 'metadata');
     return;
@@ -172,8 +189,8 @@ function validateReplicas(out: Causes, field: string, n: unknown): void {
   else if (n > MAX_REPLICAS) invalid(out, field, n, `must be less than or equal to ${MAX_REPLICAS} (the lab's limit)`);
 }
 
-function validateSelectorAndTemplate(spec: any, out: Causes, kind: string): void {
-  const sel: LabelSelector | undefined = spec.selector;
+function validateSelectorAndTemplate(spec: DeploymentSpec | ReplicaSetSpec, out: Causes, kind: string): void {
+  const sel = spec.selector;
   if (!sel) required(out, 'spec.selector');
   else {
     let reqs: ReturnType<typeof requirementsOf> = [];
@@ -194,30 +211,33 @@ function validateSelectorAndTemplate(spec: any, out: Causes, kind: string): void
   if (rp && rp !== 'Always') unsupported(out, 'spec.template.spec.restartPolicy', rp, ['Always']);
 }
 
-function validateDeploymentLike(obj: any, out: Causes, kind: string): void {
+function validateDeploymentLike(obj: Deployment | ReplicaSet, out: Causes, kind: string): void {
   validateObjectMeta(obj.metadata, true, out);
   if (!obj.spec || typeof obj.spec !== 'object') return required(out, 'spec');
   validateReplicas(out, 'spec.replicas', obj.spec.replicas);
   validateSelectorAndTemplate(obj.spec, out, kind);
-  const strategy = obj.spec.strategy;
+  const strategy = 'strategy' in obj.spec ? obj.spec.strategy : undefined;
   if (kind === 'deployment' && strategy?.type && !['RollingUpdate', 'Recreate'].includes(strategy.type)) {
     unsupported(out, 'spec.strategy.type', strategy.type, ['Recreate', 'RollingUpdate']);
   }
 }
 
 /** The kinds validateObject knows; any other kind is the caller's to reject. */
-export function validateObject(obj: any): Causes {
+export function validateObject(object: unknown): Causes {
   const out: Causes = [];
+  // Callers pass objects that passed their kind's schema check (manifest.ts, the API): the types are
+  // right, but any field may be missing, which is what is checked here.
+  const obj = object as Partial<KubeObject> | null | undefined;
   switch (obj?.kind) {
     case 'Pod':
       validateObjectMeta(obj.metadata, true, out);
-      validatePodSpec(obj.spec, 'spec', out);
+      validatePodSpec((obj as Partial<Pod>).spec, 'spec', out);
       break;
     case 'Deployment':
-      validateDeploymentLike(obj, out, 'deployment');
+      validateDeploymentLike(obj as Deployment, out, 'deployment');
       break;
     case 'ReplicaSet':
-      validateDeploymentLike(obj, out, 'replicaset');
+      validateDeploymentLike(obj as ReplicaSet, out, 'replicaset');
       break;
     case 'Namespace':
       validateObjectMeta(obj.metadata, false, out, true);
@@ -227,7 +247,7 @@ export function validateObject(obj: any): Causes {
       break;
     case 'Event':
       validateObjectMeta(obj.metadata, true, out);
-      if (!obj.involvedObject) required(out, 'involvedObject');
+      if (!(obj as Partial<Event>).involvedObject) required(out, 'involvedObject');
       break;
     default:
       validateObjectMeta(obj?.metadata, true, out);

@@ -6,33 +6,40 @@
 // apiserver beyond that; the end-to-end tests use `flannelette controlplane`.
 import fs from 'node:fs';
 import http from 'node:http';
+import type { Event, KubeObject, Node, Pod } from '../../src/k8s/types.js';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, unknown>;
 
-function merge(target: Obj, patch: Obj): Obj {
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A JSON merge patch (RFC 7386) applied in place. */
+function merge<T extends object>(target: T, patch: Obj): T {
+  const t = target as Obj;
   for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete target[k];
-    else if (
-      typeof v === 'object' &&
-      !Array.isArray(v) &&
-      typeof target[k] === 'object' &&
-      target[k] !== null &&
-      !Array.isArray(target[k])
-    ) {
-      merge(target[k], v);
-    } else target[k] = structuredClone(v);
+    if (v === null) delete t[k];
+    else if (isObj(v) && isObj(t[k])) {
+      merge(t[k], v);
+    } else t[k] = structuredClone(v);
   }
   return target;
 }
 
+/** The body of a DELETE: meta/v1 DeleteOptions, the fields read here. */
+interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string };
+}
+
 export class FakeKubeApi {
-  readonly nodes = new Map<string, Obj>();
-  readonly pods = new Map<string, Obj>(); // ns/name
-  readonly events: Obj[] = [];
+  readonly nodes = new Map<string, Node>();
+  readonly pods = new Map<string, Pod>(); // ns/name
+  readonly events: Event[] = [];
   readonly requests: { method: string; path: string; body?: Obj }[] = [];
   private rv = 1;
   private readonly watchers = new Set<{ node: string; res: http.ServerResponse }>();
-  private readonly history: { rv: number; type: string; pod: Obj }[] = [];
+  private readonly history: { rv: number; type: string; pod: Pod }[] = [];
   private readonly server: http.Server;
 
   constructor(
@@ -59,23 +66,23 @@ export class FakeKubeApi {
     this.watchers.clear();
   }
 
-  private bump(o: Obj): Obj {
-    o['metadata'].resourceVersion = String(++this.rv);
+  private bump<T extends KubeObject>(o: T): T {
+    o.metadata.resourceVersion = String(++this.rv);
     return o;
   }
 
-  private notify(type: string, pod: Obj): void {
-    this.history.push({ rv: Number(pod['metadata'].resourceVersion), type, pod: structuredClone(pod) });
+  private notify(type: string, pod: Pod): void {
+    this.history.push({ rv: Number(pod.metadata.resourceVersion), type, pod: structuredClone(pod) });
     for (const w of this.watchers) {
-      if (pod['spec']?.nodeName === w.node) w.res.write(`${JSON.stringify({ type, object: pod })}\n`);
+      if (pod.spec?.nodeName === w.node) w.res.write(`${JSON.stringify({ type, object: pod })}\n`);
     }
   }
 
-  createPod(pod: Obj): Obj {
+  createPod(pod: Pod): Pod {
     const p = this.bump(structuredClone(pod));
-    p['metadata'].namespace ??= 'default';
-    p['metadata'].creationTimestamp ??= new Date().toISOString();
-    this.pods.set(`${p['metadata'].namespace}/${p['metadata'].name}`, p);
+    p.metadata.namespace ??= 'default';
+    p.metadata.creationTimestamp ??= new Date().toISOString();
+    this.pods.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
     this.notify('ADDED', p);
     return p;
   }
@@ -84,14 +91,14 @@ export class FakeKubeApi {
   deletePod(ns: string, name: string, grace?: number): void {
     const p = this.pods.get(`${ns}/${name}`);
     if (!p) return;
-    const g = grace ?? p['spec'].terminationGracePeriodSeconds ?? 30;
+    const g = grace ?? p.spec.terminationGracePeriodSeconds ?? 30;
     if (g === 0) {
       this.pods.delete(`${ns}/${name}`);
       this.notify('DELETED', this.bump(p));
       return;
     }
-    p['metadata'].deletionTimestamp = new Date(Date.now() + g * 1000).toISOString();
-    p['metadata'].deletionGracePeriodSeconds = g;
+    p.metadata.deletionTimestamp = new Date(Date.now() + g * 1000).toISOString();
+    p.metadata.deletionGracePeriodSeconds = g;
     this.notify('MODIFIED', this.bump(p));
   }
 
@@ -114,10 +121,11 @@ export class FakeKubeApi {
       if (p[2] === 'nodes') {
         const name = p[3];
         if (req.method === 'POST' && !name) {
-          if (this.nodes.has(body!['metadata'].name))
+          const created = body as unknown as Node;
+          if (this.nodes.has(created.metadata.name!))
             return send(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
-          const n = this.bump(structuredClone(body!));
-          this.nodes.set(n['metadata'].name, n);
+          const n = this.bump(structuredClone(created));
+          this.nodes.set(n.metadata.name!, n);
           return send(201, n);
         }
         const n = name ? this.nodes.get(name) : undefined;
@@ -132,7 +140,7 @@ export class FakeKubeApi {
           res.flushHeaders();
           const since = Number(url.searchParams.get('resourceVersion') ?? '0');
           for (const h of this.history) {
-            if (h.rv > since && h.pod['spec']?.nodeName === node)
+            if (h.rv > since && h.pod.spec?.nodeName === node)
               res.write(`${JSON.stringify({ type: h.type, object: h.pod })}\n`);
           }
           const w = { node, res };
@@ -140,7 +148,7 @@ export class FakeKubeApi {
           res.on('close', () => this.watchers.delete(w));
           return;
         }
-        const items = [...this.pods.values()].filter((x) => x['spec'].nodeName === node);
+        const items = [...this.pods.values()].filter((x) => x.spec.nodeName === node);
         return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items });
       }
       if (p[2] === 'namespaces' && p[4] === 'pods') {
@@ -153,19 +161,20 @@ export class FakeKubeApi {
           return send(200, pod);
         }
         if (req.method === 'DELETE') {
-          if (body?.['preconditions']?.uid && body['preconditions'].uid !== pod['metadata'].uid)
+          const opts = body as DeleteOptions | undefined;
+          if (opts?.preconditions?.uid && opts.preconditions.uid !== pod.metadata.uid)
             return send(409, { kind: 'Status', code: 409 });
-          this.deletePod(p[3], p[5], body?.['gracePeriodSeconds']);
+          this.deletePod(p[3], p[5], opts?.gracePeriodSeconds);
           return send(200, pod);
         }
         if (req.method === 'GET') return send(200, pod);
       }
       if (p[2] === 'namespaces' && p[4] === 'events') {
         if (req.method === 'POST') {
-          this.events.push(structuredClone(body!));
+          this.events.push(structuredClone(body as unknown as Event));
           return send(201, body);
         }
-        const ev = this.events.find((e) => e['metadata'].name === p[5]);
+        const ev = this.events.find((e) => e.metadata.name === p[5]);
         if (!ev) return notFound();
         return send(200, merge(ev, body!));
       }

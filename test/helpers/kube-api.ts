@@ -7,13 +7,15 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import type { KubeList, Pod } from '../../src/k8s/types.js';
 
 export const KUBECTL = '/usr/bin/kubectl';
 export const hasKubectl = fs.existsSync(KUBECTL);
 
 export interface ApiResponse {
   status: number;
-  body: any;
+  /** The parsed JSON body (undefined when not JSON): callers cast it to the kind they expect. */
+  body: unknown;
   text: string;
   headers: http.IncomingHttpHeaders;
 }
@@ -102,13 +104,13 @@ export async function waitFor<T>(
   timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last: Error | undefined;
   for (;;) {
     try {
       const v = await check();
       if (v) return v;
     } catch (err) {
-      last = err;
+      last = err as Error;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -205,7 +207,7 @@ export class FakeKubelet {
         'GET',
         `/api/v1/pods?fieldSelector=spec.nodeName%3D${n.name}`,
       );
-      for (const pod of list.body?.items ?? []) {
+      for (const pod of (list.body as KubeList<Pod> | undefined)?.items ?? []) {
         const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
         if (pod.metadata.deletionTimestamp) {
           const r = await apiRequest(this.socket, this.token, 'DELETE', path, {
@@ -233,9 +235,9 @@ export class FakeKubelet {
             lastProbeTime: null,
             lastTransitionTime: now,
           })),
-          containerStatuses: pod.spec.containers.map((c: any) => ({
+          containerStatuses: pod.spec.containers.map((c) => ({
             name: c.name,
-            image: c.image,
+            image: c.image!, // the API's validation requires it
             imageID: '',
             ready: true,
             started: true,

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'bin/flannelette.js');
@@ -65,7 +66,7 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline)
       throw new Error(
-        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastErr ? `: ${lastErr instanceof Error ? String(lastErr) : inspect(lastErr)}` : ''}`,
       );
     await new Promise((r) => setTimeout(r, intervalMs));
   }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '../../../src/controlplane/control-plane.js';
+import type { Pod, Status } from '../../../src/k8s/types.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { FakeKubelet, apiRequest, waitFor } from '../../helpers/kube-api.js';
 
@@ -62,7 +63,7 @@ describe('the lab API over HTTP', () => {
     expect((await api('GET', '/api/v1/namespaces/default/pods/big')).status).toBe(404);
     const notObject = await api('POST', '/api/v1/namespaces/default/pods', '[1,2]');
     expect(notObject.status).toBe(400);
-    expect((await api('GET', '/version')).body.gitVersion).toMatch(/^v1\.32/);
+    expect(((await api('GET', '/version')).body as { gitVersion: string }).gitVersion).toMatch(/^v1\.32/);
   });
 
   it('strict field validation rejects unknown fields; Warn stores the object without them and warns', async () => {
@@ -72,13 +73,13 @@ describe('the lab API over HTTP', () => {
     };
     const strict = await api('POST', '/api/v1/namespaces/default/pods?fieldValidation=Strict', withExtra);
     expect(strict.status).toBe(400);
-    expect(strict.body.message).toBe(
+    expect((strict.body as Status).message).toBe(
       'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].imagee", unknown field "spec.bogus"',
     );
     const warn = await api('POST', '/api/v1/namespaces/default/pods?fieldValidation=Warn', withExtra);
     expect(warn.status).toBe(201);
     expect(String(warn.headers['warning'])).toContain('unknown field \\"spec.bogus\\"');
-    expect(warn.body.spec.bogus).toBeUndefined();
+    expect((warn.body as Pod).spec).not.toHaveProperty('bogus');
     const wrongType = await api('POST', '/apis/apps/v1/namespaces/default/deployments', {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -86,28 +87,26 @@ describe('the lab API over HTTP', () => {
       spec: { replicas: 'two' },
     });
     expect(wrongType.status).toBe(400);
-    expect(wrongType.body.message).toContain('spec.replicas: expected integer, got string');
+    expect((wrongType.body as Status).message).toContain('spec.replicas: expected integer, got string');
   });
 
   it('Invalid with causes, Conflict on a stale resourceVersion, and the three patch types', async () => {
     const inv = await api('POST', '/api/v1/namespaces/default/pods', { ...pod('Bad_Name'), spec: { containers: [] } });
     expect(inv.status).toBe(422);
-    expect(inv.body.reason).toBe('Invalid');
-    expect(inv.body.details.causes.map((c: { field: string }) => c.field)).toEqual([
-      'metadata.name',
-      'spec.containers',
-    ]);
-    const created = (await api('POST', '/api/v1/namespaces/default/pods', pod('p1'))).body;
+    const invalid = inv.body as Status;
+    expect(invalid.reason).toBe('Invalid');
+    expect(invalid.details!.causes!.map((c) => c.field)).toEqual(['metadata.name', 'spec.containers']);
+    const created = (await api('POST', '/api/v1/namespaces/default/pods', pod('p1'))).body as Pod;
     const first = await api(
       'PATCH',
       '/api/v1/namespaces/default/pods/p1',
       { metadata: { labels: { a: '1' } } },
       'application/merge-patch+json',
     );
-    expect(first.body.metadata.labels).toEqual({ a: '1' });
+    expect((first.body as Pod).metadata.labels).toEqual({ a: '1' });
     const stale = await api('PUT', '/api/v1/namespaces/default/pods/p1', created);
     expect(stale.status).toBe(409);
-    expect(stale.body.reason).toBe('Conflict');
+    expect((stale.body as Status).reason).toBe('Conflict');
     const smp = await api(
       'PATCH',
       '/api/v1/namespaces/default/pods/p1',
@@ -115,7 +114,7 @@ describe('the lab API over HTTP', () => {
       'application/strategic-merge-patch+json',
     );
     expect(smp.status).toBe(200);
-    expect(smp.body.spec.containers).toEqual([
+    expect((smp.body as Pod).spec.containers).toEqual([
       expect.objectContaining({ name: 'c', image: 'busybox:1.36', ports: [{ containerPort: 80, protocol: 'TCP' }] }),
     ]);
     const jp = await api(
@@ -124,7 +123,7 @@ describe('the lab API over HTTP', () => {
       [{ op: 'add', path: '/metadata/labels/b', value: '2' }],
       'application/json-patch+json',
     );
-    expect(jp.body.metadata.labels).toEqual({ a: '1', b: '2' });
+    expect((jp.body as Pod).metadata.labels).toEqual({ a: '1', b: '2' });
     const forbidden = await api(
       'PATCH',
       '/api/v1/namespaces/default/pods/p1',
@@ -132,7 +131,7 @@ describe('the lab API over HTTP', () => {
       'application/merge-patch+json',
     );
     expect(forbidden.status).toBe(422);
-    expect(forbidden.body.message).toContain('spec: Forbidden: pod updates may not change fields');
+    expect((forbidden.body as Status).message).toContain('spec: Forbidden: pod updates may not change fields');
   });
 
   it('a client that stops reading, and one that never finishes its headers, do not block others', async () => {
@@ -151,7 +150,7 @@ describe('the lab API over HTTP', () => {
         );
         expect(r.status).toBe(200);
       }
-      expect((await api('GET', '/api/v1/namespaces/default/pods/p1')).body.metadata.annotations.n).toBe('29');
+      expect(((await api('GET', '/api/v1/namespaces/default/pods/p1')).body as Pod).metadata.annotations?.n).toBe('29');
     } finally {
       stalled.destroy();
       watcher.destroy();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '../../../src/controlplane/control-plane.js';
+import type { Deployment, KubeList, Pod } from '../../../src/k8s/types.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { requireOrSkip } from '../../helpers/root.js';
 import { FakeKubelet, KUBECTL, hasKubectl, kubectl, waitFor } from '../../helpers/kube-api.js';
@@ -46,7 +47,7 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
       expect(fs.readFileSync(env.kubeconfig, 'utf8')).toContain('current-context: flannelette-kctl');
       const v = await k('version', '-o', 'json');
       expect(v.code).toBe(0);
-      expect(JSON.parse(v.stdout).serverVersion.minor).toBe('32');
+      expect((JSON.parse(v.stdout) as { serverVersion: { minor: string } }).serverVersion.minor).toBe('32');
       const nodes = await k('get', 'nodes', '-o', 'wide');
       expect(nodes.stdout.split('\n')[0]).toMatch(
         /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+EXTERNAL-IP\s+OS-IMAGE\s+KERNEL-VERSION\s+CONTAINER-RUNTIME$/,
@@ -94,7 +95,7 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
       const y = await k('get', 'pod', 'busybox', '-o', 'yaml');
       expect(y.stdout).toMatch(/^apiVersion: v1\nkind: Pod\n/);
       expect(y.stdout).toContain('restartPolicy: Always');
-      const j = JSON.parse((await k('get', 'pods', '-o', 'json')).stdout);
+      const j = JSON.parse((await k('get', 'pods', '-o', 'json')).stdout) as KubeList<Pod>;
       expect(j.items).toHaveLength(3);
       expect((await k('get', 'pods', '-l', 'app=nginx', '-o', 'name')).stdout.trim().split('\n')).toEqual([
         expect.stringMatching(/^pod\/nginx-/),
@@ -202,7 +203,7 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
       expect((await k('create', 'deployment', 'web', '--image=nginx', '--replicas=2', '--port=80')).stdout).toBe(
         'deployment.apps/web created\n',
       );
-      const web = JSON.parse((await k('get', 'deployment', 'web', '-o', 'json')).stdout);
+      const web = JSON.parse((await k('get', 'deployment', 'web', '-o', 'json')).stdout) as Deployment;
       expect(web.spec.template.spec.containers).toEqual([
         expect.objectContaining({ name: 'nginx', image: 'nginx', ports: [{ containerPort: 80, protocol: 'TCP' }] }),
       ]);
@@ -291,14 +292,14 @@ describe.skipIf(requireOrSkip(hasKubectl, 'kubectl tests: /usr/bin/kubectl is no
         }
         // No token at all: kubectl would prompt for a user name, so ask over HTTPS directly.
         const ca = fs.readFileSync(path.join(tmp, 'kctl', 'controlplane', 'tls.crt'));
-        const none = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const none = await new Promise<{ status: number; body: unknown }>((resolve, reject) => {
           https
             .get(`${server}/api/v1/namespaces/default/pods`, { ca }, (res) => {
               let b = '';
               res.on('data', (c: Buffer) => {
                 b += c.toString();
               });
-              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(b) }));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(b) as unknown }));
             })
             .on('error', reject);
         });

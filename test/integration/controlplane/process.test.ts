@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { KubeList, Namespace, Pod, WatchEvent } from '../../../src/k8s/types.js';
 import { apiRequest, waitFor } from '../../helpers/kube-api.js';
 
 const BIN = path.resolve('bin/flannelette.js');
@@ -27,7 +28,11 @@ function start(args: string[] = []): ChildProcess {
 const exited = (c: ChildProcess): Promise<number | null> =>
   new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.on('exit', (code) => r(code))));
 const info = (): { url: string; socket: string; pid: number } =>
-  JSON.parse(fs.readFileSync(path.join(dir, 'controlplane.json'), 'utf8'));
+  JSON.parse(fs.readFileSync(path.join(dir, 'controlplane.json'), 'utf8')) as {
+    url: string;
+    socket: string;
+    pid: number;
+  };
 
 describe('flannelette controlplane', () => {
   it('rejects a non-loopback --listen with exit 2 and one line', async () => {
@@ -55,7 +60,7 @@ describe('flannelette controlplane', () => {
     expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
     const token = fs.readFileSync(path.join(dir, 'token'), 'utf8').trim();
     const ns = await apiRequest(socket, token, 'GET', '/api/v1/namespaces');
-    expect(ns.body.items.map((n: { metadata: { name: string } }) => n.metadata.name)).toEqual([
+    expect((ns.body as KubeList<Namespace>).items.map((n) => n.metadata.name)).toEqual([
       'default',
       'kube-node-lease',
       'kube-public',
@@ -68,6 +73,7 @@ describe('flannelette controlplane', () => {
       spec: { containers: [{ name: 'c', image: 'busybox' }] },
     });
     expect(created.status).toBe(201);
+    const createdPod = created.body as Pod;
     c1.kill('SIGTERM');
     expect(await exited(c1)).toBe(0);
     expect(fs.existsSync(path.join(dir, 'controlplane.json'))).toBe(false);
@@ -76,21 +82,23 @@ describe('flannelette controlplane', () => {
     await waitFor('restarted', () => fs.existsSync(path.join(dir, 'controlplane.json')) && info().pid === c2.pid);
     const again = await apiRequest(info().socket, token, 'GET', '/api/v1/namespaces/default/pods/keep');
     expect(again.status).toBe(200);
-    expect(again.body.metadata.uid).toBe(created.body.metadata.uid);
+    expect((again.body as Pod).metadata.uid).toBe(createdPod.metadata.uid);
     const later = await apiRequest(info().socket, token, 'POST', '/api/v1/namespaces/default/pods', {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'later' },
       spec: { containers: [{ name: 'c', image: 'busybox' }] },
     });
-    expect(Number(later.body.metadata.resourceVersion)).toBeGreaterThan(Number(created.body.metadata.resourceVersion));
+    expect(Number((later.body as Pod).metadata.resourceVersion)).toBeGreaterThan(
+      Number(createdPod.metadata.resourceVersion),
+    );
     const old = await apiRequest(
       info().socket,
       token,
       'GET',
-      `/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1&resourceVersion=${Number(created.body.metadata.resourceVersion) - 1}`,
+      `/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1&resourceVersion=${Number(createdPod.metadata.resourceVersion) - 1}`,
     );
-    const first = JSON.parse(old.text.split('\n')[0]);
+    const first = JSON.parse(old.text.split('\n')[0]) as WatchEvent;
     expect(first).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
     c2.kill('SIGTERM');
     expect(await exited(c2)).toBe(0);

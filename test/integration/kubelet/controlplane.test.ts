@@ -8,14 +8,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Event, KubeList, Node, Pod } from '../../../src/k8s/types.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 import { createTestNode, waitFor, type TestNode } from './fixture.js';
 
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const MANIFESTS = '/work/shared/manifests';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
 const pty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
 
 const skip =
@@ -41,12 +40,12 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
       return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
   };
-  const podJson = async (name: string): Promise<Obj | undefined> => {
+  const podJson = async (name: string): Promise<Pod | undefined> => {
     const r = await kubectl('get', 'pod', name, '-o', 'json');
-    return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+    return r.code === 0 ? (JSON.parse(r.stdout) as Pod) : undefined;
   };
   const allReady = async (name: string): Promise<boolean> =>
-    (await podJson(name))?.['status']?.conditions?.some((c: Obj) => c['type'] === 'Ready' && c['status'] === 'True');
+    (await podJson(name))?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
   beforeAll(async () => {
     node = await createTestNode('kcp', 11);
@@ -55,8 +54,8 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
       const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      child.stdout.on('data', (c: Buffer) => (log += c));
-      child.stderr.on('data', (c: Buffer) => (log += c));
+      child.stdout.on('data', (c: Buffer) => (log += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (log += c.toString()));
       return child;
     };
     cp = start(['controlplane', '--dir', dir]);
@@ -84,9 +83,10 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
 
   it('the node registers and kubectl shows it Ready', async () => {
     await waitFor('node Ready', async () => / Ready /.test((await kubectl('get', 'nodes')).stdout), 30_000);
-    const node1 = async (): Promise<Obj> => JSON.parse((await kubectl('get', 'node', 'node1', '-o', 'json')).stdout);
+    const node1 = async (): Promise<Node> =>
+      JSON.parse((await kubectl('get', 'node', 'node1', '-o', 'json')).stdout) as Node;
     const n = await node1();
-    expect(n['spec'].podCIDR).toBe('10.250.11.0/24');
+    expect(n.spec.podCIDR).toBe('10.250.11.0/24');
     // a condition someone else sets (flannel's NetworkUnavailable) survives the kubelet's heartbeats
     const patched = await kubectl(
       'patch',
@@ -98,13 +98,13 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
       '{"status":{"conditions":[{"type":"NetworkUnavailable","status":"False","reason":"FlannelIsUp"}]}}',
     );
     expect(patched.code).toBe(0);
-    const beat = (x: Obj): string => x['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime;
+    const beat = (x: Node): string => x.status!.conditions!.find((c) => c.type === 'Ready')!.lastHeartbeatTime!;
     const first = beat(await node1());
     const later = await waitFor('two more heartbeats', async () => {
       const x = await node1();
       return beat(x) > first ? x : undefined;
     });
-    expect(later['status'].conditions.map((c: { type: string }) => c.type)).toContain('NetworkUnavailable');
+    expect(later.status!.conditions!.map((c) => c.type)).toContain('NetworkUnavailable');
   });
 
   it('seed 002: both containers run; exec -c container-2 wget shows the nginx page; the host file is untouched', async () => {
@@ -136,7 +136,7 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     expect((await kubectl('exec', 'multi-container', '-c', 'shell', '--', 'sh', '-c', 'exit 42')).code).toBe(42);
     const logs = await kubectl('logs', 'multi-container', '-c', 'nginx');
     expect(logs.stdout).toMatch(/"GET \/ HTTP\/1\.1" 200 \d+ "-" "curl\//);
-    const ip = (await podJson('multi-container'))!['status'].podIP as string;
+    const ip = (await podJson('multi-container'))!.status!.podIP!;
     const describe = await kubectl('describe', 'pod', 'multi-container');
     expect(describe.stdout).toMatch(new RegExp(`IP:\\s+${ip.replace(/\./g, '\\.')}`));
   });
@@ -151,6 +151,7 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     let typed = false;
     term.onData((d) => {
       out += d;
+      // eslint-disable-next-line no-control-regex -- ESC [6n is the terminal's cursor-position query
       if (!typed && /[#$] (\x1b\[6n)?$/.test(out)) {
         // busybox asks for the cursor position after its prompt
         typed = true;
@@ -193,7 +194,7 @@ describe.skipIf(skip)('kubelet with the real control plane and kubectl', () => {
     const prev = await kubectl('logs', 'crasher', '--previous');
     expect(prev.stdout).toBe('bye from crasher\n');
     const events = await kubectl('get', 'events', '--field-selector', 'involvedObject.name=crasher', '-o', 'json');
-    expect(JSON.parse(events.stdout).items.map((e: Obj) => e['reason'])).toContain('BackOff');
+    expect((JSON.parse(events.stdout) as KubeList<Event>).items.map((e) => e.reason)).toContain('BackOff');
     expect((await kubectl('delete', 'pod', 'crasher', '--timeout=60s')).code).toBe(0);
   });
 

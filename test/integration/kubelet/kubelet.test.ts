@@ -9,15 +9,13 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import type { Node, Pod, Status } from '../../../src/k8s/types.js';
 import { FakeKubeApi } from '../../helpers/fake-kube-api.js';
 import { run } from '../../helpers/netns.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 import { createTestNode, makePod, waitFor, type TestNode } from './fixture.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Obj = Record<string, any>;
 
 function getText(socket: string, p: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -36,7 +34,7 @@ function getText(socket: string, p: string): Promise<{ status: number; body: str
 interface ExecResult {
   stdout: string;
   stderr: string;
-  status: Obj;
+  status: Partial<Status>;
 }
 
 function execWs(
@@ -52,7 +50,9 @@ function execWs(
   if (opts.input || opts.onOut) q.set('input', '1');
   if (opts.tty) q.set('tty', '1');
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws+unix://${socket}:/exec/${target}?${q}`, [opts.protocol ?? 'v5.channel.k8s.io']);
+    const ws = new WebSocket(`ws+unix://${socket}:/exec/${target}?${q.toString()}`, [
+      opts.protocol ?? 'v5.channel.k8s.io',
+    ]);
     const r: ExecResult = { stdout: '', stderr: '', status: {} };
     ws.on('open', () => {
       if (opts.tty) ws.send(Buffer.concat([Buffer.from([4]), Buffer.from(JSON.stringify({ Width: 100, Height: 30 }))]));
@@ -66,7 +66,7 @@ function execWs(
         r.stdout += text;
         opts.onOut?.(ws, r.stdout);
       } else if (ch === 2) r.stderr += text;
-      else if (ch === 3) r.status = JSON.parse(text) as Obj;
+      else if (ch === 3) r.status = JSON.parse(text) as Partial<Status>;
     });
     ws.on('close', () => resolve(r));
     ws.on('error', reject);
@@ -84,14 +84,14 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'flannelette.js'), 'kubelet', '--config', cfgFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout.on('data', (c: Buffer) => (log += c));
-    child.stderr.on('data', (c: Buffer) => (log += c));
+    child.stdout.on('data', (c: Buffer) => (log += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (log += c.toString()));
     return child;
   }
 
-  const pod = (name: string): Obj | undefined => api.pods.get(`default/${name}`);
+  const pod = (name: string): Pod | undefined => api.pods.get(`default/${name}`);
   const ready = (name: string): boolean =>
-    pod(name)?.['status']?.conditions?.some((c: Obj) => c['type'] === 'Ready' && c['status'] === 'True');
+    pod(name)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
   beforeAll(async () => {
     node = await createTestNode('kkp', 9);
@@ -106,7 +106,7 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
   });
 
   afterAll(async () => {
-    for (const p of [...api.pods.values()]) api.deletePod(p['metadata'].namespace, p['metadata'].name, 1);
+    for (const p of [...api.pods.values()]) api.deletePod(p.metadata.namespace!, p.metadata.name!, 1);
     await waitFor('pods deleted', () => api.pods.size === 0, 15_000).catch(() => undefined);
     kubelet?.kill('SIGTERM');
     await api?.stop();
@@ -115,14 +115,14 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
 
   it('registers its Node with podCIDR, addresses, labels, flannel annotations, and heartbeats', async () => {
     const n = await waitFor('node registered', () => api.nodes.get('node1'), 15_000);
-    expect(n['spec']).toEqual({ podCIDR: '10.250.9.0/24', podCIDRs: ['10.250.9.0/24'] });
-    expect(n['status'].addresses).toEqual([
+    expect(n.spec).toEqual({ podCIDR: '10.250.9.0/24', podCIDRs: ['10.250.9.0/24'] });
+    expect(n.status!.addresses).toEqual([
       { type: 'InternalIP', address: '192.168.50.2' },
       { type: 'Hostname', address: 'node1' },
     ]);
-    expect(n['metadata'].labels).toMatchObject({ 'kubernetes.io/hostname': 'node1', 'kubernetes.io/os': 'linux' });
-    expect(n['metadata'].annotations['flannel.alpha.coreos.com/public-ip']).toBe('192.168.50.2');
-    const beatOf = (x: Obj): string => x['status'].conditions.find((c: Obj) => c['type'] === 'Ready').lastHeartbeatTime;
+    expect(n.metadata.labels).toMatchObject({ 'kubernetes.io/hostname': 'node1', 'kubernetes.io/os': 'linux' });
+    expect(n.metadata.annotations!['flannel.alpha.coreos.com/public-ip']).toBe('192.168.50.2');
+    const beatOf = (x: Node): string => x.status!.conditions!.find((c) => c.type === 'Ready')!.lastHeartbeatTime!;
     const first = beatOf(n);
     await waitFor('a newer heartbeat', () => beatOf(api.nodes.get('node1')!) > first);
   });
@@ -135,15 +135,15 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
       ]),
     );
     await waitFor('web Ready', () => ready('web'), 20_000);
-    const st = pod('web')!['status'];
+    const st = pod('web')!.status!;
     expect(st.phase).toBe('Running');
     expect(st.podIP).toMatch(/^10\.250\.9\./);
     expect(st.hostIP).toBe('192.168.50.2');
-    expect(st.containerStatuses.map((c: Obj) => [c['name'], c['ready'], c['restartCount']])).toEqual([
+    expect(st.containerStatuses!.map((c) => [c.name, c.ready, c.restartCount])).toEqual([
       ['nginx', true, 0],
       ['shell', true, 0],
     ]);
-    const reasons = api.events.filter((e) => e['involvedObject'].name === 'web').map((e) => e['reason']);
+    const reasons = api.events.filter((e) => e.involvedObject.name === 'web').map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['Pulled', 'Created', 'Started']));
     // curl from the sidecar, then the access log line shows in the nginx container's log
     const r = await execWs(node.cfg.socket, 'default/web/shell', ['curl', '-s', 'http://localhost/']);
@@ -189,6 +189,7 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
     const tty = await execWs(node.cfg.socket, 'default/web/shell', ['sh'], {
       tty: true,
       onOut: (ws, soFar) => {
+        // eslint-disable-next-line no-control-regex -- ESC [6n is the terminal's cursor-position query
         if (sent === 0 && /[#$] (\x1b\[6n)?$/.test(soFar)) {
           // busybox asks for the cursor position after its prompt
           sent = 1;
@@ -202,18 +203,18 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
   });
 
   it('kill -9 of the kubelet: a new kubelet adopts the running containers; a dropped watch reconnects', async () => {
-    const before = pod('web')!['status'].containerStatuses.map((c: Obj) => c['containerID']);
+    const before = pod('web')!.status!.containerStatuses!.map((c) => c.containerID);
     kubelet!.kill('SIGKILL');
     await new Promise((r) => kubelet!.once('exit', r));
     kubelet = startKubelet();
     await waitFor('kubelet socket', async () => (await getText(node.cfg.socket, '/healthz')).body === 'ok');
     const r = await execWs(node.cfg.socket, 'default/web/shell', ['cat', '/etc/hostname']);
     expect(r.stdout).toBe('web\n');
-    expect(pod('web')!['status'].containerStatuses.map((c: Obj) => c['containerID'])).toEqual(before);
-    expect(pod('web')!['status'].containerStatuses.map((c: Obj) => c['restartCount'])).toEqual([0, 0]);
+    expect(pod('web')!.status!.containerStatuses!.map((c) => c.containerID)).toEqual(before);
+    expect(pod('web')!.status!.containerStatuses!.map((c) => c.restartCount)).toEqual([0, 0]);
     api.dropWatches();
     api.createPod(makePod('after-drop', [{ name: 'c', image: 'busybox', command: ['sleep', '100000'] }]));
-    await waitFor('after-drop Running', () => pod('after-drop')?.['status']?.phase === 'Running', 20_000);
+    await waitFor('after-drop Running', () => pod('after-drop')?.status?.phase === 'Running', 20_000);
   });
 
   it('a crash loop is reported as CrashLoopBackOff with restartCount and BackOff events', async () => {
@@ -221,21 +222,21 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
     await waitFor(
       'CrashLoopBackOff',
       () =>
-        pod('crashy')?.['status']?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' &&
-        pod('crashy')!['status'].containerStatuses[0].restartCount >= 2,
+        pod('crashy')?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' &&
+        pod('crashy')!.status!.containerStatuses![0].restartCount >= 2,
       20_000,
     );
-    expect(pod('crashy')!['status'].containerStatuses[0].lastState.terminated).toMatchObject({
+    expect(pod('crashy')!.status!.containerStatuses![0].lastState.terminated).toMatchObject({
       exitCode: 2,
       reason: 'Error',
     });
     const prev = await getText(node.cfg.socket, '/containerLogs/default/crashy/c?previous=true');
     expect(prev.body).toBe('bye\n');
-    expect(api.events.some((e) => e['involvedObject'].name === 'crashy' && e['reason'] === 'BackOff')).toBe(true);
+    expect(api.events.some((e) => e.involvedObject.name === 'crashy' && e.reason === 'BackOff')).toBe(true);
   });
 
   it('a graceful delete: containers stopped, network removed, address freed, then DELETE with grace 0', async () => {
-    const ip = pod('web')!['status'].podIP;
+    const ip = pod('web')!.status!.podIP!;
     const netns = fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${node.cfg.netnsPrefix}pod-web-`));
     expect(netns).toHaveLength(1);
     api.deletePod('default', 'web', 5);
@@ -246,6 +247,6 @@ describe.skipIf(requireRootOrSkip('kubelet process'))('kubelet process against a
     expect(fs.existsSync(path.join(node.cfg.stateDir, 'ipam', ip))).toBe(false);
     const { stdout } = await run('ip', ['-n', node.cfg.nodeNetns, '-o', 'link', 'show', 'master', 'cni0']);
     expect(stdout.split('\n').filter(Boolean)).toHaveLength(2); // after-drop and crashy remain
-    expect(api.events.some((e) => e['involvedObject'].name === 'web' && e['reason'] === 'Killing')).toBe(true);
+    expect(api.events.some((e) => e.involvedObject.name === 'web' && e.reason === 'Killing')).toBe(true);
   });
 });

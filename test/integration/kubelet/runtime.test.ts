@@ -57,9 +57,9 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
 
   async function execIn(pod: Pod, c: string, argv: string[]): Promise<string> {
     const pid = await waitFor(`${c} running`, () => running(pod, c));
-    const env = JSON.parse(
+    const { env } = JSON.parse(
       fs.readFileSync(path.join(readAttempt(rt.podDir(pod.metadata.uid!), c, 0).dir, 'container.json'), 'utf8'),
-    ).env as Record<string, string>;
+    ) as { env: Record<string, string> };
     const [cmd, ...args] = execArgv(pid, argv);
     const { stdout } = await execFileP(cmd, args, { env, timeout: 15_000 });
     return stdout;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ObjectStore, type StoreEvent } from '../../../src/controlplane/store.js';
 import { RESOURCES } from '../../../src/k8s/resources.js';
+import type { Node, Pod } from '../../../src/k8s/types.js';
 import { KubeApiError } from '../../../src/util/errors.js';
 
 const PODS = RESOURCES.find((r) => r.plural === 'pods')!;
@@ -53,9 +54,9 @@ describe('ObjectStore', () => {
   it('bumps generation only on spec changes and refuses a stale resourceVersion', () => {
     const s = new ObjectStore(opts(), RESOURCES);
     const a = s.create(PODS, pod('a'));
-    const b = s.update(PODS, { ...a, status: { phase: 'Running' } } as any);
+    const b = s.update(PODS, { ...a, status: { phase: 'Running' } } as Pod);
     expect(b.metadata.generation).toBe(1);
-    const c = s.update(PODS, { ...b, spec: { containers: [{ name: 'x' }] } } as any);
+    const c = s.update(PODS, { ...b, spec: { containers: [{ name: 'x' }] } } as Pod);
     expect(c.metadata.generation).toBe(2);
     expect(Number(c.metadata.resourceVersion)).toBeGreaterThan(Number(b.metadata.resourceVersion));
     expect(apiError(() => s.update(PODS, b)).reason).toBe('Conflict');
@@ -68,7 +69,7 @@ describe('ObjectStore', () => {
     s.create(PODS, pod('a'));
     const rv = s.resourceVersion();
     s.create(PODS, pod('b'));
-    s.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} } as any);
+    s.create(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} } as Node);
     const seen: string[] = [];
     const stop = s.watch(
       (e) => e.resource === PODS,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonMergePatch, jsonPatch, strategicMerge, PatchError } from '../../../src/k8s/patch.js';
+import type { Pod } from '../../../src/k8s/types.js';
 
 const POD = { ref: 'io.k8s.api.core.v1.Pod' } as const;
 const pod = {
@@ -18,7 +19,7 @@ describe('strategic merge patch', () => {
       pod,
       { spec: { containers: [{ name: 'web', image: 'nginx:1.2', ports: [{ containerPort: 8080 }] }] } },
       POD,
-    ) as any;
+    ) as Pod;
     expect(out.spec.containers).toHaveLength(2);
     expect(out.spec.containers[0]).toEqual({
       name: 'web',
@@ -41,13 +42,13 @@ describe('strategic merge patch', () => {
         },
       },
       POD,
-    ) as any;
+    ) as Pod;
     expect(out.metadata.labels).toEqual({ b: '2' });
-    expect(out.spec.containers.map((c: any) => c.name)).toEqual(['side', 'new']);
+    expect(out.spec.containers.map((c) => c.name)).toEqual(['side', 'new']);
   });
   it('replaces lists without a merge strategy', () => {
-    const out = strategicMerge(pod, { spec: { containers: [{ name: 'web', command: ['a', 'b'] }] } }, POD) as any;
-    const again = strategicMerge(out, { spec: { containers: [{ name: 'web', command: ['c'] }] } }, POD) as any;
+    const out = strategicMerge(pod, { spec: { containers: [{ name: 'web', command: ['a', 'b'] }] } }, POD) as Pod;
+    const again = strategicMerge(out, { spec: { containers: [{ name: 'web', command: ['c'] }] } }, POD) as Pod;
     expect(again.spec.containers[0].command).toEqual(['c']);
   });
 });

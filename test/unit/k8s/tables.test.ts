@@ -99,7 +99,7 @@ describe('ages, defaults and template hashes', () => {
     ]);
   });
   it('defaults a Deployment as the API server does', () => {
-    const d = defaultDeployment({
+    const d: Deployment = defaultDeployment({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'd' },

@@ -76,7 +76,7 @@ describe('host-local IPAM', () => {
       expect(again.allocate('d')).toBe('10.244.1.5');
       expect(again.allocate('e')).toBe('10.244.1.6');
       expect(again.allocate('f')).toBe('10.244.1.2');
-      expect(() => again.allocate('g')).toThrow(expect.objectContaining({ code: 'ECAPACITY' }));
+      expect(() => again.allocate('g')).toThrow(expect.objectContaining({ code: 'ECAPACITY' }) as Error);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
