@@ -20,8 +20,9 @@ import { sleep } from '../util/clock.js';
 import { rpcCall } from '../util/rpc.js';
 import { agentArgs, agentCommand, programCommand, waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
+import { nodeBatch, podBatch } from './ip-batches.js';
 import { containerEnv, LAB_ENV, nodeEnv } from './env.js';
-import { LAB_NAME_RE, labPrefix, NODE_UPLINK, POD_BRIDGE, POD_IFACE, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
+import { LAB_NAME_RE, labPrefix, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
 import { silentProgress, type Progress } from './progress.js';
 import { pidAlive, spawnInNetns, stopProcessesIn } from './procs.js';
 import {
@@ -38,7 +39,7 @@ import {
   type LabState,
 } from './state.js';
 import { addNetns, deleteNetns, listNetns, requireLabPrivileges, sysctlIn } from './sys.js';
-import type { CapturePoint, LabContainer, LabNode, LabPod, LabTopology } from './topology.js';
+import type { CapturePoint, LabContainer, LabTopology } from './topology.js';
 
 export interface LabUpOptions {
   topology: LabTopology;
@@ -234,39 +235,6 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     );
     throw err;
   }
-}
-
-export function nodeBatch(t: LabTopology, n: LabNode): string[] {
-  const underlayPrefix = t.underlay.split('/')[1];
-  const subnetPrefix = n.subnet.split('/')[1];
-  const lines = [
-    'link set lo up',
-    `link add ${NODE_UPLINK} mtu ${t.mtu} type veth peer name ${n.underlayPort} mtu ${t.mtu} netns ${t.underlayNetns}`,
-    `addr add ${n.publicIp}/${underlayPrefix} dev ${NODE_UPLINK}`,
-    `link set ${NODE_UPLINK} up`,
-    `link add ${POD_BRIDGE} mtu ${t.podMtu} type bridge`,
-    `addr add ${n.gateway}/${subnetPrefix} dev ${POD_BRIDGE}`,
-    `link set ${POD_BRIDGE} up`,
-  ];
-  for (const p of t.pods) {
-    if (p.node !== n.name) continue;
-    lines.push(
-      `link add ${p.hostVeth} mtu ${t.podMtu} type veth peer name ${POD_IFACE} mtu ${t.podMtu} netns ${p.netns}`,
-      `link set ${p.hostVeth} master ${POD_BRIDGE}`,
-      `link set ${p.hostVeth} up`,
-    );
-  }
-  return lines;
-}
-
-function podBatch(t: LabTopology, p: LabPod): string[] {
-  const node = t.nodes.find((n) => n.name === p.node)!;
-  return [
-    'link set lo up',
-    `addr add ${p.ip}/${node.subnet.split('/')[1]} dev ${POD_IFACE}`,
-    `link set ${POD_IFACE} up`,
-    `route add default via ${node.gateway}`,
-  ];
 }
 
 /** Programs that report readiness (servers and sleep); fetch and host commands are not waited for. */

@@ -1,0 +1,38 @@
+// The ip(8) batches that wire a lab: per node its uplink veth to the underlay switch, its cni0 bridge
+// with the subnet's gateway address and its pods' host-side veths; per pod its eth0 address and default
+// route via cni0. Pure: lines for `ip -batch`, run by the caller in the right namespace.
+import { NODE_UPLINK, POD_BRIDGE, POD_IFACE } from './names.js';
+import type { LabNode, LabPod, LabTopology } from './topology.js';
+
+export function nodeBatch(t: LabTopology, n: LabNode): string[] {
+  const underlayPrefix = t.underlay.split('/')[1];
+  const subnetPrefix = n.subnet.split('/')[1];
+  const lines = [
+    'link set lo up',
+    `link add ${NODE_UPLINK} mtu ${t.mtu} type veth peer name ${n.underlayPort} mtu ${t.mtu} netns ${t.underlayNetns}`,
+    `addr add ${n.publicIp}/${underlayPrefix} dev ${NODE_UPLINK}`,
+    `link set ${NODE_UPLINK} up`,
+    `link add ${POD_BRIDGE} mtu ${t.podMtu} type bridge`,
+    `addr add ${n.gateway}/${subnetPrefix} dev ${POD_BRIDGE}`,
+    `link set ${POD_BRIDGE} up`,
+  ];
+  for (const p of t.pods) {
+    if (p.node !== n.name) continue;
+    lines.push(
+      `link add ${p.hostVeth} mtu ${t.podMtu} type veth peer name ${POD_IFACE} mtu ${t.podMtu} netns ${p.netns}`,
+      `link set ${p.hostVeth} master ${POD_BRIDGE}`,
+      `link set ${p.hostVeth} up`,
+    );
+  }
+  return lines;
+}
+
+export function podBatch(t: LabTopology, p: LabPod): string[] {
+  const node = t.nodes.find((n) => n.name === p.node)!;
+  return [
+    'link set lo up',
+    `addr add ${p.ip}/${node.subnet.split('/')[1]} dev ${POD_IFACE}`,
+    `link set ${POD_IFACE} up`,
+    `route add default via ${node.gateway}`,
+  ];
+}

@@ -1,0 +1,77 @@
+// The resolved lab topology (what topology.ts makes of a topology file): backend, nodes, pods with their
+// containers, impaired links, control plane timeouts. Only types.
+import type { BackendName } from '../backend/table.js';
+export type CapturePoint = 'inner' | 'outer';
+
+export interface LabBackend {
+  type: BackendName;
+  /** VXLAN network identifier (0 for udp). */
+  vni: number;
+  port: number;
+}
+
+export interface LabContainer {
+  name: string;
+  /** `program`: a built-in program (argv[0] is its name); `command`: a host command. */
+  kind: 'program' | 'command';
+  argv: string[];
+}
+
+export interface LabPod {
+  name: string;
+  /** The Deployment-like template a replica came from (its own name for a plain pod). */
+  template: string;
+  node: string;
+  ip: string;
+  netns: string;
+  /** The node-side end of the pod's veth (in the node namespace). */
+  hostVeth: string;
+  containers: LabContainer[];
+  /** The topology named the node (`node:`); otherwise the scheduler chooses. */
+  pinned?: boolean;
+  /** `count`/`replicas` of the template (a Deployment in a live lab); undefined for a plain pod. */
+  replicas?: number;
+}
+
+export interface LabNode {
+  name: string;
+  index: number;
+  publicIp: string;
+  subnet: string;
+  /** cni0's address (the subnet's first host), the pods' default gateway. */
+  gateway: string;
+  vtepMac: string;
+  capture: CapturePoint[];
+  netns: string;
+  /** The node's uplink end in the underlay namespace (attached to br0). */
+  underlayPort: string;
+  tunDevice: string;
+}
+
+/** Link emulation between two nodes, both ways, applied when the lab comes up. */
+export interface LabLink {
+  between: [string, string];
+  /** Impairment fields as the CLI flags take them (`delay: 20ms`, `loss: 1%`, `loss-burst: ...`). */
+  impairment: Record<string, string>;
+}
+
+export interface LabTopology {
+  name: string;
+  /** The file it came from (for messages), or '<inline>'. */
+  source: string;
+  network: string;
+  subnetLen: number;
+  backend: LabBackend;
+  underlay: string;
+  underlayNetns: string;
+  /** MTU of the underlay links. */
+  mtu: number;
+  /** MTU inside the overlay (pods, cni0, TUN): the underlay MTU minus the backend's overhead. */
+  podMtu: number;
+  nodes: LabNode[];
+  pods: LabPod[];
+  links: LabLink[];
+  /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
+  nodeMonitorGracePeriod?: number;
+  podEvictionTimeout?: number;
+}
