@@ -18,6 +18,7 @@ import {
   KUBECTL,
   LAB_ROOT,
   labName,
+  netnsOf,
   leftovers,
   ROOT,
   run,
@@ -29,6 +30,8 @@ import {
 const skip =
   requireRootOrSkip('live lab tutorials') || requireOrSkip(built(), 'live lab tutorials: build first (npm run build)');
 const lab = labName('tut');
+const noKubectl =
+  skip || requireOrSkip(fs.existsSync(KUBECTL), `live lab tutorials with kubectl: ${KUBECTL} is not installed`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-tut-'));
 const M = skip ? '' : sharedManifests();
 const manifest = (f: string): string => path.join(M, f);
@@ -235,7 +238,36 @@ describe.skipIf(skip)('the tutorials in a live lab', () => {
     expect((await l('get', 'pods', '-o', 'name')).out).toBe(before);
   });
 
-  it.skipIf(!fs.existsSync(KUBECTL))(
+  it.skipIf(noKubectl)(
+    'seed 002 with real kubectl: get pods -o wide in the node subnet, exec, logs -c container-1, delete removes its netns',
+    async () => {
+      const kc = (await l('kubeconfig')).out.trim();
+      const sh = (script: string) => run('bash', ['-c', script], { env: { KUBECONFIG: kc } });
+      const created = await sh(`kubectl create -f ${manifest('seed-002-multi-container-pod.yaml')}`);
+      expect(created.out).toContain('pod/multi-container-pod created');
+      await waitFor('multi-container-pod Running 2/2', () => podRunning('multi-container-pod', '2/2'), 90_000);
+      const rows = tableRows((await sh('kubectl get pods -o wide')).out);
+      const row = rows.find((r) => r['NAME'] === 'multi-container-pod')!;
+      expect(row['STATUS']).toBe('Running');
+      const podCidr = (await sh(`kubectl get node ${row['NODE']} -o jsonpath='{.spec.podCIDR}'`)).out.trim();
+      expect(podCidr).toMatch(/^10\.244\.\d+\.0\/24$/);
+      expect(row['IP'].split('.').slice(0, 3).join('.')).toBe(podCidr.split('.').slice(0, 3).join('.'));
+      const wget = await sh('kubectl exec multi-container-pod -c container-2 -- wget -qO- http://localhost');
+      expect(wget.out).toContain(WELCOME);
+      await waitFor(
+        "container-1's access log line",
+        async () => /"GET \/ HTTP\/1\.1" 200/.test((await sh('kubectl logs multi-container-pod -c container-1')).out),
+        15_000,
+      );
+      const netnsBefore = netnsOf(lab);
+      expect((await sh('kubectl delete pods multi-container-pod')).out).toContain('pod "multi-container-pod" deleted');
+      const gone = netnsBefore.filter((n) => !netnsOf(lab).includes(n));
+      expect(gone.length).toBe(1);
+      expect(gone[0]).toContain('multi-container-pod');
+    },
+  );
+
+  it.skipIf(noKubectl)(
     'seed 004 with real kubectl, as the tutorial types it (heredoc create -f -, describe | grep IP:, logs, delete)',
     async () => {
       const kc = (await l('kubeconfig')).out.trim();
