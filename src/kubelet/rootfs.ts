@@ -9,6 +9,7 @@
 //     shared by its containers) at their mountPath;
 //   - then chroot into it (cd workingDir) and exec the container's command.
 // prepareContainerFiles writes the lab-directory side (throws on I/O errors); startScript is pure.
+import { packageRoot } from '../sys/package-root.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -103,6 +104,11 @@ export function prepareContainerFiles(
   const run = path.join(rw, 'run');
   fs.mkdirSync(run, { recursive: true });
   binds.push({ source: run, target: '/run', kind: 'dir' });
+  // A checkout under /tmp or /run (a CI clone in a mktemp directory) would vanish behind the private
+  // /tmp and /run: the built-in programs (flannelette/*, agnhost) run from it, so it stays visible, read-only.
+  const installed = packageRoot();
+  if (['/tmp', '/run'].some((hidden) => installed === hidden || installed.startsWith(`${hidden}/`)))
+    binds.push({ source: installed, target: installed, kind: 'dir', readOnly: true });
   for (const w of img.writable) {
     const source = path.join(rw, safeName(w.path));
     if (w.kind === 'dir') {
