@@ -47,7 +47,14 @@ describe.skipIf(skip)('a lab with the wireguard backend', () => {
   });
 
   it('comes up with key files and public keys, carries pod traffic encrypted, and goes away cleanly', async () => {
-    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/three-nodes-wireguard.yaml'), '--name', lab]);
+    const up = await cli([
+      'lab',
+      'up',
+      '--static',
+      path.join(ROOT, 'examples/three-nodes-wireguard.yaml'),
+      '--name',
+      lab,
+    ]);
     expect(up.code, up.err).toBe(0);
     for (const node of ['node1', 'node2', 'node3']) {
       expect(fs.statSync(path.join(labDir, 'run', `${node}.wg-key`)).mode & 0o777).toBe(0o600);

@@ -53,7 +53,7 @@ describe.skipIf(skip)('lab graph and lab ui', () => {
   let page: Page;
 
   beforeAll(async () => {
-    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/two-nodes.yaml'), '--name', lab]);
+    const up = await cli(['lab', 'up', '--static', path.join(ROOT, 'examples/two-nodes.yaml'), '--name', lab]);
     expect(up.code, up.err).toBe(0);
     ui = spawn(process.execPath, [CLI, 'lab', 'ui', '--name', lab, '--port', '0'], { cwd: tmp });
     children.add(ui);

@@ -106,7 +106,7 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
   beforeAll(async () => {
     fs.mkdirSync(home, { recursive: true });
     fs.mkdirSync(path.join(tmp, 'empty-home'), { recursive: true });
-    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/two-nodes.yaml'), '--name', lab]);
+    const up = await cli(['lab', 'up', '--static', path.join(ROOT, 'examples/two-nodes.yaml'), '--name', lab]);
     expect(up.code, up.err).toBe(0);
   });
 
