@@ -4,7 +4,7 @@
 // Failures to post are counted and dropped (events are best-effort); nothing throws.
 import { randomBytes } from 'node:crypto';
 import type { Event, Pod } from '../k8s/types.js';
-import type { ApiClient } from './api-client.js';
+import type { ApiClient } from '../kclient/api-client.js';
 
 interface Posted {
   name: string;

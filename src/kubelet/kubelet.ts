@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { KubeList, Pod, PodStatus, WatchEvent } from '../k8s/types.js';
-import { ApiClient } from './api-client.js';
+import { ApiClient } from '../kclient/api-client.js';
 import { RestartBackoff } from './backoff.js';
 import type { KubeletConfig } from './config.js';
 import { attempts, readAttempt, stopContainer } from './containers.js';

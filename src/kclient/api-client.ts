@@ -1,4 +1,4 @@
-// The kubelet's Kubernetes API client: HTTP/1.1 JSON over the control plane's unix socket with the bearer
+// A Kubernetes API client for in-lab components (kubelet, kube-proxy, policy enforcer): HTTP/1.1 JSON over the control plane's unix socket with the bearer
 // token (K8S-CONTRACT.md). request() resolves with the status code and parsed body for every answer
 // (callers decide what a 404 or 409 means) and rejects with DeviceError when the server cannot be reached;
 // watch() streams a watch (one JSON WatchEvent a line) until the server ends it, the signal aborts, or the
