@@ -11,6 +11,7 @@ import { registerNetworkCommand } from './network-command.js';
 import { registerControlPlaneCommand } from './controlplane-command.js';
 import { registerKubeletCommand } from './kubelet-command.js';
 import { registerWiresharkCommand } from './wireshark-command.js';
+import { registerCniCommand } from './cni-command.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerControlPlaneCommand(program);
   registerKubeletCommand(program);
   registerWiresharkCommand(program);
+  registerCniCommand(program);
   return program;
 }
 

@@ -138,3 +138,37 @@ export function runInteractive(argv: readonly string[], env: Record<string, stri
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 1) : 1)));
   });
 }
+
+export interface CapturedRun {
+  /** The exit code (128 + signal number when a signal ended it). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command with `input` on stdin and returns its exit code, stdout and stderr apart (a CNI
+ * plugin's error JSON is on stdout even when it fails). Never rejects for a non-zero exit; rejects
+ * with DeviceError when the command cannot start.
+ */
+export function runCapture(argv: readonly string[], opts: RunOptions = {}): Promise<CapturedRun> {
+  const [cmd, ...args] = argv;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: envOf(opts) ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new DeviceError(`cannot run ${cmd}: ${err.message}`, { cause: err }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 1) : 1), stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}

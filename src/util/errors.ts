@@ -94,6 +94,22 @@ export class KubeApiError extends FlanError {
   }
 }
 
+/**
+ * A CNI operation failed (spec 1.0.0 section "Error"): `cniCode` is the spec's numeric code (1
+ * incompatible version, 3 unknown container, 4 bad environment, 5 I/O, 6 decoding, 7 invalid config,
+ * 11 try again later, 100+ plugin-specific, 999 internal), `details` the longer text.
+ */
+export class CniError extends FlanError {
+  constructor(
+    readonly cniCode: number,
+    message: string,
+    readonly details = '',
+    options?: { cause?: unknown },
+  ) {
+    super('ECNI', message, options);
+  }
+}
+
 /** Turns any thrown value into a one-line message for the CLI. */
 export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
