@@ -32,6 +32,8 @@ export interface KubeletConfig {
   clusterDNS?: string[];
   /** The cluster domain for resolv.conf's search line (default cluster.local). */
   clusterDomain?: string;
+  /** Pod networks through CNI (pod-network.ts): the conflist, CNI_PATH and the result cache; else built in. */
+  cni?: { confFile: string; binDirs: string[]; cacheDir: string };
 }
 
 const STRING_FIELDS = [
@@ -95,6 +97,18 @@ export function checkKubeletConfig(raw: unknown, where: string): KubeletConfig {
   }
   if (o['clusterDomain'] !== undefined && typeof o['clusterDomain'] !== 'string') {
     throw new ConfigError(`${where}: field "clusterDomain" must be a string`);
+  }
+  const cni = o['cni'] as Record<string, unknown> | undefined;
+  if (
+    cni !== undefined &&
+    (typeof cni !== 'object' ||
+      cni === null ||
+      typeof cni['confFile'] !== 'string' ||
+      typeof cni['cacheDir'] !== 'string' ||
+      !Array.isArray(cni['binDirs']) ||
+      !cni['binDirs'].every((d) => typeof d === 'string'))
+  ) {
+    throw new ConfigError(`${where}: field "cni" must be { confFile, binDirs: [dir…], cacheDir }`);
   }
   return {
     ...(o as unknown as KubeletConfig),

@@ -10,7 +10,8 @@ import type { Container, Pod } from '../k8s/types.js';
 import type { KubeletConfig } from './config.js';
 import { attemptDir, containerLaunchArgv, startContainer, type AttemptInfo } from './containers.js';
 import { containerArgv, type HostFacts, type ResolvedImage } from './images.js';
-import { HostLocalIpam } from './ipam.js';
+import type { HostLocalIpam } from './ipam.js';
+import { BuiltinPodNetwork, podNetworkFor, type PodNetwork, type PodRef } from './pod-network.js';
 import { podFiles, prepareContainerFiles, resolvConfText, startScript, writePodFiles } from './rootfs.js';
 import { createSandbox, readSandbox, removeSandbox, sandboxHealthy, type Sandbox } from './sandbox.js';
 
@@ -71,8 +72,24 @@ export function containerEnv(
   return env;
 }
 
+/** hostPort mappings of a pod (portmap's portMappings capability). */
+export function podPortMappings(pod: Pod): NonNullable<PodRef['portMappings']> {
+  return pod.spec.containers.flatMap((c) =>
+    (c.ports ?? [])
+      .filter((p) => p.hostPort !== undefined && p.hostPort > 0)
+      .map((p) => ({
+        hostPort: p.hostPort!,
+        containerPort: p.containerPort,
+        protocol: (p.protocol ?? 'TCP').toLowerCase(),
+        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      })),
+  );
+}
+
 export class PodRuntime {
-  readonly ipam: HostLocalIpam;
+  readonly network: PodNetwork;
+  /** The built-in IPAM when the pods are not wired through CNI. */
+  readonly ipam: HostLocalIpam | undefined;
   readonly podsDir: string;
 
   constructor(
@@ -81,8 +98,10 @@ export class PodRuntime {
     readonly shim: readonly string[],
     readonly clusterDNS: readonly string[] = [],
     readonly clusterDomain = 'cluster.local',
+    onCniLog?: (text: string) => void,
   ) {
-    this.ipam = new HostLocalIpam(path.join(cfg.stateDir, 'ipam'), cfg.podCIDR, cfg.gateway);
+    this.network = podNetworkFor(cfg, onCniLog);
+    this.ipam = this.network instanceof BuiltinPodNetwork ? this.network.ipam : undefined;
     this.podsDir = path.join(cfg.stateDir, 'pods');
     fs.mkdirSync(this.podsDir, { recursive: true });
   }
@@ -110,12 +129,16 @@ export class PodRuntime {
     const dir = this.podDir(uid);
     const existing = readSandbox(dir);
     if (existing && sandboxHealthy(existing)) return { sandbox: existing, created: false };
-    if (existing) await removeSandbox(this.cfg, this.ipam, existing);
+    if (existing) await removeSandbox(this.cfg, this.network, existing);
     fs.mkdirSync(dir, { recursive: true });
     const meta: PodMeta = { uid, namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '' };
     fs.writeFileSync(path.join(dir, 'pod.json'), JSON.stringify(meta));
     const hostname = pod.spec.hostname ?? meta.name;
-    const sandbox = await createSandbox(this.cfg, this.ipam, dir, { ...meta, hostname });
+    const sandbox = await createSandbox(this.cfg, this.network, dir, {
+      ...meta,
+      hostname,
+      portMappings: podPortMappings(pod),
+    });
     const files = podFiles(dir);
     writePodFiles(files, sandbox.ip, hostname, resolvConfText(meta.namespace, this.clusterDomain, this.clusterDNS));
     for (const v of pod.spec.volumes ?? []) fs.mkdirSync(path.join(files.volumesDir, v.name), { recursive: true });
@@ -154,8 +177,9 @@ export class PodRuntime {
   async removePod(uid: string): Promise<void> {
     const dir = this.podDir(uid);
     const s = readSandbox(dir);
-    if (s) await removeSandbox(this.cfg, this.ipam, s);
-    this.ipam.release(uid);
+    if (s) await removeSandbox(this.cfg, this.network, s);
+    else await this.network.detach({ uid, namespace: '', name: '' }, '', ''); // an attach cut short
+    this.ipam?.release(uid);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

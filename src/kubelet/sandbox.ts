@@ -1,18 +1,16 @@
-// A pod's sandbox: its network namespace with eth0 (a veth whose peer is attached to the node's cni0
-// bridge in the node namespace), an address from host-local IPAM with a default route via the gateway,
-// and its UTS namespace, held by a tiny "pause" process (`sleep infinity` after `hostname <pod>`) that
+// A pod's sandbox: its network namespace with eth0 and an address from the pod network (pod-network.ts:
+// CNI's bridge + host-local, or the built-in veth onto cni0 and IPAM), and its UTS namespace, held by a tiny "pause" process (`sleep infinity` after `hostname <pod>`) that
 // the containers join. The sandbox is recorded in `<podDir>/sandbox.json` so a restarted kubelet adopts it.
 // createSandbox removes what it created when a step fails and rethrows (DeviceError, CapacityError);
-// removeSandbox is idempotent and never throws for parts already gone.
+// removeSandbox is idempotent and never throws for parts already gone (a failing CNI DEL is rethrown).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Cidr } from '../addr/ipv4.js';
 import { DeviceError } from '../util/errors.js';
 import type { KubeletConfig } from './config.js';
-import type { HostLocalIpam } from './ipam.js';
-import { ipBatch, run } from './run.js';
+import type { PodNetwork, PodRef } from './pod-network.js';
+import { run } from './run.js';
 
 export interface Sandbox {
   uid: string;
@@ -115,31 +113,19 @@ function startPause(netns: string, hostname: string): Promise<number> {
 
 export async function createSandbox(
   cfg: KubeletConfig,
-  ipam: HostLocalIpam,
+  network: PodNetwork,
   podDir: string,
-  pod: { uid: string; namespace: string; name: string; hostname: string },
+  pod: PodRef & { hostname: string },
 ): Promise<Sandbox> {
   const netns = podNetnsName(cfg.netnsPrefix, pod.name, pod.uid);
-  const hostVeth = hostVethName(pod.uid);
-  const prefix = Cidr.parse(cfg.podCIDR).prefix;
-  let ip: string | undefined;
+  let hostVeth = hostVethName(pod.uid);
   let pausePid: number | undefined;
   fs.mkdirSync(podDir, { recursive: true });
   try {
     if (!fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'add', netns]);
-    ip = ipam.allocate(pod.uid);
-    await run('ip', ['-n', cfg.nodeNetns, 'link', 'del', hostVeth]).catch(() => undefined);
-    await ipBatch(cfg.nodeNetns, [
-      `link add ${hostVeth} mtu ${cfg.mtu} type veth peer name eth0 mtu ${cfg.mtu} netns ${netns}`,
-      `link set ${hostVeth} master ${cfg.bridge}`,
-      `link set ${hostVeth} up`,
-    ]);
-    await ipBatch(netns, [
-      'link set lo up',
-      `addr add ${ip}/${prefix} dev eth0`,
-      'link set eth0 up',
-      `route add default via ${cfg.gateway}`,
-    ]);
+    const attached = await network.attach(pod, netns, hostVeth);
+    const ip = attached.ip;
+    hostVeth = attached.hostVeth;
     pausePid = await startPause(netns, pod.hostname);
     const s: Sandbox = {
       uid: pod.uid,
@@ -154,7 +140,14 @@ export async function createSandbox(
     fs.writeFileSync(sandboxFile(podDir), JSON.stringify(s, null, 2));
     return s;
   } catch (err) {
-    await removeSandbox(cfg, ipam, { uid: pod.uid, netns, hostVeth, pausePid });
+    await removeSandbox(cfg, network, {
+      uid: pod.uid,
+      namespace: pod.namespace,
+      name: pod.name,
+      netns,
+      hostVeth,
+      pausePid,
+    });
     throw err;
   }
 }
@@ -168,9 +161,9 @@ function isPause(pid: number): boolean {
 }
 
 export async function removeSandbox(
-  cfg: KubeletConfig,
-  ipam: HostLocalIpam,
-  s: { uid: string; netns: string; hostVeth: string; pausePid?: number },
+  _cfg: KubeletConfig,
+  network: PodNetwork,
+  s: { uid: string; namespace: string; name: string; netns: string; hostVeth: string; pausePid?: number },
 ): Promise<void> {
   const pids = new Set<number>();
   if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
@@ -185,7 +178,11 @@ export async function removeSandbox(
       // gone
     }
   }
-  await run('ip', ['-n', cfg.nodeNetns, 'link', 'del', s.hostVeth]).catch(() => undefined);
+  // The network first (CNI DEL wants the namespace), the namespace in any case; a failed DEL is rethrown.
+  const detached = await network.detach(s, s.netns, s.hostVeth).then(
+    () => undefined,
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
   if (fs.existsSync(`/run/netns/${s.netns}`)) await run('ip', ['netns', 'delete', s.netns]).catch(() => undefined);
-  ipam.release(s.uid);
+  if (detached !== undefined) throw detached;
 }

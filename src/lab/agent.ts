@@ -30,6 +30,8 @@ export interface AgentArgs {
   capture: CapturePoint[];
   pcapDir?: string;
   logLevel?: string;
+  /** Where the agent writes flannel's subnet.env (read by the flannel CNI plugin). */
+  subnetFile?: string;
 }
 
 export function agentArgs(a: AgentArgs): string[] {
@@ -44,6 +46,7 @@ export function agentArgs(a: AgentArgs): string[] {
     a.logLevel ?? 'info',
   ];
   if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
+  if (a.subnetFile) args.push('--subnet-file', a.subnetFile);
   return args;
 }
 

@@ -9,6 +9,7 @@ import { FLANNEL_ANNOTATIONS } from '../k8s/types.js';
 import type { KubeletConfig } from '../kubelet/config.js';
 import { packageRoot } from '../sys/package-root.js';
 import { agentArgs, agentCommand } from './agent.js';
+import { kubeletCniConfig, nodeSubnetFile, writeNodeConflist } from './cni-files.js';
 import { LAB_ENV } from './env.js';
 import {
   controlplaneLogFile,
@@ -49,12 +50,15 @@ export function kubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): Kubele
     },
     labels: {},
     images: {},
+    cni: kubeletCniConfig(lp, n.name),
   };
 }
 
 export function writeKubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): void {
   fs.mkdirSync(nodeStateDir(lp, n.name), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(kubeletConfigFile(lp, n.name), JSON.stringify(kubeletConfig(t, n, lp), null, 2), { mode: 0o600 });
+  const cfg = kubeletConfig(t, n, lp);
+  if (cfg.cni) writeNodeConflist(lp, n.name, cfg.cni.confFile);
+  fs.writeFileSync(kubeletConfigFile(lp, n.name), JSON.stringify(cfg, null, 2), { mode: 0o600 });
 }
 
 export interface ChildOptions {
@@ -92,6 +96,7 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
       capture: o.pcapDir ? n.capture : [],
       pcapDir: o.pcapDir,
       logLevel: o.logLevel,
+      subnetFile: nodeSubnetFile(lp, n.name),
     });
     children.push({
       name: `agent/${n.name}`,

@@ -16,6 +16,7 @@ import type { KubeList, Node, Pod } from '../k8s/types.js';
 import { packageRoot } from '../sys/package-root.js';
 import { waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
+import { builtinWiringNotice, missingCniPlugins } from './cni-files.js';
 import { apiAnswers, KubeClient } from './kube-client.js';
 import { LAB_ENV } from './env.js';
 import { nodeBatch } from './ip-batches.js';
@@ -74,18 +75,28 @@ export function bridgeMac(gateway: string): string {
   return ['0a', '58', ...gateway.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
 }
 
-/** Creates a node's namespace, uplink to the switch and cni0 (no pods). */
-export async function createNodeNetwork(t: LabTopology, n: LabNode): Promise<void> {
+/**
+ * Creates a node's namespace, uplink to the switch and cni0 (no pods); with `cniWired` no cni0: the
+ * bridge CNI plugin makes it at the node's first pod.
+ */
+export async function createNodeNetwork(
+  t: LabTopology,
+  n: LabNode,
+  cniWired = missingCniPlugins().length === 0,
+): Promise<void> {
   await addNetns(n.netns);
   await sysctlIn(n.netns, {
     'net.ipv4.ip_forward': 1,
     'net.ipv4.conf.all.rp_filter': 0,
     'net.ipv4.conf.default.rp_filter': 0,
   });
-  await ipBatch(n.netns, [
-    ...nodeBatch({ ...t, pods: [] }, n),
-    `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`,
-  ]);
+  const lines = nodeBatch({ ...t, pods: [] }, n);
+  await ipBatch(
+    n.netns,
+    cniWired
+      ? lines.filter((l) => !l.includes(POD_BRIDGE))
+      : [...lines, `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`],
+  );
   await ipBatch(t.underlayNetns, [
     `link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`,
     `link set ${n.underlayPort} up`,
@@ -216,6 +227,8 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
     fs.writeFileSync(lp.token, crypto.randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
     writeState(state, root);
 
+    const missingCni = missingCniPlugins();
+    if (missingCni.length > 0) progress.info(builtinWiringNotice(missingCni));
     progress.step(`creating the underlay switch and ${t.nodes.length} node namespaces`);
     await addNetns(t.underlayNetns);
     await ipBatch(t.underlayNetns, [

@@ -246,7 +246,7 @@ describe.skipIf(requireRootOrSkip('kubelet pod lifecycle'))('kubelet pod lifecyc
     expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`${node.cfg.netnsPrefix}pod-nosandbox-`))).toEqual(
       [],
     );
-    expect([...broken.ipam.allocations().values()]).not.toContain(w.uid);
+    expect([...broken.ipam!.allocations().values()]).not.toContain(w.uid);
     const { stdout } = await run('ip', ['-n', node.cfg.nodeNetns, '-o', 'link', 'show', 'type', 'veth']);
     expect(stdout).not.toContain(hostVethName(w.uid));
   });

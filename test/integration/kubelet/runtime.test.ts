@@ -209,7 +209,7 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
       started.findIndex((s) => s.pod === client),
       1,
     );
-    expect(rt.ipam.addressOf(client.metadata.uid!)).toBeUndefined();
+    expect(rt.ipam!.addressOf(client.metadata.uid!)).toBeUndefined();
     expect(fs.existsSync(`/run/netns/${csb.netns}`)).toBe(false);
     const again = makePod('curl-d', client.spec.containers);
     const asb = await startPod(again);
@@ -301,7 +301,7 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     ).toEqual([]);
     const { stdout } = await execFileP('ip', ['-n', node.cfg.nodeNetns, '-o', 'link', 'show', 'type', 'veth']);
     expect(stdout).toBe('');
-    expect(rt.ipam.allocations().size).toBe(0);
+    expect(rt.ipam!.allocations().size).toBe(0);
     expect(fs.readdirSync(rt.podsDir)).toEqual([]);
     await waitFor('shims exited', () =>
       shims.every((pid) => {
