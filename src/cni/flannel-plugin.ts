@@ -5,7 +5,7 @@
 // removed. DEL runs the delegate's DEL with the stored configuration and removes it; no stored file
 // means nothing to undo, so a second DEL succeeds. CHECK (flannel's own plugin does nothing here)
 // checks that subnet.env still loads and runs the delegate's CHECK with the stored configuration and
-// the runtime's prevResult. VERSION prints the supported versions. STATUS and GC are spec 1.1.0, which
+// the runtime's prevResult (routes given their gateway, as the bridge installed them). VERSION prints the supported versions. STATUS and GC are spec 1.1.0, which
 // this plugin does not claim. Errors are the spec's error JSON on stdout and one line on stderr; the
 // exit status is 2 for bad input (codes 1, 2, 4, 6, 7) and 1 otherwise. Never throws.
 import fs from 'node:fs';
@@ -114,6 +114,21 @@ async function del(a: CniArgs, stdin: string, log: (s: string) => void): Promise
   fs.rmSync(scratchFile(n.dataDir, a.containerId), { force: true });
 }
 
+/**
+ * prevResult as the bridge plugin installed it: a route without `gw` goes via its address's gateway.
+ * (The bridge plugin's CHECK, Debian's 1.1.1, compares the routes literally and would never pass
+ * with flannel's gateway-less route to the network.)
+ */
+function routesWithGateways(prev: JsonObject): JsonObject {
+  const ips = Array.isArray(prev['ips']) ? (prev['ips'] as JsonObject[]) : [];
+  const gw4 = ips.map((i) => i['gateway']).find((g) => typeof g === 'string' && !g.includes(':'));
+  if (!Array.isArray(prev['routes']) || gw4 === undefined) return prev;
+  const routes = (prev['routes'] as JsonObject[]).map((r) =>
+    r['gw'] === undefined && typeof r['dst'] === 'string' && !r['dst'].includes(':') ? { ...r, gw: gw4 } : r,
+  );
+  return { ...prev, routes };
+}
+
 async function check(a: CniArgs, stdin: string, log: (s: string) => void): Promise<void> {
   const n = parseFlannelNetConf(stdin);
   checkVersion(n.raw['cniVersion'], 'CHECK');
@@ -122,7 +137,7 @@ async function check(a: CniArgs, stdin: string, log: (s: string) => void): Promi
   if (stored === undefined) {
     throw new CniError(CNI_ERR.unknownContainer, `no delegate config stored for container ${a.containerId}`);
   }
-  const d = withPrevResult(stored, n.prevResult);
+  const d = withPrevResult(stored, n.prevResult && routesWithGateways(n.prevResult));
   await invokePlugin(d.type, d.text, delegateArgs(a, 'CHECK'), { onStderr: log });
 }
 
