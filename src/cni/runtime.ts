@@ -4,7 +4,8 @@
 // capabilities it declares and the attachment's capability arguments, prevResult of the plugin before),
 // and stores the final result in `<cacheDir>/results/<network>-<containerID>-<ifname>`; a failed ADD
 // runs DEL before it rethrows. CHECK runs them in order with the stored result; DEL in reverse order
-// with the stored result, then removes it. Plugins run with `prefix` (e.g. inside the node's network
+// with the stored result (and the ADD's CNI_ARGS and capability arguments when the caller gives none:
+// portmap's DEL needs its portMappings), then removes it. Plugins run with `prefix` (e.g. inside the node's network
 // namespace). Throws CniError (the plugin's code; 6/7 for a conflist that does not parse or is invalid).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -99,15 +100,30 @@ export class CniRuntime {
     return path.join(this.o.cacheDir, 'results', `${list.name}-${att.containerId}-${att.ifName}`);
   }
 
-  /** The stored result of the attachment's ADD, if any. */
-  cachedResult(list: NetworkList, att: Attachment): JsonObject | undefined {
+  private cached(list: NetworkList, att: Attachment): JsonObject | undefined {
     try {
-      const cached = parseJsonObject(fs.readFileSync(this.cacheFile(list, att), 'utf8'));
-      const result = cached?.['result'];
-      return typeof result === 'object' && result !== null ? (result as JsonObject) : undefined;
+      return parseJsonObject(fs.readFileSync(this.cacheFile(list, att), 'utf8'));
     } catch {
       return undefined;
     }
+  }
+
+  /** The stored result of the attachment's ADD, if any. */
+  cachedResult(list: NetworkList, att: Attachment): JsonObject | undefined {
+    const result = this.cached(list, att)?.['result'];
+    return typeof result === 'object' && result !== null ? (result as JsonObject) : undefined;
+  }
+
+  /** The attachment with the CNI_ARGS and capability arguments of its ADD when the caller has none (libcni too). */
+  private withCachedArgs(list: NetworkList, att: Attachment): Attachment {
+    const c = this.cached(list, att);
+    const caps = c?.['capabilityArgs'];
+    return {
+      ...att,
+      args: att.args ?? (typeof c?.['cniArgs'] === 'string' ? c['cniArgs'] : undefined),
+      capabilityArgs:
+        att.capabilityArgs ?? (typeof caps === 'object' && caps !== null ? (caps as JsonObject) : undefined),
+    };
   }
 
   private invokeArgs(command: CniCommand, att: Attachment): InvokeArgs {
@@ -151,15 +167,17 @@ export class CniRuntime {
     return result;
   }
 
-  async check(list: NetworkList, att: Attachment): Promise<void> {
+  async check(list: NetworkList, given: Attachment): Promise<void> {
     if (list.disableCheck) return;
+    const att = this.withCachedArgs(list, given);
     const prev = this.cachedResult(list, att);
     if (!prev) throw new CniError(CNI_ERR.unknownContainer, `no cached result for ${att.containerId} on ${list.name}`);
     for (const plugin of list.plugins) await this.call('CHECK', list, plugin, att, prev);
   }
 
   /** Idempotent: DEL of an attachment that is gone succeeds (plugins must accept it, SPEC.md). */
-  async del(list: NetworkList, att: Attachment): Promise<void> {
+  async del(list: NetworkList, given: Attachment): Promise<void> {
+    const att = this.withCachedArgs(list, given);
     const prev = this.cachedResult(list, att);
     for (const plugin of [...list.plugins].reverse()) await this.call('DEL', list, plugin, att, prev);
     fs.rmSync(this.cacheFile(list, att), { force: true });

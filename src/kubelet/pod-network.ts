@@ -87,7 +87,9 @@ export class CniPodNetwork implements PodNetwork {
 
   private attachment(pod: PodRef, netns: string, ifName: string): Attachment {
     const args = `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.uid};K8S_POD_UID=${pod.uid}`;
-    const capabilityArgs: JsonObject = pod.portMappings?.length ? { portMappings: pod.portMappings } : {};
+    const capabilityArgs: JsonObject | undefined = pod.portMappings?.length
+      ? { portMappings: pod.portMappings }
+      : undefined;
     return { containerId: pod.uid, netns: netns ? `/run/netns/${netns}` : '', ifName, args, capabilityArgs };
   }
 
