@@ -161,6 +161,8 @@ export class CniRuntime {
       containerId: att.containerId,
       ifName: att.ifName,
       networkName: list.name,
+      cniArgs: att.args,
+      capabilityArgs: att.capabilityArgs,
       result,
     };
     fs.writeFileSync(file, JSON.stringify(entry), { mode: 0o600 });

@@ -184,7 +184,7 @@ describe.skipIf(skip)('pods wired through CNI in a live lab, and podman on the o
           'localhost/flt-busybox:1',
           'sh',
           '-c',
-          `ip -4 -o addr show eth0; ping -c 1 -W 5 ${web} && printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${web} 80`,
+          `ip -4 -o addr show eth0; ping -c 5 -w 15 ${web}; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${web} 80`,
         ],
         { env, timeoutMs: 120_000 },
       );
