@@ -138,3 +138,28 @@ export function runInteractive(argv: readonly string[], env: Record<string, stri
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 1) : 1)));
   });
 }
+
+export interface ExitResult {
+  /** The exit code (124 when killed by the timeout, 127 when the command could not start). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command and never rejects: its exit code and both outputs, kept apart. */
+export function runExit(argv: readonly string[], opts: RunOptions = {}): Promise<ExitResult> {
+  const [cmd, ...args] = argv;
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20, env: envOf(opts) },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+        const code = !e ? 0 : typeof e.code === 'number' ? e.code : e.code === 'ENOENT' ? 127 : e.killed ? 124 : 1;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    child.stdin?.end(opts.input ?? '');
+  });
+}
