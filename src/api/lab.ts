@@ -76,6 +76,9 @@ export interface CheckReport extends CheckResult {
   ok: boolean;
 }
 
+/** What a waitFor predicate returns while its condition does not hold yet. */
+export type Falsy = false | 0 | '' | null | undefined;
+
 /** Manifests for `lab.apply()`: a file or directory path, YAML text, or objects. */
 export type Manifests = string | object | readonly object[];
 
@@ -247,13 +250,16 @@ export class Lab implements AsyncDisposable {
    * Ready, pods of a selector Ready, a node Ready/NotReady, a Service with endpoints, an object
    * gone). Rejects with TimeoutError naming the condition and the last error.
    */
-  async waitFor<T>(what: ((lab: Lab) => Promise<T> | T) | WaitCondition, opts: WaitOptions = {}): Promise<T> {
+  async waitFor<T>(
+    what: ((lab: Lab) => Promise<T | Falsy> | T | Falsy) | WaitCondition,
+    opts: WaitOptions = {},
+  ): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     const test =
       typeof what === 'function'
-        ? (): Promise<T> | T => what(this)
-        : async (): Promise<T> => (await evaluateCondition(this.client, what)) as T;
+        ? (): Promise<T | Falsy> | T | Falsy => what(this)
+        : async (): Promise<T | Falsy> => (await evaluateCondition(this.client, what)) as T | Falsy;
     let last: unknown;
     for (;;) {
       try {

@@ -13,6 +13,7 @@ import { containerArgv, type HostFacts, type ResolvedImage } from './images.js';
 import { HostLocalIpam } from './ipam.js';
 import { podFiles, prepareContainerFiles, resolvConfText, startScript, writePodFiles } from './rootfs.js';
 import { createSandbox, readSandbox, removeSandbox, sandboxHealthy, type Sandbox } from './sandbox.js';
+import { dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
 
 export interface PodMeta {
   uid: string;
@@ -115,7 +116,7 @@ export class PodRuntime {
     const meta: PodMeta = { uid, namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name ?? '' };
     fs.writeFileSync(path.join(dir, 'pod.json'), JSON.stringify(meta));
     const hostname = pod.spec.hostname ?? meta.name;
-    const sandbox = await createSandbox(this.cfg, this.ipam, dir, { ...meta, hostname });
+    const sandbox = await createSandbox(this.cfg, this.ipam, dir, { ...meta, hostname, docker: isDockerPod(pod) });
     const files = podFiles(dir);
     writePodFiles(files, sandbox.ip, hostname, resolvConfText(meta.namespace, this.clusterDomain, this.clusterDNS));
     for (const v of pod.spec.volumes ?? []) fs.mkdirSync(path.join(files.volumesDir, v.name), { recursive: true });
@@ -136,6 +137,24 @@ export class PodRuntime {
     fs.mkdirSync(adir, { recursive: true });
     const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp);
     const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
+    if (isDockerPod(pod)) {
+      const docker = dockerContainerName(sandbox.netns, c.name);
+      fs.writeFileSync(
+        path.join(adir, 'container.json'),
+        JSON.stringify({ name: c.name, image: img.image, env, docker }),
+      );
+      const argv = dockerRunArgv(
+        sandbox.netns,
+        pod.metadata.uid!,
+        this.cfg.netnsPrefix,
+        c,
+        img.image,
+        env,
+        expand(c.command),
+        expand(c.args),
+      );
+      return startContainer([...this.shim], adir, { argv, env: {} });
+    }
     const argv = containerArgv(img, expand(c.command), expand(c.args));
     const known = new Set((pod.spec.volumes ?? []).map((v) => v.name));
     const mounts = (c.volumeMounts ?? [])

@@ -13,6 +13,7 @@ import { DeviceError } from '../util/errors.js';
 import type { KubeletConfig } from './config.js';
 import type { HostLocalIpam } from './ipam.js';
 import { ipBatch, run } from './run.js';
+import { createDockerSandbox, POD_LABEL, removeDockerContainers } from './docker-runtime.js';
 
 export interface Sandbox {
   uid: string;
@@ -117,7 +118,7 @@ export async function createSandbox(
   cfg: KubeletConfig,
   ipam: HostLocalIpam,
   podDir: string,
-  pod: { uid: string; namespace: string; name: string; hostname: string },
+  pod: { uid: string; namespace: string; name: string; hostname: string; docker?: boolean },
 ): Promise<Sandbox> {
   const netns = podNetnsName(cfg.netnsPrefix, pod.name, pod.uid);
   const hostVeth = hostVethName(pod.uid);
@@ -126,7 +127,9 @@ export async function createSandbox(
   let pausePid: number | undefined;
   fs.mkdirSync(podDir, { recursive: true });
   try {
-    if (!fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'add', netns]);
+    // a Docker pod's namespace is its sandbox container's (docker-runtime.ts); the rest is the same
+    if (pod.docker) pausePid = await createDockerSandbox(netns, pod.hostname, pod.uid, cfg.netnsPrefix);
+    else if (!fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'add', netns]);
     ip = ipam.allocate(pod.uid);
     await run('ip', ['-n', cfg.nodeNetns, 'link', 'del', hostVeth]).catch(() => undefined);
     await ipBatch(cfg.nodeNetns, [
@@ -140,7 +143,7 @@ export async function createSandbox(
       'link set eth0 up',
       `route add default via ${cfg.gateway}`,
     ]);
-    pausePid = await startPause(netns, pod.hostname);
+    pausePid ??= await startPause(netns, pod.hostname);
     const s: Sandbox = {
       uid: pod.uid,
       namespace: pod.namespace,
@@ -172,6 +175,7 @@ export async function removeSandbox(
   ipam: HostLocalIpam,
   s: { uid: string; netns: string; hostVeth: string; pausePid?: number },
 ): Promise<void> {
+  await removeDockerContainers(POD_LABEL, s.uid);
   const pids = new Set<number>();
   if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
   if (fs.existsSync(`/run/netns/${s.netns}`)) {
