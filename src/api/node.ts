@@ -19,7 +19,7 @@ export interface NodePeer {
   name: string;
   publicIp: string;
   subnet: string;
-  /** The peer's VTEP MAC (vxlan; default derived by the peer). */
+  /** The peer's VTEP MAC (required by the vxlan backend). */
   vtepMac?: string;
   /** The peer's WireGuard public key (wireguard backend). */
   publicKey?: string;
