@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { rpcCall } from '../util/rpc.js';
 import { fail } from './exit.js';
+import { addOutputOption, jsonText, outputFormat } from './output.js';
 import { addImpairFlags, impairFields } from './impair-flags.js';
 import { DEFAULT_STATE_DIR } from './node-command.js';
 import { resolveNodeSocket } from './socket-path.js';
@@ -42,11 +43,16 @@ export function registerImpairCommand(program: Command): void {
     .option('--partition', 'drop everything (to --to PEER, or to every peer)')
     .option('--heal', 'end a partition')
     .option('--state-dir <dir>', 'where running nodes keep their control sockets', DEFAULT_STATE_DIR)
-    .option('--json', 'print JSON');
+    .option('--json', 'print JSON (the reply without the -o json envelope)');
+  addOutputOption(cmd);
   addImpairFlags(cmd);
   cmd.action(
-    async (node: string | undefined, flags: Record<string, unknown> & { stateDir: string; json?: boolean }) => {
+    async (
+      node: string | undefined,
+      flags: Record<string, unknown> & { stateDir: string; json?: boolean; output?: string },
+    ) => {
       try {
+        outputFormat(flags);
         const fields = impairFields(flags);
         const actions = [
           ...(['clear', 'partition', 'heal'] as const).filter((k) => flags[k] === true).map((k) => `--${k}`),
@@ -70,7 +76,7 @@ export function registerImpairCommand(program: Command): void {
           heal: flags.heal === true,
           fields,
         })) as ImpairReply;
-        process.stdout.write((flags.json ? JSON.stringify(reply, null, 2) : formatImpairReply(reply)) + '\n');
+        process.stdout.write((jsonText('Impairments', reply, flags) ?? formatImpairReply(reply)) + '\n');
       } catch (err) {
         fail(err);
       }

@@ -8,16 +8,18 @@ import { DEFAULT_STATE_DIR } from './node-command.js';
 import { resolveNodeSocket } from './socket-path.js';
 import { formatTable } from '../util/text-table.js';
 import { formatBytes, formatAgo } from './format.js';
+import { addOutputOption, jsonText, type OutputFlags, type OutputKind } from './output.js';
 
-interface CommonFlags {
+interface CommonFlags extends OutputFlags {
   stateDir: string;
-  json?: boolean;
 }
 
 function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--state-dir <dir>', 'where running nodes keep their control sockets', DEFAULT_STATE_DIR)
-    .option('--json', 'print JSON for scripts');
+  return addOutputOption(
+    cmd
+      .option('--state-dir <dir>', 'where running nodes keep their control sockets', DEFAULT_STATE_DIR)
+      .option('--json', 'print JSON for scripts (the reply without the -o json envelope)'),
+  );
 }
 
 async function call(
@@ -29,8 +31,11 @@ async function call(
   return rpcCall(resolveNodeSocket(flags.stateDir, node), method, params);
 }
 
-function printJson(v: unknown): void {
-  process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+/** Prints the reply as JSON when the flags ask for it; false when the command prints text. */
+function printJson(kind: OutputKind, v: unknown, flags: OutputFlags): boolean {
+  const text = jsonText(kind, v, flags);
+  if (text !== undefined) process.stdout.write(text + '\n');
+  return text !== undefined;
 }
 
 export function formatStatus(s: StatusReply): string {
@@ -89,8 +94,7 @@ export function registerInspectCommands(program: Command): void {
   ).action(async (node: string | undefined, flags: CommonFlags) => {
     try {
       const s = (await call(node, flags, 'status')) as StatusReply;
-      if (flags.json) printJson(s);
-      else process.stdout.write(formatStatus(s) + '\n');
+      if (!printJson('NodeStatus', s, flags)) process.stdout.write(formatStatus(s) + '\n');
     } catch (err) {
       fail(err);
     }
@@ -100,8 +104,7 @@ export function registerInspectCommands(program: Command): void {
     async (node: string | undefined, flags: CommonFlags) => {
       try {
         const routes = (await call(node, flags, 'routes')) as RouteReply[];
-        if (flags.json) printJson(routes);
-        else
+        if (!printJson('RouteList', routes, flags))
           process.stdout.write(
             formatTable(
               ['SUBNET', 'PEER', 'VIA (PUBLIC IP)', 'PORT', 'VTEP MAC', 'DEVICE'],
@@ -121,8 +124,8 @@ export function registerInspectCommands(program: Command): void {
         let prev: StatsReply | undefined;
         for (;;) {
           const s = (await call(node, flags, 'stats')) as StatsReply;
-          if (flags.json) printJson(s);
-          else process.stdout.write((flags.watch ? '\x1b[2J\x1b[H' : '') + formatStats(s, prev) + '\n');
+          if (!printJson('NodeStats', s, flags))
+            process.stdout.write((flags.watch ? '\x1b[2J\x1b[H' : '') + formatStats(s, prev) + '\n');
           if (!flags.watch) return;
           prev = s;
           await new Promise((r) => setTimeout(r, 1000));
@@ -169,8 +172,8 @@ export function registerInspectCommands(program: Command): void {
             ttl: flags.ttl,
           };
           const r = (await call(node, flags, 'trace', params)) as TraceReply;
-          if (flags.json) printJson(r);
-          else process.stdout.write(r.steps.map((s, i) => `${i + 1}. ${s}`).join('\n') + `\nverdict: ${r.verdict}\n`);
+          if (!printJson('Trace', r, flags))
+            process.stdout.write(r.steps.map((s, i) => `${i + 1}. ${s}`).join('\n') + `\nverdict: ${r.verdict}\n`);
         } catch (err) {
           fail(err);
         }

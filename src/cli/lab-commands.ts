@@ -4,7 +4,7 @@
 // Ctrl-C during `lab up` or `demo` removes everything the lab created so far (exit 130).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError, oneLine } from '../util/errors.js';
 import { packageRoot } from '../sys/package-root.js';
 import { runDemo } from '../lab/demo.js';
@@ -25,6 +25,7 @@ import { exitCodeOfApiError } from '../lab/kube-client.js';
 import { registerLabCaptureCommand } from './lab-capture-command.js';
 import { registerLabFollowCommand } from './lab-follow-command.js';
 import { registerLabViewCommands } from './lab-view-commands.js';
+import { jsonText, outputFormat } from './output.js';
 
 export interface LabCommandDeps {
   /** Where normal output goes (default process.stdout). */
@@ -203,13 +204,16 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .command('status')
     .description("pods (like kubectl get pods -o wide) and nodes of a lab, with each node agent's health")
     .option('--name <lab>', 'which lab (default: the only one running)')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output (the report without the -o json envelope)')
+    .addOption(new Option('-o, --output <format>', 'json: a versioned JSON document (docs/json.md)'))
     .action(
-      action(async (o: { name?: string; json?: boolean }) => {
+      action(async (o: { name?: string; json?: boolean; output?: string }) => {
+        outputFormat(o);
         const name = await resolveLabName(o.name);
         const state = requireState(name);
         const report = state.live ? await collectLiveStatus(state) : await collectStatus(state);
-        if (o.json) say(JSON.stringify(report, null, 2));
+        const json = jsonText('LabStatus', report, o);
+        if (json !== undefined) say(json);
         else
           say(
             state.live

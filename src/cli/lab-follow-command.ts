@@ -8,6 +8,7 @@ import { requireLabPrivileges } from '../lab/sys.js';
 import { ConfigError } from '../util/errors.js';
 import { followPacket, formatFollow, type FollowProto } from '../wireshark/follow.js';
 import { fail } from './exit.js';
+import { jsonText, outputFormat } from './output.js';
 
 interface Flags {
   from: string;
@@ -16,6 +17,7 @@ interface Flags {
   timeout: string;
   veths: boolean;
   json?: boolean;
+  output?: string;
   name?: string;
 }
 
@@ -28,10 +30,12 @@ export function registerLabFollowCommand(lab: Command): void {
     .addOption(new Option('--proto <proto>', 'only this protocol').choices(['icmp', 'tcp', 'udp']))
     .option('--timeout <seconds>', 'how long to wait for a packet', '30')
     .option('--no-veths', "do not capture the pods' veths (tcpdump)")
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (the result without the -o json envelope)')
+    .addOption(new Option('-o, --output <format>', 'json: a versioned JSON document (docs/json.md)'))
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(async (flags: Flags) => {
       try {
+        outputFormat(flags);
         const timeout = Number(flags.timeout);
         if (!(timeout > 0)) throw new ConfigError(`--timeout ${flags.timeout}: expected a positive number of seconds`);
         requireLabPrivileges();
@@ -49,7 +53,7 @@ export function registerLabFollowCommand(lab: Command): void {
                 ` from ${flags.from} to ${flags.to} at ${points.length} points…\n`,
             ),
         });
-        if (flags.json) {
+        if (outputFormat(flags) !== 'text') {
           const hops = result.hops.map((h) => ({
             node: h.node,
             point: h.kind,
@@ -57,13 +61,8 @@ export function registerLabFollowCommand(lab: Command): void {
             tsNs: String(h.tsNs),
             headers: h.summary.headers,
           }));
-          process.stdout.write(
-            JSON.stringify(
-              { from: result.from.name, to: result.to.name, hops, missed: result.missed.map((m) => m.label) },
-              null,
-              2,
-            ) + '\n',
-          );
+          const body = { from: result.from.name, to: result.to.name, hops, missed: result.missed.map((m) => m.label) };
+          process.stdout.write(jsonText('FollowResult', body, flags) + '\n');
         } else {
           process.stdout.write(formatFollow(result) + '\n');
         }

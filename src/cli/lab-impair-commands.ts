@@ -1,18 +1,20 @@
 // `flannelette lab impair|partition|heal`: link emulation between two nodes of a running lab, both
 // directions at once (each node impairs what it sends to the other), through the nodes' control
 // sockets — the same `impair` requests `flannelette impair NODE --to PEER` sends.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { labPaths, controlSocket } from '../lab/state.js';
 import { requireState, resolveLabName } from '../lab/lab.js';
 import { ConfigError } from '../util/errors.js';
 import { rpcCall } from '../util/rpc.js';
 import { fail } from './exit.js';
+import { addOutputOption, jsonText, outputFormat } from './output.js';
 import { addImpairFlags, impairFields } from './impair-flags.js';
 import { formatImpairReply, type ImpairReply } from './impair-command.js';
 
-type Flags = Record<string, unknown> & { name?: string; json?: boolean };
+type Flags = Record<string, unknown> & { name?: string; json?: boolean; output?: string };
 
 async function bothWays(a: string, b: string, flags: Flags, request: Record<string, unknown>): Promise<void> {
+  outputFormat(flags);
   if (a === b) throw new ConfigError(`give two different nodes (got ${a} twice)`);
   const lab = await resolveLabName(flags.name);
   const state = requireState(lab);
@@ -27,7 +29,8 @@ async function bothWays(a: string, b: string, flags: Flags, request: Record<stri
   ] as const) {
     replies[from] = (await rpcCall(controlSocket(paths, from), 'impair', { ...request, to })) as ImpairReply;
   }
-  if (flags.json) process.stdout.write(JSON.stringify(replies, null, 2) + '\n');
+  const json = jsonText('LinkImpairments', { nodes: replies }, flags);
+  if (json !== undefined) process.stdout.write((flags.json ? JSON.stringify(replies, null, 2) : json) + '\n');
   else
     for (const [node, r] of Object.entries(replies))
       process.stdout.write(`${node}:\n${formatImpairReply(r).replace(/^/gm, '  ')}\n`);
@@ -42,6 +45,7 @@ export function registerLabImpairCommands(lab: Command): void {
     .option('--clear', 'remove the impairments between the two nodes')
     .option('--name <lab>', 'which lab (default: the only one running)')
     .option('--json', 'print JSON');
+  addOutputOption(impair);
   addImpairFlags(impair);
   impair.action(async (a: string, b: string, flags: Flags) => {
     try {
@@ -66,6 +70,7 @@ export function registerLabImpairCommands(lab: Command): void {
       .argument('<node-b>')
       .option('--name <lab>', 'which lab (default: the only one running)')
       .option('--json', 'print JSON')
+      .addOption(new Option('-o, --output <format>', 'json: a versioned JSON document (docs/json.md)'))
       .action(async (a: string, b: string, flags: Flags) => {
         try {
           await bothWays(a, b, flags, { [verb]: true });

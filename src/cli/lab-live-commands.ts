@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { formatCheck, runCheck } from '../lab/check.js';
 import { podExec, podLogs } from '../lab/kubectl-pod-io.js';
@@ -16,6 +16,7 @@ import { Supervisor } from '../lab/supervisor.js';
 import type { LabState } from '../lab/state.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import type { LabAction } from './lab-action.js';
+import { jsonText, outputFormat } from './output.js';
 
 export function liveExec(
   state: LabState,
@@ -164,13 +165,15 @@ export function registerLabLiveCommands(
     .command('check')
     .description('ping and TCP from every pod to every other pod and every node, as a matrix (exit 3 on a failure)')
     .option('--name <lab>', 'which lab (default: the only one running)')
+    .addOption(new Option('-o, --output <format>', 'json: a versioned JSON document (docs/json.md)'))
     .action(
-      action(async (o: { name?: string }) => {
+      action(async (o: { name?: string; output?: string }) => {
+        outputFormat(o);
         requireLabPrivileges();
         const state = requireState(await resolveLabName(o.name));
         if (!state.live) throw new ConfigError(`lab check needs a live lab (${state.topology.name} is --static)`);
         const r = await runCheck(labClient(state.topology.name), state.topology);
-        say(formatCheck(r));
+        say(jsonText('CheckResult', { ...r, ok: r.failures === 0 }, o) ?? formatCheck(r));
         return r.failures > 0 ? 3 : 0;
       }),
     );

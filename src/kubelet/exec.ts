@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
 import type { Status } from '../k8s/types.js';
 import { execArgv } from './containers.js';
+import { dockerExecArgv } from './docker-runtime.js';
 
 export interface ExecRequest {
   command: string[];
@@ -76,7 +77,7 @@ const CH = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } a
 export function runExecSession(
   ws: WebSocket,
   req: ExecRequest,
-  target: { pid: number; env: Record<string, string> },
+  target: { pid: number; env: Record<string, string>; docker?: string },
 ): Promise<number> {
   const v5 = ws.protocol === 'v5.channel.k8s.io';
   const send = (ch: number, data: Buffer | string): void => {
@@ -91,7 +92,9 @@ export function runExecSession(
   if (req.command.length === 0) {
     return Promise.resolve(finish(failureStatus('you must specify at least one command for the container'), 1));
   }
-  const argv = execArgv(target.pid, req.command);
+  const argv = target.docker
+    ? dockerExecArgv(target.docker, req.command, req.stdin, req.tty)
+    : execArgv(target.pid, req.command);
   const env = req.tty ? { ...target.env, TERM: target.env['TERM'] ?? 'xterm' } : target.env;
   return new Promise((resolve) => {
     let write: (data: Buffer) => void = () => undefined;

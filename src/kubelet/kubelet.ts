@@ -13,7 +13,8 @@ import type { KubeletConfig } from './config.js';
 import { attempts, readAttempt, stopContainer } from './containers.js';
 import { EventRecorder } from './events.js';
 import { detectHost, shimCommand } from './host.js';
-import { knownImages, resolveImage } from './images.js';
+import { knownImages, resolveImage, type ResolvedImage } from './images.js';
+import { isDockerPod, resolveDockerImage } from './docker-runtime.js';
 import { nodeConditions, nodeObject } from './node-object.js';
 import { PodWorker } from './pod-worker.js';
 import { PodRuntime } from './runtime.js';
@@ -255,10 +256,17 @@ export class Kubelet {
         if (pod.metadata.deletionTimestamp) void this.deleteFromApi(pod);
         return;
       }
+      const inDocker = isDockerPod(pod);
+      const dockerImages = new Map<string, ResolvedImage>(); // found once, kept: docker is asked per sync otherwise
+      const dockerImage = (image: string): ResolvedImage | undefined => {
+        const found = dockerImages.get(image) ?? resolveDockerImage(image);
+        if (found) dockerImages.set(image, found);
+        return found;
+      };
       w = new PodWorker(pod, {
         runtime: this.runtime,
-        resolve: (image) => resolveImage(image, this.runtime.host, this.cfg.images),
-        knownImages: knownImages(this.cfg.images),
+        resolve: (image) => (inDocker ? dockerImage(image) : resolveImage(image, this.runtime.host, this.cfg.images)),
+        knownImages: inDocker ? ['the images `docker images` lists (nothing is pulled)'] : knownImages(this.cfg.images),
         event: (p, t, reason, message, fieldPath) => this.events.record(p, t, reason, message, fieldPath),
         backoff: this.backoff,
       });

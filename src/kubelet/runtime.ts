@@ -14,6 +14,7 @@ import type { HostLocalIpam } from './ipam.js';
 import { BuiltinPodNetwork, podNetworkFor, type PodNetwork, type PodRef } from './pod-network.js';
 import { podFiles, prepareContainerFiles, resolvConfText, startScript, writePodFiles } from './rootfs.js';
 import { createSandbox, readSandbox, removeSandbox, sandboxHealthy, type Sandbox } from './sandbox.js';
+import { dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
 
 export interface PodMeta {
   uid: string;
@@ -138,6 +139,7 @@ export class PodRuntime {
       ...meta,
       hostname,
       portMappings: podPortMappings(pod),
+      docker: isDockerPod(pod),
     });
     const files = podFiles(dir);
     writePodFiles(files, sandbox.ip, hostname, resolvConfText(meta.namespace, this.clusterDomain, this.clusterDNS));
@@ -159,6 +161,24 @@ export class PodRuntime {
     fs.mkdirSync(adir, { recursive: true });
     const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp);
     const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
+    if (isDockerPod(pod)) {
+      const docker = dockerContainerName(sandbox.netns, c.name);
+      fs.writeFileSync(
+        path.join(adir, 'container.json'),
+        JSON.stringify({ name: c.name, image: img.image, env, docker }),
+      );
+      const argv = dockerRunArgv(
+        sandbox.netns,
+        pod.metadata.uid!,
+        this.cfg.netnsPrefix,
+        c,
+        img.image,
+        env,
+        expand(c.command),
+        expand(c.args),
+      );
+      return startContainer([...this.shim], adir, { argv, env: {} });
+    }
     const argv = containerArgv(img, expand(c.command), expand(c.args));
     const known = new Set((pod.spec.volumes ?? []).map((v) => v.name));
     const mounts = (c.volumeMounts ?? [])

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DeviceError } from '../util/errors.js';
 import type { KubeletConfig } from './config.js';
+import { createDockerSandbox, POD_LABEL, removeDockerContainers } from './docker-runtime.js';
 import type { PodNetwork, PodRef } from './pod-network.js';
 import { run } from './run.js';
 
@@ -115,18 +116,20 @@ export async function createSandbox(
   cfg: KubeletConfig,
   network: PodNetwork,
   podDir: string,
-  pod: PodRef & { hostname: string },
+  pod: PodRef & { hostname: string; docker?: boolean },
 ): Promise<Sandbox> {
   const netns = podNetnsName(cfg.netnsPrefix, pod.name, pod.uid);
   let hostVeth = hostVethName(pod.uid);
   let pausePid: number | undefined;
   fs.mkdirSync(podDir, { recursive: true });
   try {
-    if (!fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'add', netns]);
+    // a Docker pod's namespace is its sandbox container's (docker-runtime.ts); the rest is the same
+    if (pod.docker) pausePid = await createDockerSandbox(netns, pod.hostname, pod.uid, cfg.netnsPrefix);
+    else if (!fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'add', netns]);
     const attached = await network.attach(pod, netns, hostVeth);
     const ip = attached.ip;
     hostVeth = attached.hostVeth;
-    pausePid = await startPause(netns, pod.hostname);
+    pausePid ??= await startPause(netns, pod.hostname);
     const s: Sandbox = {
       uid: pod.uid,
       namespace: pod.namespace,
@@ -165,6 +168,7 @@ export async function removeSandbox(
   network: PodNetwork,
   s: { uid: string; namespace: string; name: string; netns: string; hostVeth: string; pausePid?: number },
 ): Promise<void> {
+  await removeDockerContainers(POD_LABEL, s.uid);
   const pids = new Set<number>();
   if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
   if (fs.existsSync(`/run/netns/${s.netns}`)) {

@@ -10,6 +10,7 @@ import type { Status } from '../k8s/types.js';
 import { DeviceError } from '../util/errors.js';
 import { logFileOf, type AttemptInfo } from './containers.js';
 import { parseExecQuery, runExecSession } from './exec.js';
+import { dockerNameOf } from './docker-runtime.js';
 import { parseLogOptions, streamLog } from './logs.js';
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
@@ -182,7 +183,11 @@ export class KubeletServer {
         ws.close(1000);
         return;
       }
-      void runExecSession(ws, execReq, { pid: found.info.state!.pid, env: found.env });
+      void runExecSession(ws, execReq, {
+        pid: found.info.state!.pid,
+        env: found.env,
+        docker: dockerNameOf(found.info.dir),
+      });
     });
   }
 }

@@ -24,6 +24,8 @@ export interface ExecIo {
   input?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
   output: NodeJS.WritableStream & { columns?: number; rows?: number; on?: (ev: string, fn: () => void) => unknown };
   error: NodeJS.WritableStream;
+  /** Aborting closes the session and rejects with the signal's reason (the library's exec timeout). */
+  signal?: AbortSignal;
 }
 
 const STDIN = 0;
@@ -140,7 +142,14 @@ export function execInPod(r: ExecRequest, io: ExecIo): Promise<number> {
           break;
       }
     });
+    const onAbort = (): void => {
+      ws.terminate();
+      reject(io.signal!.reason as Error);
+    };
+    if (io.signal?.aborted) return onAbort();
+    io.signal?.addEventListener('abort', onAbort, { once: true });
     ws.on('close', () => {
+      io.signal?.removeEventListener('abort', onAbort);
       restore();
       if (io.input && r.stdin) io.input.pause();
       if (failure) io.error.write(`error: ${failure}\n`);

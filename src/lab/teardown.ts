@@ -13,6 +13,8 @@ import type { Progress } from './progress.js';
 import { labRoot } from './state.js';
 import { run } from '../sys/run.js';
 import { sleep } from './wait.js';
+import { LAB_LABEL, removeDockerContainers } from '../kubelet/docker-runtime.js';
+import { labPrefix } from './names.js';
 
 function ancestors(): Set<number> {
   const out = new Set<number>([process.pid]);
@@ -98,6 +100,7 @@ export async function teardownLab(
   const strays = labProcesses(lab);
   if (strays.length > 0) await terminate(strays, 3000);
   for (const m of mountsUnder(lp.dir)) await run('umount', ['-l', m]).catch(() => undefined);
+  await removeDockerContainers(LAB_LABEL, labPrefix(lab)); // Docker pods' containers (kubelet/docker-runtime.ts)
   const r = await labDown(lab, { root, progress: opts.progress });
   return { ...r, processes: r.processes + strays.length + (supervisor ? 1 : 0) };
 }

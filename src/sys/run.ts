@@ -140,7 +140,7 @@ export function runInteractive(argv: readonly string[], env: Record<string, stri
 }
 
 export interface CapturedRun {
-  /** The exit code (128 + signal number when a signal ended it). */
+  /** The exit code (128 + signal number when a signal ended it; runExit: 124 timeout, 127 cannot start). */
   code: number;
   stdout: string;
   stderr: string;
@@ -170,5 +170,23 @@ export function runCapture(argv: readonly string[], opts: RunOptions = {}): Prom
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Runs a command and never rejects: its exit code and both outputs, kept apart. */
+export function runExit(argv: readonly string[], opts: RunOptions = {}): Promise<CapturedRun> {
+  const [cmd, ...args] = argv;
+  return new Promise((resolve) => {
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 20_000, maxBuffer: 16 << 20, env: envOf(opts) },
+      (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: unknown }) | null;
+        const code = !e ? 0 : typeof e.code === 'number' ? e.code : e.code === 'ENOENT' ? 127 : e.killed ? 124 : 1;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    child.stdin?.end(opts.input ?? '');
   });
 }

@@ -115,3 +115,10 @@ export function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.split('\n')[0] ?? text;
 }
+
+/** A wait gave up: the condition did not hold within its deadline (the message names it). */
+export class TimeoutError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ETIMEOUT', message, options);
+  }
+}

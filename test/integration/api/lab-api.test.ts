@@ -1,0 +1,162 @@
+// The library's Lab on one live lab (from a topology object), and every read command's `-o json`
+// parsed against the same lab: typed get, exec (stdin, exit codes, stderr, timeouts, nodes),
+// waitFor (conditions, predicates, TimeoutError), typed errors, capture at both points, stats,
+// check, node stop/start, and the CLI's versioned JSON documents (and `-o yaml` refused, exit 2).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, KubeApiError, Lab, RpcError, TimeoutError } from '../../../src/api/index.js';
+import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
+import { built, cli, labName, leftovers } from '../../helpers/live-lab.js';
+
+const skip = requireRootOrSkip('library Lab') || requireOrSkip(built(), 'library Lab: build first (npm run build)');
+const name = labName('ap');
+let lab: Lab;
+let webIp: string;
+let clientIp: string;
+
+const topology = {
+  name: 'apitest',
+  network: '10.244.0.0/16',
+  backend: { type: 'vxlan', vni: 1, port: 8472 },
+  underlay: '192.168.1.0/24',
+  nodes: [
+    { name: 'node1', publicIp: '192.168.1.2', subnet: '10.244.1.0/24' },
+    { name: 'node2', publicIp: '192.168.1.3', subnet: '10.244.2.0/24' },
+  ],
+  pods: [
+    { name: 'web', node: 'node2', containers: [{ name: 'web', program: 'http' }] },
+    {
+      name: 'client',
+      node: 'node1',
+      containers: [
+        { name: 'main', program: 'sleep infinity' },
+        { name: 'side', program: 'sleep infinity' },
+      ],
+    },
+  ],
+};
+
+/** `flannelette ARGS -o json`, parsed; the exit code must be 0. */
+async function json(args: string[]): Promise<Record<string, unknown>> {
+  const r = await cli([...args, '-o', 'json']);
+  expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(0);
+  return JSON.parse(r.out) as Record<string, unknown>;
+}
+
+describe.skipIf(skip)('the library: Lab', () => {
+  beforeAll(async () => {
+    lab = await Lab.up(topology, { name });
+    webIp = (await lab.get('pod', 'web')).status!.podIP!;
+    clientIp = (await lab.get('pod', 'client')).status!.podIP!;
+  });
+  afterAll(async () => {
+    await lab?.down();
+    expect(leftovers(name)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
+  });
+
+  it('gets typed objects, lists and single ones, and NotFound as KubeApiError', async () => {
+    const pods = await lab.get('pods');
+    expect(pods.map((p) => p.metadata.name).sort()).toEqual(['client', 'web']);
+    expect(pods.find((p) => p.metadata.name === 'web')?.spec.nodeName).toBe('node2');
+    const nodes = await lab.get('nodes');
+    expect(nodes.map((n) => n.spec?.podCIDR).sort()).toEqual(['10.244.1.0/24', '10.244.2.0/24']);
+    const err = await lab.get('pod', 'nope').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(err).toMatchObject({ name: 'KubeApiError', code: 'EKUBEAPI', reason: 'NotFound' });
+    await expect(lab.get('widgets')).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('exec: stdout and stderr apart, exit codes, stdin, a container, a node, a timeout', async () => {
+    const r = await lab.exec('client', ['sh', '-c', 'echo out; echo err >&2; exit 3'], { container: 'side' });
+    expect(r).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+    expect((await lab.exec('client', ['cat'], { stdin: 'hello\n', container: 'main' })).stdout).toBe('hello\n');
+    const fetched = await lab.exec('client', ['curl', '-sS', '-m', '5', `http://${webIp}/`], { container: 'main' });
+    expect(fetched.stdout).toBe(`Hello from web (${webIp}); you are ${clientIp}\n`);
+    const onNode = await lab.exec('node1', ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    expect(onNode.stdout).toContain('192.168.1.2/24');
+    await expect(lab.exec('client', ['sleep', '30'], { container: 'main', timeoutMs: 500 })).rejects.toBeInstanceOf(
+      TimeoutError,
+    );
+    await expect(lab.exec('client', ['true'], { container: 'nope' })).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('apply and waitFor: a named condition, a predicate, a timeout naming the condition', async () => {
+    const lines = await lab.apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'extra', labels: { app: 'extra' } },
+      spec: { nodeName: 'node1', containers: [{ name: 'c', image: 'flannelette/http' }] },
+    });
+    expect(lines).toEqual(['pod/extra created']);
+    const pod = await lab.waitFor<{ status?: { podIP?: string } }>({ podReady: 'extra' });
+    expect(pod.status?.podIP).toMatch(/^10\.244\.1\./);
+    expect(await lab.waitFor(async (l) => (await l.get('pods', { selector: 'app=extra' })).length === 1)).toBe(true);
+    const late = await lab.waitFor({ podReady: 'never' }, { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(TimeoutError);
+    expect((late as Error).message).toContain('pod never to be Ready');
+    await expect(lab.apply('apiVersion: vl\nkind: Pod\n')).rejects.toThrow(/<manifest text>:1/);
+  });
+
+  it('impairs, partitions and heals through typed node requests', async () => {
+    const r = await lab.impair('node1', 'node2', { delay: 5, loss: '0%' });
+    expect(r['node1'].peers).toEqual([{ peer: 'node2', impairment: expect.stringContaining('delay 5ms') as string }]);
+    const p = await lab.partition('node1', 'node2');
+    expect(p['node2'].partitioned).toEqual(['node1']);
+    expect((await lab.exec('client', ['curl', '-sS', '-m', '1', `http://${webIp}/`])).exitCode).not.toBe(0);
+    await lab.heal('node1', 'node2');
+    await lab.clear('node1', 'node2');
+    expect((await lab.node('node1').impairments()).peers).toEqual([]);
+    const bad = await lab.impair('node1', 'node2', { loss: 'lots' }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(RpcError);
+    expect(bad).toMatchObject({ code: 'ConfigError' });
+    expect(() => lab.node('node9')).toThrow(ConfigError);
+  });
+
+  it('captures inner packets as decoded objects; stats and check', async () => {
+    const cap = await lab.capture('node2', 'inner', { filter: 'proto tcp' });
+    await lab.exec('client', ['curl', '-sS', '-m', '5', `http://${webIp}/`]);
+    const syn = await cap.find((p) => p.transport?.flags?.includes('SYN') === true);
+    const done = await cap.stop();
+    expect(syn).toMatchObject({ point: 'inner', inner: { src: clientIp, dst: webIp, protocol: 6 } });
+    expect(syn?.transport).toMatchObject({ protocol: 'tcp', dstPort: 80 });
+    expect(syn?.outer).toBeUndefined();
+    expect(done.packets).toBeGreaterThan(0);
+    const stats = await lab.stats('node2');
+    expect(stats.counters.rxPackets).toBeGreaterThan(0);
+    const check = await lab.check();
+    expect(check.ok).toBe(true);
+    expect(check.sources.map((s) => s.label).sort()).toEqual(['client', 'extra', 'web']);
+  });
+
+  it('every read command prints a versioned JSON document with -o json', async () => {
+    const status = await json(['status', `${name}/node1`]);
+    expect(status).toMatchObject({ apiVersion: 'flannelette.io/v1', kind: 'NodeStatus', name: 'node1' });
+    const routes = await json(['routes', `${name}/node1`]);
+    expect(routes).toMatchObject({ kind: 'RouteList', items: [{ subnet: '10.244.2.0/24', peer: 'node2' }] });
+    expect(await json(['stats', `${name}/node1`])).toMatchObject({ kind: 'NodeStats', counters: {} });
+    const trace = await json(['trace', `${name}/node1`, '--from', clientIp, '--to', webIp]);
+    expect(trace).toMatchObject({ kind: 'Trace', verdict: expect.any(String) as string });
+    expect(await json(['impair', `${name}/node1`])).toMatchObject({ kind: 'Impairments', peers: [] });
+    const labStatus = await json(['lab', 'status', '--name', name]);
+    expect(labStatus).toMatchObject({ apiVersion: 'flannelette.io/v1', kind: 'LabStatus' });
+    expect(await json(['lab', 'check', '--name', name])).toMatchObject({ kind: 'CheckResult', ok: true, failures: 0 });
+    const healed = await json(['lab', 'heal', 'node1', 'node2', '--name', name]);
+    expect(healed).toMatchObject({ kind: 'LinkImpairments', nodes: { node1: {}, node2: {} } });
+    const pods = await json(['lab', 'get', 'pods', '--name', name]);
+    expect(pods).toMatchObject({ apiVersion: 'v1', kind: 'List' });
+    // --json keeps the bare reply, as before
+    const bare = await cli(['routes', `${name}/node1`, '--json']);
+    expect(Array.isArray(JSON.parse(bare.out))).toBe(true);
+    const bad = await cli(['status', `${name}/node1`, '-o', 'yaml']);
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim()).toBe('flannelette: -o yaml: the only output format is json');
+  });
+
+  it('stops and starts a node', async () => {
+    const killed = await lab.node('node2').stop();
+    expect(killed).toBeGreaterThan(0);
+    await lab.waitFor({ nodeNotReady: 'node2' }, { timeoutMs: 30_000 });
+    await lab.node('node2').start();
+    await lab.waitFor({ nodeReady: 'node2' });
+    expect((await lab.node('node2').status()).subnet).toBe('10.244.2.0/24');
+  });
+});
