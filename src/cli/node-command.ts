@@ -8,11 +8,21 @@ import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { parseMac } from '../addr/mac.js';
-import { BACKEND_NAMES, isWgKeyText, perBackendText, type BackendName } from '../backend/table.js';
+import {
+  ANY_BACKEND_NAMES,
+  isRoutedBackendName,
+  isWgKeyText,
+  perBackendText,
+  type AnyBackendName,
+} from '../backend/table.js';
 import { defaultBackend } from '../control/membership.js';
 import { wgKeySource } from '../node/wg-key.js';
 import { WG_TIMINGS, type WgTimings } from '../wireguard/constants.js';
 import { startNode } from '../node/agent.js';
+import { startMembership } from '../node/membership-start.js';
+import { startRoutedNode } from '../node/routed-agent.js';
+import type { Membership } from '../control/membership.js';
+import type { Logger } from '../util/logger.js';
 import { buildMembership, type MembershipSource } from '../node/build-membership.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
 import { parseMetricsAddr } from '../node/metrics.js';
@@ -49,6 +59,7 @@ export interface NodeFlags {
   stateDir: string;
   underlay: string;
   antiSpoof: boolean;
+  decrementTtl?: boolean;
   tunOffload?: boolean;
   capture?: string;
   pcapDir?: string;
@@ -79,7 +90,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--public-ip <ip>', 'underlay address of this node (and, with --peer, of the UDP socket)')
     .option('--subnet <cidr>', "this node's pod subnet, e.g. 10.244.1.0/24 (with --peer)")
     .option('--network <cidr>', 'the whole pod network, e.g. 10.244.0.0/16 (with --peer)')
-    .addOption(new Option('--backend <type>', 'encapsulation (with --peer)').choices(BACKEND_NAMES).default('vxlan'))
+    .addOption(new Option('--backend <type>', 'backend (with --peer)').choices(ANY_BACKEND_NAMES).default('vxlan'))
     .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
     .option('--vtep-mac <mac>', "this node's VTEP MAC (vxlan; default random)")
@@ -109,6 +120,10 @@ export function registerNodeCommand(program: Command): void {
     .option('--state-dir <dir>', 'directory for the control socket', DEFAULT_STATE_DIR)
     .addOption(new Option('--underlay <impl>', 'UDP implementation').choices(['native', 'dgram']).default('native'))
     .option('--no-anti-spoof', "accept inner sources outside the sending peer's subnet")
+    .option(
+      '--decrement-ttl',
+      "decrement the inner TTL in the data path too: one router hop more than flannel's (default: as flannel, the kernel's hops only)",
+    )
     .option(
       '--no-tun-offload',
       'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)',
@@ -195,7 +210,7 @@ function membershipSource(flags: NodeFlags): MembershipSource {
       'give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)',
     );
   }
-  const type = flags.backend as BackendName;
+  const type = flags.backend as AnyBackendName;
   const backend = defaultBackend(type);
   backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
   if (type === 'vxlan') backend.vni = intFlag('vni', flags.vni, 0, 0xffffff) ?? backend.vni;
@@ -259,29 +274,46 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const metricsAddr = flags.metricsAddr === undefined ? undefined : parseMetricsAddr(flags.metricsAddr);
   requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
 
-  const node = await startNode({
-    name: flags.name,
-    membership,
-    tunName: flags.tun,
-    mtu: intFlag('mtu', flags.mtu, 576, 65535),
-    underlayMtu: intFlag('underlay-mtu', flags.underlayMtu, 576, 65535),
-    stateDir: flags.stateDir,
-    subnetFile: flags.subnetFile,
-    underlayKind: flags.underlay as 'native' | 'dgram',
-    antiSpoof: flags.antiSpoof,
-    tunOffload: flags.tunOffload ?? true,
-    metricsAddr,
-    capture,
-    logger: log,
-    clock: realClock,
-    rng: seed === undefined ? randomRng() : seededRng(seed),
-    wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : shortRekey(rekeyAfter) },
-  });
+  const started = await startMembership(membership);
+  if (isRoutedBackendName(started.lease.backend.type)) {
+    const routed = await startRoutedNode(
+      { name: flags.name, stateDir: flags.stateDir, subnetFile: flags.subnetFile, logger: log },
+      started,
+    );
+    stopOnSignals(log, () => routed.stop(), routed.membership);
+    return;
+  }
+  const node = await startNode(
+    {
+      name: flags.name,
+      membership,
+      tunName: flags.tun,
+      mtu: intFlag('mtu', flags.mtu, 576, 65535),
+      underlayMtu: intFlag('underlay-mtu', flags.underlayMtu, 576, 65535),
+      stateDir: flags.stateDir,
+      subnetFile: flags.subnetFile,
+      underlayKind: flags.underlay as 'native' | 'dgram',
+      antiSpoof: flags.antiSpoof,
+      decrementTtl: flags.decrementTtl ?? false,
+      tunOffload: flags.tunOffload ?? true,
+      metricsAddr,
+      capture,
+      logger: log,
+      clock: realClock,
+      rng: seed === undefined ? randomRng() : seededRng(seed),
+      wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : shortRekey(rekeyAfter) },
+    },
+    started,
+  );
   if (impairment) node.impairments.setDefault(impairment);
+  stopOnSignals(log, () => node.stop(), node.membership);
+}
 
+/** SIGINT/SIGTERM stop the node and exit 0; SIGHUP re-reads the cluster file. */
+function stopOnSignals(log: Logger, stopNode: () => Promise<void>, membership: Membership): void {
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
-    node.stop().then(
+    stopNode().then(
       () => process.exit(0),
       (err) => fail(err),
     );
@@ -289,7 +321,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
-    const m = node.membership as { reload?: () => boolean };
+    const m = membership as { reload?: () => boolean };
     if (m.reload) log.info({ applied: m.reload() }, 'SIGHUP: cluster file re-read');
   });
 }

@@ -11,7 +11,6 @@
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
 import path from 'node:path';
-import { backendFacts } from '../backend/table.js';
 import { generateKeys } from '../wireguard/crypto.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { packageRoot } from '../sys/package-root.js';
@@ -120,7 +119,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     fs.writeFileSync(paths.topology, opts.topologyText ?? JSON.stringify(t, null, 2));
     fs.writeFileSync(
       paths.cluster,
-      clusterFileText(t, backendFacts(t.backend.type).encrypted ? writeNodeKeys(t, paths.runDir) : undefined),
+      clusterFileText(t, t.backend.type === 'wireguard' ? writeNodeKeys(t, paths.runDir) : undefined),
     );
     writeState(state, root);
     const check = (): void => opts.signal?.throwIfAborted();

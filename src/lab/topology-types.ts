@@ -1,13 +1,16 @@
 // The resolved lab topology (what topology.ts makes of a topology file): backend, nodes, pods with their
 // containers, impaired links, control plane timeouts. Only types.
-import type { BackendName } from '../backend/table.js';
+import type { AnyBackendName } from '../backend/table.js';
 export type CapturePoint = 'inner' | 'outer';
 
 export interface LabBackend {
-  type: BackendName;
+  type: AnyBackendName;
   /** VXLAN network identifier (0 for udp). */
   vni: number;
+  /** 0 for host-gw (no port). */
   port: number;
+  /** vxlan: flannel's DirectRouting (peers on the same underlay subnet routed without VXLAN). */
+  directRouting?: boolean;
 }
 
 export interface LabContainer {

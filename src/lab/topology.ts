@@ -6,7 +6,8 @@
 // Throws ConfigError (one line: `<file>:<line>: <field path> <what is wrong>`) for any problem;
 // nothing else throws. Pure: no I/O besides what the caller passes in.
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
-import { backendFacts, backendNamesText, isBackendName, type BackendName } from '../backend/table.js';
+import { anyBackendFacts, anyBackendNamesText, isAnyBackendName, type AnyBackendName } from '../backend/table.js';
+import { backendFieldProblem, labBackend } from './topology-backend.js';
 import { IMPAIRMENT_FIELDS, parseImpairment } from '../impair/spec.js';
 import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
@@ -108,7 +109,7 @@ class Validator extends YamlFields {
     if (underlay.prefix > 30) this.fail(['underlay'], 'must have room for nodes (prefix /30 or shorter)');
     if (underlay.overlaps(network)) this.fail(['underlay'], `${underlay} overlaps the pod network ${network}`);
     const mtu = this.int(top, 'mtu', [], 576, 9000) ?? 1500;
-    const podMtu = mtu - backendFacts(backend.type).overhead;
+    const podMtu = mtu - anyBackendFacts(backend.type).overhead;
 
     const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type);
     const pods = this.pods(top['pods'], name, nodes);
@@ -160,19 +161,17 @@ class Validator extends YamlFields {
   }
 
   private backend(value: unknown): LabBackend {
-    if (value === undefined || value === null) return this.backendOf('vxlan', undefined, undefined);
-    const rec = typeof value === 'string' ? { type: value } : this.obj(value, ['backend'], ['type', 'vni', 'port']);
+    if (value === undefined || value === null) return labBackend('vxlan', undefined, undefined, undefined);
+    const keys = ['type', 'vni', 'port', 'directRouting'];
+    const rec = typeof value === 'string' ? { type: value } : this.obj(value, ['backend'], keys);
     const type = this.str(rec, 'type', ['backend'], false) ?? 'vxlan';
-    if (!isBackendName(type)) this.fail(['backend', 'type'], `"${type}" is not a backend (${backendNamesText()})`);
+    if (!isAnyBackendName(type))
+      this.fail(['backend', 'type'], `"${type}" is not a backend (${anyBackendNamesText()})`);
     const vni = this.int(rec, 'vni', ['backend'], 0, 0xffffff);
-    if (backendFacts(type).defaultVni === null && vni !== undefined)
-      this.fail(['backend', 'vni'], 'only applies to the vxlan backend');
-    return this.backendOf(type, vni, this.int(rec, 'port', ['backend'], 1, 65535));
-  }
-
-  private backendOf(type: BackendName, vni: number | undefined, port: number | undefined): LabBackend {
-    const facts = backendFacts(type);
-    return { type, vni: facts.defaultVni === null ? 0 : (vni ?? facts.defaultVni), port: port ?? facts.defaultPort };
+    const why = backendFieldProblem(type, rec);
+    if (why) this.fail(['backend', why.field], why.message);
+    const direct = rec['directRouting'] === undefined ? undefined : rec['directRouting'] === true;
+    return labBackend(type, vni, this.int(rec, 'port', ['backend'], 1, 65535), direct);
   }
 
   private nodes(
@@ -181,7 +180,7 @@ class Validator extends YamlFields {
     network: Cidr,
     subnetLen: number,
     underlay: Cidr,
-    backend: BackendName,
+    backend: AnyBackendName,
   ): LabNode[] {
     const items = this.list(value, ['nodes']);
     if (items.length === 0) this.fail(['nodes'], 'must list at least one node');

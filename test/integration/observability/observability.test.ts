@@ -171,6 +171,7 @@ function nodeArgs(c: TwoNodeCluster, n: ClusterNode, extra: string[]): string[] 
     'silent',
     '--peer',
     `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}`,
+    '--decrement-ttl', // the data path's own hop, so that it (not the kernel) drops an expiring TTL
     ...extra,
   ];
 }
