@@ -16,6 +16,7 @@ import {
   type AnyBackendName,
 } from '../backend/table.js';
 import { defaultBackend } from '../control/membership.js';
+import { loadNetConf, type NetConf } from '../control/net-conf.js';
 import { wgKeySource } from '../node/wg-key.js';
 import { WG_TIMINGS, type WgTimings } from '../wireguard/constants.js';
 import { startNode } from '../node/agent.js';
@@ -47,6 +48,7 @@ export interface NodeFlags {
   publicIp?: string;
   subnet?: string;
   network?: string;
+  netConfigPath?: string;
   backend: string;
   port?: string;
   vni?: string;
@@ -60,6 +62,8 @@ export interface NodeFlags {
   underlay: string;
   antiSpoof: boolean;
   decrementTtl?: boolean;
+  ipMasq?: boolean;
+  ipMasqFullyRandomDisable?: boolean;
   tunOffload?: boolean;
   capture?: string;
   pcapDir?: string;
@@ -90,6 +94,10 @@ export function registerNodeCommand(program: Command): void {
     .option('--public-ip <ip>', 'underlay address of this node (and, with --peer, of the UDP socket)')
     .option('--subnet <cidr>', "this node's pod subnet, e.g. 10.244.1.0/24 (with --peer)")
     .option('--network <cidr>', 'the whole pod network, e.g. 10.244.0.0/16 (with --peer)')
+    .option(
+      '--net-config-path <file>',
+      "flannel's net-conf.json: Network, SubnetLen, SubnetMin/Max, Backend (with --peer, instead of --network/--backend)",
+    )
     .addOption(new Option('--backend <type>', 'backend (with --peer)').choices(ANY_BACKEND_NAMES).default('vxlan'))
     .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
@@ -120,6 +128,8 @@ export function registerNodeCommand(program: Command): void {
     .option('--state-dir <dir>', 'directory for the control socket', DEFAULT_STATE_DIR)
     .addOption(new Option('--underlay <impl>', 'UDP implementation').choices(['native', 'dgram']).default('native'))
     .option('--no-anti-spoof', "accept inner sources outside the sending peer's subnet")
+    .option('--ip-masq', "masquerade pods' traffic to destinations outside the network (flannel's nftables rules)")
+    .option('--ip-masq-fully-random-disable', 'with --ip-masq: masquerade without fully-random port mapping')
     .option(
       '--decrement-ttl',
       "decrement the inner TTL in the data path too: one router hop more than flannel's (default: as flannel, the kernel's hops only)",
@@ -205,11 +215,14 @@ function membershipSource(flags: NodeFlags): MembershipSource {
       subnetEnvPath: flags.subnetFile,
     };
   }
-  if (!flags.publicIp || !flags.subnet || !flags.network) {
+  const netConf = flags.netConfigPath ? loadNetConf(flags.netConfigPath) : undefined;
+  if (!flags.publicIp || !flags.subnet || (!flags.network && !netConf)) {
     throw new ConfigError(
-      'give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)',
+      'give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network or --net-config-path ' +
+        '(with --peer for each other node)',
     );
   }
+  if (netConf) return netConfSource(flags, netConf);
   const type = flags.backend as AnyBackendName;
   const backend = defaultBackend(type);
   backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
@@ -224,11 +237,28 @@ function membershipSource(flags: NodeFlags): MembershipSource {
   backend.persistentKeepaliveS = intFlag('persistent-keepalive', flags.persistentKeepalive, 0, 65535);
   return {
     kind: 'peers',
-    network: Cidr.parse(flags.network, { strict: true }),
+    network: Cidr.parse(flags.network!, { strict: true }),
     subnet: Cidr.parse(flags.subnet, { strict: true }),
     publicIp: parseIpv4(flags.publicIp),
     backend,
     vtepMac: type === 'vxlan' && flags.vtepMac ? parseMac(flags.vtepMac) : undefined,
+    peers: flags.peer.map(parsePeerFlag),
+  };
+}
+
+/** --public-ip/--subnet/--peer with the network and backend of flannel's net-conf.json. */
+function netConfSource(flags: NodeFlags, netConf: NetConf): MembershipSource {
+  const { network, backend } = netConf.config;
+  if (flags.network && !Cidr.parse(flags.network).equals(network))
+    throw new ConfigError(`--network ${flags.network} differs from ${flags.netConfigPath}'s Network ${network}`);
+  for (const note of netConf.notes) process.stderr.write(`${flags.netConfigPath}: ${note}\n`);
+  return {
+    kind: 'peers',
+    network,
+    subnet: Cidr.parse(flags.subnet!, { strict: true }),
+    publicIp: parseIpv4(flags.publicIp!),
+    backend,
+    vtepMac: backend.type === 'vxlan' && flags.vtepMac ? parseMac(flags.vtepMac) : undefined,
     peers: flags.peer.map(parsePeerFlag),
   };
 }
@@ -274,10 +304,11 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const metricsAddr = flags.metricsAddr === undefined ? undefined : parseMetricsAddr(flags.metricsAddr);
   requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
 
+  const ipMasq = flags.ipMasq ? { fullyRandomDisable: flags.ipMasqFullyRandomDisable ?? false } : undefined;
   const started = await startMembership(membership);
   if (isRoutedBackendName(started.lease.backend.type)) {
     const routed = await startRoutedNode(
-      { name: flags.name, stateDir: flags.stateDir, subnetFile: flags.subnetFile, logger: log },
+      { name: flags.name, stateDir: flags.stateDir, subnetFile: flags.subnetFile, ipMasq, logger: log },
       started,
     );
     stopOnSignals(log, () => routed.stop(), routed.membership);
@@ -295,6 +326,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       underlayKind: flags.underlay as 'native' | 'dgram',
       antiSpoof: flags.antiSpoof,
       decrementTtl: flags.decrementTtl ?? false,
+      ipMasq,
       tunOffload: flags.tunOffload ?? true,
       metricsAddr,
       capture,

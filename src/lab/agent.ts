@@ -30,6 +30,8 @@ export interface AgentArgs {
   capture: CapturePoint[];
   pcapDir?: string;
   logLevel?: string;
+  /** flanneld's --ip-masq. */
+  ipMasq?: boolean;
 }
 
 export function agentArgs(a: AgentArgs): string[] {
@@ -43,6 +45,7 @@ export function agentArgs(a: AgentArgs): string[] {
     '--log-level',
     a.logLevel ?? 'info',
   ];
+  if (a.ipMasq) args.push('--ip-masq');
   if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
   return args;
 }

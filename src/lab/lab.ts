@@ -18,6 +18,7 @@ import { ipBatch } from '../sys/run.js';
 import { sleep } from '../util/clock.js';
 import { rpcCall } from '../util/rpc.js';
 import { agentArgs, agentCommand, programCommand, waitForAgent } from './agent.js';
+import { createInternet } from './internet.js';
 import { clusterFileText } from './cluster-file.js';
 import { nodeBatch, podBatch } from './ip-batches.js';
 import { containerEnv, LAB_ENV, nodeEnv } from './env.js';
@@ -156,6 +157,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       t.underlayNetns,
       t.nodes.flatMap((n) => [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]),
     );
+    await createInternet(t, programCommand(pkgRoot), paths.logDir);
     let attached = 0;
     await mapLimit(t.pods, 4, async (p) => {
       await ipBatch(p.netns, podBatch(t, p));
@@ -175,6 +177,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
           capture: capture.get(n.name) ?? [],
           pcapDir,
           logLevel: opts.logLevel,
+          ipMasq: t.ipMasq,
         });
         state.nodePids[n.name] = spawnInNetns(
           n.netns,

@@ -92,6 +92,7 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
       capture: o.pcapDir ? n.capture : [],
       pcapDir: o.pcapDir,
       logLevel: o.logLevel,
+      ipMasq: t.ipMasq,
     });
     children.push({
       name: `agent/${n.name}`,

@@ -1,4 +1,4 @@
-// A lab topology's `backend:` block, resolved: flannel's defaults per backend (VNI, port) and the
+// A lab topology's top-level keys and reserved node names, and its `backend:` block, resolved: flannel's defaults per backend (VNI, port) and the
 // fields that only some backends take (vni: vxlan; port: not host-gw; directRouting: vxlan). Pure.
 import { anyBackendFacts, type AnyBackendName } from '../backend/table.js';
 import type { LabBackend } from './topology-types.js';
@@ -35,4 +35,25 @@ export function backendFieldProblem(
     if (typeof rec['directRouting'] !== 'boolean') return { field: 'directRouting', message: 'must be true or false' };
   }
   return undefined;
+}
+
+/** The topology's top-level keys (besides the control plane timeouts). */
+export const TOP_KEYS = [
+  'name',
+  'network',
+  'subnetLen',
+  'backend',
+  'underlay',
+  'mtu',
+  'nodes',
+  'pods',
+  'links',
+  'ipMasq',
+];
+
+/** Node names taken by the lab's own namespaces, and what each is. */
+export const RESERVED_NAMES: Readonly<Record<string, string>> = { underlay: 'switch', internet: 'internet' };
+
+export function isOptionalBoolean(v: unknown): boolean {
+  return v === undefined || typeof v === 'boolean';
 }

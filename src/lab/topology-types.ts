@@ -74,6 +74,8 @@ export interface LabTopology {
   nodes: LabNode[];
   pods: LabPod[];
   links: LabLink[];
+  /** flanneld's --ip-masq on every node agent (pods reach the `internet` namespace as their node). */
+  ipMasq?: boolean;
   /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
   nodeMonitorGracePeriod?: number;
   podEvictionTimeout?: number;

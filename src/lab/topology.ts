@@ -7,7 +7,7 @@
 // nothing else throws. Pure: no I/O besides what the caller passes in.
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { anyBackendFacts, anyBackendNamesText, isAnyBackendName, type AnyBackendName } from '../backend/table.js';
-import { backendFieldProblem, labBackend } from './topology-backend.js';
+import { backendFieldProblem, isOptionalBoolean, labBackend, RESERVED_NAMES, TOP_KEYS } from './topology-backend.js';
 import { IMPAIRMENT_FIELDS, parseImpairment } from '../impair/spec.js';
 import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
@@ -85,11 +85,7 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(
-      raw ?? {},
-      [],
-      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', ...TIMEOUT_KEYS],
-    );
+    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -116,7 +112,9 @@ class Validator extends YamlFields {
     const links = this.links(top['links'], nodes);
 
     this.checkUniqueNetns(name, nodes, pods);
+    if (!isOptionalBoolean(top['ipMasq'])) this.fail(['ipMasq'], 'must be true or false');
     return {
+      ...(top['ipMasq'] === true ? { ipMasq: true } : {}),
       name,
       source,
       network: network.toString(),
@@ -191,7 +189,8 @@ class Validator extends YamlFields {
       const path: Path = ['nodes', i];
       const rec = this.obj(item, path, ['name', 'publicIp', 'subnet', 'capture']);
       const name = this.name(this.str(rec, 'name', path, true), [...path, 'name']);
-      if (name === 'underlay') this.fail([...path, 'name'], '"underlay" is reserved for the lab\'s switch namespace');
+      const reserved = Object.hasOwn(RESERVED_NAMES, name) ? RESERVED_NAMES[name] : undefined;
+      if (reserved) this.fail([...path, 'name'], `"${name}" is reserved for the lab's ${reserved} namespace`);
       if (seen.has(name)) this.fail([...path, 'name'], `"${name}" is a duplicate node name`);
       seen.add(name);
 

@@ -37,6 +37,7 @@ import { NodeCapture, type NodeCaptureOptions } from './capture.js';
 import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
 import { UndoStack } from './undo.js';
+import { installIpMasq, removeIpMasq } from './ip-masq.js';
 import { startMembership, type StartedMembership } from './membership-start.js';
 import { openNodeUnderlay, type UnderlayKind } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
@@ -64,6 +65,8 @@ export interface NodeOptions {
    * false, as flannel; `--decrement-ttl` turns it on.
    */
   decrementTtl?: boolean;
+  /** flanneld's --ip-masq: masquerade pod traffic leaving the network (ip-masq.ts, nftables). */
+  ipMasq?: { fullyRandomDisable?: boolean };
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
@@ -121,7 +124,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       throw new ConfigError('the wireguard backend needs a key file (--wg-private-key)');
 
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
-    const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu);
+    const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu ?? lease.backend.mtu); // Backend.MTU: flannel's vxlan option
 
     const raw = await openNodeUnderlay(opts.underlayKind, lease.publicIp, lease.backend.port, backend);
     undo.push(() => raw.close());
@@ -199,8 +202,14 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     dataplane.start();
     await kernelRoutes.drained();
 
-    if (opts.subnetFile)
-      writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq: false });
+    if (opts.ipMasq) {
+      undo.push(() => removeIpMasq());
+      await installIpMasq({ network: lease.network, subnet: lease.subnet, ...opts.ipMasq });
+    }
+    if (opts.subnetFile) {
+      const ipMasq = opts.ipMasq !== undefined;
+      writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq });
+    }
 
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     const socketPath = path.join(opts.stateDir, `${opts.name}.sock`);

@@ -19,13 +19,14 @@ import { DirectRouteTable, uplinkOf, type Uplink } from './direct-routes.js';
 import type { StartedMembership } from './membership-start.js';
 import { describePeer } from './peer-events.js';
 import { UndoStack } from './undo.js';
+import { installIpMasq, removeIpMasq } from './ip-masq.js';
 
 export interface RoutedNodeOptions {
   name: string;
   stateDir: string;
   subnetFile?: string;
-  /** FLANNEL_IPMASQ in subnet.env. */
-  ipMasq?: boolean;
+  /** flanneld's --ip-masq (ip-masq.ts); also FLANNEL_IPMASQ in subnet.env. */
+  ipMasq?: { fullyRandomDisable?: boolean };
   logger: Logger;
 }
 
@@ -95,12 +96,16 @@ export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedM
     });
     await chain;
 
+    if (opts.ipMasq) {
+      undo.push(() => removeIpMasq());
+      await installIpMasq({ network: lease.network, subnet: lease.subnet, ...opts.ipMasq });
+    }
     if (opts.subnetFile) {
       writeSubnetEnv(opts.subnetFile, {
         network: lease.network,
         subnet: lease.subnet,
         mtu: uplink.mtu,
-        ipMasq: opts.ipMasq ?? false,
+        ipMasq: opts.ipMasq !== undefined,
       });
     }
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });

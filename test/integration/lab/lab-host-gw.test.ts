@@ -44,8 +44,14 @@ function cli(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: 
 /** Captures `count` IPv4 frames on the lab's underlay switch while `traffic` runs; tshark's fields per frame. */
 async function captureUnderlay(lab: string, count: number, traffic: () => Promise<unknown>): Promise<string[]> {
   const file = path.join(tmp, `${lab}.pcap`);
-  const dump = spawn('ip', ['netns', 'exec', `flt-${lab}-underlay`, 'tcpdump', '-ni', 'br0', '-U', '-c', String(count)]
-    .concat(['-w', file, 'ip']));
+  const dump = spawn(
+    'ip',
+    ['netns', 'exec', `flt-${lab}-underlay`, 'tcpdump', '-ni', 'br0', '-U', '-c', String(count)].concat([
+      '-w',
+      file,
+      'ip',
+    ]),
+  );
   let err = '';
   dump.stderr.on('data', (d) => (err += String(d)));
   await waitUntil(() => err.includes('listening on'), 'tcpdump to listen');
@@ -54,8 +60,16 @@ async function captureUnderlay(lab: string, count: number, traffic: () => Promis
   await exited;
   const r = spawnSync(
     'tshark',
-    ['-r', file, '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-E', 'separator=/s']
-      .concat(['-e', 'ip.src', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'frame.protocols']),
+    ['-r', file, '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-E', 'separator=/s'].concat([
+      '-e',
+      'ip.src',
+      '-e',
+      'ip.dst',
+      '-e',
+      'udp.dstport',
+      '-e',
+      'frame.protocols',
+    ]),
     { encoding: 'utf8' },
   );
   return r.stdout.trim().split('\n');
@@ -72,7 +86,14 @@ describe.skipIf(skip)('host-gw lab, and the same traffic over vxlan', () => {
 
   it('three host-gw nodes: pods reach pods on every node; the underlay carries pod IPs unencapsulated', async () => {
     const lab = labName('h');
-    const up = await cli(['lab', 'up', '--static', path.join(ROOT, 'examples/three-nodes-host-gw.yaml'), '--name', lab]);
+    const up = await cli([
+      'lab',
+      'up',
+      '--static',
+      path.join(ROOT, 'examples/three-nodes-host-gw.yaml'),
+      '--name',
+      lab,
+    ]);
     expect(up.code, up.err).toBe(0);
     expect(up.out).toMatch(/node3\s+Ready\s+10\.244\.3\.0\/24\s+192\.168\.1\.4\s/);
     const routes = spawnSync('ip', ['-n', `flt-${lab}-node1`, 'route', 'show'], { encoding: 'utf8' }).stdout;
