@@ -22,6 +22,7 @@ import { WG_TIMINGS, type WgTimings } from '../wireguard/constants.js';
 import { startNode } from '../node/agent.js';
 import { startMembership } from '../node/membership-start.js';
 import { startRoutedNode } from '../node/routed-agent.js';
+import { startHealthz } from '../node/healthz.js';
 import type { Membership } from '../control/membership.js';
 import type { Logger } from '../util/logger.js';
 import { buildMembership, type MembershipSource } from '../node/build-membership.js';
@@ -35,6 +36,7 @@ import { fail } from './exit.js';
 import { CAP_NET_ADMIN, requireCapabilities } from './privileges.js';
 import { addImpairFlags, startupImpairment } from './impair-flags.js';
 import { parsePeerFlag } from './peer-flag.js';
+import { flanneldEnv } from './node-env.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
@@ -72,6 +74,8 @@ export interface NodeFlags {
   captureFilter?: string;
   seed?: string;
   metricsAddr?: string;
+  healthzIp: string;
+  healthzPort: string;
   logLevel: string;
   logFormat?: string;
   wgPrivateKey?: string;
@@ -144,6 +148,8 @@ export function registerNodeCommand(program: Command): void {
     .option('--capture-max-mb <mb>', 'rotate capture files at this size')
     .option('--capture-filter <expr>', 'capture filter: host A, net CIDR, proto icmp|tcp|udp, port N, joined by and')
     .option('--seed <n>', 'seed for impairment randomness (default random)')
+    .option('--healthz-ip <ip>', 'the address the healthz server listens on', '0.0.0.0')
+    .option('--healthz-port <port>', 'serve /healthz and /readyz on this port (0: off)', '0')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9100)')
     .addOption(
       new Option('--log-level <level>', 'log level')
@@ -156,7 +162,7 @@ export function registerNodeCommand(program: Command): void {
   addImpairFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
-      await runNode(mergeConfigFile(flags, command));
+      await runNode(mergeConfigFile(flanneldEnv(flags, command), command));
     } catch (err) {
       fail(err);
     }
@@ -305,12 +311,27 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
 
   const ipMasq = flags.ipMasq ? { fullyRandomDisable: flags.ipMasqFullyRandomDisable ?? false } : undefined;
-  const started = await startMembership(membership);
+  const healthzPort = intFlag('healthz-port', flags.healthzPort, 0, 65535) ?? 0;
+  const healthz = healthzPort > 0 ? await startHealthz({ ip: flags.healthzIp, port: healthzPort }) : undefined;
+  if (healthz) log.info({ address: `${flags.healthzIp}:${healthzPort}` }, 'Start healthz server');
+  // SIGINT/SIGTERM while waiting for the lease (etcd unreachable): stop waiting and exit 0
+  let stopRequested = false;
+  const earlyStop = (): void => {
+    stopRequested = true;
+    void membership.stop().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', earlyStop).once('SIGTERM', earlyStop);
+  const started = await startMembership(membership).catch((err: unknown) => {
+    if (stopRequested) return new Promise<never>(() => {}); // exiting
+    throw err;
+  });
+  process.off('SIGINT', earlyStop).off('SIGTERM', earlyStop);
   if (isRoutedBackendName(started.lease.backend.type)) {
     const routed = await startRoutedNode(
       { name: flags.name, stateDir: flags.stateDir, subnetFile: flags.subnetFile, ipMasq, logger: log },
       started,
     );
+    healthz?.setReady();
     stopOnSignals(log, () => routed.stop(), routed.membership);
     return;
   }
@@ -338,6 +359,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     started,
   );
   if (impairment) node.impairments.setDefault(impairment);
+  healthz?.setReady();
   stopOnSignals(log, () => node.stop(), node.membership);
 }
 
