@@ -5,6 +5,7 @@
 //   flannelette-vxlan(-dgram) `flannelette node --backend vxlan` (native underlay, or --underlay dgram)
 //   flannelette-udp          `flannelette node --backend udp`
 //   flannelette-wireguard    `flannelette node --backend wireguard` (encrypted, TUN MTU 1420)
+//   flannelette-host-gw      `flannelette node --backend host-gw` (kernel routes via the peer, no data path)
 //   openvpn                  OpenVPN point-to-point over UDP, no cipher, no auth, tun MTU 1450
 //   wireguard-go             wireguard-go on both nodes, configured with wg as flanneld's wireguard
 //                            backend configures its device (MTU 1420, one peer per node subnet)
@@ -32,6 +33,7 @@ export const PATHS = [
   'flannelette-vxlan-dgram',
   'flannelette-udp',
   'flannelette-wireguard',
+  'flannelette-host-gw',
   'openvpn',
   'wireguard-go',
 ] as const;
@@ -185,7 +187,12 @@ async function startFlannelette(
   stateDir: string,
   nodeFlags: string[],
 ): Promise<ChildProcess> {
-  const backend = kind === 'flannelette-udp' ? 'udp' : kind === 'flannelette-wireguard' ? 'wireguard' : 'vxlan';
+  const backends: Partial<Record<PathName, string>> = {
+    'flannelette-udp': 'udp',
+    'flannelette-wireguard': 'wireguard',
+    'flannelette-host-gw': 'host-gw',
+  };
+  const backend = backends[kind] ?? 'vxlan';
   const extra = kind === 'flannelette-vxlan-dgram' ? ['--underlay', 'dgram'] : [];
   let peerKey = '';
   if (backend === 'wireguard') {

@@ -109,8 +109,27 @@ const wireguard = {
   leaseData: [{ key: 'PublicKey', kind: 'public-key', required: true }],
 } as const satisfies UdpBackendFacts;
 
-/** The backends flannelette implements, by flannel's name. */
+// host-gw (flannel's pkg/backend/hostgw): no encapsulation, no TUN device, no port: every node
+// routes the other nodes' subnets in the kernel via their public IPs, so the TUN / pod MTU is the
+// underlay's own and the lease carries no BackendData. It needs every peer on the same L2 segment.
+const hostGw = {
+  name: 'host-gw',
+  encapsulation: 'none',
+  overhead: 0,
+  defaultVni: null,
+  leaseData: [],
+} as const satisfies RoutedBackendFacts;
+
+/** The encapsulating backends flannelette implements, by flannel's name. */
 export const BACKEND_TABLE = { vxlan, udp, wireguard } as const;
+
+/** The backends that route without encapsulation (the kernel forwards; no data path process). */
+export const ROUTED_BACKEND_TABLE = { 'host-gw': hostGw } as const;
+
+export type RoutedBackendName = keyof typeof ROUTED_BACKEND_TABLE;
+
+/** Every backend flannelette implements, encapsulating or routed (a network config's Backend.Type). */
+export type AnyBackendName = BackendName | RoutedBackendName;
 
 export type BackendName = keyof typeof BACKEND_TABLE;
 
@@ -119,6 +138,31 @@ export const BACKEND_NAMES: readonly BackendName[] = Object.keys(BACKEND_TABLE) 
 
 export function isBackendName(name: string): name is BackendName {
   return Object.hasOwn(BACKEND_TABLE, name);
+}
+
+/** Every implemented backend's name, encapsulating first (for flag choices and messages). */
+export const ANY_BACKEND_NAMES: readonly AnyBackendName[] = [
+  ...BACKEND_NAMES,
+  ...(Object.keys(ROUTED_BACKEND_TABLE) as RoutedBackendName[]),
+];
+
+export function isAnyBackendName(name: string): name is AnyBackendName {
+  return isBackendName(name) || isRoutedBackendName(name);
+}
+
+export function isRoutedBackendName(name: string): name is RoutedBackendName {
+  return Object.hasOwn(ROUTED_BACKEND_TABLE, name);
+}
+
+/** The row of any implemented backend. */
+export function anyBackendFacts(name: AnyBackendName): BackendFacts {
+  return isRoutedBackendName(name) ? ROUTED_BACKEND_TABLE[name] : BACKEND_TABLE[name];
+}
+
+/** "vxlan, udp, wireguard or host-gw": every implemented backend, for an error message. */
+export function anyBackendNamesText(): string {
+  const names = ANY_BACKEND_NAMES;
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
 
 /** The row of an implemented backend. */

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { requireState, resolveLabName } from '../lab/lab.js';
 import type { CapturePoint } from '../lab/topology.js';
 import { ConfigError } from '../util/errors.js';
+import { isBackendName } from '../backend/table.js';
 import { startLabCapture } from '../wireshark/lab-capture.js';
 import { readCommandHint } from '../wireshark/hints.js';
 import { fail } from './exit.js';
@@ -50,6 +51,13 @@ async function runLabCapture(flags: Flags): Promise<void> {
   const snaplen = positive('--snaplen', flags.snaplen, true);
   const bufferMb = positive('--buffer-mb', flags.bufferMb, false);
   const state = requireState(await resolveLabName(flags.name));
+  const backend = state.topology.backend.type;
+  if (!isBackendName(backend)) {
+    throw new ConfigError(
+      `lab ${state.topology.name} uses ${backend}: its nodes have no data path to capture; capture the underlay, ` +
+        `e.g. ip netns exec ${state.topology.underlayNetns} tcpdump -ni br0 -w - | tshark -r -`,
+    );
+  }
   // process.stdout queues a stalled pipe's writes without blocking us (write() says when to wait),
   // where an fs stream on fd 1 fails with EAGAIN once stdout is non-blocking.
   const out: Writable = target === '-' ? process.stdout : fs.createWriteStream(target);
@@ -116,8 +124,7 @@ async function runLabCapture(flags: Flags): Promise<void> {
     .join(', ');
   const unwritten = stats.held > 0 ? `, ${stats.held} never taken by the reader` : '';
   say(`stopped (${why}): ${stats.written} packets written (${per}); ${stats.dropped} copies dropped${unwritten}`);
-  if (target !== '-')
-    say(`read it with: ${readCommandHint(target, state.topology.backend.type, state.topology.backend.port)}`);
+  if (target !== '-') say(`read it with: ${readCommandHint(target, backend, state.topology.backend.port)}`);
   process.exit(failed ? 1 : 0);
 }
 

@@ -1,21 +1,30 @@
 // `flannelette network init`: writes flannel's network config key into etcd
 // (`<prefix>/config`, the JSON flanneld reads), so nodes started with --etcd-endpoints lease subnets
-// from it. Refuses to replace a different existing config unless --overwrite.
+// from it, or with --out a net-conf.json file (the same JSON, for --net-config-path). The config comes
+// from the flags or from an existing net-conf.json (--net-config-path). Refuses to replace a
+// different existing config unless --overwrite.
 import { Command, Option } from 'commander';
 import { parseIpv4 } from '../addr/ipv4.js';
-import { BACKEND_NAMES, perBackendText, type BackendName } from '../backend/table.js';
+import fs from 'node:fs';
+import { ANY_BACKEND_NAMES, perBackendText, type AnyBackendName } from '../backend/table.js';
+import { formatNetworkConfig } from '../control/flannel-format.js';
+import { loadNetConf } from '../control/net-conf.js';
+import { Cidr } from '../addr/ipv4.js';
 import { ConfigError } from '../util/errors.js';
 import { fail } from './exit.js';
 import { parseEndpoints } from './node-command.js';
 
 interface InitFlags {
-  etcdEndpoints: string;
+  etcdEndpoints?: string;
   etcdPrefix: string;
-  network: string;
+  network?: string;
+  netConfigPath?: string;
+  out?: string;
+  directRouting?: boolean;
   subnetLen?: string;
   subnetMin?: string;
   subnetMax?: string;
-  backend: BackendName;
+  backend: AnyBackendName;
   vni?: string;
   port?: string;
   overwrite?: boolean;
@@ -34,29 +43,47 @@ export function registerNetworkCommand(program: Command): void {
   network
     .command('init')
     .description('write <prefix>/config: Network, SubnetLen, SubnetMin/Max, Backend')
-    .requiredOption('--etcd-endpoints <urls>', 'etcd endpoints, comma-separated')
+    .option('--etcd-endpoints <urls>', 'etcd endpoints, comma-separated')
     .option('--etcd-prefix <prefix>', 'key prefix', '/coreos.com/network')
-    .requiredOption('--network <cidr>', 'the pod network, e.g. 10.244.0.0/16')
+    .option('--out <file>', "write flannel's net-conf.json to FILE instead of etcd")
+    .option('--net-config-path <file>', 'take the config from this net-conf.json instead of the flags')
+    .option('--network <cidr>', 'the pod network, e.g. 10.244.0.0/16')
     .option('--subnet-len <n>', 'prefix length of each node subnet (flannel default: 24)')
     .option('--subnet-min <ip>', 'first subnet to lease')
     .option('--subnet-max <ip>', 'last subnet to lease')
-    .addOption(new Option('--backend <type>', 'encapsulation').choices(BACKEND_NAMES).default('vxlan'))
+    .addOption(new Option('--backend <type>', 'backend').choices(ANY_BACKEND_NAMES).default('vxlan'))
+    .option('--direct-routing', 'vxlan: DirectRouting, host-gw routes to nodes on the same subnet')
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
     .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--overwrite', 'replace a different existing config')
     .action(async (flags: InitFlags) => {
       try {
-        const { initNetworkConfig } = await import('../control/network-init.js');
-        const r = await initNetworkConfig({
-          endpoints: parseEndpoints(flags.etcdEndpoints),
-          prefix: flags.etcdPrefix,
-          network: flags.network,
+        if (!flags.out && !flags.etcdEndpoints) throw new ConfigError('give --etcd-endpoints URLS or --out FILE');
+        if (!flags.network && !flags.netConfigPath)
+          throw new ConfigError('give --network CIDR or --net-config-path FILE');
+        const text = flags.netConfigPath ? loadNetConf(flags.netConfigPath).text : undefined;
+        const input = {
+          network: flags.network ?? '',
           subnetLen: optInt('subnet-len', flags.subnetLen, 1, 30),
           subnetMin: flags.subnetMin ? parseIpv4(flags.subnetMin) : undefined,
           subnetMax: flags.subnetMax ? parseIpv4(flags.subnetMax) : undefined,
           backend: flags.backend,
           vni: optInt('vni', flags.vni, 0, 0xffffff),
           port: optInt('port', flags.port, 1, 65535),
+          directRouting: flags.directRouting,
+        };
+        if (flags.out) {
+          const json = text ?? formatNetworkConfig({ ...input, network: networkFlag(input.network) });
+          fs.writeFileSync(flags.out, `${JSON.stringify(JSON.parse(json), null, 2)}\n`);
+          process.stdout.write(`wrote ${flags.out}\n`);
+          process.exit(0);
+        }
+        const { initNetworkConfig } = await import('../control/network-init.js');
+        const r = await initNetworkConfig({
+          endpoints: parseEndpoints(flags.etcdEndpoints!),
+          prefix: flags.etcdPrefix,
+          ...input,
+          text,
           overwrite: flags.overwrite ?? false,
         });
         process.stdout.write(`${r.created ? 'wrote' : 'unchanged'} ${r.key} = ${r.value}\n`);
@@ -65,4 +92,12 @@ export function registerNetworkCommand(program: Command): void {
         fail(err);
       }
     });
+}
+
+function networkFlag(text: string): Cidr {
+  try {
+    return Cidr.parse(text, { strict: true });
+  } catch (err) {
+    throw new ConfigError(`--network ${text}: ${(err as Error).message}`);
+  }
 }

@@ -8,11 +8,23 @@ import { Command, Option } from 'commander';
 import YAML from 'yaml';
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { parseMac } from '../addr/mac.js';
-import { BACKEND_NAMES, isWgKeyText, perBackendText, type BackendName } from '../backend/table.js';
+import {
+  ANY_BACKEND_NAMES,
+  isRoutedBackendName,
+  isWgKeyText,
+  perBackendText,
+  type AnyBackendName,
+} from '../backend/table.js';
 import { defaultBackend } from '../control/membership.js';
+import { loadNetConf, type NetConf } from '../control/net-conf.js';
 import { wgKeySource } from '../node/wg-key.js';
 import { WG_TIMINGS, type WgTimings } from '../wireguard/constants.js';
 import { startNode } from '../node/agent.js';
+import { startMembership } from '../node/membership-start.js';
+import { startRoutedNode } from '../node/routed-agent.js';
+import { startHealthz } from '../node/healthz.js';
+import type { Membership } from '../control/membership.js';
+import type { Logger } from '../util/logger.js';
 import { buildMembership, type MembershipSource } from '../node/build-membership.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
 import { parseMetricsAddr } from '../node/metrics.js';
@@ -24,6 +36,7 @@ import { fail } from './exit.js';
 import { CAP_NET_ADMIN, requireCapabilities } from './privileges.js';
 import { addImpairFlags, startupImpairment } from './impair-flags.js';
 import { parsePeerFlag } from './peer-flag.js';
+import { flanneldEnv } from './node-env.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
@@ -37,6 +50,7 @@ export interface NodeFlags {
   publicIp?: string;
   subnet?: string;
   network?: string;
+  netConfigPath?: string;
   backend: string;
   port?: string;
   vni?: string;
@@ -49,6 +63,9 @@ export interface NodeFlags {
   stateDir: string;
   underlay: string;
   antiSpoof: boolean;
+  decrementTtl?: boolean;
+  ipMasq?: boolean;
+  ipMasqFullyRandomDisable?: boolean;
   tunOffload?: boolean;
   capture?: string;
   pcapDir?: string;
@@ -57,6 +74,8 @@ export interface NodeFlags {
   captureFilter?: string;
   seed?: string;
   metricsAddr?: string;
+  healthzIp: string;
+  healthzPort: string;
   logLevel: string;
   logFormat?: string;
   wgPrivateKey?: string;
@@ -79,7 +98,11 @@ export function registerNodeCommand(program: Command): void {
     .option('--public-ip <ip>', 'underlay address of this node (and, with --peer, of the UDP socket)')
     .option('--subnet <cidr>', "this node's pod subnet, e.g. 10.244.1.0/24 (with --peer)")
     .option('--network <cidr>', 'the whole pod network, e.g. 10.244.0.0/16 (with --peer)')
-    .addOption(new Option('--backend <type>', 'encapsulation (with --peer)').choices(BACKEND_NAMES).default('vxlan'))
+    .option(
+      '--net-config-path <file>',
+      "flannel's net-conf.json: Network, SubnetLen, SubnetMin/Max, Backend (with --peer, instead of --network/--backend)",
+    )
+    .addOption(new Option('--backend <type>', 'backend (with --peer)').choices(ANY_BACKEND_NAMES).default('vxlan'))
     .option('--port <port>', `UDP port (default ${perBackendText((b) => b.defaultPort)})`)
     .option('--vni <vni>', 'VXLAN network identifier (default 1)')
     .option('--vtep-mac <mac>', "this node's VTEP MAC (vxlan; default random)")
@@ -109,6 +132,12 @@ export function registerNodeCommand(program: Command): void {
     .option('--state-dir <dir>', 'directory for the control socket', DEFAULT_STATE_DIR)
     .addOption(new Option('--underlay <impl>', 'UDP implementation').choices(['native', 'dgram']).default('native'))
     .option('--no-anti-spoof', "accept inner sources outside the sending peer's subnet")
+    .option('--ip-masq', "masquerade pods' traffic to destinations outside the network (flannel's nftables rules)")
+    .option('--ip-masq-fully-random-disable', 'with --ip-masq: masquerade without fully-random port mapping')
+    .option(
+      '--decrement-ttl',
+      "decrement the inner TTL in the data path too: one router hop more than flannel's (default: as flannel, the kernel's hops only)",
+    )
     .option(
       '--no-tun-offload',
       'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)',
@@ -119,6 +148,8 @@ export function registerNodeCommand(program: Command): void {
     .option('--capture-max-mb <mb>', 'rotate capture files at this size')
     .option('--capture-filter <expr>', 'capture filter: host A, net CIDR, proto icmp|tcp|udp, port N, joined by and')
     .option('--seed <n>', 'seed for impairment randomness (default random)')
+    .option('--healthz-ip <ip>', 'the address the healthz server listens on', '0.0.0.0')
+    .option('--healthz-port <port>', 'serve /healthz and /readyz on this port (0: off)', '0')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9100)')
     .addOption(
       new Option('--log-level <level>', 'log level')
@@ -131,7 +162,7 @@ export function registerNodeCommand(program: Command): void {
   addImpairFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
-      await runNode(mergeConfigFile(flags, command));
+      await runNode(mergeConfigFile(flanneldEnv(flags, command), command));
     } catch (err) {
       fail(err);
     }
@@ -190,12 +221,15 @@ function membershipSource(flags: NodeFlags): MembershipSource {
       subnetEnvPath: flags.subnetFile,
     };
   }
-  if (!flags.publicIp || !flags.subnet || !flags.network) {
+  const netConf = flags.netConfigPath ? loadNetConf(flags.netConfigPath) : undefined;
+  if (!flags.publicIp || !flags.subnet || (!flags.network && !netConf)) {
     throw new ConfigError(
-      'give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network (with --peer for each other node)',
+      'give --cluster FILE, --etcd-endpoints URLS, or --public-ip, --subnet and --network or --net-config-path ' +
+        '(with --peer for each other node)',
     );
   }
-  const type = flags.backend as BackendName;
+  if (netConf) return netConfSource(flags, netConf);
+  const type = flags.backend as AnyBackendName;
   const backend = defaultBackend(type);
   backend.port = intFlag('port', flags.port, 1, 65535) ?? backend.port;
   if (type === 'vxlan') backend.vni = intFlag('vni', flags.vni, 0, 0xffffff) ?? backend.vni;
@@ -209,11 +243,28 @@ function membershipSource(flags: NodeFlags): MembershipSource {
   backend.persistentKeepaliveS = intFlag('persistent-keepalive', flags.persistentKeepalive, 0, 65535);
   return {
     kind: 'peers',
-    network: Cidr.parse(flags.network, { strict: true }),
+    network: Cidr.parse(flags.network!, { strict: true }),
     subnet: Cidr.parse(flags.subnet, { strict: true }),
     publicIp: parseIpv4(flags.publicIp),
     backend,
     vtepMac: type === 'vxlan' && flags.vtepMac ? parseMac(flags.vtepMac) : undefined,
+    peers: flags.peer.map(parsePeerFlag),
+  };
+}
+
+/** --public-ip/--subnet/--peer with the network and backend of flannel's net-conf.json. */
+function netConfSource(flags: NodeFlags, netConf: NetConf): MembershipSource {
+  const { network, backend } = netConf.config;
+  if (flags.network && !Cidr.parse(flags.network).equals(network))
+    throw new ConfigError(`--network ${flags.network} differs from ${flags.netConfigPath}'s Network ${network}`);
+  for (const note of netConf.notes) process.stderr.write(`${flags.netConfigPath}: ${note}\n`);
+  return {
+    kind: 'peers',
+    network,
+    subnet: Cidr.parse(flags.subnet!, { strict: true }),
+    publicIp: parseIpv4(flags.publicIp!),
+    backend,
+    vtepMac: backend.type === 'vxlan' && flags.vtepMac ? parseMac(flags.vtepMac) : undefined,
     peers: flags.peer.map(parsePeerFlag),
   };
 }
@@ -259,29 +310,64 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const metricsAddr = flags.metricsAddr === undefined ? undefined : parseMetricsAddr(flags.metricsAddr);
   requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
 
-  const node = await startNode({
-    name: flags.name,
-    membership,
-    tunName: flags.tun,
-    mtu: intFlag('mtu', flags.mtu, 576, 65535),
-    underlayMtu: intFlag('underlay-mtu', flags.underlayMtu, 576, 65535),
-    stateDir: flags.stateDir,
-    subnetFile: flags.subnetFile,
-    underlayKind: flags.underlay as 'native' | 'dgram',
-    antiSpoof: flags.antiSpoof,
-    tunOffload: flags.tunOffload ?? true,
-    metricsAddr,
-    capture,
-    logger: log,
-    clock: realClock,
-    rng: seed === undefined ? randomRng() : seededRng(seed),
-    wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : shortRekey(rekeyAfter) },
+  const ipMasq = flags.ipMasq ? { fullyRandomDisable: flags.ipMasqFullyRandomDisable ?? false } : undefined;
+  const healthzPort = intFlag('healthz-port', flags.healthzPort, 0, 65535) ?? 0;
+  const healthz = healthzPort > 0 ? await startHealthz({ ip: flags.healthzIp, port: healthzPort }) : undefined;
+  if (healthz) log.info({ address: `${flags.healthzIp}:${healthzPort}` }, 'Start healthz server');
+  // SIGINT/SIGTERM while waiting for the lease (etcd unreachable): stop waiting and exit 0
+  let stopRequested = false;
+  const earlyStop = (): void => {
+    stopRequested = true;
+    void membership.stop().finally(() => process.exit(0));
+  };
+  process.once('SIGINT', earlyStop).once('SIGTERM', earlyStop);
+  const started = await startMembership(membership).catch((err: unknown) => {
+    if (stopRequested) return new Promise<never>(() => {}); // exiting
+    throw err;
   });
+  process.off('SIGINT', earlyStop).off('SIGTERM', earlyStop);
+  if (isRoutedBackendName(started.lease.backend.type)) {
+    const routed = await startRoutedNode(
+      { name: flags.name, stateDir: flags.stateDir, subnetFile: flags.subnetFile, ipMasq, logger: log },
+      started,
+    );
+    healthz?.setReady();
+    stopOnSignals(log, () => routed.stop(), routed.membership);
+    return;
+  }
+  const node = await startNode(
+    {
+      name: flags.name,
+      membership,
+      tunName: flags.tun,
+      mtu: intFlag('mtu', flags.mtu, 576, 65535),
+      underlayMtu: intFlag('underlay-mtu', flags.underlayMtu, 576, 65535),
+      stateDir: flags.stateDir,
+      subnetFile: flags.subnetFile,
+      underlayKind: flags.underlay as 'native' | 'dgram',
+      antiSpoof: flags.antiSpoof,
+      decrementTtl: flags.decrementTtl ?? false,
+      ipMasq,
+      tunOffload: flags.tunOffload ?? true,
+      metricsAddr,
+      capture,
+      logger: log,
+      clock: realClock,
+      rng: seed === undefined ? randomRng() : seededRng(seed),
+      wireguard: { keys: wgKeys, timings: rekeyAfter === undefined ? undefined : shortRekey(rekeyAfter) },
+    },
+    started,
+  );
   if (impairment) node.impairments.setDefault(impairment);
+  healthz?.setReady();
+  stopOnSignals(log, () => node.stop(), node.membership);
+}
 
+/** SIGINT/SIGTERM stop the node and exit 0; SIGHUP re-reads the cluster file. */
+function stopOnSignals(log: Logger, stopNode: () => Promise<void>, membership: Membership): void {
   const stop = (signal: string): void => {
     log.info({ signal }, 'stopping');
-    node.stop().then(
+    stopNode().then(
       () => process.exit(0),
       (err) => fail(err),
     );
@@ -289,7 +375,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => {
-    const m = node.membership as { reload?: () => boolean };
+    const m = membership as { reload?: () => boolean };
     if (m.reload) log.info({ applied: m.reload() }, 'SIGHUP: cluster file re-read');
   });
 }

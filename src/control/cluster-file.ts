@@ -6,7 +6,8 @@
 // node computes the same value without coordination.
 //
 //   network: 10.244.0.0/16
-//   backend: { type: vxlan, vni: 1, port: 8472 }     # or { type: udp, port: 8285 }; default vxlan
+//   backend: { type: vxlan, vni: 1, port: 8472 }     # or { type: udp, port: 8285 }, { type: host-gw }, vxlan with
+//                                                     # directRouting: true; default vxlan
 //   nodes:
 //     - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24, vtepMac: 0e:00:00:00:01:01 }
 import { createHash } from 'node:crypto';
@@ -14,7 +15,7 @@ import fs from 'node:fs';
 import { isMap, isScalar, isSeq, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
-import { backendFacts, backendNamesText, isBackendName, isWgKeyText, needsVtepMac } from '../backend/table.js';
+import { anyBackendFacts, anyBackendNamesText, isAnyBackendName, isWgKeyText, needsVtepMac } from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 import { parseYamlSource } from '../util/yaml-source.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
@@ -39,7 +40,7 @@ export interface ClusterConfig {
 
 const TOP_KEYS = new Set(['network', 'backend', 'nodes']);
 const NODE_KEYS = new Set(['name', 'publicIp', 'subnet', 'vtepMac', 'publicKey']);
-const BACKEND_KEYS = new Set(['type', 'vni', 'port', 'psk', 'persistentKeepalive']);
+const BACKEND_KEYS = new Set(['type', 'vni', 'port', 'psk', 'persistentKeepalive', 'directRouting']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function loadClusterFile(path: string): ClusterConfig {
@@ -102,15 +103,24 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     checkKeys(node, BACKEND_KEYS, 'backend.');
     const typeNode = field(node, 'type');
     const type = scalarText(typeNode, 'backend.type', node).toLowerCase();
-    if (!isBackendName(type)) return fail(typeNode, `unknown backend.type "${type}" (expected ${backendNamesText()})`);
+    if (!isAnyBackendName(type))
+      return fail(typeNode, `unknown backend.type "${type}" (expected ${anyBackendNamesText()})`);
     const out = defaultBackend(type);
     const vniNode = field(node, 'vni');
     if (vniNode !== undefined) {
-      if (backendFacts(type).defaultVni === null) fail(vniNode, 'backend.vni applies to the vxlan backend only');
+      if (anyBackendFacts(type).defaultVni === null) fail(vniNode, 'backend.vni applies to the vxlan backend only');
       out.vni = integer(vniNode, 'backend.vni', 0, 0xffffff);
     }
     const portNode = field(node, 'port');
+    if (portNode !== undefined && type === 'host-gw') fail(portNode, 'backend.port: host-gw has no port');
     if (portNode !== undefined) out.port = integer(portNode, 'backend.port', 1, 65535);
+    const directNode = field(node, 'directRouting');
+    if (directNode !== undefined) {
+      if (type !== 'vxlan') fail(directNode, 'backend.directRouting applies to the vxlan backend only');
+      const v = isScalar(directNode) ? directNode.value : undefined;
+      if (typeof v !== 'boolean') fail(directNode, 'backend.directRouting must be true or false');
+      out.directRouting = v as boolean;
+    }
     const pskNode = field(node, 'psk');
     const keepaliveNode = field(node, 'persistentKeepalive');
     if ((pskNode !== undefined || keepaliveNode !== undefined) && type !== 'wireguard') {
@@ -186,7 +196,7 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
       if ((mac[0] & 1) === 1 || mac.every((b) => b === 0))
         fail(macNode, `${at}.vtepMac ${formatMac(mac)} must be a unicast, non-zero MAC`);
     }
-    if (needsVtepMac(backendFacts(backend.type))) {
+    if (needsVtepMac(anyBackendFacts(backend.type))) {
       node.vtepMac = mac ?? deriveVtepMac(name);
       const key = formatMac(node.vtepMac);
       if (byMac.has(key)) fail(macNode ?? itemNode, `${at}.vtepMac ${key} duplicates nodes[${byMac.get(key)}]`);

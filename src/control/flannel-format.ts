@@ -11,12 +11,13 @@
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
 import {
+  anyBackendFacts,
+  anyBackendNamesText,
   backendFacts,
-  backendNamesText,
-  isBackendName,
+  isAnyBackendName,
   needsVtepMac,
+  type AnyBackendName,
   type BackendFacts,
-  type BackendName,
   type LeaseDataField,
   isWgKeyText,
 } from '../backend/table.js';
@@ -40,9 +41,10 @@ export interface NetworkConfigInput {
   subnetLen?: number;
   subnetMin?: Ipv4;
   subnetMax?: Ipv4;
-  backend: BackendName;
+  backend: AnyBackendName;
   vni?: number;
   port?: number;
+  directRouting?: boolean;
 }
 
 /** Parses and checks the <prefix>/config value, filling flannel's defaults. Throws ConfigError. */
@@ -106,22 +108,59 @@ function parseBackend(value: unknown, bad: (why: string) => never): BackendConfi
   const typeText = value.Type === undefined ? 'udp' : value.Type;
   if (typeof typeText !== 'string') return bad('Backend.Type must be a string');
   const type = typeText.toLowerCase();
-  if (!isBackendName(type)) return bad(`backend type "${typeText}" is not supported (${backendNamesText()})`);
+  if (!isAnyBackendName(type)) return bad(`Backend.Type "${typeText}" is not supported (${anyBackendNamesText()})`);
   const out = defaultBackend(type);
-  if (backendFacts(type).defaultVni !== null) {
+  if (type === 'wireguard') return parseWireguardBackend(value, out, bad);
+  if (type === 'host-gw') return out; // flannel's host-gw reads no options
+  if (anyBackendFacts(type).defaultVni !== null) {
     const vni = optionalInt(value.VNI, 'Backend.VNI', bad);
     if (vni !== undefined) {
       if (vni < 0 || vni > 0xffffff) bad(`Backend.VNI ${vni} is out of range 0..16777215`);
       out.vni = vni;
     }
   }
-  if (type === 'wireguard') return parseWireguardBackend(value, out, bad);
   const port = optionalInt(value.Port, 'Backend.Port', bad);
   if (port !== undefined && port !== 0) {
     if (port < 1 || port > 65535) bad(`Backend.Port ${port} is out of range 1..65535`);
     out.port = port;
   }
+  if (type === 'vxlan') parseVxlanOptions(value, out, bad);
   return out;
+}
+
+/**
+ * flannel's vxlan options beyond VNI/Port (pkg/backend/vxlan VXLANConfig): DirectRouting and MTU are
+ * honoured; GBP (Group Based Policy extension) is refused, flannelette does not write it; Learning
+ * (the kernel device's MAC learning) has no meaning without a kernel device and is ignored, which
+ * `learningIgnored` reports so the agent can say so.
+ */
+function parseVxlanOptions(value: Record<string, unknown>, out: BackendConfig, bad: (why: string) => never): void {
+  const flag = (key: string): boolean | undefined => {
+    const v = value[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') return bad(`Backend.${key} must be true or false`);
+    return v;
+  };
+  if (flag('GBP') === true)
+    bad('Backend.GBP: the VXLAN Group Based Policy extension is not supported by flannelette (drop it or set false)');
+  const direct = flag('DirectRouting');
+  if (direct !== undefined) out.directRouting = direct;
+  flag('Learning');
+  const mtu = optionalInt(value.MTU, 'Backend.MTU', bad);
+  if (mtu !== undefined && mtu !== 0) {
+    if (mtu < 576 || mtu > 65535) bad(`Backend.MTU ${mtu} is out of range 576..65535`);
+    out.mtu = mtu;
+  }
+}
+
+/** flannel's vxlan Learning was set: flannelette has no kernel device whose learning it could switch. */
+export function learningIgnored(configText: string): boolean {
+  try {
+    const raw = JSON.parse(configText) as { Backend?: { Learning?: unknown } };
+    return raw.Backend?.Learning === true;
+  } catch {
+    return false;
+  }
 }
 
 /** flannel's wireguard options: ListenPort, PSK (base64, 32 bytes), PersistentKeepaliveInterval (s). */
@@ -157,9 +196,15 @@ export function formatNetworkConfig(input: NetworkConfigInput): string {
   if (input.subnetMax !== undefined) obj.SubnetMax = formatIpv4(input.subnetMax);
   const backend: Record<string, unknown> = { Type: input.backend };
   const defaults = defaultBackend(input.backend);
-  if (backendFacts(input.backend).defaultVni !== null) backend.VNI = input.vni ?? defaults.vni;
+  if (anyBackendFacts(input.backend).defaultVni !== null) backend.VNI = input.vni ?? defaults.vni;
   else if (input.vni !== undefined) throw new ConfigError('a VNI applies to the vxlan backend only');
-  backend[input.backend === 'wireguard' ? 'ListenPort' : 'Port'] = input.port ?? defaults.port;
+  if (input.backend === 'host-gw') {
+    if (input.port !== undefined) throw new ConfigError('the host-gw backend has no port');
+  } else backend[input.backend === 'wireguard' ? 'ListenPort' : 'Port'] = input.port ?? defaults.port;
+  if (input.directRouting !== undefined) {
+    if (input.backend !== 'vxlan') throw new ConfigError('DirectRouting applies to the vxlan backend only');
+    backend.DirectRouting = input.directRouting;
+  }
   obj.Backend = backend;
   const text = JSON.stringify(obj);
   parseNetworkConfig(text);
@@ -207,7 +252,7 @@ export interface LeaseAttrs {
 export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
   const obj: Record<string, unknown> = { PublicIP: formatIpv4(attrs.publicIp), PublicIPv6: null };
   if (attrs.backendType !== '') obj.BackendType = attrs.backendType;
-  const facts = isBackendName(attrs.backendType) ? backendFacts(attrs.backendType) : undefined;
+  const facts = isAnyBackendName(attrs.backendType) ? anyBackendFacts(attrs.backendType) : undefined;
   const data: Record<string, unknown> = {};
   let any = false;
   // The table's order is flannel's struct field order (vxlan: VNI, then VtepMAC).
@@ -253,8 +298,8 @@ export function decodeLeaseAttrs(text: string): Decoded<LeaseAttrs> {
   if (raw.BackendType !== undefined && typeof raw.BackendType !== 'string')
     return { ok: false, reason: 'lease BackendType is not a string' };
   const attrs: LeaseAttrs = { publicIp, backendType: (raw.BackendType ?? '').toLowerCase() };
-  if (!isBackendName(attrs.backendType)) return { ok: true, value: attrs };
-  const problem = decodeBackendData(backendFacts(attrs.backendType), raw.BackendData, attrs);
+  if (!isAnyBackendName(attrs.backendType)) return { ok: true, value: attrs };
+  const problem = decodeBackendData(anyBackendFacts(attrs.backendType), raw.BackendData, attrs);
   return problem === undefined ? { ok: true, value: attrs } : { ok: false, reason: problem };
 }
 
@@ -298,7 +343,7 @@ export function decodeBackendData(facts: BackendFacts, data: unknown, attrs: Lea
 }
 
 /** A peer from a decoded lease, if its backend matches ours. */
-export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: BackendName): Decoded<PeerInfo> {
+export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: AnyBackendName): Decoded<PeerInfo> {
   if (attrs.backendType !== backend) {
     return {
       ok: false,
@@ -306,7 +351,7 @@ export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: BackendNam
     };
   }
   const peer: PeerInfo = { subnet, publicIp: attrs.publicIp };
-  if (needsVtepMac(backendFacts(backend))) peer.vtepMac = attrs.vtepMac;
+  if (needsVtepMac(anyBackendFacts(backend))) peer.vtepMac = attrs.vtepMac;
   if (attrs.publicKey !== undefined) peer.publicKey = Buffer.from(attrs.publicKey, 'base64');
   return { ok: true, value: peer };
 }

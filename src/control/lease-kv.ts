@@ -4,7 +4,7 @@
 // never throws.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import { decodeLeaseAttrs, leaseToPeer, parseSubnetKey } from './flannel-format.js';
-import type { BackendName } from '../backend/table.js';
+import type { AnyBackendName } from '../backend/table.js';
 import type { PeerInfo } from './membership.js';
 import type { SubnetKv } from './subnet-registry.js';
 
@@ -29,7 +29,7 @@ export interface LeaseKvContext {
   /** Our subnet, once we hold a lease. */
   own?: Cidr;
   publicIp: Ipv4;
-  backend: BackendName;
+  backend: AnyBackendName;
 }
 
 export function classifyLeaseKv(kv: SubnetKv, ctx: LeaseKvContext): LeaseKv {

@@ -8,7 +8,7 @@
 // Nothing here throws.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
-import { backendFacts, type BackendName } from '../backend/table.js';
+import { anyBackendFacts, type AnyBackendName } from '../backend/table.js';
 
 export interface PeerInfo {
   /** Node name (static file); etcd leases carry no name. */
@@ -27,11 +27,15 @@ export type MembershipEvent =
   | { type: 'peer-updated'; peer: PeerInfo };
 
 export interface BackendConfig {
-  type: BackendName;
+  type: AnyBackendName;
   /** VXLAN network identifier (vxlan only; 0 for udp). */
   vni: number;
-  /** UDP port every node listens on (wireguard: flannel's ListenPort). */
+  /** UDP port every node listens on (wireguard: flannel's ListenPort); 0 for host-gw (no port). */
   port: number;
+  /** vxlan: route peers on the same L2 segment directly (host-gw style), flannel's DirectRouting. */
+  directRouting?: boolean;
+  /** vxlan: flannel's Backend.MTU (the TUN MTU), when the network config sets one. */
+  mtu?: number;
   /** wireguard: the pre-shared key every pair of nodes mixes in (flannel's Backend.PSK), 32 bytes. */
   psk?: Buffer;
   /** wireguard: seconds between keepalives to each peer; 0 or absent for none. */
@@ -75,9 +79,9 @@ export interface Membership {
 }
 
 /** A backend's configuration when nothing is given: its default VNI (0 when it has none) and port. */
-export function defaultBackend(type: BackendName): BackendConfig {
-  const facts = backendFacts(type);
-  return { type, vni: facts.defaultVni ?? 0, port: facts.defaultPort };
+export function defaultBackend(type: AnyBackendName): BackendConfig {
+  const facts = anyBackendFacts(type);
+  return { type, vni: facts.defaultVni ?? 0, port: facts.encapsulation === 'udp' ? facts.defaultPort : 0 };
 }
 
 export function samePeer(a: PeerInfo, b: PeerInfo): boolean {

@@ -43,11 +43,24 @@ export async function writeNetworkConfig(
 ): Promise<InitNetworkResult> {
   const network = typeof opts.network === 'string' ? parseCidrOption(opts.network) : opts.network;
   const { overwrite, ...input } = opts;
-  const value = formatNetworkConfig({ ...input, network });
-  const config = parseNetworkConfig(value);
+  return storeNetworkConfig(reg, formatNetworkConfig({ ...input, network }), overwrite ?? false, where);
+}
+
+/**
+ * Writes a net-conf.json text as it is (compacted) as the network config: flannel's etcd config and
+ * net-conf.json are the same JSON. Throws ConfigError (naming the key) when flannel would refuse it.
+ */
+export async function storeNetworkConfig(
+  reg: SubnetRegistry,
+  text: string,
+  overwrite: boolean,
+  where = 'etcd',
+): Promise<InitNetworkResult> {
+  const config = parseNetworkConfig(text);
+  const value = JSON.stringify(JSON.parse(text) as unknown);
   let result: { created: boolean; stored: string };
   try {
-    result = await reg.createConfig(value, overwrite ?? false);
+    result = await reg.createConfig(value, overwrite);
   } catch (err) {
     throw new DeviceError(`cannot write ${reg.configKey} to ${where}: ${oneLine(err)}`, { cause: err });
   }
@@ -59,12 +72,14 @@ export async function writeNetworkConfig(
   return { key: reg.configKey, value, config, created: result.created };
 }
 
-/** Writes the network config to the etcd at `endpoints`. */
-export async function initNetworkConfig(opts: InitNetworkOptions): Promise<InitNetworkResult> {
-  const { endpoints, prefix, requestTimeoutMs, ...config } = opts;
+/** Writes the network config (from options, or a net-conf.json's `text`) to the etcd at `endpoints`. */
+export async function initNetworkConfig(opts: InitNetworkOptions & { text?: string }): Promise<InitNetworkResult> {
+  const { endpoints, prefix, requestTimeoutMs, text, ...config } = opts;
   const reg = new EtcdRegistry({ endpoints, prefix, requestTimeoutMs });
+  const where = `etcd at ${endpoints.join(',')}`;
   try {
-    return await writeNetworkConfig(reg, config, `etcd at ${endpoints.join(',')}`);
+    if (text !== undefined) return await storeNetworkConfig(reg, text, config.overwrite ?? false, where);
+    return await writeNetworkConfig(reg, config, where);
   } finally {
     reg.close();
   }

@@ -32,6 +32,8 @@ export interface AgentArgs {
   logLevel?: string;
   /** Where the agent writes flannel's subnet.env (read by the flannel CNI plugin). */
   subnetFile?: string;
+  /** flanneld's --ip-masq. */
+  ipMasq?: boolean;
 }
 
 export function agentArgs(a: AgentArgs): string[] {
@@ -45,6 +47,7 @@ export function agentArgs(a: AgentArgs): string[] {
     '--log-level',
     a.logLevel ?? 'info',
   ];
+  if (a.ipMasq) args.push('--ip-masq');
   if (a.capture.length > 0 && a.pcapDir) args.push('--capture', a.capture.join(','), '--pcap-dir', a.pcapDir);
   if (a.subnetFile) args.push('--subnet-file', a.subnetFile);
   return args;

@@ -2,14 +2,16 @@
 // node agent reads with `flannelette node --cluster FILE`), one flow mapping per node. All values
 // are validated names, addresses, numbers and base64 keys, so no YAML quoting is needed. For the
 // wireguard backend `publicKeys` gives each node's public key (base64). Pure; never throws.
-import { backendFacts, needsVtepMac } from '../backend/table.js';
+import { anyBackendFacts, needsVtepMac } from '../backend/table.js';
 import type { LabTopology } from './topology.js';
 
 export function clusterFileText(t: LabTopology, publicKeys: ReadonlyMap<string, string> = new Map()): string {
   const b = t.backend;
-  const facts = backendFacts(b.type);
+  const facts = anyBackendFacts(b.type);
   const vni = facts.defaultVni === null ? '' : `, vni: ${b.vni}`;
-  const backend = `{ type: ${b.type}${vni}, port: ${b.port} }`;
+  const port = facts.encapsulation === 'udp' ? `, port: ${b.port}` : '';
+  const direct = b.directRouting === undefined ? '' : `, directRouting: ${b.directRouting}`;
+  const backend = `{ type: ${b.type}${vni}${port}${direct} }`;
   const nodes = t.nodes.map((n) => {
     const mac = needsVtepMac(facts) ? `, vtepMac: ${n.vtepMac}` : '';
     const key = publicKeys.has(n.name) ? `, publicKey: ${publicKeys.get(n.name)}` : '';

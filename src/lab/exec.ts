@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import { netnsArgv, runInteractive } from '../sys/run.js';
 import { ConfigError } from '../util/errors.js';
-import { containerEnv, nodeEnv } from './env.js';
+import { containerEnv, LAB_ENV, nodeEnv } from './env.js';
+import { INTERNET, internetNetns } from './internet.js';
 import { containerLogFile, labPaths, labRoot, nodeLogFile, type LabState } from './state.js';
 
 export interface ExecTarget {
@@ -26,6 +27,8 @@ export function findTarget(state: LabState, name: string, container?: string): E
       );
     return { kind: 'pod', name, netns: pod.netns, env: containerEnv(t.name, pod, c.name) };
   }
+  if (name === INTERNET && !t.nodes.some((n) => n.name === name))
+    return { kind: 'node', name, netns: internetNetns(t.name), env: { [LAB_ENV]: t.name } };
   const node = t.nodes.find((n) => n.name === name);
   if (node) {
     if (container !== undefined) throw new ConfigError(`${name} is a node; -c only applies to pods`);

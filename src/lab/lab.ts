@@ -11,7 +11,6 @@
 // (an ip command or a process failed); an abort rejects with the signal's reason.
 import fs from 'node:fs';
 import path from 'node:path';
-import { backendFacts } from '../backend/table.js';
 import { generateKeys } from '../wireguard/crypto.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { packageRoot } from '../sys/package-root.js';
@@ -19,6 +18,7 @@ import { ipBatch } from '../sys/run.js';
 import { sleep } from '../util/clock.js';
 import { rpcCall } from '../util/rpc.js';
 import { agentArgs, agentCommand, programCommand, waitForAgent } from './agent.js';
+import { createInternet } from './internet.js';
 import { clusterFileText } from './cluster-file.js';
 import { nodeBatch, podBatch } from './ip-batches.js';
 import { containerEnv, LAB_ENV, nodeEnv } from './env.js';
@@ -120,7 +120,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     fs.writeFileSync(paths.topology, opts.topologyText ?? JSON.stringify(t, null, 2));
     fs.writeFileSync(
       paths.cluster,
-      clusterFileText(t, backendFacts(t.backend.type).encrypted ? writeNodeKeys(t, paths.runDir) : undefined),
+      clusterFileText(t, t.backend.type === 'wireguard' ? writeNodeKeys(t, paths.runDir) : undefined),
     );
     writeState(state, root);
     const check = (): void => opts.signal?.throwIfAborted();
@@ -157,6 +157,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       t.underlayNetns,
       t.nodes.flatMap((n) => [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]),
     );
+    await createInternet(t, programCommand(pkgRoot), paths.logDir);
     let attached = 0;
     await mapLimit(t.pods, 4, async (p) => {
       await ipBatch(p.netns, podBatch(t, p));
@@ -176,6 +177,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
           capture: capture.get(n.name) ?? [],
           pcapDir,
           logLevel: opts.logLevel,
+          ipMasq: t.ipMasq,
         });
         state.nodePids[n.name] = spawnInNetns(
           n.netns,

@@ -97,6 +97,7 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
       pcapDir: o.pcapDir,
       logLevel: o.logLevel,
       subnetFile: nodeSubnetFile(lp, n.name),
+      ipMasq: t.ipMasq,
     });
     children.push({
       name: `agent/${n.name}`,

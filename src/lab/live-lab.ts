@@ -14,7 +14,8 @@ import { ConfigError, DeviceError } from '../util/errors.js';
 import { rpcCall } from '../util/rpc.js';
 import type { KubeList, Node, Pod } from '../k8s/types.js';
 import { packageRoot } from '../sys/package-root.js';
-import { waitForAgent } from './agent.js';
+import { programCommand, waitForAgent } from './agent.js';
+import { createInternet } from './internet.js';
 import { clusterFileText } from './cluster-file.js';
 import { builtinWiringNotice, missingCniPlugins } from './cni-files.js';
 import { apiAnswers, KubeClient } from './kube-client.js';
@@ -237,6 +238,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
       `link set ${UNDERLAY_BRIDGE} up`,
     ]);
     for (const n of t.nodes) await createNodeNetwork(t, n);
+    await createInternet(t, programCommand(), paths.logDir);
     for (const n of t.nodes) writeKubeletConfig(t, n, lp);
     check();
 

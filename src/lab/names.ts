@@ -3,7 +3,7 @@
 // uses to find leftovers), interface names (at most 15 characters, the kernel's IFNAMSIZ - 1), VTEP
 // MACs and Deployment-style replica names (`nginx-<hash>-<5 chars>`). Nothing here throws.
 import { createHash } from 'node:crypto';
-import { backendFacts, type BackendName } from '../backend/table.js';
+import { anyBackendFacts, type AnyBackendName } from '../backend/table.js';
 
 /** Longest interface name Linux accepts. */
 export const IFNAME_MAX = 15;
@@ -58,8 +58,9 @@ export function hostVethName(pod: string, attempt = 0): string {
 }
 
 /** The TUN device the node agent opens for a backend (flannel's names). */
-export function tunDeviceName(backend: BackendName): string {
-  return backendFacts(backend).tunName;
+export function tunDeviceName(backend: AnyBackendName): string {
+  const facts = anyBackendFacts(backend);
+  return facts.encapsulation === 'udp' ? facts.tunName : '-'; // host-gw: no TUN device
 }
 
 /** VTEP MAC of node `index` (0-based): 0e:00:00:HH:LL:01 where HHLL = index + 1. */

@@ -1,13 +1,16 @@
 // The resolved lab topology (what topology.ts makes of a topology file): backend, nodes, pods with their
 // containers, impaired links, control plane timeouts. Only types.
-import type { BackendName } from '../backend/table.js';
+import type { AnyBackendName } from '../backend/table.js';
 export type CapturePoint = 'inner' | 'outer';
 
 export interface LabBackend {
-  type: BackendName;
+  type: AnyBackendName;
   /** VXLAN network identifier (0 for udp). */
   vni: number;
+  /** 0 for host-gw (no port). */
   port: number;
+  /** vxlan: flannel's DirectRouting (peers on the same underlay subnet routed without VXLAN). */
+  directRouting?: boolean;
 }
 
 export interface LabContainer {
@@ -71,6 +74,8 @@ export interface LabTopology {
   nodes: LabNode[];
   pods: LabPod[];
   links: LabLink[];
+  /** flanneld's --ip-masq on every node agent (pods reach the `internet` namespace as their node). */
+  ipMasq?: boolean;
   /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
   nodeMonitorGracePeriod?: number;
   podEvictionTimeout?: number;

@@ -6,7 +6,8 @@
 // Throws ConfigError (one line: `<file>:<line>: <field path> <what is wrong>`) for any problem;
 // nothing else throws. Pure: no I/O besides what the caller passes in.
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
-import { backendFacts, backendNamesText, isBackendName, type BackendName } from '../backend/table.js';
+import { anyBackendFacts, anyBackendNamesText, isAnyBackendName, type AnyBackendName } from '../backend/table.js';
+import { backendFieldProblem, isOptionalBoolean, labBackend, RESERVED_NAMES, TOP_KEYS } from './topology-backend.js';
 import { IMPAIRMENT_FIELDS, parseImpairment } from '../impair/spec.js';
 import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
@@ -84,11 +85,7 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(
-      raw ?? {},
-      [],
-      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', ...TIMEOUT_KEYS],
-    );
+    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -108,14 +105,16 @@ class Validator extends YamlFields {
     if (underlay.prefix > 30) this.fail(['underlay'], 'must have room for nodes (prefix /30 or shorter)');
     if (underlay.overlaps(network)) this.fail(['underlay'], `${underlay} overlaps the pod network ${network}`);
     const mtu = this.int(top, 'mtu', [], 576, 9000) ?? 1500;
-    const podMtu = mtu - backendFacts(backend.type).overhead;
+    const podMtu = mtu - anyBackendFacts(backend.type).overhead;
 
     const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type);
     const pods = this.pods(top['pods'], name, nodes);
     const links = this.links(top['links'], nodes);
 
     this.checkUniqueNetns(name, nodes, pods);
+    if (!isOptionalBoolean(top['ipMasq'])) this.fail(['ipMasq'], 'must be true or false');
     return {
+      ...(top['ipMasq'] === true ? { ipMasq: true } : {}),
       name,
       source,
       network: network.toString(),
@@ -160,19 +159,17 @@ class Validator extends YamlFields {
   }
 
   private backend(value: unknown): LabBackend {
-    if (value === undefined || value === null) return this.backendOf('vxlan', undefined, undefined);
-    const rec = typeof value === 'string' ? { type: value } : this.obj(value, ['backend'], ['type', 'vni', 'port']);
+    if (value === undefined || value === null) return labBackend('vxlan', undefined, undefined, undefined);
+    const keys = ['type', 'vni', 'port', 'directRouting'];
+    const rec = typeof value === 'string' ? { type: value } : this.obj(value, ['backend'], keys);
     const type = this.str(rec, 'type', ['backend'], false) ?? 'vxlan';
-    if (!isBackendName(type)) this.fail(['backend', 'type'], `"${type}" is not a backend (${backendNamesText()})`);
+    if (!isAnyBackendName(type))
+      this.fail(['backend', 'type'], `"${type}" is not a backend (${anyBackendNamesText()})`);
     const vni = this.int(rec, 'vni', ['backend'], 0, 0xffffff);
-    if (backendFacts(type).defaultVni === null && vni !== undefined)
-      this.fail(['backend', 'vni'], 'only applies to the vxlan backend');
-    return this.backendOf(type, vni, this.int(rec, 'port', ['backend'], 1, 65535));
-  }
-
-  private backendOf(type: BackendName, vni: number | undefined, port: number | undefined): LabBackend {
-    const facts = backendFacts(type);
-    return { type, vni: facts.defaultVni === null ? 0 : (vni ?? facts.defaultVni), port: port ?? facts.defaultPort };
+    const why = backendFieldProblem(type, rec);
+    if (why) this.fail(['backend', why.field], why.message);
+    const direct = rec['directRouting'] === undefined ? undefined : rec['directRouting'] === true;
+    return labBackend(type, vni, this.int(rec, 'port', ['backend'], 1, 65535), direct);
   }
 
   private nodes(
@@ -181,7 +178,7 @@ class Validator extends YamlFields {
     network: Cidr,
     subnetLen: number,
     underlay: Cidr,
-    backend: BackendName,
+    backend: AnyBackendName,
   ): LabNode[] {
     const items = this.list(value, ['nodes']);
     if (items.length === 0) this.fail(['nodes'], 'must list at least one node');
@@ -192,7 +189,8 @@ class Validator extends YamlFields {
       const path: Path = ['nodes', i];
       const rec = this.obj(item, path, ['name', 'publicIp', 'subnet', 'capture']);
       const name = this.name(this.str(rec, 'name', path, true), [...path, 'name']);
-      if (name === 'underlay') this.fail([...path, 'name'], '"underlay" is reserved for the lab\'s switch namespace');
+      const reserved = Object.hasOwn(RESERVED_NAMES, name) ? RESERVED_NAMES[name] : undefined;
+      if (reserved) this.fail([...path, 'name'], `"${name}" is reserved for the lab's ${reserved} namespace`);
       if (seen.has(name)) this.fail([...path, 'name'], `"${name}" is a duplicate node name`);
       seen.add(name);
 

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Membership, MembershipEvent, LocalLease } from '../control/membership.js';
 import { writeSubnetEnv } from '../control/subnet-env.js';
+import { isRoutedBackendName } from '../backend/table.js';
 import { BACKENDS, type Backend } from '../dataplane/backends.js';
 import { DataplaneCounters } from '../dataplane/counters.js';
 import { Dataplane } from '../dataplane/dataplane.js';
@@ -28,11 +29,16 @@ import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 import { startRpcServer, type RpcServer } from '../util/rpc.js';
-import { addRoute, configureTun, mtuOfAddress, removeRoute } from './kernel.js';
+import { configureTun, mtuOfAddress } from './kernel.js';
+import { DirectRouteTable, uplinkOf } from './direct-routes.js';
+import { overlayRouteCommands } from './overlay-routes.js';
 import { KernelRouteQueue } from './kernel-routes.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
 import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
+import { UndoStack } from './undo.js';
+import { installIpMasq, removeIpMasq } from './ip-masq.js';
+import { startMembership, type StartedMembership } from './membership-start.js';
 import { openNodeUnderlay, type UnderlayKind } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
 import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
@@ -53,6 +59,14 @@ export interface NodeOptions {
   /** `native` (recvmmsg/sendmmsg addon, default) or `dgram` (node:dgram). */
   underlayKind?: UnderlayKind;
   antiSpoof?: boolean;
+  /**
+   * Decrement the inner TTL in the data path, one router hop more than flannel's (the kernel already
+   * decrements when it routes a pod's packet into the TUN device and again on the far node). Default
+   * false, as flannel; `--decrement-ttl` turns it on.
+   */
+  decrementTtl?: boolean;
+  /** flanneld's --ip-masq: masquerade pod traffic leaving the network (ip-masq.ts, nftables). */
+  ipMasq?: { fullyRandomDisable?: boolean };
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
@@ -80,38 +94,29 @@ export interface RunningNode {
   /** Unix ms. */
   readonly startedAt: number;
   readonly socketPath: string;
+  /** vxlan DirectRouting: the peers routed directly on the uplink (undefined without DirectRouting). */
+  readonly directRoutes?: DirectRouteTable;
   /** What the data path would do with a packet, without sending it. */
   trace(query: TraceQuery): TraceResult;
   stop(): Promise<void>;
 }
 
-/** Runs undo steps in reverse order, never throwing. */
-class UndoStack {
-  private steps: Array<() => Promise<void> | void> = [];
-  push(step: () => Promise<void> | void): void {
-    this.steps.push(step);
-  }
-  async run(): Promise<void> {
-    while (this.steps.length > 0) {
-      try {
-        await this.steps.pop()!();
-      } catch {
-        // best effort: keep undoing the rest
-      }
-    }
-  }
-}
-
-export async function startNode(opts: NodeOptions): Promise<RunningNode> {
+/**
+ * Starts an overlay node. `started`: a membership the caller already started (membership-start.ts),
+ * whose lease names an encapsulating backend; without it, startNode starts opts.membership itself.
+ */
+export async function startNode(opts: NodeOptions, started?: StartedMembership): Promise<RunningNode> {
   const log = opts.logger;
   const undo = new UndoStack();
-  const early: MembershipEvent[] = [];
-  let onEvent: (e: MembershipEvent) => void = (e) => early.push(e);
+  let onEvent: (e: MembershipEvent) => void = () => {};
   try {
     undo.push(() => opts.membership.stop());
-    const lease = await opts.membership.start((e) => onEvent(e));
+    const membership = started ?? (await startMembership(opts.membership));
+    const lease = membership.lease;
     if (!lease.network.covers(lease.subnet))
       throw new ConfigError(`subnet ${lease.subnet} is outside the network ${lease.network}`);
+    if (isRoutedBackendName(lease.backend.type))
+      throw new ConfigError(`the ${lease.backend.type} backend runs without a data path (startRoutedNode)`);
     const backend = BACKENDS[lease.backend.type];
     if (backend.name === 'vxlan' && !lease.vtepMac)
       throw new ConfigError('the vxlan backend needs a VTEP MAC for this node');
@@ -119,7 +124,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       throw new ConfigError('the wireguard backend needs a key file (--wg-private-key)');
 
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
-    const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu);
+    const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu ?? lease.backend.mtu); // Backend.MTU: flannel's vxlan option
 
     const raw = await openNodeUnderlay(opts.underlayKind, lease.publicIp, lease.backend.port, backend);
     undo.push(() => raw.close());
@@ -158,6 +163,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       tunnel,
       counters,
       antiSpoof: opts.antiSpoof,
+      decrementTtl: opts.decrementTtl ?? false,
       now: () => opts.clock.now(),
       local: {
         name: opts.name,
@@ -170,10 +176,9 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       },
     });
 
-    const kernelRoutes = new KernelRouteQueue(
-      { add: (subnet) => addRoute(subnet, rawTun.name), remove: (subnet) => removeRoute(subnet, rawTun.name) },
-      log,
-    );
+    const direct = lease.backend.directRouting ? await directRouteTable(lease.publicIp, log) : undefined;
+    if (direct) undo.push(() => direct.clear());
+    const kernelRoutes = new KernelRouteQueue(overlayRouteCommands(rawTun.name, direct), log);
     const peerContext = {
       network: lease.network,
       subnet: lease.subnet,
@@ -192,13 +197,19 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       log.info(e.type === 'peer-removed' ? { subnet: outcome.describe } : { peer: outcome.describe }, outcome.log);
     };
     onEvent = applyEvent;
-    for (const e of early) applyEvent(e);
+    membership.listen((e) => onEvent(e));
     dataplane.applyPending();
     dataplane.start();
     await kernelRoutes.drained();
 
-    if (opts.subnetFile)
-      writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq: false });
+    if (opts.ipMasq) {
+      undo.push(() => removeIpMasq());
+      await installIpMasq({ network: lease.network, subnet: lease.subnet, ...opts.ipMasq });
+    }
+    if (opts.subnetFile) {
+      const ipMasq = opts.ipMasq !== undefined;
+      writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq });
+    }
 
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     const socketPath = path.join(opts.stateDir, `${opts.name}.sock`);
@@ -216,6 +227,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       membership: opts.membership,
       startedAt: Date.now(),
       socketPath,
+      directRoutes: direct,
       trace: (query) => tracePacket(dataplane, dataplane.local, backend, query),
       stop: () =>
         (stopping ??= (async () => {
@@ -256,4 +268,12 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     await undo.run();
     throw err;
   }
+}
+
+/** vxlan DirectRouting: the direct routes go on the interface holding the public IP. */
+async function directRouteTable(publicIp: number, log: Logger): Promise<DirectRouteTable> {
+  const uplink = await uplinkOf(publicIp);
+  if (!uplink) throw new ConfigError('DirectRouting: no interface holds the public IP');
+  log.info({ uplink: uplink.name }, 'DirectRouting: peers on this L2 segment are routed without VXLAN');
+  return new DirectRouteTable(uplink.name, log);
 }

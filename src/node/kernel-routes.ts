@@ -3,12 +3,13 @@
 // remove) of the same subnet ends in the right state. A failed change is logged and the queue goes
 // on; nothing here throws. The commands themselves are injected (node/kernel.ts in a running node,
 // a recorder in tests).
-import type { Cidr } from '../addr/ipv4.js';
+import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Logger } from '../util/logger.js';
 import type { KernelRouteChange } from './peer-events.js';
 
 export interface KernelRouteCommands {
-  add(subnet: Cidr): Promise<void>;
+  /** `via`: the peer's public IP, for a direct route (host-gw, vxlan DirectRouting). */
+  add(subnet: Cidr, via?: Ipv4): Promise<void>;
   remove(subnet: Cidr): Promise<void>;
 }
 
@@ -24,7 +25,7 @@ export class KernelRouteQueue {
   push(change: KernelRouteChange): void {
     this.chain = this.chain.then(async () => {
       try {
-        if (change.op === 'add') await this.commands.add(change.subnet);
+        if (change.op === 'add') await this.commands.add(change.subnet, change.via);
         else await this.commands.remove(change.subnet);
       } catch (err) {
         this.log.error(

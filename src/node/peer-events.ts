@@ -3,7 +3,7 @@
 // I/O, nothing throws. A peer the data path must not use (subnet outside the network, overlapping
 // ours, no VTEP MAC for vxlan, no 32-byte public key for wireguard) is ignored with a reason;
 // ignoring it removes nothing.
-import { formatIpv4, type Cidr } from '../addr/ipv4.js';
+import { formatIpv4, type Cidr, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac } from '../addr/mac.js';
 import type { MembershipEvent, PeerInfo } from '../control/membership.js';
 import type { RouteCommand } from '../dataplane/peer.js';
@@ -25,6 +25,8 @@ export interface PeerEventContext {
 export interface KernelRouteChange {
   op: 'add' | 'remove';
   subnet: Cidr;
+  /** add: the peer's public IP (the gateway of a direct route: host-gw, vxlan DirectRouting). */
+  via?: Ipv4;
 }
 
 export type PeerEventOutcome =
@@ -68,7 +70,8 @@ export function peerEventToCommands(e: MembershipEvent, ctx: PeerEventContext): 
     },
   ];
   if (e.type === 'peer-updated') return { kind: 'apply', commands, log: 'peer updated', describe };
-  return { kind: 'apply', commands, kernel: { op: 'add', subnet: peer.subnet }, log: 'peer added', describe };
+  const kernel: KernelRouteChange = { op: 'add', subnet: peer.subnet, via: peer.publicIp };
+  return { kind: 'apply', commands, kernel, log: 'peer added', describe };
 }
 
 function unusableReason(peer: PeerInfo, ctx: PeerEventContext): string | undefined {

@@ -25,7 +25,7 @@ export interface RunOptions {
 }
 
 /** Packages that provide the commands we run, for the "missing" message. */
-const PACKAGE_OF: Record<string, string> = { ip: 'iproute2', sysctl: 'procps', ping: 'iputils-ping' };
+const PACKAGE_OF: Record<string, string> = { ip: 'iproute2', sysctl: 'procps', ping: 'iputils-ping', nft: 'nftables' };
 
 function envOf(opts: RunOptions): NodeJS.ProcessEnv | undefined {
   return opts.env ? { ...process.env, ...opts.env } : undefined;

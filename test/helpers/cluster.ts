@@ -45,7 +45,7 @@ export interface TwoNodeCluster {
 
 export interface ClusterOptions {
   prefix: string;
-  backend: 'vxlan' | 'udp' | 'wireguard';
+  backend: 'vxlan' | 'udp' | 'wireguard' | 'host-gw';
 }
 
 export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNodeCluster> {

@@ -141,6 +141,7 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
     expect(up.code).toBe(0);
     expect(netnsOf(lab).sort()).toEqual(
       [
+        `flt-${lab}-internet`, // the host outside the cluster (lab/internet.ts)
         `flt-${lab}-node1`,
         `flt-${lab}-node2`,
         `flt-${lab}-pod-client`,
@@ -190,7 +191,7 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
 
     const down = await cli(['lab', 'down', '--name', lab]);
     expect(down.code).toBe(0);
-    expect(down.out).toMatch(/removed: 6 namespaces/);
+    expect(down.out).toMatch(/removed: 7 namespaces/);
     expectGone(lab);
     // down again: nothing to do, still success
     expect((await cli(['lab', 'down', '--name', lab])).code).toBe(0);
@@ -213,7 +214,7 @@ describe.skipIf(skip)('lab (namespaces, pods, processes)', () => {
     if (ambiguous.code !== 0) expect(ambiguous.err).toMatch(/several labs are running/);
     expect((await cli(['lab', 'down', '--name', a])).code).toBe(0);
     expectGone(a);
-    expect(netnsOf(b)).toHaveLength(6);
+    expect(netnsOf(b)).toHaveLength(7); // underlay, internet, 2 nodes, 3 pods
     expect(
       (await cli(['lab', 'exec', 'client', '--name', b, '--', 'ping', '-c', '1', '-W', '2', '10.244.1.2'])).code,
     ).toBe(0);

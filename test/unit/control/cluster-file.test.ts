@@ -108,7 +108,9 @@ describe('cluster file', () => {
       4,
       /unknown field nodes\[1\]\.publicIP/,
     );
-    expectError(`${head}${n1}backend: { type: host-gw }\n`, 4, /unknown backend\.type "host-gw"/);
+    expectError(`${head}${n1}backend: { type: ipip }\n`, 4, /unknown backend\.type "ipip"/);
+    expectError(`${head}${n1}backend: { type: host-gw, port: 8472 }\n`, 4, /backend\.port: host-gw has no port/);
+    expectError(`${head}${n1}backend: { type: udp, directRouting: true }\n`, 4, /directRouting applies to the vxlan/);
     expectError(`${head}${n1}backend: { type: vxlan, vni: 99999999 }\n`, 4, /backend\.vni must be an integer/);
     expectError(`${head}${n1}backend: { type: udp, vni: 3 }\n`, 4, /backend\.vni applies to the vxlan backend only/);
     expectError(`network: 10.244.0.0/33\nnodes:\n${n1}`, 1, /^cluster\.yaml:1: network/);

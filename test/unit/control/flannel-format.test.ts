@@ -61,7 +61,7 @@ describe('flannel network config', () => {
       ['{"Network":"10.244.0.0/30"}', /too small/],
       ['{"Network":"10.244.0.0/16","SubnetMin":"10.245.0.0"}', /SubnetMin 10\.245\.0\.0 is not in the range/],
       ['{"Network":"10.244.0.0/16","SubnetMax":"10.244.3.7"}', /SubnetMax 10\.244\.3\.7 is not on a \/24 boundary/],
-      ['{"Network":"10.244.0.0/16","Backend":{"Type":"host-gw"}}', /"host-gw" is not supported/],
+      ['{"Network":"10.244.0.0/16","Backend":{"Type":"ipip"}}', /"ipip" is not supported/],
       ['{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":16777216}}', /VNI 16777216 is out of range/],
       ['{"Network":"10.244.0.0/16","Backend":{"Type":"udp","Port":70000}}', /Port 70000 is out of range/],
       ['{"Network":"10.244.0.0/16","Backend":"vxlan"}', /Backend must be an object/],

@@ -236,7 +236,7 @@ describe('parseTopology: validation names the field and the line', () => {
   it('unknown fields, bad backends, bad names, YAML syntax errors', () => {
     expect(errorOf(base(pod('a')) + '\npodz: []').message).toMatch(/podz is not a known field/);
     expect(errorOf(base(pod('a')) + '\nbackend: { type: gre }').message).toMatch(
-      /backend\.type "gre" is not a backend \(vxlan, udp or wireguard\)/,
+      /backend\.type "gre" is not a backend \(vxlan, udp, wireguard or host-gw\)/,
     );
     expect(errorOf(base(pod('a')) + '\nbackend: { type: udp, vni: 3 }').message).toMatch(
       /backend\.vni only applies to the vxlan backend/,

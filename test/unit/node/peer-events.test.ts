@@ -32,7 +32,7 @@ describe('peerEventToCommands', () => {
           peer: { name: 'node2', subnet: node2.subnet, publicIp: node2.publicIp, port: 8472, vtepMac: mac },
         },
       ],
-      kernel: { op: 'add', subnet: node2.subnet },
+      kernel: { op: 'add', subnet: node2.subnet, via: node2.publicIp },
       log: 'peer added',
       describe: 'node2 10.244.2.0/24 via 192.168.1.3 (0e:00:00:00:02:01)',
     });
