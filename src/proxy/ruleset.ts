@@ -104,7 +104,7 @@ export function buildRuleset(ports: readonly ProxyServicePort[], node: NodeFacts
   const rs: Ruleset = { chains: new Map(), elements: new Map(), sets: new Map() };
   const el = (map: string, key: string, verdict: string): void => {
     let m = rs.elements.get(map);
-    if (!m) rs.elements.set(map, (m = new Map()));
+    if (!m) rs.elements.set(map, (m = new Map<string, string>()));
     m.set(key, verdict);
   };
   for (const name of ['service-ips', 'service-nodeports', 'no-endpoint-services', 'no-endpoint-nodeports'])
