@@ -240,11 +240,20 @@ spec:
     args: [netexec, --http-port=80, --udp-port=-1]
     readinessProbe: { exec: { command: ["false"] }, periodSeconds: 1 }
 `;
+    await waitFor(
+      'the replacement pod ready',
+      async () => readyIps(await json<Ep>(['get', 'endpoints', 'myapp-service'])).length === 3,
+      90_000,
+      100,
+    );
     await ok(kubectl(['apply', '-f', '-'], { input: notReady }));
-    const ip = await waitFor('the not-ready pod in notReadyAddresses', async () => {
+    const ip = await waitFor('the not-ready pod to have an IP', async () => {
+      const p = await json<{ status: { podIP?: string } }>(['get', 'pod', 'notready']);
+      return p.status.podIP;
+    });
+    await waitFor('the not-ready pod in notReadyAddresses only', async () => {
       const ep = await json<Ep>(['get', 'endpoints', 'myapp-service']);
-      const nr = notReadyIps(ep);
-      return nr.length === 1 ? nr[0] : undefined;
+      return notReadyIps(ep).includes(ip) && !readyIps(ep).includes(ip);
     });
     const slice = await json<{ items: { endpoints: { addresses: string[]; conditions: { ready: boolean } }[] }[] }>([
       'get',
