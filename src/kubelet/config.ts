@@ -34,6 +34,8 @@ export interface KubeletConfig {
   clusterDomain?: string;
   /** Pod networks through CNI (pod-network.ts): the conflist, CNI_PATH and the result cache; else built in. */
   cni?: { confFile: string; binDirs: string[]; cacheDir: string };
+  /** The pod network (kube-proxy's --cluster-cidr); default: the podCIDR widened to /16. */
+  clusterCIDR?: string;
 }
 
 const STRING_FIELDS = [

@@ -35,6 +35,7 @@ import { addNetns, requireLabPrivileges, sysctlIn } from './sys.js';
 import { teardownLab } from './teardown.js';
 import type { LabNode, LabTopology } from './topology.js';
 import { pollUntil } from './wait.js';
+import { createClientNetwork } from './live-services.js';
 
 export interface LiveUpOptions {
   topology: LabTopology;
@@ -239,6 +240,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
     ]);
     for (const n of t.nodes) await createNodeNetwork(t, n);
     await createInternet(t, programCommand(), paths.logDir);
+    await createClientNetwork(t);
     for (const n of t.nodes) writeKubeletConfig(t, n, lp);
     check();
 

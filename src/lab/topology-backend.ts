@@ -52,7 +52,11 @@ export const TOP_KEYS = [
 ];
 
 /** Node names taken by the lab's own namespaces, and what each is. */
-export const RESERVED_NAMES: Readonly<Record<string, string>> = { underlay: 'switch', internet: 'internet' };
+export const RESERVED_NAMES: Readonly<Record<string, string>> = {
+  underlay: 'switch',
+  internet: 'internet',
+  client: 'client',
+};
 
 export function isOptionalBoolean(v: unknown): boolean {
   return v === undefined || typeof v === 'boolean';

@@ -1,6 +1,7 @@
 // The resolved lab topology (what topology.ts makes of a topology file): backend, nodes, pods with their
 // containers, impaired links, control plane timeouts. Only types.
 import type { AnyBackendName } from '../backend/table.js';
+import type { LabServices } from './topology-services.js';
 export type CapturePoint = 'inner' | 'outer';
 
 export interface LabBackend {
@@ -79,4 +80,6 @@ export interface LabTopology {
   /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
   nodeMonitorGracePeriod?: number;
   podEvictionTimeout?: number;
+  /** Service CIDR, NodePort range, LoadBalancer pool, client address (absent in states from before). */
+  services?: LabServices;
 }

@@ -12,6 +12,7 @@ import { IMPAIRMENT_FIELDS, parseImpairment } from '../impair/spec.js';
 import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
+import { resolveServices } from './topology-services.js';
 import {
   IFNAME_MAX,
   LAB_NAME_RE,
@@ -85,7 +86,7 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, ...TIMEOUT_KEYS]);
+    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, 'services', ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -113,6 +114,8 @@ class Validator extends YamlFields {
 
     this.checkUniqueNetns(name, nodes, pods);
     if (!isOptionalBoolean(top['ipMasq'])) this.fail(['ipMasq'], 'must be true or false');
+    const ips = nodes.map((n) => n.publicIp);
+    const services = resolveServices(top['services'], network, underlay, ips, (p, w) => this.fail(p, w));
     return {
       ...(top['ipMasq'] === true ? { ipMasq: true } : {}),
       name,
@@ -129,6 +132,7 @@ class Validator extends YamlFields {
       links,
       nodeMonitorGracePeriod: this.int(top, 'nodeMonitorGracePeriod', [], 2, 3600),
       podEvictionTimeout: this.int(top, 'podEvictionTimeout', [], 0, 86_400),
+      services,
     };
   }
 
