@@ -6,8 +6,10 @@
  * devClose(handle)  stops reading, flushes a UDP send queue, closes the fd. Idempotent.
  * devStats(handle)  -> {rxPackets, rxBursts, rxErrors, rxTruncated, txPackets, txDrops, txErrors,
  *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, rxStopped, closed,
- *                       rawSend, rawErrno}  (rawSend: the UDP socket's raw send socket was opened;
- *                       rawErrno: why it could not be, 0 when it was or was not asked for)
+ *                       sourcePorts, gso, gsoSupported, txGsoSends, txGsoSegments, gsoFallbacks}
+ *                   (UDP sockets: sourcePorts = size of the source-port pool; gso = UDP_SEGMENT in use;
+ *                   gsoSupported = the kernel knows it; txGso* = trains sent and the datagrams in them;
+ *                   gsoFallbacks = trains the kernel refused and that went out one datagram each)
  */
 #include "dev.h"
 
@@ -53,10 +55,15 @@ static napi_value fl_dev_stats_js(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "rxStopped", stopped);
   napi_get_boolean(env, d->closed != 0, &closed);
   napi_set_named_property(env, obj, "closed", closed);
-  napi_value raw;
-  napi_get_boolean(env, d->raw_ok != 0, &raw);
-  napi_set_named_property(env, obj, "rawSend", raw);
-  set_num(env, obj, "rawErrno", d->raw_errno);
+  napi_value gso, gso_ok;
+  set_num(env, obj, "sourcePorts", d->pool_n);
+  napi_get_boolean(env, d->gso != 0, &gso);
+  napi_set_named_property(env, obj, "gso", gso);
+  napi_get_boolean(env, d->gso_ok != 0, &gso_ok);
+  napi_set_named_property(env, obj, "gsoSupported", gso_ok);
+  set_num(env, obj, "txGsoSends", d->tx_gso_sends);
+  set_num(env, obj, "txGsoSegments", d->tx_gso_segments);
+  set_num(env, obj, "gsoFallbacks", d->gso_fallbacks);
   return obj;
 }
 

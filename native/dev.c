@@ -28,11 +28,15 @@ static void fl_dev_maybe_free(fl_dev *d) {
   free(d->riov);
   free(d->raddr);
   free(d->sq_buf);
-  free(d->smsgs);
   free(d->siov);
   free(d->saddr);
-  free(d->sq_raw);
-  free(d->shdr);
+  free(d->sq_sock);
+  free(d->gmsgs);
+  free(d->gcmsg);
+  free(d->gfirst);
+  free(d->gcount);
+  free(d->pool_fds);
+  free(d->pool_ports);
   free(d);
 }
 
@@ -64,9 +68,9 @@ static void fl_dev_close_os(fl_dev *d) {
     close(d->fd);
     d->fd = -1;
   }
-  if (d->raw_fd >= 0) {
-    close(d->raw_fd);
-    d->raw_fd = -1;
+  for (uint32_t i = 0; i < d->pool_n; i++) {
+    if (d->pool_fds[i] >= 0) close(d->pool_fds[i]);
+    d->pool_fds[i] = -1;
   }
   d->closed = 1;
 }
@@ -124,7 +128,6 @@ fl_dev *fl_dev_new(napi_env env, enum fl_kind kind, int fd) {
   if (!d) return NULL;
   d->kind = kind;
   d->fd = fd;
-  d->raw_fd = -1;
   d->env = env;
   d->uv_closed = 1; /* becomes 0 once a uv handle exists */
   if (napi_add_async_cleanup_hook(env, fl_env_cleanup, d, &d->hook) != napi_ok) d->hook = NULL;

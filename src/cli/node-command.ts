@@ -50,6 +50,8 @@ export interface NodeFlags {
   underlay: string;
   antiSpoof: boolean;
   tunOffload?: boolean;
+  udpGso?: boolean;
+  sourcePorts?: string;
   capture?: string;
   pcapDir?: string;
   captureSnaplen?: string;
@@ -112,6 +114,11 @@ export function registerNodeCommand(program: Command): void {
     .option(
       '--no-tun-offload',
       'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)',
+    )
+    .option('--no-udp-gso', 'one datagram per message on the underlay (default: UDP GSO trains where the kernel has it)')
+    .option(
+      '--source-ports <n>',
+      'vxlan: UDP sockets in the per-flow source-port pool, ports from the kernel range 32768-60999 (default 32)',
     )
     .option('--capture <points>', 'capture points: inner, outer or inner,outer')
     .option('--pcap-dir <dir>', 'directory for capture files (default pcaps/)')
@@ -270,6 +277,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
     underlayKind: flags.underlay as 'native' | 'dgram',
     antiSpoof: flags.antiSpoof,
     tunOffload: flags.tunOffload ?? true,
+    underlayTuning: { gso: flags.udpGso ?? true, sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256) },
     metricsAddr,
     capture,
     logger: log,

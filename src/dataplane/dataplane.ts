@@ -105,6 +105,7 @@ export class Dataplane {
       decrementTtl: opts.decrementTtl ?? true,
       flowPorts: opts.backend.sourcePort === 'flow',
       localPort: opts.local.port,
+      sourcePortFor: opts.underlay.sourcePortFor ? (p) => opts.underlay.sourcePortFor!(p) : undefined,
     };
     this.deliverPolicy = {
       peersByAddr: this.peersByAddr,

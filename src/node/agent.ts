@@ -33,7 +33,7 @@ import { KernelRouteQueue } from './kernel-routes.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
 import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
-import { openNodeUnderlay, type UnderlayKind } from './open-underlay.js';
+import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
 import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
 
@@ -55,6 +55,8 @@ export interface NodeOptions {
   antiSpoof?: boolean;
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
+  /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
+  underlayTuning?: UnderlayTuning;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
   metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
@@ -121,7 +123,14 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
     const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu);
 
-    const raw = await openNodeUnderlay(opts.underlayKind, lease.publicIp, lease.backend.port, backend);
+    const raw = await openNodeUnderlay(
+      opts.underlayKind,
+      lease.publicIp,
+      lease.backend.port,
+      backend,
+      opts.underlayTuning,
+      log,
+    );
     undo.push(() => raw.close());
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
