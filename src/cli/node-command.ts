@@ -115,7 +115,10 @@ export function registerNodeCommand(program: Command): void {
       '--no-tun-offload',
       'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)',
     )
-    .option('--no-udp-gso', 'one datagram per message on the underlay (default: UDP GSO trains where the kernel has it)')
+    .option(
+      '--no-udp-gso',
+      'one datagram per message on the underlay (default: UDP GSO trains where the kernel has it)',
+    )
     .option(
       '--source-ports <n>',
       'vxlan: UDP sockets in the per-flow source-port pool, ports from the kernel range 32768-60999 (default 32)',

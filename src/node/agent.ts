@@ -33,6 +33,7 @@ import { KernelRouteQueue } from './kernel-routes.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
 import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
+import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
 import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
 import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
@@ -77,6 +78,8 @@ export interface RunningNode {
   /** The WireGuard sessions (wireguard backend only). */
   readonly wireguard?: WgTunnel;
   readonly impairments: ImpairedUnderlay;
+  /** The socket's own counters (native underlay: datagrams, drops, source ports, GSO); null for dgram. */
+  underlayStats(): NativeUdpStats | null;
   readonly capture: NodeCapture;
   readonly membership: Membership;
   /** Unix ms. */
@@ -221,6 +224,7 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
       dataplane,
       wireguard: tunnel,
       impairments,
+      underlayStats: () => (raw instanceof NativeUdpUnderlay ? raw.stats() : null),
       capture,
       membership: opts.membership,
       startedAt: Date.now(),

@@ -122,7 +122,7 @@ export class NativeUdpUnderlay implements Underlay {
   /** The port a datagram sent with srcPort leaves from (the addon's choice: pool socket srcPort % size). */
   sourcePortFor(srcPort: number): number {
     const n = this.poolPorts.length;
-    return n === 0 || !(srcPort > 0) ? this.localPort : this.poolPorts[srcPort % n]!;
+    return n === 0 || !(srcPort > 0) ? this.localPort : this.poolPorts[srcPort % n];
   }
 
   start(onBatch: (batch: DatagramBatch) => void): void {
