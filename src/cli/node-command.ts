@@ -15,7 +15,6 @@ import { WG_TIMINGS, type WgTimings } from '../wireguard/constants.js';
 import { startNode } from '../node/agent.js';
 import { buildMembership, type MembershipSource } from '../node/build-membership.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
-import { parseMetricsAddr } from '../node/metrics.js';
 import { realClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
@@ -266,7 +265,11 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
   const impairment = startupImpairment(flags);
-  const metricsAddr = flags.metricsAddr === undefined ? undefined : parseMetricsAddr(flags.metricsAddr);
+  // prom-client is loaded only with --metrics-addr
+  const metricsAddr =
+    flags.metricsAddr === undefined
+      ? undefined
+      : (await import('../node/metrics.js')).parseMetricsAddr(flags.metricsAddr);
   requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
 
   const node = await startNode({

@@ -16,7 +16,7 @@ import { BACKENDS, type Backend } from '../dataplane/backends.js';
 import { DataplaneCounters } from '../dataplane/counters.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { tracePacket, type TraceQuery, type TraceResult } from '../dataplane/trace.js';
-import { WgTunnel } from '../dataplane/wg-tunnel.js';
+import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { WgTimings } from '../wireguard/constants.js';
 import type { WgKeySource } from './wg-key.js';
 import type { TunDevice } from '../tun/device.js';
@@ -31,7 +31,7 @@ import { startRpcServer, type RpcServer } from '../util/rpc.js';
 import { addRoute, configureTun, mtuOfAddress, removeRoute } from './kernel.js';
 import { KernelRouteQueue } from './kernel-routes.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
-import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
+import type { MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
 import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
 import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
@@ -148,9 +148,11 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     const underlay: Underlay = capture.wrapUnderlay(impairments);
 
     const counters = new DataplaneCounters();
+    // loaded only when used (lean agents: the wireguard code and prom-client cost RSS in every node)
+    const wg = opts.wireguard && backend.encrypted ? await import('../dataplane/wg-tunnel.js') : undefined;
     const tunnel =
-      opts.wireguard && backend.encrypted
-        ? new WgTunnel({
+      opts.wireguard && wg
+        ? new wg.WgTunnel({
             privateKey: opts.wireguard.keys.privateKey(),
             psk: lease.backend.psk,
             persistentKeepaliveS: lease.backend.persistentKeepaliveS,
@@ -239,7 +241,11 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     };
     const server: RpcServer = await startRpcServer(socketPath, rpcHandlers(node));
     undo.push(() => server.close());
-    const metrics = opts.metricsAddr ? await startMetricsServer(createNodeMetrics(node), opts.metricsAddr) : undefined;
+    const metricsMod = opts.metricsAddr ? await import('./metrics.js') : undefined;
+    const metrics =
+      opts.metricsAddr && metricsMod
+        ? await metricsMod.startMetricsServer(metricsMod.createNodeMetrics(node), opts.metricsAddr)
+        : undefined;
     if (metrics) undo.push(() => metrics.close());
 
     const s = nodeStatus(node, opts.clock.now());
