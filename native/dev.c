@@ -199,6 +199,28 @@ static void fl_on_poll(uv_poll_t *h, int status, int events) {
   napi_close_handle_scope(d->env, scope);
 }
 
+/*
+ * One non-blocking burst read outside the poll callback, from JS (devPoll): the burst goes to the
+ * same onBurst callback, synchronously (napi_call_function: we are already inside JS). Returns how
+ * many packets were delivered (0 when nothing was queued). Used right after writing a burst into the
+ * TUN device, whose local answers (a pod's reply is produced inside our write) are then sent without
+ * another trip through the event loop.
+ */
+int fl_dev_poll_now(fl_dev *d) {
+  if (d->closed || !d->started || d->rx_stopped) return 0;
+  int n = d->read_burst(d);
+  if (n <= 0 || d->closed) return 0;
+  d->rx_packets += n;
+  d->rx_bursts++;
+  napi_env env = d->env;
+  napi_value cb, recv, argv[1], result;
+  if (napi_get_reference_value(env, d->cb_ref, &cb) != napi_ok || cb == NULL) return n;
+  napi_get_undefined(env, &recv);
+  napi_create_int32(env, n, &argv[0]);
+  napi_call_function(env, recv, cb, 1, argv, &result); /* an exception propagates to the JS caller */
+  return n;
+}
+
 napi_status fl_dev_start(napi_env env, fl_dev *d, napi_value onBurst, const char *name) {
   napi_status st;
   napi_value resource, resname;

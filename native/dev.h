@@ -96,6 +96,7 @@ fl_dev *fl_dev_unwrap(napi_env env, napi_value handle);
 napi_status fl_dev_start(napi_env env, fl_dev *d, napi_value onBurst, const char *name);
 void fl_dev_close(fl_dev *d);
 void fl_dev_stop_reading(fl_dev *d, int err);
+int fl_dev_poll_now(fl_dev *d);
 int fl_dev_set_slab(napi_env env, fl_dev *d, napi_value slab, napi_value lens, uint32_t slot_size,
                     uint32_t headroom, uint32_t burst);
 

@@ -148,6 +148,10 @@ class TunTap implements TappedTun {
     this.tun.flush();
   }
 
+  pollNow(): void {
+    this.tun.pollNow?.();
+  }
+
   close(): Promise<void> {
     return this.tun.close();
   }

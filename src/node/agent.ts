@@ -28,7 +28,7 @@ import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 import { startRpcServer, type RpcServer } from '../util/rpc.js';
-import { addRoute, configureTun, mtuOfAddress, removeRoute } from './kernel.js';
+import { addRoute, applyRoutes, configureTun, mtuOfAddress, removeRoute } from './kernel.js';
 import { KernelRouteQueue } from './kernel-routes.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
 import type { MetricsAddress } from './metrics.js';
@@ -185,7 +185,11 @@ export async function startNode(opts: NodeOptions): Promise<RunningNode> {
     });
 
     const kernelRoutes = new KernelRouteQueue(
-      { add: (subnet) => addRoute(subnet, rawTun.name), remove: (subnet) => removeRoute(subnet, rawTun.name) },
+      {
+        add: (subnet) => addRoute(subnet, rawTun.name),
+        remove: (subnet) => removeRoute(subnet, rawTun.name),
+        batch: (changes) => applyRoutes(changes, rawTun.name),
+      },
       log,
     );
     const peerContext = {

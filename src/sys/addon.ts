@@ -99,6 +99,8 @@ export interface NativeAddon {
   udpFlush(h: NativeHandle): number;
   devClose(h: NativeHandle): void;
   devStats(h: NativeHandle): NativeStats;
+  /** One non-blocking burst read now, delivered to onBurst synchronously; returns the packet count. */
+  devPoll(h: NativeHandle): number;
   netnsEnter(path: string): number;
   netnsRestore(savedFd: number): void;
 }
