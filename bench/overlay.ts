@@ -219,6 +219,7 @@ const HEADER = [
   'data path',
   'TCP 1 Mbit/s',
   'TCP 4 Mbit/s',
+  'TCP Mbit per node CPU s',
   'UDP 64B kpps',
   'RTT p50 ms',
   'RTT p99 ms',
@@ -230,12 +231,14 @@ const HEADER = [
 function tableRows(rows: RowSamples[], meds: Map<PathName, RowMedians>): string[][] {
   const ref = meds.get('kernel-vxlan') ?? {};
   return rows.map((s) => {
-    if (s.skipped) return [s.path, `skipped: ${s.skipped}`, '', '', '', '', '', '', ''];
+    if (s.skipped) return [s.path, `skipped: ${s.skipped}`, '', '', '', '', '', '', '', ''];
     const m = meds.get(s.path)!;
     return [
       s.path,
       cell(m.tcp1Mbps, 0, ref.tcp1Mbps),
       cell(m.tcp4Mbps, 0, ref.tcp4Mbps),
+      // Mbit moved per CPU second of both node processes (1e9 bytes = 8000 Mbit)
+      cell(m.nodeCpuSecPerGb === undefined || m.nodeCpuSecPerGb <= 0 ? undefined : 8000 / m.nodeCpuSecPerGb, 0),
       cell(m.udpKpps, 1, ref.udpKpps),
       cell(m.rttP50Ms, 3, ref.rttP50Ms),
       cell(m.rttP99Ms, 3, ref.rttP99Ms),

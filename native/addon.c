@@ -4,10 +4,13 @@
  * src/tun/native.ts, which wraps these functions in typed classes; nothing else should call them.
  *
  * devClose(handle)  stops reading, flushes a UDP send queue, closes the fd. Idempotent.
+ * devPoll(handle)   -> packets delivered: one non-blocking burst read now, handed to onBurst synchronously.
  * devStats(handle)  -> {rxPackets, rxBursts, rxErrors, rxTruncated, txPackets, txDrops, txErrors,
  *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, rxStopped, closed,
- *                       rawSend, rawErrno}  (rawSend: the UDP socket's raw send socket was opened;
- *                       rawErrno: why it could not be, 0 when it was or was not asked for)
+ *                       sourcePorts, gso, gsoSupported, txGsoSends, txGsoSegments, gsoFallbacks}
+ *                   (UDP sockets: sourcePorts = size of the source-port pool; gso = UDP_SEGMENT in use;
+ *                   gsoSupported = the kernel knows it; txGso* = trains sent and the datagrams in them;
+ *                   gsoFallbacks = trains the kernel refused and that went out one datagram each)
  */
 #include "dev.h"
 
@@ -21,6 +24,20 @@ static napi_value fl_dev_close_js(napi_env env, napi_callback_info info) {
   if (!d->closed && d->kind == FL_UDP && d->sq_len > 0) fl_udp_flush_queue(d);
   fl_dev_close(d);
   return NULL;
+}
+
+static napi_value fl_dev_poll_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return fl_throw_type(env, "devPoll(handle)");
+  fl_dev *d = fl_dev_unwrap(env, argv[0]);
+  if (!d) return NULL;
+  int n = fl_dev_poll_now(d);
+  bool pending;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return NULL;
+  FL_CALL(env, napi_create_int32(env, n, &result));
+  return result;
 }
 
 static void set_num(napi_env env, napi_value obj, const char *name, double v) {
@@ -53,10 +70,15 @@ static napi_value fl_dev_stats_js(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "rxStopped", stopped);
   napi_get_boolean(env, d->closed != 0, &closed);
   napi_set_named_property(env, obj, "closed", closed);
-  napi_value raw;
-  napi_get_boolean(env, d->raw_ok != 0, &raw);
-  napi_set_named_property(env, obj, "rawSend", raw);
-  set_num(env, obj, "rawErrno", d->raw_errno);
+  napi_value gso, gso_ok;
+  set_num(env, obj, "sourcePorts", d->pool_n);
+  napi_get_boolean(env, d->gso != 0, &gso);
+  napi_set_named_property(env, obj, "gso", gso);
+  napi_get_boolean(env, d->gso_ok != 0, &gso_ok);
+  napi_set_named_property(env, obj, "gsoSupported", gso_ok);
+  set_num(env, obj, "txGsoSends", d->tx_gso_sends);
+  set_num(env, obj, "txGsoSegments", d->tx_gso_segments);
+  set_num(env, obj, "gsoFallbacks", d->gso_fallbacks);
   return obj;
 }
 
@@ -72,6 +94,7 @@ NAPI_MODULE_INIT() {
       {"udpFlush", NULL, fl_udp_flush, NULL, NULL, NULL, napi_enumerable, NULL},
       {"devClose", NULL, fl_dev_close_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"devStats", NULL, fl_dev_stats_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"devPoll", NULL, fl_dev_poll_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsEnter", NULL, fl_netns_enter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsRestore", NULL, fl_netns_restore, NULL, NULL, NULL, napi_enumerable, NULL},
   };

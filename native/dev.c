@@ -28,11 +28,15 @@ static void fl_dev_maybe_free(fl_dev *d) {
   free(d->riov);
   free(d->raddr);
   free(d->sq_buf);
-  free(d->smsgs);
   free(d->siov);
   free(d->saddr);
-  free(d->sq_raw);
-  free(d->shdr);
+  free(d->sq_sock);
+  free(d->gmsgs);
+  free(d->gcmsg);
+  free(d->gfirst);
+  free(d->gcount);
+  free(d->pool_fds);
+  free(d->pool_ports);
   free(d);
 }
 
@@ -64,9 +68,9 @@ static void fl_dev_close_os(fl_dev *d) {
     close(d->fd);
     d->fd = -1;
   }
-  if (d->raw_fd >= 0) {
-    close(d->raw_fd);
-    d->raw_fd = -1;
+  for (uint32_t i = 0; i < d->pool_n; i++) {
+    if (d->pool_fds[i] >= 0) close(d->pool_fds[i]);
+    d->pool_fds[i] = -1;
   }
   d->closed = 1;
 }
@@ -124,7 +128,6 @@ fl_dev *fl_dev_new(napi_env env, enum fl_kind kind, int fd) {
   if (!d) return NULL;
   d->kind = kind;
   d->fd = fd;
-  d->raw_fd = -1;
   d->env = env;
   d->uv_closed = 1; /* becomes 0 once a uv handle exists */
   if (napi_add_async_cleanup_hook(env, fl_env_cleanup, d, &d->hook) != napi_ok) d->hook = NULL;
@@ -194,6 +197,28 @@ static void fl_on_poll(uv_poll_t *h, int status, int events) {
     if ((uint32_t)n < d->burst) break;
   }
   napi_close_handle_scope(d->env, scope);
+}
+
+/*
+ * One non-blocking burst read outside the poll callback, from JS (devPoll): the burst goes to the
+ * same onBurst callback, synchronously (napi_call_function: we are already inside JS). Returns how
+ * many packets were delivered (0 when nothing was queued). Used right after writing a burst into the
+ * TUN device, whose local answers (a pod's reply is produced inside our write) are then sent without
+ * another trip through the event loop.
+ */
+int fl_dev_poll_now(fl_dev *d) {
+  if (d->closed || !d->started || d->rx_stopped) return 0;
+  int n = d->read_burst(d);
+  if (n <= 0 || d->closed) return 0;
+  d->rx_packets += n;
+  d->rx_bursts++;
+  napi_env env = d->env;
+  napi_value cb, recv, argv[1], result;
+  if (napi_get_reference_value(env, d->cb_ref, &cb) != napi_ok || cb == NULL) return n;
+  napi_get_undefined(env, &recv);
+  napi_create_int32(env, n, &argv[0]);
+  napi_call_function(env, recv, cb, 1, argv, &result); /* an exception propagates to the JS caller */
+  return n;
 }
 
 napi_status fl_dev_start(napi_env env, fl_dev *d, napi_value onBurst, const char *name) {

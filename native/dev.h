@@ -62,21 +62,31 @@ struct fl_dev {
   struct iovec *riov;
   struct sockaddr_in *raddr;
 
-  /* UDP send queue (sendmmsg). Entry i: payload in slot i (iov[2i+1]); an entry for the raw socket
-     (sq_raw[i] = 1) also has its 8-byte UDP header in shdr[8i] (iov[2i]). */
+  /* UDP send queue (sendmmsg). Entry i: payload in slot i (siov[i]), destination saddr[i], leaving
+     from socket sq_sock[i] (0: the bound socket fd, k > 0: pool_fds[k - 1]). */
   uint32_t sq_cap, sq_len, sq_slot;
   uint8_t *sq_buf;
-  struct mmsghdr *smsgs;
   struct iovec *siov;
   struct sockaddr_in *saddr;
-  uint8_t *sq_raw;
-  uint8_t *shdr;
+  uint16_t *sq_sock;
 
-  /* Raw send socket for datagrams with a chosen source port (udp.c); -1 when not open. */
-  int raw_fd;
-  int raw_ok;          /* the raw socket was opened (stays 1 after close, for the stats) */
-  int raw_errno;       /* why it could not be opened (0: not requested, or opened) */
-  uint32_t local_addr; /* bound address, host order (the UDP checksum's pseudo-header source) */
+  /* The messages one flush builds (a datagram, or a GSO train of consecutive entries), udp.c */
+  struct mmsghdr *gmsgs;
+  uint8_t *gcmsg;          /* one UDP_SEGMENT control message per message */
+  uint32_t *gfirst, *gcount;
+
+  /* Source-port pool: ordinary UDP sockets bound to ephemeral ports (the kernel's local port range),
+     send-only (a BPF filter drops whatever would be queued to them). */
+  int *pool_fds;
+  uint16_t *pool_ports;
+  uint32_t pool_n;
+
+  /* UDP GSO (UDP_SEGMENT): gso_ok = the kernel knows UDP_SEGMENT; gso = in use now (cleared after an
+     EIO: the route's device cannot checksum); gso_max_seg = the largest segment tried without EINVAL. */
+  int gso_ok, gso;
+  uint32_t gso_max_seg;
+  double tx_gso_sends, tx_gso_segments, gso_fallbacks;
+  uint32_t local_addr; /* bound address, host order */
 };
 
 /* --- dev.c --- */
@@ -86,6 +96,7 @@ fl_dev *fl_dev_unwrap(napi_env env, napi_value handle);
 napi_status fl_dev_start(napi_env env, fl_dev *d, napi_value onBurst, const char *name);
 void fl_dev_close(fl_dev *d);
 void fl_dev_stop_reading(fl_dev *d, int err);
+int fl_dev_poll_now(fl_dev *d);
 int fl_dev_set_slab(napi_env env, fl_dev *d, napi_value slab, napi_value lens, uint32_t slot_size,
                     uint32_t headroom, uint32_t burst);
 

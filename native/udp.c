@@ -1,140 +1,51 @@
 /*
  * A non-blocking IPv4 UDP socket with batched I/O: recvmmsg bursts through dev.c, and a bounded,
- * preallocated send queue flushed with sendmmsg.
+ * preallocated send queue flushed with sendmmsg, trains of equal-size datagrams as one UDP GSO message.
  *
- * udpOpen(addr, port, bufBytes, sendSlots, slotSize[, rawSend]) -> [handle, boundPort, rawOpened, rawErrno]
- *     throws Error{code: EADDRINUSE|EADDRNOTAVAIL|EACCES|...}
- *     rawSend (default false): also open the raw send socket (below). Failing to open it (EPERM
- *     without CAP_NET_RAW, or addr 0.0.0.0: EADDRNOTAVAIL) never throws: rawOpened = false, rawErrno
- *     says why, and every datagram leaves from the bound socket.
+ * udpOpen(addr, port, bufBytes, sendSlots, slotSize[, poolSize[, gso]]) -> [handle, boundPort, poolPorts, gso]
+ *     throws Error{code: EADDRINUSE|EADDRNOTAVAIL|EACCES|EMFILE|...}
+ *     poolSize (0..256, default 0): also open that many send-only UDP sockets on addr, each bound to a
+ *     port the kernel picks from its local port range (32768..60999 by default, the range the
+ *     kernel's VXLAN device takes its source ports from); poolPorts lists their ports. No raw socket,
+ *     no CAP_NET_RAW. They are never read: a BPF filter drops whatever the kernel would queue to them.
+ *     gso (default true): send trains with UDP_SEGMENT when the kernel supports it (probed here with
+ *     getsockopt); the returned gso says whether it is in use.
  * udpStart(handle, slab, lens, addrs, ports, slotSize, headroom, burst, onBurst(count))
  * udpSend(handle, buf, off, len, addr, port[, srcPort]) -> boolean  copies into the queue (the caller
  *     may reuse its buffer at once); flushes first when the queue is full; datagrams larger than a
  *     queue slot are sent at once. false = dropped and counted; never throws per packet.
- *     srcPort 1..65535 (with the raw socket open): the datagram leaves from that UDP source port;
- *     absent/0 (or no raw socket): from the bound socket. A srcPort outside 0..65535 is refused.
+ *     srcPort 1..65535 with a pool: the datagram leaves from pool socket srcPort % poolSize (one flow,
+ *     one srcPort, one socket, so its order is kept); absent/0 (or no pool): from the bound socket.
+ *     A srcPort outside 0..65535 is refused.
  * udpFlush(handle) -> number of datagrams the kernel accepted; EAGAIN/ENOBUFS drop the rest of a run
- *     (counted). Queue entries keep their order: runs for the same socket go out in one sendmmsg.
- *
- * The raw send socket: socket(AF_INET, SOCK_RAW, IPPROTO_UDP) bound to addr. The kernel writes the
- * IPv4 header (same TTL, DF/PMTU discovery and fragmentation defaults as the UDP socket); we write
- * the 8-byte UDP header with a full checksum over the pseudo-header (as the kernel's VXLAN device
- * sends). It is never read: a BPF filter (`ret #0`) drops every packet the kernel would copy to it,
- * and its receive buffer is minimal.
+ *     (counted). Queue entries keep their order: runs for the same socket go out in one sendmmsg, and
+ *     within a run consecutive datagrams to one destination, all of one size but the last (at most
+ *     64, at most 65507 bytes), form one message with a UDP_SEGMENT control message (one GSO skb on
+ *     the wire's device; the kernel writes every datagram's UDP header and checksum, DF stays clear).
+ *     A train the kernel refuses (EIO: the device cannot checksum, so GSO is switched off; EINVAL: a
+ *     segment larger than the path allows, so trains of that size are not tried again) is counted in
+ *     gsoFallbacks and sent one datagram per message; no datagram is lost to a fallback.
  */
 #include "dev.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
 #define FL_MAX_UDP 65507
-#define FL_UDP_HDR 8
-
-/* Adds the bytes p[0, len) to a ones' complement sum of native-order 16-bit words (RFC 1071). */
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len) {
-  while (len >= 16) {
-    uint32_t a, b, c, e;
-    memcpy(&a, p, 4);
-    memcpy(&b, p + 4, 4);
-    memcpy(&c, p + 8, 4);
-    memcpy(&e, p + 12, 4);
-    sum += (uint64_t)a + b + c + e;
-    p += 16;
-    len -= 16;
-  }
-  while (len >= 4) {
-    uint32_t a;
-    memcpy(&a, p, 4);
-    sum += a;
-    p += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    uint16_t a;
-    memcpy(&a, p, 2);
-    sum += a;
-    p += 2;
-    len -= 2;
-  }
-  if (len) {
-    uint8_t last[2] = {p[0], 0};
-    uint16_t a;
-    memcpy(&a, last, 2);
-    sum += a;
-  }
-  return sum;
-}
-
-/*
- * Writes the UDP header for a datagram from src:sport to dst:dport (addresses host order) carrying
- * data[0, len) into hdr[0, 8), checksum included (0 is sent as 0xffff, RFC 768).
- */
-static void udp_write_header(uint8_t *hdr, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-                             const uint8_t *data, size_t len) {
-  uint16_t ulen = (uint16_t)(FL_UDP_HDR + len);
-  uint8_t pseudo[12] = {(uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8), (uint8_t)src,
-                        (uint8_t)(dst >> 24), (uint8_t)(dst >> 16), (uint8_t)(dst >> 8), (uint8_t)dst,
-                        0, IPPROTO_UDP, (uint8_t)(ulen >> 8), (uint8_t)ulen};
-  hdr[0] = (uint8_t)(sport >> 8);
-  hdr[1] = (uint8_t)sport;
-  hdr[2] = (uint8_t)(dport >> 8);
-  hdr[3] = (uint8_t)dport;
-  hdr[4] = (uint8_t)(ulen >> 8);
-  hdr[5] = (uint8_t)ulen;
-  hdr[6] = 0;
-  hdr[7] = 0;
-  uint64_t sum = csum_add(0, pseudo, sizeof(pseudo));
-  sum = csum_add(sum, hdr, FL_UDP_HDR);
-  sum = csum_add(sum, data, len);
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  uint16_t csum = (uint16_t)~sum;
-  if (csum == 0) csum = 0xffff;
-  memcpy(hdr + 6, &csum, 2); /* the sum was over native-order words: store as is */
-}
-
-/* Opens the raw send socket bound to addr (host order); returns the fd, or -1 with *err set. */
-static int udp_open_raw(uint32_t addr, int snd_bytes, int *err) {
-  if (addr == 0) {
-    *err = EADDRNOTAVAIL; /* the checksum needs a fixed source address */
-    return -1;
-  }
-  int fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd < 0) {
-    *err = errno;
-    return -1;
-  }
-  struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
-  struct sock_fprog prog = {1, &drop_all};
-  int tiny = 1; /* the kernel rounds it up to its minimum */
-  struct sockaddr_in sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(addr);
-  int pmtu = IP_PMTUDISC_DONT; /* DF clear, as the kernel's VXLAN device sends */
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)) < 0 ||
-      setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) < 0 ||
-      bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-    *err = errno;
-    close(fd);
-    return -1;
-  }
-  if (snd_bytes > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd_bytes, sizeof(snd_bytes)) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd_bytes, sizeof(snd_bytes));
-  /* drop whatever arrived before the filter was attached */
-  uint8_t scratch[1];
-  while (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
-  }
-  *err = 0;
-  return fd;
-}
+#define FL_GSO_MAX_SEGS 64
+#define FL_POOL_MAX 256
+#define FL_GSO_CMSG_SPACE CMSG_SPACE(sizeof(uint16_t))
 
 static int udp_read_burst(fl_dev *d) {
   for (uint32_t i = 0; i < d->burst; i++) {
@@ -179,50 +90,99 @@ static void udp_set_buffer(int fd, int force_opt, int opt, int bytes) {
   setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof(bytes));
 }
 
-napi_value fl_udp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  uint32_t addr, port, buf_bytes, send_slots, slot_size;
-  bool raw_send = false;
-  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) return fl_throw_type(env, "udpOpen(addr, port, bufBytes, sendSlots, slotSize[, rawSend])");
-  if (argc >= 6 && napi_get_value_bool(env, argv[5], &raw_send) != napi_ok)
-    return fl_throw_type(env, "udpOpen: rawSend must be a boolean");
-  if (!fl_arg_u32(env, argv[0], &addr, "addr") || !fl_arg_u32(env, argv[1], &port, "port") ||
-      !fl_arg_u32(env, argv[2], &buf_bytes, "bufBytes") || !fl_arg_u32(env, argv[3], &send_slots, "sendSlots") ||
-      !fl_arg_u32(env, argv[4], &slot_size, "slotSize"))
-    return NULL;
-  if (port > 65535) return fl_throw_type(env, "udpOpen: port must be 0..65535");
-  if (send_slots == 0 || send_slots > 1024 || slot_size == 0 || slot_size > 65536)
-    return fl_throw_type(env, "udpOpen: sendSlots must be 1..1024 and slotSize 1..65536");
-  if (buf_bytes > 0x7fffffff) buf_bytes = 0x7fffffff;
-
+/* A UDP socket bound to addr:port (host order) with DF clear; returns the fd or -1 with errno set. */
+static int udp_bound_socket(uint32_t addr, uint32_t port, int snd_bytes, int rcv_bytes, uint16_t *bound) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fl_throw_errno(env, errno, "cannot create a UDP socket");
-  udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, (int)buf_bytes);
-  udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, (int)buf_bytes);
+  if (fd < 0) return -1;
+  udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcv_bytes);
+  udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, snd_bytes);
   /* DF clear on the outer header, as the kernel's VXLAN device (and so flannel) sends: the data path
    * already keeps inner packets within the path MTU. */
   int pmtu = IP_PMTUDISC_DONT;
   setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-
   struct sockaddr_in sa;
   memset(&sa, 0, sizeof(sa));
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(addr);
   sa.sin_port = htons((uint16_t)port);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-    int err = errno;
-    close(fd);
-    return fl_throw_errno(env, err, "cannot bind the UDP socket");
-  }
   socklen_t salen = sizeof(sa);
-  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
     int err = errno;
     close(fd);
-    return fl_throw_errno(env, err, "getsockname failed");
+    errno = err;
+    return -1;
   }
+  *bound = ntohs(sa.sin_port);
+  return fd;
+}
 
+/* A pool socket: send-only, so a BPF filter drops everything and the receive buffer is minimal. */
+static int udp_pool_socket(uint32_t addr, int snd_bytes, uint16_t *bound) {
+  int fd = udp_bound_socket(addr, 0, snd_bytes, 0, bound);
+  if (fd < 0) return -1;
+  struct sock_filter drop_all = BPF_STMT(BPF_RET | BPF_K, 0);
+  struct sock_fprog prog = {1, &drop_all};
+  int tiny = 1; /* the kernel rounds it up to its minimum */
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)) < 0) {
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  uint8_t scratch[1]; /* whatever arrived before the filter was attached */
+  while (recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+  }
+  return fd;
+}
+
+/* Does this kernel know UDP_SEGMENT (Linux 4.18+)? wireguard-go probes the same way. */
+static int udp_gso_supported(int fd) {
+  int v = 0;
+  socklen_t l = sizeof(v);
+  return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &l) == 0;
+}
+
+static int udp_alloc_queue(fl_dev *d, uint32_t slots, uint32_t slot_size) {
+  d->sq_cap = slots;
+  d->sq_slot = slot_size;
+  d->sq_buf = (uint8_t *)malloc((size_t)slots * slot_size);
+  d->siov = (struct iovec *)calloc(slots, sizeof(struct iovec));
+  d->saddr = (struct sockaddr_in *)calloc(slots, sizeof(struct sockaddr_in));
+  d->sq_sock = (uint16_t *)calloc(slots, sizeof(uint16_t));
+  d->gmsgs = (struct mmsghdr *)calloc(slots, sizeof(struct mmsghdr));
+  d->gcmsg = (uint8_t *)calloc(slots, FL_GSO_CMSG_SPACE);
+  d->gfirst = (uint32_t *)calloc(slots, sizeof(uint32_t));
+  d->gcount = (uint32_t *)calloc(slots, sizeof(uint32_t));
+  if (!d->sq_buf || !d->siov || !d->saddr || !d->sq_sock || !d->gmsgs || !d->gcmsg || !d->gfirst || !d->gcount)
+    return 0;
+  for (uint32_t i = 0; i < slots; i++) d->siov[i].iov_base = d->sq_buf + (size_t)i * slot_size;
+  return 1;
+}
+
+napi_value fl_udp_open(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  uint32_t addr, port, buf_bytes, send_slots, slot_size, pool_size = 0;
+  bool want_gso = true;
+  FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return fl_throw_type(env, "udpOpen(addr, port, bufBytes, sendSlots, slotSize[, poolSize[, gso]])");
+  if (!fl_arg_u32(env, argv[0], &addr, "addr") || !fl_arg_u32(env, argv[1], &port, "port") ||
+      !fl_arg_u32(env, argv[2], &buf_bytes, "bufBytes") || !fl_arg_u32(env, argv[3], &send_slots, "sendSlots") ||
+      !fl_arg_u32(env, argv[4], &slot_size, "slotSize"))
+    return NULL;
+  if (argc >= 6 && !fl_arg_u32(env, argv[5], &pool_size, "poolSize")) return NULL;
+  if (argc >= 7 && napi_get_value_bool(env, argv[6], &want_gso) != napi_ok)
+    return fl_throw_type(env, "udpOpen: gso must be a boolean");
+  if (port > 65535) return fl_throw_type(env, "udpOpen: port must be 0..65535");
+  if (pool_size > FL_POOL_MAX) return fl_throw_type(env, "udpOpen: poolSize must be 0..256");
+  if (send_slots == 0 || send_slots > 1024 || slot_size == 0 || slot_size > 65536)
+    return fl_throw_type(env, "udpOpen: sendSlots must be 1..1024 and slotSize 1..65536");
+  if (buf_bytes > 0x7fffffff) buf_bytes = 0x7fffffff;
+
+  uint16_t bound = 0;
+  int fd = udp_bound_socket(addr, port, (int)buf_bytes, (int)buf_bytes, &bound);
+  if (fd < 0) return fl_throw_errno(env, errno, "cannot bind the UDP socket");
   fl_dev *d = fl_dev_new(env, FL_UDP, fd);
   if (!d) {
     close(fd);
@@ -230,42 +190,46 @@ napi_value fl_udp_open(napi_env env, napi_callback_info info) {
   }
   d->read_burst = udp_read_burst;
   d->local_addr = addr;
-  d->sq_cap = send_slots;
-  d->sq_slot = slot_size;
-  d->sq_buf = (uint8_t *)malloc((size_t)send_slots * slot_size);
-  d->smsgs = (struct mmsghdr *)calloc(send_slots, sizeof(struct mmsghdr));
-  d->siov = (struct iovec *)calloc(2 * (size_t)send_slots, sizeof(struct iovec));
-  d->saddr = (struct sockaddr_in *)calloc(send_slots, sizeof(struct sockaddr_in));
-  d->sq_raw = (uint8_t *)calloc(send_slots, 1);
-  d->shdr = (uint8_t *)calloc(send_slots, FL_UDP_HDR);
+  d->gso_ok = udp_gso_supported(fd);
+  d->gso = d->gso_ok && want_gso;
+  d->gso_max_seg = FL_MAX_UDP;
   napi_value handle = fl_dev_wrap(env, d); /* frees d (and the fd) itself on failure */
   if (!handle) return NULL;
-  if (!d->sq_buf || !d->smsgs || !d->siov || !d->saddr || !d->sq_raw || !d->shdr) {
+  if (!udp_alloc_queue(d, send_slots, slot_size)) {
     fl_dev_close(d);
     return fl_throw_errno(env, ENOMEM, "cannot allocate the UDP send queue");
   }
-  for (uint32_t i = 0; i < send_slots; i++) {
-    d->siov[2 * i].iov_base = d->shdr + (size_t)i * FL_UDP_HDR;
-    d->siov[2 * i].iov_len = FL_UDP_HDR;
-    d->siov[2 * i + 1].iov_base = d->sq_buf + (size_t)i * slot_size;
-    d->smsgs[i].msg_hdr.msg_iov = &d->siov[2 * i + 1];
-    d->smsgs[i].msg_hdr.msg_iovlen = 1;
-    d->smsgs[i].msg_hdr.msg_name = &d->saddr[i];
-    d->smsgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+  if (pool_size > 0) {
+    d->pool_fds = (int *)malloc(pool_size * sizeof(int));
+    d->pool_ports = (uint16_t *)calloc(pool_size, sizeof(uint16_t));
+    if (!d->pool_fds || !d->pool_ports) {
+      fl_dev_close(d);
+      return fl_throw_errno(env, ENOMEM, "cannot allocate the source-port pool");
+    }
+    for (uint32_t i = 0; i < pool_size; i++) {
+      int pfd = udp_pool_socket(addr, (int)buf_bytes, &d->pool_ports[i]);
+      if (pfd < 0) {
+        int err = errno;
+        fl_dev_close(d);
+        return fl_throw_errno(env, err, "cannot open the source-port pool's UDP sockets");
+      }
+      d->pool_fds[d->pool_n++] = pfd;
+    }
   }
-  if (raw_send) {
-    d->raw_fd = udp_open_raw(addr, (int)buf_bytes, &d->raw_errno);
-    d->raw_ok = d->raw_fd >= 0;
+  napi_value result, bound_v, ports_v, gso_v;
+  FL_CALL(env, napi_create_uint32(env, bound, &bound_v));
+  FL_CALL(env, napi_create_array_with_length(env, d->pool_n, &ports_v));
+  for (uint32_t i = 0; i < d->pool_n; i++) {
+    napi_value p;
+    FL_CALL(env, napi_create_uint32(env, d->pool_ports[i], &p));
+    FL_CALL(env, napi_set_element(env, ports_v, i, p));
   }
-  napi_value result, bound, raw_opened, raw_err;
-  FL_CALL(env, napi_create_uint32(env, ntohs(sa.sin_port), &bound));
-  FL_CALL(env, napi_get_boolean(env, d->raw_ok != 0, &raw_opened));
-  FL_CALL(env, napi_create_int32(env, d->raw_errno, &raw_err));
+  FL_CALL(env, napi_get_boolean(env, d->gso != 0, &gso_v));
   FL_CALL(env, napi_create_array_with_length(env, 4, &result));
   FL_CALL(env, napi_set_element(env, result, 0, handle));
-  FL_CALL(env, napi_set_element(env, result, 1, bound));
-  FL_CALL(env, napi_set_element(env, result, 2, raw_opened));
-  FL_CALL(env, napi_set_element(env, result, 3, raw_err));
+  FL_CALL(env, napi_set_element(env, result, 1, bound_v));
+  FL_CALL(env, napi_set_element(env, result, 2, ports_v));
+  FL_CALL(env, napi_set_element(env, result, 3, gso_v));
   return result;
 }
 
@@ -316,34 +280,105 @@ static void udp_count_error(fl_dev *d, int err, double n) {
   else d->tx_errors += n;
 }
 
+static int udp_sock_fd(fl_dev *d, uint16_t sock) { return sock == 0 ? d->fd : d->pool_fds[sock - 1]; }
+
+static int udp_same_dst(const fl_dev *d, uint32_t i, uint32_t j) {
+  return d->saddr[i].sin_addr.s_addr == d->saddr[j].sin_addr.s_addr && d->saddr[i].sin_port == d->saddr[j].sin_port;
+}
+
 /*
- * Sends the queued datagrams in order, one sendmmsg per run of entries for the same socket; returns
- * how many the kernel accepted.
+ * Builds the messages for entries [start, end) (one socket), at most sq_cap: a GSO train groups
+ * consecutive entries to one destination of one size (the last may be shorter). Returns how many.
  */
-uint32_t fl_udp_flush_queue(fl_dev *d) {
-  uint32_t start = 0, sent = 0, n = d->sq_len;
-  while (start < n && !d->closed) {
-    uint8_t raw = d->sq_raw[start];
-    uint32_t end = start + 1;
-    while (end < n && d->sq_raw[end] == raw) end++;
-    int fd = raw ? d->raw_fd : d->fd;
-    int r = sendmmsg(fd, d->smsgs + start, end - start, MSG_DONTWAIT);
+static uint32_t udp_build_messages(fl_dev *d, uint32_t start, uint32_t end) {
+  uint32_t nm = 0, i = start;
+  while (i < end && nm < d->sq_cap) {
+    uint32_t j = i + 1;
+    size_t seg = d->siov[i].iov_len;
+    if (d->gso && seg > 0 && seg <= d->gso_max_seg) {
+      size_t total = seg;
+      while (j < end && j - i < FL_GSO_MAX_SEGS && udp_same_dst(d, i, j) && d->siov[j].iov_len > 0 &&
+             d->siov[j].iov_len <= seg && total + d->siov[j].iov_len <= FL_MAX_UDP) {
+        total += d->siov[j].iov_len;
+        if (d->siov[j++].iov_len < seg) break; /* a shorter datagram ends the train */
+      }
+    }
+    struct msghdr *h = &d->gmsgs[nm].msg_hdr;
+    memset(h, 0, sizeof(*h));
+    h->msg_name = &d->saddr[i];
+    h->msg_namelen = sizeof(struct sockaddr_in);
+    h->msg_iov = &d->siov[i];
+    h->msg_iovlen = j - i;
+    if (j - i > 1) {
+      uint8_t *buf = d->gcmsg + (size_t)nm * FL_GSO_CMSG_SPACE;
+      memset(buf, 0, FL_GSO_CMSG_SPACE);
+      h->msg_control = buf;
+      h->msg_controllen = FL_GSO_CMSG_SPACE;
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t gso_size = (uint16_t)seg;
+      memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+    }
+    d->gfirst[nm] = i;
+    d->gcount[nm] = j - i;
+    nm++;
+    i = j;
+  }
+  return nm;
+}
+
+/* Sends entries [start, end), all for socket fd, in order; returns how many datagrams were accepted. */
+static uint32_t udp_send_run(fl_dev *d, int fd, uint32_t start, uint32_t end) {
+  uint32_t sent = 0;
+  while (start < end && !d->closed) {
+    uint32_t nm = udp_build_messages(d, start, end);
+    int r = sendmmsg(fd, d->gmsgs, nm, MSG_DONTWAIT);
     if (r > 0) {
-      start += (uint32_t)r;
-      sent += (uint32_t)r;
+      for (int k = 0; k < r; k++) {
+        uint32_t c = d->gcount[k];
+        sent += c;
+        if (c > 1) {
+          d->tx_gso_sends++;
+          d->tx_gso_segments += c;
+        }
+      }
+      start = (uint32_t)r < nm ? d->gfirst[r] : d->gfirst[nm - 1] + d->gcount[nm - 1];
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
     int err = r < 0 ? errno : EAGAIN;
+    uint32_t count = d->gcount[0];
+    if (count > 1 && (err == EIO || err == EINVAL || err == EMSGSIZE || err == EOPNOTSUPP || err == ENOPROTOOPT)) {
+      /* the kernel refused the train: never again for this socket (EIO…) or this size (EINVAL, EMSGSIZE) */
+      d->gso_fallbacks++;
+      if (err == EINVAL || err == EMSGSIZE) d->gso_max_seg = (uint32_t)d->siov[start].iov_len - 1;
+      else d->gso = 0;
+      continue; /* rebuilt: the same entries as single datagrams */
+    }
     if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
       /* this socket's buffer is full: the rest of the run is dropped */
       udp_count_error(d, err, (double)(end - start));
-      start = end;
-      continue;
+      return sent;
     }
-    /* an error that belongs to one datagram (e.g. EHOSTUNREACH): drop it, send the rest */
-    udp_count_error(d, err, 1);
-    start++;
+    /* an error that belongs to one message (e.g. EHOSTUNREACH): drop it, send the rest */
+    udp_count_error(d, err, (double)count);
+    start += count;
+  }
+  if (start < end) d->tx_errors += (double)(end - start);
+  return sent;
+}
+
+/* Sends the queued datagrams in order, one run of sendmmsg calls per socket; returns how many the kernel accepted. */
+uint32_t fl_udp_flush_queue(fl_dev *d) {
+  uint32_t start = 0, sent = 0, n = d->sq_len;
+  while (start < n && !d->closed) {
+    uint16_t sock = d->sq_sock[start];
+    uint32_t end = start + 1;
+    while (end < n && d->sq_sock[end] == sock) end++;
+    sent += udp_send_run(d, udp_sock_fd(d, sock), start, end);
+    start = end;
   }
   if (start < n && d->closed) d->tx_errors += (double)(n - start);
   d->tx_packets += sent;
@@ -361,6 +396,26 @@ static int32_t udp_src_port_arg(napi_env env, size_t argc, napi_value *argv) {
   if (t != napi_number || napi_get_value_double(env, argv[6], &x) != napi_ok) return -1;
   if (!(x >= 0 && x <= 65535) || x != (double)(int32_t)x) return -1;
   return (int32_t)x;
+}
+
+/* Sends one datagram larger than a queue slot directly (after the queue, to keep the order). */
+static bool udp_send_direct(fl_dev *d, int fd, const uint8_t *payload, size_t n, uint32_t addr, uint32_t port) {
+  fl_udp_flush_queue(d);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(addr);
+  sa.sin_port = htons((uint16_t)port);
+  ssize_t w;
+  do {
+    w = sendto(fd, payload, n, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa));
+  } while (w < 0 && errno == EINTR);
+  if (w < 0) {
+    udp_count_error(d, errno, 1);
+    return false;
+  }
+  d->tx_packets++;
+  return true;
 }
 
 napi_value fl_udp_send(napi_env env, napi_callback_info info) {
@@ -386,55 +441,19 @@ napi_value fl_udp_send(napi_env env, napi_callback_info info) {
              sport < 0) {
     d->tx_too_big++;
   } else {
-    bool raw = sport > 0 && d->raw_fd >= 0;
+    uint16_t sock = sport > 0 && d->pool_n > 0 ? (uint16_t)(1 + (uint32_t)sport % d->pool_n) : 0;
     const uint8_t *payload = data + off;
     if ((uint32_t)n > d->sq_slot) {
-      /* larger than a queue slot: keep the order, then send this one directly */
-      fl_udp_flush_queue(d);
-      struct sockaddr_in sa;
-      memset(&sa, 0, sizeof(sa));
-      sa.sin_family = AF_INET;
-      sa.sin_addr.s_addr = htonl(addr);
-      sa.sin_port = raw ? 0 : htons((uint16_t)port);
-      uint8_t hdr[FL_UDP_HDR];
-      struct iovec iov[2] = {{hdr, FL_UDP_HDR}, {(void *)payload, (size_t)n}};
-      struct msghdr mh;
-      memset(&mh, 0, sizeof(mh));
-      mh.msg_name = &sa;
-      mh.msg_namelen = sizeof(sa);
-      mh.msg_iov = raw ? iov : iov + 1;
-      mh.msg_iovlen = raw ? 2 : 1;
-      if (raw) udp_write_header(hdr, d->local_addr, addr, (uint16_t)sport, (uint16_t)port, payload, (size_t)n);
-      ssize_t w;
-      do {
-        w = sendmsg(raw ? d->raw_fd : d->fd, &mh, MSG_DONTWAIT);
-      } while (w < 0 && errno == EINTR);
-      if (w >= 0) {
-        ok = true;
-        d->tx_packets++;
-      } else {
-        udp_count_error(d, errno, 1);
-      }
+      ok = udp_send_direct(d, udp_sock_fd(d, sock), payload, (size_t)n, addr, port);
     } else {
       if (d->sq_len == d->sq_cap) fl_udp_flush_queue(d);
       uint32_t i = d->sq_len++;
-      struct iovec *body = &d->siov[2 * i + 1];
-      memcpy(body->iov_base, payload, (size_t)n);
-      body->iov_len = (size_t)n;
+      memcpy(d->siov[i].iov_base, payload, (size_t)n);
+      d->siov[i].iov_len = (size_t)n;
       d->saddr[i].sin_family = AF_INET;
       d->saddr[i].sin_addr.s_addr = htonl(addr);
-      d->sq_raw[i] = raw;
-      if (raw) {
-        d->saddr[i].sin_port = 0; /* a raw socket takes the port from our UDP header */
-        udp_write_header((uint8_t *)d->siov[2 * i].iov_base, d->local_addr, addr, (uint16_t)sport, (uint16_t)port,
-                         payload, (size_t)n);
-        d->smsgs[i].msg_hdr.msg_iov = &d->siov[2 * i];
-        d->smsgs[i].msg_hdr.msg_iovlen = 2;
-      } else {
-        d->saddr[i].sin_port = htons((uint16_t)port);
-        d->smsgs[i].msg_hdr.msg_iov = body;
-        d->smsgs[i].msg_hdr.msg_iovlen = 1;
-      }
+      d->saddr[i].sin_port = htons((uint16_t)port);
+      d->sq_sock[i] = sock;
       ok = true;
     }
   }

@@ -31,6 +31,8 @@ export const PATHS = [
   'kernel-vxlan',
   'flannelette-vxlan',
   'flannelette-vxlan-dgram',
+  'flannelette-vxlan-no-gso',
+  'flannelette-vxlan-no-offload',
   'flannelette-udp',
   'flannelette-wireguard',
   'flannelette-host-gw',
@@ -38,6 +40,13 @@ export const PATHS = [
   'wireguard-go',
 ] as const;
 export type PathName = (typeof PATHS)[number];
+
+/** The node flags that make a row (the comparison rows for the switches). */
+const ROW_FLAGS: Partial<Record<PathName, string[]>> = {
+  'flannelette-vxlan-dgram': ['--underlay', 'dgram'],
+  'flannelette-vxlan-no-gso': ['--no-udp-gso'],
+  'flannelette-vxlan-no-offload': ['--no-udp-gso', '--no-tun-offload'],
+};
 
 interface NodeSpec {
   name: string;
@@ -193,7 +202,7 @@ async function startFlannelette(
     'flannelette-host-gw': 'host-gw',
   };
   const backend = backends[kind] ?? 'vxlan';
-  const extra = kind === 'flannelette-vxlan-dgram' ? ['--underlay', 'dgram'] : [];
+  const extra = [...(ROW_FLAGS[kind] ?? [])];
   let peerKey = '';
   if (backend === 'wireguard') {
     extra.push('--wg-private-key', writeKeyFile(stateDir, self));

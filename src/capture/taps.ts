@@ -148,6 +148,10 @@ class TunTap implements TappedTun {
     this.tun.flush();
   }
 
+  pollNow(): void {
+    this.tun.pollNow?.();
+  }
+
   close(): Promise<void> {
     return this.tun.close();
   }
@@ -201,6 +205,9 @@ class UnderlayTap implements TappedUnderlay {
   get choosesSrcPort(): boolean {
     return this.underlay.choosesSrcPort === true;
   }
+  sourcePortFor(srcPort: number): number {
+    return this.underlay.sourcePortFor?.(srcPort) ?? srcPort;
+  }
   get sinks(): readonly CaptureSink[] {
     return this.list.sinks;
   }
@@ -253,7 +260,7 @@ class UnderlayTap implements TappedUnderlay {
         if (ts < 0n) {
           ts = this.clock.wallNs();
           const u = this.underlay;
-          const sport = srcPort && u.choosesSrcPort === true ? srcPort : u.localPort;
+          const sport = srcPort && u.choosesSrcPort === true ? (u.sourcePortFor?.(srcPort) ?? srcPort) : u.localPort;
           this.buildHeaders(u.localAddr, sport, addr, port, len);
         }
         sink.record(ts, buf, off, len, this.meta);

@@ -27,7 +27,6 @@ import type { Membership } from '../control/membership.js';
 import type { Logger } from '../util/logger.js';
 import { buildMembership, type MembershipSource } from '../node/build-membership.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
-import { parseMetricsAddr } from '../node/metrics.js';
 import { realClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
@@ -67,6 +66,8 @@ export interface NodeFlags {
   ipMasq?: boolean;
   ipMasqFullyRandomDisable?: boolean;
   tunOffload?: boolean;
+  udpGso?: boolean;
+  sourcePorts?: string;
   capture?: string;
   pcapDir?: string;
   captureSnaplen?: string;
@@ -141,6 +142,14 @@ export function registerNodeCommand(program: Command): void {
     .option(
       '--no-tun-offload',
       'plain TUN device, one packet per read and write (default: offloads — TCP super-packets split on read, segments merged on write)',
+    )
+    .option(
+      '--no-udp-gso',
+      'one datagram per message on the underlay (default: UDP GSO trains where the kernel has it)',
+    )
+    .option(
+      '--source-ports <n>',
+      'vxlan: UDP sockets in the per-flow source-port pool, ports from the kernel range 32768-60999 (default 32)',
     )
     .option('--capture <points>', 'capture points: inner, outer or inner,outer')
     .option('--pcap-dir <dir>', 'directory for capture files (default pcaps/)')
@@ -307,7 +316,11 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
   const impairment = startupImpairment(flags);
-  const metricsAddr = flags.metricsAddr === undefined ? undefined : parseMetricsAddr(flags.metricsAddr);
+  // prom-client is loaded only with --metrics-addr
+  const metricsAddr =
+    flags.metricsAddr === undefined
+      ? undefined
+      : (await import('../node/metrics.js')).parseMetricsAddr(flags.metricsAddr);
   requireCapabilities('flannelette node', [CAP_NET_ADMIN], 'CAP_NET_ADMIN');
 
   const ipMasq = flags.ipMasq ? { fullyRandomDisable: flags.ipMasqFullyRandomDisable ?? false } : undefined;
@@ -349,6 +362,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       decrementTtl: flags.decrementTtl ?? false,
       ipMasq,
       tunOffload: flags.tunOffload ?? true,
+      underlayTuning: { gso: flags.udpGso ?? true, sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256) },
       metricsAddr,
       capture,
       logger: log,

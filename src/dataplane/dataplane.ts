@@ -51,6 +51,8 @@ export interface LocalNode {
 export interface DataplaneOptions {
   tun: TunDevice;
   underlay: Underlay;
+  /** After writing a burst into the TUN device, read it once at once (TunDevice.pollNow; default true). */
+  pollAfterWrite?: boolean;
   backend: Backend;
   local: LocalNode;
   /** Check that an inner source address lies in the sending peer's subnet (default true). */
@@ -87,9 +89,11 @@ export class Dataplane {
   private readonly dlv = new DeliverDecision();
   private started = false;
   private readonly tunnel: PacketTunnel | undefined;
+  private readonly pollAfterWrite: boolean;
 
   constructor(opts: DataplaneOptions) {
     this.tunnel = opts.tunnel;
+    this.pollAfterWrite = opts.pollAfterWrite ?? true;
     this.counters = opts.counters ?? new DataplaneCounters();
     if (opts.backend.encrypted && !opts.tunnel) throw new Error(`the ${opts.backend.name} backend needs a tunnel`);
     this.tun = opts.tun;
@@ -105,6 +109,7 @@ export class Dataplane {
       decrementTtl: opts.decrementTtl ?? true,
       flowPorts: opts.backend.sourcePort === 'flow',
       localPort: opts.local.port,
+      sourcePortFor: opts.underlay.sourcePortFor ? (p) => opts.underlay.sourcePortFor!(p) : undefined,
     };
     this.deliverPolicy = {
       peersByAddr: this.peersByAddr,
@@ -239,6 +244,9 @@ export class Dataplane {
     const { bufs, offs, lens, addrs, ports } = batch;
     for (let i = 0; i < batch.count; i++) this.deliverOne(bufs[i], offs[i], lens[i], addrs[i], ports[i]);
     this.tun.flush();
+    // latency: a local pod's answer to what we just wrote is often queued already (the kernel
+    // produced it inside our write); send it now instead of after another event-loop round
+    if (this.pollAfterWrite) this.tun.pollNow?.();
   }
 
   private deliverOne(buf: Buffer, off: number, len: number, from: number, fromPort: number): void {

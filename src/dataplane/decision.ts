@@ -48,6 +48,8 @@ export interface ForwardPolicy {
   readonly flowPorts: boolean;
   /** The port the underlay socket is bound to (the source port when !flowPorts). */
   readonly localPort: number;
+  /** The port a datagram given a per-flow port leaves from (Underlay.sourcePortFor); absent: that port. */
+  readonly sourcePortFor?: (flowPort: number) => number;
 }
 
 export class ForwardDecision {
@@ -104,8 +106,10 @@ export function decideForward(policy: ForwardPolicy, buf: Buffer, off: number, l
   d.drop = NO_DROP;
   d.dstAddr = peer.publicIp;
   d.dstPort = peer.port;
-  if (policy.flowPorts) d.srcPort = d.sendSrcPort = flowSourcePort(buf, off, len);
-  else {
+  if (policy.flowPorts) {
+    d.sendSrcPort = flowSourcePort(buf, off, len);
+    d.srcPort = policy.sourcePortFor ? policy.sourcePortFor(d.sendSrcPort) : d.sendSrcPort;
+  } else {
     d.srcPort = policy.localPort;
     d.sendSrcPort = 0;
   }

@@ -85,6 +85,10 @@ export class ImpairedUnderlay implements Underlay {
     return this.inner.choosesSrcPort === true;
   }
 
+  sourcePortFor(srcPort: number): number {
+    return this.inner.sourcePortFor?.(srcPort) ?? srcPort;
+  }
+
   start(onBatch: (batch: DatagramBatch) => void): void {
     this.inner.start(onBatch);
   }

@@ -1,6 +1,10 @@
 // The ip(8) batches that wire a lab: per node its uplink veth to the underlay switch, its cni0 bridge
 // with the subnet's gateway address and its pods' host-side veths; per pod its eth0 address and default
 // route via cni0. Pure: lines for `ip -batch`, run by the caller in the right namespace.
+// Each node's uplink has a MAC made from its public IP (02:00:<ip bytes>) and every node holds a
+// permanent neighbour entry for every other node: the kernel's ARP table is one for all namespaces
+// (gc_thresh3 = 1024 entries by default) and 100 nodes resolving 99 peers each overflow it, while
+// permanent entries do not count against it (Linux 4.20+).
 import { NODE_UPLINK, POD_BRIDGE, POD_IFACE } from './names.js';
 import type { LabNode, LabPod, LabTopology } from './topology.js';
 
@@ -9,13 +13,17 @@ export function nodeBatch(t: LabTopology, n: LabNode): string[] {
   const subnetPrefix = n.subnet.split('/')[1];
   const lines = [
     'link set lo up',
-    `link add ${NODE_UPLINK} mtu ${t.mtu} type veth peer name ${n.underlayPort} mtu ${t.mtu} netns ${t.underlayNetns}`,
+    `link add ${NODE_UPLINK} address ${uplinkMac(n.publicIp)} mtu ${t.mtu} type veth peer name ${n.underlayPort} mtu ${t.mtu} netns ${t.underlayNetns}`,
     `addr add ${n.publicIp}/${underlayPrefix} dev ${NODE_UPLINK}`,
     `link set ${NODE_UPLINK} up`,
     `link add ${POD_BRIDGE} mtu ${t.podMtu} type bridge`,
     `addr add ${n.gateway}/${subnetPrefix} dev ${POD_BRIDGE}`,
     `link set ${POD_BRIDGE} up`,
   ];
+  for (const peer of t.nodes) {
+    if (peer.name !== n.name)
+      lines.push(`neigh replace ${peer.publicIp} lladdr ${uplinkMac(peer.publicIp)} dev ${NODE_UPLINK} nud permanent`);
+  }
   for (const p of t.pods) {
     if (p.node !== n.name) continue;
     lines.push(
@@ -25,6 +33,12 @@ export function nodeBatch(t: LabTopology, n: LabNode): string[] {
     );
   }
   return lines;
+}
+
+/** The MAC of a node's uplink: 02:00 and the four bytes of its public IP (locally administered). */
+export function uplinkMac(publicIp: string): string {
+  const hex = publicIp.split('.').map((b) => Number(b).toString(16).padStart(2, '0'));
+  return ['02', '00', ...hex].join(':');
 }
 
 export function podBatch(t: LabTopology, p: LabPod): string[] {

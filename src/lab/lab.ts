@@ -196,7 +196,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
             controlSocket(paths, n.name),
             nodeLogFile(paths, n.name),
             () => pidAlive(state.nodePids[n.name]),
-            opts.readyTimeoutMs ?? 20_000,
+            // 100 agents starting at once on 2 cores take a while: 20 s plus 1 s per node
+            opts.readyTimeoutMs ?? 20_000 + 1000 * t.nodes.length,
           );
           progress.items?.(++ready, t.nodes.length);
         }),

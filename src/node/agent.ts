@@ -17,7 +17,7 @@ import { BACKENDS, type Backend } from '../dataplane/backends.js';
 import { DataplaneCounters } from '../dataplane/counters.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { tracePacket, type TraceQuery, type TraceResult } from '../dataplane/trace.js';
-import { WgTunnel } from '../dataplane/wg-tunnel.js';
+import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { WgTimings } from '../wireguard/constants.js';
 import type { WgKeySource } from './wg-key.js';
 import type { TunDevice } from '../tun/device.js';
@@ -34,12 +34,13 @@ import { DirectRouteTable, uplinkOf } from './direct-routes.js';
 import { overlayRouteCommands } from './overlay-routes.js';
 import { KernelRouteQueue } from './kernel-routes.js';
 import { NodeCapture, type NodeCaptureOptions } from './capture.js';
-import { createNodeMetrics, startMetricsServer, type MetricsAddress } from './metrics.js';
+import type { MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
 import { UndoStack } from './undo.js';
 import { installIpMasq, removeIpMasq } from './ip-masq.js';
 import { startMembership, type StartedMembership } from './membership-start.js';
-import { openNodeUnderlay, type UnderlayKind } from './open-underlay.js';
+import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
+import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
 import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
 
@@ -69,6 +70,8 @@ export interface NodeOptions {
   ipMasq?: { fullyRandomDisable?: boolean };
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
+  /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
+  underlayTuning?: UnderlayTuning;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
   metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
@@ -89,6 +92,8 @@ export interface RunningNode {
   /** The WireGuard sessions (wireguard backend only). */
   readonly wireguard?: WgTunnel;
   readonly impairments: ImpairedUnderlay;
+  /** The socket's own counters (native underlay: datagrams, drops, source ports, GSO); null for dgram. */
+  underlayStats(): NativeUdpStats | null;
   readonly capture: NodeCapture;
   readonly membership: Membership;
   /** Unix ms. */
@@ -126,7 +131,14 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
     const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu ?? lease.backend.mtu); // Backend.MTU: flannel's vxlan option
 
-    const raw = await openNodeUnderlay(opts.underlayKind, lease.publicIp, lease.backend.port, backend);
+    const raw = await openNodeUnderlay(
+      opts.underlayKind,
+      lease.publicIp,
+      lease.backend.port,
+      backend,
+      opts.underlayTuning,
+      log,
+    );
     undo.push(() => raw.close());
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
@@ -141,9 +153,11 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const underlay: Underlay = capture.wrapUnderlay(impairments);
 
     const counters = new DataplaneCounters();
+    // loaded only when used (lean agents: the wireguard code and prom-client cost RSS in every node)
+    const wg = opts.wireguard && backend.encrypted ? await import('../dataplane/wg-tunnel.js') : undefined;
     const tunnel =
-      opts.wireguard && backend.encrypted
-        ? new WgTunnel({
+      opts.wireguard && wg
+        ? new wg.WgTunnel({
             privateKey: opts.wireguard.keys.privateKey(),
             psk: lease.backend.psk,
             persistentKeepaliveS: lease.backend.persistentKeepaliveS,
@@ -223,6 +237,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       dataplane,
       wireguard: tunnel,
       impairments,
+      underlayStats: () => (raw instanceof NativeUdpUnderlay ? raw.stats() : null),
       capture,
       membership: opts.membership,
       startedAt: Date.now(),
@@ -238,7 +253,11 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     };
     const server: RpcServer = await startRpcServer(socketPath, rpcHandlers(node));
     undo.push(() => server.close());
-    const metrics = opts.metricsAddr ? await startMetricsServer(createNodeMetrics(node), opts.metricsAddr) : undefined;
+    const metricsMod = opts.metricsAddr ? await import('./metrics.js') : undefined;
+    const metrics =
+      opts.metricsAddr && metricsMod
+        ? await metricsMod.startMetricsServer(metricsMod.createNodeMetrics(node), opts.metricsAddr)
+        : undefined;
     if (metrics) undo.push(() => metrics.close());
 
     const s = nodeStatus(node, opts.clock.now());

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import { formatIpv4 } from '../addr/ipv4.js';
-import { ip as runIp } from '../sys/run.js';
+import { ip as runIp, ipBatch } from '../sys/run.js';
+import type { KernelRouteChange } from './peer-events.js';
 import { DeviceError } from '../util/errors.js';
 
 const ip = (...args: string[]): Promise<string> => runIp(args, { timeoutMs: 10_000 });
@@ -30,6 +31,14 @@ export async function configureTun(name: string, subnet: Cidr, mtu: number): Pro
 
 export async function addRoute(subnet: Cidr, tun: string): Promise<void> {
   await ip('route', 'replace', subnet.toString(), 'dev', tun);
+}
+
+/** Applies route changes in order in one `ip -batch` process; throws DeviceError at the first failure. */
+export async function applyRoutes(changes: readonly KernelRouteChange[], tun: string): Promise<void> {
+  await ipBatch(
+    undefined,
+    changes.map((c) => `route ${c.op === 'add' ? 'replace' : 'del'} ${c.subnet.toString()} dev ${tun}`),
+  );
 }
 
 export async function removeRoute(subnet: Cidr, tun: string): Promise<void> {

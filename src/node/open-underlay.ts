@@ -1,20 +1,39 @@
 // Opens the UDP socket a node sends and receives its encapsulated packets on: the native
-// recvmmsg/sendmmsg addon (default; with per-flow source ports when the backend asks for them) or
-// node:dgram. Throws DeviceError when the socket cannot be bound (address in use, no such address).
+// recvmmsg/sendmmsg addon (default; with a pool of per-flow source-port sockets when the backend
+// asks for flow ports, and UDP GSO unless switched off) or node:dgram. Logs once what the kernel
+// offers (GSO or not) and what is in use. Throws DeviceError when the socket cannot be bound
+// (address in use, no such address), ConfigError for a bad pool size.
 import type { Ipv4 } from '../addr/ipv4.js';
 import type { Backend } from '../dataplane/backends.js';
-import { openNativeUdpUnderlay } from '../underlay/native.js';
+import { DEFAULT_SOURCE_PORTS, openNativeUdpUnderlay } from '../underlay/native.js';
 import { openUdpUnderlay } from '../underlay/udp.js';
 import type { Underlay } from '../underlay/underlay.js';
+import type { Logger } from '../util/logger.js';
 
 export type UnderlayKind = 'native' | 'dgram';
+
+export interface UnderlayTuning {
+  /** Source-port pool size for flow-port backends (default DEFAULT_SOURCE_PORTS). */
+  sourcePorts?: number;
+  /** UDP GSO on send (default true; used only where the kernel has it). */
+  gso?: boolean;
+}
 
 export async function openNodeUnderlay(
   kind: UnderlayKind | undefined,
   addr: Ipv4,
   port: number,
   backend: Backend,
+  tuning: UnderlayTuning = {},
+  log?: Logger,
 ): Promise<Underlay> {
   if (kind === 'dgram') return openUdpUnderlay({ addr, port });
-  return openNativeUdpUnderlay({ addr, port, rawSend: backend.sourcePort === 'flow' });
+  const sourcePorts = backend.sourcePort === 'flow' ? (tuning.sourcePorts ?? DEFAULT_SOURCE_PORTS) : 0;
+  const u = await openNativeUdpUnderlay({ addr, port, sourcePorts, gso: tuning.gso ?? true });
+  const st = u.stats();
+  log?.info(
+    { sourcePorts: st.sourcePorts, udpGso: st.gso, udpGsoSupported: st.gsoSupported },
+    st.gsoSupported ? (st.gso ? 'UDP GSO in use' : 'UDP GSO switched off') : 'UDP GSO not supported by this kernel',
+  );
+  return u;
 }

@@ -6,7 +6,7 @@
 // KernelRouteQueue logs that.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import { DirectRouteTable, isDirectlyReachable } from './direct-routes.js';
-import { addRoute, removeRoute } from './kernel.js';
+import { addRoute, applyRoutes, removeRoute } from './kernel.js';
 import type { KernelRouteCommands } from './kernel-routes.js';
 
 export function overlayRouteCommands(tun: string, direct: DirectRouteTable | undefined): KernelRouteCommands {
@@ -24,5 +24,7 @@ export function overlayRouteCommands(tun: string, direct: DirectRouteTable | und
       await direct?.remove(subnet);
       await removeRoute(subnet, tun);
     },
+    // one `ip -batch` for many routes (100-node labs); with DirectRouting each route is decided alone
+    batch: direct ? undefined : (changes) => applyRoutes(changes, tun),
   };
 }

@@ -8,6 +8,7 @@
 // The handlers see the node through RpcNode, the few parts they read or change (a RunningNode
 // fits; tests pass a fake). They validate their params and throw ConfigError with a one-line
 // message on bad input; nothing here touches a packet buffer.
+import type { NativeUdpStats } from '../underlay/native.js';
 import { formatIpv4, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { formatMac } from '../addr/mac.js';
 import type { CaptureStats } from '../capture/sink.js';
@@ -115,6 +116,8 @@ export interface StatsReply {
   peers: PeerStatus[];
   capture: CaptureStatsReply;
   impairments: ImpairmentCountersReply;
+  /** The native underlay socket's counters (source ports, UDP GSO trains, fallbacks); null for dgram. */
+  underlay: NativeUdpStats | null;
 }
 
 /** `impair` and `impairments`: the impairments in force, in the CLI's own notation. */
@@ -159,6 +162,8 @@ export interface RpcNode {
   };
   /** What the data path would do with a packet (dataplane/trace.ts), without sending it. */
   trace(query: TraceQuery): TraceResult;
+  /** The underlay socket's counters (absent in fakes: null). */
+  underlayStats?(): NativeUdpStats | null;
   /** The WireGuard sessions (wireguard backend only). */
   readonly wireguard?: Pick<WgTunnel, 'publicKey' | 'stats' | 'device'>;
 }
@@ -248,6 +253,7 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
       peers: node.dataplane.peers().map((p) => peerStatus(p, now())),
       capture: node.capture.stats(),
       impairments: node.impairments.counters(),
+      underlay: node.underlayStats?.() ?? null,
     }),
     capture: (params) => node.capture.startLive(params),
     impair: (params): ImpairmentsReply => {

@@ -37,10 +37,17 @@ export interface NativeStats {
   /** Reading stopped after a fatal error (the TUN interface was deleted). */
   rxStopped: boolean;
   closed: boolean;
-  /** UDP sockets: the raw send socket (datagrams with a chosen source port) was opened. */
-  rawSend: boolean;
-  /** Why the raw send socket could not be opened (an errno; 0 when it was, or was not asked for). */
-  rawErrno: number;
+  /** UDP sockets: how many sockets the source-port pool has (0: none). */
+  sourcePorts?: number;
+  /** UDP sockets: trains are sent with UDP_SEGMENT (GSO) now. */
+  gso?: boolean;
+  /** UDP sockets: the kernel knows UDP_SEGMENT. */
+  gsoSupported?: boolean;
+  /** UDP GSO messages sent, and the datagrams they carried. */
+  txGsoSends?: number;
+  txGsoSegments?: number;
+  /** GSO trains the kernel refused (EIO/EINVAL) and that went out one datagram each. */
+  gsoFallbacks?: number;
 }
 
 export interface NativeAddon {
@@ -58,15 +65,16 @@ export interface NativeAddon {
   tunWrite(h: NativeHandle, buf: Uint8Array, off: number, len: number): boolean;
   /** One writev of hdr[0, 10) (a virtio_net_hdr) and the packet: for devices opened with a vnet header. */
   tunWriteHdr(h: NativeHandle, hdr: Uint8Array, buf: Uint8Array, off: number, len: number): boolean;
-  /** Returns [handle, boundPort, rawSendOpened, rawErrno]; rawSend (default false) asks for the raw send socket. */
+  /** Returns [handle, boundPort, poolPorts, gsoInUse]; poolSize (default 0) send-only sockets on ephemeral ports. */
   udpOpen(
     addr: number,
     port: number,
     bufBytes: number,
     sendSlots: number,
     slotSize: number,
-    rawSend?: boolean,
-  ): [NativeHandle, number, boolean?, number?];
+    poolSize?: number,
+    gso?: boolean,
+  ): [NativeHandle, number, number[], boolean];
   udpStart(
     h: NativeHandle,
     slab: Buffer,
@@ -78,7 +86,7 @@ export interface NativeAddon {
     burst: number,
     onBurst: (count: number) => void,
   ): void;
-  /** srcPort 1..65535 sends through the raw socket from that port (when open); 0/absent from the bound one. */
+  /** srcPort 1..65535 sends from pool socket srcPort % poolSize (with a pool); 0/absent from the bound one. */
   udpSend(
     h: NativeHandle,
     buf: Uint8Array,
@@ -91,6 +99,8 @@ export interface NativeAddon {
   udpFlush(h: NativeHandle): number;
   devClose(h: NativeHandle): void;
   devStats(h: NativeHandle): NativeStats;
+  /** One non-blocking burst read now, delivered to onBurst synchronously; returns the packet count. */
+  devPoll(h: NativeHandle): number;
   netnsEnter(path: string): number;
   netnsRestore(savedFd: number): void;
 }

@@ -18,6 +18,11 @@ export interface TunDevice {
   write(buf: Buffer, off: number, len: number): boolean;
   /** Ends a batch of writes (implementations that batch flush here). */
   flush(): void;
+  /**
+   * Reads what is queued now (non-blocking) and hands it to the start() callback synchronously,
+   * without waiting for the event loop (optional; a latency shortcut after writing a burst).
+   */
+  pollNow?(): void;
   /** Stops reading and closes the device. Idempotent. */
   close(): Promise<void>;
 }

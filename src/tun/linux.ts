@@ -275,6 +275,11 @@ export class LinuxTun implements TunDevice {
     if (c !== undefined && c.count > 0 && !this.closed) this.writeMerged(c);
   }
 
+  /** One non-blocking read burst now, to the start() callback (a no-op before start or after close). */
+  pollNow(): void {
+    if (!this.closed) this.addon.devPoll(this.handle);
+  }
+
   close(): Promise<void> {
     return settleNow(() => {
       if (this.closed) return;

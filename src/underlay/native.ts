@@ -10,13 +10,18 @@
 // use, address not on this host, addon not built), PermissionError, ConfigError (bad options).
 // send() never throws: false when refused (closed, bad length/port) or dropped; datagrams that the
 // kernel refuses at flush time (EAGAIN/ENOBUFS) are counted in stats().sendDrops.
-// Source ports (see underlay.ts): with `rawSend` (default on) a second, send-only raw socket
-// (SOCK_RAW/IPPROTO_UDP, bound to addr, never read: a BPF filter drops everything it would receive)
-// carries the datagrams given a srcPort; the addon writes their UDP header and checksum. Opening it
-// needs CAP_NET_RAW: without it (or when bound to 0.0.0.0) the underlay still opens, every datagram
-// leaves from the bound port, and stats().rawSend is false (rawSendError says why).
+// Source ports (see underlay.ts): with `sourcePorts: N` (N > 0) the addon also opens N send-only,
+// ordinary UDP sockets on addr, each bound to a port the kernel picks from its local port range
+// (32768..60999, where the kernel's VXLAN device takes its source ports from; never read: a BPF
+// filter drops whatever would be queued to them). A datagram given srcPort leaves from pool socket
+// srcPort % N (sourcePortFor() says which port), so one flow keeps one port and its order while
+// flows spread over N ports. No raw socket and no CAP_NET_RAW. Receiving is on the bound port only:
+// peers always send to the well-known port.
+// GSO (`gso`, default on when the kernel has UDP_SEGMENT): flush() sends each train of consecutive
+// equal-size datagrams to one peer from one socket as one sendmsg with a UDP_SEGMENT control message;
+// the kernel writes each datagram's UDP header and checksum. Refused trains fall back to one
+// datagram each and are counted (stats().gsoFallbacks); a refusal with EIO turns GSO off.
 // Buffer ownership: send() copies into the native queue; a batch is valid until the handler returns.
-import { constants as osConstants } from 'node:os';
 import { formatIpv4 } from '../addr/ipv4.js';
 import { loadNative, type NativeAddon, type NativeHandle } from '../sys/addon.js';
 import { PACKET_HEADROOM, SLOT_SIZE, pointAtSlots } from '../util/buffers.js';
@@ -24,6 +29,11 @@ import { ConfigError, DeviceError } from '../util/errors.js';
 import { bindError, checkUdpOptions } from './udp.js';
 import { newDatagramBatch, type DatagramBatch, type Underlay } from './underlay.js';
 import { settleNow } from '../util/promise.js';
+
+/** Most sockets in a source-port pool (the addon's limit). */
+export const MAX_SOURCE_PORTS = 256;
+/** The pool size a node uses for per-flow source ports unless told otherwise. */
+export const DEFAULT_SOURCE_PORTS = 32;
 
 export interface NativeUdpUnderlayOptions {
   addr: number;
@@ -36,10 +46,12 @@ export interface NativeUdpUnderlayOptions {
   /** Send queue slots (1..1024, default 64). */
   sendQueue?: number;
   /**
-   * Open the raw send socket so that send() honours srcPort (default true). Without CAP_NET_RAW it
-   * cannot be opened and the underlay falls back to its bound port (never an error).
+   * Size of the source-port pool (0..256, default 0): send() honours srcPort (as the port of the
+   * pool socket it maps to) when > 0.
    */
-  rawSend?: boolean;
+  sourcePorts?: number;
+  /** Send trains with UDP GSO when the kernel supports it (default true). */
+  gso?: boolean;
 }
 
 export interface NativeUdpStats {
@@ -57,23 +69,26 @@ export interface NativeUdpStats {
   refused: number;
   /** Datagrams waiting in the send queue. */
   queued: number;
-  /** Datagrams given a srcPort leave from it (the raw send socket is open); false: from localPort. */
-  rawSend: boolean;
-  /** Why the raw send socket could not be opened ('EPERM', …); '' when it was or was not asked for. */
-  rawSendError: string;
-}
-
-function errnoName(errno: number): string {
-  if (errno === 0) return '';
-  for (const [name, value] of Object.entries(osConstants.errno)) if (value === errno) return name;
-  return `errno ${errno}`;
+  /** Size of the source-port pool (0: every datagram leaves from localPort). */
+  sourcePorts: number;
+  /** Trains go out as UDP GSO messages now. */
+  gso: boolean;
+  /** The kernel knows UDP_SEGMENT (probed at open). */
+  gsoSupported: boolean;
+  /** GSO messages sent, and the datagrams in them. */
+  gsoSends: number;
+  gsoSegments: number;
+  /** GSO trains the kernel refused, sent again one datagram each (none lost). */
+  gsoFallbacks: number;
 }
 
 export class NativeUdpUnderlay implements Underlay {
   readonly localAddr: number;
   readonly localPort: number;
-  /** True when the raw send socket is open: send() honours srcPort. */
+  /** True when there is a source-port pool: send() honours srcPort (see sourcePortFor). */
   readonly choosesSrcPort: boolean;
+  /** The pool sockets' ports (empty without a pool). */
+  readonly poolPorts: readonly number[];
   private readonly addon: NativeAddon;
   private readonly handle: NativeHandle;
   private readonly burst: number;
@@ -87,13 +102,27 @@ export class NativeUdpUnderlay implements Underlay {
   };
 
   /** Use openNativeUdpUnderlay(). */
-  constructor(addon: NativeAddon, handle: NativeHandle, addr: number, port: number, burst: number, rawSend = false) {
+  constructor(
+    addon: NativeAddon,
+    handle: NativeHandle,
+    addr: number,
+    port: number,
+    burst: number,
+    poolPorts: readonly number[] = [],
+  ) {
     this.addon = addon;
     this.handle = handle;
     this.localAddr = addr;
     this.localPort = port;
     this.burst = burst;
-    this.choosesSrcPort = rawSend;
+    this.poolPorts = poolPorts;
+    this.choosesSrcPort = poolPorts.length > 0;
+  }
+
+  /** The port a datagram sent with srcPort leaves from (the addon's choice: pool socket srcPort % size). */
+  sourcePortFor(srcPort: number): number {
+    const n = this.poolPorts.length;
+    return n === 0 || !(srcPort > 0) ? this.localPort : this.poolPorts[srcPort % n];
   }
 
   start(onBatch: (batch: DatagramBatch) => void): void {
@@ -164,8 +193,12 @@ export class NativeUdpUnderlay implements Underlay {
       sendErrors: n.txErrors,
       refused: n.txTooBig,
       queued: n.txQueued,
-      rawSend: n.rawSend === true,
-      rawSendError: errnoName(n.rawErrno ?? 0),
+      sourcePorts: n.sourcePorts ?? 0,
+      gso: n.gso === true,
+      gsoSupported: n.gsoSupported === true,
+      gsoSends: n.txGsoSends ?? 0,
+      gsoSegments: n.txGsoSegments ?? 0,
+      gsoFallbacks: n.gsoFallbacks ?? 0,
     };
   }
 }
@@ -182,14 +215,17 @@ export function createNativeUdpUnderlay(opts: NativeUdpUnderlayOptions): NativeU
     throw new ConfigError(`UDP send queue must be 1..1024, got ${sendQueue}`);
   if (!Number.isInteger(bufBytes) || bufBytes < 0)
     throw new ConfigError(`UDP buffer size must be >= 0, got ${bufBytes}`);
+  const sourcePorts = opts.sourcePorts ?? 0;
+  if (!Number.isInteger(sourcePorts) || sourcePorts < 0 || sourcePorts > MAX_SOURCE_PORTS)
+    throw new ConfigError(`source-port pool size must be 0..${MAX_SOURCE_PORTS}, got ${sourcePorts}`);
   const addon = loadNative();
-  let opened: [NativeHandle, number, boolean?, number?];
+  let opened: [NativeHandle, number, number[], boolean];
   try {
-    opened = addon.udpOpen(opts.addr >>> 0, opts.port, bufBytes, sendQueue, SLOT_SIZE, opts.rawSend ?? true);
+    opened = addon.udpOpen(opts.addr >>> 0, opts.port, bufBytes, sendQueue, SLOT_SIZE, sourcePorts, opts.gso ?? true);
   } catch (err) {
     throw bindError(err, opts.addr, opts.port);
   }
-  return new NativeUdpUnderlay(addon, opened[0], opts.addr >>> 0, opened[1], burst, opened[2] === true);
+  return new NativeUdpUnderlay(addon, opened[0], opts.addr >>> 0, opened[1], burst, opened[2]);
 }
 
 /** Binds a batched native UDP socket at opts.addr:opts.port (see createNativeUdpUnderlay). */

@@ -7,11 +7,11 @@
 // valid only until the handler returns. send() does not keep a reference to the buffer after it
 // returns (it copies or sends synchronously). Addresses are IPv4 numbers (addr/ipv4.ts).
 //
-// Source ports: send() may be given the UDP source port for one datagram (the vxlan backend picks
-// it from the inner flow hash, as the kernel's VXLAN device does). Implementations that can choose
-// it (memory, native with its raw send socket) send from that port and say so with
-// `choosesSrcPort`; those that cannot (node:dgram, native without CAP_NET_RAW) send from their bound
-// port. Receivers must not care which source port a peer used.
+// Source ports: send() may be given a per-flow source port for one datagram (the vxlan backend picks
+// it from the inner flow hash, as the kernel's VXLAN device does). Implementations that honour it
+// (memory: exactly that port; native with its source-port pool: the port of the pool socket the
+// flow maps to, sourcePortFor()) say so with `choosesSrcPort`; those that cannot (node:dgram, native
+// without a pool) send from their bound port. Receivers must not care which source port a peer used.
 import type { PacketBatch } from '../util/buffers.js';
 
 /** A burst of received datagrams; datagram i came from addrs[i]:ports[i]. */
@@ -28,6 +28,11 @@ export interface Underlay {
    * absent when every datagram leaves from localPort. Wrappers report their inner underlay's.
    */
   readonly choosesSrcPort?: boolean;
+  /**
+   * The UDP source port a datagram sent with this srcPort leaves from (when choosesSrcPort); absent
+   * means srcPort itself.
+   */
+  sourcePortFor?(srcPort: number): number;
   /** Starts delivering bursts of received datagrams. Called once. */
   start(onBatch: (batch: DatagramBatch) => void): void;
   /**

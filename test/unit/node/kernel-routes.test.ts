@@ -1,5 +1,6 @@
 // src/node/kernel-routes.ts: kernel route changes run one at a time in the order they were queued,
-// even when an earlier command is slower than a later one; a failure is logged and the rest go on.
+// even when an earlier command is slower than a later one; a failure is logged and the rest go on;
+// changes queued together go in one batch, and a failed batch is retried change by change.
 import { describe, expect, it } from 'vitest';
 import { Cidr, type Cidr as CidrT } from '../../../src/addr/ipv4.js';
 import { KernelRouteQueue } from '../../../src/node/kernel-routes.js';
@@ -58,5 +59,44 @@ describe('KernelRouteQueue', () => {
     const r = recorder();
     await new KernelRouteQueue(r.commands, r.log as never).drained();
     expect(r.done).toEqual([]);
+  });
+
+  it('changes queued together go in one batch, in order; a change queued during a batch goes in the next', async () => {
+    const r = recorder();
+    const batches: string[][] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((ok) => (release = ok));
+    const batch = async (changes: readonly { op: string; subnet: CidrT }[]) => {
+      batches.push(changes.map((c) => `${c.op} ${c.subnet}`));
+      if (batches.length === 1) await gate;
+    };
+    const q = new KernelRouteQueue({ ...r.commands, batch }, r.log as never);
+    q.push({ op: 'add', subnet: a });
+    q.push({ op: 'add', subnet: b });
+    q.push({ op: 'remove', subnet: a });
+    await Promise.resolve();
+    await Promise.resolve();
+    q.push({ op: 'add', subnet: a }); // while the first batch runs
+    q.push({ op: 'remove', subnet: b });
+    release();
+    await q.drained();
+    expect(batches).toEqual([
+      ['add 10.244.2.0/24', 'add 10.244.3.0/24', 'remove 10.244.2.0/24'],
+      ['add 10.244.2.0/24', 'remove 10.244.3.0/24'],
+    ]);
+    expect(r.done).toEqual([]); // nothing one by one
+  });
+
+  it('a failed batch is retried one change at a time, each failure logged with its subnet', async () => {
+    const r = recorder({ failOn: 'add 10.244.2.0/24' });
+    const batch = () => Promise.reject(new Error('ip -batch failed at line 1'));
+    const q = new KernelRouteQueue({ ...r.commands, batch }, r.log as never);
+    q.push({ op: 'add', subnet: a });
+    q.push({ op: 'add', subnet: b });
+    await q.drained();
+    expect(r.done).toEqual(['add 10.244.3.0/24']);
+    expect(r.errors.map((e) => e.fields)).toEqual([
+      { err: 'RTNETLINK answers: No such device', subnet: '10.244.2.0/24' },
+    ]);
   });
 });
