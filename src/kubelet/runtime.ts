@@ -11,7 +11,8 @@ import type { KubeletConfig } from './config.js';
 import { attemptDir, containerLaunchArgv, startContainer, type AttemptInfo } from './containers.js';
 import { containerArgv, type HostFacts, type ResolvedImage } from './images.js';
 import { HostLocalIpam } from './ipam.js';
-import { podFiles, prepareContainerFiles, resolvConfText, startScript, writePodFiles } from './rootfs.js';
+import { podFiles, prepareContainerFiles, startScript, writePodFiles } from './rootfs.js';
+import { hostResolvConf, podResolvConf, resolvConfText } from './resolv-conf.js';
 import { createSandbox, readSandbox, removeSandbox, sandboxHealthy, type Sandbox } from './sandbox.js';
 
 export interface PodMeta {
@@ -117,7 +118,8 @@ export class PodRuntime {
     const hostname = pod.spec.hostname ?? meta.name;
     const sandbox = await createSandbox(this.cfg, this.ipam, dir, { ...meta, hostname });
     const files = podFiles(dir);
-    writePodFiles(files, sandbox.ip, hostname, resolvConfText(meta.namespace, this.clusterDomain, this.clusterDNS));
+    const resolv = resolvConfText(podResolvConf(pod, this.clusterDNS, this.clusterDomain, hostResolvConf));
+    writePodFiles(files, sandbox.ip, hostname, resolv);
     for (const v of pod.spec.volumes ?? []) fs.mkdirSync(path.join(files.volumesDir, v.name), { recursive: true });
     return { sandbox, created: true };
   }

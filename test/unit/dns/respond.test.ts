@@ -16,6 +16,8 @@ const query = (name: string, type: string, extra: Partial<Packet> = {}): Buffer 
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
 const rcodeOf = (b: Buffer): string => RCODES[b.readUInt16BE(2) & 0xf];
+/** dns-packet decodes the rcode, its types do not declare it. */
+const rc = (p: object): string => (p as { rcode: string }).rcode;
 
 /** A headless Service with `n` ready endpoints: big answers. */
 function bigRecords(n: number): ClusterRecords {
@@ -40,7 +42,7 @@ describe('cluster DNS messages', () => {
     expect(out.type).toBe('response');
     expect(out.flag_aa).toBe(true);
     expect(out.flag_rd).toBe(true);
-    expect(out.rcode).toBe('NOERROR');
+    expect(rc(out)).toBe('NOERROR');
     expect(out.questions).toEqual([{ name: 'myapp-service.default.svc.cluster.local', type: 'A', class: 'IN' }]);
     expect(out.answers?.map((a) => ('data' in a ? a.data : ''))).toEqual(['10.96.12.34']);
     expect(c).toMatchObject({ queries: 1, answered: 1 });
@@ -49,10 +51,10 @@ describe('cluster DNS messages', () => {
   it('answers NXDOMAIN with the SOA, and REFUSED outside the zone', () => {
     const c = newCounters();
     const nx = dnsPacket.decode(respond(query('nosuch.default.svc.cluster.local', 'A'), 'udp', r, c)!);
-    expect(nx.rcode).toBe('NXDOMAIN');
+    expect(rc(nx)).toBe('NXDOMAIN');
     expect(nx.authorities?.map((a) => a.type)).toEqual(['SOA']);
     const ref = dnsPacket.decode(respond(query('example.com', 'A'), 'udp', r, c)!);
-    expect(ref.rcode).toBe('REFUSED');
+    expect(rc(ref)).toBe('REFUSED');
     expect(ref.flag_aa).toBe(false);
     expect(c).toMatchObject({ nxdomain: 1, refused: 1 });
   });
