@@ -53,7 +53,7 @@ function metricsRegistry(c: DnsCounters): Registry {
     labelNames: ['outcome'],
     registers: [registry],
     collect() {
-      for (const [k, v] of Object.entries(c)) this.set({ outcome: k }, v);
+      for (const [k, v] of Object.entries(c) as [string, number][]) this.set({ outcome: k }, v);
     },
   });
   void g;

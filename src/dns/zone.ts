@@ -76,7 +76,7 @@ export class ClusterZone {
     this.slices.set(k, e);
     const sk = key(e.namespace, e.service);
     let set = this.slicesOf.get(sk);
-    if (!set) this.slicesOf.set(sk, (set = new Set()));
+    if (!set) this.slicesOf.set(sk, (set = new Set<string>()));
     set.add(k);
   }
 
@@ -90,7 +90,7 @@ export class ClusterZone {
   private addPod(p: PodShape): void {
     this.pods.set(key(p.namespace, p.name), p);
     let ips = this.podIps.get(p.namespace);
-    if (!ips) this.podIps.set(p.namespace, (ips = new Map()));
+    if (!ips) this.podIps.set(p.namespace, (ips = new Map<string, number>()));
     for (const ip of p.ips) ips.set(ip, (ips.get(ip) ?? 0) + 1);
   }
 

@@ -61,7 +61,18 @@ export class Kubelet {
     readonly cfg: KubeletConfig,
     private readonly log: KubeletLogger,
   ) {
-    this.runtime = new PodRuntime(cfg, detectHost(), shimCommand(), cfg.clusterDNS ?? [], cfg.clusterDomain);
+    const api = {
+      socketDir: path.dirname(cfg.apiSocket),
+      socketName: path.basename(cfg.apiSocket),
+      tokenFile: cfg.tokenFile,
+    };
+    this.runtime = new PodRuntime(
+      cfg,
+      { ...detectHost(), api },
+      shimCommand(),
+      cfg.clusterDNS ?? [],
+      cfg.clusterDomain,
+    );
     this.api = new ApiClient(cfg.apiSocket, () => fs.readFileSync(cfg.tokenFile, 'utf8').trim());
     this.events = new EventRecorder(this.api, cfg.nodeName);
     this.backoff = new RestartBackoff(cfg.backoffBaseMs ?? 10_000, cfg.backoffCapMs ?? 300_000);

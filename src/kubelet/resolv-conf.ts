@@ -68,7 +68,7 @@ export function podResolvConf(
       searches: [`${ns}.svc.${clusterDomain}`, `svc.${clusterDomain}`, clusterDomain],
       options: [{ name: 'ndots', value: '5' }],
     };
-  const dc = ((pod.spec as unknown as { dnsConfig?: DnsConfig }).dnsConfig ?? {}) as DnsConfig;
+  const dc: DnsConfig = (pod.spec as unknown as { dnsConfig?: DnsConfig }).dnsConfig ?? {};
   c.nameservers = [...new Set([...c.nameservers, ...strings(dc.nameservers)])].slice(0, MAX_NAMESERVERS);
   c.searches = [...new Set([...c.searches, ...strings(dc.searches)])].slice(0, MAX_SEARCHES);
   for (const o of Array.isArray(dc.options) ? (dc.options as unknown[]) : []) {

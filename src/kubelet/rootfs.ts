@@ -113,6 +113,7 @@ export function prepareContainerFiles(
     }
     binds.push({ source, target: w.path, kind: w.kind });
   }
+  for (const h of img.hostBinds ?? []) binds.push(h);
   const links = Object.entries(img.binLinks);
   if (links.length > 0) {
     const bin = path.join(rw, 'usr-local-bin');

@@ -2,8 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { Pod } from '../../../src/k8s/types.js';
 import { parseResolvConf, podResolvConf, resolvConfText } from '../../../src/kubelet/resolv-conf.js';
 
-const pod = (ns: string, spec: Record<string, unknown> = {}): Pod =>
-  ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: ns }, spec: { containers: [], ...spec } }) as Pod;
+const pod = (ns: string, spec: Record<string, unknown> = {}): Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', namespace: ns },
+  spec: { containers: [], ...spec },
+});
 const HOST = 'nameserver 192.0.2.53\nsearch corp.example\noptions edns0 # comment\n';
 const host = (): string => HOST;
 
