@@ -196,7 +196,12 @@ export function resolveImage(
       ...b,
       mappedTo: 'the built-in cluster DNS',
       entrypoint: [...host.builtin, 'coredns'],
-      cmd: ['--api-socket', `${API_DIR_IN_CONTAINER}/${api.socketName}`, '--token-file', TOKEN_IN_CONTAINER],
+      cmd: [],
+      env: {
+        ...b.env,
+        FLANNELETTE_API_SOCKET: `${API_DIR_IN_CONTAINER}/${api.socketName}`,
+        FLANNELETTE_API_TOKEN_FILE: TOKEN_IN_CONTAINER,
+      },
       hostBinds: [
         { source: api.socketDir, target: API_DIR_IN_CONTAINER, kind: 'dir', readOnly: true },
         { source: api.tokenFile, target: TOKEN_IN_CONTAINER, kind: 'file', readOnly: true },

@@ -49,6 +49,7 @@ export function kubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): Kubele
     },
     labels: {},
     images: {},
+    ...(t.dns ? { clusterDNS: [t.dns.clusterIP], clusterDomain: t.dns.domain } : {}),
   };
 }
 

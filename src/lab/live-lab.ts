@@ -16,6 +16,7 @@ import type { KubeList, Node, Pod } from '../k8s/types.js';
 import { packageRoot } from '../sys/package-root.js';
 import { waitForAgent } from './agent.js';
 import { clusterFileText } from './cluster-file.js';
+import { createClusterDns, waitForClusterDns } from './cluster-dns.js';
 import { apiAnswers, KubeClient } from './kube-client.js';
 import { LAB_ENV } from './env.js';
 import { nodeBatch } from './ip-batches.js';
@@ -255,6 +256,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
       opts.signal,
     );
 
+    await createClusterDns(client, t);
     const objects = topologyObjects(t);
     progress.step(`creating ${objects.length} objects (${t.pods.length} pods)`);
     for (const o of objects) {
@@ -265,6 +267,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
 
     progress.step(`waiting for ${t.pods.length} pods to be Running`);
     await waitForPodsReady(client, t.pods.length, timeoutMs, opts.signal);
+    await waitForClusterDns(client, podReady, timeoutMs, opts.signal);
     state.phase = 'running';
     writeState(state, root);
     progress.end();

@@ -1,6 +1,7 @@
 // The resolved lab topology (what topology.ts makes of a topology file): backend, nodes, pods with their
 // containers, impaired links, control plane timeouts. Only types.
 import type { BackendName } from '../backend/table.js';
+import type { LabDns } from './topology-dns.js';
 export type CapturePoint = 'inner' | 'outer';
 
 export interface LabBackend {
@@ -74,4 +75,6 @@ export interface LabTopology {
   /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
   nodeMonitorGracePeriod?: number;
   podEvictionTimeout?: number;
+  /** Cluster DNS: the kube-dns Service address and the cluster domain (topology-dns.ts). */
+  dns?: LabDns;
 }

@@ -34,6 +34,7 @@ import type {
   LabLink,
   LabTopology,
 } from './topology-types.js';
+import { resolveDns } from './topology-dns.js';
 
 export type {
   CapturePoint,
@@ -87,7 +88,7 @@ class Validator extends YamlFields {
     const top = this.obj(
       raw ?? {},
       [],
-      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', ...TIMEOUT_KEYS],
+      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', 'dns', ...TIMEOUT_KEYS],
     );
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
@@ -130,6 +131,7 @@ class Validator extends YamlFields {
       links,
       nodeMonitorGracePeriod: this.int(top, 'nodeMonitorGracePeriod', [], 2, 3600),
       podEvictionTimeout: this.int(top, 'podEvictionTimeout', [], 0, 86_400),
+      dns: resolveDns(top['dns'], (p, what) => this.fail(p, what)),
     };
   }
 

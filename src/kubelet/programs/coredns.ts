@@ -1,7 +1,8 @@
 // The `flannelette/coredns` image's program: cluster DNS (src/dns) serving the cluster domain from the
 // API, with CoreDNS's ports (53 UDP/TCP, health 8080 /health, ready 8181 /ready and /metrics). The
 // kubelet gives this image the lab API's socket directory and token read-only (images.ts), as a
-// service account's token is given to a pod. Flags (Go style): --api-socket, --token-file, --domain
+// service account's token is given to a pod, and names them in FLANNELETTE_API_SOCKET and
+// FLANNELETTE_API_TOKEN_FILE. Flags (Go style): --api-socket, --token-file (default: those), --domain
 // (cluster.local), --port (53), --ttl (30, as kubeadm's Corefile), --pods (insecure, as kubeadm's
 // Corefile; verified, disabled), --health-port (8080), --ready-port (8181), --host (0.0.0.0).
 // Resolves with the exit code (0 after SIGTERM/SIGINT); a bad flag is a ConfigError, a port that cannot
@@ -18,8 +19,8 @@ const POD_MODES: readonly PodMode[] = ['insecure', 'verified', 'disabled'];
 
 export async function runCoreDns(argv: readonly string[], onSignal: (handler: () => void) => void): Promise<number> {
   const { values } = parseGoFlags(argv, {
-    'api-socket': { kind: 'string', default: '' },
-    'token-file': { kind: 'string', default: '' },
+    'api-socket': { kind: 'string', default: process.env['FLANNELETTE_API_SOCKET'] ?? '' },
+    'token-file': { kind: 'string', default: process.env['FLANNELETTE_API_TOKEN_FILE'] ?? '' },
     domain: { kind: 'string', default: 'cluster.local' },
     port: { kind: 'int', default: 53 },
     ttl: { kind: 'int', default: 30 },
