@@ -1,7 +1,8 @@
 // Keeps a ClusterZone current from the API, as CoreDNS's kubernetes plugin does with informers: for
 // Services (core/v1), EndpointSlices (discovery.k8s.io/v1) and Pods (core/v1), list, replace the zone's
 // objects of that kind, then watch from the list's resourceVersion; a watch that ends is resumed, one
-// that reports ERROR (410 Gone) or a failed request starts over with a list after `retryMs`. `synced`
+// that reports ERROR (410 Gone) or a failed request starts over with a list after `retryMs`; a kind the API
+// does not serve (404) counts as listed and empty, and is asked for again every 5 × `retryMs`. `synced`
 // resolves once all three kinds have been listed. stop() aborts the watches. Failures are logged, not
 // thrown.
 import type { ApiClient } from '../kclient/api-client.js';
@@ -48,18 +49,29 @@ export class ZoneFeed {
     this.abort.abort();
   }
 
+  private markListed(kind: ZoneKind): void {
+    this.listed.add(kind);
+    if (this.isSynced) {
+      this.zone.synced = true;
+      this.markSynced();
+    }
+  }
+
   private async loop(kind: ZoneKind, path: string): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
       try {
         const list = await this.api.request<ListBody>('GET', path);
+        if (list.status === 404) {
+          // The API does not serve this kind (yet): nothing of it exists; look again later.
+          this.zone.replace(kind, []);
+          this.markListed(kind);
+          await sleep(this.retryMs * 5, signal);
+          continue;
+        }
         if (list.status !== 200) throw new Error(`HTTP ${list.status}`);
         this.zone.replace(kind, list.body.items ?? []);
-        this.listed.add(kind);
-        if (this.isSynced) {
-          this.zone.synced = true;
-          this.markSynced();
-        }
+        this.markListed(kind);
         let rv = list.body.metadata?.resourceVersion ?? '0';
         for (;;) {
           let gone = false;

@@ -5,6 +5,7 @@
 // both once the nodes are Ready and waits for the coredns pod to be Ready. Throws what KubeClient
 // throws (KubeApiError, DeviceError) and DeviceError when coredns is not Ready in time.
 import type { Deployment, KubeList, KubeObject, Pod } from '../k8s/types.js';
+import { KubeApiError } from '../util/errors.js';
 import type { KubeClient } from './kube-client.js';
 import type { LabTopology } from './topology.js';
 import { pollUntil } from './wait.js';
@@ -72,7 +73,10 @@ export function kubeDnsService(t: LabTopology): KubeObject {
 /** Creates the coredns Deployment and the kube-dns Service. */
 export async function createClusterDns(client: KubeClient, t: LabTopology): Promise<void> {
   await client.create(`/apis/apps/v1/namespaces/${DNS_NAMESPACE}/deployments`, coreDnsDeployment(t));
-  await client.create(`/api/v1/namespaces/${DNS_NAMESPACE}/services`, kubeDnsService(t));
+  await client.create(`/api/v1/namespaces/${DNS_NAMESPACE}/services`, kubeDnsService(t)).catch((err: unknown) => {
+    // An API without Services (404) gets no kube-dns Service; coredns still serves at its pod address.
+    if (!(err instanceof KubeApiError && err.httpStatus === 404)) throw err;
+  });
 }
 
 /** Waits until a coredns pod is Running and Ready. */
