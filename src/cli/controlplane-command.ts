@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { startControlPlane } from '../controlplane/control-plane.js';
+import { serviceFlags, type ServiceFlagValues } from './service-flags.js';
 
 function parseListen(text: string): number {
   const m = text.match(/^(127\.0\.0\.1|localhost):(\d{1,5})$/);
@@ -29,23 +30,31 @@ export function registerControlPlaneCommand(program: Command): void {
     .option('--log-level <level>', 'log level', 'info')
     .option('--node-monitor-grace-period <duration>', 'without a heartbeat this long a node is NotReady (default 10s)')
     .option('--pod-eviction-timeout <duration>', "a NotReady node's pods are evicted after this long (default 30s)")
+    .option('--service-cluster-ip-range <cidr>', "the Services' ClusterIP range", '10.96.0.0/12')
+    .option('--service-node-port-range <range>', 'the NodePort range', '30000-32767')
+    .option('--load-balancer-pool <cidr>', 'addresses for LoadBalancer Services (none: they stay <pending>)')
+    .option('--load-balancer-exclude <ips>', 'comma-separated pool addresses never handed out')
     .action(
-      async (o: {
-        dir: string;
-        listen: string;
-        logLevel: string;
-        nodeMonitorGracePeriod?: string;
-        podEvictionTimeout?: string;
-      }) => {
+      async (
+        o: {
+          dir: string;
+          listen: string;
+          logLevel: string;
+          nodeMonitorGracePeriod?: string;
+          podEvictionTimeout?: string;
+        } & ServiceFlagValues,
+      ) => {
         const port = parseListen(o.listen);
         const logger = createLogger({ level: o.logLevel as 'info', name: 'controlplane' });
         const nodeGraceMs = parseSeconds('--node-monitor-grace-period', o.nodeMonitorGracePeriod);
         const nodeEvictionMs = parseSeconds('--pod-eviction-timeout', o.podEvictionTimeout);
+        const svc = serviceFlags(o);
         const controllers = {
           ...(nodeGraceMs !== undefined ? { nodeGraceMs } : {}),
           ...(nodeEvictionMs !== undefined ? { nodeEvictionMs } : {}),
+          ...(svc.loadBalancerPool ? { loadBalancerPool: svc.loadBalancerPool } : {}),
         };
-        const cp = await startControlPlane({ dir: o.dir, port, logger, controllers });
+        const cp = await startControlPlane({ dir: o.dir, port, logger, controllers, serviceNetwork: svc.network });
         await new Promise<void>((resolve) => {
           const stop = (): void => resolve();
           process.once('SIGTERM', stop);

@@ -238,7 +238,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         ) => {
           requireLabPrivileges();
           const state = requireState(await resolveLabName(o.name));
-          if (state.live && !state.topology.nodes.some((n) => n.name === target))
+          if (state.live && !state.topology.nodes.some((n) => n.name === target) && target !== 'client')
             return liveExec(state, target, command, o, err);
           return execIn(findTarget(state, target, o.container), command);
         },
@@ -269,7 +269,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
           },
         ) => {
           const state = requireState(await resolveLabName(o.name));
-          if (state.live && !state.topology.nodes.some((n) => n.name === target))
+          if (state.live && !state.topology.nodes.some((n) => n.name === target) && target !== 'client')
             return liveLogs(state, target, o, out);
           const files = logFiles(state, target, o.container);
           for (const f of files) {

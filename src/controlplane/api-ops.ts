@@ -19,7 +19,9 @@ import { formatSelector, selectorMatches } from '../k8s/selectors.js';
 import type { KubeObject, Pod } from '../k8s/types.js';
 import { invalidMessage, validateObject, MAX_REPLICAS } from '../k8s/validate.js';
 import { badRequest } from './status.js';
+import { ServiceAllocator } from './service-alloc.js';
 import type { ObjectStore } from './store.js';
+import type { Service } from '../k8s/service-types.js';
 import YAML from 'yaml';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -46,14 +48,19 @@ export const PATCH_TYPES: Record<string, PatchType> = {
   'application/apply-patch+yaml': 'apply',
 };
 
-const WITH_STATUS = new Set(['Pod', 'Deployment', 'ReplicaSet', 'Node', 'Namespace']);
+const WITH_STATUS = new Set(['Pod', 'Deployment', 'ReplicaSet', 'Node', 'Namespace', 'Service']);
 const NAMESPACES: ResourceInfo = resourceForKind('v1', 'Namespace')!;
 
 export class ApiOps {
+  readonly services: ServiceAllocator;
+
   constructor(
     readonly store: ObjectStore,
     private readonly now: () => number,
-  ) {}
+    services?: ServiceAllocator,
+  ) {
+    this.services = services ?? new ServiceAllocator(store);
+  }
 
   /** Field validation and type checks of an incoming object; prunes unknown fields unless Strict. */
   private checkFields(r: ResourceInfo, obj: KubeObject, opts: WriteOptions): void {
@@ -130,6 +137,7 @@ export class ApiOps {
     applyDefaults(obj);
     if (r.kind === 'Pod') this.prepareNewPod(obj as Pod);
     this.validate(r, obj);
+    if (r.kind === 'Service') this.services.allocate(obj as Service);
     if (opts.dryRun) return obj;
     return this.store.create(r, obj);
   }
@@ -203,7 +211,10 @@ export class ApiOps {
     ] as const) {
       if (cur.metadata[f] !== undefined) (next.metadata as Record<string, unknown>)[f] = cur.metadata[f];
     }
+    const service = r.kind === 'Service' && sub !== 'status';
+    if (service) this.services.prepareUpdate(cur as Service, next as Service);
     this.validate(r, next);
+    if (service) this.services.allocate(next as Service);
     if (opts.dryRun) return next;
     return this.store.update(r, next);
   }

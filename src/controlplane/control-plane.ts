@@ -15,6 +15,8 @@ import { ApiDelete } from './api-delete.js';
 import { ApiOps } from './api-ops.js';
 import { ApiServer } from './api-server.js';
 import { startControllers, type ControllerOptions, type Controllers } from './controllers/index.js';
+import { ensureKubernetesService } from './kubernetes-service.js';
+import { ServiceAllocator, type ServiceNetwork } from './service-alloc.js';
 import { ObjectStore } from './store.js';
 import { ensureServerCert } from './tls.js';
 
@@ -24,6 +26,8 @@ export interface ControlPlaneOptions {
   port: number;
   logger: Logger;
   controllers?: Partial<ControllerOptions>;
+  /** The service CIDR and NodePort range (default 10.96.0.0/12, 30000-32767). */
+  serviceNetwork?: ServiceNetwork;
 }
 
 export interface RunningControlPlane {
@@ -98,13 +102,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   const token = ensureToken(dir);
   const now = (): number => Date.now();
   const store = new ObjectStore({ dir: path.join(dir, 'controlplane'), now, random: Math.random }, RESOURCES);
-  const ops = new ApiOps(store, now);
+  const ops = new ApiOps(store, now, new ServiceAllocator(store, opts.serviceNetwork));
   const deleter = new ApiDelete(store, now);
   const nsRes = resourceForKind('v1', 'Namespace')!;
   for (const name of FIRST_NAMESPACES) {
     if (!store.get(nsRes, undefined, name))
       ops.create(nsRes, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
+  ensureKubernetesService(ops);
   const tls = ensureServerCert(path.join(dir, 'controlplane'));
   const server = new ApiServer({ ops, deleter, token, runDir, logger: opts.logger, now, tls });
   const socket = path.join(runDir, 'apiserver.sock');

@@ -5,6 +5,7 @@
 // server does that too; kubectl hides priority-1 columns unless -o wide). Pure; `now` is injected.
 import { since } from './age.js';
 import { formatSelector } from './selectors.js';
+import { SERVICE_PRINTERS } from './service-tables.js';
 import type {
   Deployment,
   Event,
@@ -255,6 +256,7 @@ const PRINTERS: Record<string, Printer> = {
       ];
     },
   ),
+  ...SERVICE_PRINTERS,
 };
 
 const DEFAULT_PRINTER: Printer = {

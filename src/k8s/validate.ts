@@ -4,6 +4,8 @@
 // Pure; never throws.
 import { dns1123LabelError, dns1123SubdomainError } from './names.js';
 import { requirementsOf, selectorMatches, SelectorError } from './selectors.js';
+import { validateService } from './service-validate.js';
+import type { Service } from './service-types.js';
 import type {
   Container,
   Deployment,
@@ -244,6 +246,10 @@ export function validateObject(object: unknown): Causes {
       break;
     case 'Node':
       validateObjectMeta(obj.metadata, false, out);
+      break;
+    case 'Service':
+      validateObjectMeta(obj.metadata, true, out);
+      validateService(obj as Service, out);
       break;
     case 'Event':
       validateObjectMeta(obj.metadata, true, out);

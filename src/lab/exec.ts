@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { netnsArgv, runInteractive } from '../sys/run.js';
 import { ConfigError } from '../util/errors.js';
 import { containerEnv, nodeEnv } from './env.js';
+import { CLIENT, clientNetns } from './live-services.js';
 import { containerLogFile, labPaths, labRoot, nodeLogFile, type LabState } from './state.js';
 
 export interface ExecTarget {
@@ -31,6 +32,7 @@ export function findTarget(state: LabState, name: string, container?: string): E
     if (container !== undefined) throw new ConfigError(`${name} is a node; -c only applies to pods`);
     return { kind: 'node', name, netns: node.netns, env: nodeEnv(t.name, node) };
   }
+  if (name === CLIENT && t.services) return { kind: 'node', name, netns: clientNetns(t.name), env: {} };
   throw new ConfigError(
     `lab ${t.name} has no pod or node "${name}" (pods: ${t.pods.map((p) => p.name).join(', ') || 'none'})`,
   );

@@ -20,6 +20,7 @@ import {
   type LivePaths,
 } from './live-paths.js';
 import { labPrefix } from './names.js';
+import { serviceArgs } from './live-services.js';
 import { labPaths, labRoot, nodeLogFile } from './state.js';
 import type { ChildSpec, SupervisorSpec } from './supervisor.js';
 import type { LabNode, LabTopology } from './topology.js';
@@ -72,6 +73,7 @@ export function controlplaneArgs(t: LabTopology, lp: LivePaths): string[] {
   const args = ['controlplane', '--dir', lp.dir];
   if (t.nodeMonitorGracePeriod !== undefined) args.push('--node-monitor-grace-period', `${t.nodeMonitorGracePeriod}s`);
   if (t.podEvictionTimeout !== undefined) args.push('--pod-eviction-timeout', `${t.podEvictionTimeout}s`);
+  args.push(...serviceArgs(t));
   return args;
 }
 

@@ -34,6 +34,7 @@ import { addNetns, requireLabPrivileges, sysctlIn } from './sys.js';
 import { teardownLab } from './teardown.js';
 import type { LabNode, LabTopology } from './topology.js';
 import { pollUntil } from './wait.js';
+import { createClientNetwork } from './live-services.js';
 
 export interface LiveUpOptions {
   topology: LabTopology;
@@ -225,6 +226,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
       `link set ${UNDERLAY_BRIDGE} up`,
     ]);
     for (const n of t.nodes) await createNodeNetwork(t, n);
+    await createClientNetwork(t);
     for (const n of t.nodes) writeKubeletConfig(t, n, lp);
     check();
 

@@ -2,6 +2,7 @@
 // containers, impaired links, control plane timeouts. Only types.
 import type { BackendName } from '../backend/table.js';
 import type { LabDns } from './topology-dns.js';
+import type { LabServices } from './topology-services.js';
 export type CapturePoint = 'inner' | 'outer';
 
 export interface LabBackend {
@@ -75,6 +76,8 @@ export interface LabTopology {
   /** Live lab: seconds without a node heartbeat until NotReady, then until its pods are evicted. */
   nodeMonitorGracePeriod?: number;
   podEvictionTimeout?: number;
+  /** Service CIDR, NodePort range, LoadBalancer pool, client address (absent in states from before). */
+  services?: LabServices;
   /** Cluster DNS: the kube-dns Service address and the cluster domain (topology-dns.ts). */
   dns?: LabDns;
 }

@@ -11,6 +11,7 @@ import { IMPAIRMENT_FIELDS, parseImpairment } from '../impair/spec.js';
 import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
+import { resolveServices } from './topology-services.js';
 import {
   IFNAME_MAX,
   LAB_NAME_RE,
@@ -51,6 +52,7 @@ export const BUILTIN_PROGRAMS = ['http', 'echo', 'sleep', 'fetch'] as const;
 type Path = YamlPath;
 
 const TIMEOUT_KEYS = ['nodeMonitorGracePeriod', 'podEvictionTimeout'] as const;
+const TOP_KEYS = ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links'] as const;
 
 /** Parses and resolves a topology. `overrideName` replaces the file's `name` (for `lab up --name`). */
 export function parseTopology(text: string, source = '<inline>', overrideName?: string): LabTopology {
@@ -85,11 +87,7 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(
-      raw ?? {},
-      [],
-      ['name', 'network', 'subnetLen', 'backend', 'underlay', 'mtu', 'nodes', 'pods', 'links', 'dns', ...TIMEOUT_KEYS],
-    );
+    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, 'services', 'dns', ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -116,6 +114,8 @@ class Validator extends YamlFields {
     const links = this.links(top['links'], nodes);
 
     this.checkUniqueNetns(name, nodes, pods);
+    const ips = nodes.map((n) => n.publicIp);
+    const services = resolveServices(top['services'], network, underlay, ips, (p, w) => this.fail(p, w));
     return {
       name,
       source,
@@ -131,7 +131,8 @@ class Validator extends YamlFields {
       links,
       nodeMonitorGracePeriod: this.int(top, 'nodeMonitorGracePeriod', [], 2, 3600),
       podEvictionTimeout: this.int(top, 'podEvictionTimeout', [], 0, 86_400),
-      dns: resolveDns(top['dns'], (p, what) => this.fail(p, what)),
+      services,
+      dns: resolveDns(top['dns'], (p, what) => this.fail(p, what), services.cidr),
     };
   }
 
@@ -195,6 +196,7 @@ class Validator extends YamlFields {
       const rec = this.obj(item, path, ['name', 'publicIp', 'subnet', 'capture']);
       const name = this.name(this.str(rec, 'name', path, true), [...path, 'name']);
       if (name === 'underlay') this.fail([...path, 'name'], '"underlay" is reserved for the lab\'s switch namespace');
+      if (name === 'client') this.fail([...path, 'name'], '"client" is reserved for the lab\'s client namespace');
       if (seen.has(name)) this.fail([...path, 'name'], `"${name}" is a duplicate node name`);
       seen.add(name);
 

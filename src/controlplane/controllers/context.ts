@@ -26,6 +26,9 @@ export const R = {
   events: resourceForKind('v1', 'Event')!,
   deployments: resourceForKind('apps/v1', 'Deployment')!,
   replicasets: resourceForKind('apps/v1', 'ReplicaSet')!,
+  services: resourceForKind('v1', 'Service')!,
+  endpoints: resourceForKind('v1', 'Endpoints')!,
+  endpointslices: resourceForKind('discovery.k8s.io/v1', 'EndpointSlice')!,
 } satisfies Record<string, ResourceInfo>;
 
 export class Loop {

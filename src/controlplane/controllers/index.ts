@@ -7,11 +7,14 @@ import type { ApiDelete } from '../api-delete.js';
 import type { ApiOps } from '../api-ops.js';
 import { Loop, R, type ControllerContext } from './context.js';
 import { DeploymentController } from './deployment.js';
+import { EndpointsController } from './endpoints.js';
+import { EndpointSliceController } from './endpointslice.js';
 import { GarbageCollector } from './gc.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, NODE_EVICTION_MS, NODE_GRACE_MS } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
 import { Scheduler } from './scheduler.js';
+import { ServiceLoadBalancerController, type LoadBalancerPool } from './service-lb.js';
 
 export interface ControllerOptions {
   ops: ApiOps;
@@ -25,6 +28,8 @@ export interface ControllerOptions {
   coalesceMs?: number;
   /** Events older than this are deleted (default 1 h, kube's --event-ttl). */
   eventTtlMs?: number;
+  /** Where LoadBalancer Services get their addresses (none: they stay <pending>). */
+  loadBalancerPool?: LoadBalancerPool;
 }
 
 export interface Controllers {
@@ -47,6 +52,9 @@ export function startControllers(o: ControllerOptions): Controllers {
   const nodes = new NodeLifecycleController(ctx, o.nodeGraceMs ?? NODE_GRACE_MS, o.nodeEvictionMs ?? NODE_EVICTION_MS);
   const ns = new NamespaceController(ctx);
   const co = o.coalesceMs ?? 25;
+  const endpoints = new EndpointsController(ctx);
+  const slices = new EndpointSliceController(ctx);
+  const lb = new ServiceLoadBalancerController(ctx, o.loadBalancerPool);
   const loops = [
     new Loop(ctx, 'scheduler', () => scheduler.reconcile(), [R.pods, R.nodes], 5_000, co),
     new Loop(ctx, 'replicaset', () => rs.reconcile(), [R.pods, R.replicasets], 5_000, co),
@@ -60,6 +68,9 @@ export function startControllers(o: ControllerOptions): Controllers {
       co * 4,
     ),
     new Loop(ctx, 'node-lifecycle', () => nodes.reconcile(), [R.nodes], 1_000, co),
+    new Loop(ctx, 'endpoints', () => endpoints.reconcile(), [R.services, R.pods, R.endpoints], 5_000, co),
+    new Loop(ctx, 'endpointslice', () => slices.reconcile(), [R.services, R.pods, R.endpointslices], 5_000, co),
+    new Loop(ctx, 'service-lb', () => lb.reconcile(), [R.services], 5_000, co),
     new Loop(ctx, 'namespace', () => ns.reconcile(), [R.namespaces, R.pods, R.deployments, R.replicasets], 5_000, co),
   ].map((l) => l.start());
   return { stop: () => loops.forEach((l) => l.stop()) };
