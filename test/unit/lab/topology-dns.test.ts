@@ -37,7 +37,7 @@ describe('topology dns', () => {
     ]);
     const d = coreDnsDeployment(t);
     expect(d.metadata.namespace).toBe('kube-system');
-    expect(d.spec!.template.spec!.containers[0].image).toBe('flannelette/coredns');
-    expect(d.spec!.template.metadata!.labels).toEqual({ 'k8s-app': 'kube-dns' });
+    expect(d.spec.template.spec.containers[0].image).toBe('flannelette/coredns');
+    expect(d.spec.template.metadata!.labels).toEqual({ 'k8s-app': 'kube-dns' });
   });
 });
