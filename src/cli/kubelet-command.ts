@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { readKubeletConfig } from '../kubelet/config.js';
 import { Kubelet } from '../kubelet/kubelet.js';
+import { KubeProxy } from '../proxy/kube-proxy.js';
 import { createLogger } from '../util/logger.js';
 import { fail } from './exit.js';
 import { CAP_NET_ADMIN, CAP_SYS_ADMIN, requireCapabilities } from './privileges.js';
@@ -18,11 +19,22 @@ export function registerKubeletCommand(program: Command): void {
         const cfg = readKubeletConfig(opts.config);
         requireCapabilities('the kubelet', [CAP_NET_ADMIN, CAP_SYS_ADMIN], 'run it as root');
         const logger = createLogger({ level: opts.logLevel as 'info', name: `kubelet-${cfg.nodeName}` });
-        const kubelet = new Kubelet(cfg, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
+        const log = { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m) };
+        const kubelet = new Kubelet(cfg, log);
         await kubelet.start();
+        const clusterCidr = cfg.clusterCIDR ?? `${cfg.podCIDR.split('.').slice(0, 2).join('.')}.0.0/16`;
+        const proxy = new KubeProxy({
+          api: kubelet.api,
+          nodeName: cfg.nodeName,
+          netns: cfg.nodeNetns,
+          clusterCidr,
+          logger: log,
+        });
+        await proxy.start();
         await new Promise<void>((resolve) => {
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
         });
+        await proxy.stop();
         await kubelet.stop();
         process.exit(0);
       } catch (err) {

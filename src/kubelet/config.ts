@@ -32,6 +32,8 @@ export interface KubeletConfig {
   clusterDNS?: string[];
   /** The cluster domain for resolv.conf's search line (default cluster.local). */
   clusterDomain?: string;
+  /** The pod network (kube-proxy's --cluster-cidr); default: the podCIDR widened to /16. */
+  clusterCIDR?: string;
 }
 
 const STRING_FIELDS = [

@@ -18,6 +18,7 @@ import { nodeConditions, nodeObject } from './node-object.js';
 import { PodWorker } from './pod-worker.js';
 import { PodRuntime } from './runtime.js';
 import { KubeletServer } from './server.js';
+import { fetchServiceEnv } from './service-env.js';
 
 export interface KubeletLogger {
   info(msg: string): void;
@@ -270,6 +271,7 @@ export class Kubelet {
         knownImages: knownImages(this.cfg.images),
         event: (p, t, reason, message, fieldPath) => this.events.record(p, t, reason, message, fieldPath),
         backoff: this.backoff,
+        serviceEnv: (p) => fetchServiceEnv(this.api, p),
       });
       this.workers.set(uid, w);
     } else w.update(pod);

@@ -26,6 +26,8 @@ export interface WorkerDeps {
   event: (pod: Pod, type: EventType, reason: string, message: string, fieldPath?: string) => void;
   backoff: RestartBackoff;
   now?: () => number;
+  /** The Service environment variables for a container starting now (service-env.ts). */
+  serviceEnv?: (pod: Pod) => Promise<Record<string, string>>;
 }
 
 interface ProbeState {
@@ -220,7 +222,8 @@ export class PodWorker {
     );
     if (img.warning) this.deps.event(this.pod, 'Warning', 'ImageStandIn', img.warning, fieldPath);
     try {
-      st.info = await this.deps.runtime.startContainer(this.pod, c, img, sandbox, attempt);
+      const svcEnv = (await this.deps.serviceEnv?.(this.pod)) ?? {};
+      st.info = await this.deps.runtime.startContainer(this.pod, c, img, sandbox, attempt, svcEnv);
       st.waiting = undefined;
       st.killing = false;
       this.deps.event(this.pod, 'Normal', 'Created', `Created container: ${c.name}`, fieldPath);

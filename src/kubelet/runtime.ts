@@ -53,8 +53,13 @@ export function containerEnv(
   img: ResolvedImage,
   podIp: string,
   hostIp: string,
+  serviceEnv: Record<string, string> = {},
 ): Record<string, string> {
-  const env: Record<string, string> = { ...img.env, HOSTNAME: pod.spec.hostname ?? pod.metadata.name ?? '' };
+  const env: Record<string, string> = {
+    ...img.env,
+    ...serviceEnv,
+    HOSTNAME: pod.spec.hostname ?? pod.metadata.name ?? '',
+  };
   if (img.name.startsWith('flannelette/')) {
     Object.assign(env, {
       POD_NAME: pod.metadata.name ?? '',
@@ -131,12 +136,13 @@ export class PodRuntime {
     img: ResolvedImage,
     sandbox: Sandbox,
     attempt: number,
+    serviceEnv: Record<string, string> = {},
   ): Promise<AttemptInfo> {
     const dir = this.podDir(pod.metadata.uid!);
     const adir = attemptDir(dir, c.name, attempt);
     fs.rmSync(adir, { recursive: true, force: true });
     fs.mkdirSync(adir, { recursive: true });
-    const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp);
+    const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp, serviceEnv);
     const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
     const argv = containerArgv(img, expand(c.command), expand(c.args));
     const known = new Set((pod.spec.volumes ?? []).map((v) => v.name));

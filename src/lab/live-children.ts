@@ -50,6 +50,7 @@ export function kubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): Kubele
     },
     labels: {},
     images: {},
+    clusterCIDR: t.network,
     ...(t.dns ? { clusterDNS: [t.dns.clusterIP], clusterDomain: t.dns.domain } : {}),
   };
 }

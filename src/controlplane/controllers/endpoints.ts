@@ -36,7 +36,8 @@ export function endpointSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
     const ss: EndpointSubset = {};
     if (addresses.length) ss.addresses = addresses;
     if (notReady.length) ss.notReadyAddresses = notReady;
-    if (g.ports.length) ss.ports = g.ports;
+    // v1 Endpoints omit an empty port name (EndpointSlices keep it: kubectl dereferences it there).
+    if (g.ports.length) ss.ports = g.ports.map(({ name, ...p }) => (name ? { name, ...p } : p));
     subsets.push(ss);
   }
   return subsets;

@@ -43,7 +43,7 @@ function resolvePorts(svc: Service, pod: Pod): EndpointPort[] {
       }
     } else port = sp.targetPort ?? sp.port;
     if (port === undefined) continue;
-    out.push({ ...(sp.name ? { name: sp.name } : {}), port, protocol });
+    out.push({ name: sp.name ?? '', port, protocol });
   }
   return out;
 }

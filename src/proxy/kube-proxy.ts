@@ -1,0 +1,166 @@
+// kube-proxy in nftables mode for one lab node, hosted in the node's kubelet process: watches Services,
+// EndpointSlices and Nodes (informer.ts), turns them into the `table ip kube-proxy` of the node's network
+// namespace (model.ts → ruleset.ts) and applies each change as one `nft -f` transaction holding only
+// the difference, so untouched Services' chains — and connections through them — are left alone. It
+// also announces the LoadBalancer addresses this node is chosen for (announce.ts) by holding them on
+// the node's `lo`, so the kernel answers ARP for them on the underlay. start() throws DeviceError when
+// nft cannot create the table; later failures are logged and retried with a full resync. stop() removes
+// the table and the addresses.
+import type { ApiClient } from '../kclient/api-client.js';
+import type { EndpointSlice, Service } from '../k8s/service-types.js';
+import type { Node } from '../k8s/types.js';
+import { netnsArgv, run, runQuiet } from '../sys/run.js';
+import { announcingNode } from './announce.js';
+import { Informer } from './informer.js';
+import { buildModel } from './model.js';
+import { TABLE, baseTableText, buildRuleset, diffRuleset, emptyRuleset, type Ruleset } from './ruleset.js';
+
+export interface KubeProxyLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface KubeProxyOptions {
+  api: ApiClient;
+  nodeName: string;
+  /** The node's network namespace, where the table lives. */
+  netns: string;
+  /** The pod network: traffic to a ClusterIP from outside it is masqueraded. */
+  clusterCidr: string;
+  logger: KubeProxyLogger;
+}
+
+export interface SyncStats {
+  /** Wall-clock ms of the last transaction (nft included), and its number of commands. */
+  ms: number;
+  commands: number;
+  at: number;
+}
+
+const nodeReady = (n: Node): boolean =>
+  (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
+export class KubeProxy {
+  private readonly services: Informer<Service>;
+  private readonly slices: Informer<EndpointSlice>;
+  private readonly nodes: Informer<Node>;
+  private applied: Ruleset = emptyRuleset();
+  private tableReady = false;
+  private announced = new Set<string>();
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  lastSync: SyncStats | undefined;
+
+  constructor(private readonly o: KubeProxyOptions) {
+    const kick = (): void => this.kick();
+    this.services = new Informer<Service>(o.api, '/api/v1/services', kick);
+    this.slices = new Informer<EndpointSlice>(o.api, '/apis/discovery.k8s.io/v1/endpointslices', kick);
+    this.nodes = new Informer<Node>(o.api, '/api/v1/nodes', kick);
+  }
+
+  private nft(text: string): Promise<unknown> {
+    const [cmd, ...args] = netnsArgv(this.o.netns, ['nft', '-f', '-']);
+    return run(cmd, args, { input: text });
+  }
+
+  async start(): Promise<void> {
+    // kube-proxy needs bridged traffic to pass netfilter (br_netfilter), or replies between pods on
+    // one bridge would skip the reverse NAT.
+    await runQuiet(netnsArgv(this.o.netns, ['sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1']));
+    await this.nft(baseTableText());
+    this.tableReady = true;
+    this.services.start();
+    this.slices.start();
+    this.nodes.start();
+    this.o.logger.info(`kube-proxy ${this.o.nodeName}: nftables mode, table ip ${TABLE} in ${this.o.netns}`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([this.services.stop(), this.slices.stop(), this.nodes.stop()]);
+    await this.running;
+    for (const ip of this.announced) await this.address('del', ip);
+    await runQuiet(netnsArgv(this.o.netns, ['nft', 'delete', 'table', 'ip', TABLE]));
+  }
+
+  /** Resolves once every change seen so far is applied (for tests and benchmarks). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await new Promise((r) => setTimeout(r, 5)); // a burst of events becomes one transaction
+        await this.sync();
+      } while (this.again && !this.stopped);
+      this.running = undefined;
+    })();
+  }
+
+  private async sync(): Promise<void> {
+    if (!this.services.synced || !this.slices.synced) return;
+    const started = Date.now();
+    try {
+      if (!this.tableReady) {
+        await this.nft(baseTableText());
+        this.applied = emptyRuleset();
+        this.tableReady = true;
+      }
+      const model = buildModel(this.services.list(), this.slices.list(), this.o.nodeName);
+      const next = buildRuleset(model, { clusterCidr: this.o.clusterCidr });
+      const text = diffRuleset(this.applied, next);
+      if (text) {
+        await this.nft(text);
+        this.lastSync = { ms: Date.now() - started, commands: text.split('\n').length - 1, at: Date.now() };
+      }
+      this.applied = next;
+      await this.announce();
+    } catch (err) {
+      this.o.logger.warn(`kube-proxy ${this.o.nodeName}: sync failed, resyncing: ${(err as Error).message}`);
+      this.tableReady = false;
+      this.again = true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private async address(op: 'add' | 'del', ip: string): Promise<void> {
+    await runQuiet(['ip', '-n', this.o.netns, 'addr', op, `${ip}/32`, 'dev', 'lo']);
+  }
+
+  /** Holds on `lo` exactly the LoadBalancer addresses this node is the announcer of. */
+  private async announce(): Promise<void> {
+    if (!this.nodes.synced) return;
+    const ready = this.nodes
+      .list()
+      .filter(nodeReady)
+      .map((n) => n.metadata.name!);
+    const want = new Set<string>();
+    for (const svc of this.services.list()) {
+      if (svc.spec?.type !== 'LoadBalancer') continue;
+      let candidates = ready;
+      if (svc.spec.externalTrafficPolicy === 'Local') {
+        const local = new Set<string>();
+        for (const es of this.slices.list()) {
+          if (es.metadata.namespace !== svc.metadata.namespace) continue;
+          if (es.metadata.labels?.['kubernetes.io/service-name'] !== svc.metadata.name) continue;
+          for (const e of es.endpoints ?? []) if (e.conditions?.ready !== false && e.nodeName) local.add(e.nodeName);
+        }
+        candidates = ready.filter((n) => local.has(n));
+      }
+      for (const ing of svc.status?.loadBalancer?.ingress ?? []) {
+        if (ing.ip && announcingNode(ing.ip, candidates) === this.o.nodeName) want.add(ing.ip);
+      }
+    }
+    for (const ip of want) if (!this.announced.has(ip)) await this.address('add', ip);
+    for (const ip of this.announced) if (!want.has(ip)) await this.address('del', ip);
+    this.announced = want;
+  }
+}
