@@ -6,6 +6,7 @@
 //   curlimages/curl, appropriate/curl  curl (the entrypoint)
 //   registry.k8s.io/e2e-test-images/agnhost:*  the built-in agnhost (netexec, serve-hostname, connect, pause)
 //   flannelette/http|echo|fetch|sleep the lab's built-in programs
+//   flannelette/coredns               the built-in cluster DNS (src/dns), with the API socket and token
 //   config `images`                    extra mappings: name → entrypoint command
 // Nothing here throws.
 
@@ -16,7 +17,13 @@ export interface HostFacts {
   curl: string | undefined;
   /** The command prefix that runs a built-in program: [node, .../programs/main.js]. */
   builtin: string[];
+  /** The lab API's socket directory and token file, which the coredns image sees (read-only). */
+  api?: { socketDir: string; socketName: string; tokenFile: string };
 }
+
+/** Where the coredns image finds the API: the socket directory and the token, as a service account's. */
+export const API_DIR_IN_CONTAINER = '/run/flannelette-api';
+export const TOKEN_IN_CONTAINER = '/run/secrets/kubernetes.io/serviceaccount/token';
 
 /** A path the image writes to, given to each container as a private copy from the lab directory. */
 export interface WritablePath {
@@ -47,6 +54,8 @@ export interface ResolvedImage {
   aliases: Record<string, string[]>;
   /** A warning for the events (e.g. nginx not installed, stand-in used). */
   warning?: string;
+  /** Host paths bound into the container as they are (the coredns image's API socket and token). */
+  hostBinds?: { source: string; target: string; kind: 'dir' | 'file'; readOnly: boolean }[];
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -62,6 +71,7 @@ export const KNOWN_IMAGES = [
   'flannelette/echo',
   'flannelette/fetch',
   'flannelette/sleep',
+  'flannelette/coredns',
 ];
 
 const BUILTIN_PROGRAMS = ['http', 'echo', 'fetch', 'sleep'];
@@ -178,6 +188,24 @@ export function resolveImage(
       entrypoint: ['/agnhost'],
       cmd: ['pause'],
       writable: [{ path: '/agnhost', kind: 'file', content: launcher, mode: 0o755 }],
+    };
+  }
+  if (name === 'flannelette/coredns' && host.api) {
+    const api = host.api;
+    return {
+      ...b,
+      mappedTo: 'the built-in cluster DNS',
+      entrypoint: [...host.builtin, 'coredns'],
+      cmd: [],
+      env: {
+        ...b.env,
+        FLANNELETTE_API_SOCKET: `${API_DIR_IN_CONTAINER}/${api.socketName}`,
+        FLANNELETTE_API_TOKEN_FILE: TOKEN_IN_CONTAINER,
+      },
+      hostBinds: [
+        { source: api.socketDir, target: API_DIR_IN_CONTAINER, kind: 'dir', readOnly: true },
+        { source: api.tokenFile, target: TOKEN_IN_CONTAINER, kind: 'file', readOnly: true },
+      ],
     };
   }
   const m = /^flannelette\/([a-z]+)$/.exec(name);

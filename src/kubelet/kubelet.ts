@@ -63,8 +63,18 @@ export class Kubelet {
     readonly cfg: KubeletConfig,
     private readonly log: KubeletLogger,
   ) {
-    this.runtime = new PodRuntime(cfg, detectHost(), shimCommand(), cfg.clusterDNS ?? [], cfg.clusterDomain, (t) =>
-      log.info(`cni: ${t.trim()}`),
+    const api = {
+      socketDir: path.dirname(cfg.apiSocket),
+      socketName: path.basename(cfg.apiSocket),
+      tokenFile: cfg.tokenFile,
+    };
+    this.runtime = new PodRuntime(
+      cfg,
+      { ...detectHost(), api },
+      shimCommand(),
+      cfg.clusterDNS ?? [],
+      cfg.clusterDomain,
+      (t) => log.info(`cni: ${t.trim()}`),
     );
     this.api = new ApiClient(cfg.apiSocket, () => fs.readFileSync(cfg.tokenFile, 'utf8').trim());
     this.events = new EventRecorder(this.api, cfg.nodeName);

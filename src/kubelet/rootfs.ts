@@ -56,14 +56,6 @@ export function hostsFileText(podIp: string, hostname: string): string {
   ].join('\n');
 }
 
-export function resolvConfText(namespace: string, clusterDomain: string, nameservers: readonly string[]): string {
-  const lines = [`search ${namespace}.svc.${clusterDomain} svc.${clusterDomain} ${clusterDomain}`];
-  if (nameservers.length === 0) lines.push('# this lab runs no cluster DNS yet');
-  for (const ns of nameservers) lines.push(`nameserver ${ns}`);
-  lines.push('options ndots:5', '');
-  return lines.join('\n');
-}
-
 export function writePodFiles(f: PodFiles, podIp: string, hostname: string, resolvConf: string): void {
   fs.mkdirSync(f.volumesDir, { recursive: true });
   fs.writeFileSync(f.hosts, hostsFileText(podIp, hostname));
@@ -121,6 +113,7 @@ export function prepareContainerFiles(
     }
     binds.push({ source, target: w.path, kind: w.kind });
   }
+  for (const h of img.hostBinds ?? []) binds.push(h);
   const links = Object.entries(img.binLinks);
   if (links.length > 0) {
     const bin = path.join(rw, 'usr-local-bin');

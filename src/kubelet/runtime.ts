@@ -12,7 +12,8 @@ import { attemptDir, containerLaunchArgv, startContainer, type AttemptInfo } fro
 import { containerArgv, type HostFacts, type ResolvedImage } from './images.js';
 import type { HostLocalIpam } from './ipam.js';
 import { BuiltinPodNetwork, podNetworkFor, type PodNetwork, type PodRef } from './pod-network.js';
-import { podFiles, prepareContainerFiles, resolvConfText, startScript, writePodFiles } from './rootfs.js';
+import { podFiles, prepareContainerFiles, startScript, writePodFiles } from './rootfs.js';
+import { hostResolvConf, podResolvConf, resolvConfText } from './resolv-conf.js';
 import { createSandbox, readSandbox, removeSandbox, sandboxHealthy, type Sandbox } from './sandbox.js';
 import { dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
 
@@ -147,7 +148,8 @@ export class PodRuntime {
       docker: isDockerPod(pod),
     });
     const files = podFiles(dir);
-    writePodFiles(files, sandbox.ip, hostname, resolvConfText(meta.namespace, this.clusterDomain, this.clusterDNS));
+    const resolv = resolvConfText(podResolvConf(pod, this.clusterDNS, this.clusterDomain, hostResolvConf));
+    writePodFiles(files, sandbox.ip, hostname, resolv);
     for (const v of pod.spec.volumes ?? []) fs.mkdirSync(path.join(files.volumesDir, v.name), { recursive: true });
     return { sandbox, created: true };
   }

@@ -18,6 +18,7 @@ import { programCommand, waitForAgent } from './agent.js';
 import { createInternet } from './internet.js';
 import { clusterFileText } from './cluster-file.js';
 import { builtinWiringNotice, missingCniPlugins } from './cni-files.js';
+import { createClusterDns, waitForClusterDns } from './cluster-dns.js';
 import { apiAnswers, KubeClient } from './kube-client.js';
 import { LAB_ENV } from './env.js';
 import { nodeBatch } from './ip-batches.js';
@@ -272,6 +273,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
       opts.signal,
     );
 
+    await createClusterDns(client, t);
     const objects = topologyObjects(t);
     progress.step(`creating ${objects.length} objects (${t.pods.length} pods)`);
     for (const o of objects) {
@@ -282,6 +284,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
 
     progress.step(`waiting for ${t.pods.length} pods to be Running`);
     await waitForPodsReady(client, t.pods.length, timeoutMs, opts.signal);
+    await waitForClusterDns(client, podReady, timeoutMs, opts.signal);
     state.phase = 'running';
     writeState(state, root);
     progress.end();

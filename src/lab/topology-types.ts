@@ -1,6 +1,7 @@
 // The resolved lab topology (what topology.ts makes of a topology file): backend, nodes, pods with their
 // containers, impaired links, control plane timeouts. Only types.
 import type { AnyBackendName } from '../backend/table.js';
+import type { LabDns } from './topology-dns.js';
 import type { LabServices } from './topology-services.js';
 export type CapturePoint = 'inner' | 'outer';
 
@@ -82,4 +83,6 @@ export interface LabTopology {
   podEvictionTimeout?: number;
   /** Service CIDR, NodePort range, LoadBalancer pool, client address (absent in states from before). */
   services?: LabServices;
+  /** Cluster DNS: the kube-dns Service address and the cluster domain (topology-dns.ts). */
+  dns?: LabDns;
 }

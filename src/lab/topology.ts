@@ -36,6 +36,7 @@ import type {
   LabLink,
   LabTopology,
 } from './topology-types.js';
+import { resolveDns } from './topology-dns.js';
 
 export type {
   CapturePoint,
@@ -86,7 +87,7 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, 'services', ...TIMEOUT_KEYS]);
+    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, 'services', 'dns', ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -133,6 +134,7 @@ class Validator extends YamlFields {
       nodeMonitorGracePeriod: this.int(top, 'nodeMonitorGracePeriod', [], 2, 3600),
       podEvictionTimeout: this.int(top, 'podEvictionTimeout', [], 0, 86_400),
       services,
+      dns: resolveDns(top['dns'], (p, what) => this.fail(p, what), services.cidr),
     };
   }
 
