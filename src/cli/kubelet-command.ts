@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { readKubeletConfig } from '../kubelet/config.js';
 import { Kubelet } from '../kubelet/kubelet.js';
+import { PolicyEnforcer } from '../policy/enforcer.js';
 import { createLogger } from '../util/logger.js';
 import { fail } from './exit.js';
 import { CAP_NET_ADMIN, CAP_SYS_ADMIN, requireCapabilities } from './privileges.js';
@@ -20,9 +21,13 @@ export function registerKubeletCommand(program: Command): void {
         const logger = createLogger({ level: opts.logLevel as 'info', name: `kubelet-${cfg.nodeName}` });
         const kubelet = new Kubelet(cfg, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
         await kubelet.start();
+        const log = { info: (m: string) => logger.info(m), warn: (m: string) => logger.warn(m) };
+        const policy = new PolicyEnforcer({ api: kubelet.api, nodeName: cfg.nodeName, netns: cfg.nodeNetns, log });
+        policy.start();
         await new Promise<void>((resolve) => {
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
         });
+        await policy.stop();
         await kubelet.stop();
         process.exit(0);
       } catch (err) {

@@ -2,6 +2,8 @@
 // the fields a user may leave out so that stored objects look as on a real cluster. Mutates in place and
 // returns the object; never throws (validation runs after defaulting and reports what is wrong).
 import type { Container, Deployment, Namespace, Pod, PodSpec, Probe, ReplicaSet } from './types.js';
+import type { NetworkPolicy } from './networkpolicy-types.js';
+import { defaultNetworkPolicy } from './networkpolicy-validate.js';
 
 function imageHasTag(image: string): { tag: string | undefined; digest: boolean } {
   if (image.includes('@')) return { tag: undefined, digest: true };
@@ -119,6 +121,8 @@ export function applyDefaults<T extends { kind: string }>(obj: T): T {
       return defaultReplicaSet(obj as unknown as ReplicaSet) as unknown as T;
     case 'Namespace':
       return defaultNamespace(obj as unknown as Namespace) as unknown as T;
+    case 'NetworkPolicy':
+      return defaultNetworkPolicy(obj as unknown as NetworkPolicy) as unknown as T;
     default:
       return obj;
   }

@@ -103,6 +103,18 @@ export const RESOURCES: readonly ResourceInfo[] = [
       { name: 'status', kind: 'ReplicaSet', verbs: ['get', 'patch', 'update'] },
     ],
   },
+  {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'networkpolicies',
+    singular: 'networkpolicy',
+    kind: 'NetworkPolicy',
+    namespaced: true,
+    shortNames: ['netpol'],
+    categories: [],
+    definition: 'io.k8s.api.networking.v1.NetworkPolicy',
+    subresources: [],
+  },
 ];
 
 export const ALL_VERBS = VERBS;

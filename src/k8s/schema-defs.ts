@@ -3,6 +3,7 @@
 // nested as in the Kubernetes API reference, with kube's strategic-merge keys (x-kubernetes-patch-merge-key).
 // Sub-objects the lab never looks inside (affinity, securityContext, …) are `any`: kept, not checked.
 import { APPS_DEFINITIONS } from './schema-defs-apps.js';
+import { NETWORKPOLICY_DEFINITIONS } from './networkpolicy-schema.js';
 import type { Definition, FieldSpec, ObjectSchema } from './schema-types.js';
 
 const core = (n: string): FieldSpec => ({ ref: `io.k8s.api.core.v1.${n}` });
@@ -322,6 +323,7 @@ const defs: Definition[] = [
     },
   },
   ...APPS_DEFINITIONS,
+  ...NETWORKPOLICY_DEFINITIONS,
 ];
 
 export const DEFINITIONS: ReadonlyMap<string, Definition> = new Map(defs.map((d) => [d.name, d]));

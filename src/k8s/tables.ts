@@ -5,6 +5,7 @@
 // server does that too; kubectl hides priority-1 columns unless -o wide). Pure; `now` is injected.
 import { since } from './age.js';
 import { formatSelector } from './selectors.js';
+import type { NetworkPolicy } from './networkpolicy-types.js';
 import type {
   Deployment,
   Event,
@@ -213,6 +214,11 @@ const PRINTERS: Record<string, Printer> = {
       ];
     },
   ),
+  NetworkPolicy: printer<NetworkPolicy>([NAME, col('Pod-Selector', 'string'), AGE], (n, now) => [
+    n.metadata.name,
+    formatSelector(n.spec?.podSelector) || '<none>',
+    since(n.metadata.creationTimestamp, now),
+  ]),
   Namespace: printer<Namespace>([NAME, col('Status', 'string'), AGE], (n, now) => [
     n.metadata.name,
     n.status?.phase ?? '',

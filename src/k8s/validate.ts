@@ -4,6 +4,8 @@
 // Pure; never throws.
 import { dns1123LabelError, dns1123SubdomainError } from './names.js';
 import { requirementsOf, selectorMatches, SelectorError } from './selectors.js';
+import { validateNetworkPolicySpec } from './networkpolicy-validate.js';
+import type { NetworkPolicy } from './networkpolicy-types.js';
 import type {
   Container,
   Deployment,
@@ -241,6 +243,10 @@ export function validateObject(object: unknown): Causes {
       break;
     case 'Namespace':
       validateObjectMeta(obj.metadata, false, out, true);
+      break;
+    case 'NetworkPolicy':
+      validateObjectMeta(obj.metadata, true, out);
+      out.push(...validateNetworkPolicySpec(obj as NetworkPolicy));
       break;
     case 'Node':
       validateObjectMeta(obj.metadata, false, out);
