@@ -8,7 +8,6 @@ import { readNodePolicyState, type NodePolicyState } from '../policy/counters.js
 import { evaluate, explain, type Verdict } from '../policy/evaluate.js';
 import type { Proto } from '../policy/peers.js';
 import { netnsArgv, runQuiet } from '../sys/run.js';
-import type { KubeClient } from './kube-client.js';
 import { podNamespaces } from './pod-netns.js';
 import { loadPolicyView, resolveEndpoint, type Endpoint, type LabPolicyView } from './policy-world.js';
 import type { LabTopology } from './topology.js';
@@ -87,7 +86,7 @@ export function denialLines(v: LabPolicyView, s: LabPolicyState, pod?: string): 
     for (const d of state.denials) {
       const label = { src: name(d.src), dst: name(d.dst) };
       if (pod && !label.src.startsWith(`${pod}(`) && !label.dst.startsWith(`${pod}(`)) continue;
-      const proto = (d.proto.toUpperCase() === 'UDP' ? 'UDP' : 'TCP');
+      const proto = d.proto.toUpperCase() === 'UDP' ? 'UDP' : 'TCP';
       const vd = evaluate(v.world, { srcIp: d.src, dstIp: d.dst, proto, port: d.port, nodeIps: v.nodeIps });
       const side = d.dir === 'ingress' ? vd.ingress : vd.egress;
       const reason = side.isolated

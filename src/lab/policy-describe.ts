@@ -29,12 +29,7 @@ function peerLines(peer: NetworkPolicyPeer): string[] {
   return out;
 }
 
-export function describeNetworkPolicyLines(
-  np: NetworkPolicy,
-  world: PolicyWorld,
-  state: LabPolicyState,
-  now = Date.now(),
-): string[] {
+export function describeNetworkPolicyLines(np: NetworkPolicy, world: PolicyWorld, state: LabPolicyState): string[] {
   const key = policyKey(np);
   const l: string[] = [];
   const m = np.metadata;
@@ -97,7 +92,6 @@ export function describeNetworkPolicyLines(
     const d = types.map((t) => `${t.toLowerCase()} dropped ${drops(t.toLowerCase())}`).join(', ');
     l.push(`  ${p.name}   ${p.ip}   ${p.node}   (${d})`);
   }
-  void now;
   l.push('Events:       <none>');
   return l;
 }
