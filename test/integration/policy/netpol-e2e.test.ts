@@ -7,6 +7,7 @@
 // validation texts, `lab policy check --probe`, `lab policy log`, `lab describe networkpolicy`, `lab
 // check`'s truth tables, established connections surviving a later policy, and `lab down` leaving nothing.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
@@ -194,7 +195,14 @@ const np = (namespace: string, name: string, spec: object): object => ({ metadat
 
 describe.skipIf(!!skip)('NetworkPolicy, e2e style: namespaces x y z × pods a b c, TCP and UDP on 80 and 81', () => {
   beforeAll(async () => {
-    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/two-nodes-empty.yaml'), '--name', lab], {
+    // Two nodes, no pods; node failure timeouts long enough that a loaded CI machine never evicts a pod.
+    const topo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flt-np-')), 'lab.yaml');
+    fs.writeFileSync(
+      topo,
+      fs.readFileSync(path.join(ROOT, 'examples/two-nodes-empty.yaml'), 'utf8') +
+        'nodeMonitorGracePeriod: 120\npodEvictionTimeout: 600\n',
+    );
+    const up = await cli(['lab', 'up', topo, '--name', lab], {
       timeoutMs: 240_000,
     });
     expect(up.code, up.err).toBe(0);
