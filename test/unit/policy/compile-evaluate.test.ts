@@ -19,9 +19,9 @@ const pod = (ns: string, name: string, ip: string, node: string): Pod =>
       containers: [{ name: 'c', image: 'i', ports: [{ name: 'web', containerPort: 8080, protocol: 'TCP' }] }],
     },
     status: { phase: 'Running', podIP: ip },
-  }) as Pod;
+  });
 const nsObj = (name: string, labels: Record<string, string> = {}): Namespace =>
-  ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }) as Namespace;
+  ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
 const policy = (ns: string, name: string, spec: object): NetworkPolicy =>
   ({
     apiVersion: 'networking.k8s.io/v1',
