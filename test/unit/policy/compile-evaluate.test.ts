@@ -9,19 +9,21 @@ import { evaluate } from '../../../src/policy/evaluate.js';
 import { buildWorld } from '../../../src/policy/model.js';
 import { diffScript, fullScript } from '../../../src/policy/nft-script.js';
 
-const pod = (ns: string, name: string, ip: string, node: string): Pod =>
-  ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, labels: { pod: name } },
-    spec: {
-      nodeName: node,
-      containers: [{ name: 'c', image: 'i', ports: [{ name: 'web', containerPort: 8080, protocol: 'TCP' }] }],
-    },
-    status: { phase: 'Running', podIP: ip },
-  });
-const nsObj = (name: string, labels: Record<string, string> = {}): Namespace =>
-  ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+const pod = (ns: string, name: string, ip: string, node: string): Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: ns, labels: { pod: name } },
+  spec: {
+    nodeName: node,
+    containers: [{ name: 'c', image: 'i', ports: [{ name: 'web', containerPort: 8080, protocol: 'TCP' }] }],
+  },
+  status: { phase: 'Running', podIP: ip },
+});
+const nsObj = (name: string, labels: Record<string, string> = {}): Namespace => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
 const policy = (ns: string, name: string, spec: object): NetworkPolicy =>
   ({
     apiVersion: 'networking.k8s.io/v1',
