@@ -437,4 +437,42 @@ describe.skipIf(!!skip)('NetworkPolicy, e2e style: namespaces x y z × pods a b 
     await k(['delete', 'networkpolicy', 'deny-ingress', '-n', 'y']);
     await expectReachability(expectMatrix(true));
   }, 180_000);
+
+  it('kubectl validation, lab policy check --probe, policy log, describe networkpolicy, lab check', async () => {
+    const l = (...a: string[]) => cli(['lab', ...a, '--name', lab], { timeoutMs: 120_000 });
+    const bad = await kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'bad', namespace: 'x' },
+        spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['11.0.0.0/16'] } }] }] },
+      }),
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain(
+      'spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "11.0.0.0/16": must be a strict subset of `cidr`',
+    );
+    await policies(np('x', 'deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] }));
+    await waitEnforced();
+    const denied = await l('policy', 'check', 'y/a', 'x/b', '--port', '80', '--probe');
+    expect(denied.code, denied.out + denied.err).toBe(3);
+    expect(denied.out).toContain('DENIED: isolated by x/deny-ingress');
+    expect(denied.out).toContain('agrees with the verdict');
+    const allowed = await l('policy', 'check', 'x/b', 'y/a', '--port', '81', '--proto', 'udp', '--probe');
+    expect(allowed.code, allowed.out + allowed.err).toBe(0);
+    expect(allowed.out).toContain('probe: connected');
+    const log = await l('policy', 'log', 'x/b');
+    expect(log.out).toMatch(
+      /ingress +y\/a\(\S+\) +x\/b\(\S+\) +tcp +80 +\d+ +ingress of x\/b isolated by x\/deny-ingress/,
+    );
+    const d = await l('describe', 'networkpolicy', 'deny-ingress', '-n', 'x');
+    expect(d.out).toContain('<none> (Selected pods are isolated for ingress connectivity)');
+    expect(d.out).toMatch(/Selected pods \(now\): \n {2}a .*\n {2}b .*ingress dropped [1-9]/);
+    const kd = await kubectl(['describe', 'networkpolicy', 'deny-ingress', '-n', 'x']);
+    expect(kd.out).toContain('PodSelector:');
+    const check = await l('check');
+    expect(check.out).toContain('-\tx/a\tx/b\tx/c');
+    expect(check.out, check.out).toContain('observed matches the policies in every cell');
+    expect(check.code).toBe(0);
+  }, 180_000);
 });
