@@ -19,6 +19,7 @@ import { objectPath, resolveResource } from '../lab/kube-resources.js';
 import { labClient } from '../lab/live-lab.js';
 import { resolveLabName } from '../lab/lab.js';
 import type { LabAction } from './lab-action.js';
+import { describeNetworkPolicy } from './lab-policy-commands.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -87,7 +88,9 @@ export function registerKubeCommands(
     .option('--name <lab>', 'which lab (default: the only one running)')
     .action(
       action(async (kind: string, name: string, o: { namespace: string; name?: string }) =>
-        describeCommand(await client(o.name), out, kind, name, o.namespace),
+        resolveResource(kind).kind === 'NetworkPolicy'
+          ? describeNetworkPolicy(o.name, name, o.namespace, out)
+          : describeCommand(await client(o.name), out, kind, name, o.namespace),
       ),
     );
 

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { readKubeletConfig } from '../kubelet/config.js';
 import { Kubelet } from '../kubelet/kubelet.js';
 import { KubeProxy } from '../proxy/kube-proxy.js';
+import { PolicyEnforcer } from '../policy/enforcer.js';
 import { createLogger } from '../util/logger.js';
 import { fail } from './exit.js';
 import { CAP_NET_ADMIN, CAP_SYS_ADMIN, requireCapabilities } from './privileges.js';
@@ -31,9 +32,12 @@ export function registerKubeletCommand(program: Command): void {
           logger: log,
         });
         await proxy.start();
+        const policy = new PolicyEnforcer({ api: kubelet.api, nodeName: cfg.nodeName, netns: cfg.nodeNetns, log });
+        policy.start();
         await new Promise<void>((resolve) => {
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
         });
+        await policy.stop();
         await proxy.stop();
         await kubelet.stop();
         process.exit(0);

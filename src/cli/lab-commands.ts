@@ -18,6 +18,7 @@ import { parseTopology, type LabTopology } from '../lab/topology.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
 import { registerKubeCommands } from './kube-commands.js';
 import { liveExec, liveLogs, registerLabLiveCommands } from './lab-live-commands.js';
+import { registerLabPolicyCommands } from './lab-policy-commands.js';
 import { liveLabUp } from '../lab/live-lab.js';
 import { collectLiveStatus, formatLiveStatus } from '../lab/live-status.js';
 import { teardownLab } from '../lab/teardown.js';
@@ -100,6 +101,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
   registerLabImpairCommands(lab);
   registerLabLiveCommands(lab, action, out, err);
   registerKubeCommands(lab, action, out, err);
+  registerLabPolicyCommands(lab, action, out);
   registerLabCaptureCommand(lab);
   registerLabFollowCommand(lab);
   registerLabViewCommands(lab);

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { formatCheck, runCheck } from '../lab/check.js';
+import { formatPolicyMatrix, policyMatrix } from '../lab/policy-matrix.js';
+import { loadPolicyView } from '../lab/policy-world.js';
 import { podExec, podLogs } from '../lab/kubectl-pod-io.js';
 import { labClient, readToken } from '../lab/live-lab.js';
 import { livePaths } from '../lab/live-paths.js';
@@ -172,9 +174,17 @@ export function registerLabLiveCommands(
         requireLabPrivileges();
         const state = requireState(await resolveLabName(o.name));
         if (!state.live) throw new ConfigError(`lab check needs a live lab (${state.topology.name} is --static)`);
-        const r = await runCheck(labClient(state.topology.name), state.topology);
-        say(jsonText('CheckResult', { ...r, ok: r.failures === 0 }, o) ?? formatCheck(r));
-        return r.failures > 0 ? 3 : 0;
+        const client = labClient(state.topology.name);
+        const r = await runCheck(client, state.topology);
+        const view = await loadPolicyView(client);
+        if (view.world.policies.length === 0) {
+          say(jsonText('CheckResult', { ...r, ok: r.failures === 0 }, o) ?? formatCheck(r));
+          return r.failures > 0 ? 3 : 0;
+        }
+        const m = policyMatrix(view, r);
+        const json = jsonText('CheckResult', { ...r, ok: m.mismatches.length === 0, policyMatrix: m }, o);
+        say(json ?? `${formatCheck(r)}\n\n${formatPolicyMatrix(m)}`);
+        return m.mismatches.length > 0 ? 3 : 0;
       }),
     );
 }

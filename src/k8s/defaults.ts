@@ -4,6 +4,8 @@
 import type { Container, Deployment, Namespace, Pod, PodSpec, Probe, ReplicaSet } from './types.js';
 import { defaultService } from './service-defaults.js';
 import type { Service } from './service-types.js';
+import type { NetworkPolicy } from './networkpolicy-types.js';
+import { defaultNetworkPolicy } from './networkpolicy-validate.js';
 
 function imageHasTag(image: string): { tag: string | undefined; digest: boolean } {
   if (image.includes('@')) return { tag: undefined, digest: true };
@@ -123,6 +125,8 @@ export function applyDefaults<T extends { kind: string }>(obj: T): T {
       return defaultNamespace(obj as unknown as Namespace) as unknown as T;
     case 'Service':
       return defaultService(obj as unknown as Service) as unknown as T;
+    case 'NetworkPolicy':
+      return defaultNetworkPolicy(obj as unknown as NetworkPolicy) as unknown as T;
     default:
       return obj;
   }

@@ -139,6 +139,18 @@ export const RESOURCES: readonly ResourceInfo[] = [
     definition: 'io.k8s.api.discovery.v1.EndpointSlice',
     subresources: [],
   },
+  {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'networkpolicies',
+    singular: 'networkpolicy',
+    kind: 'NetworkPolicy',
+    namespaced: true,
+    shortNames: ['netpol'],
+    categories: [],
+    definition: 'io.k8s.api.networking.v1.NetworkPolicy',
+    subresources: [],
+  },
 ];
 
 export const ALL_VERBS = VERBS;

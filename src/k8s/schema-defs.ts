@@ -4,6 +4,7 @@
 // Sub-objects the lab never looks inside (affinity, securityContext, …) are `any`: kept, not checked.
 import { APPS_DEFINITIONS } from './schema-defs-apps.js';
 import { SERVICE_DEFINITIONS } from './service-schema.js';
+import { NETWORKPOLICY_DEFINITIONS } from './networkpolicy-schema.js';
 import type { Definition, FieldSpec, ObjectSchema } from './schema-types.js';
 
 const core = (n: string): FieldSpec => ({ ref: `io.k8s.api.core.v1.${n}` });
@@ -324,6 +325,7 @@ const defs: Definition[] = [
   },
   ...APPS_DEFINITIONS,
   ...SERVICE_DEFINITIONS,
+  ...NETWORKPOLICY_DEFINITIONS,
 ];
 
 export const DEFINITIONS: ReadonlyMap<string, Definition> = new Map(defs.map((d) => [d.name, d]));

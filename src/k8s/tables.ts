@@ -6,6 +6,7 @@
 import { since } from './age.js';
 import { formatSelector } from './selectors.js';
 import { SERVICE_PRINTERS } from './service-tables.js';
+import type { NetworkPolicy } from './networkpolicy-types.js';
 import type {
   Deployment,
   Event,
@@ -214,6 +215,11 @@ const PRINTERS: Record<string, Printer> = {
       ];
     },
   ),
+  NetworkPolicy: printer<NetworkPolicy>([NAME, col('Pod-Selector', 'string'), AGE], (n, now) => [
+    n.metadata.name,
+    formatSelector(n.spec?.podSelector) || '<none>',
+    since(n.metadata.creationTimestamp, now),
+  ]),
   Namespace: printer<Namespace>([NAME, col('Status', 'string'), AGE], (n, now) => [
     n.metadata.name,
     n.status?.phase ?? '',

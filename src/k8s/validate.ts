@@ -6,6 +6,8 @@ import { dns1123LabelError, dns1123SubdomainError } from './names.js';
 import { requirementsOf, selectorMatches, SelectorError } from './selectors.js';
 import { validateService } from './service-validate.js';
 import type { Service } from './service-types.js';
+import { validateNetworkPolicySpec } from './networkpolicy-validate.js';
+import type { NetworkPolicy } from './networkpolicy-types.js';
 import type {
   Container,
   Deployment,
@@ -243,6 +245,10 @@ export function validateObject(object: unknown): Causes {
       break;
     case 'Namespace':
       validateObjectMeta(obj.metadata, false, out, true);
+      break;
+    case 'NetworkPolicy':
+      validateObjectMeta(obj.metadata, true, out);
+      out.push(...validateNetworkPolicySpec(obj as NetworkPolicy));
       break;
     case 'Node':
       validateObjectMeta(obj.metadata, false, out);
