@@ -214,7 +214,10 @@ describe.skipIf(!!skip)('NetworkPolicy, e2e style: namespaces x y z × pods a b 
         const list = JSON.parse(await k(['get', 'pods', '-A', '-o', 'json'])) as {
           items: { metadata: { name: string; namespace: string }; status: { phase?: string; podIP?: string } }[];
         };
-        const running = list.items.filter((p) => p.status.phase === 'Running' && p.status.podIP);
+        // the suite's pods only (kube-system has the lab's coredns pod)
+        const running = list.items.filter(
+          (p) => ['x', 'y', 'z'].includes(p.metadata.namespace) && p.status.phase === 'Running' && p.status.podIP,
+        );
         if (running.length !== 9) return false;
         for (const p of running) ipOf.set(`${p.metadata.namespace}/${p.metadata.name}`, p.status.podIP!);
         return true;
