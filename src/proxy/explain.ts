@@ -119,7 +119,7 @@ export function explainWithRuleset(rs: Ruleset, node: ExplainNode, pkt: ServiceP
     t.chains.push(chain);
     say(`chain ${chain}`);
     const next = walkChain(chain, rules, { rs, t, pkt, node, srcLocal, mark, say });
-    if (next === 'stop') return t;
+    if (next === undefined) return t;
     chain = next;
   }
   return t;
@@ -135,8 +135,8 @@ interface WalkCtx {
   say: (s: string) => void;
 }
 
-/** One chain's rules; the chain it goes to next, or 'stop' at a final verdict. */
-function walkChain(name: string, rules: string[], c: WalkCtx): string | 'stop' {
+/** One chain's rules; the chain it goes to next, or undefined at a final verdict. */
+function walkChain(name: string, rules: string[], c: WalkCtx): string | undefined {
   const { t, pkt, say } = c;
   for (const r of rules) {
     let m: RegExpExecArray | null;
@@ -167,24 +167,24 @@ function walkChain(name: string, rules: string[], c: WalkCtx): string | 'stop' {
       const pick = t.endpoints.find((e) => e.ip === c.node.endpoint) ?? t.endpoints[0];
       if (c.node.endpoint && pick?.ip !== c.node.endpoint)
         say(`  (${c.node.endpoint} is not an endpoint here; following the first)`);
-      return pick ? goto(say, pick.chain, `following endpoint ${pick.ip}:${pick.port}`) : 'stop';
+      return pick ? goto(say, pick.chain, `following endpoint ${pick.ip}:${pick.port}`) : undefined;
     } else if ((m = /^update @(\S+) \{ ip saddr \}$/.exec(r))) {
       say(`  remembers ${pkt.src} in @${m[1]} (sessionAffinity ClientIP)`);
     } else if ((m = /^meta l4proto \S+ dnat to (\S+):(\d+)$/.exec(r))) {
       t.dnat = { ip: m[1], port: Number(m[2]), chain: name };
       t.verdict = 'dnat';
       say(`  dnat to ${m[1]}:${m[2]}`);
-      return 'stop';
+      return undefined;
     } else if ((m = /^goto (\S+)$/.exec(r))) {
       return goto(say, m[1], '');
     } else if (r === 'drop') {
       t.verdict = 'drop';
       say('  drop: externalTrafficPolicy Local and no ready endpoint on this node');
-      return 'stop';
+      return undefined;
     } else say(`  rule not explained by trace: ${r}`);
   }
   say(`  end of ${name}`);
-  return 'stop';
+  return undefined;
 }
 
 function goto(say: (s: string) => void, chain: string, why: string): string {

@@ -26,7 +26,7 @@ function service(name: string, spec: NonNullable<Service['spec']>, lb?: string):
     metadata: { name, namespace: 'default' },
     spec,
     ...(lb ? { status: { loadBalancer: { ingress: [{ ip: lb }] } } } : {}),
-  } as Service;
+  };
 }
 
 function slice(svc: string, eps: [string, string][]): EndpointSlice {
@@ -37,7 +37,7 @@ function slice(svc: string, eps: [string, string][]): EndpointSlice {
     addressType: 'IPv4',
     ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
     endpoints: eps.map(([ip, nodeName]) => ({ addresses: [ip], nodeName, conditions: { ready: true } })),
-  } as EndpointSlice;
+  };
 }
 
 const PORTS = [{ name: 'http', protocol: 'TCP' as const, port: 80, targetPort: 8080, nodePort: 30008 }];
