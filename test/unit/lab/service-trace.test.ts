@@ -16,16 +16,22 @@ const topology = parseTopology(
   fs.readFileSync(path.join(import.meta.dirname, '../../../examples/two-nodes-empty.yaml'), 'utf8'),
 );
 const node = (name: string, ip: string, podCIDR: string): Node => ({
+  apiVersion: 'v1',
+  kind: 'Node',
   metadata: { name },
   spec: { podCIDR },
   status: { addresses: [{ type: 'InternalIP', address: ip }], conditions: [{ type: 'Ready', status: 'True' }] },
 });
 const pod = (name: string, ip: string, nodeName: string): Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
   metadata: { name, namespace: 'default' },
   spec: { nodeName, containers: [] },
   status: { podIP: ip },
 });
 const svc: Service = {
+  apiVersion: 'v1',
+  kind: 'Service',
   metadata: { name: 'myapp-service', namespace: 'default' },
   spec: {
     type: 'LoadBalancer',
@@ -36,6 +42,8 @@ const svc: Service = {
   status: { loadBalancer: { ingress: [{ ip: '192.168.1.240' }] } },
 };
 const slice: EndpointSlice = {
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
   metadata: {
     name: 'myapp-service-x1',
     namespace: 'default',
