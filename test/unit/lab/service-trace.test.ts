@@ -8,7 +8,7 @@ import type { Node, Pod } from '../../../src/k8s/types.js';
 import type { EndpointSlice, Service } from '../../../src/k8s/service-types.js';
 import { explainLabTrace, labTraceLines, type LabTraceView } from '../../../src/lab/service-trace.js';
 import { parseTopology } from '../../../src/lab/topology.js';
-import { announcingNode } from '../../../src/proxy/announce.js';
+import { announceCandidates, announcingNode } from '../../../src/proxy/announce.js';
 import { buildModel } from '../../../src/proxy/model.js';
 import { endpointChain, serviceChain } from '../../../src/proxy/ruleset.js';
 
@@ -100,6 +100,15 @@ describe('lab trace to a Service', () => {
     expect(lb.source.node).toBe(announcingNode('192.168.1.240', ['node1', 'node2']));
     expect(lb.service.map?.key).toBe('192.168.1.240 . tcp . 80');
     expect(lb.service.verdict).toBe('dnat');
+    // Under Local policy only nodes with a ready endpoint announce (kube-proxy uses the same function).
+    const local = { ...svc, spec: { ...svc.spec, externalTrafficPolicy: 'Local' as const } };
+    const one = { ...slice, endpoints: [slice.endpoints![1]] };
+    expect(announceCandidates(local, [one], ['node1', 'node2'])).toEqual(['node2']);
+    expect(announceCandidates(svc, [one], ['node1', 'node2'])).toEqual(['node1', 'node2']);
+    const v2 = { ...view, services: [local], slices: [one] };
+    expect(explainLabTrace(v2, topology, { ...q, src: 'client', dst: '192.168.1.240', port: 80 }).source.node).toBe(
+      'node2',
+    );
   });
 
   it('names what it cannot find', () => {
