@@ -19,6 +19,7 @@ import { registerLabImpairCommands } from './lab-impair-commands.js';
 import { registerKubeCommands } from './kube-commands.js';
 import { liveExec, liveLogs, registerLabLiveCommands } from './lab-live-commands.js';
 import { registerLabPolicyCommands } from './lab-policy-commands.js';
+import { registerLabTraceCommand } from './lab-trace-command.js';
 import { liveLabUp } from '../lab/live-lab.js';
 import { collectLiveStatus, formatLiveStatus } from '../lab/live-status.js';
 import { teardownLab } from '../lab/teardown.js';
@@ -102,6 +103,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
   registerLabLiveCommands(lab, action, out, err);
   registerKubeCommands(lab, action, out, err);
   registerLabPolicyCommands(lab, action, out);
+  registerLabTraceCommand(lab, action, out);
   registerLabCaptureCommand(lab);
   registerLabFollowCommand(lab);
   registerLabViewCommands(lab);

@@ -20,7 +20,8 @@ export type OutputKind =
   | 'LinkImpairments'
   | 'LabStatus'
   | 'CheckResult'
-  | 'FollowResult';
+  | 'FollowResult'
+  | 'LabTrace';
 
 export interface OutputFlags {
   output?: string;

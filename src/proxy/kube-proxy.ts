@@ -10,7 +10,7 @@ import type { ApiClient } from '../kclient/api-client.js';
 import type { EndpointSlice, Service } from '../k8s/service-types.js';
 import type { Node } from '../k8s/types.js';
 import { netnsArgv, run, runQuiet } from '../sys/run.js';
-import { announcingNode } from './announce.js';
+import { announceCandidates, announcingNode } from './announce.js';
 import { Informer } from './informer.js';
 import { buildModel } from './model.js';
 import { TABLE, baseTableText, buildRuleset, diffRuleset, emptyRuleset, type Ruleset } from './ruleset.js';
@@ -145,16 +145,7 @@ export class KubeProxy {
     const want = new Set<string>();
     for (const svc of this.services.list()) {
       if (svc.spec?.type !== 'LoadBalancer') continue;
-      let candidates = ready;
-      if (svc.spec.externalTrafficPolicy === 'Local') {
-        const local = new Set<string>();
-        for (const es of this.slices.list()) {
-          if (es.metadata.namespace !== svc.metadata.namespace) continue;
-          if (es.metadata.labels?.['kubernetes.io/service-name'] !== svc.metadata.name) continue;
-          for (const e of es.endpoints ?? []) if (e.conditions?.ready !== false && e.nodeName) local.add(e.nodeName);
-        }
-        candidates = ready.filter((n) => local.has(n));
-      }
+      const candidates = announceCandidates(svc, this.slices.list(), ready);
       for (const ing of svc.status?.loadBalancer?.ingress ?? []) {
         if (ing.ip && announcingNode(ing.ip, candidates) === this.o.nodeName) want.add(ing.ip);
       }

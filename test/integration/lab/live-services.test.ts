@@ -3,7 +3,8 @@
 // Deployment `app: myapp`; ClusterIP from a pod, NodePort from the client namespace on both nodes,
 // random spread (chi-square), ClientIP affinity and its timeout, Endpoints following scale, delete and
 // readiness with no failed request during a scale-up, a Service without endpoints refused at once,
-// externalTrafficPolicy Local, a LoadBalancer address from the pool, kube's validation errors, tables.
+// externalTrafficPolicy Local, a LoadBalancer address from the pool, kube's validation errors, tables,
+// `lab trace` from a pod to the ClusterIP (chains and DNAT targets).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +166,31 @@ describe.skipIf(skip)('Services in a live lab', () => {
       const out = await ok(fromClient(`curl -s --max-time 5 http://${node}:30008/hostname`));
       expect(myappPods).toContain(out.trim());
     }
+  });
+
+  it('lab trace from a pod to the ClusterIP names the endpoint chains and the pods as DNAT targets', async () => {
+    const ips = readyIps(await json<Ep>(['get', 'endpoints', 'myapp-service'])).sort();
+    expect(ips).toHaveLength(3);
+    const text = await ok(l('trace', 'busybox', `${clusterIP}:80`));
+    expect(text).toContain(`service-ips: ${clusterIP} . tcp . 80 : goto service-`);
+    expect(text).toContain('numgen random mod 3');
+    for (const ip of ips) {
+      const e = ip.replace(/\./g, '\\.');
+      expect(text).toMatch(new RegExp(`endpoint-[A-Z2-7]{8}-default/myapp-service/tcp/\\S*__${e}/80 → ${e}:80`));
+    }
+    expect(
+      text
+        .match(/^DNAT targets: (.*)$/m)?.[1]
+        .split(', ')
+        .sort(),
+    ).toEqual(ips.map((ip) => `${ip}:80`));
+    expect(text).toMatch(/service verdict: dnat to 10\.244\.\d\.\d+:80/);
+    expect(text).toMatch(/path verdict: (forward|local)/);
+    type T = { service: { verdict: string; endpoints: { ip: string; chain: string }[]; dnat: { ip: string } } };
+    const j = JSON.parse(await ok(l('trace', 'busybox', `${clusterIP}:80`, '--endpoint', ips[2], '-o', 'json'))) as T;
+    expect(j.service.verdict).toBe('dnat');
+    expect(j.service.endpoints.map((e) => e.ip).sort()).toEqual(ips);
+    expect(j.service.dnat.ip).toBe(ips[2]);
   });
 
   it('spreads 300 requests over the three pods (chi-square at p = 0.001)', async () => {
