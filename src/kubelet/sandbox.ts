@@ -22,6 +22,8 @@ export interface Sandbox {
   ip: string;
   pausePid: number;
   createdAt: string;
+  /** The namespace is a Docker sandbox container's (docker-runtime.ts). */
+  docker?: boolean;
 }
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -139,6 +141,7 @@ export async function createSandbox(
       ip,
       pausePid,
       createdAt: new Date().toISOString(),
+      ...(pod.docker ? { docker: true } : {}),
     };
     fs.writeFileSync(sandboxFile(podDir), JSON.stringify(s, null, 2));
     return s;
@@ -150,6 +153,7 @@ export async function createSandbox(
       netns,
       hostVeth,
       pausePid,
+      docker: pod.docker,
     });
     throw err;
   }
@@ -166,9 +170,17 @@ function isPause(pid: number): boolean {
 export async function removeSandbox(
   _cfg: KubeletConfig,
   network: PodNetwork,
-  s: { uid: string; namespace: string; name: string; netns: string; hostVeth: string; pausePid?: number },
+  s: {
+    uid: string;
+    namespace: string;
+    name: string;
+    netns: string;
+    hostVeth: string;
+    pausePid?: number;
+    docker?: boolean;
+  },
 ): Promise<void> {
-  await removeDockerContainers(POD_LABEL, s.uid);
+  if (s.docker) await removeDockerContainers(POD_LABEL, s.uid); // only Docker pods run the docker command
   const pids = new Set<number>();
   if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
   if (fs.existsSync(`/run/netns/${s.netns}`)) {
