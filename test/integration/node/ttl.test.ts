@@ -26,7 +26,20 @@ async function replyTtl(from: ClusterNode, to: string): Promise<number> {
 /** The inner TTL of one echo request from `from` to `to`, as captured on the receiver's underlay. */
 async function innerTtlOnWire(c: TwoNodeCluster, from: ClusterNode, to: ClusterNode, tag: string): Promise<number> {
   const file = path.join(c.stateDir, `ttl-${tag}.pcap`);
-  const dump = spawn('ip', ['netns', 'exec', to.ns.name, 'tcpdump', '-ni', 'under', '-U', '-c', '1', '-w', file, 'udp port 8472']);
+  const dump = spawn('ip', [
+    'netns',
+    'exec',
+    to.ns.name,
+    'tcpdump',
+    '-ni',
+    'under',
+    '-U',
+    '-c',
+    '1',
+    '-w',
+    file,
+    'udp port 8472',
+  ]);
   let err = '';
   dump.stderr.on('data', (d) => (err += String(d)));
   await waitUntil(() => err.includes('listening on'), 'tcpdump to listen');
