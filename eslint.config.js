@@ -27,7 +27,7 @@ export default tseslint.config(
           allowNullish: true,
           allowRegExp: true,
           // value types whose toString() is their text form (a CIDR, an address)
-          allow: [{ from: 'file', name: ['Cidr'] }],
+          allow: [{ from: 'file', name: ['Cidr', 'Cidr6'] }],
         },
       ],
     },

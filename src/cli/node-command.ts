@@ -36,6 +36,7 @@ import { CAP_NET_ADMIN, requireCapabilities } from './privileges.js';
 import { addImpairFlags, startupImpairment } from './impair-flags.js';
 import { parsePeerFlag } from './peer-flag.js';
 import { flanneldEnv } from './node-env.js';
+import { parseIpv6Flag } from './ipv6-flags.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
@@ -83,6 +84,8 @@ export interface NodeFlags {
   psk?: string;
   persistentKeepalive?: string;
   wgRekeyAfter?: string;
+  // dual stack (flannel's --public-ipv6)
+  publicIpv6?: string;
   [impair: string]: unknown;
 }
 
@@ -97,6 +100,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--etcd-prefix <prefix>', 'etcd key prefix', '/coreos.com/network')
     .option('--lease-ttl <seconds>', 'etcd subnet lease TTL in seconds (default 86400)')
     .option('--public-ip <ip>', 'underlay address of this node (and, with --peer, of the UDP socket)')
+    .option('--public-ipv6 <ip>', "this node's IPv6 address, written as the etcd lease's PublicIPv6 (dual stack)")
     .option('--subnet <cidr>', "this node's pod subnet, e.g. 10.244.1.0/24 (with --peer)")
     .option('--network <cidr>', 'the whole pod network, e.g. 10.244.0.0/16 (with --peer)')
     .option(
@@ -228,6 +232,7 @@ function membershipSource(flags: NodeFlags): MembershipSource {
       publicIp: parseIpv4(flags.publicIp),
       leaseTtlSeconds: intFlag('lease-ttl', flags.leaseTtl, 5, 10 * 365 * 86400),
       subnetEnvPath: flags.subnetFile,
+      ...(flags.publicIpv6 !== undefined ? { publicIpv6: parseIpv6Flag('public-ipv6', flags.publicIpv6) } : {}),
     };
   }
   const netConf = flags.netConfigPath ? loadNetConf(flags.netConfigPath) : undefined;

@@ -8,13 +8,16 @@
 //   network: 10.244.0.0/16
 //   backend: { type: vxlan, vni: 1, port: 8472 }     # or { type: udp, port: 8285 }, { type: host-gw }, vxlan with
 //                                                     # directRouting: true; default vxlan
+//   ipv6Network: fc00::/48                             # dual stack (flannel's IPv6Network); optional
 //   nodes:
 //     - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24, vtepMac: 0e:00:00:00:01:01 }
+//     # dual stack: every node also gets ipv6Subnet: fc00:0:0:1::/64 and may name publicIpv6: fd00::2
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { isMap, isScalar, isSeq, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
+import { Cidr6, parseIpv6, type Ipv6 } from '../addr/ipv6.js';
 import { anyBackendFacts, anyBackendNamesText, isAnyBackendName, isWgKeyText, needsVtepMac } from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 import { parseYamlSource } from '../util/yaml-source.js';
@@ -28,6 +31,9 @@ export interface ClusterNode {
   vtepMac?: Mac;
   /** The node's WireGuard public key (wireguard backend; required for it). */
   publicKey?: Buffer;
+  /** Dual stack: the node's IPv6 pod subnet (required when the file has ipv6Network) and IPv6 address. */
+  subnet6?: Cidr6;
+  publicIpv6?: Ipv6;
   /** 1-based line of the node's entry in the file. */
   line: number;
 }
@@ -36,10 +42,12 @@ export interface ClusterConfig {
   network: Cidr;
   backend: BackendConfig;
   nodes: ClusterNode[];
+  /** Dual stack: flannel's IPv6Network. */
+  network6?: Cidr6;
 }
 
-const TOP_KEYS = new Set(['network', 'backend', 'nodes']);
-const NODE_KEYS = new Set(['name', 'publicIp', 'subnet', 'vtepMac', 'publicKey']);
+const TOP_KEYS = new Set(['network', 'backend', 'nodes', 'ipv6Network']);
+const NODE_KEYS = new Set(['name', 'publicIp', 'subnet', 'vtepMac', 'publicKey', 'ipv6Subnet', 'publicIpv6']);
 const BACKEND_KEYS = new Set(['type', 'vni', 'port', 'psk', 'persistentKeepalive', 'directRouting']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -94,6 +102,16 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     network = Cidr.parse(networkText, { strict: true });
   } catch (err) {
     return fail(networkNode, `network ${oneLine(err)}`);
+  }
+
+  const network6Node = field(top, 'ipv6Network');
+  let network6: Cidr6 | undefined;
+  if (network6Node !== undefined) {
+    try {
+      network6 = Cidr6.parse(scalarText(network6Node, 'ipv6Network', top), { strict: true });
+    } catch (err) {
+      return fail(network6Node, `ipv6Network ${oneLine(err)}`);
+    }
   }
 
   const backend = parseBackend(field(top, 'backend'));
@@ -202,6 +220,7 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
       if (byMac.has(key)) fail(macNode ?? itemNode, `${at}.vtepMac ${key} duplicates nodes[${byMac.get(key)}]`);
       byMac.set(key, i);
     }
+    parseNodeIpv6(itemNode, at, node);
     const keyNode = field(itemNode, 'publicKey');
     if (keyNode !== undefined) node.publicKey = wgKey(keyNode, `${at}.publicKey`, itemNode);
     else if (backend.type === 'wireguard')
@@ -209,7 +228,39 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
     nodes.push(node);
   });
 
-  return { network, backend, nodes };
+  const config: ClusterConfig = { network, backend, nodes };
+  if (network6) config.network6 = network6;
+  return config;
+
+  /** ipv6Subnet (inside ipv6Network, required with it, no overlaps) and publicIpv6 of one node. */
+  function parseNodeIpv6(itemNode: YAMLMap, at: string, node: ClusterNode): void {
+    const subnetNode = field(itemNode, 'ipv6Subnet');
+    if (subnetNode === undefined) {
+      if (network6) fail(itemNode, `${at}.ipv6Subnet is missing (the file has ipv6Network ${network6})`);
+    } else {
+      if (!network6) fail(subnetNode, `${at}.ipv6Subnet needs ipv6Network at the top of the file`);
+      let subnet6: Cidr6;
+      try {
+        subnet6 = Cidr6.parse(scalarText(subnetNode, `${at}.ipv6Subnet`, itemNode), { strict: true });
+      } catch (err) {
+        return fail(subnetNode, `${at}.ipv6Subnet ${oneLine(err)}`);
+      }
+      if (!network6!.covers(subnet6))
+        fail(subnetNode, `${at}.ipv6Subnet ${subnet6} is outside ipv6Network ${network6}`);
+      const clash = nodes.findIndex((n) => n.subnet6?.overlaps(subnet6));
+      if (clash >= 0)
+        fail(subnetNode, `${at}.ipv6Subnet ${subnet6} overlaps nodes[${clash}].ipv6Subnet ${nodes[clash].subnet6}`);
+      node.subnet6 = subnet6;
+    }
+    const pubNode = field(itemNode, 'publicIpv6');
+    if (pubNode !== undefined) {
+      try {
+        node.publicIpv6 = parseIpv6(scalarText(pubNode, `${at}.publicIpv6`, itemNode));
+      } catch (err) {
+        fail(pubNode, `${at}.publicIpv6 ${oneLine(err)}`);
+      }
+    }
+  }
 }
 
 /** A locally administered unicast MAC derived from the node name (same on every node). */
@@ -223,5 +274,7 @@ export function nodeToPeer(node: ClusterNode): PeerInfo {
   const peer: PeerInfo = { name: node.name, subnet: node.subnet, publicIp: node.publicIp };
   if (node.vtepMac) peer.vtepMac = node.vtepMac;
   if (node.publicKey) peer.publicKey = node.publicKey;
+  if (node.subnet6) peer.subnet6 = node.subnet6;
+  if (node.publicIpv6 !== undefined) peer.publicIpv6 = node.publicIpv6;
   return peer;
 }

@@ -28,18 +28,13 @@ import type { Logger } from '../util/logger.js';
 import { randomRng, type Rng } from '../util/rng.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { stateForError, type EtcdMembershipState } from './etcd-state.js';
-import {
-  encodeLeaseAttrs,
-  parseNetworkConfig,
-  parseSubnetKey,
-  type LeaseAttrs,
-  type NetworkConfig,
-} from './flannel-format.js';
+import { parseNetworkConfig, parseSubnetKey, type NetworkConfig } from './flannel-format.js';
+import { dualStackLocalLease, ownLeaseValue } from './own-lease.js';
 import { classifyLeaseKv, type LeaseKv } from './lease-kv.js';
 import type { LocalLease, Membership, MembershipEvent, MembershipStatus, PeerInfo } from './membership.js';
 import { PeerView } from './peer-view.js';
 import { acquireSubnet, type AcquireContext, type OwnLease } from './subnet-acquire.js';
-import { readSubnetEnv } from './subnet-env.js';
+import { readSubnetEnv, type SubnetEnv } from './subnet-env.js';
 import type { SubnetKv, SubnetRegistry, SubnetWatch } from './subnet-registry.js';
 import { loadOrCreateVtepMac } from './vtep-state.js';
 
@@ -51,6 +46,8 @@ export interface EtcdMembershipOptions {
   registry: SubnetRegistry;
   /** This node's underlay address, written as the lease's PublicIP. */
   publicIp: Ipv4;
+  /** Dual stack: this node's IPv6 address, written as the lease's PublicIPv6 (flannel's --public-ipv6). */
+  publicIpv6?: bigint;
   logger: Logger;
   /** TTL of the subnet lease (default 24 h); renewed every TTL/3. */
   leaseTtlSeconds?: number;
@@ -133,16 +130,8 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
 
   // ---- acquiring ----------------------------------------------------------------------------------
 
-  const leaseValue = (cfg: NetworkConfig): string => {
-    const attrs: LeaseAttrs = { publicIp: opts.publicIp, backendType: cfg.backend.type };
-    if (cfg.backend.type === 'vxlan') Object.assign(attrs, { vni: cfg.backend.vni, vtepMac });
-    if (cfg.backend.type === 'wireguard') {
-      if (!opts.wireguardPublicKey)
-        throw new ConfigError('the network uses the wireguard backend but this node has no WireGuard key');
-      attrs.publicKey = opts.wireguardPublicKey().toString('base64');
-    }
-    return encodeLeaseAttrs(attrs);
-  };
+  const leaseValue = (cfg: NetworkConfig): string =>
+    ownLeaseValue(cfg, { publicIp: opts.publicIp, publicIpv6: opts.publicIpv6, vtepMac, wg: opts.wireguardPublicKey });
 
   const readConfig = async (): Promise<NetworkConfig> => {
     const text = await reg.getConfig();
@@ -175,15 +164,15 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   const acquire = async (only?: Cidr): Promise<OwnLease> => {
     const cfg = await readConfig();
     if (cfg.backend.type === 'vxlan' && !vtepMac) vtepMac = loadOrCreateVtepMac(opts.stateFile, rng, log);
-    const lease = await acquireSubnet(acquireContext, cfg, leaseValue(cfg), only);
+    const lease = await acquireSubnet(acquireContext, cfg, leaseValue(cfg), only, only && own?.subnet6);
     netConfig = cfg;
     return lease;
   };
 
-  const previousSubnet = (): Cidr | undefined => {
+  const previousSubnet = (): SubnetEnv | undefined => {
     if (!opts.subnetEnvPath) return undefined;
     try {
-      return readSubnetEnv(opts.subnetEnvPath)?.subnet;
+      return readSubnetEnv(opts.subnetEnvPath);
     } catch (err) {
       logOnce(`subnet-env:${opts.subnetEnvPath}`, `ignoring unreadable subnet.env: ${oneLine(err)}`);
       return undefined;
@@ -354,6 +343,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
       expiresAt: own!.expiresAt,
     };
     if (cfg.backend.type === 'vxlan' && vtepMac) lease.vtepMac = Buffer.from(vtepMac);
+    Object.assign(lease, dualStackLocalLease(own!.subnet6, cfg, opts.publicIpv6));
     return lease;
   };
 

@@ -4,8 +4,9 @@
 //   <prefix>/subnets/10.244.1.0-24  {"PublicIP":"192.168.1.2","PublicIPv6":null,"BackendType":"vxlan",
 //                                    "BackendData":{"VNI":1,"VtepMAC":"0e:00:00:00:01:01"}}
 // Semantics follow flannel's pkg/subnet/config.go (ParseConfig + CheckNetworkConfig), pkg/lease
-// (LeaseAttrs JSON: PublicIP, PublicIPv6 (a nil pointer, written as null), BackendType, BackendData)
-// and the vxlan backend's lease data (VNI, VtepMAC). The IPv6 parts are read past, never used.
+// (LeaseAttrs JSON: PublicIP, PublicIPv6 (null when absent), BackendType, BackendData, BackendV6Data)
+// and the vxlan backend's lease data (VNI, VtepMAC). The dual-stack parts (EnableIPv6, IPv6Network,
+// the "&<v6>-<len>" key suffix, PublicIPv6, BackendV6Data) are flannel-ipv6.ts.
 // parseNetworkConfig throws ConfigError with the reason (a config is operator input); lease values
 // and keys come from other nodes, so their decoders return { ok: false, reason } instead of throwing.
 import { Cidr, formatIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
@@ -22,6 +23,17 @@ import {
   isWgKeyText,
 } from '../backend/table.js';
 import { ConfigError, oneLine } from '../util/errors.js';
+import type { Cidr6 } from '../addr/ipv6.js';
+import {
+  decodeLeaseV6,
+  enableFlags,
+  encodeBackendV6Data,
+  encodePublicIpv6,
+  formatIpv6ConfigFields,
+  parseIpv6NetworkConfig,
+  type Ipv6NetworkConfig,
+  type LeaseV6Attrs,
+} from './flannel-ipv6.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -33,6 +45,8 @@ export interface NetworkConfig {
   subnetMin: Ipv4;
   subnetMax: Ipv4;
   backend: BackendConfig;
+  /** Set when EnableIPv6 is true (dual stack): the IPv6 network and its subnet range. */
+  ipv6?: Ipv6NetworkConfig;
 }
 
 /** What `flannelette network init` writes; absent fields are left for flannel's defaults. */
@@ -45,6 +59,8 @@ export interface NetworkConfigInput {
   vni?: number;
   port?: number;
   directRouting?: boolean;
+  /** Dual stack: EnableIPv6 with this IPv6Network (and IPv6SubnetLen when given). */
+  ipv6?: { network: Cidr6; subnetLen?: number };
 }
 
 /** Parses and checks the <prefix>/config value, filling flannel's defaults. Throws ConfigError. */
@@ -59,6 +75,9 @@ export function parseNetworkConfig(text: string): NetworkConfig {
     return bad(`not JSON (${oneLine(err)})`);
   }
   if (!isObject(raw)) return bad('not a JSON object');
+  const enable = enableFlags(raw, bad);
+  if (!enable.ipv4)
+    bad('EnableIPv4 false (IPv6-only) is not supported: flannelette leases always carry an IPv4 subnet');
 
   if (raw.Network === undefined || raw.Network === '') bad('Network is missing (e.g. "10.244.0.0/16")');
   if (typeof raw.Network !== 'string') return bad('Network must be a string like "10.244.0.0/16"');
@@ -99,7 +118,9 @@ export function parseNetworkConfig(text: string): NetworkConfig {
   const subnetMin = bound(raw.SubnetMin, 'SubnetMin', (network.network + subnetSize) >>> 0);
   const subnetMax = bound(raw.SubnetMax, 'SubnetMax', (network.broadcast + 1 - subnetSize) >>> 0);
 
-  return { network, subnetLen, subnetMin, subnetMax, backend: parseBackend(raw.Backend, bad) };
+  const config: NetworkConfig = { network, subnetLen, subnetMin, subnetMax, backend: parseBackend(raw.Backend, bad) };
+  if (enable.ipv6) config.ipv6 = parseIpv6NetworkConfig(raw, bad);
+  return config;
 }
 
 function parseBackend(value: unknown, bad: (why: string) => never): BackendConfig {
@@ -194,6 +215,7 @@ export function formatNetworkConfig(input: NetworkConfigInput): string {
   if (input.subnetLen !== undefined) obj.SubnetLen = input.subnetLen;
   if (input.subnetMin !== undefined) obj.SubnetMin = formatIpv4(input.subnetMin);
   if (input.subnetMax !== undefined) obj.SubnetMax = formatIpv4(input.subnetMax);
+  if (input.ipv6 !== undefined) Object.assign(obj, formatIpv6ConfigFields(input.ipv6));
   const backend: Record<string, unknown> = { Type: input.backend };
   const defaults = defaultBackend(input.backend);
   if (anyBackendFacts(input.backend).defaultVni !== null) backend.VNI = input.vni ?? defaults.vni;
@@ -211,32 +233,13 @@ export function formatNetworkConfig(input: NetworkConfigInput): string {
   return text;
 }
 
-// ---- subnet keys ------------------------------------------------------------------------------
+// ---- subnet keys: subnet-key.ts (re-exported here) ----------------------------------------------
 
-/** "10.244.1.0/24" → "10.244.1.0-24" (the last segment of <prefix>/subnets/<key>). */
-export function formatSubnetKey(subnet: Cidr): string {
-  return `${formatIpv4(subnet.network)}-${subnet.prefix}`;
-}
-
-const SUBNET_KEY = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})-(\d{1,2})(?:&([0-9a-f:]+)-(\d{1,3}))?$/;
-
-/** Parses the last path segment of a subnet key; a dual-stack "&<v6>-<len>" suffix is accepted and ignored. */
-export function parseSubnetKey(key: string): Decoded<Cidr> {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  const m = SUBNET_KEY.exec(name);
-  if (!m) return { ok: false, reason: `not a subnet key (a.b.c.d-len): "${name}"` };
-  const prefix = Number(m[2]);
-  if (prefix > 32) return { ok: false, reason: `prefix length over 32 in subnet key "${name}"` };
-  try {
-    return { ok: true, value: Cidr.parse(`${m[1]}/${prefix}`, { strict: true }) };
-  } catch (err) {
-    return { ok: false, reason: `subnet key "${name}": ${oneLine(err)}` };
-  }
-}
+export { formatSubnetKey, parseSubnetKey, parseSubnetKeys } from './subnet-key.js';
 
 // ---- lease values -------------------------------------------------------------------------------
 
-export interface LeaseAttrs {
+export interface LeaseAttrs extends LeaseV6Attrs {
   publicIp: Ipv4;
   /** As written by the lease owner ("vxlan", "udp", or anything flannel supports). */
   backendType: string;
@@ -250,7 +253,10 @@ export interface LeaseAttrs {
 
 /** The JSON value of a subnet lease, byte-compatible with flannel's json.Marshal of LeaseAttrs. */
 export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
-  const obj: Record<string, unknown> = { PublicIP: formatIpv4(attrs.publicIp), PublicIPv6: null };
+  const obj: Record<string, unknown> = {
+    PublicIP: formatIpv4(attrs.publicIp),
+    PublicIPv6: encodePublicIpv6(attrs.publicIpv6),
+  };
   if (attrs.backendType !== '') obj.BackendType = attrs.backendType;
   const facts = isAnyBackendName(attrs.backendType) ? anyBackendFacts(attrs.backendType) : undefined;
   const data: Record<string, unknown> = {};
@@ -263,6 +269,8 @@ export function encodeLeaseAttrs(attrs: LeaseAttrs): string {
     any = true;
   }
   if (any) obj.BackendData = data;
+  const v6Data = encodeBackendV6Data(attrs);
+  if (v6Data !== undefined) obj.BackendV6Data = v6Data;
   return JSON.stringify(obj);
 }
 
@@ -298,6 +306,8 @@ export function decodeLeaseAttrs(text: string): Decoded<LeaseAttrs> {
   if (raw.BackendType !== undefined && typeof raw.BackendType !== 'string')
     return { ok: false, reason: 'lease BackendType is not a string' };
   const attrs: LeaseAttrs = { publicIp, backendType: (raw.BackendType ?? '').toLowerCase() };
+  const v6Problem = decodeLeaseV6(raw, attrs);
+  if (v6Problem !== undefined) return { ok: false, reason: v6Problem };
   if (!isAnyBackendName(attrs.backendType)) return { ok: true, value: attrs };
   const problem = decodeBackendData(anyBackendFacts(attrs.backendType), raw.BackendData, attrs);
   return problem === undefined ? { ok: true, value: attrs } : { ok: false, reason: problem };
@@ -342,8 +352,13 @@ export function decodeBackendData(facts: BackendFacts, data: unknown, attrs: Lea
   return undefined;
 }
 
-/** A peer from a decoded lease, if its backend matches ours. */
-export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: AnyBackendName): Decoded<PeerInfo> {
+/** A peer from a decoded lease, if its backend matches ours (with its IPv6 subnet when the key has one). */
+export function leaseToPeer(
+  subnet: Cidr,
+  attrs: LeaseAttrs,
+  backend: AnyBackendName,
+  subnet6?: Cidr6,
+): Decoded<PeerInfo> {
   if (attrs.backendType !== backend) {
     return {
       ok: false,
@@ -353,6 +368,9 @@ export function leaseToPeer(subnet: Cidr, attrs: LeaseAttrs, backend: AnyBackend
   const peer: PeerInfo = { subnet, publicIp: attrs.publicIp };
   if (needsVtepMac(anyBackendFacts(backend))) peer.vtepMac = attrs.vtepMac;
   if (attrs.publicKey !== undefined) peer.publicKey = Buffer.from(attrs.publicKey, 'base64');
+  if (subnet6 !== undefined) peer.subnet6 = subnet6;
+  if (attrs.publicIpv6 !== undefined) peer.publicIpv6 = attrs.publicIpv6;
+  if (attrs.vtepMacV6 !== undefined) peer.vtepMacV6 = attrs.vtepMacV6;
   return { ok: true, value: peer };
 }
 

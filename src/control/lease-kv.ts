@@ -3,7 +3,7 @@
 // a subnet overlapping ours), with a one-line reason and a key for logging each case once. Pure;
 // never throws.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
-import { decodeLeaseAttrs, leaseToPeer, parseSubnetKey } from './flannel-format.js';
+import { decodeLeaseAttrs, leaseToPeer, parseSubnetKeys } from './flannel-format.js';
 import type { AnyBackendName } from '../backend/table.js';
 import type { PeerInfo } from './membership.js';
 import type { SubnetKv } from './subnet-registry.js';
@@ -33,9 +33,9 @@ export interface LeaseKvContext {
 }
 
 export function classifyLeaseKv(kv: SubnetKv, ctx: LeaseKvContext): LeaseKv {
-  const key = parseSubnetKey(kv.key);
+  const key = parseSubnetKeys(kv.key);
   if (!key.ok) return { kind: 'skip', logKey: `key:${kv.key}`, message: `skipping etcd key: ${key.reason}` };
-  const subnet = key.value;
+  const { subnet, subnet6 } = key.value;
   const attrs = decodeLeaseAttrs(kv.value);
   if (ctx.own && subnet.equals(ctx.own)) {
     const ours = attrs.ok && attrs.value.publicIp === ctx.publicIp;
@@ -56,7 +56,7 @@ export function classifyLeaseKv(kv: SubnetKv, ctx: LeaseKvContext): LeaseKv {
       message: `skipping malformed lease: ${attrs.reason}`,
     };
   }
-  const peer = leaseToPeer(subnet, attrs.value, ctx.backend);
+  const peer = leaseToPeer(subnet, attrs.value, ctx.backend, subnet6);
   if (!peer.ok)
     return { kind: 'skip', subnet, logKey: `backend:${kv.key}:${kv.value}`, message: `skipping lease: ${peer.reason}` };
   if (ctx.own && subnet.overlaps(ctx.own)) {

@@ -8,6 +8,7 @@
 // Nothing here throws.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Mac } from '../addr/mac.js';
+import type { Cidr6, Ipv6 } from '../addr/ipv6.js';
 import { anyBackendFacts, type AnyBackendName } from '../backend/table.js';
 
 export interface PeerInfo {
@@ -19,6 +20,10 @@ export interface PeerInfo {
   vtepMac?: Mac;
   /** The peer's Curve25519 public key, 32 bytes (wireguard backend only). */
   publicKey?: Buffer;
+  /** Dual stack: the peer's IPv6 pod subnet, its PublicIPv6, its IPv6 VTEP MAC (BackendV6Data). */
+  subnet6?: Cidr6;
+  publicIpv6?: Ipv6;
+  vtepMacV6?: Mac;
 }
 
 export type MembershipEvent =
@@ -53,6 +58,10 @@ export interface LocalLease {
   vtepMac?: Mac;
   /** etcd only: when the lease runs out unless renewed, in Unix milliseconds. */
   expiresAt?: number;
+  /** Dual stack: this node's IPv6 subnet and the IPv6 network (flannel's IPv6Network). */
+  subnet6?: Cidr6;
+  network6?: Cidr6;
+  publicIpv6?: Ipv6;
 }
 
 export interface MembershipStatus {
@@ -87,7 +96,13 @@ export function defaultBackend(type: AnyBackendName): BackendConfig {
 export function samePeer(a: PeerInfo, b: PeerInfo): boolean {
   if (!a.subnet.equals(b.subnet) || a.publicIp !== b.publicIp || a.name !== b.name) return false;
   if (!sameBytes(a.publicKey, b.publicKey)) return false;
+  if (!sameCidr6(a.subnet6, b.subnet6) || a.publicIpv6 !== b.publicIpv6 || !sameBytes(a.vtepMacV6, b.vtepMacV6))
+    return false;
   return sameBytes(a.vtepMac, b.vtepMac);
+}
+
+function sameCidr6(a: Cidr6 | undefined, b: Cidr6 | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
 }
 
 function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
@@ -100,5 +115,8 @@ export function copyPeer(p: PeerInfo): PeerInfo {
   if (p.name !== undefined) out.name = p.name;
   if (p.vtepMac !== undefined) out.vtepMac = Buffer.from(p.vtepMac);
   if (p.publicKey !== undefined) out.publicKey = Buffer.from(p.publicKey);
+  if (p.subnet6 !== undefined) out.subnet6 = p.subnet6;
+  if (p.publicIpv6 !== undefined) out.publicIpv6 = p.publicIpv6;
+  if (p.vtepMacV6 !== undefined) out.vtepMacV6 = Buffer.from(p.vtepMacV6);
   return out;
 }

@@ -66,7 +66,7 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
     const out: PeerInfo[] = [];
     for (const n of cfg.nodes) {
       if (n.name === opts.nodeName) continue;
-      if (lease && n.subnet.overlaps(lease.subnet)) {
+      if (lease && (n.subnet.overlaps(lease.subnet) || (lease.subnet6 && n.subnet6?.overlaps(lease.subnet6)))) {
         log.error(
           { node: n.name, subnet: n.subnet.toString() },
           `node ${n.name} claims subnet ${n.subnet}, which overlaps this node's ${lease.subnet}; ignoring it`,
@@ -153,6 +153,8 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
     config = cfg;
     lease = { subnet: self.subnet, network: cfg.network, backend: { ...cfg.backend }, publicIp: self.publicIp };
     if (self.vtepMac) lease.vtepMac = Buffer.from(self.vtepMac);
+    if (self.subnet6 && cfg.network6) Object.assign(lease, { subnet6: self.subnet6, network6: cfg.network6 });
+    if (self.publicIpv6 !== undefined) lease.publicIpv6 = self.publicIpv6;
     onEvent = handler;
     state = 'running';
     emit(view.replaceAll(peersOf(cfg)));

@@ -1,6 +1,8 @@
 // flannel's subnet.env (by default /run/flannel/subnet.env), read by the flannel CNI plugin:
 //   FLANNEL_NETWORK=10.244.0.0/16
 //   FLANNEL_SUBNET=10.244.1.1/24     <- the subnet's first address (.1) with the subnet's prefix
+//   FLANNEL_IPV6_NETWORK=fc00::/48   <- dual stack only (EnableIPv6), as flannel's WriteSubnetFile
+//   FLANNEL_IPV6_SUBNET=fc00:0:0:1::1/64
 //   FLANNEL_MTU=1450
 //   FLANNEL_IPMASQ=false
 // Written atomically (temporary file + rename) in flannel's line order. readSubnetEnv returns
@@ -9,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cidr, formatIpv4, type Ipv4 } from '../addr/ipv4.js';
+import { Cidr6, formatIpv6 } from '../addr/ipv6.js';
 import { ConfigError, oneLine } from '../util/errors.js';
 
 export const DEFAULT_SUBNET_ENV = '/run/flannel/subnet.env';
@@ -19,6 +22,9 @@ export interface SubnetEnv {
   subnet: Cidr;
   mtu: number;
   ipMasq: boolean;
+  /** Dual stack: the IPv6 network and this node's IPv6 subnet (network address). */
+  network6?: Cidr6;
+  subnet6?: Cidr6;
 }
 
 export function formatSubnetEnv(env: SubnetEnv): string {
@@ -26,12 +32,16 @@ export function formatSubnetEnv(env: SubnetEnv): string {
   return (
     `FLANNEL_NETWORK=${env.network}\n` +
     `FLANNEL_SUBNET=${formatIpv4(firstIp)}/${env.subnet.prefix}\n` +
+    (env.network6 && env.subnet6
+      ? `FLANNEL_IPV6_NETWORK=${env.network6}\n` +
+        `FLANNEL_IPV6_SUBNET=${formatIpv6(env.subnet6.network + 1n)}/${env.subnet6.prefix}\n`
+      : '') +
     `FLANNEL_MTU=${env.mtu}\n` +
     `FLANNEL_IPMASQ=${env.ipMasq}\n`
   );
 }
 
-/** Parses subnet.env text; unknown variables (e.g. FLANNEL_IPV6_*) are ignored. Throws ConfigError. */
+/** Parses subnet.env text (FLANNEL_IPV6_* when present); unknown variables are ignored. Throws ConfigError. */
 export function parseSubnetEnv(text: string, source = 'subnet.env'): SubnetEnv {
   const vars = new Map<string, string>();
   for (const line of text.split('\n')) {
@@ -54,7 +64,14 @@ export function parseSubnetEnv(text: string, source = 'subnet.env'): SubnetEnv {
       throw new ConfigError(`${source}: bad FLANNEL_MTU "${vars.get('FLANNEL_MTU')}"`);
     const masq = vars.get('FLANNEL_IPMASQ') ?? 'false';
     if (masq !== 'true' && masq !== 'false') throw new ConfigError(`${source}: FLANNEL_IPMASQ must be true or false`);
-    return { network, subnet, mtu, ipMasq: masq === 'true' };
+    const env: SubnetEnv = { network, subnet, mtu, ipMasq: masq === 'true' };
+    const network6 = vars.get('FLANNEL_IPV6_NETWORK');
+    const subnet6 = vars.get('FLANNEL_IPV6_SUBNET');
+    if (network6 !== undefined && subnet6 !== undefined) {
+      env.network6 = Cidr6.parse(network6);
+      env.subnet6 = Cidr6.parse(subnet6);
+    }
+    return env;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${source}: ${oneLine(err)}`, { cause: err });

@@ -4,7 +4,7 @@
 //
 // - vxlan: wire-identical to flannel's vxlan backend and the kernel's VXLAN device: the UDP payload
 //   is an 8-byte VXLAN header (I flag, 24-bit VNI) + an inner Ethernet header (dst = peer VTEP MAC,
-//   src = our VTEP MAC, ethertype IPv4) + the IP packet. The outer UDP source port comes from the
+//   src = our VTEP MAC, ethertype IPv4, or IPv6 for an inner IPv6 packet) + the IP packet. The outer UDP source port comes from the
 //   inner flow hash (wire/flow-hash.ts), as the kernel picks it.
 // - udp: wire-identical to flannel's udp backend: the UDP payload is the raw IP packet, sent from
 //   the bound port (flannel's udp backend has one socket).
@@ -14,7 +14,14 @@
 // decapsulate() validates a received payload and returns the inner packet's offset, or a negative
 // number: -(1 + drop slot) from dataplane/counters.ts. Neither allocates.
 import { BACKEND_TABLE, type BackendName, type UdpBackendFacts } from '../backend/table.js';
-import { ETH_HEADER_LEN, ETHERTYPE_IPV4, ethEthertype, macEqualsAt, writeEthernetHeader } from '../wire/ethernet.js';
+import {
+  ETH_HEADER_LEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ethEthertype,
+  macEqualsAt,
+  writeEthernetHeader,
+} from '../wire/ethernet.js';
 import { IPV4_MIN_HEADER } from '../wire/ipv4.js';
 import { VXLAN_HEADER_LEN, vxlanCheck, vxlanVni, writeVxlanHeader } from '../wire/vxlan.js';
 import { Drop } from './counters.js';
@@ -38,7 +45,8 @@ export const vxlanBackend: Backend = {
   encapsulate(buf, off, peer, local) {
     const start = off - VXLAN_HEADERS;
     writeVxlanHeader(buf, start, local.vni);
-    writeEthernetHeader(buf, start + VXLAN_HEADER_LEN, peer.vtepMac!, local.vtepMac, ETHERTYPE_IPV4);
+    const ethertype = buf[off] >>> 4 === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
+    writeEthernetHeader(buf, start + VXLAN_HEADER_LEN, peer.vtepMac!, local.vtepMac, ethertype);
     return start;
   },
   decapsulate(buf, off, len, local) {
@@ -47,7 +55,8 @@ export const vxlanBackend: Backend = {
     if (vxlanVni(buf, off) !== local.vni) return -1 - Drop['wrong-vni'];
     const eth = off + VXLAN_HEADER_LEN;
     if (!macEqualsAt(buf, eth, local.vtepMac)) return -1 - Drop['wrong-inner-mac'];
-    if (ethEthertype(buf, eth) !== ETHERTYPE_IPV4) return -1 - Drop['not-ipv4-inner'];
+    const ethertype = ethEthertype(buf, eth);
+    if (ethertype !== ETHERTYPE_IPV4 && ethertype !== ETHERTYPE_IPV6) return -1 - Drop['not-ipv4-inner'];
     return eth + ETH_HEADER_LEN;
   },
 };

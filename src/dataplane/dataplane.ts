@@ -12,18 +12,21 @@
 // What to do with each packet is decided by dataplane/decision.ts (which trace.ts runs too); this
 // class carries the decisions out: counters, ICMP errors, sends and writes.
 import type { Cidr } from '../addr/ipv4.js';
+import { ipv6ToBytes, type Cidr6 } from '../addr/ipv6.js';
 import type { TunDevice } from '../tun/device.js';
 import { type PacketBatch, PACKET_HEADROOM } from '../util/buffers.js';
 import type { Underlay, DatagramBatch } from '../underlay/underlay.js';
 import { RouteTable } from '../route/table.js';
+import { RouteTable6 } from '../route/table6.js';
 import { buildIcmpError } from '../wire/icmp.js';
-import { ipv4DecrementTtl } from '../wire/ipv4.js';
+import { buildIcmpv6Error } from '../wire/icmpv6.js';
 import { needsVtepMac } from '../backend/table.js';
 import type { Backend } from './backends.js';
 import { DataplaneCounters, Drop, newPeerCounters } from './counters.js';
 import {
   applyForward,
   decideDeliver,
+  decrementHop,
   decideForward,
   decideInner,
   DeliverDecision,
@@ -46,6 +49,8 @@ export interface LocalNode {
   vtepMac: Buffer;
   /** MTU of the underlay link; the path MTU for inner packets is this minus the encapsulation. */
   underlayMtu: number;
+  /** Dual stack: this node's IPv6 subnet (inner IPv6 to it is delivered; its network address sources ICMPv6). */
+  subnet6?: Cidr6;
 }
 
 export interface DataplaneOptions {
@@ -67,11 +72,14 @@ export interface DataplaneOptions {
   counters?: DataplaneCounters;
 }
 
-const ICMP_SCRATCH_LEN = 576 + 64;
+const ICMP_SCRATCH_LEN = 1280 + 64; // an ICMPv6 error may be 1280 bytes (an ICMPv4 one 576)
 
 export class Dataplane {
   readonly counters: DataplaneCounters;
   readonly routes: RouteTable<Peer>;
+  /** Dual stack: the peers' IPv6 subnets (present when this node has an IPv6 subnet). */
+  readonly routes6: RouteTable6<Peer> | undefined;
+  private readonly icmp6Source: Uint8Array | undefined;
   private readonly peersByAddr = new Map<number, Peer>();
   private readonly pending: RouteCommand[] = [];
   private readonly icmpScratch = Buffer.alloc(ICMP_SCRATCH_LEN);
@@ -102,9 +110,13 @@ export class Dataplane {
     this.local = opts.local;
     this.now = opts.now ?? (() => performance.now());
     this.routes = new RouteTable<Peer>({ capacity: opts.routeCapacity });
+    const subnet6 = opts.local.subnet6;
+    this.routes6 = subnet6 ? new RouteTable6<Peer>({ capacity: opts.routeCapacity }) : undefined;
+    this.icmp6Source = subnet6 ? ipv6ToBytes(subnet6.network) : undefined;
     this.pathMtu = opts.local.underlayMtu - opts.backend.overhead;
     this.forwardPolicy = {
       routes: this.routes,
+      routes6: this.routes6,
       pathMtu: this.pathMtu,
       decrementTtl: opts.decrementTtl ?? true,
       flowPorts: opts.backend.sourcePort === 'flow',
@@ -154,6 +166,8 @@ export class Dataplane {
     const old = this.routes.get(spec.subnet);
     if (old && old.publicIp !== spec.publicIp) this.peersByAddr.delete(old.publicIp);
     const peer: Peer = { ...spec, counters: old?.counters ?? newPeerCounters() };
+    if (old?.subnet6 && !(spec.subnet6 && old.subnet6.equals(spec.subnet6))) this.routes6?.remove(old.subnet6);
+    if (spec.subnet6) this.routes6?.replace(spec.subnet6, peer);
     this.routes.replace(spec.subnet, peer);
     this.peersByAddr.set(spec.publicIp, peer);
     this.tunnel?.peerAdded(peer);
@@ -163,6 +177,7 @@ export class Dataplane {
     const old = this.routes.get(subnet);
     if (!old) return;
     this.routes.remove(subnet);
+    if (old.subnet6) this.routes6?.remove(old.subnet6);
     if (this.peersByAddr.get(old.publicIp) === old) this.peersByAddr.delete(old.publicIp);
     this.tunnel?.peerRemoved(old);
   }
@@ -203,7 +218,7 @@ export class Dataplane {
   /** forwardOne for an encrypted backend: the tunnel seals the packet and says where it goes. */
   private sendSealed(buf: Buffer, off: number, d: ForwardDecision): boolean {
     const t = this.tunnel!;
-    if (this.forwardPolicy.decrementTtl) ipv4DecrementTtl(buf, off);
+    if (this.forwardPolicy.decrementTtl) decrementHop(buf, off);
     const n = t.seal(d.peer!, buf, off, d.len);
     if (n < 0) return false; // staged behind a handshake, or counted as a drop by the tunnel
     if (!this.underlay.send(buf, off - this.backend.headerLen, n, t.dstAddr, t.dstPort, 0)) {
@@ -230,7 +245,10 @@ export class Dataplane {
    */
   private icmpError(buf: Buffer, off: number, len: number, type: number, code: number, rest: number): boolean {
     const out = this.icmpScratch;
-    const n = buildIcmpError(out, 0, type, code, rest, this.local.subnet.network, buf, off, len);
+    const n =
+      buf[off] >>> 4 === 6
+        ? buildIcmpv6Error(out, 0, type, code, rest, this.icmp6Source!, buf, off, len)
+        : buildIcmpError(out, 0, type, code, rest, this.local.subnet.network, buf, off, len);
     if (n <= 0) return false;
     this.tun.write(out, 0, n);
     this.counters.icmpSent++;

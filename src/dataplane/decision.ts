@@ -8,7 +8,11 @@
 //    packet is and how long).
 // The decide functions only read the packet; none of them throws or allocates: each writes into a
 // result object the caller keeps and reuses for every packet.
+import type { Cidr6 } from '../addr/ipv6.js';
 import type { RouteTable } from '../route/table.js';
+import type { RouteTable6 } from '../route/table6.js';
+import { Ipv6Upper } from '../wire/ipv6-ext.js';
+import { IPV6_OFF_HOP_LIMIT } from '../wire/ipv6.js';
 import { flowSourcePort } from '../wire/flow-hash.js';
 import {
   ICMP_DEST_UNREACHABLE,
@@ -30,6 +34,7 @@ import {
 } from '../wire/ipv4.js';
 import type { Backend, BackendLocal } from './backends.js';
 import { Drop } from './counters.js';
+import { decideForward6, decideInner6 } from './decision6.js';
 import type { Peer } from './peer.js';
 
 /** `drop` of a decision that lets the packet through. */
@@ -40,6 +45,8 @@ export const NO_ICMP = -1;
 /** What the forward decision depends on besides the packet (Dataplane keeps one). */
 export interface ForwardPolicy {
   readonly routes: RouteTable<Peer>;
+  /** Dual stack: the peers' IPv6 subnets (absent: IPv6 from the TUN is dropped as tun-not-ipv4). */
+  readonly routes6?: RouteTable6<Peer>;
   /** Largest inner packet that fits the underlay once encapsulated. */
   readonly pathMtu: number;
   /** Decrement the inner TTL as a router hop does. */
@@ -70,6 +77,8 @@ export class ForwardDecision {
   srcPort = 0;
   /** What to pass as Underlay.send's srcPort: the per-flow port, or 0 for the bound port. */
   sendSrcPort = 0;
+  /** Scratch of the IPv6 extension-header walk (decision6.ts). */
+  readonly upper = new Ipv6Upper();
 }
 
 /** Decides what happens to the packet buf[off, off+len) read from the TUN device. */
@@ -77,8 +86,12 @@ export function decideForward(policy: ForwardPolicy, buf: Buffer, off: number, l
   d.peer = undefined;
   d.icmpType = NO_ICMP;
   d.len = len;
+  if (len >= 1 && ipv4Version(buf, off) === 6) {
+    decideForward6(policy, d.upper, buf, off, len, d);
+    return;
+  }
   if (len < 1 || ipv4Version(buf, off) !== 4) {
-    d.drop = len >= 1 && ipv4Version(buf, off) === 6 ? Drop['tun-not-ipv4'] : Drop['tun-malformed'];
+    d.drop = Drop['tun-malformed'];
     return;
   }
   if (ipv4Check(buf, off, len) !== 0) {
@@ -144,8 +157,14 @@ export function applyForward(
   off: number,
   d: ForwardDecision,
 ): number {
-  if (policy.decrementTtl) ipv4DecrementTtl(buf, off);
+  if (policy.decrementTtl) decrementHop(buf, off);
   return backend.encapsulate(buf, off, d.peer!, local);
+}
+
+/** The router-hop edit of either version: IPv4 TTL (with its checksum) or IPv6 hop limit. */
+export function decrementHop(buf: Buffer, off: number): void {
+  if (ipv4Version(buf, off) === 6) buf[off + IPV6_OFF_HOP_LIMIT]--;
+  else ipv4DecrementTtl(buf, off);
 }
 
 /** What the receive decision depends on besides the datagram (Dataplane keeps one). */
@@ -153,7 +172,7 @@ export interface DeliverPolicy {
   readonly peersByAddr: ReadonlyMap<number, Peer>;
   readonly backend: Backend;
   /** This node: its subnet (the destinations it accepts) and its VNI and VTEP MAC. */
-  readonly local: BackendLocal & { readonly subnet: { contains(ip: number): boolean } };
+  readonly local: BackendLocal & { readonly subnet: { contains(ip: number): boolean }; readonly subnet6?: Cidr6 };
   /** Check that an inner source lies in the sending peer's subnet (or is its public IP). */
   readonly antiSpoof: boolean;
 }
@@ -166,6 +185,8 @@ export class DeliverDecision {
   /** Where the inner IP packet starts and its length. */
   inner = 0;
   len = 0;
+  /** Scratch of the IPv6 extension-header walk (decision6.ts). */
+  readonly upper = new Ipv6Upper();
 }
 
 /** Decides what happens to the datagram buf[off, off+len) received from underlay address `from`. */
@@ -203,6 +224,10 @@ export function decideInner(
   d: DeliverDecision,
 ): void {
   d.peer = peer;
+  if (available >= 1 && ipv4Version(buf, inner) === 6) {
+    decideInner6(policy, d.upper, peer, buf, inner, available, d);
+    return;
+  }
   if (ipv4Version(buf, inner) !== 4) {
     d.drop = Drop['not-ipv4-inner'];
     return;

@@ -1,5 +1,6 @@
 // What the data path knows about a peer node, and the commands the control plane sends to change it.
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import type { Cidr6 } from '../addr/ipv6.js';
 import type { PeerCounters } from './counters.js';
 
 export interface PeerSpec {
@@ -12,6 +13,9 @@ export interface PeerSpec {
   vtepMac?: Buffer;
   /** The peer's Curve25519 public key (wireguard backend only). */
   publicKey?: Buffer;
+  /** Dual stack: the peer's IPv6 pod subnet (routed to it) and its PublicIPv6 as 16 bytes (anti-spoofing). */
+  subnet6?: Cidr6;
+  publicIpv6Bytes?: Uint8Array;
 }
 
 export interface Peer extends PeerSpec {

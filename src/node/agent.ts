@@ -42,6 +42,7 @@ import { startMembership, type StartedMembership } from './membership-start.js';
 import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
 import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
+import { configureTun6, ipv6RouteCommands, Ipv6PeerRoutes } from './dual-stack.js';
 import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
 
 export interface NodeOptions {
@@ -145,6 +146,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const tunName = opts.tunName ?? backend.tunName;
     const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true });
     undo.push(() => rawTun.close());
+    if (lease.subnet6) await configureTun6(rawTun.name, lease.subnet6); // dual stack
     await configureTun(rawTun.name, lease.subnet, mtu);
 
     const capture = await NodeCapture.create(opts.name, backend.name, opts.capture, opts.clock, log);
@@ -187,6 +189,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
         vni: lease.backend.vni,
         vtepMac: lease.vtepMac ?? Buffer.alloc(6),
         underlayMtu,
+        subnet6: lease.subnet6,
       },
     });
 
@@ -199,7 +202,11 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       port: lease.backend.port,
       needsVtepMac: backend.name === 'vxlan',
       needsPublicKey: backend.encrypted,
+      network6: lease.network6,
+      subnet6: lease.subnet6,
     };
+    const kernelRoutes6 = new KernelRouteQueue(ipv6RouteCommands(rawTun.name), log);
+    const peerRoutes6 = new Ipv6PeerRoutes();
     const applyEvent = (e: MembershipEvent): void => {
       const outcome = peerEventToCommands(e, peerContext);
       if (outcome.kind === 'ignored') {
@@ -208,6 +215,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       }
       for (const cmd of outcome.commands) dataplane.apply(cmd);
       if (outcome.kernel) kernelRoutes.push(outcome.kernel);
+      for (const change of peerRoutes6.changes(e, outcome)) kernelRoutes6.push(change);
       log.info(e.type === 'peer-removed' ? { subnet: outcome.describe } : { peer: outcome.describe }, outcome.log);
     };
     onEvent = applyEvent;
@@ -215,6 +223,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     dataplane.applyPending();
     dataplane.start();
     await kernelRoutes.drained();
+    await kernelRoutes6.drained();
 
     if (opts.ipMasq) {
       undo.push(() => removeIpMasq());
@@ -222,7 +231,8 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     }
     if (opts.subnetFile) {
       const ipMasq = opts.ipMasq !== undefined;
-      writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq });
+      const v6 = lease.subnet6 && lease.network6 ? { network6: lease.network6, subnet6: lease.subnet6 } : {};
+      writeSubnetEnv(opts.subnetFile, { network: lease.network, subnet: lease.subnet, mtu, ipMasq, ...v6 });
     }
 
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });

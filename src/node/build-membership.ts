@@ -8,6 +8,7 @@
 // Throws ConfigError from the membership constructors (bad TTL, overlapping peers, …).
 import path from 'node:path';
 import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import type { Ipv6 } from '../addr/ipv6.js';
 import { randomMac, type Mac } from '../addr/mac.js';
 import { createFlagMembership, type NamedPeer } from '../control/flag-membership.js';
 import type { BackendConfig, Membership } from '../control/membership.js';
@@ -25,6 +26,8 @@ export type MembershipSource =
       leaseTtlSeconds?: number;
       /** A previous subnet.env whose subnet is reused when free (and where the node writes it). */
       subnetEnvPath?: string;
+      /** Dual stack: the lease's PublicIPv6. */
+      publicIpv6?: Ipv6;
     }
   | {
       kind: 'peers';
@@ -64,6 +67,7 @@ export async function buildMembership(source: MembershipSource, opts: BuildMembe
       return createEtcdMembership({
         registry: new EtcdRegistry({ endpoints: source.endpoints, prefix: source.prefix }),
         publicIp: source.publicIp,
+        publicIpv6: source.publicIpv6,
         logger: opts.logger,
         leaseTtlSeconds: source.leaseTtlSeconds,
         subnetEnvPath: source.subnetEnvPath,

@@ -9,26 +9,27 @@ import type { Cidr, Ipv4 } from '../addr/ipv4.js';
 import type { Logger } from '../util/logger.js';
 import type { KernelRouteChange } from './peer-events.js';
 
-export interface KernelRouteCommands {
+/** S: the subnet type (Cidr; Cidr6 for the IPv6 routes of a dual-stack node). */
+export interface KernelRouteCommands<S = Cidr> {
   /** `via`: the peer's public IP, for a direct route (host-gw, vxlan DirectRouting). */
-  add(subnet: Cidr, via?: Ipv4): Promise<void>;
-  remove(subnet: Cidr): Promise<void>;
+  add(subnet: S, via?: Ipv4): Promise<void>;
+  remove(subnet: S): Promise<void>;
   /** Applies several changes in order in one go; rejects if any failed (they are then retried one by one). */
-  batch?(changes: readonly KernelRouteChange[]): Promise<void>;
+  batch?(changes: ReadonlyArray<KernelRouteChange<S>>): Promise<void>;
 }
 
-export class KernelRouteQueue {
+export class KernelRouteQueue<S extends { toString(): string } = Cidr> {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly commands: KernelRouteCommands,
+    private readonly commands: KernelRouteCommands<S>,
     private readonly log: Pick<Logger, 'error'>,
   ) {}
 
-  private pending: KernelRouteChange[] = [];
+  private pending: Array<KernelRouteChange<S>> = [];
 
   /** Queues a change behind every change queued before it. */
-  push(change: KernelRouteChange): void {
+  push(change: KernelRouteChange<S>): void {
     this.pending.push(change);
     if (this.pending.length > 1) return; // the run already scheduled takes this one too
     this.chain = this.chain.then(() => this.runPending());

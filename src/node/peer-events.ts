@@ -2,9 +2,12 @@
 // a kernel route change (one route per remote subnet into the TUN device) and a log line. Pure: no
 // I/O, nothing throws. A peer the data path must not use (subnet outside the network, overlapping
 // ours, no VTEP MAC for vxlan, no 32-byte public key for wireguard) is ignored with a reason;
-// ignoring it removes nothing.
+// ignoring it removes nothing. Dual stack: a peer's IPv6 subnet goes with it when this node has one
+// and the subnet lies in the IPv6 network without overlapping ours (else the peer is IPv4 only here);
+// `kernel6` is its route into the TUN device (its removal is dual-stack.ts's, which remembers it).
 import { formatIpv4, type Cidr, type Ipv4 } from '../addr/ipv4.js';
 import { formatMac } from '../addr/mac.js';
+import { ipv6ToBytes, type Cidr6 } from '../addr/ipv6.js';
 import type { MembershipEvent, PeerInfo } from '../control/membership.js';
 import type { RouteCommand } from '../dataplane/peer.js';
 
@@ -20,11 +23,15 @@ export interface PeerEventContext {
   needsVtepMac: boolean;
   /** The backend needs each peer's WireGuard public key (wireguard). */
   needsPublicKey: boolean;
+  /** Dual stack: the IPv6 network and this node's IPv6 subnet. */
+  network6?: Cidr6;
+  subnet6?: Cidr6;
 }
 
-export interface KernelRouteChange {
+/** S: Cidr, or Cidr6 for a dual-stack peer's IPv6 subnet (never `via`: always into the TUN device). */
+export interface KernelRouteChange<S = Cidr> {
   op: 'add' | 'remove';
-  subnet: Cidr;
+  subnet: S;
   /** add: the peer's public IP (the gateway of a direct route: host-gw, vxlan DirectRouting). */
   via?: Ipv4;
 }
@@ -35,6 +42,8 @@ export type PeerEventOutcome =
       commands: RouteCommand[];
       /** Absent for a peer-updated event: the route into the TUN device stays as it is. */
       kernel?: KernelRouteChange;
+      /** Dual stack: the peer's IPv6 subnet routed into the TUN device (added or updated peers). */
+      kernel6?: KernelRouteChange<Cidr6>;
       log: 'peer added' | 'peer updated' | 'peer removed';
       /** The peer (or the removed subnet) for the log line. */
       describe: string;
@@ -56,6 +65,7 @@ export function peerEventToCommands(e: MembershipEvent, ctx: PeerEventContext): 
   const reason = unusableReason(peer, ctx);
   if (reason) return { kind: 'ignored', reason, describe };
   const name = peer.name ?? formatIpv4(peer.publicIp);
+  const subnet6 = usableSubnet6(peer, ctx);
   const commands: RouteCommand[] = [
     {
       type: 'add-peer',
@@ -66,12 +76,22 @@ export function peerEventToCommands(e: MembershipEvent, ctx: PeerEventContext): 
         port: ctx.port,
         vtepMac: peer.vtepMac,
         publicKey: peer.publicKey,
+        ...(subnet6 ? { subnet6 } : {}),
+        ...(peer.publicIpv6 !== undefined ? { publicIpv6Bytes: ipv6ToBytes(peer.publicIpv6) } : {}),
       },
     },
   ];
-  if (e.type === 'peer-updated') return { kind: 'apply', commands, log: 'peer updated', describe };
+  const kernel6: KernelRouteChange<Cidr6> | undefined = subnet6 ? { op: 'add', subnet: subnet6 } : undefined;
+  if (e.type === 'peer-updated') return { kind: 'apply', commands, kernel6, log: 'peer updated', describe };
   const kernel: KernelRouteChange = { op: 'add', subnet: peer.subnet, via: peer.publicIp };
-  return { kind: 'apply', commands, kernel, log: 'peer added', describe };
+  return { kind: 'apply', commands, kernel, kernel6, log: 'peer added', describe };
+}
+
+function usableSubnet6(peer: PeerInfo, ctx: PeerEventContext): Cidr6 | undefined {
+  const s = peer.subnet6;
+  if (!s || !ctx.network6 || !ctx.subnet6) return undefined;
+  if (!ctx.network6.covers(s) || s.overlaps(ctx.subnet6)) return undefined;
+  return s;
 }
 
 function unusableReason(peer: PeerInfo, ctx: PeerEventContext): string | undefined {

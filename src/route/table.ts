@@ -5,8 +5,7 @@
 // add/replace throw CapacityError when a new prefix would exceed the capacity; the constructor throws
 // ConfigError for a bad capacity; nothing else throws.
 // lookup/lookupCidr never throw and never allocate. Values are stored by reference.
-// IPv6: the table is IPv4-only; an IPv6 table would key per-length Maps by a BigInt or a pair of
-// 64-bit halves behind the same API (Cidr6, lookup(ip: Uint8Array)).
+// IPv6: table6.ts (RouteTable6), the same contract over Cidr6 keys read from the packet.
 import { Cidr, prefixMask, type Ipv4 } from '../addr/ipv4.js';
 import { CapacityError, ConfigError } from '../util/errors.js';
 

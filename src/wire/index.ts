@@ -5,6 +5,8 @@ export * from './flow-hash.js';
 export * from './icmp.js';
 export * from './ipv4.js';
 export * from './ipv6.js';
+export * from './ipv6-ext.js';
+export * from './icmpv6.js';
 export * from './tcp.js';
 export * from './udp.js';
 export * from './vxlan.js';

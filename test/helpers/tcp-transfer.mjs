@@ -1,6 +1,6 @@
 // A tiny TCP transfer tool for integration tests, run inside a namespace with
 // `ip netns exec NS node tcp-transfer.mjs ...`:
-//   serve PORT           accept one connection, print JSON {remote, bytes, sha256} when it ends
+//   serve PORT [HOST]    accept one connection (on HOST, default 0.0.0.0; "::" for IPv6), print JSON {remote, bytes, sha256} when it ends
 //   send HOST PORT BYTES SEED   send BYTES of seeded pseudo-random data, print JSON {bytes, sha256}
 import net from 'node:net';
 import { createHash } from 'node:crypto';
@@ -35,7 +35,7 @@ if (mode === 'serve') {
       server.close();
     });
   });
-  server.listen(Number(args[0]), '0.0.0.0', () => process.stdout.write('listening\n'));
+  server.listen(Number(args[0]), args[1] ?? '0.0.0.0', () => process.stdout.write('listening\n'));
   setTimeout(() => process.exit(3), 60_000).unref();
 } else if (mode === 'send') {
   const [host, port, total, seed] = [args[0], Number(args[1]), Number(args[2]), Number(args[3] ?? 1)];
