@@ -36,6 +36,7 @@ import { CAP_NET_ADMIN, requireCapabilities } from './privileges.js';
 import { addImpairFlags, startupImpairment } from './impair-flags.js';
 import { parsePeerFlag } from './peer-flag.js';
 import { flanneldEnv } from './node-env.js';
+import { runInNetnsIfAsked } from './node-netns.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
@@ -83,6 +84,7 @@ export interface NodeFlags {
   psk?: string;
   persistentKeepalive?: string;
   wgRekeyAfter?: string;
+  netns?: string;
   [impair: string]: unknown;
 }
 
@@ -91,6 +93,10 @@ export function registerNodeCommand(program: Command): void {
     .command('node')
     .description('run one emulated node: a TUN device, the overlay data path and a control socket')
     .option('--config <file>', 'YAML file with any of these options (camelCase keys)')
+    .option(
+      '--netns <name|path>',
+      'run inside this network namespace: a name (ip netns add) or a path (/proc/PID/ns/net)',
+    )
     .option('--name <name>', 'node name (required)')
     .option('--cluster <file>', 'static cluster file (YAML) listing every node; this node finds itself by name')
     .option('--etcd-endpoints <urls>', 'use etcd membership (comma-separated URLs), flannel key layout')
@@ -171,7 +177,9 @@ export function registerNodeCommand(program: Command): void {
   addImpairFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
-      await runNode(mergeConfigFile(flanneldEnv(flags, command), command));
+      const merged = mergeConfigFile(flanneldEnv(flags, command), command);
+      if (await runInNetnsIfAsked(merged.netns)) return;
+      await runNode(merged);
     } catch (err) {
       fail(err);
     }
