@@ -84,7 +84,6 @@ export interface NodeFlags {
   psk?: string;
   persistentKeepalive?: string;
   wgRekeyAfter?: string;
-  netns?: string;
   [impair: string]: unknown;
 }
 
@@ -93,10 +92,7 @@ export function registerNodeCommand(program: Command): void {
     .command('node')
     .description('run one emulated node: a TUN device, the overlay data path and a control socket')
     .option('--config <file>', 'YAML file with any of these options (camelCase keys)')
-    .option(
-      '--netns <name|path>',
-      'run inside this network namespace: a name (ip netns add) or a path (/proc/PID/ns/net)',
-    )
+    .option('--netns <name|path>', 'run in this network namespace: a name or a path such as /proc/PID/ns/net')
     .option('--name <name>', 'node name (required)')
     .option('--cluster <file>', 'static cluster file (YAML) listing every node; this node finds itself by name')
     .option('--etcd-endpoints <urls>', 'use etcd membership (comma-separated URLs), flannel key layout')
@@ -178,8 +174,7 @@ export function registerNodeCommand(program: Command): void {
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
       const merged = mergeConfigFile(flanneldEnv(flags, command), command);
-      if (await runInNetnsIfAsked(merged.netns)) return;
-      await runNode(merged);
+      if (!(await runInNetnsIfAsked(merged['netns']))) await runNode(merged);
     } catch (err) {
       fail(err);
     }

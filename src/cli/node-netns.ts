@@ -7,8 +7,8 @@
 import { NETNS_ENTERED_ENV, netnsFile, reexecInNetns } from '../sys/netns-reexec.js';
 
 /** With --netns (and not already inside): runs the agent there and exits with its status; else false. */
-export async function runInNetnsIfAsked(netns: string | undefined): Promise<boolean> {
-  if (netns === undefined || process.env[NETNS_ENTERED_ENV]) return false;
+export async function runInNetnsIfAsked(netns: unknown): Promise<boolean> {
+  if (typeof netns !== 'string' || process.env[NETNS_ENTERED_ENV]) return false;
   const file = netnsFile(netns);
   const status = await reexecInNetns(file, [...process.execArgv, ...process.argv.slice(1)]);
   process.exit(status);
