@@ -42,6 +42,8 @@ export interface LabUpOptions {
   readyTimeoutMs?: number;
   /** Aborting stops `up` and removes what it had created. */
   signal?: AbortSignal;
+  /** `docker`: every pod in Docker containers, as the topology's `runtime: docker` (`lab up --runtime`). */
+  runtime?: 'docker' | 'host';
 }
 
 /** Options of `lab.exec()`. */
@@ -138,6 +140,7 @@ export class Lab implements AsyncDisposable {
    */
   static async up(topology: string | object, opts: LabUpOptions = {}): Promise<Lab> {
     const { topology: t, text } = topologyFrom(topology, opts.name);
+    if (opts.runtime) t.runtime = opts.runtime === 'docker' ? 'docker' : undefined;
     await liveLabUp({
       topology: t,
       topologyText: text,

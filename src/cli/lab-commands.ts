@@ -2,6 +2,7 @@
 // container programs). registerLabCommands adds them to the CLI program; each action prints a
 // one-line error (`flannelette: ...`) and sets a non-zero exit code instead of throwing.
 // Ctrl-C during `lab up` or `demo` removes everything the lab created so far (exit 130).
+import { applyLabRuntime, labRuntimeOption } from './lab-runtime-flag.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -117,13 +118,15 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     .option('--no-agent', 'with --static: do not start node agents (pods reach only pods on their own node)')
     .option('--pcap-dir <dir>', 'where nodes that capture write pcap files', 'pcaps')
     .option('--log-level <level>', 'node agent log level', 'info')
+    .addOption(labRuntimeOption())
     .action(
       action(
         async (
           file: string | undefined,
-          o: { name?: string; static?: boolean; agent: boolean; pcapDir: string; logLevel: string },
+          o: { name?: string; static?: boolean; agent: boolean; pcapDir: string; logLevel: string; runtime?: string },
         ) => {
           const { topology, text } = loadTopology(file, o.name);
+          applyLabRuntime(topology, o.runtime, o.static);
           requireLabPrivileges();
           const progress = createProgress(out);
           if (!o.static) {

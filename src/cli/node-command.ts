@@ -37,6 +37,7 @@ import { addImpairFlags, startupImpairment } from './impair-flags.js';
 import { parsePeerFlag } from './peer-flag.js';
 import { flanneldEnv } from './node-env.js';
 import { parseIpv6Flag } from './ipv6-flags.js';
+import { runInNetnsIfAsked } from './node-netns.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
@@ -94,6 +95,7 @@ export function registerNodeCommand(program: Command): void {
     .command('node')
     .description('run one emulated node: a TUN device, the overlay data path and a control socket')
     .option('--config <file>', 'YAML file with any of these options (camelCase keys)')
+    .option('--netns <name|path>', 'run in this network namespace: a name or a path such as /proc/PID/ns/net')
     .option('--name <name>', 'node name (required)')
     .option('--cluster <file>', 'static cluster file (YAML) listing every node; this node finds itself by name')
     .option('--etcd-endpoints <urls>', 'use etcd membership (comma-separated URLs), flannel key layout')
@@ -175,7 +177,8 @@ export function registerNodeCommand(program: Command): void {
   addImpairFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
-      await runNode(mergeConfigFile(flanneldEnv(flags, command), command));
+      const merged = mergeConfigFile(flanneldEnv(flags, command), command);
+      if (!(await runInNetnsIfAsked(merged['netns']))) await runNode(merged);
     } catch (err) {
       fail(err);
     }

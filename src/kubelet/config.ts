@@ -36,6 +36,8 @@ export interface KubeletConfig {
   cni?: { confFile: string; binDirs: string[]; cacheDir: string };
   /** The pod network (kube-proxy's --cluster-cidr); default: the podCIDR widened to /16. */
   clusterCIDR?: string;
+  /** Pods without a `flannelette.io/runtime` annotation run in Docker (the lab's `runtime: docker`). */
+  defaultRuntime?: 'docker';
 }
 
 const STRING_FIELDS = [
@@ -100,6 +102,8 @@ export function checkKubeletConfig(raw: unknown, where: string): KubeletConfig {
   if (o['clusterDomain'] !== undefined && typeof o['clusterDomain'] !== 'string') {
     throw new ConfigError(`${where}: field "clusterDomain" must be a string`);
   }
+  if (o['defaultRuntime'] !== undefined && o['defaultRuntime'] !== 'docker')
+    throw new ConfigError(`${where}: field "defaultRuntime" must be "docker" (or absent)`);
   const cni = o['cni'] as Record<string, unknown> | undefined;
   if (
     cni !== undefined &&

@@ -25,9 +25,10 @@ export const PAUSE_IMAGE = 'flannelette/pause:local';
 export const POD_LABEL = 'io.flannelette.pod-uid';
 export const LAB_LABEL = 'io.flannelette.netns-prefix';
 
-/** True for a pod the kubelet runs in Docker. */
-export function isDockerPod(pod: Pod): boolean {
-  return pod.metadata.annotations?.[RUNTIME_ANNOTATION] === 'docker';
+/** True for a pod the kubelet runs in Docker: its annotation says so, or it has none and the node's default is Docker. */
+export function isDockerPod(pod: Pod, defaultRuntime?: 'docker'): boolean {
+  const runtime = pod.metadata.annotations?.[RUNTIME_ANNOTATION] ?? defaultRuntime;
+  return runtime === 'docker';
 }
 
 function docker(args: readonly string[], input?: string): { code: number; out: string; err: string } {

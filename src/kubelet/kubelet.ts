@@ -267,7 +267,7 @@ export class Kubelet {
         if (pod.metadata.deletionTimestamp) void this.deleteFromApi(pod);
         return;
       }
-      const inDocker = isDockerPod(pod);
+      const inDocker = isDockerPod(pod, this.cfg.defaultRuntime);
       const dockerImages = new Map<string, ResolvedImage>(); // found once, kept: docker is asked per sync otherwise
       const dockerImage = (image: string): ResolvedImage | undefined => {
         const found = dockerImages.get(image) ?? resolveDockerImage(image);

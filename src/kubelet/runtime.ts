@@ -145,7 +145,7 @@ export class PodRuntime {
       ...meta,
       hostname,
       portMappings: podPortMappings(pod),
-      docker: isDockerPod(pod),
+      docker: isDockerPod(pod, this.cfg.defaultRuntime),
     });
     const files = podFiles(dir);
     const resolv = resolvConfText(podResolvConf(pod, this.clusterDNS, this.clusterDomain, hostResolvConf));
@@ -169,7 +169,7 @@ export class PodRuntime {
     fs.mkdirSync(adir, { recursive: true });
     const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp, serviceEnv);
     const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
-    if (isDockerPod(pod)) {
+    if (isDockerPod(pod, this.cfg.defaultRuntime)) {
       const docker = dockerContainerName(sandbox.netns, c.name);
       fs.writeFileSync(
         path.join(adir, 'container.json'),

@@ -4,6 +4,7 @@
 // topology's dns.clusterIP (ports 53/UDP `dns`, 53/TCP `dns-tcp`, 9153/TCP `metrics`). `lab up` creates
 // both once the nodes are Ready and waits for the coredns pod to be Ready. Throws what KubeClient
 // throws (KubeApiError, DeviceError) and DeviceError when coredns is not Ready in time.
+import { RUNTIME_ANNOTATION } from '../kubelet/docker-runtime.js';
 import type { Deployment, KubeList, KubeObject, Pod } from '../k8s/types.js';
 import { KubeApiError } from '../util/errors.js';
 import type { KubeClient } from './kube-client.js';
@@ -23,7 +24,8 @@ export function coreDnsDeployment(t: LabTopology): Deployment {
       replicas: 1,
       selector: { matchLabels: { ...DNS_LABELS } },
       template: {
-        metadata: { labels: { ...DNS_LABELS } },
+        // built in (not a Docker image): stays on the host runtime in a lab with `runtime: docker`
+        metadata: { labels: { ...DNS_LABELS }, annotations: { [RUNTIME_ANNOTATION]: 'host' } },
         spec: {
           dnsPolicy: 'Default',
           terminationGracePeriodSeconds: 5,

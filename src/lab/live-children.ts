@@ -54,6 +54,7 @@ export function kubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): Kubele
     cni: kubeletCniConfig(lp, n.name),
     clusterCIDR: t.network,
     ...(t.dns ? { clusterDNS: [t.dns.clusterIP], clusterDomain: t.dns.domain } : {}),
+    ...(t.runtime ? { defaultRuntime: t.runtime } : {}),
   };
 }
 

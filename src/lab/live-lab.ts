@@ -6,6 +6,7 @@
 // the lab (teardown.ts) and rethrows.
 // Throws ConfigError (lab exists), PermissionError, DeviceError (a part did not come up in time,
 // naming its log file).
+import { requireDocker } from '../kubelet/docker-runtime.js';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -197,6 +198,7 @@ export async function waitForPodsReady(
 export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
   requireLabPrivileges();
   const t = opts.topology;
+  if (t.runtime === 'docker') requireDocker(); // one line naming what is missing, before anything is made
   const root = opts.root ?? labRoot();
   const progress = opts.progress ?? silentProgress;
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;

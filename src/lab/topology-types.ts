@@ -83,6 +83,8 @@ export interface LabTopology {
   podEvictionTimeout?: number;
   /** Service CIDR, NodePort range, LoadBalancer pool, client address (absent in states from before). */
   services?: LabServices;
+  /** Every pod in Docker containers (topology `runtime: docker`, `lab up --runtime docker`; topology-runtime.ts). */
+  runtime?: 'docker';
   /** Cluster DNS: the kube-dns Service address and the cluster domain (topology-dns.ts). */
   dns?: LabDns;
 }

@@ -37,6 +37,7 @@ import type {
   LabTopology,
 } from './topology-types.js';
 import { resolveDns } from './topology-dns.js';
+import { resolveRuntime } from './topology-runtime.js';
 
 export type {
   CapturePoint,
@@ -87,7 +88,7 @@ class Validator extends YamlFields {
   }
 
   resolve(raw: unknown, source: string, overrideName?: string): LabTopology {
-    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, 'services', 'dns', ...TIMEOUT_KEYS]);
+    const top = this.obj(raw ?? {}, [], [...TOP_KEYS, 'services', 'dns', 'runtime', ...TIMEOUT_KEYS]);
 
     const name = overrideName ?? this.str(top, 'name', [], false) ?? 'lab';
     if (!LAB_NAME_RE.test(name)) {
@@ -119,6 +120,7 @@ class Validator extends YamlFields {
     const services = resolveServices(top['services'], network, underlay, ips, (p, w) => this.fail(p, w));
     return {
       ...(top['ipMasq'] === true ? { ipMasq: true } : {}),
+      ...resolveRuntime(top['runtime'], (p, w) => this.fail(p, w)),
       name,
       source,
       network: network.toString(),

@@ -20,13 +20,29 @@ export const TUN_TXQUEUELEN = 2000;
 export async function configureTun(name: string, subnet: Cidr, mtu: number): Promise<void> {
   // The data path's ICMP errors (net unreachable, time exceeded, fragmentation needed) come from
   // this address; without accept_local the kernel drops them as spoofed and the pod never sees them.
+  const sysctl = `/proc/sys/net/ipv4/conf/${name}/accept_local`;
   try {
-    fs.writeFileSync(`/proc/sys/net/ipv4/conf/${name}/accept_local`, '1');
+    fs.writeFileSync(sysctl, '1');
   } catch (err) {
-    throw new DeviceError(`cannot set accept_local on ${name}: ${(err as Error).message}`, { cause: err });
+    // In a container /proc/sys is read-only: fine when the device inherited 1 from conf/default
+    // (`--sysctl net.ipv4.conf.default.accept_local=1`, as examples/docker/compose.yaml sets it).
+    if (readSysctl(sysctl) !== '1')
+      throw new DeviceError(
+        `cannot set accept_local on ${name}: ${(err as Error).message}` +
+          ' (in a container: --sysctl net.ipv4.conf.default.accept_local=1)',
+        { cause: err },
+      );
   }
   await ip('addr', 'add', `${formatIpv4(subnet.network)}/32`, 'dev', name);
   await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'txqueuelen', String(TUN_TXQUEUELEN), 'up');
+}
+
+function readSysctl(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 export async function addRoute(subnet: Cidr, tun: string): Promise<void> {
