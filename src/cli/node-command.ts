@@ -67,6 +67,7 @@ export interface NodeFlags {
   ipMasqFullyRandomDisable?: boolean;
   tunOffload?: boolean;
   udpGso?: boolean;
+  udpGro?: boolean;
   sourcePorts?: string;
   capture?: string;
   pcapDir?: string;
@@ -146,6 +147,10 @@ export function registerNodeCommand(program: Command): void {
     .option(
       '--no-udp-gso',
       'one datagram per message on the underlay (default: UDP GSO trains where the kernel has it)',
+    )
+    .option(
+      '--no-udp-gro',
+      'one datagram per read on the underlay (default: UDP GRO, glued datagrams split per datagram, where the kernel has it)',
     )
     .option(
       '--source-ports <n>',
@@ -362,7 +367,11 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       decrementTtl: flags.decrementTtl ?? false,
       ipMasq,
       tunOffload: flags.tunOffload ?? true,
-      underlayTuning: { gso: flags.udpGso ?? true, sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256) },
+      underlayTuning: {
+        gso: flags.udpGso ?? true,
+        gro: flags.udpGro ?? true,
+        sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256),
+      },
       metricsAddr,
       capture,
       logger: log,
