@@ -21,7 +21,7 @@ import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { WgTimings } from '../wireguard/constants.js';
 import type { WgKeySource } from './wg-key.js';
 import type { TunDevice } from '../tun/device.js';
-import { openLinuxTun } from '../tun/linux.js';
+import { openLinuxTun, type LinuxTunStats } from '../tun/linux.js';
 import type { Underlay } from '../underlay/underlay.js';
 import { ImpairedUnderlay } from '../impair/impair.js';
 import type { Clock } from '../util/clock.js';
@@ -94,6 +94,8 @@ export interface RunningNode {
   readonly impairments: ImpairedUnderlay;
   /** The socket's own counters (native underlay: datagrams, drops, source ports, GSO); null for dgram. */
   underlayStats(): NativeUdpStats | null;
+  /** The TUN device's counters (offload: super-packets split on read, segments merged on write). */
+  tunStats(): LinuxTunStats;
   readonly capture: NodeCapture;
   readonly membership: Membership;
   /** Unix ms. */
@@ -238,6 +240,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       wireguard: tunnel,
       impairments,
       underlayStats: () => (raw instanceof NativeUdpUnderlay ? raw.stats() : null),
+      tunStats: () => rawTun.stats(),
       capture,
       membership: opts.membership,
       startedAt: Date.now(),
