@@ -33,6 +33,7 @@ export const PATHS = [
   'flannelette-vxlan-dgram',
   'flannelette-vxlan-no-gso',
   'flannelette-vxlan-no-gro',
+  'flannelette-vxlan-uso',
   'flannelette-vxlan-no-offload',
   'flannelette-udp',
   'flannelette-wireguard',
@@ -47,6 +48,7 @@ const ROW_FLAGS: Partial<Record<PathName, string[]>> = {
   'flannelette-vxlan-dgram': ['--underlay', 'dgram'],
   'flannelette-vxlan-no-gso': ['--no-udp-gso'],
   'flannelette-vxlan-no-gro': ['--no-udp-gro'],
+  'flannelette-vxlan-uso': ['--tun-uso'],
   'flannelette-vxlan-no-offload': ['--no-udp-gso', '--no-udp-gro', '--no-tun-offload'],
 };
 

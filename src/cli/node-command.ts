@@ -68,6 +68,7 @@ export interface NodeFlags {
   tunOffload?: boolean;
   udpGso?: boolean;
   udpGro?: boolean;
+  tunUso?: boolean;
   sourcePorts?: string;
   capture?: string;
   pcapDir?: string;
@@ -147,6 +148,10 @@ export function registerNodeCommand(program: Command): void {
     .option(
       '--no-udp-gso',
       'one datagram per message on the underlay (default: UDP GSO trains where the kernel has it)',
+    )
+    .option(
+      '--tun-uso',
+      'merge UDP datagrams of a flow into one GSO_UDP_L4 TUN write where the kernel has it (default: one write each)',
     )
     .option(
       '--no-udp-gro',
@@ -367,6 +372,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       decrementTtl: flags.decrementTtl ?? false,
       ipMasq,
       tunOffload: flags.tunOffload ?? true,
+      tunUso: flags.tunUso ?? false,
       underlayTuning: {
         gso: flags.udpGso ?? true,
         gro: flags.udpGro ?? true,

@@ -70,6 +70,8 @@ export interface NodeOptions {
   ipMasq?: { fullyRandomDisable?: boolean };
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
+  /** With tunOffload: merge UDP datagrams of a flow into GSO_UDP_L4 TUN writes where the kernel has them (default false). */
+  tunUso?: boolean;
   /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
   underlayTuning?: UnderlayTuning;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
@@ -145,7 +147,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
     const tunName = opts.tunName ?? backend.tunName;
-    const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true });
+    const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true, uso: opts.tunUso ?? false });
     undo.push(() => rawTun.close());
     await configureTun(rawTun.name, lease.subnet, mtu);
 
