@@ -36,10 +36,11 @@ import { CAP_NET_ADMIN, requireCapabilities } from './privileges.js';
 import { addImpairFlags, startupImpairment } from './impair-flags.js';
 import { parsePeerFlag } from './peer-flag.js';
 import { flanneldEnv } from './node-env.js';
+import { registerDataPathFlags, underlaySwitches, type DataPathFlags } from './node-datapath-flags.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
-export interface NodeFlags {
+export interface NodeFlags extends DataPathFlags {
   config?: string;
   name?: string;
   cluster?: string;
@@ -67,8 +68,6 @@ export interface NodeFlags {
   ipMasqFullyRandomDisable?: boolean;
   tunOffload?: boolean;
   udpGso?: boolean;
-  udpGro?: boolean;
-  tunUso?: boolean;
   sourcePorts?: string;
   capture?: string;
   pcapDir?: string;
@@ -150,14 +149,6 @@ export function registerNodeCommand(program: Command): void {
       'one datagram per message on the underlay (default: UDP GSO trains where the kernel has it)',
     )
     .option(
-      '--tun-uso',
-      'merge UDP datagrams of a flow into one GSO_UDP_L4 TUN write where the kernel has it (default: one write each)',
-    )
-    .option(
-      '--no-udp-gro',
-      'one datagram per read on the underlay (default: UDP GRO, glued datagrams split per datagram, where the kernel has it)',
-    )
-    .option(
       '--source-ports <n>',
       'vxlan: UDP sockets in the per-flow source-port pool, ports from the kernel range 32768-60999 (default 32)',
     )
@@ -179,6 +170,7 @@ export function registerNodeCommand(program: Command): void {
       new Option('--log-format <format>', 'json or pretty (default: pretty on a terminal)').choices(['json', 'pretty']),
     );
   addImpairFlags(cmd);
+  registerDataPathFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
       await runNode(mergeConfigFile(flanneldEnv(flags, command), command));
@@ -373,11 +365,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       ipMasq,
       tunOffload: flags.tunOffload ?? true,
       tunUso: flags.tunUso ?? false,
-      underlayTuning: {
-        gso: flags.udpGso ?? true,
-        gro: flags.udpGro ?? true,
-        sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256),
-      },
+      underlayTuning: { ...underlaySwitches(flags), sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256) },
       metricsAddr,
       capture,
       logger: log,

@@ -76,15 +76,13 @@ describe('splitGroReads', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc
-            .integer({ min: 1, max: 64 })
-            .chain((n) =>
-              fc.record({
-                n: fc.constant(n),
-                size: fc.integer({ min: 1, max: Math.min(1500, Math.floor(65507 / n)) }),
-                last: fc.nat(),
-              }),
-            ),
+          fc.integer({ min: 1, max: 64 }).chain((n) =>
+            fc.record({
+              n: fc.constant(n),
+              size: fc.integer({ min: 1, max: Math.min(1500, Math.floor(65507 / n)) }),
+              last: fc.nat(),
+            }),
+          ),
           { minLength: 1, maxLength: 6 },
         ),
         fc.integer({ min: 1, max: 300 }),
