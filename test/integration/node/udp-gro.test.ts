@@ -4,16 +4,22 @@
 // is delivered or counted as a drop (received = rxPackets + underlay-side drops) — and the TCP
 // segments of the flow are merged again into GSO writes to the TUN (tunDevice.superPacketsWritten);
 // the file arrives intact (sha256). Then the same with --no-udp-gro: no coalesced reads, same bytes.
+// Last, --tun-uso: bursts of one inner UDP flow go to the TUN as GSO_UDP_L4 writes and reach the pod intact.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
 import type { StatsReply } from '../../../src/node/rpc-handlers.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
 import { cleanupNetns } from '../../helpers/netns.js';
 import { createTwoNodeCluster, ping, tcpTransfer, type TwoNodeCluster } from '../../helpers/cluster.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const skip = requireRootOrSkip('UDP GRO integration test (network namespaces, TUN devices)');
 const MB16 = 16 * 1024 * 1024;
 const PREFIX = 'flt-gro';
+const UDP_BURST = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../helpers/udp-burst.mjs');
 /** Drops the data path counts for datagrams from the underlay (dataplane/counters.ts). */
 const UNDERLAY_SIDE = [
   'unknown-peer',
@@ -70,5 +76,37 @@ describe.skipIf(skip)('UDP GRO between two flannelette vxlan nodes', () => {
     const u = (await stats(n2.socket)).underlay!;
     expect(u).toMatchObject({ gro: false, groSupported: true, groReads: 0, groDatagrams: 0 });
     expect(u.received).toBeGreaterThan(MB16 / 1500);
+  });
+});
+
+describe.skipIf(skip)('GSO_UDP_L4 TUN writes (--tun-uso) between two flannelette vxlan nodes', () => {
+  let c: TwoNodeCluster;
+  beforeAll(async () => {
+    c = await createTwoNodeCluster({ prefix: `${PREFIX}u`, backend: 'vxlan' });
+    const [n1, n2] = c.nodes;
+    await Promise.all([c.startNode(n1), c.startNode(n2, ['--tun-uso'])]);
+  });
+  afterAll(async () => {
+    await c?.destroy();
+    await cleanupNetns(`${PREFIX}u`);
+  });
+
+  it('bursts of one UDP flow reach the pod as the same datagrams, some through merged writes', async () => {
+    const [n1, n2] = c.nodes;
+    expect(await ping(n1.pod, n2.podIp, 2)).toBe(2);
+    const recv = spawn('ip', ['netns', 'exec', n2.pod.name, process.execPath, UDP_BURST, 'recv', '6001', '200'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    recv.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await waitUntil(() => out.includes('listening'), 'the UDP receiver to listen');
+    await n1.pod.exec(process.execPath, [UDP_BURST, 'send', n2.podIp, '6001', '200', '300']);
+    await waitUntil(() => out.includes('}'), 'the UDP receiver to report');
+    const got = JSON.parse(out.slice(out.indexOf('{'))) as { count: number; ok: number };
+    expect(got).toEqual({ count: 200, ok: 200 });
+    const t = (await stats(n2.socket)).tunDevice!;
+    expect(t).toMatchObject({ udpMerging: true, mergedDrops: 0 });
+    expect(t.udpSuperPacketsWritten).toBeGreaterThan(0);
+    expect(t.udpSegmentsMerged).toBeGreaterThan(t.udpSuperPacketsWritten);
   });
 });
