@@ -7,10 +7,13 @@
  * devPoll(handle)   -> packets delivered: one non-blocking burst read now, handed to onBurst synchronously.
  * devStats(handle)  -> {rxPackets, rxBursts, rxErrors, rxTruncated, txPackets, txDrops, txErrors,
  *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, rxStopped, closed,
- *                       sourcePorts, gso, gsoSupported, txGsoSends, txGsoSegments, gsoFallbacks}
+ *                       sourcePorts, gso, gsoSupported, txGsoSends, txGsoSegments, gsoFallbacks,
+ *                       gro, groSupported, rxCtrunc}
  *                   (UDP sockets: sourcePorts = size of the source-port pool; gso = UDP_SEGMENT in use;
  *                   gsoSupported = the kernel knows it; txGso* = trains sent and the datagrams in them;
- *                   gsoFallbacks = trains the kernel refused and that went out one datagram each)
+ *                   gsoFallbacks = trains the kernel refused and that went out one datagram each;
+ *                   gro = UDP_GRO set on the socket, groSupported = the kernel knows it, rxCtrunc =
+ *                   GRO reads dropped because their control message was cut)
  */
 #include "dev.h"
 
@@ -79,6 +82,12 @@ static napi_value fl_dev_stats_js(napi_env env, napi_callback_info info) {
   set_num(env, obj, "txGsoSends", d->tx_gso_sends);
   set_num(env, obj, "txGsoSegments", d->tx_gso_segments);
   set_num(env, obj, "gsoFallbacks", d->gso_fallbacks);
+  napi_value gro, gro_ok;
+  napi_get_boolean(env, d->gro != 0, &gro);
+  napi_set_named_property(env, obj, "gro", gro);
+  napi_get_boolean(env, d->gro_ok != 0, &gro_ok);
+  napi_set_named_property(env, obj, "groSupported", gro_ok);
+  set_num(env, obj, "rxCtrunc", d->rx_ctrunc);
   return obj;
 }
 

@@ -27,6 +27,7 @@ static void fl_dev_maybe_free(fl_dev *d) {
   free(d->rmsgs);
   free(d->riov);
   free(d->raddr);
+  free(d->rcmsg);
   free(d->sq_buf);
   free(d->siov);
   free(d->saddr);
@@ -91,7 +92,8 @@ static void fl_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
 
 static void fl_release_refs(fl_dev *d) {
   napi_env env = d->env;
-  napi_ref *refs[] = {&d->cb_ref, &d->resource_ref, &d->slab_ref, &d->lens_ref, &d->addrs_ref, &d->ports_ref};
+  napi_ref *refs[] = {&d->cb_ref, &d->resource_ref, &d->slab_ref, &d->lens_ref, &d->addrs_ref, &d->ports_ref,
+                     &d->gso_sizes_ref};
   for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
     if (*refs[i]) {
       napi_delete_reference(env, *refs[i]);
@@ -106,6 +108,7 @@ static void fl_release_refs(fl_dev *d) {
   d->lens = NULL;
   d->addrs = NULL;
   d->ports = NULL;
+  d->gso_sizes = NULL;
 }
 
 void fl_dev_close(fl_dev *d) {

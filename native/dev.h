@@ -39,7 +39,7 @@ struct fl_dev {
   int finalized;     /* the JS handle was garbage collected */
   napi_async_cleanup_hook_handle hook; /* keeps the env (and this addon) alive until the fd is closed */
 
-  napi_ref cb_ref, resource_ref, slab_ref, lens_ref, addrs_ref, ports_ref;
+  napi_ref cb_ref, resource_ref, slab_ref, lens_ref, addrs_ref, ports_ref, gso_sizes_ref;
   napi_async_context actx;
   int started;
 
@@ -87,7 +87,17 @@ struct fl_dev {
   uint32_t gso_max_seg;
   double tx_gso_sends, tx_gso_segments, gso_fallbacks;
   uint32_t local_addr; /* bound address, host order */
+
+  /* UDP GRO on receive (udp_gro.c): gro_ok = the kernel knows UDP_GRO; gro = set on the socket. Then
+     every read may hold several datagrams of gso_sizes[i] bytes (0: one datagram); rcmsg holds one
+     control-message buffer per read; rx_ctrunc counts reads dropped because their cmsg was cut. */
+  int gro_ok, gro;
+  uint8_t *rcmsg;
+  uint16_t *gso_sizes;
+  double rx_ctrunc;
 };
+
+#define FL_GRO_CMSG_SPACE CMSG_SPACE(sizeof(int))
 
 /* --- dev.c --- */
 fl_dev *fl_dev_new(napi_env env, enum fl_kind kind, int fd);
@@ -122,6 +132,9 @@ napi_value fl_udp_start(napi_env env, napi_callback_info info);
 napi_value fl_udp_send(napi_env env, napi_callback_info info);
 napi_value fl_udp_flush(napi_env env, napi_callback_info info);
 uint32_t fl_udp_flush_queue(fl_dev *d);
+int udp_gro_probe(int fd);
+int udp_gro_enable(int fd);
+int udp_gro_read_burst(fl_dev *d);
 napi_value fl_netns_enter(napi_env env, napi_callback_info info);
 napi_value fl_netns_restore(napi_env env, napi_callback_info info);
 

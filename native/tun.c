@@ -5,7 +5,9 @@
  *     want/got bits: 1 = IFF_VNET_HDR with offloads asked for (every read and write then carries a
  *     10-byte virtio_net_hdr in front of the packet), 2 = IFF_NAPI (writes go through GRO);
  *     got only: 4 = TUNSETOFFLOAD accepted TUN_F_CSUM|TUN_F_TSO4 (reads may be TCP super-packets
- *     and carry partial checksums), 8 = only TUN_F_CSUM was accepted. An option the kernel refuses
+ *     and carry partial checksums), 8 = only TUN_F_CSUM was accepted, 16 = the kernel knows
+ *     TUN_F_USO4/USO6 (Linux 6.2+: it takes VIRTIO_NET_HDR_GSO_UDP_L4 writes; probed by setting them
+ *     once, then set back to CSUM|TSO4 so reads stay what the read side splits). An option the kernel refuses
  *     is left off silently (see `got`).
  * tunStart(handle, slab, lens, slotSize, headroom, burst, onBurst(count))
  * tunWrite(handle, buf, off, len) -> boolean   false = dropped (queue full, device down, closed);
@@ -22,6 +24,11 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef TUN_F_USO4 /* linux/if_tun.h of Linux 6.2+; older headers lack them */
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 
 static int tun_read_burst(fl_dev *d) {
   uint32_t n = 0;
@@ -79,6 +86,7 @@ napi_value fl_tun_open(napi_env env, napi_callback_info info) {
   if (rc >= 0) {
     got = want & 3;
     if (want & 1) {
+      if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_USO4 | TUN_F_USO6)) == 0) got |= 16;
       if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) == 0) got |= 4;
       else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM) == 0) got |= 8;
     }

@@ -10,7 +10,12 @@
  *     no CAP_NET_RAW. They are never read: a BPF filter drops whatever the kernel would queue to them.
  *     gso (default true): send trains with UDP_SEGMENT when the kernel supports it (probed here with
  *     getsockopt); the returned gso says whether it is in use.
- * udpStart(handle, slab, lens, addrs, ports, slotSize, headroom, burst, onBurst(count))
+ *     gro (default false): set UDP_GRO on the bound socket (udp_gro.c) when the kernel has it; the
+ *     returned gro says whether it is on. gro = true needs udpStart's gsoSizes.
+ * udpOpen returns [handle, boundPort, poolPorts, gso, gro, groSupported].
+ * udpStart(handle, slab, lens, addrs, ports, slotSize, headroom, burst, onBurst(count)[, gsoSizes])
+ *     gsoSizes (Uint16Array, >= burst; required when GRO is on): for read i, the size of each
+ *     datagram glued into it (0: it is one datagram). The caller splits (src/underlay/gro-split.ts).
  * udpSend(handle, buf, off, len, addr, port[, srcPort]) -> boolean  copies into the queue (the caller
  *     may reuse its buffer at once); flushes first when the queue is full; datagrams larger than a
  *     queue slot are sent at once. false = dropped and counted; never throws per packet.
@@ -161,10 +166,10 @@ static int udp_alloc_queue(fl_dev *d, uint32_t slots, uint32_t slot_size) {
 }
 
 napi_value fl_udp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   uint32_t addr, port, buf_bytes, send_slots, slot_size, pool_size = 0;
-  bool want_gso = true;
+  bool want_gso = true, want_gro = false;
   FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) return fl_throw_type(env, "udpOpen(addr, port, bufBytes, sendSlots, slotSize[, poolSize[, gso]])");
   if (!fl_arg_u32(env, argv[0], &addr, "addr") || !fl_arg_u32(env, argv[1], &port, "port") ||
@@ -174,6 +179,8 @@ napi_value fl_udp_open(napi_env env, napi_callback_info info) {
   if (argc >= 6 && !fl_arg_u32(env, argv[5], &pool_size, "poolSize")) return NULL;
   if (argc >= 7 && napi_get_value_bool(env, argv[6], &want_gso) != napi_ok)
     return fl_throw_type(env, "udpOpen: gso must be a boolean");
+  if (argc >= 8 && napi_get_value_bool(env, argv[7], &want_gro) != napi_ok)
+    return fl_throw_type(env, "udpOpen: gro must be a boolean");
   if (port > 65535) return fl_throw_type(env, "udpOpen: port must be 0..65535");
   if (pool_size > FL_POOL_MAX) return fl_throw_type(env, "udpOpen: poolSize must be 0..256");
   if (send_slots == 0 || send_slots > 1024 || slot_size == 0 || slot_size > 65536)
@@ -193,6 +200,8 @@ napi_value fl_udp_open(napi_env env, napi_callback_info info) {
   d->gso_ok = udp_gso_supported(fd);
   d->gso = d->gso_ok && want_gso;
   d->gso_max_seg = FL_MAX_UDP;
+  d->gro_ok = udp_gro_probe(fd);
+  d->gro = d->gro_ok && want_gro && udp_gro_enable(fd);
   napi_value handle = fl_dev_wrap(env, d); /* frees d (and the fd) itself on failure */
   if (!handle) return NULL;
   if (!udp_alloc_queue(d, send_slots, slot_size)) {
@@ -216,7 +225,7 @@ napi_value fl_udp_open(napi_env env, napi_callback_info info) {
       d->pool_fds[d->pool_n++] = pfd;
     }
   }
-  napi_value result, bound_v, ports_v, gso_v;
+  napi_value result, bound_v, ports_v, gso_v, gro_v, gro_ok_v;
   FL_CALL(env, napi_create_uint32(env, bound, &bound_v));
   FL_CALL(env, napi_create_array_with_length(env, d->pool_n, &ports_v));
   for (uint32_t i = 0; i < d->pool_n; i++) {
@@ -225,20 +234,24 @@ napi_value fl_udp_open(napi_env env, napi_callback_info info) {
     FL_CALL(env, napi_set_element(env, ports_v, i, p));
   }
   FL_CALL(env, napi_get_boolean(env, d->gso != 0, &gso_v));
-  FL_CALL(env, napi_create_array_with_length(env, 4, &result));
+  FL_CALL(env, napi_get_boolean(env, d->gro != 0, &gro_v));
+  FL_CALL(env, napi_get_boolean(env, d->gro_ok != 0, &gro_ok_v));
+  FL_CALL(env, napi_create_array_with_length(env, 6, &result));
   FL_CALL(env, napi_set_element(env, result, 0, handle));
   FL_CALL(env, napi_set_element(env, result, 1, bound_v));
   FL_CALL(env, napi_set_element(env, result, 2, ports_v));
   FL_CALL(env, napi_set_element(env, result, 3, gso_v));
+  FL_CALL(env, napi_set_element(env, result, 4, gro_v));
+  FL_CALL(env, napi_set_element(env, result, 5, gro_ok_v));
   return result;
 }
 
 napi_value fl_udp_start(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   uint32_t slot, headroom, burst;
-  void *ap, *pp;
-  size_t na, np;
+  void *ap, *pp, *gp = NULL;
+  size_t na, np, ng = 0;
   FL_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 9) return fl_throw_type(env, "udpStart(handle, slab, lens, addrs, ports, slotSize, headroom, burst, onBurst)");
   fl_dev *d = fl_dev_unwrap(env, argv[0]);
@@ -252,12 +265,24 @@ napi_value fl_udp_start(napi_env env, napi_callback_info info) {
       !fl_arg_typed(env, argv[4], napi_uint16_array, &pp, &np, "ports"))
     return NULL;
   if (na < burst || np < burst) return fl_throw_type(env, "udpStart: addrs/ports shorter than burst");
+  if (d->gro) {
+    if (argc < 10 || !fl_arg_typed(env, argv[9], napi_uint16_array, &gp, &ng, "gsoSizes")) return NULL;
+    if (ng < burst) return fl_throw_type(env, "udpStart: gsoSizes shorter than burst");
+  }
   if (!fl_dev_set_slab(env, d, argv[1], argv[2], slot, headroom, burst)) return NULL;
   if (napi_create_reference(env, argv[3], 1, &d->addrs_ref) != napi_ok ||
       napi_create_reference(env, argv[4], 1, &d->ports_ref) != napi_ok)
     return fl_throw_type(env, "internal N-API failure: napi_create_reference");
   d->addrs = (uint32_t *)ap;
   d->ports = (uint16_t *)pp;
+  if (d->gro) {
+    if (napi_create_reference(env, argv[9], 1, &d->gso_sizes_ref) != napi_ok)
+      return fl_throw_type(env, "internal N-API failure: napi_create_reference");
+    d->gso_sizes = (uint16_t *)gp;
+    d->rcmsg = (uint8_t *)calloc(burst, FL_GRO_CMSG_SPACE);
+    if (!d->rcmsg) return fl_throw_errno(env, ENOMEM, "udpStart: out of memory");
+    d->read_burst = udp_gro_read_burst;
+  }
   d->rmsgs = (struct mmsghdr *)calloc(burst, sizeof(struct mmsghdr));
   d->riov = (struct iovec *)calloc(burst, sizeof(struct iovec));
   d->raddr = (struct sockaddr_in *)calloc(burst, sizeof(struct sockaddr_in));

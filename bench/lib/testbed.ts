@@ -32,6 +32,8 @@ export const PATHS = [
   'flannelette-vxlan',
   'flannelette-vxlan-dgram',
   'flannelette-vxlan-no-gso',
+  'flannelette-vxlan-no-gro',
+  'flannelette-vxlan-uso',
   'flannelette-vxlan-no-offload',
   'flannelette-udp',
   'flannelette-wireguard',
@@ -45,7 +47,9 @@ export type PathName = (typeof PATHS)[number];
 const ROW_FLAGS: Partial<Record<PathName, string[]>> = {
   'flannelette-vxlan-dgram': ['--underlay', 'dgram'],
   'flannelette-vxlan-no-gso': ['--no-udp-gso'],
-  'flannelette-vxlan-no-offload': ['--no-udp-gso', '--no-tun-offload'],
+  'flannelette-vxlan-no-gro': ['--no-udp-gro'],
+  'flannelette-vxlan-uso': ['--tun-uso'],
+  'flannelette-vxlan-no-offload': ['--no-udp-gso', '--no-udp-gro', '--no-tun-offload'],
 };
 
 interface NodeSpec {

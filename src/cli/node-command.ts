@@ -38,10 +38,11 @@ import { parsePeerFlag } from './peer-flag.js';
 import { flanneldEnv } from './node-env.js';
 import { parseIpv6Flag } from './ipv6-flags.js';
 import { runInNetnsIfAsked } from './node-netns.js';
+import { registerDataPathFlags, underlaySwitches, type DataPathFlags } from './node-datapath-flags.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
-export interface NodeFlags {
+export interface NodeFlags extends DataPathFlags {
   config?: string;
   name?: string;
   cluster?: string;
@@ -175,6 +176,7 @@ export function registerNodeCommand(program: Command): void {
       new Option('--log-format <format>', 'json or pretty (default: pretty on a terminal)').choices(['json', 'pretty']),
     );
   addImpairFlags(cmd);
+  registerDataPathFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
       const merged = mergeConfigFile(flanneldEnv(flags, command), command);
@@ -370,7 +372,8 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       decrementTtl: flags.decrementTtl ?? false,
       ipMasq,
       tunOffload: flags.tunOffload ?? true,
-      underlayTuning: { gso: flags.udpGso ?? true, sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256) },
+      tunUso: flags.tunUso ?? false,
+      underlayTuning: { ...underlaySwitches(flags), sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256) },
       metricsAddr,
       capture,
       logger: log,

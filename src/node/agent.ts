@@ -21,7 +21,7 @@ import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { WgTimings } from '../wireguard/constants.js';
 import type { WgKeySource } from './wg-key.js';
 import type { TunDevice } from '../tun/device.js';
-import { openLinuxTun } from '../tun/linux.js';
+import { openLinuxTun, type LinuxTunStats } from '../tun/linux.js';
 import type { Underlay } from '../underlay/underlay.js';
 import { ImpairedUnderlay } from '../impair/impair.js';
 import type { Clock } from '../util/clock.js';
@@ -71,6 +71,8 @@ export interface NodeOptions {
   ipMasq?: { fullyRandomDisable?: boolean };
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
+  /** With tunOffload: merge UDP datagrams of a flow into GSO_UDP_L4 TUN writes where the kernel has them (default false). */
+  tunUso?: boolean;
   /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
   underlayTuning?: UnderlayTuning;
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
@@ -95,6 +97,8 @@ export interface RunningNode {
   readonly impairments: ImpairedUnderlay;
   /** The socket's own counters (native underlay: datagrams, drops, source ports, GSO); null for dgram. */
   underlayStats(): NativeUdpStats | null;
+  /** The TUN device's counters (offload: super-packets split on read, segments merged on write). */
+  tunStats(): LinuxTunStats;
   readonly capture: NodeCapture;
   readonly membership: Membership;
   /** Unix ms. */
@@ -144,7 +148,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
 
     const tunName = opts.tunName ?? backend.tunName;
-    const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true });
+    const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true, uso: opts.tunUso ?? false });
     undo.push(() => rawTun.close());
     if (lease.subnet6) await configureTun6(rawTun.name, lease.subnet6); // dual stack
     await configureTun(rawTun.name, lease.subnet, mtu);
@@ -248,6 +252,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       wireguard: tunnel,
       impairments,
       underlayStats: () => (raw instanceof NativeUdpUnderlay ? raw.stats() : null),
+      tunStats: () => rawTun.stats(),
       capture,
       membership: opts.membership,
       startedAt: Date.now(),

@@ -9,6 +9,7 @@
 // fits; tests pass a fake). They validate their params and throw ConfigError with a one-line
 // message on bad input; nothing here touches a packet buffer.
 import type { NativeUdpStats } from '../underlay/native.js';
+import type { LinuxTunStats } from '../tun/linux.js';
 import { formatIpv4, parseIpv4, type Cidr } from '../addr/ipv4.js';
 import { formatMac } from '../addr/mac.js';
 import type { CaptureStats } from '../capture/sink.js';
@@ -118,6 +119,8 @@ export interface StatsReply {
   impairments: ImpairmentCountersReply;
   /** The native underlay socket's counters (source ports, UDP GSO trains, fallbacks); null for dgram. */
   underlay: NativeUdpStats | null;
+  /** The TUN device's counters (reads, writes, offload: super-packets split, segments merged); null in fakes. */
+  tunDevice: LinuxTunStats | null;
 }
 
 /** `impair` and `impairments`: the impairments in force, in the CLI's own notation. */
@@ -164,6 +167,8 @@ export interface RpcNode {
   trace(query: TraceQuery): TraceResult;
   /** The underlay socket's counters (absent in fakes: null). */
   underlayStats?(): NativeUdpStats | null;
+  /** The TUN device's counters (absent in fakes: null). */
+  tunStats?(): LinuxTunStats | null;
   /** The WireGuard sessions (wireguard backend only). */
   readonly wireguard?: Pick<WgTunnel, 'publicKey' | 'stats' | 'device'>;
 }
@@ -254,6 +259,7 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
       capture: node.capture.stats(),
       impairments: node.impairments.counters(),
       underlay: node.underlayStats?.() ?? null,
+      tunDevice: node.tunStats?.() ?? null,
     }),
     capture: (params) => node.capture.startLive(params),
     impair: (params): ImpairmentsReply => {

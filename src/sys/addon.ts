@@ -48,6 +48,11 @@ export interface NativeStats {
   txGsoSegments?: number;
   /** GSO trains the kernel refused (EIO/EINVAL) and that went out one datagram each. */
   gsoFallbacks?: number;
+  /** UDP sockets: UDP_GRO is set (reads may hold several datagrams), and the kernel knows it. */
+  gro?: boolean;
+  groSupported?: boolean;
+  /** UDP GRO reads dropped because their control message (the datagram size) was cut. */
+  rxCtrunc?: number;
 }
 
 export interface NativeAddon {
@@ -65,7 +70,10 @@ export interface NativeAddon {
   tunWrite(h: NativeHandle, buf: Uint8Array, off: number, len: number): boolean;
   /** One writev of hdr[0, 10) (a virtio_net_hdr) and the packet: for devices opened with a vnet header. */
   tunWriteHdr(h: NativeHandle, hdr: Uint8Array, buf: Uint8Array, off: number, len: number): boolean;
-  /** Returns [handle, boundPort, poolPorts, gsoInUse]; poolSize (default 0) send-only sockets on ephemeral ports. */
+  /**
+   * Returns [handle, boundPort, poolPorts, gsoInUse, groOn, groSupported]; poolSize (default 0) send-only
+   * sockets on ephemeral ports; gro (default false) sets UDP_GRO (then udpStart needs gsoSizes).
+   */
   udpOpen(
     addr: number,
     port: number,
@@ -74,7 +82,8 @@ export interface NativeAddon {
     slotSize: number,
     poolSize?: number,
     gso?: boolean,
-  ): [NativeHandle, number, number[], boolean];
+    gro?: boolean,
+  ): [NativeHandle, number, number[], boolean, boolean?, boolean?];
   udpStart(
     h: NativeHandle,
     slab: Buffer,
@@ -85,6 +94,7 @@ export interface NativeAddon {
     headroom: number,
     burst: number,
     onBurst: (count: number) => void,
+    gsoSizes?: Uint16Array,
   ): void;
   /** srcPort 1..65535 sends from pool socket srcPort % poolSize (with a pool); 0/absent from the bound one. */
   udpSend(

@@ -9,7 +9,10 @@
 // (tun/offload.ts) into preallocated slots, so the handler still sees plain IP packets. Writes of
 // consecutive in-order TCP segments of one flow are held and merged into one GSO super-packet,
 // written on flush() (or when a packet that cannot join arrives): one write(2) for up to 64 KB. With
-// `napi` (default on) the device is opened with IFF_NAPI when the kernel allows it.
+// `napi` (default on) the device is opened with IFF_NAPI when the kernel allows it. With `uso` (default
+// off, used when the kernel knows TUN_F_USO4/6: Linux 6.2+) consecutive UDP datagrams of one flow are
+// merged likewise into one GSO_UDP_L4 write (tun/udp-coalesce.ts); a refused one switches it off.
+// Off by default: with 64-byte datagrams the receiving pod got half the datagrams (bench/README.md).
 //
 // It does not configure addresses, routes, MTU or link state (the node agent runs iproute2); `mtu`
 // is recorded for the data path and bounds nothing here except validation against the slot size.
@@ -45,12 +48,16 @@ import {
   VNET_HDR_LEN,
 } from './offload.js';
 import { settleNow } from '../util/promise.js';
+import { UdpCoalescer } from './udp-coalesce.js';
+
+const EINVAL = 22;
 
 /** Bits of tunOpen's `want`/`got` (native/tun.c). */
 const OPEN_VNET = 1;
 const OPEN_NAPI = 2;
 const GOT_TSO4 = 4;
 const GOT_CSUM = 8;
+const GOT_USO = 16;
 /** Receive slot for an offloading device: a 64 KB super-packet behind its vnet header, and headroom. */
 const BIG_SLOT = 65536 + 128;
 /** Segments the read side can hold per delivered batch. */
@@ -66,6 +73,8 @@ export interface LinuxTunOptions {
   offload?: boolean;
   /** Open with IFF_NAPI (the kernel runs GRO on the packets we write). Default true. */
   napi?: boolean;
+  /** Merge UDP datagrams of a flow into GSO_UDP_L4 writes where the kernel has them. Default false. */
+  uso?: boolean;
 }
 
 /** What the kernel granted when the device was opened. */
@@ -76,6 +85,8 @@ export interface LinuxTunFeatures {
   tso4: boolean;
   /** Reads may carry partial checksums (TUN_F_CSUM). */
   csum: boolean;
+  /** The kernel takes GSO_UDP_L4 writes (it knows TUN_F_USO4/6). */
+  uso: boolean;
 }
 
 export interface LinuxTunStats {
@@ -102,6 +113,11 @@ export interface LinuxTunStats {
   segmentsMerged: number;
   /** Offload: packets accepted by write() that were lost when their merged write failed. */
   mergedDrops: number;
+  /** GSO_UDP_L4 writes (each one write(2)) and the UDP datagrams merged into them. */
+  udpSuperPacketsWritten: number;
+  udpSegmentsMerged: number;
+  /** GSO_UDP_L4 merging is on now (switched off after the kernel refused one). */
+  udpMerging: boolean;
 }
 
 const IFNAME = /^[^\s/:]{0,15}$/;
@@ -118,11 +134,21 @@ export class LinuxTun implements TunDevice {
   private lastStats: LinuxTunStats | undefined;
   readonly features: LinuxTunFeatures;
   private readonly coalescer: TcpCoalescer | undefined;
+  private udpCoalescer: UdpCoalescer | undefined;
   private readonly zeroHdr = Buffer.alloc(VNET_HDR_LEN);
   private readonly off = { superRead: 0, segsRead: 0, errors: 0, superWritten: 0, merged: 0, mergedDrops: 0 };
+  private readonly udp = { written: 0, merged: 0 };
 
   /** Use openLinuxTun(). */
-  constructor(addon: NativeAddon, handle: NativeHandle, name: string, mtu: number, burst: number, got = 0) {
+  constructor(
+    addon: NativeAddon,
+    handle: NativeHandle,
+    name: string,
+    mtu: number,
+    burst: number,
+    got = 0,
+    uso = false,
+  ) {
     this.addon = addon;
     this.handle = handle;
     this.name = name;
@@ -133,8 +159,10 @@ export class LinuxTun implements TunDevice {
       napi: (got & OPEN_NAPI) !== 0,
       tso4: (got & GOT_TSO4) !== 0,
       csum: (got & (GOT_TSO4 | GOT_CSUM)) !== 0,
+      uso: (got & GOT_USO) !== 0,
     };
     if (this.features.vnetHdr) this.coalescer = new TcpCoalescer();
+    if (this.features.vnetHdr && this.features.uso && uso) this.udpCoalescer = new UdpCoalescer();
   }
 
   start(onBatch: (batch: PacketBatch) => void): void {
@@ -255,7 +283,30 @@ export class LinuxTun implements TunDevice {
       this.writeMerged(c);
       if (c.add(buf, off, len)) return true;
     }
+    const u = this.udpCoalescer;
+    if (u !== undefined) {
+      if (u.add(buf, off, len)) return true;
+      if (u.count > 0) {
+        this.writeUdpMerged(u);
+        if (this.udpCoalescer !== undefined && u.add(buf, off, len)) return true;
+      }
+    }
     return this.addon.tunWriteHdr(this.handle, this.zeroHdr, buf, off, len);
+  }
+
+  private writeUdpMerged(u: UdpCoalescer): void {
+    const segs = u.count;
+    const n = u.finish();
+    if (this.addon.tunWriteHdr(this.handle, u.out, u.out, VNET_HDR_LEN, n - VNET_HDR_LEN)) {
+      if (segs > 1) {
+        this.udp.written++;
+        this.udp.merged += segs;
+      }
+      return;
+    }
+    this.off.mergedDrops += segs;
+    // EINVAL: the kernel does not take GSO_UDP_L4 writes after all; write datagrams one by one from now on
+    if (segs > 1 && this.addon.devStats(this.handle).lastTxErrno === EINVAL) this.udpCoalescer = undefined;
   }
 
   private writeMerged(c: TcpCoalescer): void {
@@ -273,6 +324,8 @@ export class LinuxTun implements TunDevice {
     // plain writes are synchronous; merged TCP segments go out now
     const c = this.coalescer;
     if (c !== undefined && c.count > 0 && !this.closed) this.writeMerged(c);
+    const u = this.udpCoalescer;
+    if (u !== undefined && u.count > 0 && !this.closed) this.writeUdpMerged(u);
   }
 
   /** One non-blocking read burst now, to the start() callback (a no-op before start or after close). */
@@ -314,6 +367,9 @@ export class LinuxTun implements TunDevice {
       superPacketsWritten: this.off.superWritten,
       segmentsMerged: this.off.merged,
       mergedDrops: this.off.mergedDrops,
+      udpSuperPacketsWritten: this.udp.written,
+      udpSegmentsMerged: this.udp.merged,
+      udpMerging: this.udpCoalescer !== undefined,
     };
   }
 }
@@ -335,5 +391,5 @@ export function openLinuxTun(opts: LinuxTunOptions): LinuxTun {
   } catch (err) {
     throw nativeError(err);
   }
-  return new LinuxTun(addon, opened[0], opened[1], opts.mtu, burst, opened[2] ?? 0);
+  return new LinuxTun(addon, opened[0], opened[1], opts.mtu, burst, opened[2] ?? 0, opts.uso ?? false);
 }

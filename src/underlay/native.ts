@@ -21,6 +21,10 @@
 // equal-size datagrams to one peer from one socket as one sendmsg with a UDP_SEGMENT control message;
 // the kernel writes each datagram's UDP header and checksum. Refused trains fall back to one
 // datagram each and are counted (stats().gsoFallbacks); a refusal with EIO turns GSO off.
+// GRO (`gro`, default on when the kernel has UDP_GRO): the socket may return several datagrams of one
+// sender glued into one read (up to 64 KB; a peer's GSO train arrives this way unsegmented); reads go
+// into GRO_SLOT-sized slots (GRO_READS per burst) and gro-split.ts splits them in place, so the
+// handler still gets single datagrams. stats().received counts datagrams either way.
 // Buffer ownership: send() copies into the native queue; a batch is valid until the handler returns.
 import { formatIpv4 } from '../addr/ipv4.js';
 import { loadNative, type NativeAddon, type NativeHandle } from '../sys/addon.js';
@@ -28,12 +32,18 @@ import { PACKET_HEADROOM, SLOT_SIZE, pointAtSlots } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { bindError, checkUdpOptions } from './udp.js';
 import { newDatagramBatch, type DatagramBatch, type Underlay } from './underlay.js';
+import { newGroSplitStats, splitGroReads, type GroReads } from './gro-split.js';
 import { settleNow } from '../util/promise.js';
 
 /** Most sockets in a source-port pool (the addon's limit). */
 export const MAX_SOURCE_PORTS = 256;
 /** The pool size a node uses for per-flow source ports unless told otherwise. */
 export const DEFAULT_SOURCE_PORTS = 32;
+/** A GRO read slot: up to 64 KB of glued datagrams behind the headroom. */
+const GRO_SLOT = 65536 + PACKET_HEADROOM;
+/** Reads per recvmmsg with GRO (each up to 64 KB), and datagrams per batch handed to the data path. */
+const GRO_READS = 16;
+const GRO_BATCH = 256;
 
 export interface NativeUdpUnderlayOptions {
   addr: number;
@@ -52,6 +62,8 @@ export interface NativeUdpUnderlayOptions {
   sourcePorts?: number;
   /** Send trains with UDP GSO when the kernel supports it (default true). */
   gso?: boolean;
+  /** Receive with UDP GRO when the kernel supports it (default true). */
+  gro?: boolean;
 }
 
 export interface NativeUdpStats {
@@ -80,6 +92,14 @@ export interface NativeUdpStats {
   gsoSegments: number;
   /** GSO trains the kernel refused, sent again one datagram each (none lost). */
   gsoFallbacks: number;
+  /** UDP_GRO is on (reads may hold several datagrams), and the kernel knows it (probed at open). */
+  gro: boolean;
+  groSupported: boolean;
+  /** GRO reads that held more than one datagram, and the datagrams in them. */
+  groReads: number;
+  groDatagrams: number;
+  /** GRO reads dropped: their datagram size was lost (cmsg cut) or impossible (gro-split.ts). */
+  groMalformed: number;
 }
 
 export class NativeUdpUnderlay implements Underlay {
@@ -109,6 +129,7 @@ export class NativeUdpUnderlay implements Underlay {
     port: number,
     burst: number,
     poolPorts: readonly number[] = [],
+    private readonly gro: { on: boolean; supported: boolean } = { on: false, supported: false },
   ) {
     this.addon = addon;
     this.handle = handle;
@@ -130,6 +151,10 @@ export class NativeUdpUnderlay implements Underlay {
     if (this.closed) throw new DeviceError(`underlay ${where} is closed`);
     if (this.started) throw new DeviceError(`underlay ${where} was already started`);
     this.started = true;
+    if (this.gro.on) {
+      this.startGro(onBatch, where);
+      return;
+    }
     const slab = Buffer.alloc(this.burst * SLOT_SIZE);
     const batch = newDatagramBatch(this.burst);
     const onBurst = (count: number): void => {
@@ -147,6 +172,42 @@ export class NativeUdpUnderlay implements Underlay {
         PACKET_HEADROOM,
         this.burst,
         onBurst,
+      );
+    } catch (err) {
+      throw new DeviceError(`cannot start receiving on ${where}: ${String(err)}`, { cause: err });
+    }
+  }
+
+  private readonly groStats = newGroSplitStats();
+
+  /** start() with GRO on: whole reads land in big slots and are split per datagram (gro-split.ts). */
+  private startGro(onBatch: (batch: DatagramBatch) => void, where: string): void {
+    const reads = Math.min(this.burst, GRO_READS);
+    const r: GroReads = {
+      slab: Buffer.allocUnsafeSlow(reads * GRO_SLOT), // pages are touched only as big reads arrive
+      slotSize: GRO_SLOT,
+      headroom: PACKET_HEADROOM,
+      maxLen: SLOT_SIZE - PACKET_HEADROOM, // as without GRO: longer ones are counted in `truncated`
+      lens: new Int32Array(reads),
+      sizes: new Uint16Array(reads),
+      addrs: new Uint32Array(reads),
+      ports: new Uint16Array(reads),
+    };
+    const batch = newDatagramBatch(GRO_BATCH);
+    const st = this.groStats;
+    const onBurst = (count: number): void => splitGroReads(r, count, batch, onBatch, st);
+    try {
+      this.addon.udpStart(
+        this.handle,
+        r.slab,
+        r.lens,
+        r.addrs,
+        r.ports,
+        GRO_SLOT,
+        PACKET_HEADROOM,
+        reads,
+        onBurst,
+        r.sizes,
       );
     } catch (err) {
       throw new DeviceError(`cannot start receiving on ${where}: ${String(err)}`, { cause: err });
@@ -183,11 +244,12 @@ export class NativeUdpUnderlay implements Underlay {
 
   private readStats(): NativeUdpStats {
     const n = this.addon.devStats(this.handle);
+    const g = this.groStats;
     return {
-      received: n.rxPackets,
+      received: this.gro.on ? g.datagrams : n.rxPackets,
       bursts: n.rxBursts,
       receiveErrors: n.rxErrors,
-      truncated: n.rxTruncated,
+      truncated: n.rxTruncated + g.tooLong,
       sent: n.txPackets,
       sendDrops: n.txDrops,
       sendErrors: n.txErrors,
@@ -199,6 +261,11 @@ export class NativeUdpUnderlay implements Underlay {
       gsoSends: n.txGsoSends ?? 0,
       gsoSegments: n.txGsoSegments ?? 0,
       gsoFallbacks: n.gsoFallbacks ?? 0,
+      gro: n.gro === true,
+      groSupported: n.groSupported === true,
+      groReads: g.coalescedReads,
+      groDatagrams: g.coalescedDatagrams,
+      groMalformed: g.malformed + (n.rxCtrunc ?? 0),
     };
   }
 }
@@ -219,13 +286,24 @@ export function createNativeUdpUnderlay(opts: NativeUdpUnderlayOptions): NativeU
   if (!Number.isInteger(sourcePorts) || sourcePorts < 0 || sourcePorts > MAX_SOURCE_PORTS)
     throw new ConfigError(`source-port pool size must be 0..${MAX_SOURCE_PORTS}, got ${sourcePorts}`);
   const addon = loadNative();
-  let opened: [NativeHandle, number, number[], boolean];
+  let opened: [NativeHandle, number, number[], boolean, boolean?, boolean?];
   try {
-    opened = addon.udpOpen(opts.addr >>> 0, opts.port, bufBytes, sendQueue, SLOT_SIZE, sourcePorts, opts.gso ?? true);
+    const gso = opts.gso ?? true;
+    opened = addon.udpOpen(
+      opts.addr >>> 0,
+      opts.port,
+      bufBytes,
+      sendQueue,
+      SLOT_SIZE,
+      sourcePorts,
+      gso,
+      opts.gro ?? true,
+    );
   } catch (err) {
     throw bindError(err, opts.addr, opts.port);
   }
-  return new NativeUdpUnderlay(addon, opened[0], opts.addr >>> 0, opened[1], burst, opened[2]);
+  const gro = { on: opened[4] === true, supported: opened[5] === true };
+  return new NativeUdpUnderlay(addon, opened[0], opts.addr >>> 0, opened[1], burst, opened[2], gro);
 }
 
 /** Binds a batched native UDP socket at opts.addr:opts.port (see createNativeUdpUnderlay). */

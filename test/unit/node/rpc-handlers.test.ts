@@ -153,7 +153,8 @@ describe('rpcHandlers', () => {
   it('stats: wall-clock time, counters, peers, capture and impairment counters', () => {
     const s = makeNode().call('stats') as StatsReply;
     expect(s.at).toBe(1_042_000);
-    expect(Object.keys(s)).toEqual(['at', 'counters', 'peers', 'capture', 'impairments', 'underlay']);
+    expect(Object.keys(s)).toEqual(['at', 'counters', 'peers', 'capture', 'impairments', 'underlay', 'tunDevice']);
+    expect(s.tunDevice).toBeNull(); // nor a TUN device
     expect(s.underlay).toBeNull(); // the fake node has no native socket
     expect(s.capture).toEqual({ files: { inner: null, outer: null }, live: [] });
     expect(s.impairments.total.sent).toBe(0);
