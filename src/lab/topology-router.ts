@@ -1,8 +1,9 @@
 // A lab underlay of several subnets joined by a router (issue 19, vxlan DirectRouting across a
 // router): the topology's `router: { subnets: [192.168.2.0/24, …] }` adds, beside the `underlay`
 // subnet (the switch br0), one switch per subnet (br1, br2, … in the underlay namespace) and a
-// router namespace `flt-<lab>-router` with a leg on every switch at the subnet's highest host
-// address (192.168.1.254, 192.168.2.254) and IP forwarding on. A node's public IP says its subnet:
+// router namespace `flt-<lab>-router` with a leg on every switch at the subnet's first host address
+// (192.168.1.1, 192.168.2.1: nodes are numbered from .2, the top addresses are the internet and
+// client namespaces' and the LoadBalancer pool's) and IP forwarding on. A node's public IP says its subnet:
 // its uplink is attached to that subnet's switch and it routes the other subnets via its own
 // subnet's router address, so peers on its subnet are one hop without a gateway (flannel's
 // DirectRouting test) and the others are behind the router. The `internet` and `client`
@@ -70,14 +71,16 @@ export function resolveRouter(
 }
 
 function segment(cidr: Cidr, bridge: string): LabSegment {
-  return { subnet: cidr.toString(), bridge, router: formatIpv4((cidr.broadcast - 1) >>> 0) };
+  return { subnet: cidr.toString(), bridge, router: formatIpv4((cidr.network + 1) >>> 0) };
 }
 
-/** Undefined when `ip` is a host address of the underlay or a router subnet; else what it should be in. */
+/** Undefined when `ip` may be a node's: a host address of the underlay or a router subnet, not the router's. */
 export function offUnderlay(ip: number, underlay: Cidr, router: LabRouter | undefined): string | undefined {
   const subnets = router ? router.segments.map((s) => Cidr.parse(s.subnet)) : [underlay];
+  const taken = router?.segments.find((s) => parseIpv4(s.router) === ip);
+  if (taken) return `is the router's address on ${taken.subnet}`;
   if (subnets.some((c) => c.contains(ip) && ip !== c.network && ip !== c.broadcast)) return undefined;
-  return router ? `any underlay subnet (${subnets.join(', ')})` : `the underlay ${underlay}`;
+  return `is not a host address of ${router ? `any underlay subnet (${subnets.join(', ')})` : `the underlay ${underlay}`}`;
 }
 
 /** The subnet a node's public IP is on (the underlay itself without a router). */

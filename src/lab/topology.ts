@@ -222,7 +222,7 @@ class Validator extends YamlFields {
       if (ipText !== undefined) {
         publicIp = this.ip(ipText, [...path, 'publicIp']);
         const off = offUnderlay(publicIp, underlay, router);
-        if (off) this.fail([...path, 'publicIp'], `${ipText} is not a host address of ${off}`);
+        if (off) this.fail([...path, 'publicIp'], `${ipText} ${off}`);
         const other = explicitIps.get(publicIp);
         if (other !== undefined) this.fail([...path, 'publicIp'], `${ipText} is already nodes[${other}].publicIp`);
         explicitIps.set(publicIp, i);

@@ -5,12 +5,15 @@
 // (etcdctl), the default-route interface when nothing is given, flannel's line and exit 1 when
 // nothing matches (nothing left behind); a short test lease (--lease-ttl) renewed on a new etcd
 // lease before it runs out; the key deleted with etcdctl, or another PublicIP written into it,
-// ends the node with "Lease has been revoked. Shutting down daemon.", exit 1 and its TUN removed.
+// ends the node with "Lease has been revoked. Shutting down daemon.", exit 1 and its TUN removed;
+// host-gw nodes learning each other from etcd (their own prefix): kernel routes via the peers'
+// public IPs, no TUN device, and pod pings both ways.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
+import { ping } from '../../helpers/cluster.js';
 import { CLI, stopProcess } from '../../helpers/cluster.js';
 import { createEtcdCluster, type EtcdCluster, type EtcdHost } from '../../helpers/etcd-cluster.js';
 import { requireEtcdOrSkip } from '../../helpers/etcd.js';
@@ -206,4 +209,37 @@ describe.skipIf(skip)('flanneld interface selection and lease keeping, real etcd
     }
     expect(leases().get(keyB)?.publicIp).toBe('192.168.77.99'); // the node left the taken key alone
   }, 60_000);
+
+  it('host-gw from etcd: nodes learn each other, route via the public IPs without a TUN, pods ping both ways', async () => {
+    const prefix = '/hostgw/network';
+    const init = await c.cli(
+      ...['network', 'init', '--etcd-endpoints', c.endpoint, '--etcd-prefix', prefix],
+      ...['--network', '10.245.0.0/16', '--backend', 'host-gw'],
+    );
+    expect(init.stderr).toBe('');
+    const [h1, h2] = hosts;
+    const started = [h1, h2].map((h) => start(h, ['--etcd-prefix', prefix, '--iface', 'under', '--lease-ttl', '30']));
+    for (const [i, h] of [h1, h2].entries()) await up(h, started[i]);
+    for (const h of [h1, h2]) {
+      const st = (await rpcCall(h.socket, 'status', {}, { timeoutMs: 2000 })) as { subnet: string; backend: string };
+      expect(st.backend).toBe('host-gw');
+      h.subnet = st.subnet;
+    }
+    const [a, b] = [h1, h2];
+    await waitUntil(
+      async () => (await a.ns.ip('route', 'show')).stdout.includes(`${b.subnet} via ${b.publicIp} dev under`),
+      `${a.name} to route ${b.subnet} via ${b.publicIp}`,
+      10_000,
+    );
+    await waitUntil(
+      async () => (await b.ns.ip('route', 'show')).stdout.includes(`${a.subnet} via ${a.publicIp} dev under`),
+      `${b.name} to route ${a.subnet} via ${a.publicIp}`,
+      10_000,
+    );
+    expect(await tunOf(a)).toBe(false);
+    for (const h of [a, b]) await c.addPod(h);
+    expect(await ping(a.pod!, b.podIp!, 2)).toBe(2);
+    expect(await ping(b.pod!, a.podIp!, 2)).toBe(2);
+    for (const s of started) await stop(s);
+  }, 90_000);
 });
