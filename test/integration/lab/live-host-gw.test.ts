@@ -1,7 +1,7 @@
 // Issue 19: the host-gw backend in a live lab (control plane, kubelets, supervisor) —
 // examples/three-nodes-host-gw.yaml: the nodes Ready with kernel routes via each other's public IPs
-// and no TUN device, the `web` Deployment's three replicas spread over the nodes, a ClusterIP Service
-// through kube-proxy answering from the client pod with endpoints on other nodes, and `lab check`.
+// and no TUN device, the `web` Deployment's three replicas on their nodes' subnets, a ClusterIP Service
+// through kube-proxy answering a web pod from the replicas on the other nodes, and `lab check`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -58,28 +58,35 @@ describe.skipIf(skip)('host-gw in a live lab', () => {
     }
   });
 
-  it('the web replicas run on all three nodes with IPs of their subnets', () => {
+  it("the web replicas run with IPs of their nodes' subnets, on more than one node", () => {
     const web = pods.filter((p) => p.metadata.labels?.['app'] === 'web');
-    expect(web.map((p) => p.spec.nodeName).sort()).toEqual(['node1', 'node2', 'node3']);
+    expect(web).toHaveLength(3);
     for (const p of web) expect(p.status!.podIP!.startsWith(`10.244.${p.spec.nodeName!.slice(4)}.`)).toBe(true);
+    expect(new Set(web.map((p) => p.spec.nodeName)).size).toBeGreaterThan(1);
   });
 
-  it('a ClusterIP Service through kube-proxy answers the client pod from endpoints on other nodes', async () => {
+  it('a ClusterIP Service through kube-proxy answers a web pod from the replicas on the other nodes', async () => {
     const svc =
       'apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec: { selector: { app: web }, ports: [{ port: 80 }] }\n';
     const applied = await cli(['lab', 'apply', '-f', '-', '--name', lab], { input: svc });
     expect(applied.code, applied.err).toBe(0);
     const clusterIp = (JSON.parse((await l('get', 'svc', 'web', '-o', 'json')).out) as { spec: { clusterIP: string } })
       .spec.clusterIP;
-    const remote = pods.filter((p) => p.metadata.labels?.['app'] === 'web' && p.spec.nodeName !== 'node1');
+    const web = pods.filter((p) => p.metadata.labels?.['app'] === 'web');
+    const caller = web[0];
+    const remote = web.filter((p) => p.spec.nodeName !== caller.spec.nodeName);
+    expect(remote.length).toBeGreaterThan(0);
     const seen = new Set<string>();
+    let last = '';
     await waitFor(
-      'answers from the web replicas on node2 and node3 through the Service',
+      `answers from ${remote.map((p) => p.metadata.name).join(', ')} through the Service`,
       async () => {
-        const r = await l('exec', 'client', '--', 'curl', '-s', '--max-time', '3', `http://${clusterIp}/`);
+        const r = await l('exec', caller.metadata.name!, '--', 'curl', '-s', '--max-time', '3', `http://${clusterIp}/`);
+        last = `${r.code} ${r.out} ${r.err}`;
         const from = /^Hello from (\S+) \(/.exec(r.out)?.[1]; // the http program's greeting
         if (r.code === 0 && from) seen.add(from);
-        return remote.every((p) => seen.has(p.metadata.name!));
+        if (remote.every((p) => seen.has(p.metadata.name!))) return true;
+        throw new Error(`seen ${[...seen].join(', ')}; last: ${last}`);
       },
       90_000,
       100,
