@@ -23,8 +23,6 @@ import { startNode } from '../node/agent.js';
 import { startMembership } from '../node/membership-start.js';
 import { startRoutedNode } from '../node/routed-agent.js';
 import { startHealthz } from '../node/healthz.js';
-import type { Membership } from '../control/membership.js';
-import type { Logger } from '../util/logger.js';
 import { buildMembership, type MembershipSource } from '../node/build-membership.js';
 import { parseNodeCaptureOptions } from '../node/capture.js';
 import { realClock } from '../util/clock.js';
@@ -39,10 +37,12 @@ import { flanneldEnv } from './node-env.js';
 import { parseIpv6Flag } from './ipv6-flags.js';
 import { runInNetnsIfAsked } from './node-netns.js';
 import { registerDataPathFlags, underlaySwitches, type DataPathFlags } from './node-datapath-flags.js';
+import { nodeLifecycle } from './node-lifecycle.js';
+import { addFlannelNodeFlags, publicAddress, renewMarginMinutes, type FlannelNodeFlags } from './node-flannel-flags.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
-export interface NodeFlags extends DataPathFlags {
+export interface NodeFlags extends DataPathFlags, FlannelNodeFlags {
   config?: string;
   name?: string;
   cluster?: string;
@@ -177,6 +177,7 @@ export function registerNodeCommand(program: Command): void {
     );
   addImpairFlags(cmd);
   registerDataPathFlags(cmd);
+  addFlannelNodeFlags(cmd);
   cmd.action(async (flags: NodeFlags, command: Command) => {
     try {
       const merged = mergeConfigFile(flanneldEnv(flags, command), command);
@@ -236,6 +237,7 @@ function membershipSource(flags: NodeFlags): MembershipSource {
       prefix: flags.etcdPrefix,
       publicIp: parseIpv4(flags.publicIp),
       leaseTtlSeconds: intFlag('lease-ttl', flags.leaseTtl, 5, 10 * 365 * 86400),
+      renewMarginMinutes: renewMarginMinutes(flags),
       subnetEnvPath: flags.subnetFile,
       ...(flags.publicIpv6 !== undefined ? { publicIpv6: parseIpv6Flag('public-ipv6', flags.publicIpv6) } : {}),
     };
@@ -316,12 +318,15 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   fs.mkdirSync(flags.stateDir, { recursive: true, mode: 0o700 });
   const wgKeys = wgKeySource(flags.wgPrivateKey ?? path.join(flags.stateDir, `${flags.name}.wg-key`));
   const rekeyAfter = intFlag('wg-rekey-after', flags.wgRekeyAfter, 1, 120);
-  const membership = await buildMembership(membershipSource(flags), {
+  const lifecycle = nodeLifecycle(log);
+  const publicIp = flags.cluster ? flags.publicIp : await publicAddress(flags, log); // flanneld's --iface…
+  const membership = await buildMembership(membershipSource({ ...flags, publicIp }), {
     nodeName: flags.name,
     stateDir: flags.stateDir,
     logger: log,
     rng: randomRng(),
     wireguardPublicKey: () => wgKeys.publicKey(),
+    onLeaseLost: (reason) => lifecycle.onLeaseLost(reason),
   });
   const capture = parseNodeCaptureOptions(flags);
   const seed = intFlag('seed', flags.seed, 0, 0xffffffff);
@@ -355,7 +360,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       started,
     );
     healthz?.setReady();
-    stopOnSignals(log, () => routed.stop(), routed.membership);
+    lifecycle.running(() => routed.stop(), routed.membership);
     return;
   }
   const node = await startNode(
@@ -385,22 +390,5 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   );
   if (impairment) node.impairments.setDefault(impairment);
   healthz?.setReady();
-  stopOnSignals(log, () => node.stop(), node.membership);
-}
-
-/** SIGINT/SIGTERM stop the node and exit 0; SIGHUP re-reads the cluster file. */
-function stopOnSignals(log: Logger, stopNode: () => Promise<void>, membership: Membership): void {
-  const stop = (signal: string): void => {
-    log.info({ signal }, 'stopping');
-    stopNode().then(
-      () => process.exit(0),
-      (err) => fail(err),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => {
-    const m = membership as { reload?: () => boolean };
-    if (m.reload) log.info({ applied: m.reload() }, 'SIGHUP: cluster file re-read');
-  });
+  lifecycle.running(() => node.stop(), node.membership);
 }

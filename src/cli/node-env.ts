@@ -24,7 +24,7 @@ export function flanneldEnv<T extends object>(flags: T, command: Command): T {
     const key = o.attributeName();
     if (text === undefined || command.getOptionValueSource(key) === 'cli') continue;
     if (o.required || o.optional) {
-      (out as Record<string, unknown>)[key] = key === 'peer' ? [text] : text;
+      (out as Record<string, unknown>)[key] = Array.isArray(o.defaultValue) ? [text] : text;
       continue;
     }
     const lower = text.toLowerCase();

@@ -19,6 +19,8 @@ export type EtcdMembershipState =
   | 'etcd-unavailable'
   /** The watch was cancelled by etcd (e.g. compaction): re-listing. */
   | 'resyncing'
+  /** Our lease was deleted, expired or taken over and the node ends (flannel's behaviour). */
+  | 'lease-lost'
   | 'stopped';
 
 /** The state a failed acquisition puts the membership in, by the error's class. */

@@ -4,14 +4,16 @@
 //   2. reuse a lease that already carries our PublicIP; else the subnet from a previous subnet.env
 //      if it is free; else a random free subnet in SubnetMin..SubnetMax (first 100 free, as flannel);
 //      new keys are created in a transaction that fails if the key exists (a race: try again);
-//   3. attach the key to an etcd lease (TTL default 24 h) and keep it alive every TTL/3;
+//   3. attach the key to an etcd lease (TTL default 24 h, flannel's) and write it again on a new
+//      lease `renewMarginMinutes` before it expires (lease-keeper.ts, flannel's RenewLease);
 //   4. list <prefix>/subnets/ and watch it from the listed revision: puts become peer-added or
 //      peer-updated, deletes and expiries become peer-removed.
 // Failure handling: while etcd is unreachable the last view is kept (the data path keeps
 // forwarding), calls are retried with capped exponential backoff, and each state change is logged
 // once. After a broken watch (disconnect, compaction) the subnets are re-listed and the difference
-// is emitted. If our own key disappears (lease expired while we were away, or deleted), the same
-// subnet is acquired again; nothing is emitted for ourselves. A malformed config or lease value is
+// is emitted. If our own key disappears (lease expired while we were away, or deleted) or holds
+// another node's PublicIP, `onLeaseLost` is called as flanneld ends ("Lease has been revoked.
+// Shutting down daemon."); without it the same subnet is acquired again; nothing is emitted for ourselves. A malformed config or lease value is
 // logged once and skipped. If our subnet was taken meanwhile, the state is "subnet-taken" and we
 // keep retrying (a restart picks a new subnet). The subnet.env file is read here (to reuse a
 // subnet) but written by the node, which knows the MTU (subnet-env.ts writeSubnetEnv).
@@ -37,6 +39,7 @@ import { acquireSubnet, type AcquireContext, type OwnLease } from './subnet-acqu
 import { readSubnetEnv, type SubnetEnv } from './subnet-env.js';
 import type { SubnetKv, SubnetRegistry, SubnetWatch } from './subnet-registry.js';
 import { loadOrCreateVtepMac } from './vtep-state.js';
+import { DEFAULT_RENEW_MARGIN_MINUTES, LeaseKeeper } from './lease-keeper.js';
 
 export const DEFAULT_LEASE_TTL_SECONDS = 24 * 60 * 60;
 export type { EtcdMembershipState } from './etcd-state.js';
@@ -49,8 +52,12 @@ export interface EtcdMembershipOptions {
   /** Dual stack: this node's IPv6 address, written as the lease's PublicIPv6 (flannel's --public-ipv6). */
   publicIpv6?: bigint;
   logger: Logger;
-  /** TTL of the subnet lease (default 24 h); renewed every TTL/3. */
+  /** TTL of the subnet lease (default 24 h, flannel's subnetTTL). */
   leaseTtlSeconds?: number;
+  /** Renew this long before the lease runs out (flannel's --subnet-lease-renew-margin, default 60). */
+  renewMarginMinutes?: number;
+  /** Our lease was deleted, expired or taken over: called once, and the membership stops renewing. */
+  onLeaseLost?: (reason: string) => void;
   /** A previous subnet.env whose FLANNEL_SUBNET is reused when free. */
   subnetEnvPath?: string;
   /** This node's WireGuard public key, asked for when the network's backend is wireguard. */
@@ -86,10 +93,8 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   let watch: SubnetWatch | undefined;
   let seenRevision = 0;
   let reacquiring = false;
-  let renewTimer: TimerHandle | undefined;
   let resyncTimer: TimerHandle | undefined;
   const resyncBackoff = new Backoff(retry, rng);
-  const renewBackoff = new Backoff(retry, rng);
   const sleeps = new Sleeps(clock);
   const loggedOnce = new Set<string>();
 
@@ -194,12 +199,21 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     }
   };
 
+  /** Our key is gone or another node's: flannel's end (onLeaseLost), else acquire it again. */
+  const lost = (reason: string): void => {
+    if (reacquiring || stopped || !own) return;
+    if (!opts.onLeaseLost) return void reacquire();
+    keeper.stop();
+    setState('lease-lost', new Error(reason));
+    log.error({ subnet: own.subnet.toString(), reason }, 'Lease has been revoked. Shutting down daemon.');
+    opts.onLeaseLost(reason);
+  };
+
   const reacquire = async (): Promise<void> => {
     if (reacquiring || stopped || !own) return;
     reacquiring = true;
     const lost = own.subnet;
-    if (renewTimer) clock.clearTimeout(renewTimer);
-    renewTimer = undefined;
+    keeper.pause();
     log.warn(
       { subnet: lost.toString() },
       'our subnet lease is gone from etcd (expired or deleted); acquiring it again',
@@ -208,7 +222,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
       own = await acquireUntilDone(lost);
       log.info({ subnet: own.subnet.toString() }, 'subnet lease acquired again');
       setState('running');
-      scheduleRenew(renewIntervalMs());
+      keeper.keep(own);
     } catch {
       // stopped
     } finally {
@@ -216,43 +230,21 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     }
   };
 
-  // ---- renewing ------------------------------------------------------------------------------------
+  // ---- renewing (lease-keeper.ts) ------------------------------------------------------------------
 
-  const renewIntervalMs = (): number => Math.max(500, (ttl * 1000) / 3);
-  /** Retries of a failed keepalive never wait longer than a tenth of the TTL: a restarted etcd
-   *  gives leases back only their TTL (plus about a second), so with a short TTL the general
-   *  backoff (up to 10 s) would let our lease expire after an outage and peers drop our route. */
-  const renewRetryCapMs = (): number => Math.max(100, (ttl * 1000) / 10);
-
-  const scheduleRenew = (ms: number): void => {
-    if (stopped) return;
-    if (renewTimer) clock.clearTimeout(renewTimer);
-    renewTimer = clock.setTimeout(() => {
-      renewTimer = undefined;
-      void renew();
-    }, ms);
-  };
-
-  const renew = async (): Promise<void> => {
-    if (!own || stopped || reacquiring) return;
-    const leaseId = own.leaseId;
-    try {
-      const granted = await reg.keepAlive(leaseId);
-      if (stopped || !own || own.leaseId !== leaseId) return;
-      if (granted <= 0) {
-        void reacquire();
-        return;
-      }
-      own.expiresAt = wallMs() + granted * 1000;
-      renewBackoff.reset();
-      if (state === 'etcd-unavailable' && watch) setState('running');
-      scheduleRenew(renewIntervalMs());
-    } catch (err) {
-      if (stopped) return;
-      setState('etcd-unavailable', err);
-      scheduleRenew(Math.min(renewBackoff.next(), renewRetryCapMs()));
-    }
-  };
+  const keeper = new LeaseKeeper({
+    registry: reg,
+    clock,
+    rng,
+    log,
+    ttlSeconds: ttl,
+    renewMarginMinutes: opts.renewMarginMinutes ?? DEFAULT_RENEW_MARGIN_MINUTES,
+    retry,
+    wallMs,
+    value: () => leaseValue(netConfig!),
+    onRenewed: () => (state === 'etcd-unavailable' && watch ? setState('running') : undefined),
+    onFailed: (err) => setState('etcd-unavailable', err),
+  });
 
   // ---- watching ------------------------------------------------------------------------------------
 
@@ -268,6 +260,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     if (kv.modRevision <= seenRevision) return;
     seenRevision = kv.modRevision;
     const r = readKv(kv);
+    if (r.kind === 'own' && r.foreign) lost(`another node (${r.foreign.publicIp}) wrote our subnet key`);
     if (r.kind === 'peer') emit([view.set(r.peer)]);
     else if (r.kind === 'skip' && r.subnet) emit([view.remove(r.subnet)]); // no longer a usable lease
   };
@@ -277,10 +270,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     seenRevision = kv.modRevision;
     const key = parseSubnetKey(kv.key);
     if (!key.ok) return;
-    if (own && key.value.equals(own.subnet)) {
-      void reacquire();
-      return;
-    }
+    if (own && key.value.equals(own.subnet)) return lost('our subnet key was deleted or its lease expired');
     emit([view.remove(key.value)]);
   };
 
@@ -293,9 +283,10 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
     if (stopped) return;
     const peers: PeerInfo[] = [];
     let ownPresent = false;
+    let takenBy: string | undefined;
     for (const kv of kvs) {
       const r = readKv(kv);
-      if (r.kind === 'own') ownPresent ||= r.ours;
+      if (r.kind === 'own') [ownPresent, takenBy] = [ownPresent || r.ours, r.foreign?.publicIp];
       else if (r.kind === 'peer') peers.push(r.peer);
     }
     seenRevision = revision;
@@ -312,7 +303,8 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
         scheduleResync();
       },
     });
-    if (!ownPresent) void reacquire();
+    if (takenBy) lost(`another node (${takenBy}) wrote our subnet key`);
+    else if (!ownPresent) lost('our subnet key is missing from etcd');
   };
 
   const scheduleResync = (): void => {
@@ -361,7 +353,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
         setState('etcd-unavailable', err);
         scheduleResync();
       }
-      scheduleRenew(renewIntervalMs());
+      keeper.keep(own);
       return localLease();
     },
     peers: () => view.list(),
@@ -376,7 +368,8 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
       setState('stopped');
       stopped = true;
       onEvent = undefined;
-      for (const t of [renewTimer, resyncTimer]) if (t) clock.clearTimeout(t);
+      keeper.stop();
+      if (resyncTimer) clock.clearTimeout(resyncTimer);
       sleeps.wakeAll();
       await watch?.cancel();
       watch = undefined;

@@ -2,7 +2,7 @@
 // something to skip (a key that is not a subnet, a malformed value, a lease for another backend,
 // a subnet overlapping ours), with a one-line reason and a key for logging each case once. Pure;
 // never throws.
-import type { Cidr, Ipv4 } from '../addr/ipv4.js';
+import { formatIpv4, type Cidr, type Ipv4 } from '../addr/ipv4.js';
 import { decodeLeaseAttrs, leaseToPeer, parseSubnetKeys } from './flannel-format.js';
 import type { AnyBackendName } from '../backend/table.js';
 import type { PeerInfo } from './membership.js';
@@ -14,7 +14,7 @@ export type LeaseKv =
       /** The value names our PublicIP (false: another node wrote our key, or it is malformed). */
       ours: boolean;
       /** Another node's PublicIP is in our key (logged once). */
-      foreign?: { logKey: string; message: string };
+      foreign?: { logKey: string; message: string; publicIp: string };
     }
   | { kind: 'peer'; peer: PeerInfo }
   | {
@@ -43,7 +43,11 @@ export function classifyLeaseKv(kv: SubnetKv, ctx: LeaseKvContext): LeaseKv {
       return {
         kind: 'own',
         ours,
-        foreign: { logKey: `foreign-own:${kv.key}:${kv.value}`, message: 'another node wrote our subnet key' },
+        foreign: {
+          logKey: `foreign-own:${kv.key}:${kv.value}`,
+          message: 'another node wrote our subnet key',
+          publicIp: formatIpv4(attrs.value.publicIp),
+        },
       };
     }
     return { kind: 'own', ours };

@@ -7,15 +7,17 @@
 // permanent entries do not count against it (Linux 4.20+).
 import { NODE_UPLINK, POD_BRIDGE, POD_IFACE } from './names.js';
 import type { LabNode, LabPod, LabTopology } from './topology.js';
+import { routerRouteLines, segmentOf } from './topology-router.js';
 
 export function nodeBatch(t: LabTopology, n: LabNode): string[] {
-  const underlayPrefix = t.underlay.split('/')[1];
+  const underlayPrefix = segmentOf(t, n.publicIp).subnet.split('/')[1];
   const subnetPrefix = n.subnet.split('/')[1];
   const lines = [
     'link set lo up',
     `link add ${NODE_UPLINK} address ${uplinkMac(n.publicIp)} mtu ${t.mtu} type veth peer name ${n.underlayPort} mtu ${t.mtu} netns ${t.underlayNetns}`,
     `addr add ${n.publicIp}/${underlayPrefix} dev ${NODE_UPLINK}`,
     `link set ${NODE_UPLINK} up`,
+    ...routerRouteLines(t, n.publicIp, NODE_UPLINK),
     `link add ${POD_BRIDGE} mtu ${t.podMtu} type bridge`,
     `addr add ${n.gateway}/${subnetPrefix} dev ${POD_BRIDGE}`,
     `link set ${POD_BRIDGE} up`,

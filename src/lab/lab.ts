@@ -39,6 +39,8 @@ import {
   type LabState,
 } from './state.js';
 import { addNetns, deleteNetns, listNetns, requireLabPrivileges, sysctlIn } from './sys.js';
+import { createRouter } from './router.js';
+import { segmentOf } from './topology-router.js';
 import type { CapturePoint, LabContainer, LabTopology } from './topology.js';
 
 export interface LabUpOptions {
@@ -155,8 +157,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     await mapLimit(t.nodes, 4, (n) => ipBatch(n.netns, nodeBatch(t, n)));
     await ipBatch(
       t.underlayNetns,
-      t.nodes.flatMap((n) => [`link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`, `link set ${n.underlayPort} up`]),
+      t.nodes.flatMap((n) => [
+        `link set ${n.underlayPort} master ${segmentOf(t, n.publicIp).bridge}`,
+        `link set ${n.underlayPort} up`,
+      ]),
     );
+    await createRouter(t);
     await createInternet(t, programCommand(pkgRoot), paths.logDir);
     let attached = 0;
     await mapLimit(t.pods, 4, async (p) => {

@@ -38,6 +38,8 @@ import { teardownLab } from './teardown.js';
 import type { LabNode, LabTopology } from './topology.js';
 import { pollUntil } from './wait.js';
 import { createClientNetwork } from './live-services.js';
+import { createRouter } from './router.js';
+import { segmentOf } from './topology-router.js';
 
 export interface LiveUpOptions {
   topology: LabTopology;
@@ -102,7 +104,7 @@ export async function createNodeNetwork(
       : [...lines, `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`],
   );
   await ipBatch(t.underlayNetns, [
-    `link set ${n.underlayPort} master ${UNDERLAY_BRIDGE}`,
+    `link set ${n.underlayPort} master ${segmentOf(t, n.publicIp).bridge}`,
     `link set ${n.underlayPort} up`,
   ]);
 }
@@ -241,6 +243,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
       `link add ${UNDERLAY_BRIDGE} type bridge`,
       `link set ${UNDERLAY_BRIDGE} up`,
     ]);
+    await createRouter(t);
     for (const n of t.nodes) await createNodeNetwork(t, n);
     await createInternet(t, programCommand(), paths.logDir);
     await createClientNetwork(t);

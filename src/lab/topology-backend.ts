@@ -49,6 +49,7 @@ export const TOP_KEYS = [
   'pods',
   'links',
   'ipMasq',
+  'router',
 ];
 
 /** Node names taken by the lab's own namespaces, and what each is. */
@@ -56,6 +57,7 @@ export const RESERVED_NAMES: Readonly<Record<string, string>> = {
   underlay: 'switch',
   internet: 'internet',
   client: 'client',
+  router: 'router',
 };
 
 export function isOptionalBoolean(v: unknown): boolean {

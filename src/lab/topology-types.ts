@@ -2,6 +2,7 @@
 // containers, impaired links, control plane timeouts. Only types.
 import type { AnyBackendName } from '../backend/table.js';
 import type { LabDns } from './topology-dns.js';
+import type { LabRouter } from './topology-router.js';
 import type { LabServices } from './topology-services.js';
 export type CapturePoint = 'inner' | 'outer';
 
@@ -87,4 +88,6 @@ export interface LabTopology {
   runtime?: 'docker';
   /** Cluster DNS: the kube-dns Service address and the cluster domain (topology-dns.ts). */
   dns?: LabDns;
+  /** More underlay subnets joined by a router namespace (topology-router.ts); absent: one switch. */
+  router?: LabRouter;
 }

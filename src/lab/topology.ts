@@ -13,6 +13,7 @@ import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
 import { resolveServices } from './topology-services.js';
+import { offUnderlay, resolveRouter, routerNetns, type LabRouter } from './topology-router.js';
 import {
   IFNAME_MAX,
   LAB_NAME_RE,
@@ -110,7 +111,8 @@ class Validator extends YamlFields {
     const mtu = this.int(top, 'mtu', [], 576, 9000) ?? 1500;
     const podMtu = mtu - anyBackendFacts(backend.type).overhead;
 
-    const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type);
+    const router = resolveRouter(top['router'], name, underlay, network, (p, w) => this.fail(p, w));
+    const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type, router);
     const pods = this.pods(top['pods'], name, nodes);
     const links = this.links(top['links'], nodes);
 
@@ -121,6 +123,7 @@ class Validator extends YamlFields {
     return {
       ...(top['ipMasq'] === true ? { ipMasq: true } : {}),
       ...resolveRuntime(top['runtime'], (p, w) => this.fail(p, w)),
+      ...(router ? { router } : {}),
       name,
       source,
       network: network.toString(),
@@ -187,6 +190,7 @@ class Validator extends YamlFields {
     subnetLen: number,
     underlay: Cidr,
     backend: AnyBackendName,
+    router?: LabRouter,
   ): LabNode[] {
     const items = this.list(value, ['nodes']);
     if (items.length === 0) this.fail(['nodes'], 'must list at least one node');
@@ -219,9 +223,8 @@ class Validator extends YamlFields {
       let publicIp: Ipv4 | undefined;
       if (ipText !== undefined) {
         publicIp = this.ip(ipText, [...path, 'publicIp']);
-        if (!underlay.contains(publicIp) || publicIp === underlay.network || publicIp === underlay.broadcast) {
-          this.fail([...path, 'publicIp'], `${ipText} is not a host address of the underlay ${underlay}`);
-        }
+        const off = offUnderlay(publicIp, underlay, router);
+        if (off) this.fail([...path, 'publicIp'], `${ipText} ${off}`);
         const other = explicitIps.get(publicIp);
         if (other !== undefined) this.fail([...path, 'publicIp'], `${ipText} is already nodes[${other}].publicIp`);
         explicitIps.set(publicIp, i);
@@ -381,6 +384,7 @@ class Validator extends YamlFields {
       seen.set(ns, what);
     };
     claim(underlayNetns(lab), 'the underlay', []);
+    claim(routerNetns(lab), 'the router', []);
     nodes.forEach((n, i) => claim(n.netns, `node ${n.name}`, ['nodes', i, 'name']));
     for (const p of pods) claim(p.netns, `pod ${p.name}`, [...(this.podPaths.get(p.name) ?? ['pods']), 'name']);
     for (const n of nodes) {

@@ -24,6 +24,8 @@ export type MembershipSource =
       prefix: string;
       publicIp: Ipv4;
       leaseTtlSeconds?: number;
+      /** flannel's --subnet-lease-renew-margin, minutes. */
+      renewMarginMinutes?: number;
       /** A previous subnet.env whose subnet is reused when free (and where the node writes it). */
       subnetEnvPath?: string;
       /** Dual stack: the lease's PublicIPv6. */
@@ -48,6 +50,8 @@ export interface BuildMembershipOptions {
   rng: Rng;
   /** This node's WireGuard public key, asked for by etcd membership when the network's backend is wireguard. */
   wireguardPublicKey?: () => Buffer;
+  /** etcd: the subnet lease was lost or taken over (flannel's "Lease has been revoked"). */
+  onLeaseLost?: (reason: string) => void;
 }
 
 /** Where an etcd node keeps its VTEP MAC across restarts. */
@@ -70,6 +74,8 @@ export async function buildMembership(source: MembershipSource, opts: BuildMembe
         publicIpv6: source.publicIpv6,
         logger: opts.logger,
         leaseTtlSeconds: source.leaseTtlSeconds,
+        renewMarginMinutes: source.renewMarginMinutes,
+        onLeaseLost: opts.onLeaseLost,
         subnetEnvPath: source.subnetEnvPath,
         stateFile: etcdStateFile(opts.stateDir, opts.nodeName),
         wireguardPublicKey: opts.wireguardPublicKey,

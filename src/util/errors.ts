@@ -74,6 +74,20 @@ export class StoppedError extends FlanError {
   }
 }
 
+/** No interface matches --iface/--iface-regex/--iface-can-reach/--public-ip (flanneld exits 1 too). */
+export class InterfaceSelectionError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ENOIFACE', message, options);
+  }
+}
+
+/** Our subnet lease is gone from etcd (deleted, expired) or another node's PublicIP is in it. */
+export class LeaseLostError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ELEASELOST', message, options);
+  }
+}
+
 /**
  * A Kubernetes API error: the HTTP code, kube's reason (NotFound, AlreadyExists, Conflict, Invalid,
  * BadRequest, Gone, Expired, …) and the details of a meta/v1 Status (kind, name, causes).
