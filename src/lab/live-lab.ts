@@ -47,7 +47,7 @@ export interface LiveUpOptions {
   signal?: AbortSignal;
   progress?: Progress;
   root?: string;
-  /** How long to wait for each stage (API, nodes, pods). Default 60 s. */
+  /** How long to wait for each stage (API, nodes, pods). Default 60 s, plus 1 s per node over 20. */
   readyTimeoutMs?: number;
 }
 
@@ -199,7 +199,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
   const t = opts.topology;
   const root = opts.root ?? labRoot();
   const progress = opts.progress ?? silentProgress;
-  const timeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const timeoutMs = opts.readyTimeoutMs ?? 60_000 + 1000 * Math.max(0, t.nodes.length - 20);
   const started = Date.now();
   if (await labExists(t.name, root)) {
     throw new ConfigError(`lab "${t.name}" already exists; remove it with: flannelette lab down --name ${t.name}`);

@@ -5,11 +5,14 @@
 // spec: children no longer listed (or marked stopped) are stopped, new ones started. `stop()`
 // (SIGTERM in the CLI) stops every child: SIGTERM, a grace period, SIGKILL.
 // Children in a network namespace run as `ip netns exec NS argv…` (ip execs, so the pid is the
-// program's). Spec and status files are JSON; status writes are atomic (rename). Throws only from
+// program's). With `startConcurrency` in the spec, first starts go through a StartGate (start-gate.ts):
+// at most that many children start at once, each holding its slot until its `readyPath` exists (restarts
+// are not gated). Spec and status files are JSON; status writes are atomic (rename). Throws only from
 // the constructor's first spec read (ConfigError for an unreadable spec).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { ConfigError } from '../util/errors.js';
+import { StartGate } from './start-gate.js';
 
 export interface ChildSpec {
   /** Unique: `controlplane`, `agent/<node>`, `kubelet/<node>`. */
@@ -20,11 +23,15 @@ export interface ChildSpec {
   env?: Record<string, string>;
   /** Listed but not to be run (a stopped node). */
   stopped?: boolean;
+  /** A file (e.g. the child's socket) that exists once the child is up: ends its start-gate slot. */
+  readyPath?: string;
 }
 
 export interface SupervisorSpec {
   lab: string;
   children: ChildSpec[];
+  /** At most this many first starts at once (default: no limit). Read from the first spec only. */
+  startConcurrency?: number;
 }
 
 export interface ChildStatus {
@@ -59,6 +66,8 @@ interface Running {
   failures: number;
   timer?: NodeJS.Timeout;
   exited?: Promise<void>;
+  /** Waiting in the start gate. */
+  queued?: boolean;
 }
 
 export function readSpec(file: string): SupervisorSpec {
@@ -93,6 +102,7 @@ export class Supervisor {
   private readonly resetAfter: number;
   private readonly grace: number;
   private readonly log: (line: string) => void;
+  private gate: StartGate | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.base = opts.baseBackoffMs ?? 250;
@@ -100,7 +110,9 @@ export class Supervisor {
     this.resetAfter = opts.resetAfterMs ?? 10_000;
     this.grace = opts.graceMs ?? 5_000;
     this.log = opts.log ?? (() => undefined);
-    this.apply(readSpec(opts.specFile));
+    const spec = readSpec(opts.specFile);
+    if (spec.startConcurrency) this.gate = new StartGate({ limit: spec.startConcurrency });
+    this.apply(spec);
   }
 
   /** Re-reads the spec file (SIGHUP). A spec that cannot be read changes nothing. */
@@ -138,14 +150,30 @@ export class Supervisor {
       if (!r) {
         const fresh: Running = { spec: c, status: { restarts: 0, state: 'stopped' }, failures: 0 };
         this.children.set(name, fresh);
-        this.start(fresh);
-      } else if (r.status.state === 'stopped' && !r.proc) {
+        this.firstStart(fresh);
+      } else if (r.status.state === 'stopped' && !r.proc && !r.queued) {
         // a stopped node started again: a fresh start, its restart count kept
         r.failures = 0;
         this.start(r);
       }
     }
     this.writeStatus();
+  }
+
+  /** Starts a new child, through the start gate when there is one. */
+  private firstStart(r: Running): void {
+    const gate = this.gate;
+    if (!gate) return this.start(r);
+    r.queued = true;
+    gate.enqueue({
+      start: () => {
+        r.queued = false;
+        if (this.stopping || r.spec.stopped || r.proc || this.children.get(r.spec.name) !== r) return undefined;
+        this.start(r);
+        return r.proc ? r.exited : undefined;
+      },
+      ready: () => (r.spec.readyPath ? fs.existsSync(r.spec.readyPath) : true),
+    });
   }
 
   private start(r: Running): void {
@@ -222,6 +250,7 @@ export class Supervisor {
   /** Stops every child (SIGTERM, grace, SIGKILL) and resolves when all have exited. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.gate?.close();
     await Promise.all([...this.children.values()].map((r) => this.stopChild(r)));
     this.writeStatus();
   }
