@@ -6,7 +6,7 @@
 // the lab, its processes, its directory, root-namespace links and nft tables that were not there
 // before). Prints the figures and writes bench/results/hundred-nodes-<date>.json. Root only; the lab is
 // always removed (also on failure and Ctrl-C).
-// `sudo npm run bench:scale -- [--topology FILE] [--name LAB] [--idle 60] [--no-check]`
+// `sudo npm run bench:scale -- [--topology FILE] [--name LAB] [--idle 60] [--no-check] [--ready-timeout 600]`
 import { Command } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -65,9 +65,10 @@ async function main(): Promise<void> {
     .option('--name <lab>', 'lab name', 'scale')
     .option('--idle <seconds>', 'idle window for the CPU figure', '60')
     .option('--no-check', 'skip lab check')
+    .option('--ready-timeout <seconds>', "lab up's wait per stage (a loaded machine needs more)", '600')
     .option('--out <file>', 'JSON results file', path.join(ROOT, 'bench', 'results', `hundred-nodes-${stamp}.json`))
     .parse(process.argv)
-    .opts<{ topology: string; name: string; idle: string; check: boolean; out: string }>();
+    .opts<{ topology: string; name: string; idle: string; check: boolean; readyTimeout: string; out: string }>();
   const text = fs.readFileSync(opts.topology, 'utf8');
   const t = parseTopology(text, opts.topology, opts.name);
   const idleS = Number(opts.idle);
@@ -98,7 +99,13 @@ async function main(): Promise<void> {
     };
     log(`lab up ${opts.topology} --name ${t.name} (${t.nodes.length} nodes), load ${load()}`);
     const progress = { total() {}, step: stepLog, info: stepLog, end() {} };
-    const up = await liveLabUp({ topology: t, topologyText: text, progress, signal: abort.signal });
+    const up = await liveLabUp({
+      topology: t,
+      topologyText: text,
+      progress,
+      signal: abort.signal,
+      readyTimeoutMs: Number(opts.readyTimeout) * 1000,
+    });
     out.up = { seconds: up.seconds, steps, loadAfter: load() };
     log(`lab up: ${up.seconds.toFixed(1)} s (load ${load()})`);
 

@@ -79,7 +79,7 @@ export interface ChildOptions {
  * Children started at once by the supervisor, each until its socket exists: on 2 cores a 100-node lab
  * (201 Node.js processes, each mostly CPU while it loads) comes up faster a few at a time than all at once.
  */
-export const START_CONCURRENCY = 4;
+export const START_CONCURRENCY = 8;
 
 /** The controlplane's extra flags from the topology's timeouts. */
 export function controlplaneArgs(t: LabTopology, lp: LivePaths): string[] {
