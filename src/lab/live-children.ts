@@ -104,6 +104,7 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
       logFile: controlplaneLogFile(lp),
       env,
       readyPath: lp.apiSocket,
+      nice: -5,
     },
   ];
   for (const n of t.nodes) {

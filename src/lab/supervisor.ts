@@ -11,6 +11,7 @@
 // the constructor's first spec read (ConfigError for an unreadable spec).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { ConfigError } from '../util/errors.js';
 import { StartGate } from './start-gate.js';
 
@@ -25,6 +26,9 @@ export interface ChildSpec {
   stopped?: boolean;
   /** A file (e.g. the child's socket) that exists once the child is up: ends its start-gate slot. */
   readyPath?: string;
+  /** Scheduling priority (nice, -20…19) set once the child is spawned: the control plane runs at -5, so a
+   * hundred kubelets retrying against it cannot starve it of the CPU it needs to answer them. */
+  nice?: number;
 }
 
 export interface SupervisorSpec {
@@ -186,6 +190,13 @@ export class Supervisor {
       const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...c.env } });
       r.proc = proc;
       r.status.pid = proc.pid;
+      if (c.nice !== undefined && proc.pid !== undefined) {
+        try {
+          os.setPriority(proc.pid, c.nice);
+        } catch (err) {
+          this.log(`cannot set the priority of ${c.name}: ${(err as Error).message}`);
+        }
+      }
       r.status.state = 'running';
       r.status.startedAt = Date.now();
       r.exited = new Promise((resolve) => {
