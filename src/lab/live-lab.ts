@@ -169,7 +169,12 @@ export async function waitForNodesReady(
       missing = names.filter((n) => !ready.has(n));
       return missing.length === 0;
     },
-    { timeoutMs, signal, what: () => `node ${missing[0]} to be Ready (see ${kubeletLogFile(lp, missing[0] ?? '')})` },
+    {
+      timeoutMs,
+      signal,
+      retryErrors: true, // a busy control plane (100 nodes starting) may miss one answer
+      what: () => `node ${missing[0]} to be Ready (see ${kubeletLogFile(lp, missing[0] ?? '')})`,
+    },
   );
 }
 
@@ -190,7 +195,7 @@ export async function waitForPodsReady(
         : `${live.length} of ${count} pods exist`;
       return live.length >= count && notReady.length === 0;
     },
-    { timeoutMs, signal, what: () => `${count} pods to be Running and Ready (${last})` },
+    { timeoutMs, signal, retryErrors: true, what: () => `${count} pods to be Running and Ready (${last})` },
   );
 }
 
