@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `flannelette` command: runs the compiled CLI (built by `npm install`).
-// `flannelette node …` loads only the node command (dist/src/cli/node-main.js): a lean agent.
-const entry = process.argv[2] === 'node' ? '../dist/src/cli/node-main.js' : '../dist/src/cli/main.js';
+// `flannelette node …` loads only the node command (dist/src/cli/node-main.js): a lean agent;
+// `flannelette kubelet …` only the kubelet command (dist/src/cli/kubelet-main.js).
+const lean = { node: '../dist/src/cli/node-main.js', kubelet: '../dist/src/cli/kubelet-main.js' };
+const entry = Object.hasOwn(lean, process.argv[2] ?? '') ? lean[process.argv[2]] : '../dist/src/cli/main.js';
 import(entry)
   .then((m) => m.main(process.argv))
   .catch((err) => {

@@ -46,15 +46,19 @@ export function serveWatch(
   });
   res.flushHeaders();
   let closed = false;
-  const write = (ev: unknown): void => {
+  const writeLine = (line: string): void => {
     if (closed) return;
     if (res.writableLength > MAX_QUEUED_BYTES) {
       finish();
       res.destroy();
       return;
     }
-    res.write(JSON.stringify(ev) + '\n');
+    res.write(line);
   };
+  const write = (ev: unknown): void => writeLine(JSON.stringify(ev) + '\n');
+  // objects (not Table rows) are encoded once per event for all watches (store.watchLine)
+  const send = (type: StoreEvent['type'], o: KubeObject): void =>
+    w.table ? write({ type, object: render(o) }) : writeLine(store.watchLine(type, o));
   const render = (o: KubeObject): unknown =>
     w.table ? toTable([o], w.resource.kind, now(), w.table.include, o.metadata.resourceVersion) : o;
   let stop: (() => void) | undefined;
@@ -79,15 +83,15 @@ export function serveWatch(
     const before = matched.has(key);
     if (e.type === 'DELETED') {
       matched.delete(key);
-      if (now || before) write({ type: 'DELETED', object: render(e.object) });
+      if (now || before) send('DELETED', e.object);
       return;
     }
     if (now) {
       matched.add(key);
-      write({ type: before ? 'MODIFIED' : 'ADDED', object: render(e.object) });
+      send(before ? 'MODIFIED' : 'ADDED', e.object);
     } else if (before) {
       matched.delete(key);
-      write({ type: 'DELETED', object: render(e.object) });
+      send('DELETED', e.object);
     }
   };
   try {

@@ -2,7 +2,10 @@
 // resourceVersion counter (persisted, always increasing), uid/creationTimestamp/generation/generateName,
 // optimistic concurrency (Conflict on a stale resourceVersion) and watches from a resourceVersion over
 // a bounded history window (older → 410 Expired, as kube does). Optionally persisted (store-log.ts).
-// Methods throw KubeApiError (NotFound, AlreadyExists, Conflict, Expired). Objects handed out are copies.
+// Methods throw KubeApiError (NotFound, AlreadyExists, Conflict, Expired). Objects handed out are copies,
+// except a watch event's object: one copy per event, shared by every listener whose filter takes it
+// (a 100-node lab has ~700 watches; a copy per listener made every heartbeat cost 700 deep copies), so
+// listeners must not modify it.
 import crypto from 'node:crypto';
 import { KubeApiError } from '../util/errors.js';
 import { canonicalJson, generatedName } from '../k8s/names.js';
@@ -42,12 +45,13 @@ export class ObjectStore {
   private readonly objects = new Map<string, KubeObject>();
   private readonly resources = new Map<string, ResourceInfo>();
   private readonly history: StoreEvent[] = [];
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<{ filter: (e: StoreEvent) => boolean; listener: Listener }>();
   private readonly log: StoreLog | undefined;
   private rv = 0;
   /** Watches may resume from any resourceVersion ≥ this. */
   private oldestResumable = 0;
   private readonly historySize: number;
+  private readonly lines = new WeakMap<KubeObject, Map<StoreEventType, string>>();
 
   constructor(
     private readonly opts: StoreOptions,
@@ -117,9 +121,12 @@ export class ObjectStore {
       const dropped = this.history.shift()!;
       this.oldestResumable = dropped.rv;
     }
+    let shared: StoreEvent | undefined;
     for (const l of [...this.listeners]) {
       try {
-        l({ ...ev, object: copy(obj) });
+        if (!l.filter(ev)) continue;
+        shared ??= { ...ev, object: copy(obj) };
+        l.listener(shared);
       } catch {
         // a listener's failure is its own; the store stays consistent
       }
@@ -223,14 +230,24 @@ export class ObjectStore {
       }
       for (const e of this.history) if (e.rv > from) replay.push({ ...e, object: copy(e.object) });
     }
-    const l: Listener = (e) => {
-      if (filter(e)) listener(e);
-    };
+    const l = { filter, listener };
     this.listeners.add(l);
     for (const e of replay) if (filter(e)) listener(e);
     return () => {
       this.listeners.delete(l);
     };
+  }
+
+  /**
+   * `{"type":…,"object":…}` plus a newline for a watch event's object, encoded once per object and type
+   * and shared by every watch that streams it (the object is the one shared event copy).
+   */
+  watchLine(type: StoreEventType, object: KubeObject): string {
+    let byType = this.lines.get(object);
+    if (!byType) this.lines.set(object, (byType = new Map<StoreEventType, string>()));
+    let line = byType.get(type);
+    if (line === undefined) byType.set(type, (line = JSON.stringify({ type, object }) + '\n'));
+    return line;
   }
 
   /** A watch event as the API streams it. */

@@ -21,6 +21,9 @@ import { PodRuntime } from './runtime.js';
 import { KubeletServer } from './server.js';
 import { fetchServiceEnv } from './service-env.js';
 
+const readyOf = (s: PodStatus | undefined): string | undefined =>
+  s?.conditions?.find((c) => c.type === 'Ready')?.status;
+
 export interface KubeletLogger {
   info(msg: string): void;
   warn(msg: string): void;
@@ -283,7 +286,14 @@ export class Kubelet {
         serviceEnv: (p) => fetchServiceEnv(this.api, p),
       });
       this.workers.set(uid, w);
-    } else w.update(pod);
+    } else {
+      w.update(pod);
+      // Someone else changed the pod's Ready condition (the node lifecycle controller sets it False when
+      // the node's heartbeats were late): send our status again, or the pod stays not Ready for good.
+      const sent = this.lastSent.get(uid);
+      if (sent !== undefined && readyOf(JSON.parse(sent) as PodStatus) !== readyOf(pod.status))
+        this.lastSent.delete(uid);
+    }
     if (pod.metadata.deletionTimestamp && !this.deleting.has(uid)) void this.finish(w, true);
   }
 

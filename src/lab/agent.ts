@@ -65,6 +65,8 @@ export async function waitForAgent(
   let last = '';
   while (Date.now() < deadline) {
     try {
+      // no socket file yet: nothing to ask (an RPC per node every 100 ms costs the CLI a core at 100 nodes)
+      if (!fs.existsSync(socket)) throw new Error(`no node is listening on ${socket} yet`);
       const reply = (await rpcCall(socket, 'ping', {}, { timeoutMs: 1000 })) as { ok?: boolean } | null;
       if (reply && reply.ok) return;
       last = `unexpected ping reply ${JSON.stringify(reply)}`;

@@ -50,7 +50,7 @@ export interface LiveUpOptions {
   signal?: AbortSignal;
   progress?: Progress;
   root?: string;
-  /** How long to wait for each stage (API, nodes, pods). Default 60 s. */
+  /** How long to wait for each stage (API, nodes, pods). Default 60 s, plus 1 s per node over 20. */
   readyTimeoutMs?: number;
 }
 
@@ -172,7 +172,12 @@ export async function waitForNodesReady(
       missing = names.filter((n) => !ready.has(n));
       return missing.length === 0;
     },
-    { timeoutMs, signal, what: () => `node ${missing[0]} to be Ready (see ${kubeletLogFile(lp, missing[0] ?? '')})` },
+    {
+      timeoutMs,
+      signal,
+      retryErrors: true, // a busy control plane (100 nodes starting) may miss one answer
+      what: () => `node ${missing[0]} to be Ready (see ${kubeletLogFile(lp, missing[0] ?? '')})`,
+    },
   );
 }
 
@@ -193,7 +198,7 @@ export async function waitForPodsReady(
         : `${live.length} of ${count} pods exist`;
       return live.length >= count && notReady.length === 0;
     },
-    { timeoutMs, signal, what: () => `${count} pods to be Running and Ready (${last})` },
+    { timeoutMs, signal, retryErrors: true, what: () => `${count} pods to be Running and Ready (${last})` },
   );
 }
 
@@ -203,7 +208,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
   if (t.runtime === 'docker') requireDocker(); // one line naming what is missing, before anything is made
   const root = opts.root ?? labRoot();
   const progress = opts.progress ?? silentProgress;
-  const timeoutMs = opts.readyTimeoutMs ?? 60_000;
+  const timeoutMs = opts.readyTimeoutMs ?? 60_000 + 1000 * Math.max(0, t.nodes.length - 20);
   const started = Date.now();
   if (await labExists(t.name, root)) {
     throw new ConfigError(`lab "${t.name}" already exists; remove it with: flannelette lab down --name ${t.name}`);

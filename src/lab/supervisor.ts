@@ -5,11 +5,15 @@
 // spec: children no longer listed (or marked stopped) are stopped, new ones started. `stop()`
 // (SIGTERM in the CLI) stops every child: SIGTERM, a grace period, SIGKILL.
 // Children in a network namespace run as `ip netns exec NS argv…` (ip execs, so the pid is the
-// program's). Spec and status files are JSON; status writes are atomic (rename). Throws only from
+// program's). With `startConcurrency` in the spec, first starts go through a StartGate (start-gate.ts):
+// at most that many children start at once, each holding its slot until its `readyPath` exists (restarts
+// are not gated). Spec and status files are JSON; status writes are atomic (rename). Throws only from
 // the constructor's first spec read (ConfigError for an unreadable spec).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { ConfigError } from '../util/errors.js';
+import { StartGate } from './start-gate.js';
 
 export interface ChildSpec {
   /** Unique: `controlplane`, `agent/<node>`, `kubelet/<node>`. */
@@ -20,11 +24,18 @@ export interface ChildSpec {
   env?: Record<string, string>;
   /** Listed but not to be run (a stopped node). */
   stopped?: boolean;
+  /** A file (e.g. the child's socket) that exists once the child is up: ends its start-gate slot. */
+  readyPath?: string;
+  /** Scheduling priority (nice, -20…19) set once the child is spawned: the control plane runs at -5, so a
+   * hundred kubelets retrying against it cannot starve it of the CPU it needs to answer them. */
+  nice?: number;
 }
 
 export interface SupervisorSpec {
   lab: string;
   children: ChildSpec[];
+  /** At most this many first starts at once (default: no limit). Read from the first spec only. */
+  startConcurrency?: number;
 }
 
 export interface ChildStatus {
@@ -59,6 +70,8 @@ interface Running {
   failures: number;
   timer?: NodeJS.Timeout;
   exited?: Promise<void>;
+  /** Waiting in the start gate. */
+  queued?: boolean;
 }
 
 export function readSpec(file: string): SupervisorSpec {
@@ -93,6 +106,7 @@ export class Supervisor {
   private readonly resetAfter: number;
   private readonly grace: number;
   private readonly log: (line: string) => void;
+  private gate: StartGate | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.base = opts.baseBackoffMs ?? 250;
@@ -100,7 +114,9 @@ export class Supervisor {
     this.resetAfter = opts.resetAfterMs ?? 10_000;
     this.grace = opts.graceMs ?? 5_000;
     this.log = opts.log ?? (() => undefined);
-    this.apply(readSpec(opts.specFile));
+    const spec = readSpec(opts.specFile);
+    if (spec.startConcurrency) this.gate = new StartGate({ limit: spec.startConcurrency });
+    this.apply(spec);
   }
 
   /** Re-reads the spec file (SIGHUP). A spec that cannot be read changes nothing. */
@@ -138,14 +154,30 @@ export class Supervisor {
       if (!r) {
         const fresh: Running = { spec: c, status: { restarts: 0, state: 'stopped' }, failures: 0 };
         this.children.set(name, fresh);
-        this.start(fresh);
-      } else if (r.status.state === 'stopped' && !r.proc) {
+        this.firstStart(fresh);
+      } else if (r.status.state === 'stopped' && !r.proc && !r.queued) {
         // a stopped node started again: a fresh start, its restart count kept
         r.failures = 0;
         this.start(r);
       }
     }
     this.writeStatus();
+  }
+
+  /** Starts a new child, through the start gate when there is one. */
+  private firstStart(r: Running): void {
+    const gate = this.gate;
+    if (!gate) return this.start(r);
+    r.queued = true;
+    gate.enqueue({
+      start: () => {
+        r.queued = false;
+        if (this.stopping || r.spec.stopped || r.proc || this.children.get(r.spec.name) !== r) return undefined;
+        this.start(r);
+        return r.proc ? r.exited : undefined;
+      },
+      ready: () => (r.spec.readyPath ? fs.existsSync(r.spec.readyPath) : true),
+    });
   }
 
   private start(r: Running): void {
@@ -158,6 +190,13 @@ export class Supervisor {
       const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', fd, fd], env: { ...process.env, ...c.env } });
       r.proc = proc;
       r.status.pid = proc.pid;
+      if (c.nice !== undefined && proc.pid !== undefined) {
+        try {
+          os.setPriority(proc.pid, c.nice);
+        } catch (err) {
+          this.log(`cannot set the priority of ${c.name}: ${(err as Error).message}`);
+        }
+      }
       r.status.state = 'running';
       r.status.startedAt = Date.now();
       r.exited = new Promise((resolve) => {
@@ -222,6 +261,7 @@ export class Supervisor {
   /** Stops every child (SIGTERM, grace, SIGKILL) and resolves when all have exited. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.gate?.close();
     await Promise.all([...this.children.values()].map((r) => this.stopChild(r)));
     this.writeStatus();
   }

@@ -39,10 +39,12 @@ export class Informer<T extends KubeObject> {
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
     while (!signal.aborted) {
       try {
         const list = await this.api.request<KubeList<T>>('GET', this.path);
         if (list.status !== 200) throw new Error(`HTTP ${list.status}`);
+        failures = 0;
         this.items.clear();
         for (const o of list.body.items ?? []) this.items.set(this.key(o), o);
         this.synced = true;
@@ -71,7 +73,9 @@ export class Informer<T extends KubeObject> {
         }
       } catch (err) {
         if (!signal.aborted) this.log.warn(`${this.path}: ${(err as Error).message}; retrying`);
-        await sleep(1000, signal);
+        // back off while the API keeps failing (1 s doubling to 16 s, with jitter)
+        failures++;
+        await sleep(1000 * 2 ** Math.min(4, failures - 1) * (0.75 + Math.random() / 2), signal);
       }
     }
   }

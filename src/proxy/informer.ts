@@ -37,10 +37,12 @@ export class Informer<T extends KubeObject> {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
+    let failures = 0;
     while (!signal.aborted) {
       try {
         const res = await this.api.request<KubeList<T>>('GET', this.path);
         if (res.status !== 200) throw new Error(`list ${this.path}: ${res.status}`);
+        failures = 0;
         this.items.clear();
         for (const o of res.body.items) this.items.set(this.key(o), o);
         this.synced = true;
@@ -69,8 +71,12 @@ export class Informer<T extends KubeObject> {
         }
       } catch {
         // the API is down or restarting: relist below
+        failures++;
       }
-      if (!signal.aborted) await new Promise((r) => setTimeout(r, this.retryMs));
+      // back off while the API keeps failing (doubling to 16×, with jitter): a hundred nodes retrying in
+      // step would keep a busy control plane from ever catching up
+      const delay = this.retryMs * 2 ** Math.min(4, Math.max(0, failures - 1)) * (0.75 + Math.random() / 2);
+      if (!signal.aborted) await new Promise((r) => setTimeout(r, delay));
     }
   }
 }

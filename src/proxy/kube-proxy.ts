@@ -3,7 +3,9 @@
 // namespace (model.ts → ruleset.ts) and applies each change as one `nft -f` transaction holding only
 // the difference, so untouched Services' chains — and connections through them — are left alone. It
 // also announces the LoadBalancer addresses this node is chosen for (announce.ts) by holding them on
-// the node's `lo`, so the kernel answers ARP for them on the underlay. start() throws DeviceError when
+// the node's `lo`, so the kernel answers ARP for them on the underlay; Nodes are watched only once a
+// LoadBalancer Service exists (every kubelet heartbeat is a Node event: 100 nodes → 50 a second into every
+// node's kube-proxy, each a resync, for nothing when no address is announced). start() throws DeviceError when
 // nft cannot create the table; later failures are logged and retried with a full resync. stop() removes
 // the table and the addresses.
 import type { ApiClient } from '../kclient/api-client.js';
@@ -50,6 +52,7 @@ export class KubeProxy {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private watchingNodes = false;
   lastSync: SyncStats | undefined;
 
   constructor(private readonly o: KubeProxyOptions) {
@@ -72,7 +75,6 @@ export class KubeProxy {
     this.tableReady = true;
     this.services.start();
     this.slices.start();
-    this.nodes.start();
     this.o.logger.info(`kube-proxy ${this.o.nodeName}: nftables mode, table ip ${TABLE} in ${this.o.netns}`);
   }
 
@@ -137,6 +139,10 @@ export class KubeProxy {
 
   /** Holds on `lo` exactly the LoadBalancer addresses this node is the announcer of. */
   private async announce(): Promise<void> {
+    if (!this.watchingNodes && this.services.list().some((s) => s.spec?.type === 'LoadBalancer')) {
+      this.watchingNodes = true;
+      this.nodes.start(); // its first list kicks a sync that announces
+    }
     if (!this.nodes.synced) return;
     const ready = this.nodes
       .list()

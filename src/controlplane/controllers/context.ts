@@ -45,11 +45,13 @@ export class Loop {
     private readonly resyncMs: number,
     /** Changes within this many ms are handled in one run (0 in virtual-time tests). */
     private readonly coalesceMs = 0,
+    /** Changes this loop need not wake for (e.g. heartbeat-filter.ts: Node heartbeats). */
+    private readonly skip: (e: StoreEvent) => boolean = () => false,
   ) {}
 
   start(): this {
     this.stopWatch = this.ctx.store.watch(
-      (e: StoreEvent) => this.watches.includes(e.resource),
+      (e: StoreEvent) => this.watches.includes(e.resource) && !this.skip(e),
       this.ctx.store.resourceVersion(),
       () => this.kick(),
     );
