@@ -39,6 +39,7 @@ import type {
 } from './topology-types.js';
 import { resolveDns } from './topology-dns.js';
 import { resolveRuntime } from './topology-runtime.js';
+import { leastLoaded } from './pod-placement.js';
 
 export type {
   CapturePoint,
@@ -392,10 +393,4 @@ class Validator extends YamlFields {
         this.fail(['nodes', n.index, 'name'], 'makes an interface name that is too long');
     }
   }
-}
-
-function leastLoaded(nodes: LabNode[], load: Map<string, number>): string {
-  let best = nodes[0].name;
-  for (const n of nodes) if (load.get(n.name)! < load.get(best)!) best = n.name;
-  return best;
 }
