@@ -2,21 +2,9 @@
 // NetworkPolicy enforcer), so a lab node's kubelet never loads the lab, control plane, node agent or
 // Wireshark code: a 100-node lab starts 100 of them, and each module costs start-up CPU and RSS in
 // every one. bin/flannelette.js runs this for `flannelette kubelet …`. Same errors and exit codes as main.ts.
-import { Command, CommanderError } from 'commander';
-import { fail } from './exit.js';
+import { runOneCommand } from './one-command.js';
 import { registerKubeletCommand } from './kubelet-command.js';
 
-export async function main(argv: string[]): Promise<void> {
-  const program = new Command();
-  program.name('flannelette').showHelpAfterError('(run with --help for usage)').exitOverride();
-  registerKubeletCommand(program);
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.exitCode === 0) process.exit(0);
-      process.exit(2);
-    }
-    fail(err);
-  }
+export function main(argv: string[]): Promise<void> {
+  return runOneCommand(argv, registerKubeletCommand);
 }

@@ -2,21 +2,9 @@
 // the lab, control plane, kubelet or Wireshark code (lean agents: each module costs RSS in every
 // node of a lab). bin/flannelette.js runs this for `flannelette node …`; everything else (and
 // `flannelette --help`) goes through main.ts. Same errors and exit codes as main.ts.
-import { Command, CommanderError } from 'commander';
-import { fail } from './exit.js';
+import { runOneCommand } from './one-command.js';
 import { registerNodeCommand } from './node-command.js';
 
-export async function main(argv: string[]): Promise<void> {
-  const program = new Command();
-  program.name('flannelette').showHelpAfterError('(run with --help for usage)').exitOverride();
-  registerNodeCommand(program);
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.exitCode === 0) process.exit(0);
-      process.exit(2);
-    }
-    fail(err);
-  }
+export function main(argv: string[]): Promise<void> {
+  return runOneCommand(argv, registerNodeCommand);
 }
