@@ -1,7 +1,7 @@
 // The `flannelette` command line (commander). Each area registers its own commands; this file only
 // assembles them and turns errors into a one-line message and an exit code (cli/exit.ts).
-import { Command, CommanderError } from 'commander';
-import { fail } from './exit.js';
+import { Command } from 'commander';
+import { runProgram } from './one-command.js';
 import { registerNodeCommand } from './node-command.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerLabCommands } from './lab-commands.js';
@@ -33,15 +33,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.exitCode === 0) process.exit(0);
-      process.exit(2);
-    }
-    fail(err);
-  }
+export function main(argv: string[]): Promise<void> {
+  return runProgram(buildProgram(), argv);
 }
