@@ -19,6 +19,9 @@ export interface ExecTarget {
 
 export function findTarget(state: LabState, name: string, container?: string): ExecTarget {
   const t = state.topology;
+  // in a live lab `client` is the lab's client namespace (a topology pod of that name is an API pod, reached
+  // by kubectl exec); in a static lab a pod of that name wins
+  if (state.live && name === CLIENT && t.services) return { kind: 'node', name, netns: clientNetns(t.name), env: {} };
   const pod = t.pods.find((p) => p.name === name);
   if (pod) {
     const c = container === undefined ? pod.containers[0] : pod.containers.find((x) => x.name === container);
