@@ -56,7 +56,10 @@ export const vxlanBackend: Backend = {
     const eth = off + VXLAN_HEADER_LEN;
     if (!macEqualsAt(buf, eth, local.vtepMac)) return -1 - Drop['wrong-inner-mac'];
     const ethertype = ethEthertype(buf, eth);
-    if (ethertype !== ETHERTYPE_IPV4 && ethertype !== ETHERTYPE_IPV6) return -1 - Drop['not-ipv4-inner'];
+    // the ethertype must name the IP version the packet carries (an IPv4 packet behind 0x86dd is dropped)
+    const version = buf[eth + ETH_HEADER_LEN] >>> 4;
+    if (!(ethertype === ETHERTYPE_IPV4 ? version === 4 : ethertype === ETHERTYPE_IPV6 && version === 6))
+      return -1 - Drop['not-ipv4-inner'];
     return eth + ETH_HEADER_LEN;
   },
 };

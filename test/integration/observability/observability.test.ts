@@ -266,7 +266,9 @@ describe.skipIf(skip)('observability of two flannelette vxlan nodes', () => {
     expect(Object.keys((s.counters as Counters).drops)).toEqual([...DROP_REASONS]);
 
     const st = await cliJson<Record<string, unknown>>(['stats', 'node1', '--state-dir', c.stateDir]);
-    expect(Object.keys(st).sort()).toEqual(['at', 'counters', 'peers', 'capture', 'impairments', 'underlay'].sort());
+    expect(Object.keys(st).sort()).toEqual(
+      ['at', 'counters', 'peers', 'capture', 'impairments', 'underlay', 'tunDevice'].sort(),
+    );
     expect(Object.keys(st.counters as object).sort()).toEqual(counterKeys);
     expect(Object.keys((st.peers as object[])[0]).sort()).toEqual(peerKeys);
     expect(Object.keys(st.capture as object).sort()).toEqual(['files', 'live']);
