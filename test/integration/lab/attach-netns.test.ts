@@ -133,4 +133,15 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     const again = await l('detach', 'busybox');
     expect(again.code).toBe(2);
   });
+
+  it('lab down with a pod still attached keeps the namespace and its holder', async () => {
+    const r = await l('attach', 'att-c', '--netns', pidNs, '--node', 'node1');
+    expect(r.code, r.err).toBe(0);
+    const down = await cli(['lab', 'down', '--name', lab], { timeoutMs: 120_000 });
+    expect(down.code, down.err).toBe(0);
+    expect(holder!.exitCode).toBeNull();
+    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`flt-${lab}-`))).toEqual([]);
+    expect((await nsenter(pidNs, ['ip', 'link', 'show', 'eth0'])).code).not.toBe(0);
+    expect(fs.existsSync(`/run/netns/${named}`)).toBe(true);
+  });
 });
