@@ -16,6 +16,7 @@ import { createProgress } from '../lab/progress.js';
 import { collectStatus, formatStatus } from '../lab/status.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import { parseTopology, type LabTopology } from '../lab/topology.js';
+import { registerLabAttachCommands } from './lab-attach-commands.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
 import { registerKubeCommands } from './kube-commands.js';
 import { liveExec, liveLogs, registerLabLiveCommands } from './lab-live-commands.js';
@@ -108,6 +109,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
   registerLabCaptureCommand(lab);
   registerLabFollowCommand(lab);
   registerLabViewCommands(lab);
+  registerLabAttachCommands(lab, action, out);
 
   lab
     .command('up')

@@ -14,7 +14,14 @@ import type { HostLocalIpam } from './ipam.js';
 import { BuiltinPodNetwork, podNetworkFor, type PodNetwork, type PodRef } from './pod-network.js';
 import { podFiles, prepareContainerFiles, startScript, writePodFiles } from './rootfs.js';
 import { hostResolvConf, podResolvConf, resolvConfText } from './resolv-conf.js';
-import { createSandbox, readSandbox, removeSandbox, sandboxHealthy, type Sandbox } from './sandbox.js';
+import {
+  createSandbox,
+  NETNS_ANNOTATION,
+  readSandbox,
+  removeSandbox,
+  sandboxHealthy,
+  type Sandbox,
+} from './sandbox.js';
 import { dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
 
 export interface PodMeta {
@@ -146,6 +153,7 @@ export class PodRuntime {
       hostname,
       portMappings: podPortMappings(pod),
       docker: isDockerPod(pod, this.cfg.defaultRuntime),
+      attach: pod.metadata.annotations?.[NETNS_ANNOTATION],
     });
     const files = podFiles(dir);
     const resolv = resolvConfText(podResolvConf(pod, this.clusterDNS, this.clusterDomain, hostResolvConf));

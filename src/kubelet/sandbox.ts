@@ -1,12 +1,16 @@
 // A pod's sandbox: its network namespace with eth0 and an address from the pod network (pod-network.ts:
 // CNI's bridge + host-local, or the built-in veth onto cni0 and IPAM), and its UTS namespace, held by a tiny "pause" process (`sleep infinity` after `hostname <pod>`) that
 // the containers join. The sandbox is recorded in `<podDir>/sandbox.json` so a restarted kubelet adopts it.
+// A pod with the annotation flannelette.io/netns (`lab attach`) gets no new namespace: the given one (a name,
+// /proc/PID/ns/net or a bind mount) is bind-mounted as /run/netns/<netns>, wired like any other, and on removal
+// only our eth0, address, pause process and bind mount go; the namespace and its processes stay the user's.
 // createSandbox removes what it created when a step fails and rethrows (DeviceError, CapacityError);
 // removeSandbox is idempotent and never throws for parts already gone (a failing CNI DEL is rethrown).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { requireNetworkNamespace } from '../sys/netns-check.js';
 import { DeviceError } from '../util/errors.js';
 import type { KubeletConfig } from './config.js';
 import { createDockerSandbox, POD_LABEL, removeDockerContainers } from './docker-runtime.js';
@@ -24,7 +28,12 @@ export interface Sandbox {
   createdAt: string;
   /** The namespace is a Docker sandbox container's (docker-runtime.ts). */
   docker?: boolean;
+  /** The user's namespace file this sandbox's namespace is a bind mount of (never deleted by us). */
+  attached?: string;
 }
+
+/** The pod annotation naming an existing network namespace to use instead of a new one. */
+export const NETNS_ANNOTATION = 'flannelette.io/netns';
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -118,15 +127,17 @@ export async function createSandbox(
   cfg: KubeletConfig,
   network: PodNetwork,
   podDir: string,
-  pod: PodRef & { hostname: string; docker?: boolean },
+  pod: PodRef & { hostname: string; docker?: boolean; attach?: string },
 ): Promise<Sandbox> {
   const netns = podNetnsName(cfg.netnsPrefix, pod.name, pod.uid);
   let hostVeth = hostVethName(pod.uid);
   let pausePid: number | undefined;
+  let attachedFile: string | undefined;
   fs.mkdirSync(podDir, { recursive: true });
   try {
     // a Docker pod's namespace is its sandbox container's (docker-runtime.ts); the rest is the same
     if (pod.docker) pausePid = await createDockerSandbox(netns, pod.hostname, pod.uid, cfg.netnsPrefix);
+    else if (pod.attach) attachedFile = await bindNetns(pod.attach, netns);
     else if (!fs.existsSync(`/run/netns/${netns}`)) await run('ip', ['netns', 'add', netns]);
     const attached = await network.attach(pod, netns, hostVeth);
     const ip = attached.ip;
@@ -142,6 +153,7 @@ export async function createSandbox(
       pausePid,
       createdAt: new Date().toISOString(),
       ...(pod.docker ? { docker: true } : {}),
+      ...(attachedFile ? { attached: attachedFile } : {}),
     };
     fs.writeFileSync(sandboxFile(podDir), JSON.stringify(s, null, 2));
     return s;
@@ -154,9 +166,26 @@ export async function createSandbox(
       hostVeth,
       pausePid,
       docker: pod.docker,
+      attached: attachedFile ?? pod.attach,
     });
     throw err;
   }
+}
+
+/** Makes /run/netns/<netns> a bind mount of the user's namespace file; resolves with that file. */
+async function bindNetns(source: string, netns: string): Promise<string> {
+  const file = await requireNetworkNamespace(source);
+  const target = `/run/netns/${netns}`;
+  if (fs.existsSync(target)) await run('ip', ['netns', 'delete', netns]).catch(() => undefined);
+  fs.mkdirSync('/run/netns', { recursive: true });
+  fs.writeFileSync(target, '');
+  try {
+    await run('mount', ['--bind', file, target]);
+  } catch (err) {
+    fs.rmSync(target, { force: true });
+    throw err;
+  }
+  return file;
 }
 
 function isPause(pid: number): boolean {
@@ -178,12 +207,13 @@ export async function removeSandbox(
     hostVeth: string;
     pausePid?: number;
     docker?: boolean;
+    attached?: string;
   },
 ): Promise<void> {
   if (s.docker) await removeDockerContainers(POD_LABEL, s.uid); // only Docker pods run the docker command
   const pids = new Set<number>();
   if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
-  if (fs.existsSync(`/run/netns/${s.netns}`)) {
+  if (!s.attached && fs.existsSync(`/run/netns/${s.netns}`)) {
     const { stdout } = await run('ip', ['netns', 'pids', s.netns]).catch(() => ({ stdout: '' }));
     for (const p of stdout.split(/\s+/).filter(Boolean).map(Number)) if (p > 1 && p !== process.pid) pids.add(p);
   }

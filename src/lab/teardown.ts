@@ -15,6 +15,7 @@ import { run } from '../sys/run.js';
 import { sleep } from './wait.js';
 import { LAB_LABEL, removeDockerContainers } from '../kubelet/docker-runtime.js';
 import { labPrefix } from './names.js';
+import { releaseAttachedNamespaces } from './attached-netns.js';
 
 function ancestors(): Set<number> {
   const out = new Set<number>([process.pid]);
@@ -101,6 +102,7 @@ export async function teardownLab(
   if (strays.length > 0) await terminate(strays, 3000);
   for (const m of mountsUnder(lp.dir)) await run('umount', ['-l', m]).catch(() => undefined);
   await removeDockerContainers(LAB_LABEL, labPrefix(lab)); // Docker pods' containers (kubelet/docker-runtime.ts)
+  await releaseAttachedNamespaces(lp.dir); // attached pods' namespaces are the user's: never killed or deleted
   const r = await labDown(lab, { root, progress: opts.progress });
   return { ...r, processes: r.processes + strays.length + (supervisor ? 1 : 0) };
 }

@@ -1,0 +1,33 @@
+// Before `lab down` deletes the lab's namespaces and kills what is still inside them: the sandboxes of
+// attached pods (`lab attach`, kubelet/sandbox.ts) are bind mounts of a user's namespace, whose own
+// processes must survive. This finds their sandbox.json files under the lab directory and unmounts
+// them (`ip netns delete` only unmounts; the namespace lives on), so labDown never sees them; their
+// eth0 goes with the node's end of the veth. Never throws.
+import fs from 'node:fs';
+import path from 'node:path';
+import { readSandbox } from '../kubelet/sandbox.js';
+import { run } from '../sys/run.js';
+
+function sandboxDirs(dir: string, depth: number, out: string[]): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  if (entries.some((e) => e.isFile() && e.name === 'sandbox.json')) out.push(dir);
+  if (depth > 0) for (const e of entries) if (e.isDirectory()) sandboxDirs(path.join(dir, e.name), depth - 1, out);
+  return out;
+}
+
+/** Unmounts every attached pod's namespace of the lab in `labDir`; resolves with how many. */
+export async function releaseAttachedNamespaces(labDir: string): Promise<number> {
+  let n = 0;
+  for (const dir of sandboxDirs(labDir, 6, [])) {
+    const s = readSandbox(dir);
+    if (!s?.attached || !fs.existsSync(`/run/netns/${s.netns}`)) continue;
+    await run('ip', ['netns', 'delete', s.netns]).catch(() => undefined);
+    n++;
+  }
+  return n;
+}
