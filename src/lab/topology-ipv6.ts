@@ -4,10 +4,12 @@
 // pod network (10.244.1.0/24 is k = 1) gets the k-th IPv6 subnet (fd00:10:244:1::/64). Node agents read
 // both from the cluster file; CNI's host-local then gives each pod an IPv4 and an IPv6 address. The
 // IPv6 data path rides the IPv4 underlay. Without `ipv6Network` the lab is IPv4 only, as before.
-// resolveIpv6 reports bad values through `fail` (which throws); the rest is pure.
+// resolveIpv6 reports bad values through `fail` (which throws); requireDualStackWiring throws
+// ConfigError (a --static lab) or DeviceError (no CNI plugins); the rest is pure.
 import { Cidr } from '../addr/ipv4.js';
 import { Cidr6, formatIpv6 } from '../addr/ipv6.js';
-import type { LabNode } from './topology-types.js';
+import { ConfigError, DeviceError } from '../util/errors.js';
+import type { LabNode, LabTopology } from './topology-types.js';
 
 type Fail = (path: Array<string | number>, what: string) => never;
 
@@ -55,4 +57,18 @@ export function resolveIpv6(
     n.ipv6Gateway = formatIpv6(subnet6.at(1n));
   }
   return { ipv6Network: network6.toString() };
+}
+
+/**
+ * A dual-stack lab's pods get their IPv6 address from CNI's host-local in a live lab: refuses `--static`
+ * and a host without the CNI plugins (`missing` lists them) rather than giving IPv4-only pods.
+ */
+export function requireDualStackWiring(t: LabTopology, isStatic: boolean, missing: readonly string[]): void {
+  if (!t.ipv6Network) return;
+  if (isStatic) throw new ConfigError(`${t.source}: ipv6Network (dual stack) needs a live lab: drop --static`);
+  if (missing.length > 0)
+    throw new DeviceError(
+      `${t.source}: ipv6Network (dual stack) needs the CNI plugins (${missing.join(', ')} missing): ` +
+        'apt-get install containernetworking-plugins',
+    );
 }

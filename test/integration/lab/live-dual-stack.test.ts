@@ -55,7 +55,7 @@ describe.skipIf(skip)('dual stack in a live lab', () => {
     kubectl = kubectlFor(kc.out.trim());
     const got = await kubectl(['get', 'pods', '-o', 'json']);
     if (got.code !== 0) throw new Error(`kubectl get pods failed: ${got.err}`);
-    for (const p of (JSON.parse(got.out) as { items: Pod[] }).items) pod[p.metadata.name] = p;
+    for (const p of (JSON.parse(got.out) as { items: Pod[] }).items) pod[p.metadata.name ?? ''] = p;
     for (const name of ['web1', 'web2']) {
       const ns = netnsOf(lab).find((n) => n.startsWith(`flt-${lab}-pod-${name}-`));
       if (!ns) throw new Error(`no network namespace for pod ${name}: ${netnsOf(lab).join(' ')}`);
