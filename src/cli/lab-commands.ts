@@ -15,6 +15,8 @@ import { PROGRAM_NAMES, runProgram } from '../lab/programs.js';
 import { createProgress } from '../lab/progress.js';
 import { collectStatus, formatStatus } from '../lab/status.js';
 import { requireLabPrivileges } from '../lab/sys.js';
+import { missingCniPlugins } from '../lab/cni-files.js';
+import { requireDualStackWiring } from '../lab/topology-ipv6.js';
 import { parseTopology, type LabTopology } from '../lab/topology.js';
 import { registerLabAttachCommands } from './lab-attach-commands.js';
 import { registerLabImpairCommands } from './lab-impair-commands.js';
@@ -129,6 +131,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
         ) => {
           const { topology, text } = loadTopology(file, o.name);
           applyLabRuntime(topology, o.runtime, o.static);
+          requireDualStackWiring(topology, Boolean(o.static), missingCniPlugins());
           requireLabPrivileges();
           const progress = createProgress(out);
           if (!o.static) {

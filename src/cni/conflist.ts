@@ -74,6 +74,16 @@ export function resultIpv4(result: JsonObject): string | undefined {
   return undefined;
 }
 
+/** The first IPv6 address of a result (without the prefix length), for a dual-stack pod. */
+export function resultIpv6(result: JsonObject): string | undefined {
+  const ips = Array.isArray(result['ips']) ? (result['ips'] as JsonObject[]) : [];
+  for (const ip of ips) {
+    const addr = typeof ip['address'] === 'string' ? ip['address'] : '';
+    if (addr.includes(':')) return addr.split('/')[0];
+  }
+  return undefined;
+}
+
 /** The host-side interface of the attachment (bridge's veth), if the result lists one. */
 export function resultHostVeth(result: JsonObject): string | undefined {
   const ifs = Array.isArray(result['interfaces']) ? (result['interfaces'] as JsonObject[]) : [];

@@ -8,6 +8,7 @@
 // (the node agent writes it once it holds a lease), 5 when it cannot be read, 7 when it is malformed.
 import fs from 'node:fs';
 import { Cidr } from '../addr/ipv4.js';
+import { Cidr6 } from '../addr/ipv6.js';
 import { CniError } from '../util/errors.js';
 import { CNI_ERR } from './spec.js';
 
@@ -25,7 +26,11 @@ const IPV6_CIDR = /^[0-9A-Fa-f:.]+\/\d{1,3}$/;
 function cidrText(text: string, v6: boolean): string {
   if (v6) {
     if (!IPV6_CIDR.test(text) || !text.includes(':')) throw new Error(`invalid CIDR address: ${text}`);
-    return text;
+    try {
+      return Cidr6.parse(text).toString();
+    } catch {
+      throw new Error(`invalid CIDR address: ${text}`);
+    }
   }
   try {
     return Cidr.parse(text).toString();

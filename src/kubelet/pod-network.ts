@@ -11,7 +11,7 @@
 // attach throws CniError / DeviceError / CapacityError after undoing what it did.
 import path from 'node:path';
 import { Cidr } from '../addr/ipv4.js';
-import { LOOPBACK_LIST, resultHostVeth, resultIpv4 } from '../cni/conflist.js';
+import { LOOPBACK_LIST, resultHostVeth, resultIpv4, resultIpv6 } from '../cni/conflist.js';
 import { CniRuntime, readNetworkList, type Attachment, type JsonObject } from '../cni/runtime.js';
 import { ipBatch, netnsArgv, run } from '../sys/run.js';
 import { CniError } from '../util/errors.js';
@@ -28,6 +28,8 @@ export interface PodRef {
 
 export interface PodAttachment {
   ip: string;
+  /** Dual stack: the pod's IPv6 address (CNI with a second host-local range). */
+  ip6?: string;
   hostVeth: string;
 }
 
@@ -100,7 +102,8 @@ export class CniPodNetwork implements PodNetwork {
       const result = await this.runtime.add(list, this.attachment(pod, netns, 'eth0'));
       const ip = resultIpv4(result);
       if (!ip) throw new CniError(999, `${list.name}: the result has no IPv4 address: ${JSON.stringify(result)}`);
-      return { ip, hostVeth: resultHostVeth(result) ?? '' };
+      const ip6 = resultIpv6(result);
+      return { ip, ...(ip6 ? { ip6 } : {}), hostVeth: resultHostVeth(result) ?? '' };
     } catch (err) {
       await this.detach(pod, netns).catch(() => undefined);
       throw err;

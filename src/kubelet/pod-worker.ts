@@ -353,7 +353,7 @@ export class PodWorker {
       conditions,
       hostIP,
       hostIPs: [{ ip: hostIP }],
-      ...(this.sandbox ? { podIP: this.sandbox.ip, podIPs: [{ ip: this.sandbox.ip }] } : {}),
+      ...(this.sandbox ? { podIP: this.sandbox.ip, podIPs: podIps(this.sandbox) } : {}),
       startTime: this.pod.status?.startTime ?? this.sandbox?.createdAt ?? nowIso,
       containerStatuses: views.map(containerStatus),
       qosClass: 'BestEffort',
@@ -390,4 +390,9 @@ export class PodWorker {
       everRan: info !== undefined,
     };
   }
+}
+
+/** status.podIPs as Kubernetes lists them: the IPv4 address first, then the IPv6 one in a dual-stack lab. */
+function podIps(s: Sandbox): { ip: string }[] {
+  return s.ip6 ? [{ ip: s.ip }, { ip: s.ip6 }] : [{ ip: s.ip }];
 }

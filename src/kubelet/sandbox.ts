@@ -24,6 +24,8 @@ export interface Sandbox {
   netns: string;
   hostVeth: string;
   ip: string;
+  /** Dual stack: the pod's IPv6 address (status.podIPs[1]). */
+  ip6?: string;
   pausePid: number;
   createdAt: string;
   /** The namespace is a Docker sandbox container's (docker-runtime.ts). */
@@ -150,6 +152,7 @@ export async function createSandbox(
       netns,
       hostVeth,
       ip,
+      ...(attached.ip6 ? { ip6: attached.ip6 } : {}),
       pausePid,
       createdAt: new Date().toISOString(),
       ...(pod.docker ? { docker: true } : {}),

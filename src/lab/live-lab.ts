@@ -95,6 +95,7 @@ export async function createNodeNetwork(
     'net.ipv4.ip_forward': 1,
     'net.ipv4.conf.all.rp_filter': 0,
     'net.ipv4.conf.default.rp_filter': 0,
+    ...(t.ipv6Network ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
   });
   const lines = nodeBatch({ ...t, pods: [] }, n);
   await ipBatch(

@@ -50,6 +50,8 @@ export const TOP_KEYS = [
   'links',
   'ipMasq',
   'router',
+  'ipv6Network',
+  'ipv6SubnetLen',
 ];
 
 /** Node names taken by the lab's own namespaces, and what each is. */

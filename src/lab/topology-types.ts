@@ -52,6 +52,9 @@ export interface LabNode {
   /** The node's uplink end in the underlay namespace (attached to br0). */
   underlayPort: string;
   tunDevice: string;
+  /** Dual stack (topology `ipv6Network`, topology-ipv6.ts): the node's IPv6 pod subnet and cni0's IPv6 address. */
+  ipv6Subnet?: string;
+  ipv6Gateway?: string;
 }
 
 /** Link emulation between two nodes, both ways, applied when the lab comes up. */
@@ -90,4 +93,6 @@ export interface LabTopology {
   dns?: LabDns;
   /** More underlay subnets joined by a router namespace (topology-router.ts); absent: one switch. */
   router?: LabRouter;
+  /** Dual stack: flannel's IPv6Network (topology-ipv6.ts); absent: IPv4 only. */
+  ipv6Network?: string;
 }

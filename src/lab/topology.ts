@@ -13,6 +13,7 @@ import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
 import { resolveServices } from './topology-services.js';
+import { resolveIpv6 } from './topology-ipv6.js';
 import { offUnderlay, resolveRouter, routerNetns, type LabRouter } from './topology-router.js';
 import {
   IFNAME_MAX,
@@ -114,6 +115,7 @@ class Validator extends YamlFields {
 
     const router = resolveRouter(top['router'], name, underlay, network, (p, w) => this.fail(p, w));
     const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type, router);
+    const ipv6 = resolveIpv6(top, nodes, network, subnetLen, (p, w) => this.fail(p, w));
     const pods = this.pods(top['pods'], name, nodes);
     const links = this.links(top['links'], nodes);
 
@@ -125,6 +127,7 @@ class Validator extends YamlFields {
       ...(top['ipMasq'] === true ? { ipMasq: true } : {}),
       ...resolveRuntime(top['runtime'], (p, w) => this.fail(p, w)),
       ...(router ? { router } : {}),
+      ...ipv6,
       name,
       source,
       network: network.toString(),

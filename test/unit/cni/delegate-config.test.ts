@@ -34,6 +34,15 @@ describe('subnet.env as the flannel plugin reads it', () => {
     });
   });
 
+  it('reduces FLANNEL_IPV6_SUBNET to its network as Go does (fd00:10:244:1::1/64 → fd00:10:244:1::/64)', () => {
+    const env = parseFlannelSubnetFile(
+      `${ENV}FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n`,
+      'f',
+    );
+    expect(env.ip6Subnet).toBe('fd00:10:244:1::/64');
+    expect(env.ip6Networks).toEqual(['fd00:10:244::/56']);
+  });
+
   it('names every missing variable, as flannel does', () => {
     expect(() => parseFlannelSubnetFile('FLANNEL_SUBNET=10.1.17.1/24\n', '/run/x.env')).toThrow(
       '/run/x.env is missing FLANNEL_NETWORK, FLANNEL_IPV6_NETWORK, FLANNEL_MTU, FLANNEL_IPMASQ',
