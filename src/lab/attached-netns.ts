@@ -2,7 +2,8 @@
 // attached pods (`lab attach`, kubelet/sandbox.ts) are bind mounts of a user's namespace, whose own
 // processes must survive. This finds their sandbox.json files under the lab directory and unmounts
 // them (`ip netns delete` only unmounts; the namespace lives on), so labDown never sees them; their
-// eth0 goes with the node's end of the veth. Never throws.
+// eth0 goes with the node's end of the veth. `lab node stop`/`remove` kill what runs in a failed node's
+// pod namespaces, but not in these (attachedNetnsNames). Never throws.
 import fs from 'node:fs';
 import path from 'node:path';
 import { readSandbox } from '../kubelet/sandbox.js';
@@ -17,6 +18,16 @@ function sandboxDirs(dir: string, depth: number, out: string[]): string[] {
   }
   if (entries.some((e) => e.isFile() && e.name === 'sandbox.json')) out.push(dir);
   if (depth > 0) for (const e of entries) if (e.isDirectory()) sandboxDirs(path.join(dir, e.name), depth - 1, out);
+  return out;
+}
+
+/** The /run/netns names of the lab's attached pods (their processes are the user's, never killed). */
+export function attachedNetnsNames(labDir: string): Set<string> {
+  const out = new Set<string>();
+  for (const dir of sandboxDirs(labDir, 6, [])) {
+    const s = readSandbox(dir);
+    if (s?.attached) out.add(s.netns);
+  }
   return out;
 }
 

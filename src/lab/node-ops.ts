@@ -23,6 +23,7 @@ import { createNodeNetwork, labClient, waitForNodesReady } from './live-lab.js';
 import { livePaths } from './live-paths.js';
 import { nodeNetns, OBJECT_NAME_RE, tunDeviceName, underlayPortName, vtepMac } from './names.js';
 import { inSubnet, killAllIn, podNamespaces } from './pod-netns.js';
+import { attachedNetnsNames } from './attached-netns.js';
 import { pidAlive } from './procs.js';
 import { controlSocket, labPaths, labRoot, nodeLogFile, writeState, type LabState } from './state.js';
 import { readSupervisorStatus, writeSpec } from './supervisor.js';
@@ -103,7 +104,8 @@ export async function stopNode(state: LabState, name: string, o: NodeOpOptions =
   respec(state, root);
   await waitChildrenStopped(state, name, root, o.timeoutMs ?? 15_000);
   const pods = inSubnet(await podNamespaces(state.topology), n.subnet);
-  return killAllIn(pods.map((p) => p.netns));
+  const attached = attachedNetnsNames(livePaths(state.topology.name, root).dir); // the user's processes
+  return killAllIn(pods.map((p) => p.netns).filter((ns) => !attached.has(ns)));
 }
 
 export async function startNode(state: LabState, name: string, o: NodeOpOptions = {}): Promise<void> {
@@ -224,7 +226,8 @@ export async function deleteNode(state: LabState, name: string, o: NodeOpOptions
     () => undefined,
   );
   const leftovers = inSubnet(await podNamespaces({ ...t, nodes: [...t.nodes, n] }), n.subnet);
-  await killAllIn([...leftovers.map((p) => p.netns), n.netns]);
+  const attached = attachedNetnsNames(livePaths(t.name, root).dir); // the user's processes: unmounted, not killed
+  await killAllIn([...leftovers.map((p) => p.netns).filter((ns) => !attached.has(ns)), n.netns]);
   for (const ns of [...leftovers.map((p) => p.netns), n.netns]) await deleteNetns(ns).catch(() => undefined);
   fs.rmSync(livePaths(t.name, root).dir + `/nodes/${name}`, { recursive: true, force: true });
   announceMembership(state, root);

@@ -25,6 +25,14 @@ let httpd: ChildProcess | undefined;
 let pidNs = '';
 const ips: Record<string, string> = {};
 
+/** The process exists and is not a zombie (a kill shows here at once, before node sees its exit). */
+const alive = (pid: number): boolean => {
+  try {
+    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z');
+  } catch {
+    return false;
+  }
+};
 const nsenter = (file: string, argv: string[]) => run('nsenter', [`--net=${file}`, '--', ...argv]);
 const ping = async (file: string, ip: string) => (await nsenter(file, ['ping', '-c1', '-W2', ip])).code === 0;
 /** Files under the lab's directory named after the address: host-local's reservation of it. */
@@ -134,9 +142,13 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     expect(again.code).toBe(2);
   });
 
-  it('lab down with a pod still attached keeps the namespace and its holder', async () => {
+  it('lab node stop and lab down with a pod still attached keep the namespace and its holder', async () => {
     const r = await l('attach', 'att-c', '--netns', pidNs, '--node', 'node1');
     expect(r.code, r.err).toBe(0);
+    // a stopped node's pods lose their processes (a failed node), but not the user's in an attached namespace
+    const stop = await cli(['lab', 'node', 'stop', 'node1', '--name', lab], { timeoutMs: 60_000 });
+    expect(stop.code, stop.err).toBe(0);
+    expect(alive(holder!.pid!)).toBe(true);
     const down = await cli(['lab', 'down', '--name', lab], { timeoutMs: 120_000 });
     expect(down.code, down.err).toBe(0);
     expect(holder!.exitCode).toBeNull();
