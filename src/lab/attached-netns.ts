@@ -1,13 +1,14 @@
 // Before `lab down` deletes the lab's namespaces and kills what is still inside them: the sandboxes of
 // attached pods (`lab attach`, kubelet/sandbox.ts) are bind mounts of a user's namespace, whose own
 // processes must survive. This finds their sandbox.json files under the lab directory and unmounts
-// them (`ip netns delete` only unmounts; the namespace lives on), so labDown never sees them; their
-// eth0 goes with the node's end of the veth. `lab node stop`/`remove` kill what runs in a failed node's
+// them (`ip netns delete` only unmounts; the namespace lives on) after deleting their eth0, so labDown never
+// sees them. `lab node stop`/`remove` kill what runs in a failed node's
 // pod namespaces, but not in these (attachedNetnsNames). Never throws.
 import fs from 'node:fs';
 import path from 'node:path';
 import { readSandbox } from '../kubelet/sandbox.js';
 import { run } from '../sys/run.js';
+import { POD_IFACE } from './names.js';
 
 function sandboxDirs(dir: string, depth: number, out: string[]): string[] {
   let entries: fs.Dirent[];
@@ -37,6 +38,9 @@ export async function releaseAttachedNamespaces(labDir: string): Promise<number>
   for (const dir of sandboxDirs(labDir, 6, [])) {
     const s = readSandbox(dir);
     if (!s?.attached || !fs.existsSync(`/run/netns/${s.netns}`)) continue;
+    // eth0 would go with the node's end of the veth, but only once the kernel has cleaned the node's namespace
+    // up (asynchronously): remove it now, so the user's namespace is back as it was when lab down returns
+    await run('ip', ['-n', s.netns, 'link', 'delete', POD_IFACE]).catch(() => undefined);
     await run('ip', ['netns', 'delete', s.netns]).catch(() => undefined);
     n++;
   }
