@@ -5,7 +5,7 @@
 // revoked. A failed renewal is retried after at most a minute (flannel: "trying again in 1 min"),
 // sooner with a short test lifetime (a tenth of it), so an etcd outage shorter than the remaining
 // lifetime costs nothing. When the margin is not shorter than the lifetime (only with a test
-// --lease-ttl), the lease is renewed when a third of its lifetime remains.
+// --lease-ttl), the lease is renewed when two thirds of its lifetime remain (a 3 s test lease has 2 s of slack).
 // The keeper never throws: failures go to onFailed, successes to onRenewed. It mutates the OwnLease
 // it keeps (leaseId, expiresAt). Time comes from the injected clock.
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -40,7 +40,7 @@ export interface LeaseKeeperOptions {
 export function renewDelayMs(expiresAt: number, now: number, ttlSeconds: number, marginMinutes: number): number {
   const ttlMs = ttlSeconds * 1000;
   const marginMs = marginMinutes * 60_000;
-  const before = marginMs < ttlMs ? marginMs : ttlMs / 3;
+  const before = marginMs < ttlMs ? marginMs : (ttlMs * 2) / 3; // a test TTL: renewed a third of the way in
   return Math.max(0, expiresAt - now - before);
 }
 

@@ -55,10 +55,10 @@ async function world(opts: { ttl?: number; margin?: number } = {}) {
 }
 
 describe("flannel's lease lifetime and renew margin", () => {
-  it('renewDelayMs: expiry minus the margin; a third of the lifetime when the margin is not shorter', () => {
+  it('renewDelayMs: expiry minus the margin; two thirds of the lifetime before expiry when the margin is not shorter', () => {
     expect(renewDelayMs(24 * HOUR, 0, 86400, 60)).toBe(23 * HOUR);
     expect(renewDelayMs(24 * HOUR, 0, 86400, 1439)).toBe(60_000);
-    expect(renewDelayMs(30_000, 0, 30, 60)).toBe(20_000);
+    expect(renewDelayMs(30_000, 0, 30, 60)).toBe(10_000);
     expect(renewDelayMs(30_000, 40_000, 30, 60)).toBe(0);
     expect(formatDuration(23 * HOUR)).toBe('23h0m0s');
     expect(formatDuration(20_000)).toBe('20s');
