@@ -98,6 +98,51 @@ export function newVnetHdr(): VnetHdr {
   return { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
 }
 
+/**
+ * Writes the virtio_net_hdr at out[0] for a coalesced IPv4 packet (no options) of `count` segments held at
+ * out[VNET_HDR_LEN, VNET_HDR_LEN + len), and returns the bytes to write from out[0]. One segment: an all-zero
+ * header (a plain packet). More: the IP total length and header checksum are set, the L4 checksum field (at
+ * csumOffset in the L4 header) gets the pseudo-header sum (checksum-partial: the kernel adds the rest per
+ * segment) and the header asks for `gsoType` segmentation at gsoSize payload bytes behind hdrLen header bytes.
+ * Any other L4 header field (e.g. UDP's length) is the caller's to set. `h` is scratch, overwritten.
+ */
+export function finishCoalescedIpv4(
+  out: Uint8Array,
+  h: VnetHdr,
+  count: number,
+  len: number,
+  gsoType: number,
+  hdrLen: number,
+  gsoSize: number,
+  csumOffset: number,
+): number {
+  const p = VNET_HDR_LEN;
+  if (count === 1) {
+    h.flags = 0;
+    h.gsoType = VNET_GSO_NONE;
+    h.hdrLen = 0;
+    h.gsoSize = 0;
+    h.csumStart = 0;
+    h.csumOffset = 0;
+  } else {
+    ipv4SetTotalLen(out, p, len);
+    ipv4SetChecksum(out, p);
+    const l4 = len - IPV4_MIN_HEADER;
+    const ps = pseudoHeaderSumIpv4(ipv4Src(out, p), ipv4Dst(out, p), ipv4Protocol(out, p), l4);
+    const field = p + IPV4_MIN_HEADER + csumOffset;
+    out[field] = ps >>> 8;
+    out[field + 1] = ps & 0xff;
+    h.flags = VNET_F_NEEDS_CSUM;
+    h.gsoType = gsoType;
+    h.hdrLen = hdrLen;
+    h.gsoSize = gsoSize;
+    h.csumStart = IPV4_MIN_HEADER;
+    h.csumOffset = csumOffset;
+  }
+  writeVnetHdr(out, 0, h);
+  return p + len;
+}
+
 // ---- checksums ---------------------------------------------------------------------------------
 
 /**
@@ -285,30 +330,16 @@ export class TcpCoalescer {
   /** Finalizes the pending packet; returns the bytes to write from out[0] (0 when none). */
   finish(): number {
     if (this.count === 0) return 0;
-    const o = this.out;
-    const p = VNET_HDR_LEN;
-    const h = this.hdr;
-    if (this.count === 1) {
-      h.flags = 0;
-      h.gsoType = VNET_GSO_NONE;
-      h.hdrLen = 0;
-      h.gsoSize = 0;
-      h.csumStart = 0;
-      h.csumOffset = 0;
-    } else {
-      ipv4SetTotalLen(o, p, this.len);
-      ipv4SetChecksum(o, p);
-      // checksum-partial: the TCP checksum field holds the pseudo-header sum, the kernel adds the rest
-      tcpSetChecksum(o, p + TCP_AT, pseudoHeaderSumIpv4(ipv4Src(o, p), ipv4Dst(o, p), IPPROTO_TCP, this.len - TCP_AT));
-      h.flags = VNET_F_NEEDS_CSUM;
-      h.gsoType = VNET_GSO_TCPV4;
-      h.hdrLen = this.hl;
-      h.gsoSize = this.gsoSize;
-      h.csumStart = TCP_AT;
-      h.csumOffset = TCP_OFF_CHECKSUM;
-    }
-    writeVnetHdr(o, 0, h);
-    const n = VNET_HDR_LEN + this.len;
+    const n = finishCoalescedIpv4(
+      this.out,
+      this.hdr,
+      this.count,
+      this.len,
+      VNET_GSO_TCPV4,
+      this.hl,
+      this.gsoSize,
+      TCP_OFF_CHECKSUM,
+    );
     this.count = 0;
     this.len = 0;
     return n;

@@ -10,7 +10,6 @@
 // new checksums, so a corrupt datagram must not get one). Nothing throws on packet contents.
 // Buffer ownership: the coalescer owns `out` and reuses it for every super-packet; add() copies.
 import { MAX_PACKET } from '../util/buffers.js';
-import { pseudoHeaderSumIpv4 } from '../wire/checksum.js';
 import {
   IPPROTO_UDP,
   IPV4_MIN_HEADER,
@@ -20,16 +19,21 @@ import {
   ipv4HeaderLen,
   ipv4IsFragment,
   ipv4Protocol,
-  ipv4SetChecksum,
-  ipv4SetTotalLen,
   ipv4Src,
   ipv4Tos,
   ipv4TotalLen,
   ipv4Ttl,
   ipv4Version,
 } from '../wire/ipv4.js';
-import { UDP_HEADER_LEN, UDP_OFF_CHECKSUM, udpChecksum, udpChecksumIpv4, udpLength } from '../wire/udp.js';
-import { newVnetHdr, VNET_F_NEEDS_CSUM, VNET_GSO_NONE, VNET_HDR_LEN, writeVnetHdr } from './offload.js';
+import {
+  UDP_HEADER_LEN,
+  UDP_OFF_CHECKSUM,
+  UDP_OFF_LENGTH,
+  udpChecksum,
+  udpChecksumIpv4,
+  udpLength,
+} from '../wire/udp.js';
+import { finishCoalescedIpv4, newVnetHdr, VNET_HDR_LEN } from './offload.js';
 
 /** virtio_net_hdr gso_type for UDP segmentation offload (VIRTIO_NET_HDR_GSO_UDP_L4). */
 export const VNET_GSO_UDP_L4 = 5;
@@ -87,36 +91,22 @@ export class UdpCoalescer {
   /** Finalizes the pending packet; returns the bytes to write from out[0] (0 when none). */
   finish(): number {
     if (this.count === 0) return 0;
-    const o = this.out;
-    const p = VNET_HDR_LEN;
-    const h = this.hdr;
-    if (this.count === 1) {
-      h.flags = 0;
-      h.gsoType = VNET_GSO_NONE;
-      h.hdrLen = 0;
-      h.gsoSize = 0;
-      h.csumStart = 0;
-      h.csumOffset = 0;
-    } else {
-      const l4 = this.len - IPV4_MIN_HEADER;
-      ipv4SetTotalLen(o, p, this.len);
-      ipv4SetChecksum(o, p);
-      const u = p + IPV4_MIN_HEADER;
-      o[u + 4] = l4 >>> 8;
-      o[u + 5] = l4 & 0xff;
-      // checksum-partial: the pseudo-header sum, the kernel adds the rest per datagram
-      const ps = pseudoHeaderSumIpv4(ipv4Src(o, p), ipv4Dst(o, p), IPPROTO_UDP, l4);
-      o[u + UDP_OFF_CHECKSUM] = ps >>> 8;
-      o[u + UDP_OFF_CHECKSUM + 1] = ps & 0xff;
-      h.flags = VNET_F_NEEDS_CSUM;
-      h.gsoType = VNET_GSO_UDP_L4;
-      h.hdrLen = HL;
-      h.gsoSize = this.size;
-      h.csumStart = IPV4_MIN_HEADER;
-      h.csumOffset = UDP_OFF_CHECKSUM;
+    if (this.count > 1) {
+      const udpLen = this.len - IPV4_MIN_HEADER; // the super-packet's UDP length (the kernel writes each one's)
+      const at = VNET_HDR_LEN + IPV4_MIN_HEADER + UDP_OFF_LENGTH;
+      this.out[at] = udpLen >>> 8;
+      this.out[at + 1] = udpLen & 0xff;
     }
-    writeVnetHdr(o, 0, h);
-    const n = VNET_HDR_LEN + this.len;
+    const n = finishCoalescedIpv4(
+      this.out,
+      this.hdr,
+      this.count,
+      this.len,
+      VNET_GSO_UDP_L4,
+      HL,
+      this.size,
+      UDP_OFF_CHECKSUM,
+    );
     this.count = 0;
     this.len = 0;
     return n;
