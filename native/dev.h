@@ -134,7 +134,7 @@ napi_value fl_udp_flush(napi_env env, napi_callback_info info);
 uint32_t fl_udp_flush_queue(fl_dev *d);
 int udp_gro_probe(int fd);
 int udp_gro_enable(int fd);
-int udp_gro_read_burst(fl_dev *d);
+uint16_t udp_gro_size(struct msghdr *h);
 napi_value fl_netns_enter(napi_env env, napi_callback_info info);
 napi_value fl_netns_restore(napi_env env, napi_callback_info info);
 

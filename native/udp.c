@@ -52,10 +52,22 @@
 #define FL_POOL_MAX 256
 #define FL_GSO_CMSG_SPACE CMSG_SPACE(sizeof(uint16_t))
 
+/*
+ * The read_burst of every UDP socket: one recvmmsg of up to d->burst datagrams, one slot each. A read
+ * larger than a slot (MSG_TRUNC) is dropped and counted (rx_truncated). With GRO on (d->gro), each read
+ * also gets its control-message buffer, a read whose control message was cut (MSG_CTRUNC) is dropped
+ * and counted (rx_ctrunc), and gso_sizes[i] records the datagram size the kernel reported (udp_gro.c).
+ */
 static int udp_read_burst(fl_dev *d) {
+  const int gro = d->gro;
   for (uint32_t i = 0; i < d->burst; i++) {
-    d->rmsgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
-    d->rmsgs[i].msg_hdr.msg_flags = 0;
+    struct msghdr *h = &d->rmsgs[i].msg_hdr;
+    h->msg_namelen = sizeof(struct sockaddr_in);
+    h->msg_flags = 0;
+    if (gro) {
+      h->msg_control = d->rcmsg + (size_t)i * FL_GRO_CMSG_SPACE;
+      h->msg_controllen = FL_GRO_CMSG_SPACE;
+    }
     d->rmsgs[i].msg_len = 0;
   }
   int n;
@@ -69,12 +81,16 @@ static int udp_read_burst(fl_dev *d) {
     }
     return 0;
   }
-  /* Compact: drop truncated datagrams (larger than a slot), moving later ones down (rare). */
+  /* Compact: drop the reads counted above, moving later ones down (rare). */
   int out = 0;
   for (int i = 0; i < n; i++) {
     struct msghdr *h = &d->rmsgs[i].msg_hdr;
     if (h->msg_flags & MSG_TRUNC) {
       d->rx_truncated++;
+      continue;
+    }
+    if (gro && (h->msg_flags & MSG_CTRUNC)) {
+      d->rx_ctrunc++;
       continue;
     }
     if (out != i) {
@@ -84,9 +100,10 @@ static int udp_read_burst(fl_dev *d) {
     d->lens[out] = (int32_t)d->rmsgs[i].msg_len;
     d->addrs[out] = ntohl(d->raddr[i].sin_addr.s_addr);
     d->ports[out] = ntohs(d->raddr[i].sin_port);
+    if (gro) d->gso_sizes[out] = udp_gro_size(h);
     out++;
   }
-  return out; /* 0 when every datagram was truncated: the level-triggered watcher fires again */
+  return out; /* 0 when every read was dropped: the level-triggered watcher fires again */
 }
 
 static void udp_set_buffer(int fd, int force_opt, int opt, int bytes) {
@@ -281,7 +298,6 @@ napi_value fl_udp_start(napi_env env, napi_callback_info info) {
     d->gso_sizes = (uint16_t *)gp;
     d->rcmsg = (uint8_t *)calloc(burst, FL_GRO_CMSG_SPACE);
     if (!d->rcmsg) return fl_throw_errno(env, ENOMEM, "udpStart: out of memory");
-    d->read_burst = udp_gro_read_burst;
   }
   d->rmsgs = (struct mmsghdr *)calloc(burst, sizeof(struct mmsghdr));
   d->riov = (struct iovec *)calloc(burst, sizeof(struct iovec));
