@@ -13,7 +13,6 @@ import type { RouteTable } from '../route/table.js';
 import type { RouteTable6 } from '../route/table6.js';
 import { Ipv6Upper } from '../wire/ipv6-ext.js';
 import { IPV6_OFF_HOP_LIMIT } from '../wire/ipv6.js';
-import { flowSourcePort } from '../wire/flow-hash.js';
 import {
   ICMP_DEST_UNREACHABLE,
   ICMP_TIME_EXCEEDED,
@@ -34,11 +33,11 @@ import {
 } from '../wire/ipv4.js';
 import type { Backend, BackendLocal } from './backends.js';
 import { Drop } from './counters.js';
+import { decideSend, icmpDue, NO_DROP } from './decision-shared.js';
 import { decideForward6, decideInner6 } from './decision6.js';
 import type { Peer } from './peer.js';
 
-/** `drop` of a decision that lets the packet through. */
-export const NO_DROP = -1;
+export { NO_DROP };
 /** `icmpType` of a decision that sends no ICMP error. */
 export const NO_ICMP = -1;
 
@@ -100,48 +99,24 @@ export function decideForward(policy: ForwardPolicy, buf: Buffer, off: number, l
   }
   len = d.len = ipv4TotalLen(buf, off);
   const peer = (d.peer = policy.routes.lookup(ipv4Dst(buf, off)));
+  // each ICMP error is due unless RFC 1122 3.2.2 forbids one about this packet (icmpErrorAllowed)
   if (peer === undefined) {
     d.drop = Drop['no-route'];
-    icmpDue(d, buf, off, len, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET, 0);
+    icmpDue(d, icmpErrorAllowed(buf, off, len), ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET, 0);
     return;
   }
   if (policy.decrementTtl && ipv4Ttl(buf, off) <= 1) {
     d.drop = Drop['ttl-expired'];
-    icmpDue(d, buf, off, len, ICMP_TIME_EXCEEDED, ICMP_TIME_EXCEEDED_TTL, 0);
+    icmpDue(d, icmpErrorAllowed(buf, off, len), ICMP_TIME_EXCEEDED, ICMP_TIME_EXCEEDED_TTL, 0);
     return;
   }
   if (len > policy.pathMtu) {
     d.drop = Drop['too-big'];
     if (ipv4DontFragment(buf, off))
-      icmpDue(d, buf, off, len, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, policy.pathMtu);
+      icmpDue(d, icmpErrorAllowed(buf, off, len), ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, policy.pathMtu);
     return;
   }
-  d.drop = NO_DROP;
-  d.dstAddr = peer.publicIp;
-  d.dstPort = peer.port;
-  if (policy.flowPorts) {
-    d.sendSrcPort = flowSourcePort(buf, off, len);
-    d.srcPort = policy.sourcePortFor ? policy.sourcePortFor(d.sendSrcPort) : d.sendSrcPort;
-  } else {
-    d.srcPort = policy.localPort;
-    d.sendSrcPort = 0;
-  }
-}
-
-/** An ICMP error is due, unless RFC 1122 3.2.2 forbids one about this packet. */
-function icmpDue(
-  d: ForwardDecision,
-  buf: Buffer,
-  off: number,
-  len: number,
-  type: number,
-  code: number,
-  rest: number,
-): void {
-  if (!icmpErrorAllowed(buf, off, len)) return;
-  d.icmpType = type;
-  d.icmpCode = code;
-  d.icmpRest = rest;
+  decideSend(policy, peer, buf, off, len, d);
 }
 
 /**

@@ -10,7 +10,6 @@
 //    destination in this node's IPv6 subnet.
 import type { Cidr6 } from '../addr/ipv6.js';
 import type { RouteTable6 } from '../route/table6.js';
-import { flowSourcePort } from '../wire/flow-hash.js';
 import {
   ICMPV6_DEST_UNREACHABLE,
   ICMPV6_PACKET_TOO_BIG,
@@ -30,34 +29,21 @@ import {
   ipv6PayloadLen,
 } from '../wire/ipv6.js';
 import { Drop } from './counters.js';
+import { decideSend, icmpDue, NO_DROP, type SendOut, type SendPolicy } from './decision-shared.js';
 import type { Peer } from './peer.js';
 
 /** What the IPv6 forward decision reads besides ForwardPolicy's common fields. */
-export interface Forward6Policy {
+export interface Forward6Policy extends SendPolicy {
   readonly routes6?: RouteTable6<Peer>;
   readonly pathMtu: number;
   readonly decrementTtl: boolean;
-  readonly flowPorts: boolean;
-  readonly localPort: number;
-  readonly sourcePortFor?: (flowPort: number) => number;
 }
 
-/** The fields of ForwardDecision / DeliverDecision the IPv6 decisions write. */
-interface Forward6Out {
-  drop: number;
+/** The fields of ForwardDecision the IPv6 forward decision writes. */
+interface Forward6Out extends SendOut {
   len: number;
   peer: Peer | undefined;
-  icmpType: number;
-  icmpCode: number;
-  icmpRest: number;
-  dstAddr: number;
-  dstPort: number;
-  srcPort: number;
-  sendSrcPort: number;
 }
-
-/** decision.ts's NO_DROP (not imported: decision.ts imports this module). */
-const NO_DROP = -1;
 
 export function decideForward6(
   policy: Forward6Policy,
@@ -93,18 +79,10 @@ export function decideForward6(
     icmp6Due(d, scratch, buf, off, len, ICMPV6_PACKET_TOO_BIG, 0, policy.pathMtu);
     return;
   }
-  d.drop = NO_DROP;
-  d.dstAddr = peer.publicIp;
-  d.dstPort = peer.port;
-  if (policy.flowPorts) {
-    d.sendSrcPort = flowSourcePort(buf, off, len);
-    d.srcPort = policy.sourcePortFor ? policy.sourcePortFor(d.sendSrcPort) : d.sendSrcPort;
-  } else {
-    d.srcPort = policy.localPort;
-    d.sendSrcPort = 0;
-  }
+  decideSend(policy, peer, buf, off, len, d);
 }
 
+/** An ICMPv6 error is due, unless RFC 4443 2.4(e) forbids one about this packet. */
 function icmp6Due(
   d: Forward6Out,
   scratch: Ipv6Upper,
@@ -115,10 +93,7 @@ function icmp6Due(
   code: number,
   rest: number,
 ): void {
-  if (!icmpv6ErrorAllowed(buf, off, len, type, scratch)) return;
-  d.icmpType = type;
-  d.icmpCode = code;
-  d.icmpRest = rest;
+  icmpDue(d, icmpv6ErrorAllowed(buf, off, len, type, scratch), type, code, rest);
 }
 
 /** What the IPv6 receive checks read. */
