@@ -34,6 +34,7 @@ import {
   type Ipv6NetworkConfig,
   type LeaseV6Attrs,
 } from './flannel-ipv6.js';
+import { subnetBounds, subnetLength, type RangeFamily } from './flannel-range.js';
 import { defaultBackend, type BackendConfig, type PeerInfo } from './membership.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -63,6 +64,15 @@ export interface NetworkConfigInput {
   ipv6?: { network: Cidr6; subnetLen?: number };
 }
 
+const IPV4_RANGE: RangeFamily = {
+  bits: 32,
+  keyPrefix: '',
+  defaultSubnetLen: 24,
+  networkName: 'network',
+  example: '10.244.1.0',
+  parse: (text) => (text === '0.0.0.0' ? undefined : BigInt(parseIpv4(text))),
+};
+
 /** Parses and checks the <prefix>/config value, filling flannel's defaults. Throws ConfigError. */
 export function parseNetworkConfig(text: string): NetworkConfig {
   const bad = (why: string): never => {
@@ -88,35 +98,11 @@ export function parseNetworkConfig(text: string): NetworkConfig {
     return bad(`Network: ${oneLine(err)}`);
   }
 
-  let subnetLen = optionalInt(raw.SubnetLen, 'SubnetLen', bad) ?? 0;
-  if (subnetLen > 0) {
-    if (subnetLen > 30) bad('SubnetLen must be less than /31');
-    if (subnetLen < network.prefix + 2)
-      bad(`network ${network} must be able to hold at least four /${subnetLen} subnets`);
-  } else if (network.prefix > 28) {
-    bad(`network ${network} is too small; the smallest useful network is a /28`);
-  } else {
-    subnetLen = network.prefix <= 22 ? 24 : network.prefix + 2;
-  }
-  const subnetSize = 2 ** (32 - subnetLen);
-  const mask = new Cidr(0, subnetLen).mask;
-
-  const bound = (value: unknown, name: string, fallback: Ipv4): Ipv4 => {
-    if (value === undefined || value === null || value === '' || value === '0.0.0.0') return fallback;
-    if (typeof value !== 'string') return bad(`${name} must be a string like "10.244.1.0"`);
-    let ip: Ipv4;
-    try {
-      ip = parseIpv4(value);
-    } catch (err) {
-      return bad(`${name}: ${oneLine(err)}`);
-    }
-    if (!network.contains(ip)) bad(`${name} ${value} is not in the range of the Network ${network}`);
-    if ((ip & mask) >>> 0 !== ip) bad(`${name} ${value} is not on a /${subnetLen} boundary`);
-    return ip;
-  };
-  // The first subnet is skipped: its first address would be the network address of the overlay.
-  const subnetMin = bound(raw.SubnetMin, 'SubnetMin', (network.network + subnetSize) >>> 0);
-  const subnetMax = bound(raw.SubnetMax, 'SubnetMax', (network.broadcast + 1 - subnetSize) >>> 0);
+  const net = { text: network.toString(), network: BigInt(network.network), prefix: network.prefix };
+  const subnetLen = subnetLength(IPV4_RANGE, net, optionalInt(raw.SubnetLen, 'SubnetLen', bad) ?? 0, bad);
+  const bounds = subnetBounds(IPV4_RANGE, net, subnetLen, raw, bad);
+  const subnetMin = Number(bounds.min);
+  const subnetMax = Number(bounds.max);
 
   const config: NetworkConfig = { network, subnetLen, subnetMin, subnetMax, backend: parseBackend(raw.Backend, bad) };
   if (enable.ipv6) config.ipv6 = parseIpv6NetworkConfig(raw, bad);

@@ -9,6 +9,7 @@
 import { Cidr6, formatIpv6, parseIpv6, type Ipv6 } from '../addr/ipv6.js';
 import { formatMac, parseMac, type Mac } from '../addr/mac.js';
 import { oneLine } from '../util/errors.js';
+import { subnetBounds, subnetLength, type RangeFamily } from './flannel-range.js';
 
 export interface Ipv6NetworkConfig {
   network: Cidr6;
@@ -19,6 +20,18 @@ export interface Ipv6NetworkConfig {
 }
 
 type Bad = (why: string) => never;
+
+const IPV6_RANGE: RangeFamily = {
+  bits: 128,
+  keyPrefix: 'IPv6',
+  defaultSubnetLen: 64,
+  networkName: 'IPv6Network',
+  example: 'fc00:0:0:1::',
+  parse: (text) => {
+    const ip = parseIpv6(text);
+    return ip === 0n ? undefined : ip; // flannel's ip.IsEmpty: "::" means unset
+  },
+};
 
 /** flannel's EnableIPv4 (default true) and EnableIPv6 (default false). */
 export function enableFlags(raw: Record<string, unknown>, bad: Bad): { ipv4: boolean; ipv6: boolean } {
@@ -49,35 +62,10 @@ export function parseIpv6NetworkConfig(raw: Record<string, unknown>, bad: Bad): 
       return bad('IPv6SubnetLen must be an integer');
     subnetLen = lenValue;
   }
-  if (subnetLen > 0) {
-    if (subnetLen > 126) bad('IPv6SubnetLen must be less than /127');
-    if (subnetLen < network.prefix + 2)
-      bad(`IPv6Network ${network} must be able to hold at least four /${subnetLen} subnets`);
-  } else if (network.prefix > 124) {
-    bad(`IPv6Network ${network} is too small; the smallest useful network is a /124`);
-  } else {
-    subnetLen = network.prefix <= 62 ? 64 : network.prefix + 2;
-  }
-  const size = 1n << BigInt(128 - subnetLen);
-  const boundary = new Cidr6(0n, subnetLen).mask;
-  const bound = (value: unknown, name: string, fallback: Ipv6): Ipv6 => {
-    if (value === undefined || value === null || value === '') return fallback;
-    if (typeof value !== 'string') return bad(`${name} must be a string like "fc00:0:0:1::"`);
-    let ip: Ipv6;
-    try {
-      ip = parseIpv6(value);
-    } catch (err) {
-      return bad(`${name}: ${oneLine(err)}`);
-    }
-    if (ip === 0n) return fallback; // flannel's ip.IsEmpty: "::" means unset
-    if (!network.contains(ip)) bad(`${name} ${value} is not in the range of the IPv6Network ${network}`);
-    if ((ip & boundary) !== ip) bad(`${name} ${value} is not on a /${subnetLen} boundary`);
-    return ip;
-  };
-  // As for IPv4, the first subnet is skipped (its first address is the network's own).
-  const subnetMin = bound(raw.IPv6SubnetMin, 'IPv6SubnetMin', network.network + size);
-  const subnetMax = bound(raw.IPv6SubnetMax, 'IPv6SubnetMax', network.last + 1n - size);
-  return { network, subnetLen, subnetMin, subnetMax };
+  const net = { text: network.toString(), network: network.network, prefix: network.prefix };
+  subnetLen = subnetLength(IPV6_RANGE, net, subnetLen, bad);
+  const bounds = subnetBounds(IPV6_RANGE, net, subnetLen, raw, bad);
+  return { network, subnetLen, subnetMin: bounds.min, subnetMax: bounds.max };
 }
 
 /** The config fields flannelette network init writes for IPv6 (absent: flannel's defaults). */
