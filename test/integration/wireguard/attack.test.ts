@@ -29,9 +29,11 @@ const PREFIX = 'flt-wgatk';
 const FLOOD_PORT = 31820;
 const WG_PORT = 51820;
 const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasNft = spawnSync('nft', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip =
   requireRootOrSkip('wireguard attack test (network namespaces)') ||
-  requireOrSkip(hasTshark, 'wireguard attack test: tshark is not installed');
+  requireOrSkip(hasTshark, 'wireguard attack test: tshark is not installed') ||
+  requireOrSkip(hasNft, 'wireguard attack test: nft is not installed');
 
 interface Stats {
   counters: { rxPackets: number; drops: Record<string, number> };
