@@ -61,13 +61,7 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
     stateDir,
     async startNode(n, extra = []) {
       const peer = cluster.nodes.find((p) => p !== n)!;
-      const args = [
-        'netns',
-        'exec',
-        n.ns.name,
-        process.execPath,
-        CLI,
-        'node',
+      await spawnNode(n, [
         '--name',
         n.name,
         '--public-ip',
@@ -88,23 +82,7 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
         `name=${peer.name},ip=${peer.publicIp},subnet=${peer.subnet},mac=${peer.mac}${opts.backend === 'wireguard' ? `,key=${peer.publicKey}` : ''}`,
         ...(opts.backend === 'wireguard' ? ['--wg-private-key', n.keyFile] : []),
         ...extra,
-      ];
-      const out = fs.openSync(n.log, 'a');
-      n.proc = spawn('ip', args, { stdio: ['ignore', out, out] });
-      fs.closeSync(out);
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        if (n.proc.exitCode !== null)
-          throw new Error(`node ${n.name} exited (${n.proc.exitCode}): ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
-        try {
-          await rpcCall(n.socket, 'ping', {}, { timeoutMs: 1000 });
-          return;
-        } catch {
-          if (Date.now() > deadline)
-            throw new Error(`node ${n.name} did not come up: ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      ]);
     },
     stopNode: (n, signal = 'SIGTERM') => stopProcess(n.proc, signal),
     async configureKernelVxlan(n, peer) {
@@ -194,6 +172,32 @@ export async function createTwoNodeCluster(opts: ClusterOptions): Promise<TwoNod
   }
 }
 
+/**
+ * Starts `flannelette node <nodeArgs>` from the built CLI inside n's namespace (output appended to n.log)
+ * and waits up to 20 s for its control socket; throws with the log's tail when it exits or never answers.
+ */
+export async function spawnNode(n: ClusterNode, nodeArgs: string[]): Promise<void> {
+  const out = fs.openSync(n.log, 'a');
+  const proc = spawn('ip', ['netns', 'exec', n.ns.name, process.execPath, CLI, 'node', ...nodeArgs], {
+    stdio: ['ignore', out, out],
+  });
+  n.proc = proc;
+  fs.closeSync(out);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (proc.exitCode !== null)
+      throw new Error(`node ${n.name} exited (${proc.exitCode}): ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
+    try {
+      await rpcCall(n.socket, 'ping', {}, { timeoutMs: 1000 });
+      return;
+    } catch {
+      if (Date.now() > deadline)
+        throw new Error(`node ${n.name} did not come up: ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Signals a node process and waits for it to exit (SIGKILL after 10 s); resolves with its exit code. */
 export async function stopProcess(
   proc: ChildProcess | undefined,
@@ -207,6 +211,23 @@ export async function stopProcess(
   clearTimeout(timer);
   return code;
 }
+
+/**
+ * The drop reasons (dataplane/counters.ts) of datagrams from the underlay that never became an inner
+ * packet: what a flood of junk at a node's port ends up as. (A datagram that did become one may still
+ * be dropped as tun-write-failed; the TUN side's own drops, e.g. tun-not-ipv4, are not listed.)
+ */
+export const UNDERLAY_SIDE_DROPS = [
+  'unknown-peer',
+  'truncated',
+  'bad-vxlan-flags',
+  'wrong-vni',
+  'wrong-inner-mac',
+  'not-ipv4-inner',
+  'inner-malformed',
+  'spoofed-source',
+  'not-local-destination',
+] as const;
 
 /** pings from a namespace; resolves with the number of replies. */
 export async function ping(from: Netns, to: string, count = 3): Promise<number> {
@@ -227,15 +248,19 @@ export interface TransferResult {
   received: { remote: string; bytes: number; sha256: string };
 }
 
-/** Sends `bytes` over TCP from one namespace to a server in another; both sides' sha256. */
+/**
+ * Sends `bytes` over TCP from one namespace to a server in another; both sides' sha256. The server
+ * listens on `listen` (default 0.0.0.0; "::" for IPv6).
+ */
 export async function tcpTransfer(
   from: Netns,
   to: Netns,
   toIp: string,
   bytes: number,
   port = 5001,
+  listen = '0.0.0.0',
 ): Promise<TransferResult> {
-  const server = spawn('ip', ['netns', 'exec', to.name, process.execPath, TRANSFER, 'serve', String(port)], {
+  const server = spawn('ip', ['netns', 'exec', to.name, process.execPath, TRANSFER, 'serve', String(port), listen], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

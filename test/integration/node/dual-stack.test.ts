@@ -12,11 +12,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
 import {
-  CLI,
   createTwoNodeCluster,
+  spawnNode,
   stopProcess,
-  TRANSFER,
+  tcpTransfer,
   type ClusterNode,
+  type TransferResult,
   type TwoNodeCluster,
 } from '../../helpers/cluster.js';
 import { cleanupNetns, type Netns } from '../../helpers/netns.js';
@@ -62,13 +63,8 @@ function writeClusterFile(c: TwoNodeCluster, backend: string): string {
 
 /** Starts a flannelette node with the cluster file and waits for its control socket. */
 async function startWithClusterFile(c: TwoNodeCluster, n: ClusterNode, file: string): Promise<void> {
-  const args = [
-    'netns',
-    'exec',
-    n.ns.name,
-    process.execPath,
-    CLI,
-    'node',
+  const subnetFile = path.join(c.stateDir, `${n.name}.env`);
+  await spawnNode(n, [
     '--name',
     n.name,
     '--cluster',
@@ -76,21 +72,10 @@ async function startWithClusterFile(c: TwoNodeCluster, n: ClusterNode, file: str
     '--state-dir',
     c.stateDir,
     '--subnet-file',
-    path.join(c.stateDir, `${n.name}.env`),
+    subnetFile,
     '--log-format',
     'json',
-  ];
-  const out = fs.openSync(n.log, 'a');
-  n.proc = spawn('ip', args, { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  await waitUntil(async () => {
-    if (n.proc!.exitCode !== null)
-      throw new Error(`node ${n.name} exited: ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
-    return rpcCall(n.socket, 'ping', {}, { timeoutMs: 1000 }).then(
-      () => true,
-      () => false,
-    );
-  }, `node ${n.name} to come up`);
+  ]);
 }
 
 async function ping6(
@@ -113,24 +98,8 @@ async function ping6(
 }
 
 /** TCP over IPv6: the server listens on "::"; both sides' sha256 and the remote the server saw. */
-async function tcp6(from: Netns, to: Netns, toIp: string, bytes: number, port: number) {
-  const server = spawn('ip', ['netns', 'exec', to.name, process.execPath, TRANSFER, 'serve', String(port), '::'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  server.stdout.on('data', (d) => (out += d));
-  try {
-    await waitUntil(() => out.includes('listening'), 'the IPv6 transfer server to listen');
-    const { stdout } = await from.exec(process.execPath, [TRANSFER, 'send', toIp, String(port), String(bytes), '7'], {
-      timeoutMs: 60_000,
-    });
-    const sent = JSON.parse(stdout.trim().split('\n').pop()!) as { sha256: string };
-    await waitUntil(() => out.includes('sha256'), 'the IPv6 transfer server to report');
-    const received = JSON.parse(out.trim().split('\n').pop()!) as { remote: string; bytes: number; sha256: string };
-    return { sent, received };
-  } finally {
-    server.kill();
-  }
+function tcp6(from: Netns, to: Netns, toIp: string, bytes: number, port: number): Promise<TransferResult> {
+  return tcpTransfer(from, to, toIp, bytes, port, '::');
 }
 
 const MB4 = 4 * 1024 * 1024;
