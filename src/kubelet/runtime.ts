@@ -23,6 +23,7 @@ import {
   type Sandbox,
 } from './sandbox.js';
 import { dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
+import { processMark } from './process-mark.js';
 
 export interface PodMeta {
   uid: string;
@@ -175,7 +176,11 @@ export class PodRuntime {
     const adir = attemptDir(dir, c.name, attempt);
     fs.rmSync(adir, { recursive: true, force: true });
     fs.mkdirSync(adir, { recursive: true });
-    const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp, serviceEnv);
+    // last, so that no spec can drop it: the lab's mark (process-mark.ts), which lab down and node stop kill by
+    const env = {
+      ...containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp, serviceEnv),
+      ...processMark(this.cfg.lab, pod.metadata.uid!),
+    };
     const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
     if (isDockerPod(pod, this.cfg.defaultRuntime)) {
       const docker = dockerContainerName(sandbox.netns, c.name);
