@@ -172,7 +172,7 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     const del = await kubectl(['delete', 'pod', 'att-b']); // the API's delete: the same as lab detach
     expect(del.code, del.err).toBe(0);
     await waitFor('att-b released', () => reservations(ips['att-b']).length === 0);
-    await onlyUsers(pidNs, [holder!.pid], 'only the holder in the unshare namespace after lab detach');
+    await onlyUsers(pidNs, [holder!.pid!], 'only the holder in the unshare namespace after lab detach');
     await onlyUsers(`/run/netns/${named}`, [], 'nothing in the ip netns namespace after kubectl delete');
     expect((await nsenter(pidNs, ['ip', 'link', 'show', 'eth0'])).code).not.toBe(0);
     expect((await run('ip', ['-n', named, 'link', 'show', 'eth0'])).code).not.toBe(0);
@@ -205,7 +205,7 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     expect(down.code, down.err).toBe(0);
     expect(holder!.exitCode).toBeNull();
     expect(leftovers(lab)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
-    expect(membersOf(pidNs)).toEqual([holder!.pid]);
+    expect(membersOf(pidNs)).toEqual([holder!.pid!]);
     expect((await nsenter(pidNs, ['ip', 'link', 'show', 'eth0'])).code).not.toBe(0);
     expect(fs.existsSync(named0)).toBe(true);
   });
