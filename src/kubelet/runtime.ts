@@ -22,7 +22,7 @@ import {
   sandboxHealthy,
   type Sandbox,
 } from './sandbox.js';
-import { dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
+import { dockerClientEnv, dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
 import { processMark } from './process-mark.js';
 
 export interface PodMeta {
@@ -198,7 +198,9 @@ export class PodRuntime {
         expand(c.command),
         expand(c.args),
       );
-      return startContainer([...this.shim], adir, { argv, env: {} });
+      // the docker CLI under the shim: its daemon's address (DOCKER_HOST) and the pod's mark
+      const cliEnv = { ...dockerClientEnv(process.env), ...processMark(this.cfg.lab, pod.metadata.uid!) };
+      return startContainer([...this.shim], adir, { argv, env: cliEnv });
     }
     const argv = containerArgv(img, expand(c.command), expand(c.args));
     const known = new Set((pod.spec.volumes ?? []).map((v) => v.name));
