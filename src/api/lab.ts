@@ -355,9 +355,9 @@ export class Lab implements AsyncDisposable {
    * the lab's own processes there. Rejects with ConfigError (not a network namespace, no such node, the
    * pod exists; nothing is created) or DeviceError (not Ready in time; the pod is removed again).
    */
-  attach(pod: string, netns: string, opts: AttachOptions = {}): Promise<AttachResult> {
+  async attach(pod: string, netns: string, opts: AttachOptions = {}): Promise<AttachResult> {
     if (opts.node !== undefined) this.node(opts.node); // ConfigError naming the lab's nodes
-    return attachPod(this.client, { pod, netns, ...opts });
+    return await attachPod(this.client, { pod, netns, ...opts });
   }
 
   /**
