@@ -176,6 +176,17 @@ describe.skipIf(skip)('the library: Lab', () => {
     expect(await json(['lab', 'check', '--name', name])).toMatchObject({ kind: 'CheckResult', ok: true, failures: 0 });
     const healed = await json(['lab', 'heal', 'node1', 'node2', '--name', name]);
     expect(healed).toMatchObject({ kind: 'LinkImpairments', nodes: { node1: {}, node2: {} } });
+    const allowed = await json(['lab', 'policy', 'check', 'client', 'web', '--port', '80', '--name', name]);
+    expect(allowed).toMatchObject({
+      kind: 'PolicyCheck',
+      allowed: true,
+      source: { pod: 'default/client', ip: clientIp },
+      destination: { pod: 'default/web', ip: webIp },
+      proto: 'TCP',
+      port: 80,
+      ingress: { isolated: false },
+    });
+    expect(await json(['lab', 'policy', 'log', '--name', name])).toMatchObject({ kind: 'PolicyDenials', items: [] });
     const pods = await json(['lab', 'get', 'pods', '--name', name]);
     expect(pods).toMatchObject({ apiVersion: 'v1', kind: 'List' });
     // --json keeps the bare reply, as before
