@@ -5,7 +5,16 @@
 // Errors are the project's typed errors below, with stable `name` and `code`. docs/api.md is the
 // reference. This module only re-exports; nothing in src/ imports it.
 export { Lab, LabNode } from './lab.js';
-export type { CheckReport, ExecOptions, ExecResult, LabUpOptions, Manifests, WaitOptions } from './lab.js';
+export type {
+  AttachOptions,
+  AttachResult,
+  CheckReport,
+  ExecOptions,
+  ExecResult,
+  LabUpOptions,
+  Manifests,
+  WaitOptions,
+} from './lab.js';
 export { Node, nodeArgs } from './node.js';
 export type { NodePeer, NodeStartOptions } from './node.js';
 export { AgentClient, impairFieldsOf } from './agent-client.js';

@@ -1,6 +1,6 @@
 // The library's `Lab`: a live lab (src/lab/live-lab.ts) driven from a test, with what the CLI does as
 // typed methods: up, apply, get, exec, logs, waitFor, impair/partition/heal, node(name).stop/start,
-// capture, stats, check, down. Every method talks to the lab's API (its unix socket, the lab's
+// capture, stats, check, attach/detach (an existing network namespace as a pod), down. Every method talks to the lab's API (its unix socket, the lab's
 // token) or to a node agent's control socket, exactly as the `flannelette lab` verbs do.
 // A Lab is AsyncDisposable: `await using lab = await Lab.up(...)` removes it when the block ends,
 // also when a test throws. Throws the project's errors (util/errors.ts): ConfigError (bad topology
@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import YAML from 'yaml';
 import { parseManifests } from '../k8s/manifest.js';
+import { attachPod, detachPod, type AttachedPod } from '../lab/attach-pod.js';
 import type { KubeList, KubeObject } from '../k8s/types.js';
 import { runCheck, type CheckResult } from '../lab/check.js';
 import { KubeClient } from '../lab/kube-client.js';
@@ -77,6 +78,19 @@ export interface WaitOptions {
 export interface CheckReport extends CheckResult {
   ok: boolean;
 }
+
+/** Options of `lab.attach()`. */
+export interface AttachOptions {
+  /** The node to attach the namespace to (default: the scheduler picks one). */
+  node?: string;
+  /** The pod's namespace (default `default`). */
+  namespace?: string;
+  /** Rejects with DeviceError when the pod is not Ready after this long (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** What `lab.attach()` resolves with: the Ready pod, the namespace file, its node and its address. */
+export type AttachResult = AttachedPod;
 
 /** What a waitFor predicate returns while its condition does not hold yet. */
 export type Falsy = false | 0 | '' | null | undefined;
@@ -330,6 +344,29 @@ export class Lab implements AsyncDisposable {
   async check(): Promise<CheckReport> {
     const r = await runCheck(this.client, this.state().topology);
     return { ...r, ok: r.failures === 0 };
+  }
+
+  /**
+   * Makes an existing network namespace a pod of the lab (`lab attach`): `netns` is a name from
+   * `ip netns add`, /proc/PID/ns/net of a process (`unshare --net`, podman, systemd-nspawn) or a
+   * bind-mounted namespace file. The node's kubelet gives it eth0, an address and a route via cni0,
+   * and runs one flannelette/sleep container in it; resolves once the pod is Ready. The namespace and
+   * the processes already in it stay the caller's: `detach()`, `down()` and a node's stop kill only
+   * the lab's own processes there. Rejects with ConfigError (not a network namespace, no such node, the
+   * pod exists; nothing is created) or DeviceError (not Ready in time; the pod is removed again).
+   */
+  async attach(pod: string, netns: string, opts: AttachOptions = {}): Promise<AttachResult> {
+    if (opts.node !== undefined) this.node(opts.node); // ConfigError naming the lab's nodes
+    return await attachPod(this.client, { pod, netns, ...opts });
+  }
+
+  /**
+   * Removes an attached pod (`lab detach`) and waits until it is gone: its eth0, address and the lab's
+   * processes in the namespace go; the namespace and the caller's processes in it stay. Resolves with
+   * the namespace file. Rejects with ConfigError for a pod that does not exist or was not attached.
+   */
+  detach(pod: string, opts: { namespace?: string; timeoutMs?: number } = {}): Promise<string> {
+    return detachPod(this.client, pod, opts);
   }
 
   /** Removes the lab: processes, containers, namespaces, veths, files (`lab down`). Idempotent. */

@@ -11,6 +11,8 @@ import { labClient } from '../lab/live-lab.js';
 import {
   checkConnection,
   denialLines,
+  denials,
+  type Endpoint,
   loadPolicyView,
   probe,
   readLabPolicyState,
@@ -19,6 +21,12 @@ import {
 import { describeNetworkPolicyLines } from '../lab/policy-describe.js';
 import { requireLabPrivileges } from '../lab/sys.js';
 import type { LabAction } from './lab-action.js';
+import { addOutputOption, jsonText, outputFormat, type OutputFlags } from './output.js';
+
+/** An endpoint as JSON: its label, address and, for a pod, namespace/name. */
+function endpointOf(e: Endpoint): { label: string; ip: string; pod?: string } {
+  return { label: e.label, ip: e.ip, ...(e.pod ? { pod: `${e.pod.namespace}/${e.pod.name}` } : {}) };
+}
 
 function portOf(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535)
@@ -53,7 +61,7 @@ export async function describeNetworkPolicy(
 export function registerLabPolicyCommands(lab: Command, action: LabAction, out: NodeJS.WritableStream): void {
   const say = (l: string): void => void out.write(`${l}\n`);
   const policy = lab.command('policy').description('NetworkPolicy: why a connection is allowed or denied');
-  policy
+  const check = policy
     .command('check')
     .description('is SRC → DST allowed by the NetworkPolicies (and by which rule)? --probe also sends it')
     .argument('<src>', 'ns/pod, pod (in -n), node name or IP')
@@ -62,47 +70,62 @@ export function registerLabPolicyCommands(lab: Command, action: LabAction, out: 
     .option('--proto <p>', 'tcp or udp', 'tcp')
     .option('-n, --namespace <ns>', 'namespace of pods named without one', 'default')
     .option('--probe', 'also connect (agnhost connect from the source) and confirm')
-    .option('--name <lab>', 'which lab (default: the only one running)')
-    .action(
-      action(
-        async (
-          src: string,
-          dst: string,
-          o: { port: string; proto: string; namespace: string; probe?: boolean; name?: string },
-        ) => {
-          const q = { src, dst, port: portOf(o.port), proto: protoOf(o.proto), namespace: o.namespace };
-          const lab = await resolveLabName(o.name);
-          const view = await loadPolicyView(labClient(lab));
-          const a = checkConnection(view, q);
-          for (const l of a.lines) say(l);
-          if (!o.probe) return a.verdict.allowed ? 0 : 3;
-          requireLabPrivileges();
-          const netns = await sourceNetns(requireState(lab).topology, a.src, view);
-          if (!netns) throw new ConfigError(`cannot find the network namespace of ${a.src.label}`);
-          const p = await probe(netns, a.dst.ip, q);
-          const agrees = p.ok === a.verdict.allowed;
+    .option('--name <lab>', 'which lab (default: the only one running)');
+  addOutputOption(check).action(
+    action(
+      async (
+        src: string,
+        dst: string,
+        o: { port: string; proto: string; namespace: string; probe?: boolean; name?: string } & OutputFlags,
+      ) => {
+        const q = { src, dst, port: portOf(o.port), proto: protoOf(o.proto), namespace: o.namespace };
+        const json = outputFormat(o) !== 'text';
+        const lab = await resolveLabName(o.name);
+        const view = await loadPolicyView(labClient(lab));
+        const a = checkConnection(view, q);
+        const report = (probed?: { ok: boolean; agrees: boolean }): void => {
+          const doc = { source: endpointOf(a.src), destination: endpointOf(a.dst), proto: q.proto, port: q.port };
+          const text = jsonText('PolicyCheck', { ...doc, ...a.verdict, explanation: a.lines, probe: probed }, o);
+          if (text !== undefined) say(text);
+        };
+        if (!json) for (const l of a.lines) say(l);
+        if (!o.probe) {
+          report();
+          return a.verdict.allowed ? 0 : 3;
+        }
+        requireLabPrivileges();
+        const netns = await sourceNetns(requireState(lab).topology, a.src, view);
+        if (!netns) throw new ConfigError(`cannot find the network namespace of ${a.src.label}`);
+        const p = await probe(netns, a.dst.ip, q);
+        const agrees = p.ok === a.verdict.allowed;
+        report({ ok: p.ok, agrees });
+        if (!json)
           say(
             `probe: ${p.ok ? 'connected' : `no connection (${p.out.split('\n')[0] || 'failed'})`}` +
               ` — ${agrees ? 'agrees' : 'DISAGREES'} with the verdict`,
           );
-          if (!agrees) return 1;
-          return a.verdict.allowed ? 0 : 3;
-        },
-      ),
-    );
-  policy
+        if (!agrees) return 1;
+        return a.verdict.allowed ? 0 : 3;
+      },
+    ),
+  );
+  const log = policy
     .command('log')
     .description("denied connections the nodes' enforcers remembered: source, destination, port, reason")
     .argument('[pod]', 'only those from or to this pod (ns/pod)')
-    .option('--name <lab>', 'which lab (default: the only one running)')
-    .action(
-      action(async (pod: string | undefined, o: { name?: string }) => {
-        requireLabPrivileges();
-        const lab = await resolveLabName(o.name);
-        const view = await loadPolicyView(labClient(lab));
-        const lines = denialLines(view, await readLabPolicyState(requireState(lab).topology), pod);
-        for (const l of lines) say(l);
-        if (lines.length === 1) say('(no denied connections)');
-      }),
-    );
+    .option('--name <lab>', 'which lab (default: the only one running)');
+  addOutputOption(log).action(
+    action(async (pod: string | undefined, o: { name?: string } & OutputFlags) => {
+      outputFormat(o); // a bad -o before any work
+      requireLabPrivileges();
+      const lab = await resolveLabName(o.name);
+      const view = await loadPolicyView(labClient(lab));
+      const state = await readLabPolicyState(requireState(lab).topology);
+      const text = jsonText('PolicyDenials', denials(view, state, pod), o);
+      if (text !== undefined) return void say(text);
+      const lines = denialLines(view, state, pod);
+      for (const l of lines) say(l);
+      if (lines.length === 1) say('(no denied connections)');
+    }),
+  );
 }

@@ -21,7 +21,9 @@ export type OutputKind =
   | 'LabStatus'
   | 'CheckResult'
   | 'FollowResult'
-  | 'LabTrace';
+  | 'LabTrace'
+  | 'PolicyCheck'
+  | 'PolicyDenials';
 
 export interface OutputFlags {
   output?: string;

@@ -190,6 +190,7 @@ export interface PodStatus {
   qosClass?: string;
 }
 
+/** v1 Pod. */
 export interface Pod extends KubeObject {
   apiVersion: 'v1';
   kind: 'Pod';
@@ -238,6 +239,7 @@ export interface DeploymentStatus {
   conditions?: DeploymentCondition[];
 }
 
+/** apps/v1 Deployment. */
 export interface Deployment extends KubeObject {
   apiVersion: 'apps/v1';
   kind: 'Deployment';
@@ -260,6 +262,7 @@ export interface ReplicaSetStatus {
   observedGeneration?: number;
 }
 
+/** apps/v1 ReplicaSet. */
 export interface ReplicaSet extends KubeObject {
   apiVersion: 'apps/v1';
   kind: 'ReplicaSet';
@@ -269,6 +272,7 @@ export interface ReplicaSet extends KubeObject {
 
 // ---- core/v1 Namespace, Node, Event ----
 
+/** v1 Namespace. */
 export interface Namespace extends KubeObject {
   apiVersion: 'v1';
   kind: 'Namespace';
@@ -325,6 +329,7 @@ export interface NodeStatus {
   };
 }
 
+/** v1 Node (exported by the library as NodeObject). */
 export interface Node extends KubeObject {
   apiVersion: 'v1';
   kind: 'Node';
@@ -342,6 +347,7 @@ export interface ObjectReference {
   resourceVersion?: string;
 }
 
+/** v1 Event (what the kubelet and controllers report about an object). */
 export interface Event extends KubeObject {
   apiVersion: 'v1';
   kind: 'Event';

@@ -150,6 +150,14 @@ export function dockerRunArgv(
   return argv;
 }
 
+/** The docker CLI's own settings from the kubelet's environment (DOCKER_HOST etc.), for the shim's `docker run`. */
+export function dockerClientEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && (k.startsWith('DOCKER_') || k === 'PATH' || k === 'HOME')) out[k] = v;
+  return out;
+}
+
 /** `docker exec` for a kubelet exec session into a Docker container. */
 export function dockerExecArgv(name: string, command: readonly string[], stdin: boolean, tty: boolean): string[] {
   return ['docker', 'exec', ...(stdin ? ['-i'] : []), ...(tty ? ['-t'] : []), name, ...command];

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
 import type { Status } from '../k8s/types.js';
 import { execArgv } from './containers.js';
-import { dockerExecArgv } from './docker-runtime.js';
+import { dockerClientEnv, dockerExecArgv } from './docker-runtime.js';
 
 export interface ExecRequest {
   command: string[];
@@ -95,7 +95,9 @@ export function runExecSession(
   const argv = target.docker
     ? dockerExecArgv(target.docker, req.command, req.stdin, req.tty)
     : execArgv(target.pid, req.command);
-  const env = req.tty ? { ...target.env, TERM: target.env['TERM'] ?? 'xterm' } : target.env;
+  // `docker exec` needs the kubelet's DOCKER_HOST; the container's own environment is Docker's
+  const base = target.docker ? { ...target.env, ...dockerClientEnv(process.env) } : target.env;
+  const env = req.tty ? { ...base, TERM: base['TERM'] ?? 'xterm' } : base;
   return new Promise((resolve) => {
     let write: (data: Buffer) => void = () => undefined;
     let endInput: () => void = () => undefined;

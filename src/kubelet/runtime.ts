@@ -22,7 +22,8 @@ import {
   sandboxHealthy,
   type Sandbox,
 } from './sandbox.js';
-import { dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
+import { dockerClientEnv, dockerContainerName, dockerRunArgv, isDockerPod } from './docker-runtime.js';
+import { processMark } from './process-mark.js';
 
 export interface PodMeta {
   uid: string;
@@ -175,7 +176,11 @@ export class PodRuntime {
     const adir = attemptDir(dir, c.name, attempt);
     fs.rmSync(adir, { recursive: true, force: true });
     fs.mkdirSync(adir, { recursive: true });
-    const env = containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp, serviceEnv);
+    // last, so that no spec can drop it: the lab's mark (process-mark.ts), which lab down and node stop kill by
+    const env = {
+      ...containerEnv(pod, c, img, sandbox.ip, this.cfg.publicIp, serviceEnv),
+      ...processMark(this.cfg.lab, pod.metadata.uid!),
+    };
     const expand = (list?: string[]): string[] | undefined => list?.map((s) => expandVars(s, env));
     if (isDockerPod(pod, this.cfg.defaultRuntime)) {
       const docker = dockerContainerName(sandbox.netns, c.name);
@@ -193,7 +198,9 @@ export class PodRuntime {
         expand(c.command),
         expand(c.args),
       );
-      return startContainer([...this.shim], adir, { argv, env: {} });
+      // the docker CLI under the shim: its daemon's address (DOCKER_HOST) and the pod's mark
+      const cliEnv = { ...dockerClientEnv(process.env), ...processMark(this.cfg.lab, pod.metadata.uid!) };
+      return startContainer([...this.shim], adir, { argv, env: cliEnv });
     }
     const argv = containerArgv(img, expand(c.command), expand(c.args));
     const known = new Set((pod.spec.volumes ?? []).map((v) => v.name));

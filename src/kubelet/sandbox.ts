@@ -3,7 +3,8 @@
 // the containers join. The sandbox is recorded in `<podDir>/sandbox.json` so a restarted kubelet adopts it.
 // A pod with the annotation flannelette.io/netns (`lab attach`) gets no new namespace: the given one (a name,
 // /proc/PID/ns/net or a bind mount) is bind-mounted as /run/netns/<netns>, wired like any other, and on removal
-// only our eth0, address, pause process and bind mount go; the namespace and its processes stay the user's.
+// only our eth0, address, bind mount and the processes carrying the pod's mark (process-mark.ts) go; the
+// namespace and the user's processes in it stay.
 // createSandbox removes what it created when a step fails and rethrows (DeviceError, CapacityError);
 // removeSandbox is idempotent and never throws for parts already gone (a failing CNI DEL is rethrown).
 import { spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { DeviceError } from '../util/errors.js';
 import type { KubeletConfig } from './config.js';
 import { createDockerSandbox, POD_LABEL, removeDockerContainers } from './docker-runtime.js';
 import type { PodNetwork, PodRef } from './pod-network.js';
+import { isPodProcess, processMark } from './process-mark.js';
 import { run } from './run.js';
 
 export interface Sandbox {
@@ -81,7 +83,7 @@ export function sandboxHealthy(s: Sandbox): boolean {
   }
 }
 
-function startPause(netns: string, hostname: string): Promise<number> {
+function startPause(netns: string, hostname: string, mark: Record<string, string>): Promise<number> {
   const child = spawn(
     'nsenter',
     [
@@ -96,7 +98,7 @@ function startPause(netns: string, hostname: string): Promise<number> {
       'pause',
       hostname,
     ],
-    { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+    { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...mark } },
   );
   return new Promise((resolve, reject) => {
     let err = '';
@@ -144,7 +146,7 @@ export async function createSandbox(
     const attached = await network.attach(pod, netns, hostVeth);
     const ip = attached.ip;
     hostVeth = attached.hostVeth;
-    pausePid ??= await startPause(netns, pod.hostname);
+    pausePid ??= await startPause(netns, pod.hostname, processMark(cfg.lab, pod.uid));
     const s: Sandbox = {
       uid: pod.uid,
       namespace: pod.namespace,
@@ -216,9 +218,11 @@ export async function removeSandbox(
   if (s.docker) await removeDockerContainers(POD_LABEL, s.uid); // only Docker pods run the docker command
   const pids = new Set<number>();
   if (s.pausePid !== undefined && processAlive(s.pausePid) && isPause(s.pausePid)) pids.add(s.pausePid);
-  if (!s.attached && fs.existsSync(`/run/netns/${s.netns}`)) {
+  if (fs.existsSync(`/run/netns/${s.netns}`)) {
+    // all of a namespace of our own; in an attached one (the user's) only what carries this pod's mark
     const { stdout } = await run('ip', ['netns', 'pids', s.netns]).catch(() => ({ stdout: '' }));
-    for (const p of stdout.split(/\s+/).filter(Boolean).map(Number)) if (p > 1 && p !== process.pid) pids.add(p);
+    for (const p of stdout.split(/\s+/).filter(Boolean).map(Number))
+      if (p > 1 && p !== process.pid && (!s.attached || isPodProcess(p, s.uid))) pids.add(p);
   }
   for (const pid of pids) {
     try {

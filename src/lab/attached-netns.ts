@@ -2,8 +2,9 @@
 // attached pods (`lab attach`, kubelet/sandbox.ts) are bind mounts of a user's namespace, whose own
 // processes must survive. This finds their sandbox.json files under the lab directory and unmounts
 // them (`ip netns delete` only unmounts; the namespace lives on) after deleting their eth0, so labDown never
-// sees them. `lab node stop`/`remove` kill what runs in a failed node's
-// pod namespaces, but not in these (attachedNetnsNames). Never throws.
+// sees them. The lab's own processes there (pause, containers, exec sessions: they carry its FLT_LAB mark,
+// kubelet/process-mark.ts) teardown has killed by that mark before; `lab node stop`/`remove` kill what runs
+// in a failed node's pod namespaces, but in these (attachedNetnsNames) only what carries the mark. Never throws.
 import fs from 'node:fs';
 import path from 'node:path';
 import { readSandbox } from '../kubelet/sandbox.js';

@@ -3,9 +3,11 @@
 // (POD_NAME, POD_IP, NODE_NAME, CONTAINER_NAME, HOSTNAME, as the downward API and kubelet set them)
 // and FLT_READY_FILE (where a built-in server signals that it listens; lab/programs.ts).
 // Pure; never throws.
+import { LAB_MARK } from '../kubelet/process-mark.js';
 import type { LabNode, LabPod } from './topology.js';
 
-export const LAB_ENV = 'FLT_LAB';
+/** FLT_LAB: also the mark the kubelet gives every pod process (kubelet/process-mark.ts). */
+export const LAB_ENV = LAB_MARK;
 export const READY_FILE_ENV = 'FLT_READY_FILE';
 
 /** A container of a pod (`lab up`, `lab exec POD [-c C]`). */

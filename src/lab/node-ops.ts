@@ -1,6 +1,7 @@
 // Node lifecycle of a live lab (`lab node stop|start|add|delete NAME`):
 // - stop: the supervisor stops the node's agent and kubelet (spec `stopped`, SIGHUP), then every
-//   process in the node's pod namespaces is killed: the node goes NotReady once the control
+//   process in the node's pod namespaces is killed (in attached ones, the user's, only those carrying the lab's
+//   FLT_LAB mark): the node goes NotReady once the control
 //   plane's node-monitor grace period passes, its pods are unreachable, and only after the pod
 //   eviction timeout are they deleted and replaced elsewhere (as Kubernetes' node lifecycle does).
 // - start: agent and kubelet run again with the same subnet (the kubelet restarts its pods).
@@ -104,8 +105,11 @@ export async function stopNode(state: LabState, name: string, o: NodeOpOptions =
   respec(state, root);
   await waitChildrenStopped(state, name, root, o.timeoutMs ?? 15_000);
   const pods = inSubnet(await podNamespaces(state.topology), n.subnet);
-  const attached = attachedNetnsNames(livePaths(state.topology.name, root).dir); // the user's processes
-  return killAllIn(pods.map((p) => p.netns).filter((ns) => !attached.has(ns)));
+  const lab = state.topology.name;
+  const attached = attachedNetnsNames(livePaths(lab, root).dir); // the user's: only the lab's processes there die
+  const ours = pods.map((p) => p.netns).filter((ns) => !attached.has(ns));
+  const users = pods.map((p) => p.netns).filter((ns) => attached.has(ns));
+  return (await killAllIn(ours)) + (await killAllIn(users, lab));
 }
 
 export async function startNode(state: LabState, name: string, o: NodeOpOptions = {}): Promise<void> {
@@ -226,8 +230,12 @@ export async function deleteNode(state: LabState, name: string, o: NodeOpOptions
     () => undefined,
   );
   const leftovers = inSubnet(await podNamespaces({ ...t, nodes: [...t.nodes, n] }), n.subnet);
-  const attached = attachedNetnsNames(livePaths(t.name, root).dir); // the user's processes: unmounted, not killed
+  const attached = attachedNetnsNames(livePaths(t.name, root).dir); // the user's: unmounted, only the lab's killed
   await killAllIn([...leftovers.map((p) => p.netns).filter((ns) => !attached.has(ns)), n.netns]);
+  await killAllIn(
+    leftovers.map((p) => p.netns).filter((ns) => attached.has(ns)),
+    t.name,
+  );
   for (const ns of [...leftovers.map((p) => p.netns), n.netns]) await deleteNetns(ns).catch(() => undefined);
   fs.rmSync(livePaths(t.name, root).dir + `/nodes/${name}`, { recursive: true, force: true });
   announceMembership(state, root);

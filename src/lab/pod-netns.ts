@@ -1,9 +1,11 @@
 // Finding a live lab's pod namespaces without knowing how the kubelet names them: every namespace
 // with the lab's prefix that is not the underlay or a node's is a pod's, and its eth0 address tells
 // which pod (the API's podIP) and which node (the subnet it is in). Also kills every process in a
-// set of namespaces at once (SIGKILL: a node that fails). Platform code (Linux, iproute2).
+// set of namespaces at once (SIGKILL: a node that fails), or only the lab's own processes in them (those
+// carrying its FLT_LAB mark: in attached namespaces, where the rest are the user's). Platform code (Linux, iproute2).
 import { Cidr, parseIpv4 } from '../addr/ipv4.js';
 import { labPrefix } from './names.js';
+import { isLabProcess } from '../kubelet/process-mark.js';
 import { run } from '../sys/run.js';
 import { listNetns, netnsPids } from './sys.js';
 import type { LabTopology } from './topology.js';
@@ -37,11 +39,11 @@ export function inSubnet(list: readonly PodNetns[], subnet: string): PodNetns[] 
   return list.filter((p) => c.contains(parseIpv4(p.ip)));
 }
 
-export async function killAllIn(namespaces: readonly string[]): Promise<number> {
+export async function killAllIn(namespaces: readonly string[], onlyOfLab?: string): Promise<number> {
   let n = 0;
   for (const ns of namespaces) {
     for (const pid of await netnsPids(ns)) {
-      if (pid === process.pid) continue;
+      if (pid === process.pid || (onlyOfLab !== undefined && !isLabProcess(pid, onlyOfLab))) continue;
       try {
         process.kill(pid, 'SIGKILL');
         n++;

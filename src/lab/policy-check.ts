@@ -76,8 +76,21 @@ export async function readLabPolicyState(t: LabTopology): Promise<LabPolicyState
 }
 
 /** `lab policy log`: one line per remembered denial, newest state of every node. */
-export function denialLines(v: LabPolicyView, s: LabPolicyState, pod?: string): string[] {
-  const rows: string[][] = [['NODE', 'DIRECTION', 'SOURCE', 'DESTINATION', 'PROTO', 'PORT', 'PACKETS', 'REASON']];
+/** One remembered denial (`lab policy log -o json`'s items). */
+export interface Denial {
+  node: string;
+  direction: string;
+  source: string;
+  destination: string;
+  proto: string;
+  port: number;
+  packets: number;
+  reason: string;
+}
+
+/** The denials every node's enforcer remembered (only those from or to `pod`, ns/pod, if given). */
+export function denials(v: LabPolicyView, s: LabPolicyState, pod?: string): Denial[] {
+  const out: Denial[] = [];
   const name = (ip: string): string => {
     const p = v.world.pods.find((x) => x.ip === ip);
     return p ? `${p.namespace}/${p.name}(${ip})` : ip;
@@ -93,9 +106,25 @@ export function denialLines(v: LabPolicyView, s: LabPolicyState, pod?: string): 
         ? `${d.dir} of ${side.pod} isolated by ${side.policies.join(', ')}; no rule matches` +
           (side.allowed ? ' (allowed now)' : '')
         : `${d.dir} no longer isolated`;
-      rows.push([node, d.dir, label.src, label.dst, d.proto, String(d.port), String(d.packets), reason]);
+      out.push({
+        node,
+        direction: d.dir,
+        source: label.src,
+        destination: label.dst,
+        proto: d.proto,
+        port: d.port,
+        packets: d.packets,
+        reason,
+      });
     }
   }
+  return out;
+}
+
+export function denialLines(v: LabPolicyView, s: LabPolicyState, pod?: string): string[] {
+  const rows: string[][] = [['NODE', 'DIRECTION', 'SOURCE', 'DESTINATION', 'PROTO', 'PORT', 'PACKETS', 'REASON']];
+  for (const d of denials(v, s, pod))
+    rows.push([d.node, d.direction, d.source, d.destination, d.proto, String(d.port), String(d.packets), d.reason]);
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('   '));
 }

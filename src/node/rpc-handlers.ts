@@ -132,6 +132,7 @@ export interface ImpairmentsReply {
   counters: ImpairmentCountersReply;
 }
 
+/** The `trace` request's reply: the path a packet would take through the node and the verdict. */
 export type TraceReply = TraceResult;
 
 // ---- the node as the handlers see it -------------------------------------------------------------

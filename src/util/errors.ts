@@ -2,7 +2,9 @@
 // Every error has a stable `name` (the class name) and `code`; tests assert on those, not on messages.
 // Messages are one line and name what was wrong.
 
+/** The base of every flannelette error: `name` is the class name, `code` a stable string (ECONFIG…). */
 export class FlanError extends Error {
+  /** A stable code for programs (ECONFIG, EPERM, EDEVICE…); the messages may change. */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -13,6 +13,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import { FlanError } from './errors.js';
 
+/** A node agent refused a control-socket request: `code` is the agent's error name (e.g. ConfigError). */
 export class RpcError extends FlanError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);

@@ -1,7 +1,10 @@
 // The library's Lab on one live lab (from a topology object), and every read command's `-o json`
 // parsed against the same lab: typed get, exec (stdin, exit codes, stderr, timeouts, nodes),
 // waitFor (conditions, predicates, TimeoutError), typed errors, capture at both points, stats,
-// check, node stop/start, and the CLI's versioned JSON documents (and `-o yaml` refused, exit 2).
+// check, node stop/start, attach/detach of an `unshare --net` namespace as a pod, and the CLI's
+// versioned JSON documents (and `-o yaml` refused, exit 2).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, KubeApiError, Lab, RpcError, TimeoutError } from '../../../src/api/index.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
@@ -12,6 +15,7 @@ const name = labName('ap');
 let lab: Lab;
 let webIp: string;
 let clientIp: string;
+let holder: ChildProcess | undefined;
 
 const topology = {
   name: 'apitest',
@@ -35,6 +39,28 @@ const topology = {
   ],
 };
 
+/** Live processes in the network namespace `file` (by its inode), ascending. */
+function membersOf(file: string): number[] {
+  const { dev, ino } = fs.statSync(file);
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => {
+      try {
+        const st = fs.statSync(`/proc/${e}/ns/net`);
+        return (
+          /^\d+$/.test(e) &&
+          st.ino === ino &&
+          st.dev === dev &&
+          !/ Z /.test(fs.readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\)/, ''))
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
 /** `flannelette ARGS -o json`, parsed; the exit code must be 0. */
 async function json(args: string[]): Promise<Record<string, unknown>> {
   const r = await cli([...args, '-o', 'json']);
@@ -51,6 +77,12 @@ describe.skipIf(skip)('the library: Lab', () => {
   afterAll(async () => {
     await lab?.down();
     expect(leftovers(name)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
+    if (holder?.pid) {
+      // down() with a pod still attached: the lab's processes went, the user's holder and namespace stayed
+      const members = membersOf(`/proc/${holder.pid}/ns/net`);
+      holder.kill('SIGKILL');
+      expect(members).toEqual([holder.pid]);
+    }
   });
 
   it('gets typed objects, lists and single ones, and NotFound as KubeApiError', async () => {
@@ -144,6 +176,17 @@ describe.skipIf(skip)('the library: Lab', () => {
     expect(await json(['lab', 'check', '--name', name])).toMatchObject({ kind: 'CheckResult', ok: true, failures: 0 });
     const healed = await json(['lab', 'heal', 'node1', 'node2', '--name', name]);
     expect(healed).toMatchObject({ kind: 'LinkImpairments', nodes: { node1: {}, node2: {} } });
+    const allowed = await json(['lab', 'policy', 'check', 'client', 'web', '--port', '80', '--name', name]);
+    expect(allowed).toMatchObject({
+      kind: 'PolicyCheck',
+      allowed: true,
+      source: { pod: 'default/client', ip: clientIp },
+      destination: { pod: 'default/web', ip: webIp },
+      proto: 'TCP',
+      port: 80,
+      ingress: { isolated: false },
+    });
+    expect(await json(['lab', 'policy', 'log', '--name', name])).toMatchObject({ kind: 'PolicyDenials', items: [] });
     const pods = await json(['lab', 'get', 'pods', '--name', name]);
     expect(pods).toMatchObject({ apiVersion: 'v1', kind: 'List' });
     // --json keeps the bare reply, as before
@@ -152,6 +195,36 @@ describe.skipIf(skip)('the library: Lab', () => {
     const bad = await cli(['status', `${name}/node1`, '-o', 'yaml']);
     expect(bad.code).toBe(2);
     expect(bad.err.trim()).toBe('flannelette: -o yaml: the only output format is json');
+  });
+
+  it('attach and detach: an unshare namespace becomes a pod and stops being one; typed errors', async () => {
+    holder = spawn('unshare', ['--net', '--', 'sleep', '1000'], { stdio: 'ignore' });
+    const file = `/proc/${holder.pid}/ns/net`;
+    const ours = fs.statSync('/proc/self/ns/net').ino;
+    await lab.waitFor(() => fs.statSync(file).ino !== ours, { timeoutMs: 10_000, intervalMs: 20 });
+    const a = await lab.attach('att-lib', file, { node: 'node1' });
+    expect(a).toMatchObject({ netnsFile: file, node: 'node1', pod: { metadata: { name: 'att-lib' } } });
+    expect(a.ip).toMatch(/^10\.244\.1\./);
+    expect((await lab.get('pod', 'att-lib')).status?.podIP).toBe(a.ip);
+    const ping = await lab.exec('client', ['ping', '-c1', '-W2', a.ip], { container: 'main' });
+    expect(ping.exitCode, ping.stdout).toBe(0);
+    const fetched = spawnSync('nsenter', [`--net=${file}`, '--', 'curl', '-sS', '-m', '5', `http://${webIp}/`]);
+    expect(fetched.stdout.toString()).toBe(`Hello from web (${webIp}); you are ${a.ip}\n`);
+    expect(membersOf(file).length).toBeGreaterThan(1); // the pod's pause and container beside the holder
+
+    await expect(lab.attach('att-bad', '/etc/hostname')).rejects.toBeInstanceOf(ConfigError);
+    await expect(lab.attach('att-bad', file, { node: 'node9' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(lab.attach('att-lib', file)).rejects.toBeInstanceOf(ConfigError); // exists
+    await expect(lab.get('pod', 'att-bad')).rejects.toBeInstanceOf(KubeApiError);
+    await expect(lab.detach('web')).rejects.toMatchObject({ name: 'ConfigError', code: 'ECONFIG' });
+
+    expect(await lab.detach('att-lib')).toBe(file);
+    await expect(lab.get('pod', 'att-lib')).rejects.toBeInstanceOf(KubeApiError);
+    await lab.waitFor(() => membersOf(file).length === 1, { timeoutMs: 15_000 });
+    expect(membersOf(file)).toEqual([holder.pid]);
+    expect(spawnSync('nsenter', [`--net=${file}`, '--', 'ip', 'link', 'show', 'eth0']).status).not.toBe(0);
+    // attached again, and left for down() (afterAll checks the holder outlives it)
+    expect((await lab.attach('att-lib2', file, { node: 'node1' })).node).toBe('node1');
   });
 
   it('stops and starts a node', async () => {

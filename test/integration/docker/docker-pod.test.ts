@@ -3,8 +3,10 @@
 // built locally (`docker import` of a busybox root filesystem; no registry): a Docker pod on node2
 // and a plain pod on node1 exchange ping and HTTP across the overlay; exec and logs go to the
 // container; two containers share the pod's network namespace; a missing image is ErrImagePull with
-// its name; deleting the pod and `lab down` remove its containers.
+// its name; deleting the pod and `lab down` remove its containers and every process carrying the pod's
+// mark (FLT_POD_UID, which the kubelet gives each container's environment).
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type Pod } from '../../../src/api/index.js';
 import { importBusyboxImage, LAB_LABEL, POD_LABEL } from '../../../src/kubelet/docker-runtime.js';
@@ -24,6 +26,22 @@ const containers = (label: string, value: string): string[] =>
   spawnSync('docker', ['ps', '-aq', '--filter', `label=${label}=${value}`], { encoding: 'utf8' })
     .stdout.split(/\s+/)
     .filter(Boolean);
+
+/** Host pids whose environment carries the pod's mark (the Docker containers' processes among them). */
+function podProcesses(uid: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((e) => {
+      try {
+        return (
+          /^\d+$/.test(e) && fs.readFileSync(`/proc/${e}/environ`, 'latin1').split('\0').includes(`FLT_POD_UID=${uid}`)
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 const topology = {
   name: 'dockertest',
@@ -75,6 +93,7 @@ describe.skipIf(skip)('pods in Docker', () => {
     const boxedIp = boxed.status!.podIP!;
     expect(boxedIp).toMatch(/^10\.244\.2\./);
     expect(containers(POD_LABEL, boxed.metadata.uid!)).toHaveLength(3); // sandbox + two containers
+    expect(podProcesses(boxed.metadata.uid!).length).toBeGreaterThan(1); // httpd and sleep, marked as the pod's
 
     const fromPlain = await lab.exec('plain', ['curl', '-sS', '-m', '5', `http://${boxedIp}/`]);
     expect(fromPlain.stdout).toBe('hello-from-docker\n');
@@ -111,5 +130,6 @@ describe.skipIf(skip)('pods in Docker', () => {
     await lab.client.delete('/api/v1/namespaces/default/pods/boxed', { gracePeriodSeconds: 1 });
     await lab.waitFor({ gone: { kind: 'pod', name: 'boxed' } }, { timeoutMs: 60_000 });
     await lab.waitFor(() => containers(POD_LABEL, uid).length === 0);
+    await lab.waitFor(() => podProcesses(uid).length === 0, { timeoutMs: 10_000 });
   });
 });

@@ -3,13 +3,28 @@
 // (given by name) become pods on node1 and node2, reach each other and a normal lab pod across the
 // overlay (ping, HTTP to busybox httpd), show in `kubectl get pods -o wide`; bad input exits 2 and
 // leaves no pod; detach removes eth0 and the host-local reservation and keeps both namespaces.
+// The lab's own processes in an attached namespace (the pod's pause and container, marked FLT_LAB=<lab>)
+// go with `lab detach`, a kubectl delete, `lab node delete`, `lab node stop` and `lab down`; the user's
+// processes there (the holder) stay.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { built, cli, KUBECTL, kubectlFor, LAB_ROOT, labName, ROOT, run, waitFor } from '../../helpers/live-lab.js';
+import {
+  built,
+  cli,
+  KUBECTL,
+  kubectlFor,
+  LAB_ROOT,
+  labName,
+  leftovers,
+  processesOf,
+  ROOT,
+  run,
+  waitFor,
+} from '../../helpers/live-lab.js';
 
 const skip =
   requireRootOrSkip('lab attach') ||
@@ -33,6 +48,26 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
+/** Live processes in the network namespace `file` (by the namespace's inode), ascending. */
+function membersOf(file: string): number[] {
+  const { dev, ino } = fs.statSync(file);
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const st = fs.statSync(`/proc/${e}/ns/net`);
+      if (st.ino === ino && st.dev === dev && alive(Number(e))) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+/** Waits until the namespace holds exactly `expected` (the user's processes; the lab's are gone). */
+const onlyUsers = (file: string, expected: number[], what: string) =>
+  waitFor(what, () => JSON.stringify(membersOf(file)) === JSON.stringify(expected) || undefined, 15_000).catch(() =>
+    expect(membersOf(file), what).toEqual(expected),
+  );
 const nsenter = (file: string, argv: string[]) => run('nsenter', [`--net=${file}`, '--', ...argv]);
 const ping = async (file: string, ip: string) => (await nsenter(file, ['ping', '-c1', '-W2', ip])).code === 0;
 /** Files under the lab's directory named after the address: host-local's reservation of it. */
@@ -102,6 +137,10 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     const eth0 = await nsenter(pidNs, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
     expect(eth0.out).toContain(`${ips['att-a']}/24`);
     expect(reservations(ips['att-a']).length).toBeGreaterThan(0);
+    // the pod's own processes (pause, the container) run in the user's namespace, marked as the lab's
+    const ours = membersOf(pidNs).filter((p) => p !== holder!.pid);
+    expect(ours.length).toBeGreaterThan(0);
+    expect(ours.filter((p) => !processesOf(lab).includes(p))).toEqual([]);
   });
 
   it('the attached namespaces reach each other and a lab pod across the overlay (ping, HTTP)', async () => {
@@ -127,11 +166,14 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
 
   it('detach removes eth0 and the reservation; the namespaces and their holder survive', async () => {
     httpd?.kill('SIGKILL');
-    for (const pod of ['att-a', 'att-b']) {
-      const r = await l('detach', pod);
-      expect(r.code, r.err).toBe(0);
-      expect(reservations(ips[pod])).toEqual([]);
-    }
+    const r = await l('detach', 'att-a');
+    expect(r.code, r.err).toBe(0);
+    expect(reservations(ips['att-a'])).toEqual([]);
+    const del = await kubectl(['delete', 'pod', 'att-b']); // the API's delete: the same as lab detach
+    expect(del.code, del.err).toBe(0);
+    await waitFor('att-b released', () => reservations(ips['att-b']).length === 0);
+    await onlyUsers(pidNs, [holder!.pid!], 'only the holder in the unshare namespace after lab detach');
+    await onlyUsers(`/run/netns/${named}`, [], 'nothing in the ip netns namespace after kubectl delete');
     expect((await nsenter(pidNs, ['ip', 'link', 'show', 'eth0'])).code).not.toBe(0);
     expect((await run('ip', ['-n', named, 'link', 'show', 'eth0'])).code).not.toBe(0);
     expect(holder!.exitCode).toBeNull();
@@ -142,18 +184,29 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     expect(again.code).toBe(2);
   });
 
-  it('lab node stop and lab down with a pod still attached keep the namespace and its holder', async () => {
+  it("node delete, node stop, lab down with pods attached: the lab's processes go, the holder stays", async () => {
+    const named0 = `/run/netns/${named}`;
+    const d = await l('attach', 'att-d', '--netns', named, '--node', 'node2');
+    expect(d.code, d.err).toBe(0);
+    expect(membersOf(named0).length).toBeGreaterThan(0);
+    const del = await cli(['lab', 'node', 'delete', 'node2', '--name', lab], { timeoutMs: 90_000 });
+    expect(del.code, del.err).toBe(0);
+    await onlyUsers(named0, [], 'att-d to go with node2');
+    expect(fs.existsSync(named0)).toBe(true);
     const r = await l('attach', 'att-c', '--netns', pidNs, '--node', 'node1');
     expect(r.code, r.err).toBe(0);
+    expect(membersOf(pidNs).length).toBeGreaterThan(1);
     // a stopped node's pods lose their processes (a failed node), but not the user's in an attached namespace
     const stop = await cli(['lab', 'node', 'stop', 'node1', '--name', lab], { timeoutMs: 60_000 });
     expect(stop.code, stop.err).toBe(0);
     expect(alive(holder!.pid!)).toBe(true);
+    await onlyUsers(pidNs, [holder!.pid!], 'only the holder in the unshare namespace after lab node stop');
     const down = await cli(['lab', 'down', '--name', lab], { timeoutMs: 120_000 });
     expect(down.code, down.err).toBe(0);
     expect(holder!.exitCode).toBeNull();
-    expect(fs.readdirSync('/run/netns').filter((n) => n.startsWith(`flt-${lab}-`))).toEqual([]);
+    expect(leftovers(lab)).toEqual({ netns: [], processes: [], dir: false, mounts: [] });
+    expect(membersOf(pidNs)).toEqual([holder!.pid!]);
     expect((await nsenter(pidNs, ['ip', 'link', 'show', 'eth0'])).code).not.toBe(0);
-    expect(fs.existsSync(`/run/netns/${named}`)).toBe(true);
+    expect(fs.existsSync(named0)).toBe(true);
   });
 });
