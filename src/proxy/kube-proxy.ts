@@ -1,5 +1,5 @@
 // kube-proxy in nftables mode for one lab node, hosted in the node's kubelet process: watches Services,
-// EndpointSlices and Nodes (informer.ts), turns them into the `table ip kube-proxy` of the node's network
+// EndpointSlices and Nodes (kclient/informer.ts), turns them into the `table ip kube-proxy` of the node's network
 // namespace (model.ts → ruleset.ts) and applies each change as one `nft -f` transaction holding only
 // the difference, so untouched Services' chains — and connections through them — are left alone. It
 // also announces the LoadBalancer addresses this node is chosen for (announce.ts) by holding them on
@@ -9,11 +9,13 @@
 // nft cannot create the table; later failures are logged and retried with a full resync. stop() removes
 // the table and the addresses.
 import type { ApiClient } from '../kclient/api-client.js';
+import { Informer } from '../kclient/informer.js';
 import type { EndpointSlice, Service } from '../k8s/service-types.js';
 import type { Node } from '../k8s/types.js';
+import type { Clock } from '../util/clock.js';
+import type { Rng } from '../util/rng.js';
 import { netnsArgv, run, runQuiet } from '../sys/run.js';
 import { announceCandidates, announcingNode } from './announce.js';
-import { Informer } from './informer.js';
 import { buildModel } from './model.js';
 import { TABLE, baseTableText, buildRuleset, diffRuleset, emptyRuleset, type Ruleset } from './ruleset.js';
 
@@ -30,6 +32,9 @@ export interface KubeProxyOptions {
   /** The pod network: traffic to a ClusterIP from outside it is masqueraded. */
   clusterCidr: string;
   logger: KubeProxyLogger;
+  /** The informers' retry jitter and waits. */
+  rng: Rng;
+  clock: Clock;
 }
 
 export interface SyncStats {
@@ -57,9 +62,11 @@ export class KubeProxy {
 
   constructor(private readonly o: KubeProxyOptions) {
     const kick = (): void => this.kick();
-    this.services = new Informer<Service>(o.api, '/api/v1/services', kick);
-    this.slices = new Informer<EndpointSlice>(o.api, '/apis/discovery.k8s.io/v1/endpointslices', kick);
-    this.nodes = new Informer<Node>(o.api, '/api/v1/nodes', kick);
+    const informer = <T extends Service | EndpointSlice | Node>(path: string): Informer<T> =>
+      new Informer<T>({ api: o.api, path, onChange: kick, rng: o.rng, clock: o.clock, log: o.logger });
+    this.services = informer<Service>('/api/v1/services');
+    this.slices = informer<EndpointSlice>('/apis/discovery.k8s.io/v1/endpointslices');
+    this.nodes = informer<Node>('/api/v1/nodes');
   }
 
   private nft(text: string): Promise<unknown> {
@@ -108,7 +115,7 @@ export class KubeProxy {
   }
 
   private async sync(): Promise<void> {
-    if (!this.services.synced || !this.slices.synced) return;
+    if (!this.services.hasSynced || !this.slices.hasSynced) return;
     const started = Date.now();
     try {
       if (!this.tableReady) {
@@ -143,7 +150,7 @@ export class KubeProxy {
       this.watchingNodes = true;
       this.nodes.start(); // its first list kicks a sync that announces
     }
-    if (!this.nodes.synced) return;
+    if (!this.nodes.hasSynced) return;
     const ready = this.nodes
       .list()
       .filter(nodeReady)
