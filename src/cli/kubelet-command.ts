@@ -31,6 +31,7 @@ export function registerKubeletCommand(program: Command): void {
           nodeName: cfg.nodeName,
           netns: cfg.nodeNetns,
           clusterCidr,
+          ...(cfg.clusterCIDR6 ? { clusterCidr6: cfg.clusterCIDR6 } : {}),
           logger: log,
           rng: randomRng(),
           clock: realClock,
