@@ -147,6 +147,31 @@ spec: { ipFamilies: [IPv6], selector: { app: web1 }, ports: [{ port: 80 }] }
     expect(only6.spec.clusterIP).toMatch(/^fd00:10:96::/);
   });
 
+  it('cluster DNS answers AAAA for the Service and for the headless endpoints (busybox nslookup)', async () => {
+    const headless = `apiVersion: v1
+kind: Service
+metadata: { name: hl6 }
+spec: { clusterIP: None, ipFamilyPolicy: PreferDualStack, selector: { app: web2 }, ports: [{ port: 80 }] }
+`;
+    expect((await kubectl(['apply', '-f', '-'], { input: headless })).code).toBe(0);
+    const core = JSON.parse(
+      (await kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).out,
+    ) as { items: Pod[] };
+    const dns = core.items[0]?.status?.podIP ?? '';
+    expect(dns).toMatch(/^10\.244\./);
+    const aaaa = (name: string) => async () => {
+      const r = await inNetns(web1Netns, 'busybox', 'nslookup', '-type=aaaa', name, dns);
+      const at = r.out.indexOf('Name:');
+      return at >= 0 && [...r.out.slice(at).matchAll(/Address:\s+([0-9a-f:]+:[0-9a-f:]*)/g)].map((m) => m[1]);
+    };
+    expect(await waitFor('AAAA of web6', aaaa('web6.default.svc.cluster.local'))).toEqual([svc.spec.clusterIPs![1]]);
+    expect(await waitFor('AAAA of hl6', aaaa('hl6.default.svc.cluster.local'))).toEqual([v6(pods['web2'])]);
+    const dashed = v6(pods['web2']).replace(/:/g, '-');
+    expect(await waitFor('AAAA of the endpoint name', aaaa(`${dashed}.hl6.default.svc.cluster.local`))).toEqual([
+      v6(pods['web2']),
+    ]);
+  });
+
   it('lab down removes everything, the ip6 tables with the node namespaces', async () => {
     const down = await cli(['lab', 'down', '--name', lab], { timeoutMs: 120_000 });
     expect(down.code, down.err).toBe(0);
