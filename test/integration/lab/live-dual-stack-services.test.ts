@@ -172,6 +172,31 @@ spec: { clusterIP: None, ipFamilyPolicy: PreferDualStack, selector: { app: web2 
     ]);
   });
 
+  it('lab check checks every pod over IPv6 too: an IPv6 column per pod, reachable', async () => {
+    const r = await cli(['lab', 'check', '--name', lab, '-o', 'json'], { timeoutMs: 120_000 });
+    const doc = JSON.parse(r.out) as {
+      sources: { label: string }[];
+      targets: { label: string; ip: string }[];
+      marks: string[][];
+    };
+    const cols = doc.targets.map((t, j) => ({ ...t, j })).filter((t) => t.label.endsWith(' (IPv6)'));
+    expect(cols.map((c) => [c.label, c.ip]).sort()).toEqual(
+      expect.arrayContaining([
+        ['web1 (IPv6)', v6(pods['web1'])],
+        ['web2 (IPv6)', v6(pods['web2'])],
+      ]),
+    );
+    for (const [from, to] of [
+      ['web1', 'web2'],
+      ['web2', 'web1'],
+    ]) {
+      const i = doc.sources.findIndex((x) => x.label === from);
+      const j = cols.find((c) => c.label === `${to} (IPv6)`)!.j;
+      expect(doc.marks[i][j], `${from} → ${to} over IPv6`).toBe('.');
+      expect(doc.marks[i][cols.find((c) => c.label === `${from} (IPv6)`)!.j]).toBe('-'); // not itself
+    }
+  }, 150_000);
+
   it('lab down removes everything, the ip6 tables with the node namespaces', async () => {
     const down = await cli(['lab', 'down', '--name', lab], { timeoutMs: 120_000 });
     expect(down.code, down.err).toBe(0);
