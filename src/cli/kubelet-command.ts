@@ -5,7 +5,9 @@ import { readKubeletConfig } from '../kubelet/config.js';
 import { Kubelet } from '../kubelet/kubelet.js';
 import { KubeProxy } from '../proxy/kube-proxy.js';
 import { PolicyEnforcer } from '../policy/enforcer.js';
+import { realClock } from '../util/clock.js';
 import { createLogger } from '../util/logger.js';
+import { randomRng } from '../util/rng.js';
 import { fail } from './exit.js';
 import { CAP_NET_ADMIN, CAP_SYS_ADMIN, requireCapabilities } from './privileges.js';
 
@@ -29,10 +31,20 @@ export function registerKubeletCommand(program: Command): void {
           nodeName: cfg.nodeName,
           netns: cfg.nodeNetns,
           clusterCidr,
+          ...(cfg.clusterCIDR6 ? { clusterCidr6: cfg.clusterCIDR6 } : {}),
           logger: log,
+          rng: randomRng(),
+          clock: realClock,
         });
         await proxy.start();
-        const policy = new PolicyEnforcer({ api: kubelet.api, nodeName: cfg.nodeName, netns: cfg.nodeNetns, log });
+        const policy = new PolicyEnforcer({
+          api: kubelet.api,
+          nodeName: cfg.nodeName,
+          netns: cfg.nodeNetns,
+          log,
+          rng: randomRng(),
+          clock: realClock,
+        });
         policy.start();
         await new Promise<void>((resolve) => {
           for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());

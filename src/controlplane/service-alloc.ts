@@ -5,7 +5,9 @@
 // them), nodePorts from `--service-node-port-range` (default 30000-32767), both random and never
 // colliding with another Service's. What is allocated is read from the store, so deleting a Service
 // frees its addresses and ports. Errors are kube's: 422 Invalid with the allocator's messages.
-// Throws KubeApiError; the rng is injected.
+// Dual stack (service-families.ts): with an IPv6 range as well (`--service-cluster-ip-range
+// 10.96.0.0/12,fd00:10:96::/112`), ipFamilyPolicy/ipFamilies decide the families and clusterIPs get one
+// address of each. Throws KubeApiError; the rng is injected.
 import { Cidr, formatIpv4, parseIpv4 } from '../addr/ipv4.js';
 import { KubeApiError } from '../util/errors.js';
 import { resourceForKind } from '../k8s/resources.js';
@@ -14,10 +16,13 @@ import { validateServiceUpdate } from '../k8s/service-validate.js';
 import type { StatusCause } from '../k8s/types.js';
 import { invalidMessage } from '../k8s/validate.js';
 import type { ObjectStore } from './store.js';
+import { allocateIpv6, resolveFamilies } from './service-families.js';
 
 export interface ServiceNetwork {
   /** The service CIDR (ClusterIPs). */
   cidr: string;
+  /** The IPv6 service CIDR of a dual-stack cluster (the second `--service-cluster-ip-range`). */
+  cidr6?: string;
   /** Inclusive NodePort range. */
   nodePortRange: [number, number];
 }
@@ -88,15 +93,25 @@ export class ServiceAllocator {
     const s = svc.spec;
     if (s.type === 'ExternalName') return;
     const others = this.others(svc);
-    if (s.clusterIP !== 'None') this.allocateClusterIp(svc, others);
+    resolveFamilies(svc, this.network.cidr6 !== undefined, (causes) => this.fail(svc, causes));
+    if (s.clusterIP !== 'None') {
+      const wanted = s.clusterIPs ?? (s.clusterIP ? [s.clusterIP] : []);
+      const ips = (s.ipFamilies ?? ['IPv4']).map((family, i) =>
+        family === 'IPv6'
+          ? allocateIpv6(svc, others, this.network.cidr6!, wanted[i], this.random, (c) => this.fail(svc, c))
+          : this.allocateClusterIp(svc, others, wanted[i]),
+      );
+      s.clusterIP = ips[0];
+      s.clusterIPs = ips;
+    }
     const wantsNodePorts =
       s.type === 'NodePort' || (s.type === 'LoadBalancer' && s.allocateLoadBalancerNodePorts !== false);
     if (wantsNodePorts) this.allocateNodePorts(svc, others);
   }
 
-  private allocateClusterIp(svc: Service, others: Service[]): void {
-    const s = svc.spec;
-    const used = new Set(others.map((o) => o.spec.clusterIP).filter((ip): ip is string => !!ip && ip !== 'None'));
+  private allocateClusterIp(svc: Service, others: Service[], wanted: string | undefined): string {
+    const s = { clusterIP: wanted };
+    const used = new Set(others.flatMap((o) => o.spec.clusterIPs ?? [o.spec.clusterIP ?? '']));
     const fail = (ip: string, why: string): never =>
       this.fail(svc, [
         {
@@ -114,8 +129,7 @@ export class ServiceAllocator {
         );
       }
       if (used.has(s.clusterIP)) fail(s.clusterIP, 'provided IP is already allocated');
-      s.clusterIPs = [s.clusterIP];
-      return;
+      return s.clusterIP;
     }
     const size = this.cidr.size - 2;
     const band = Math.min(Math.max(16, Math.floor(size / 16)), 256);
@@ -136,8 +150,7 @@ export class ServiceAllocator {
         `Internal error occurred: failed to allocate a serviceIP: range is full`,
       );
     }
-    s.clusterIP = ip;
-    s.clusterIPs = [ip];
+    return ip;
   }
 
   private allocateNodePorts(svc: Service, others: Service[]): void {

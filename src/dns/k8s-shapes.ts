@@ -56,6 +56,11 @@ export function isIpv4(s: string): boolean {
   return IPV4.test(s);
 }
 
+/** An IPv4 address, or text shaped as an IPv6 one (the API server has validated it). */
+export function isIpAddress(s: string): boolean {
+  return IPV4.test(s) || (s.includes(':') && /^[0-9a-fA-F:.]{2,45}$/.test(s));
+}
+
 function meta(o: Obj): { namespace: string; name: string } {
   const m = obj(o['metadata']);
   return { namespace: str(m['namespace']) ?? 'default', name: str(m['name']) ?? '' };
@@ -82,7 +87,7 @@ export function readService(raw: unknown): ServiceShape {
   return {
     ...meta(o),
     type,
-    clusterIPs: all.filter(isIpv4),
+    clusterIPs: all.filter(isIpAddress),
     headless: type !== 'ExternalName' && first === 'None',
     externalName: type === 'ExternalName' ? str(spec['externalName']) : undefined,
     ports: ports(spec['ports']),
@@ -101,7 +106,7 @@ export function readEndpointSlice(raw: unknown): EndpointSliceShape {
       const cond = obj(eo['conditions']);
       const ref = obj(eo['targetRef']);
       return {
-        addresses: arr(eo['addresses']).filter((x): x is string => typeof x === 'string' && isIpv4(x)),
+        addresses: arr(eo['addresses']).filter((x): x is string => typeof x === 'string' && isIpAddress(x)),
         // Kubernetes: an unset ready condition means ready.
         ready: cond['ready'] !== false,
         hostname: str(eo['hostname']),
@@ -118,7 +123,7 @@ export function readPod(raw: unknown): PodShape {
   const status = obj(o['status']);
   const ips = arr(status['podIPs'])
     .map((x) => str(obj(x)['ip']))
-    .filter((x): x is string => x !== undefined && isIpv4(x));
+    .filter((x): x is string => x !== undefined && isIpAddress(x));
   const one = str(status['podIP']);
   if (ips.length === 0 && one && isIpv4(one)) ips.push(one);
   return { ...meta(o), ips, hostname: str(spec['hostname']), subdomain: str(spec['subdomain']) };

@@ -12,7 +12,9 @@
 // An unknown name in the zone is NXDOMAIN, a known name without records of the type NODATA, both with
 // the SOA in the authority section; a name outside the zone is REFUSED (there is no upstream); before the
 // zone is first listed from the API, names in it are SERVFAIL (as CoreDNS before its informers sync). Names
-// compare case-insensitively; owner names are the question's as asked. Pure; never throws.
+// compare case-insensitively; owner names are the question's as asked. Dual stack: IPv6 ClusterIPs and
+// endpoint addresses (addressType IPv6 slices) answer AAAA where IPv4 ones answer A (a headless endpoint's
+// dashed name of an IPv6 address has its colons as dashes, as CoreDNS). Pure; never throws.
 import type { Answer, SrvAnswer } from 'dns-packet';
 import { isIpv4, type ServiceShape } from './k8s-shapes.js';
 import type { ClusterZone } from './zone.js';
@@ -49,7 +51,7 @@ export function undashIp(label: string): string | undefined {
   return /^\d+-\d+-\d+-\d+$/.test(label) && isIpv4(ip) ? ip : undefined;
 }
 
-export const dashIp = (ip: string): string => ip.replace(/\./g, '-');
+export const dashIp = (ip: string): string => ip.replace(/[.:]/g, '-');
 
 interface EndpointRecord {
   ip: string;
@@ -102,7 +104,13 @@ export class ClusterRecords {
   }
 
   private a(owner: string, ip: string): Answer {
-    return { name: owner, type: 'A', ttl: this.opts.ttl, data: ip };
+    return { name: owner, type: isIpv4(ip) ? 'A' : 'AAAA', ttl: this.opts.ttl, data: ip };
+  }
+
+  /** A records for the IPv4 addresses when asked A, AAAA for the IPv6 ones when asked AAAA, both for ANY. */
+  private addresses(owner: string, qtype: string, ips: readonly string[]): Answer[] {
+    const want = (ip: string): boolean => qtype === 'ANY' || qtype === (isIpv4(ip) ? 'A' : 'AAAA');
+    return ips.filter(want).map((ip) => this.a(owner, ip));
   }
 
   private inZone(
@@ -118,7 +126,7 @@ export class ClusterRecords {
         : none;
     if (rel.length === 2 && rel[0] === 'ns' && rel[1] === 'dns') {
       const ips = this.dnsIps();
-      return qtype === 'A' ? { answers: ips.map((ip) => this.a(asked, ip)) } : none;
+      return { answers: this.addresses(asked, qtype === 'ANY' ? 'none' : qtype, ips) };
     }
     const kind = rel[rel.length - 1];
     if (kind === 'svc') return this.svcName(asked, rel.slice(0, -1), qtype);
@@ -164,7 +172,13 @@ export class ClusterRecords {
       if (!svc.headless) return 'nxdomain';
       const eps = this.endpoints(svc).filter((e) => e.label === rel[0]);
       if (eps.length === 0) return 'nxdomain';
-      return { answers: qtype === 'A' || qtype === 'ANY' ? eps.map((e) => this.a(asked, e.ip)) : [] };
+      return {
+        answers: this.addresses(
+          asked,
+          qtype,
+          eps.map((e) => e.ip),
+        ),
+      };
     }
     if (rel.length === 4 && rel[0].startsWith('_') && rel[1].startsWith('_')) {
       const port = rel[0].slice(1);
@@ -188,10 +202,9 @@ export class ClusterRecords {
       };
     }
     if (qtype === 'SRV') return this.srv(asked, asked, svc, this.ports(svc));
-    if (qtype !== 'A' && qtype !== 'ANY') return { answers: [] };
-    if (!svc.headless) return { answers: svc.clusterIPs.map((ip) => this.a(asked, ip)) };
+    if (!svc.headless) return { answers: this.addresses(asked, qtype, svc.clusterIPs) };
     const ips = [...new Set(this.endpoints(svc).map((e) => e.ip))];
-    return { answers: ips.map((ip) => this.a(asked, ip)) };
+    return { answers: this.addresses(asked, qtype, ips) };
   }
 
   /** A headless Service's ports come from its EndpointSlices (as CoreDNS reads them), else the spec. */

@@ -110,12 +110,12 @@ export class ClusterZone {
     return this.services.get(key(ns, name));
   }
 
-  /** The EndpointSlices of a Service (IPv4 ones). */
+  /** The EndpointSlices of a Service (IPv4 and IPv6 ones; FQDN slices are not answered). */
   endpointSlices(ns: string, service: string): EndpointSliceShape[] {
     const out: EndpointSliceShape[] = [];
     for (const k of this.slicesOf.get(key(ns, service)) ?? []) {
       const s = this.slices.get(k);
-      if (s && s.addressType === 'IPv4') out.push(s);
+      if (s && (s.addressType === 'IPv4' || s.addressType === 'IPv6')) out.push(s);
     }
     return out;
   }

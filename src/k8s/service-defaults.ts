@@ -1,8 +1,8 @@
 // Defaulting of core/v1 Services as kube-apiserver does it (SetDefaults_Service and the REST
 // strategy): type ClusterIP, sessionAffinity None (ClientIP gets timeoutSeconds 10800), port protocol
 // TCP, targetPort = port, internalTrafficPolicy Cluster, externalTrafficPolicy Cluster for NodePort and
-// LoadBalancer, allocateLoadBalancerNodePorts true, single-stack IPv4. ClusterIPs and nodePorts are
-// allocated later (controlplane/service-alloc.ts). Mutates in place; never throws.
+// LoadBalancer, allocateLoadBalancerNodePorts true. ipFamilyPolicy/ipFamilies, which depend on the
+// cluster's service ranges, and clusterIPs and nodePorts are settled later (controlplane/service-alloc.ts). Mutates in place; never throws.
 import type { Service } from './service-types.js';
 
 /** kube's default and maximum of sessionAffinityConfig.clientIP.timeoutSeconds. */
@@ -29,8 +29,6 @@ export function defaultService(svc: Service): Service {
   if (s.type === 'NodePort' || s.type === 'LoadBalancer') s.externalTrafficPolicy ??= 'Cluster';
   if (s.type === 'LoadBalancer') s.allocateLoadBalancerNodePorts ??= true;
   if (s.clusterIP !== undefined && s.clusterIP !== '' && s.clusterIPs === undefined) s.clusterIPs = [s.clusterIP];
-  s.ipFamilyPolicy ??= 'SingleStack';
-  s.ipFamilies ??= ['IPv4'];
   svc.status ??= { loadBalancer: {} };
   return svc;
 }

@@ -5,6 +5,7 @@
 // and on update the immutable clusterIP. Range and collision checks of clusterIPs and nodePorts are
 // the allocator's (controlplane/service-alloc.ts). Pure; never throws.
 import { isIpv4 } from '../addr/ipv4.js';
+import { isIpv6 } from '../addr/ipv6.js';
 import { MAX_AFFINITY_TIMEOUT } from './service-defaults.js';
 import type { Service, ServicePort } from './service-types.js';
 import type { StatusCause } from './types.js';
@@ -186,7 +187,7 @@ export function validateService(svc: Service, out: Causes): void {
       if (i > 0 || external) {
         invalid(out, `spec.clusterIPs[${i}]`, ip, "may not be set to 'None' for LoadBalancer services or NodePorts");
       }
-    } else if (!isIpv4(ip)) {
+    } else if (!isIpv4(ip) && !isIpv6(ip)) {
       invalid(out, `spec.clusterIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)');
     }
   });

@@ -36,6 +36,8 @@ export interface KubeletConfig {
   cni?: { confFile: string; binDirs: string[]; cacheDir: string };
   /** The pod network (kube-proxy's --cluster-cidr); default: the podCIDR widened to /16. */
   clusterCIDR?: string;
+  /** Dual stack: the IPv6 pod network (kube-proxy's second --cluster-cidr); turns on its ip6 proxier. */
+  clusterCIDR6?: string;
   /** Pods without a `flannelette.io/runtime` annotation run in Docker (the lab's `runtime: docker`). */
   defaultRuntime?: 'docker';
 }

@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import type { KubeList, Node, Pod } from '../k8s/types.js';
 import type { KubeClient } from './kube-client.js';
+import { ipv6Targets, isOwnAddress } from './check-ipv6.js';
 import { podNamespaces } from './pod-netns.js';
 import type { LabTopology } from './topology.js';
 
@@ -89,12 +90,13 @@ export async function runCheck(client: KubeClient, t: LabTopology): Promise<Chec
         port: 10250,
       }))
       .filter((x) => x.ip),
+    ...ipv6Targets(pods, (p) => p.spec.containers.flatMap((c) => c.ports ?? [])[0]?.containerPort ?? 80),
   ];
   const marks = sources.map(() => targets.map(() => '-'));
   const jobs: { i: number; j: number }[] = [];
   sources.forEach((s, i) =>
     targets.forEach((tg, j) => {
-      if (tg.ip !== s.ip) jobs.push({ i, j });
+      if (!isOwnAddress(s, tg)) jobs.push({ i, j });
     }),
   );
   let failures = 0;

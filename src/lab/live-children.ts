@@ -53,6 +53,7 @@ export function kubeletConfig(t: LabTopology, n: LabNode, lp: LivePaths): Kubele
     images: {},
     cni: kubeletCniConfig(lp, n.name),
     clusterCIDR: t.network,
+    ...(t.ipv6Network ? { clusterCIDR6: t.ipv6Network } : {}),
     ...(t.dns ? { clusterDNS: [t.dns.clusterIP], clusterDomain: t.dns.domain } : {}),
     ...(t.runtime ? { defaultRuntime: t.runtime } : {}),
   };

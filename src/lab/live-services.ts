@@ -16,7 +16,8 @@ export function clientNetns(lab: string): string {
 export function serviceArgs(t: LabTopology): string[] {
   const s = t.services;
   if (!s) return [];
-  const args = ['--service-cluster-ip-range', s.cidr, '--service-node-port-range', s.nodePortRange];
+  const range = s.ipv6Cidr ? `${s.cidr},${s.ipv6Cidr}` : s.cidr;
+  const args = ['--service-cluster-ip-range', range, '--service-node-port-range', s.nodePortRange];
   if (s.loadBalancerPool) {
     const exclude = [...t.nodes.map((n) => n.publicIp), s.clientIp];
     args.push('--load-balancer-pool', s.loadBalancerPool, '--load-balancer-exclude', exclude.join(','));

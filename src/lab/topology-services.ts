@@ -6,6 +6,7 @@
 // failures go through `fail` (file:line messages).
 import { Cidr, formatIpv4 } from '../addr/ipv4.js';
 import type { YamlPath } from '../util/yaml-source.js';
+export { addServiceCidr6 } from './topology-services6.js';
 
 export interface LabServices {
   cidr: string;
@@ -14,11 +15,13 @@ export interface LabServices {
   loadBalancerPool?: string;
   /** The `client` namespace's address on the underlay. */
   clientIp: string;
+  /** Dual stack: the IPv6 service range (topology-services6.ts). */
+  ipv6Cidr?: string;
 }
 
 type Fail = (path: YamlPath, what: string) => never;
 
-export const SERVICES_KEYS = ['cidr', 'nodePortRange', 'loadBalancerPool'] as const;
+export const SERVICES_KEYS = ['cidr', 'nodePortRange', 'loadBalancerPool', 'ipv6Cidr'] as const;
 
 function cidrOf(text: unknown, path: YamlPath, fail: Fail): Cidr {
   if (typeof text !== 'string') fail(path, 'must be a network like 10.96.0.0/12');

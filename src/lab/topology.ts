@@ -12,7 +12,7 @@ import { IMPAIRMENT_FIELDS, parseImpairment } from '../impair/spec.js';
 import { pathText, YamlFields } from '../util/yaml-fields.js';
 import { parseYamlSource, type YamlPath } from '../util/yaml-source.js';
 import { gatewayOf, nextFreeHost, nextFreeSubnet, podAddress, podCapacity } from './ipam.js';
-import { resolveServices } from './topology-services.js';
+import { addServiceCidr6, resolveServices } from './topology-services.js';
 import { resolveIpv6 } from './topology-ipv6.js';
 import { offUnderlay, resolveRouter, routerNetns, type LabRouter } from './topology-router.js';
 import {
@@ -123,6 +123,7 @@ class Validator extends YamlFields {
     if (!isOptionalBoolean(top['ipMasq'])) this.fail(['ipMasq'], 'must be true or false');
     const ips = nodes.map((n) => n.publicIp);
     const services = resolveServices(top['services'], network, underlay, ips, (p, w) => this.fail(p, w));
+    addServiceCidr6(services, top['services'], ipv6.ipv6Network, (p, w) => this.fail(p, w));
     return {
       ...(top['ipMasq'] === true ? { ipMasq: true } : {}),
       ...resolveRuntime(top['runtime'], (p, w) => this.fail(p, w)),

@@ -38,6 +38,7 @@ import type { MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
 import { UndoStack } from './undo.js';
 import { installIpMasq, removeIpMasq } from './ip-masq.js';
+import { installIpMasq6, removeIpMasq6 } from './ip-masq6.js';
 import { startMembership, type StartedMembership } from './membership-start.js';
 import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
 import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
@@ -232,6 +233,10 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     if (opts.ipMasq) {
       undo.push(() => removeIpMasq());
       await installIpMasq({ network: lease.network, subnet: lease.subnet, ...opts.ipMasq });
+      if (lease.network6 && lease.subnet6) {
+        undo.push(() => removeIpMasq6());
+        await installIpMasq6({ network6: lease.network6, subnet6: lease.subnet6, ...opts.ipMasq });
+      }
     }
     if (opts.subnetFile) {
       const ipMasq = opts.ipMasq !== undefined;

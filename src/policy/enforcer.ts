@@ -7,11 +7,13 @@
 // policy added later stops new connections only (as kube-network-policies, whose verdict is cached in
 // conntrack). start() never throws (API outages are retried); stop() deletes the table.
 import type { ApiClient } from '../kclient/api-client.js';
+import { Informer } from '../kclient/informer.js';
 import type { Namespace, Pod } from '../k8s/types.js';
 import type { NetworkPolicy } from '../k8s/networkpolicy-types.js';
 import { netnsArgv, run } from '../sys/run.js';
+import type { Clock } from '../util/clock.js';
+import type { Rng } from '../util/rng.js';
 import { compileNode, type Ruleset } from './compile.js';
-import { Informer } from './informer.js';
 import { buildWorld } from './model.js';
 import { deleteScript, diffScript, fullScript } from './nft-script.js';
 
@@ -25,6 +27,9 @@ export interface EnforcerOptions {
   nodeName: string;
   netns: string;
   log: EnforcerLogger;
+  /** The informers' retry jitter and waits. */
+  rng: Rng;
+  clock: Clock;
   /** Applies an nft script in the namespace (default: `ip netns exec NS nft -f -`). */
   nft?: (netns: string, script: string) => Promise<void>;
 }
@@ -44,28 +49,28 @@ export class PolicyEnforcer {
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private dirty = false;
-  private loops: Promise<void>[] = [];
   /** Transactions applied so far (for logs and tests). */
   transactions = 0;
 
   constructor(private readonly o: EnforcerOptions) {
     const changed = (): void => this.schedule();
-    this.policies = new Informer(o.api, '/apis/networking.k8s.io/v1/networkpolicies', changed, o.log);
-    this.pods = new Informer(o.api, '/api/v1/pods', changed, o.log);
-    this.namespaces = new Informer(o.api, '/api/v1/namespaces', changed, o.log);
+    const informer = <T extends NetworkPolicy | Pod | Namespace>(path: string): Informer<T> =>
+      new Informer<T>({ api: o.api, path, onChange: changed, rng: o.rng, clock: o.clock, log: o.log, retryMs: 1000 });
+    this.policies = informer<NetworkPolicy>('/apis/networking.k8s.io/v1/networkpolicies');
+    this.pods = informer<Pod>('/api/v1/pods');
+    this.namespaces = informer<Namespace>('/api/v1/namespaces');
     this.nft = o.nft ?? runNft;
   }
 
   start(): void {
-    const s = this.abort.signal;
-    this.loops = [this.policies.run(s), this.pods.run(s), this.namespaces.run(s)];
+    for (const i of [this.policies, this.pods, this.namespaces]) i.start();
     this.o.log.info(`policy enforcer ${this.o.nodeName}: watching NetworkPolicies (table inet kube-network-policies)`);
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
     clearTimeout(this.timer);
-    await Promise.allSettled(this.loops);
+    await Promise.all([this.policies.stop(), this.pods.stop(), this.namespaces.stop()]);
     await this.syncing;
     try {
       await this.nft(this.o.netns, deleteScript());

@@ -5,7 +5,9 @@
 // masquerading) and, per Service port, the chains and map elements: `service-<hash>-ns/name/proto/port`
 // with `numgen random mod N` over `endpoint-<hash>-…__ip/port` chains that dnat, `external-…` for
 // NodePort/LoadBalancer traffic (masquerade for Cluster, local endpoints only for Local), per-endpoint
-// affinity sets with timeouts. `diffRuleset` turns two states into one `nft -f` transaction. Pure.
+// affinity sets with timeouts. `diffRuleset` turns two states into one `nft -f` transaction. The IPv6
+// proxier of a dual-stack node lays the same out in `table ip6 kube-proxy` (ip6 daddr/saddr, ipv6_addr
+// keys, `!= ::1`, `dnat to [addr]:port`), chosen by NodeFacts.family. Pure.
 import { createHash } from 'node:crypto';
 import { servicePortName, type ProxyEndpoint, type ProxyServicePort } from './model.js';
 
@@ -23,6 +25,23 @@ export interface Ruleset {
 export interface NodeFacts {
   /** The pod network (cluster CIDR): traffic to a ClusterIP from outside it is masqueraded. */
   clusterCidr: string;
+  /** The nftables family: `ip` (default) or `ip6` for the IPv6 proxier. */
+  family?: NftFamily;
+}
+
+export type NftFamily = 'ip' | 'ip6';
+
+/** What differs between `table ip kube-proxy` and `table ip6 kube-proxy`. */
+export function familyWords(family: NftFamily = 'ip') {
+  const v6 = family === 'ip6';
+  return {
+    table: `${family} ${TABLE}`,
+    /** the address selector: `ip` or `ip6` (ip6 daddr, ip6 saddr) */
+    addr: family,
+    type: v6 ? 'ipv6_addr' : 'ipv4_addr',
+    noLocalhost: v6 ? 'ip6 daddr != ::1' : 'ip daddr != 127.0.0.0/8',
+    dnat: (ip: string, port: number): string => (v6 ? `[${ip}]:${port}` : `${ip}:${port}`),
+  };
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -51,22 +70,25 @@ export const externalChain = (p: ProxyServicePort): string =>
   `external-${chainHash(servicePortName(p))}-${servicePortName(p)}`;
 export const localChain = (p: ProxyServicePort): string =>
   `local-${chainHash(servicePortName(p))}-${servicePortName(p)}`;
-const endpointName = (p: ProxyServicePort, e: ProxyEndpoint): string => `${servicePortName(p)}__${e.ip}/${e.port}`;
+// an IPv6 endpoint's colons become dots (colons are not allowed in chain names), as kube-proxy does it
+const endpointName = (p: ProxyServicePort, e: ProxyEndpoint): string =>
+  `${servicePortName(p)}__${e.ip.replaceAll(':', '.')}/${e.port}`;
 export const endpointChain = (p: ProxyServicePort, e: ProxyEndpoint): string =>
   `endpoint-${chainHash(endpointName(p, e))}-${endpointName(p, e)}`;
 export const affinitySet = (p: ProxyServicePort, e: ProxyEndpoint): string =>
   `affinity-${chainHash(endpointName(p, e))}-${endpointName(p, e)}`;
 
 /** The base table, created once (replacing any table a previous kube-proxy left). */
-export function baseTableText(): string {
+export function baseTableText(family: NftFamily = 'ip'): string {
+  const w = familyWords(family);
   return [
-    `add table ip ${TABLE} { comment "rules for kube-proxy" ; }`,
-    `delete table ip ${TABLE}`,
-    `table ip ${TABLE} {`,
+    `add table ${w.table} { comment "rules for kube-proxy" ; }`,
+    `delete table ${w.table}`,
+    `table ${w.table} {`,
     '  comment "rules for kube-proxy"',
-    '  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP and LoadBalancer IP traffic" ; }',
+    `  map service-ips { type ${w.type} . inet_proto . inet_service : verdict ; comment "ClusterIP and LoadBalancer IP traffic" ; }`,
     '  map service-nodeports { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }',
-    '  map no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; comment "services without endpoints" ; }',
+    `  map no-endpoint-services { type ${w.type} . inet_proto . inet_service : verdict ; comment "services without endpoints" ; }`,
     '  map no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "nodeports without endpoints" ; }',
     '  chain reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; reject ; }',
     `  chain mark-for-masquerade { meta mark set meta mark or ${MASQ_MARK} ; }`,
@@ -76,11 +98,11 @@ export function baseTableText(): string {
     '    masquerade fully-random',
     '  }',
     '  chain services {',
-    '    ip daddr . meta l4proto . th dport vmap @service-ips',
-    '    fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
+    `    ${w.addr} daddr . meta l4proto . th dport vmap @service-ips`,
+    `    fib daddr type local ${w.noLocalhost} meta l4proto . th dport vmap @service-nodeports`,
     '  }',
-    '  chain service-endpoints-check { ip daddr . meta l4proto . th dport vmap @no-endpoint-services ; }',
-    '  chain nodeport-endpoints-check { fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports ; }',
+    `  chain service-endpoints-check { ${w.addr} daddr . meta l4proto . th dport vmap @no-endpoint-services ; }`,
+    `  chain nodeport-endpoints-check { fib daddr type local ${w.noLocalhost} meta l4proto . th dport vmap @no-endpoint-nodeports ; }`,
     '  chain nat-prerouting { type nat hook prerouting priority dstnat ; policy accept ; jump services ; }',
     '  chain nat-output { type nat hook output priority -100 ; policy accept ; jump services ; }',
     '  chain nat-postrouting { type nat hook postrouting priority srcnat ; policy accept ; jump masquerading ; }',
@@ -102,6 +124,7 @@ function numgen(targets: string[]): string {
 /** Chains, map elements and affinity sets for every Service port. */
 export function buildRuleset(ports: readonly ProxyServicePort[], node: NodeFacts): Ruleset {
   const rs: Ruleset = { chains: new Map(), elements: new Map(), sets: new Map() };
+  const w = familyWords(node.family);
   const el = (map: string, key: string, verdict: string): void => {
     let m = rs.elements.get(map);
     if (!m) rs.elements.set(map, (m = new Map<string, string>()));
@@ -121,22 +144,22 @@ export function buildRuleset(ports: readonly ProxyServicePort[], node: NodeFacts
       continue;
     }
     for (const e of eps) {
-      const rules = [`ip saddr ${e.ip} jump mark-for-masquerade`];
+      const rules = [`${w.addr} saddr ${e.ip} jump mark-for-masquerade`];
       if (p.affinityTimeout !== undefined) {
         rs.sets.set(affinitySet(p, e), p.affinityTimeout);
-        rules.push(`update @${affinitySet(p, e)} { ip saddr }`);
+        rules.push(`update @${affinitySet(p, e)} { ${w.addr} saddr }`);
       }
-      rules.push(`meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
+      rules.push(`meta l4proto ${proto} dnat to ${w.dnat(e.ip, e.port)}`);
       rs.chains.set(endpointChain(p, e), rules);
     }
     const pick = (list: ProxyEndpoint[]): string[] => [
       ...(p.affinityTimeout !== undefined
-        ? list.map((e) => `ip saddr @${affinitySet(p, e)} goto ${endpointChain(p, e)}`)
+        ? list.map((e) => `${w.addr} saddr @${affinitySet(p, e)} goto ${endpointChain(p, e)}`)
         : []),
       numgen(list.map((e) => endpointChain(p, e))),
     ];
     rs.chains.set(serviceChain(p), [
-      `ip daddr ${p.clusterIP} ${proto} dport ${p.port} ip saddr != ${node.clusterCidr} jump mark-for-masquerade`,
+      `${w.addr} daddr ${p.clusterIP} ${proto} dport ${p.port} ${w.addr} saddr != ${node.clusterCidr} jump mark-for-masquerade`,
       ...pick(eps),
     ]);
     el('service-ips', `${p.clusterIP} . ${proto} . ${p.port}`, `goto ${serviceChain(p)}`);
@@ -145,7 +168,7 @@ export function buildRuleset(ports: readonly ProxyServicePort[], node: NodeFacts
     if (!p.externalLocal) ext = ['jump mark-for-masquerade', `goto ${serviceChain(p)}`];
     else {
       ext = [
-        `ip saddr ${node.clusterCidr} goto ${serviceChain(p)}`,
+        `${w.addr} saddr ${node.clusterCidr} goto ${serviceChain(p)}`,
         'fib saddr type local jump mark-for-masquerade',
         `fib saddr type local goto ${serviceChain(p)}`,
       ];
@@ -169,8 +192,8 @@ export const emptyRuleset = (): Ruleset => ({ chains: new Map(), elements: new M
  * chains and sets nothing refers to any more are deleted. Untouched chains are not rewritten, so other
  * Services' traffic is never disturbed. Empty string when nothing changed.
  */
-export function diffRuleset(prev: Ruleset, next: Ruleset): string {
-  const t = `ip ${TABLE}`;
+export function diffRuleset(prev: Ruleset, next: Ruleset, family: NftFamily = 'ip'): string {
+  const { table: t, type } = familyWords(family);
   const out: string[] = [];
   const maps = new Set([...prev.elements.keys(), ...next.elements.keys()]);
   for (const m of maps) {
@@ -181,7 +204,7 @@ export function diffRuleset(prev: Ruleset, next: Ruleset): string {
   for (const [name, timeout] of next.sets) {
     // A changed timeout keeps the set (rules refer to it); it applies to sets created afresh.
     if (!prev.sets.has(name))
-      out.push(`add set ${t} ${name} { type ipv4_addr ; flags dynamic,timeout ; timeout ${timeout}s ; }`);
+      out.push(`add set ${t} ${name} { type ${type} ; flags dynamic,timeout ; timeout ${timeout}s ; }`);
   }
   for (const name of next.chains.keys()) if (!prev.chains.has(name)) out.push(`add chain ${t} ${name}`);
   for (const [name, rules] of next.chains) {

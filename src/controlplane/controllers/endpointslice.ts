@@ -3,7 +3,8 @@
 // endpointslice-controller.k8s.io`, owned by the Service, named `<service>-<5 chars>`: one per distinct
 // resolved port list, every selected pod with an IP listed with its conditions (ready, serving,
 // terminating), nodeName and targetRef; a Service selecting nothing keeps one empty placeholder slice.
-// Slices of a Service that is gone are deleted. Writes only on change.
+// Slices of a Service that is gone are deleted. Writes only on change. A dual-stack Service gets a slice
+// set per entry of spec.ipFamilies (addressType IPv4 / IPv6, the pods' addresses of that family).
 import { canonicalJson } from '../../k8s/names.js';
 import {
   ENDPOINTSLICE_CONTROLLER,
@@ -20,14 +21,21 @@ import { ownerRef } from './replicaset.js';
 import { managedService, podRef, portGroups } from './service-pods.js';
 
 interface DesiredSlice {
+  addressType: 'IPv4' | 'IPv6';
   ports: EndpointSlice['ports'];
   endpoints: SliceEndpoint[];
 }
 
 export function desiredSlices(svc: Service, pods: Pod[]): DesiredSlice[] {
-  const groups = portGroups(svc, pods);
-  if (groups.length === 0) return [{ ports: null, endpoints: [] }];
+  const families = (svc.spec.ipFamilies ?? ['IPv4']).filter((f): f is 'IPv4' | 'IPv6' => f === 'IPv4' || f === 'IPv6');
+  const out = families.flatMap((f) => familySlices(svc, pods, f));
+  return out.length ? out : [{ addressType: families[0] ?? 'IPv4', ports: null, endpoints: [] }];
+}
+
+function familySlices(svc: Service, pods: Pod[], addressType: 'IPv4' | 'IPv6'): DesiredSlice[] {
+  const groups = portGroups(svc, pods, addressType);
   return groups.map((g) => ({
+    addressType,
     ports: g.ports,
     endpoints: g.endpoints.map((e) => ({
       addresses: [e.ip],
@@ -81,14 +89,18 @@ export class EndpointSliceController {
     };
     const unused = [...existing];
     for (const d of desired) {
-      const i = unused.findIndex((es) => canonicalJson(es.ports ?? null) === canonicalJson(d.ports ?? null));
-      const cur = i >= 0 ? unused.splice(i, 1)[0] : unused.shift();
+      const sameType = (es: EndpointSlice): boolean => (es.addressType ?? 'IPv4') === d.addressType;
+      const i = unused.findIndex(
+        (es) => sameType(es) && canonicalJson(es.ports ?? null) === canonicalJson(d.ports ?? null),
+      );
+      const j = i >= 0 ? i : unused.findIndex(sameType); // addressType is immutable: reuse only a slice of it
+      const cur = j >= 0 ? unused.splice(j, 1)[0] : undefined;
       if (!cur) {
         const es: EndpointSlice = {
           apiVersion: 'discovery.k8s.io/v1',
           kind: 'EndpointSlice',
           metadata: { generateName: `${svc.metadata.name}-`, namespace: ns, labels, ownerReferences: [ownerRef(svc)] },
-          addressType: 'IPv4',
+          addressType: d.addressType,
           endpoints: d.endpoints,
           ports: d.ports,
         };

@@ -1,11 +1,13 @@
 // What the Endpoints and EndpointSlice controllers share: the pods a Service selects (in its namespace,
 // with an IP, not finished) and, per pod, the Service's ports resolved against the pod (a named
 // targetPort is looked up among the pod's container ports of that protocol; a pod without it is left
-// out of that port, as kube does), grouped by identical port lists. Pure.
+// out of that port, as kube does), grouped by identical port lists; per IP family (IPv4 from status.podIP or
+// podIPs, IPv6 from podIPs), as the EndpointSlice controller builds one slice set per family. Pure.
 import { selectorMatches } from '../../k8s/selectors.js';
 import type { EndpointPort, Service } from '../../k8s/service-types.js';
 import type { ObjectReference, Pod } from '../../k8s/types.js';
 import { isReadyPod } from './replicaset.js';
+import { isIpv6, parseIpv6 } from '../../addr/ipv6.js';
 
 export interface PodEndpoint {
   pod: Pod;
@@ -49,13 +51,13 @@ function resolvePorts(svc: Service, pod: Pod): EndpointPort[] {
 }
 
 /** The selected pods grouped by their resolved ports, endpoints sorted by IP. */
-export function portGroups(svc: Service, pods: Pod[]): PortGroup[] {
+export function portGroups(svc: Service, pods: Pod[], family: 'IPv4' | 'IPv6' = 'IPv4'): PortGroup[] {
   const groups = new Map<string, PortGroup>();
   const sel = { matchLabels: svc.spec.selector };
   for (const pod of pods) {
     if (pod.metadata.namespace !== svc.metadata.namespace) continue;
     if (!selectorMatches(sel, pod.metadata.labels)) continue;
-    const ip = pod.status?.podIP;
+    const ip = podIpOf(pod, family);
     if (!ip || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
     const ports = resolvePorts(svc, pod);
     const key = JSON.stringify(ports);
@@ -66,7 +68,14 @@ export function portGroups(svc: Service, pods: Pod[]): PortGroup[] {
     const hostname = pod.spec.hostname && pod.spec.subdomain === svc.metadata.name ? pod.spec.hostname : undefined;
     g.endpoints.push({ pod, ip, ready: serving && !terminating, terminating, serving, hostname });
   }
-  const ipKey = (ip: string): number => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  for (const g of groups.values()) g.endpoints.sort((a, b) => ipKey(a.ip) - ipKey(b.ip));
+  const ipKey = (ip: string): bigint =>
+    isIpv6(ip) ? parseIpv6(ip) : BigInt(ip.split('.').reduce((a, o) => a * 256 + Number(o), 0));
+  for (const g of groups.values()) g.endpoints.sort((a, b) => (ipKey(a.ip) < ipKey(b.ip) ? -1 : 1));
   return [...groups.values()];
+}
+
+/** The pod's address of one family: podIP or the first podIPs entry of that family. */
+export function podIpOf(pod: Pod, family: 'IPv4' | 'IPv6'): string | undefined {
+  const all = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((p) => p.ip)];
+  return all.find((ip): ip is string => !!ip && isIpv6(ip) === (family === 'IPv6'));
 }
