@@ -74,6 +74,8 @@ export interface ChildOptions {
   root?: string;
   /** How many children the supervisor starts at once (default START_CONCURRENCY). */
   startConcurrency?: number;
+  /** V8 CPU profiles (`--cpu-prof`) of the control plane and the first node's kubelet go here (bench:scale). */
+  profileDir?: string;
 }
 
 /**
@@ -98,10 +100,12 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
   const bin = [process.execPath, path.join(packageRoot(), 'bin', 'flannelette.js')];
   const env = { [LAB_ENV]: t.name, FLANNELETTE_LAB_ROOT: root };
   const stopped = new Set(o.stoppedNodes ?? []);
+  const prof = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  const profiled = (argv: string[]): string[] => [argv[0], ...prof, ...argv.slice(1)];
   const children: ChildSpec[] = [
     {
       name: 'controlplane',
-      argv: [...bin, ...controlplaneArgs(t, lp)],
+      argv: profiled([...bin, ...controlplaneArgs(t, lp)]),
       logFile: controlplaneLogFile(lp),
       env,
       readyPath: lp.apiSocket,
@@ -130,7 +134,12 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
     });
     children.push({
       name: `kubelet/${n.name}`,
-      argv: [...bin, 'kubelet', '--config', kubeletConfigFile(lp, n.name)],
+      argv: (n === t.nodes[0] ? profiled : (a: string[]) => a)([
+        ...bin,
+        'kubelet',
+        '--config',
+        kubeletConfigFile(lp, n.name),
+      ]),
       logFile: kubeletLogFile(lp, n.name),
       env: { ...env, NODE_NAME: n.name },
       stopped: stopped.has(n.name),
