@@ -33,10 +33,7 @@ export function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** sameJson of two objects with `metadata.resourceVersion` left out of both. */
-export function sameIgnoringResourceVersion(
-  a: { metadata: { resourceVersion?: string } },
-  b: { metadata: { resourceVersion?: string } },
-): boolean {
+export function sameIgnoringResourceVersion<T extends { metadata: { resourceVersion?: string } }>(a: T, b: T): boolean {
   return same(
     { ...a, metadata: { ...a.metadata, resourceVersion: '' } },
     { ...b, metadata: { ...b.metadata, resourceVersion: '' } },
