@@ -18,7 +18,7 @@ import { labPaths } from '../src/lab/state.js';
 import { listNetns } from '../src/lab/sys.js';
 import { labProcesses, teardownLab } from '../src/lab/teardown.js';
 import { parseTopology } from '../src/lab/topology.js';
-import { cpuSecondsByKind, readProc, summarizeMemory, type ProcSample } from './lib/proc-figures.js';
+import { cpuSecondsByKind, readProc, readProcCpu, summarizeMemory, type ProcSample } from './lib/proc-figures.js';
 import { run, sleep } from './lib/sys.js';
 import { ROOT } from './lib/testbed.js';
 
@@ -28,7 +28,9 @@ const machineTicks = (): number => {
   return f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
 };
 
-function upCpuByKind(samples: ProcSample[]): Record<string, { count: number; seconds: number; children: number }> {
+type CpuSample = Pick<ProcSample, 'pid' | 'kind' | 'ticks' | 'childTicks'>;
+
+function upCpuByKind(samples: CpuSample[]): Record<string, { count: number; seconds: number; children: number }> {
   const out: Record<string, { count: number; seconds: number; children: number }> = {};
   for (const s of samples) {
     const k = (out[s.kind] ??= { count: 0, seconds: 0, children: 0 });
@@ -126,11 +128,15 @@ async function main(): Promise<void> {
     log(`lab up ${opts.topology} --name ${t.name} (${t.nodes.length} nodes), load ${load()}`);
     const progress = { total() {}, step: stepLog, info: stepLog, end() {} };
     // CPU during lab up, per kind (own + waited-for children's: ip, nft, CNI plugins), last sample per pid
-    const upCpu = new Map<number, ProcSample>();
+    const upCpu = new Map<number, CpuSample>();
     const machine0 = machineTicks();
-    const upSampler = setInterval(() => {
-      for (const s of sample(t.name)) upCpu.set(s.pid, s);
-    }, 2000);
+    const cpuSample = (): void => {
+      for (const pid of labProcesses(t.name)) {
+        const s = readProcCpu(pid);
+        if (s) upCpu.set(pid, s);
+      }
+    };
+    const upSampler = setInterval(cpuSample, 2000);
     const up = await liveLabUp({
       topology: t,
       topologyText: text,
@@ -139,7 +145,7 @@ async function main(): Promise<void> {
       readyTimeoutMs: Number(opts.readyTimeout) * 1000,
       profileDir: opts.profile ? path.resolve(opts.profile) : undefined,
     }).finally(() => clearInterval(upSampler));
-    for (const s of sample(t.name)) upCpu.set(s.pid, s);
+    cpuSample();
     const cpuUp = upCpuByKind([...upCpu.values()]);
     const machineUp = (machineTicks() - machine0) / 100;
     out.up = { seconds: up.seconds, steps, loadAfter: load(), cpu: cpuUp, machineCpuSeconds: machineUp };
