@@ -74,12 +74,22 @@ interface Running {
   queued?: boolean;
 }
 
-/** Sets the nice of a process's scheduler autogroup (/proc/PID/autogroup); a kernel without one is fine. */
-function setAutogroupNice(pid: number, nice: number): void {
+/**
+ * Sets the nice of a detached child's scheduler autogroup (/proc/PID/autogroup) once the child runs in its
+ * own session (setsid happens in the child after spawn returns: written earlier, it would go to ours).
+ * Tries for about a second; a kernel without autogroups is fine.
+ */
+function setAutogroupNice(pid: number, nice: number, tries = 20): void {
   try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+    if (session !== pid) {
+      if (tries > 0) setTimeout(() => setAutogroupNice(pid, nice, tries - 1), 50).unref();
+      return;
+    }
     fs.writeFileSync(`/proc/${pid}/autogroup`, String(nice));
   } catch {
-    // no autogroups (CONFIG_SCHED_AUTOGROUP off): the process nice above is all there is
+    // gone, or no autogroups (CONFIG_SCHED_AUTOGROUP off): the process nice is all there is
   }
 }
 
