@@ -178,8 +178,13 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       const pairs = r.marks.flat().filter((m) => m !== '-').length;
       const seconds = (Date.now() - c0) / 1000;
-      out.check = { seconds, pairs, failures: r.failures, load: load(), memory: summarizeMemory(peak) };
-      log(`lab check: ${pairs} pairs, ${r.failures} failed, ${seconds.toFixed(1)} s (load ${load()})`);
+      const marks: Record<string, number> = {};
+      for (const m of r.marks.flat()) if (m !== '-') marks[m] = (marks[m] ?? 0) + 1;
+      out.check = { seconds, pairs, failures: r.failures, marks, load: load(), memory: summarizeMemory(peak) };
+      log(
+        `lab check: ${pairs} pairs, ${r.failures} failed (${JSON.stringify(marks)}), ${seconds.toFixed(1)} s ` +
+          `(load ${load()})`,
+      );
       for (const l of memoryLines('memory, peak during lab check', peak)) log(l);
     }
   } finally {
