@@ -18,9 +18,28 @@ import { labPaths } from '../src/lab/state.js';
 import { listNetns } from '../src/lab/sys.js';
 import { labProcesses, teardownLab } from '../src/lab/teardown.js';
 import { parseTopology } from '../src/lab/topology.js';
-import { cpuSecondsByKind, readProc, summarizeMemory, type ProcSample } from './lib/proc-figures.js';
+import { cpuSecondsByKind, readProc, readProcCpu, summarizeMemory, type ProcSample } from './lib/proc-figures.js';
 import { run, sleep } from './lib/sys.js';
 import { ROOT } from './lib/testbed.js';
+
+/** All CPUs' busy ticks (user+nice+system+irq+softirq+steal) from /proc/stat. */
+const machineTicks = (): number => {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return f[0] + f[1] + f[2] + f[5] + f[6] + f[7];
+};
+
+type CpuSample = Pick<ProcSample, 'pid' | 'kind' | 'ticks' | 'childTicks'>;
+
+function upCpuByKind(samples: CpuSample[]): Record<string, { count: number; seconds: number; children: number }> {
+  const out: Record<string, { count: number; seconds: number; children: number }> = {};
+  for (const s of samples) {
+    const k = (out[s.kind] ??= { count: 0, seconds: 0, children: 0 });
+    k.count++;
+    k.seconds = Math.round(k.seconds * 100 + s.ticks) / 100;
+    k.children = Math.round(k.children * 100 + s.childTicks) / 100;
+  }
+  return out;
+}
 
 const load = (): string => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const sample = (lab: string): ProcSample[] =>
@@ -66,9 +85,18 @@ async function main(): Promise<void> {
     .option('--idle <seconds>', 'idle window for the CPU figure', '60')
     .option('--no-check', 'skip lab check')
     .option('--ready-timeout <seconds>', "lab up's wait per stage (a loaded machine needs more)", '600')
+    .option('--profile <dir>', 'V8 CPU profiles of the control plane and the first kubelet (written at lab down)')
     .option('--out <file>', 'JSON results file', path.join(ROOT, 'bench', 'results', `hundred-nodes-${stamp}.json`))
     .parse(process.argv)
-    .opts<{ topology: string; name: string; idle: string; check: boolean; readyTimeout: string; out: string }>();
+    .opts<{
+      topology: string;
+      name: string;
+      idle: string;
+      check: boolean;
+      readyTimeout: string;
+      out: string;
+      profile?: string;
+    }>();
   const text = fs.readFileSync(opts.topology, 'utf8');
   const t = parseTopology(text, opts.topology, opts.name);
   const idleS = Number(opts.idle);
@@ -99,15 +127,32 @@ async function main(): Promise<void> {
     };
     log(`lab up ${opts.topology} --name ${t.name} (${t.nodes.length} nodes), load ${load()}`);
     const progress = { total() {}, step: stepLog, info: stepLog, end() {} };
+    // CPU during lab up, per kind (own + waited-for children's: ip, nft, CNI plugins), last sample per pid
+    const upCpu = new Map<number, CpuSample>();
+    const machine0 = machineTicks();
+    const cpuSample = (): void => {
+      for (const pid of labProcesses(t.name)) {
+        const s = readProcCpu(pid);
+        if (s) upCpu.set(pid, s);
+      }
+    };
+    const upSampler = setInterval(cpuSample, 2000);
     const up = await liveLabUp({
       topology: t,
       topologyText: text,
       progress,
       signal: abort.signal,
       readyTimeoutMs: Number(opts.readyTimeout) * 1000,
-    });
-    out.up = { seconds: up.seconds, steps, loadAfter: load() };
+      profileDir: opts.profile ? path.resolve(opts.profile) : undefined,
+    }).finally(() => clearInterval(upSampler));
+    cpuSample();
+    const cpuUp = upCpuByKind([...upCpu.values()]);
+    const machineUp = (machineTicks() - machine0) / 100;
+    out.up = { seconds: up.seconds, steps, loadAfter: load(), cpu: cpuUp, machineCpuSeconds: machineUp };
     log(`lab up: ${up.seconds.toFixed(1)} s (load ${load()})`);
+    log(`CPU during lab up (machine: ${machineUp.toFixed(1)} s):`);
+    for (const [k, v] of Object.entries(cpuUp))
+      log(`  ${k.padEnd(12)} ${String(v.count).padStart(3)} procs  ${v.seconds} s own, ${v.children} s children`);
 
     await sleep(10_000); // settle: the last pods' status patches, first heartbeats
     const idle0 = sample(t.name);
@@ -133,8 +178,13 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       const pairs = r.marks.flat().filter((m) => m !== '-').length;
       const seconds = (Date.now() - c0) / 1000;
-      out.check = { seconds, pairs, failures: r.failures, load: load(), memory: summarizeMemory(peak) };
-      log(`lab check: ${pairs} pairs, ${r.failures} failed, ${seconds.toFixed(1)} s (load ${load()})`);
+      const marks: Record<string, number> = {};
+      for (const m of r.marks.flat()) if (m !== '-') marks[m] = (marks[m] ?? 0) + 1;
+      out.check = { seconds, pairs, failures: r.failures, marks, load: load(), memory: summarizeMemory(peak) };
+      log(
+        `lab check: ${pairs} pairs, ${r.failures} failed (${JSON.stringify(marks)}), ${seconds.toFixed(1)} s ` +
+          `(load ${load()})`,
+      );
       for (const l of memoryLines('memory, peak during lab check', peak)) log(l);
     }
   } finally {

@@ -21,6 +21,8 @@ export interface ProcSample extends ProcMemory {
   kind: string;
   /** utime + stime, clock ticks (USER_HZ, 100 on Linux). */
   ticks: number;
+  /** cutime + cstime: the CPU of its children that exited and were waited for (ip, nft, CNI plugins). */
+  childTicks: number;
 }
 
 const kb = (text: string, field: string): number => {
@@ -45,6 +47,14 @@ export function parseStatTicks(text: string): number {
   return (Number.isFinite(utime) ? utime : 0) + (Number.isFinite(stime) ? stime : 0);
 }
 
+/** cutime + cstime from /proc/PID/stat (fields 16 and 17): exited, waited-for children's CPU. */
+export function parseStatChildTicks(text: string): number {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const cutime = Number(rest[13]);
+  const cstime = Number(rest[14]);
+  return (Number.isFinite(cutime) ? cutime : 0) + (Number.isFinite(cstime) ? cstime : 0);
+}
+
 /** What a lab process is, from its argv: agent, kubelet, controlplane, supervisor, or other. */
 export function classify(argv: readonly string[]): string {
   const i = argv.findIndex((a) => a.endsWith('flannelette.js'));
@@ -62,8 +72,20 @@ export function readProc(pid: number): ProcSample | undefined {
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     const status = parseStatus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     const rollup = parseSmapsRollup(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    const ticks = parseStatTicks(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    return { pid, kind: classify(argv), ...status, ...rollup, ticks };
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = parseStatTicks(stat);
+    return { pid, kind: classify(argv), ...status, ...rollup, ticks, childTicks: parseStatChildTicks(stat) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Only the CPU of a process (stat and cmdline, no smaps walk): cheap enough to sample every 2 s. */
+export function readProcCpu(pid: number): Pick<ProcSample, 'pid' | 'kind' | 'ticks' | 'childTicks'> | undefined {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { pid, kind: classify(argv), ticks: parseStatTicks(stat), childTicks: parseStatChildTicks(stat) };
   } catch {
     return undefined;
   }

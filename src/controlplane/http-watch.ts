@@ -96,7 +96,7 @@ export function serveWatch(
   };
   try {
     if (w.resourceVersion && w.resourceVersion !== '0') {
-      for (const o of store.list(w.resource, w.namespace).items)
+      for (const o of store.scan(w.resource, w.namespace))
         if (matches(o)) matched.add(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
     }
     stop = store.watch((e) => e.resource === w.resource, w.resourceVersion, onEvent);

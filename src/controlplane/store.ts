@@ -8,7 +8,8 @@
 // listeners must not modify it.
 import crypto from 'node:crypto';
 import { KubeApiError } from '../util/errors.js';
-import { canonicalJson, generatedName } from '../k8s/names.js';
+import { generatedName } from '../k8s/names.js';
+import { sameIgnoringResourceVersion, sameJson } from '../k8s/same-json.js';
 import { qualifiedResource, type ResourceInfo } from '../k8s/resources.js';
 import type { KubeObject, WatchEvent } from '../k8s/types.js';
 import { StoreLog } from './store-log.js';
@@ -52,6 +53,7 @@ export class ObjectStore {
   private oldestResumable = 0;
   private readonly historySize: number;
   private readonly lines = new WeakMap<KubeObject, Map<StoreEventType, string>>();
+  private readonly collator = new Intl.Collator();
 
   constructor(
     private readonly opts: StoreOptions,
@@ -96,17 +98,23 @@ export class ObjectStore {
     return o;
   }
 
+  /**
+   * The stored objects themselves (no copies), in list() order, for readers in this process that only
+   * read (controllers): copying every object on every reconcile made a 100-pod start quadratic. Callers
+   * must not modify them (copy first: `structuredClone`, or `get()`).
+   */
+  scan(r: ResourceInfo, ns?: string): readonly KubeObject[] {
+    const prefix = prefixOf(r, ns);
+    const all = prefixOf(r).length; // keys are <prefix of the resource><namespace>/<name>: sort by that tail
+    const found: [string, KubeObject][] = [];
+    for (const [k, o] of this.objects) if (k.startsWith(prefix)) found.push([k.slice(all), o]);
+    found.sort((a, b) => this.collator.compare(a[0], b[0]));
+    return found.map((e) => e[1]);
+  }
+
   /** Objects of a resource (of one namespace, or all), sorted by namespace and name as etcd lists them. */
   list(r: ResourceInfo, ns?: string): { items: KubeObject[]; resourceVersion: string } {
-    const prefix = prefixOf(r, ns);
-    const items: KubeObject[] = [];
-    for (const [k, o] of this.objects) if (k.startsWith(prefix)) items.push(copy(o));
-    items.sort((a, b) =>
-      `${a.metadata.namespace ?? ''}/${a.metadata.name}`.localeCompare(
-        `${b.metadata.namespace ?? ''}/${b.metadata.name}`,
-      ),
-    );
-    return { items, resourceVersion: String(this.rv) };
+    return { items: this.scan(r, ns).map(copy), resourceVersion: String(this.rv) };
   }
 
   private commit(type: StoreEventType, r: ResourceInfo, key: string, obj: KubeObject): KubeObject {
@@ -187,12 +195,9 @@ export class ObjectStore {
       obj.metadata.deletionTimestamp = cur.metadata.deletionTimestamp;
       obj.metadata.deletionGracePeriodSeconds ??= cur.metadata.deletionGracePeriodSeconds;
     }
-    const specOf = (o: KubeObject): string => canonicalJson((o as unknown as { spec?: unknown }).spec ?? null);
-    obj.metadata.generation = (cur.metadata.generation ?? 1) + (specOf(cur) !== specOf(obj) ? 1 : 0);
-    if (
-      canonicalJson({ ...obj, metadata: { ...obj.metadata, resourceVersion: '' } }) ===
-      canonicalJson({ ...cur, metadata: { ...cur.metadata, resourceVersion: '' } })
-    ) {
+    const specOf = (o: KubeObject): unknown => (o as unknown as { spec?: unknown }).spec ?? null;
+    obj.metadata.generation = (cur.metadata.generation ?? 1) + (sameJson(specOf(cur), specOf(obj)) ? 0 : 1);
+    if (sameIgnoringResourceVersion(obj, cur)) {
       return copy(cur); // no change: no new resourceVersion, no event (as kube)
     }
     if (obj.metadata.deletionTimestamp && !(obj.metadata.finalizers ?? []).length && cur.metadata.finalizers?.length) {

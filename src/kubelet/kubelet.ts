@@ -24,6 +24,10 @@ import { fetchServiceEnv } from './service-env.js';
 const readyOf = (s: PodStatus | undefined): string | undefined =>
   s?.conditions?.find((c) => c.type === 'Ready')?.status;
 
+const FAST_TICK_MS = 250;
+const SLOW_TICK_MS = 1000;
+const SLOW_AFTER = 8;
+
 export interface KubeletLogger {
   info(msg: string): void;
   warn(msg: string): void;
@@ -60,6 +64,9 @@ export class Kubelet {
   private listedOnce = false;
   private ticking = false;
   private timers: NodeJS.Timeout[] = [];
+  private tickTimer: NodeJS.Timeout | undefined;
+  /** Ticks in a row in which no pod's status changed (SLOW_AFTER of them: tick every SLOW_TICK_MS). */
+  private quietTicks = 0;
   private loops: Promise<void>[] = [];
 
   constructor(
@@ -124,7 +131,7 @@ export class Kubelet {
     fs.mkdirSync(path.dirname(this.cfg.socket), { recursive: true });
     await this.server.start();
     this.loops.push(this.registerAndHeartbeat(), this.podLoop());
-    this.timers.push(setInterval(() => void this.tick(), 250));
+    this.scheduleTick();
     this.log.info(`kubelet ${this.cfg.nodeName}: serving on ${this.cfg.socket}; API at ${this.cfg.apiSocket}`);
   }
 
@@ -132,6 +139,7 @@ export class Kubelet {
   async stop(): Promise<void> {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.tickTimer);
     await this.server.close();
     await Promise.allSettled(this.loops);
     await this.events.flush();
@@ -257,6 +265,7 @@ export class Kubelet {
   private onPod(type: WatchEvent['type'], pod: Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid || pod.spec?.nodeName !== this.cfg.nodeName) return;
+    this.wake();
     let w = this.workers.get(uid);
     if (type === 'DELETED') {
       if (w && !this.deleting.has(uid)) void this.finish(w, false);
@@ -330,9 +339,29 @@ export class Kubelet {
     }
   }
 
+  /**
+   * Pods are synced every FAST_TICK_MS while anything changes (a pod event, a status that differs from
+   * the last one sent) and every SLOW_TICK_MS once SLOW_AFTER ticks in a row changed nothing: a hundred
+   * idle kubelets syncing four times a second cost half a core.
+   */
+  private scheduleTick(): void {
+    if (this.abort.signal.aborted) return;
+    clearTimeout(this.tickTimer);
+    const ms = this.quietTicks >= SLOW_AFTER ? SLOW_TICK_MS : FAST_TICK_MS;
+    this.tickTimer = setTimeout(() => void this.tick().finally(() => this.scheduleTick()), ms);
+  }
+
+  /** Back to fast ticks now (a pod was added, changed or deleted). */
+  private wake(): void {
+    const wasSlow = this.quietTicks >= SLOW_AFTER;
+    this.quietTicks = 0;
+    if (wasSlow && !this.ticking) this.scheduleTick();
+  }
+
   private async tick(): Promise<void> {
     if (this.ticking || this.abort.signal.aborted) return;
     this.ticking = true;
+    this.quietTicks++;
     try {
       await Promise.all(
         [...this.workers.values()].map(async (w) => {
@@ -349,6 +378,7 @@ export class Kubelet {
   private async report(w: PodWorker, status: PodStatus): Promise<void> {
     const text = JSON.stringify(status);
     if (this.lastSent.get(w.uid) === text) return;
+    this.quietTicks = 0;
     const p = w.pod;
     try {
       const r = await this.api.request(

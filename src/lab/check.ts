@@ -1,14 +1,15 @@
 // `lab check`: Mininet's pingall for a whole cluster. From every running pod (its network
-// namespace, found by its podIP) to every other pod and every node's InternalIP: one ping
-// (`ping -c1 -W2`) and one TCP connection attempt (to the target pod's first containerPort, else
-// port 80; a node: port 10250). TCP counts as reachable when the connection opens or is refused
+// namespace, found by its podIP) to every other pod and every node's InternalIP: one ping (ICMP echo,
+// ~2 s) and one TCP connection attempt (to the target pod's first containerPort, else port 80; a
+// node: port 10250), by one prober per source pod for all its targets (check-probe.ts). TCP counts as reachable when the connection opens or is refused
 // (a RST came back: the path works both ways); a timeout or an ICMP error fails. Printed as a
 // matrix, rows from, columns to, `.` ok, `X` failed (`P` ping only failed, `T` TCP only failed).
-// Throws KubeApiError/DeviceError when the API does not answer; the checks themselves never throw.
-import { execFile } from 'node:child_process';
+// Throws KubeApiError/DeviceError when the API does not answer or fping is missing; the checks themselves
+// never throw.
 import type { KubeList, Node, Pod } from '../k8s/types.js';
 import type { KubeClient } from './kube-client.js';
 import { ipv6Targets, isOwnAddress } from './check-ipv6.js';
+import { probeSources } from './check-probe.js';
 import { podNamespaces } from './pod-netns.js';
 import type { LabTopology } from './topology.js';
 
@@ -30,40 +31,6 @@ export interface CheckResult {
   /** marks[i][j]: '.', 'X', 'P', 'T' or '-' (itself). */
   marks: string[][];
   failures: number;
-}
-
-function sh(argv: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(argv[0], argv.slice(1), { timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err
-        ? typeof (err as { code?: unknown }).code === 'number'
-          ? (err as { code: number }).code
-          : 124
-        : 0;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
-  });
-}
-
-async function ping(netns: string, ip: string): Promise<boolean> {
-  return (await sh(['ip', 'netns', 'exec', netns, 'ping', '-c1', '-W2', '-q', ip], 5000)).code === 0;
-}
-
-async function tcp(netns: string, ip: string, port: number): Promise<boolean> {
-  const r = await sh(
-    ['ip', 'netns', 'exec', netns, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}`],
-    5000,
-  );
-  return r.code === 0 || /Connection refused/.test(r.out);
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
 }
 
 export async function runCheck(client: KubeClient, t: LabTopology): Promise<CheckResult> {
@@ -93,20 +60,20 @@ export async function runCheck(client: KubeClient, t: LabTopology): Promise<Chec
     ...ipv6Targets(pods, (p) => p.spec.containers.flatMap((c) => c.ports ?? [])[0]?.containerPort ?? 80),
   ];
   const marks = sources.map(() => targets.map(() => '-'));
-  const jobs: { i: number; j: number }[] = [];
-  sources.forEach((s, i) =>
-    targets.forEach((tg, j) => {
-      if (!isOwnAddress(s, tg)) jobs.push({ i, j });
-    }),
+  // one prober per source pod for all its targets (check-probe.ts), not two processes per pair
+  const columns = sources.map((s) => targets.flatMap((tg, j) => (isOwnAddress(s, tg) ? [] : [j])));
+  const probed = await probeSources(
+    sources.map((s, i) => ({ netns: s.netns, targets: columns[i].map((j) => targets[j]) })),
   );
   let failures = 0;
-  await mapLimit(jobs, 16, async ({ i, j }) => {
-    const s = sources[i];
-    const tg = targets[j];
-    const [p, c] = await Promise.all([ping(s.netns, tg.ip), tcp(s.netns, tg.ip, tg.port)]);
-    marks[i][j] = p && c ? '.' : !p && !c ? 'X' : !p ? 'P' : 'T';
-    if (!(p && c)) failures++;
-  });
+  probed.forEach((r, i) =>
+    columns[i].forEach((j, k) => {
+      const p = r.ping[k];
+      const c = r.tcp[k];
+      marks[i][j] = p && c ? '.' : !p && !c ? 'X' : !p ? 'P' : 'T';
+      if (!(p && c)) failures++;
+    }),
+  );
   return { sources, targets, marks, failures };
 }
 

@@ -75,6 +75,8 @@ export interface ChildOptions {
   root?: string;
   /** How many children the supervisor starts at once (default START_CONCURRENCY). */
   startConcurrency?: number;
+  /** V8 CPU profiles (`--cpu-prof`) of the control plane and the first node's kubelet go here (bench:scale). */
+  profileDir?: string;
 }
 
 /**
@@ -83,11 +85,22 @@ export interface ChildOptions {
  */
 export const START_CONCURRENCY = 8;
 
-/** The controlplane's extra flags from the topology's timeouts. */
+/** Labs with more nodes than this get kube's own node timeouts unless the topology sets them. */
+export const BIG_LAB_NODES = 20;
+
+/**
+ * The controlplane's extra flags from the topology's timeouts. A lab over BIG_LAB_NODES nodes defaults to
+ * kube's 40 s grace and 300 s eviction (small labs: 10 s and 30 s, for quick tests): while 100 kubelets
+ * start their pods on 2 cores a heartbeat can come 10 s late, and nodes marked NotReady got their pods
+ * evicted and recreated, over and over (the 100-node lab never reached Running that way).
+ */
 export function controlplaneArgs(t: LabTopology, lp: LivePaths): string[] {
   const args = ['controlplane', '--dir', lp.dir];
-  if (t.nodeMonitorGracePeriod !== undefined) args.push('--node-monitor-grace-period', `${t.nodeMonitorGracePeriod}s`);
-  if (t.podEvictionTimeout !== undefined) args.push('--pod-eviction-timeout', `${t.podEvictionTimeout}s`);
+  const big = t.nodes.length > BIG_LAB_NODES;
+  const grace = t.nodeMonitorGracePeriod ?? (big ? 40 : undefined);
+  const eviction = t.podEvictionTimeout ?? (big ? 300 : undefined);
+  if (grace !== undefined) args.push('--node-monitor-grace-period', `${grace}s`);
+  if (eviction !== undefined) args.push('--pod-eviction-timeout', `${eviction}s`);
   args.push(...serviceArgs(t));
   return args;
 }
@@ -99,10 +112,12 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
   const bin = [process.execPath, path.join(packageRoot(), 'bin', 'flannelette.js')];
   const env = { [LAB_ENV]: t.name, FLANNELETTE_LAB_ROOT: root };
   const stopped = new Set(o.stoppedNodes ?? []);
+  const prof = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  const profiled = (argv: string[]): string[] => [argv[0], ...prof, ...argv.slice(1)];
   const children: ChildSpec[] = [
     {
       name: 'controlplane',
-      argv: [...bin, ...controlplaneArgs(t, lp)],
+      argv: profiled([...bin, ...controlplaneArgs(t, lp)]),
       logFile: controlplaneLogFile(lp),
       env,
       readyPath: lp.apiSocket,
@@ -131,7 +146,12 @@ export function supervisorSpec(t: LabTopology, o: ChildOptions = {}): Supervisor
     });
     children.push({
       name: `kubelet/${n.name}`,
-      argv: [...bin, 'kubelet', '--config', kubeletConfigFile(lp, n.name)],
+      argv: (n === t.nodes[0] ? profiled : (a: string[]) => a)([
+        ...bin,
+        'kubelet',
+        '--config',
+        kubeletConfigFile(lp, n.name),
+      ]),
       logFile: kubeletLogFile(lp, n.name),
       env: { ...env, NODE_NAME: n.name },
       stopped: stopped.has(n.name),

@@ -52,6 +52,8 @@ export interface LiveUpOptions {
   root?: string;
   /** How long to wait for each stage (API, nodes, pods). Default 60 s, plus 1 s per node over 20. */
   readyTimeoutMs?: number;
+  /** V8 CPU profiles of the control plane and the first kubelet go here (bench:scale `--profile`). */
+  profileDir?: string;
 }
 
 export interface LiveUpResult {
@@ -258,7 +260,10 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
 
     progress.step('starting the supervisor (control plane, node agents, kubelets)');
     if (pcapDir) fs.mkdirSync(pcapDir, { recursive: true });
-    writeSpec(lp.supervisorSpec, supervisorSpec(t, { logLevel: opts.logLevel, pcapDir, root }));
+    writeSpec(
+      lp.supervisorSpec,
+      supervisorSpec(t, { logLevel: opts.logLevel, pcapDir, root, profileDir: opts.profileDir }),
+    );
     const pid = startSupervisor(t.name, lp, root);
     const client = labClient(t.name, root);
     await waitForApi(client, lp, pid, timeoutMs, opts.signal);

@@ -36,6 +36,8 @@ export class Loop {
   private periodic: TimerHandle | undefined;
   private stopWatch: (() => void) | undefined;
   private stopped = false;
+  /** How long the last reconcile took (ms), for the pause before the next. */
+  private lastRunMs = 0;
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -70,15 +72,20 @@ export class Loop {
 
   kick(): void {
     if (this.scheduled || this.stopped) return;
+    // A loop whose reconcile takes d ms waits at least 2·d before the next one, so that during a burst
+    // (100 pods starting) no controller takes more than a third of the CPU the API needs to answer.
+    const delay = this.coalesceMs > 0 ? Math.max(this.coalesceMs, 2 * this.lastRunMs) : this.coalesceMs;
     this.scheduled = this.ctx.clock.setTimeout(() => {
       this.scheduled = undefined;
       if (this.stopped) return;
+      const t0 = performance.now();
       try {
         this.reconcile();
       } catch (err) {
         this.ctx.logger.warn({ controller: this.name, err: String(err) }, 'reconcile failed; retrying');
       }
-    }, this.coalesceMs);
+      this.lastRunMs = performance.now() - t0;
+    }, delay);
   }
 
   stop(): void {

@@ -48,10 +48,10 @@ export class EndpointsController {
 
   reconcile(): void {
     const { store, ops } = this.ctx;
-    const services = store.list(R.services).items as Service[];
-    const pods = store.list(R.pods).items as Pod[];
+    const services = store.scan(R.services) as Service[];
+    const pods = store.scan(R.pods) as Pod[];
     const existing = new Map(
-      (store.list(R.endpoints).items as Endpoints[]).map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]),
+      (store.scan(R.endpoints) as Endpoints[]).map((e) => [`${e.metadata.namespace}/${e.metadata.name}`, e]),
     );
     const keep = new Set<string>();
     for (const svc of services) {

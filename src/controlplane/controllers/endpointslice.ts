@@ -57,11 +57,11 @@ export class EndpointSliceController {
   reconcile(): void {
     const { store } = this.ctx;
     const services = new Map(
-      (store.list(R.services).items as Service[]).map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]),
+      (store.scan(R.services) as Service[]).map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]),
     );
-    const pods = store.list(R.pods).items as Pod[];
+    const pods = store.scan(R.pods) as Pod[];
     const byService = new Map<string, EndpointSlice[]>();
-    for (const es of store.list(R.endpointslices).items as EndpointSlice[]) {
+    for (const es of store.scan(R.endpointslices) as EndpointSlice[]) {
       if (es.metadata.labels?.[MANAGED_BY_LABEL] !== ENDPOINTSLICE_CONTROLLER) continue;
       const key = `${es.metadata.namespace}/${es.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
       byService.set(key, [...(byService.get(key) ?? []), es]);

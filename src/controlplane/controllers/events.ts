@@ -16,10 +16,11 @@ export function recordEvent(
   const res = resourceForKind(obj.apiVersion, obj.kind);
   const ns = res?.namespaced ? (obj.metadata.namespace ?? 'default') : 'default';
   const stamp = new Date(ctx.now()).toISOString().replace(/\.\d+Z$/, 'Z');
-  const existing = ctx.store.list(R.events, ns).items.find((e) => {
+  const found = ctx.store.scan(R.events, ns).find((e) => {
     const ev = e as Event;
     return ev.involvedObject.uid === obj.metadata.uid && ev.reason === reason && ev.message === message;
   }) as Event | undefined;
+  const existing = found && structuredClone(found);
   attempt(ctx, `event ${reason}`, () => {
     if (existing) {
       existing.count = (existing.count ?? 1) + 1;

@@ -8,6 +8,8 @@ import type { Event, KubeObject, Pod } from '../../k8s/types.js';
 import { R, attempt, type ControllerContext } from './context.js';
 
 export class GarbageCollector {
+  private lastTtlSweep = -Infinity;
+
   constructor(
     private readonly ctx: ControllerContext,
     private readonly eventTtlMs = 3_600_000,
@@ -18,7 +20,7 @@ export class GarbageCollector {
     const byUid = new Map<string, KubeObject>();
     const all: { r: (typeof RESOURCES)[number]; o: KubeObject }[] = [];
     for (const r of RESOURCES) {
-      for (const o of ctx.store.list(r).items) {
+      for (const o of ctx.store.scan(r)) {
         byUid.set(o.metadata.uid!, o);
         all.push({ r, o });
       }
@@ -55,18 +57,25 @@ export class GarbageCollector {
       attempt(ctx, `finalize ${o.metadata.name}`, () => ctx.store.update(r, cur));
     }
     const now = ctx.now();
-    for (const e of ctx.store.list(R.events).items as Event[]) {
-      const last = Date.parse(e.lastTimestamp ?? e.metadata.creationTimestamp ?? '');
-      if (Number.isFinite(last) && now - last > this.eventTtlMs) {
-        attempt(ctx, 'event ttl', () => ctx.store.remove(R.events, e.metadata.namespace, e.metadata.name!));
-      }
-    }
-    const nodes = new Set(ctx.store.list(R.nodes).items.map((n) => n.metadata.name));
-    for (const p of ctx.store.list(R.pods).items as Pod[]) {
+    // the Event TTL is an hour: sweeping every 10 s (the resync) is enough; every run made pod starts quadratic
+    if (now - this.lastTtlSweep >= 10_000) this.sweepEvents(now);
+    const nodes = new Set(ctx.store.scan(R.nodes).map((n) => n.metadata.name));
+    for (const p of ctx.store.scan(R.pods) as Pod[]) {
       if (p.metadata.deletionTimestamp && p.spec.nodeName && !nodes.has(p.spec.nodeName)) {
         attempt(ctx, `podgc ${p.metadata.name}`, () =>
           ctx.store.remove(R.pods, p.metadata.namespace, p.metadata.name!),
         );
+      }
+    }
+  }
+
+  private sweepEvents(now: number): void {
+    const ctx = this.ctx;
+    this.lastTtlSweep = now;
+    for (const e of ctx.store.scan(R.events) as Event[]) {
+      const last = Date.parse(e.lastTimestamp ?? e.metadata.creationTimestamp ?? '');
+      if (Number.isFinite(last) && now - last > this.eventTtlMs) {
+        attempt(ctx, 'event ttl', () => ctx.store.remove(R.events, e.metadata.namespace, e.metadata.name!));
       }
     }
   }

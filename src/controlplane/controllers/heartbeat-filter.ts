@@ -17,8 +17,21 @@ export function nodeSignature(node: Node): string {
   });
 }
 
+/**
+ * nodeSignature once per Node object, shared by every filter given the same memo (the store hands each
+ * filter the same event object; three loops used to encode every heartbeat three times).
+ */
+export function signatureMemo(): (node: Node) => string {
+  const memo = new WeakMap<Node, string>();
+  return (node) => {
+    let sig = memo.get(node);
+    if (sig === undefined) memo.set(node, (sig = nodeSignature(node)));
+    return sig;
+  };
+}
+
 /** A predicate true for heartbeat-only Node events (to be skipped); false for every other event. */
-export function heartbeatFilter(): (e: StoreEvent) => boolean {
+export function heartbeatFilter(signature: (node: Node) => string = nodeSignature): (e: StoreEvent) => boolean {
   const seen = new Map<string, string>();
   return (e) => {
     if (e.resource.kind !== 'Node') return false;
@@ -27,7 +40,7 @@ export function heartbeatFilter(): (e: StoreEvent) => boolean {
       seen.delete(name);
       return false;
     }
-    const sig = nodeSignature(e.object as Node);
+    const sig = signature(e.object as Node);
     const same = e.type === 'MODIFIED' && seen.get(name) === sig;
     seen.set(name, sig);
     return same;

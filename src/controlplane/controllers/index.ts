@@ -10,7 +10,7 @@ import { DeploymentController } from './deployment.js';
 import { EndpointsController } from './endpoints.js';
 import { EndpointSliceController } from './endpointslice.js';
 import { GarbageCollector } from './gc.js';
-import { heartbeatFilter } from './heartbeat-filter.js';
+import { heartbeatFilter, signatureMemo } from './heartbeat-filter.js';
 import { NamespaceController } from './namespace.js';
 import { NodeLifecycleController, NODE_EVICTION_MS, NODE_GRACE_MS } from './node-lifecycle.js';
 import { ReplicaSetController } from './replicaset.js';
@@ -53,11 +53,12 @@ export function startControllers(o: ControllerOptions): Controllers {
   const nodes = new NodeLifecycleController(ctx, o.nodeGraceMs ?? NODE_GRACE_MS, o.nodeEvictionMs ?? NODE_EVICTION_MS);
   const ns = new NamespaceController(ctx);
   const co = o.coalesceMs ?? 25;
+  const signature = signatureMemo();
   const endpoints = new EndpointsController(ctx);
   const slices = new EndpointSliceController(ctx);
   const lb = new ServiceLoadBalancerController(ctx, o.loadBalancerPool);
   const loops = [
-    new Loop(ctx, 'scheduler', () => scheduler.reconcile(), [R.pods, R.nodes], 5_000, co, heartbeatFilter()),
+    new Loop(ctx, 'scheduler', () => scheduler.reconcile(), [R.pods, R.nodes], 5_000, co, heartbeatFilter(signature)),
     new Loop(ctx, 'replicaset', () => rs.reconcile(), [R.pods, R.replicasets], 5_000, co),
     new Loop(ctx, 'deployment', () => deploy.reconcile(), [R.deployments, R.replicasets], 5_000, co),
     new Loop(
@@ -67,9 +68,9 @@ export function startControllers(o: ControllerOptions): Controllers {
       [R.pods, R.replicasets, R.deployments, R.nodes],
       10_000,
       co * 4,
-      heartbeatFilter(),
+      heartbeatFilter(signature),
     ),
-    new Loop(ctx, 'node-lifecycle', () => nodes.reconcile(), [R.nodes], 1_000, co, heartbeatFilter()),
+    new Loop(ctx, 'node-lifecycle', () => nodes.reconcile(), [R.nodes], 1_000, co, heartbeatFilter(signature)),
     new Loop(ctx, 'endpoints', () => endpoints.reconcile(), [R.services, R.pods, R.endpoints], 5_000, co),
     new Loop(ctx, 'endpointslice', () => slices.reconcile(), [R.services, R.pods, R.endpointslices], 5_000, co),
     new Loop(ctx, 'service-lb', () => lb.reconcile(), [R.services], 5_000, co),

@@ -10,7 +10,7 @@ export class NamespaceController {
 
   reconcile(): void {
     const ctx = this.ctx;
-    for (const ns of ctx.store.list(R.namespaces).items as Namespace[]) {
+    for (const ns of ctx.store.scan(R.namespaces) as Namespace[]) {
       if (!ns.metadata.deletionTimestamp) continue;
       const name = ns.metadata.name!;
       let left = 0;

@@ -24,8 +24,10 @@ export class NodeLifecycleController {
     const ctx = this.ctx;
     const now = ctx.now();
     const stamp = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
-    const pods = ctx.store.list(R.pods).items as Pod[];
-    for (const node of ctx.store.list(R.nodes).items as Node[]) {
+    // the store's own objects (scan, no copies, run every second): copied before any change
+    const pods = ctx.store.scan(R.pods) as Pod[];
+    for (const stored of ctx.store.scan(R.nodes) as Node[]) {
+      const node = stored;
       const name = node.metadata.name!;
       const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
       if (!ready) continue;
@@ -34,14 +36,16 @@ export class NodeLifecycleController {
       if (!stale) {
         this.unknownSince.delete(name);
         if ((node.spec.taints ?? []).some((t) => t.key === TAINT_KEY)) {
-          node.spec.taints = (node.spec.taints ?? []).filter((t) => t.key !== TAINT_KEY);
-          if (node.spec.taints.length === 0) delete node.spec.taints;
-          attempt(ctx, `untaint ${name}`, () => ctx.ops.update(R.nodes, undefined, name, node));
+          const untainted = structuredClone(stored);
+          untainted.spec.taints = (node.spec.taints ?? []).filter((t) => t.key !== TAINT_KEY);
+          if (untainted.spec.taints.length === 0) delete untainted.spec.taints;
+          attempt(ctx, `untaint ${name}`, () => ctx.ops.update(R.nodes, undefined, name, untainted));
         }
         continue;
       }
       if (ready.status !== 'Unknown') {
-        node.status!.conditions = (node.status!.conditions ?? []).map((c): NodeCondition => ({
+        const unknown = structuredClone(stored);
+        unknown.status!.conditions = (node.status!.conditions ?? []).map((c): NodeCondition => ({
           ...c,
           status: 'Unknown',
           reason: 'NodeStatusUnknown',
@@ -49,7 +53,7 @@ export class NodeLifecycleController {
           lastTransitionTime: stamp,
         }));
         attempt(ctx, `node unknown ${name}`, () => {
-          const updated = ctx.ops.update(R.nodes, undefined, name, node, 'status') as Node;
+          const updated = ctx.ops.update(R.nodes, undefined, name, unknown, 'status') as Node;
           updated.spec.taints = [
             ...(updated.spec.taints ?? []).filter((t) => t.key !== TAINT_KEY),
             { key: TAINT_KEY, effect: 'NoSchedule', timeAdded: stamp },
@@ -73,7 +77,8 @@ export class NodeLifecycleController {
   }
 
   private markPodsNotReady(pods: Pod[], stamp: string): void {
-    for (const p of pods) {
+    for (const stored of pods) {
+      const p = structuredClone(stored);
       const conds = p.status?.conditions ?? [];
       if (!conds.some((c) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True')) continue;
       p.status!.conditions = conds.map((c) =>
@@ -88,7 +93,8 @@ export class NodeLifecycleController {
   }
 
   private evict(pods: Pod[], node: string): void {
-    for (const p of pods) {
+    for (const stored of pods) {
+      const p = structuredClone(stored);
       attempt(this.ctx, `evict ${p.metadata.name}`, () => {
         p.status = {
           ...(p.status ?? {}),

@@ -42,8 +42,8 @@ export class ReplicaSetController {
   constructor(private readonly ctx: ControllerContext) {}
 
   reconcile(): void {
-    const allPods = this.ctx.store.list(R.pods).items as Pod[];
-    for (const rs of this.ctx.store.list(R.replicasets).items as ReplicaSet[]) {
+    const allPods = this.ctx.store.scan(R.pods) as Pod[];
+    for (const rs of this.ctx.store.scan(R.replicasets) as ReplicaSet[]) {
       if (rs.metadata.deletionTimestamp) continue;
       this.sync(
         rs,
@@ -60,8 +60,9 @@ export class ReplicaSetController {
       const c = controllerOf(p);
       if (c?.uid === rs.metadata.uid) owned.push(p);
       else if (!c && isActivePod(p) && selectorMatches(rs.spec.selector, p.metadata.labels)) {
-        p.metadata.ownerReferences = [...(p.metadata.ownerReferences ?? []), ownerRef(rs)];
-        if (attempt(ctx, `adopt ${p.metadata.name}`, () => ctx.ops.update(R.pods, ns, p.metadata.name!, p)))
+        const adopted = structuredClone(p); // p is the store's own object (scan)
+        adopted.metadata.ownerReferences = [...(p.metadata.ownerReferences ?? []), ownerRef(rs)];
+        if (attempt(ctx, `adopt ${p.metadata.name}`, () => ctx.ops.update(R.pods, ns, p.metadata.name!, adopted)))
           owned.push(p);
       }
     }
@@ -92,7 +93,7 @@ export class ReplicaSetController {
       }
     }
     const now = ctx.now();
-    const fresh = (ctx.store.list(R.pods, ns).items as Pod[]).filter(
+    const fresh = (ctx.store.scan(R.pods, ns) as Pod[]).filter(
       (p) => controllerOf(p)?.uid === rs.metadata.uid && isActivePod(p),
     );
     const ready = fresh.filter(isReadyPod);

@@ -37,8 +37,9 @@ export class Scheduler {
   constructor(private readonly ctx: ControllerContext) {}
 
   reconcile(): void {
-    const pods = this.ctx.store.list(R.pods).items as Pod[];
-    const nodes = this.ctx.store.list(R.nodes).items as Node[];
+    // the store's own objects (scan, no copies): unschedulable() copies the pod it changes
+    const pods = this.ctx.store.scan(R.pods) as Pod[];
+    const nodes = this.ctx.store.scan(R.nodes) as Node[];
     const load = new Map<string, number>();
     for (const p of pods)
       if (p.spec.nodeName && isActive(p)) load.set(p.spec.nodeName, (load.get(p.spec.nodeName) ?? 0) + 1);
@@ -93,14 +94,15 @@ export class Scheduler {
     }
   }
 
-  private unschedulable(pod: Pod, total: number, reasons: Map<string, number>): void {
+  private unschedulable(stored: Pod, total: number, reasons: Map<string, number>): void {
     const detail = [...reasons]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([why, n]) => `${n} ${why}`)
       .join(', ');
     const message = total === 0 ? 'no nodes available to schedule pods' : `0/${total} nodes are available: ${detail}.`;
-    const cond = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
+    const cond = (stored.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
     if (cond?.status === 'False' && cond.message === message) return;
+    const pod = structuredClone(stored);
     pod.status ??= {};
     pod.status.conditions = [
       ...(pod.status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),

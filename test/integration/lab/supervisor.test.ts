@@ -1,5 +1,5 @@
 // The lab supervisor with real child processes (no root needed): starts every child of the spec,
-// restarts a killed one and counts it, backs off (doubling) for a child that keeps failing, stops and
+// runs a child with a priority in its own session and autogroup, restarts a killed one and counts it, backs off (doubling) for a child that keeps failing, stops and
 // starts a child marked stopped on reload, and stops every child on stop().
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,7 +33,36 @@ function spec(children: SupervisorSpec['children']): void {
 
 const status = (name: string) => readSupervisorStatus(statusFile)?.children[name];
 
+const sessionOf = (pid: number): number => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+};
+const autogroups = fs.existsSync('/proc/self/autogroup');
+const isRoot = process.getuid?.() === 0;
+
 describe('Supervisor', () => {
+  it('runs a child with a priority in a session (and scheduler autogroup) of its own, at that nice', async () => {
+    spec([
+      { name: 'cp', argv: ['sleep', '60'], logFile: path.join(dir, 'cp.log'), nice: isRoot ? -5 : 5 },
+      { name: 'plain', argv: ['sleep', '60'], logFile: path.join(dir, 'plain.log') },
+    ]);
+    const sup = new Supervisor({ specFile, statusFile });
+    sups.push(sup);
+    const cp = await until(() => status('cp')?.pid);
+    const plain = await until(() => status('plain')?.pid);
+    expect(sessionOf(cp)).toBe(cp);
+    expect(sessionOf(plain)).toBe(sessionOf(process.pid));
+    expect(os.getPriority(cp)).toBe(isRoot ? -5 : 5);
+    if (autogroups) {
+      const group = (pid: number): string => fs.readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
+      expect(group(cp)).not.toBe(group(process.pid));
+      expect(group(plain)).toBe(group(process.pid));
+      if (isRoot) await until(() => group(cp).endsWith('nice -5'));
+    }
+    await sup.stop();
+    expect(pidAlive(cp) || pidAlive(plain)).toBe(false);
+  });
+
   it('starts children, restarts a killed one with its count, and stops all', async () => {
     spec([
       { name: 'a', argv: ['sleep', '60'], logFile: path.join(dir, 'a.log') },

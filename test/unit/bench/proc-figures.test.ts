@@ -3,6 +3,7 @@ import {
   classify,
   cpuSecondsByKind,
   parseSmapsRollup,
+  parseStatChildTicks,
   parseStatTicks,
   parseStatus,
   readProc,
@@ -31,7 +32,7 @@ Private_Dirty:     16300 kB
 `;
 
 // a command with a space and a parenthesis in it, as /proc/PID/stat shows it
-const STAT = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 9000 0 0 0 137 42 0 0 20 0 7 0 100 1000 15000 0';
+const STAT = '4242 (node (x) y) S 1 4242 4242 0 -1 4194560 9000 0 0 0 137 42 5 3 20 0 7 0 100 1000 15000 0';
 
 const sample = (pid: number, kind: string, vmRss: number, priv: number, ticks: number): ProcSample => ({
   pid,
@@ -42,15 +43,18 @@ const sample = (pid: number, kind: string, vmRss: number, priv: number, ticks: n
   pss: priv + 5000,
   private: priv,
   ticks,
+  childTicks: 0,
 });
 
 describe('proc figures', () => {
-  it('parses VmRSS/RssAnon/RssFile, Pss and private memory, and utime+stime', () => {
+  it('parses VmRSS/RssAnon/RssFile, Pss and private memory, and utime+stime and cutime+cstime', () => {
     expect(parseStatus(STATUS)).toEqual({ vmRss: 60512, rssAnon: 16300, rssFile: 44212 });
     expect(parseSmapsRollup(ROLLUP)).toEqual({ pss: 20250, private: 16512 });
     expect(parseStatTicks(STAT)).toBe(179);
     expect(parseStatus('')).toEqual({ vmRss: 0, rssAnon: 0, rssFile: 0 });
     expect(parseStatTicks('garbage')).toBe(0);
+    expect(parseStatChildTicks(STAT)).toBe(8);
+    expect(parseStatChildTicks('garbage')).toBe(0);
   });
 
   it('names lab processes by their command line', () => {

@@ -240,5 +240,21 @@ describe('control plane timeouts from the topology', () => {
     expect(
       controlplaneArgs(parseTopology('name: x\nnodes: [{name: node1}]\n'), livePaths('x', '/tmp/r')).slice(0, 3),
     ).toEqual(['controlplane', '--dir', '/tmp/r/x']);
+    // over 20 nodes: kube's own 40 s / 300 s unless the topology says otherwise
+    const nodes = (n: number): string =>
+      `nodes: [${Array.from({ length: n }, (_, i) => `{name: node${i + 1}}`).join(', ')}]`;
+    const big = controlplaneArgs(parseTopology(`name: x\n${nodes(21)}\n`), livePaths('x', '/tmp/r'));
+    expect(big.slice(3, 7)).toEqual(['--node-monitor-grace-period', '40s', '--pod-eviction-timeout', '300s']);
+    const set = controlplaneArgs(
+      parseTopology(`name: x\nnodeMonitorGracePeriod: 7\n${nodes(21)}\n`),
+      livePaths('x', '/tmp/r'),
+    );
+    expect(set.slice(3, 7)).toEqual(['--node-monitor-grace-period', '7s', '--pod-eviction-timeout', '300s']);
+    expect(controlplaneArgs(parseTopology(`name: x\n${nodes(20)}\n`), livePaths('x', '/tmp/r')).slice(0, 4)).toEqual([
+      'controlplane',
+      '--dir',
+      '/tmp/r/x',
+      '--service-cluster-ip-range',
+    ]);
   });
 });
