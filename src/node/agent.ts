@@ -43,7 +43,9 @@ import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
 import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
 import { configureTun6, ipv6RouteCommands, Ipv6PeerRoutes } from './dual-stack.js';
-import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
+import { nodeStatus, rpcHandlers, type Underlay6StatsReply } from './rpc-handlers.js';
+import { DualStackUnderlay } from '../dataplane/dual-underlay.js';
+import { applyIpv6UnderlayEvent, mtuOfIpv6Address, openIpv6Underlay, wantsIpv6Underlay } from './ipv6-underlay.js';
 
 export interface NodeOptions {
   name: string;
@@ -75,6 +77,8 @@ export interface NodeOptions {
   tunUso?: boolean;
   /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
   underlayTuning?: UnderlayTuning;
+  /** IPv6 underlay: the address to bind instead of the PublicIPv6 (e.g. :: behind NAT), its pool size. */
+  underlay6?: { bindAddr?: bigint; sourcePorts?: number };
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
   metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
@@ -104,6 +108,9 @@ export interface RunningNode {
   /** Unix ms. */
   readonly startedAt: number;
   readonly socketPath: string;
+  /** The IPv6 underlay beside the IPv4 one (a PublicIPv6, vxlan or udp), if any. */
+  readonly underlay6?: DualStackUnderlay;
+  underlay6Stats(): Underlay6StatsReply | undefined;
   /** vxlan DirectRouting: the peers routed directly on the uplink (undefined without DirectRouting). */
   readonly directRoutes?: DirectRouteTable;
   /** What the data path would do with a packet, without sending it. */
@@ -156,9 +163,18 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const capture = await NodeCapture.create(opts.name, backend.name, opts.capture, opts.clock, log);
     undo.push(() => capture.close());
     const tun = capture.wrapTun(rawTun);
-    const underlay: Underlay = capture.wrapUnderlay(impairments);
-
     const counters = new DataplaneCounters();
+    const v6 = wantsIpv6Underlay(lease, backend)
+      ? await openIpv6Underlay(lease, backend, opts.underlay6 ?? {}, log)
+      : undefined;
+    if (v6) undo.push(() => v6.close());
+    const underlayMtu6 = v6
+      ? (opts.underlayMtu ?? (await mtuOfIpv6Address(lease.publicIpv6!)) ?? underlayMtu)
+      : undefined;
+    const captured: Underlay = capture.wrapUnderlay(impairments);
+    const dual = v6 ? new DualStackUnderlay(captured, v6, backend, counters) : undefined;
+    const underlay: Underlay = dual ?? captured;
+
     // loaded only when used (lean agents: the wireguard code and prom-client cost RSS in every node)
     const wg = opts.wireguard && backend.encrypted ? await import('../dataplane/wg-tunnel.js') : undefined;
     const tunnel =
@@ -193,6 +209,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
         vni: lease.backend.vni,
         vtepMac: lease.vtepMac ?? Buffer.alloc(6),
         underlayMtu,
+        underlayMtu6,
         subnet6: lease.subnet6,
       },
     });
@@ -217,6 +234,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
         log.warn({ peer: outcome.describe, reason: outcome.reason }, 'ignoring peer');
         return;
       }
+      if (dual) applyIpv6UnderlayEvent(dual, e);
       for (const cmd of outcome.commands) dataplane.apply(cmd);
       if (outcome.kernel) kernelRoutes.push(outcome.kernel);
       for (const change of peerRoutes6.changes(e, outcome)) kernelRoutes6.push(change);
@@ -258,6 +276,17 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       startedAt: Date.now(),
       socketPath,
       directRoutes: direct,
+      underlay6: dual,
+      underlay6Stats: () =>
+        v6 && dual
+          ? {
+              bind: v6.localText,
+              port: v6.localPort,
+              sourcePorts: [...v6.poolPorts],
+              sent: dual.sent6,
+              received: dual.received6,
+            }
+          : undefined,
       trace: (query) => tracePacket(dataplane, dataplane.local, backend, query),
       stop: () =>
         (stopping ??= (async () => {
