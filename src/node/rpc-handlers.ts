@@ -264,16 +264,19 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
         vtepMac: p.vtepMac ? formatMac(p.vtepMac) : undefined,
         device: node.tun.name,
       })),
-    stats: (): StatsReply => ({
-      at: wall(),
-      counters: node.dataplane.counters.snapshot(),
-      peers: node.dataplane.peers().map((p) => peerStatus(p, now())),
-      capture: node.capture.stats(),
-      impairments: node.impairments.counters(),
-      underlay: node.underlayStats?.() ?? null,
-      tunDevice: node.tunStats?.() ?? null,
-      underlay6: node.underlay6Stats?.(),
-    }),
+    stats: (): StatsReply => {
+      const underlay6 = node.underlay6Stats?.();
+      return {
+        at: wall(),
+        counters: node.dataplane.counters.snapshot(),
+        peers: node.dataplane.peers().map((p) => peerStatus(p, now())),
+        capture: node.capture.stats(),
+        impairments: node.impairments.counters(),
+        underlay: node.underlayStats?.() ?? null,
+        tunDevice: node.tunStats?.() ?? null,
+        ...(underlay6 ? { underlay6 } : {}),
+      };
+    },
     capture: (params) => node.capture.startLive(params),
     impair: (params): ImpairmentsReply => {
       const imp = node.impairments;
