@@ -45,6 +45,7 @@ import { peerEventToCommands } from './peer-events.js';
 import { configureTun6, ipv6RouteCommands, Ipv6PeerRoutes } from './dual-stack.js';
 import { nodeStatus, rpcHandlers, type Underlay6StatsReply } from './rpc-handlers.js';
 import { DualStackUnderlay } from '../dataplane/dual-underlay.js';
+import { directOverlayRoute6Commands, directRouteTable6 } from './direct-routes6.js';
 import { applyIpv6UnderlayEvent, mtuOfIpv6Address, openIpv6Underlay, wantsIpv6Underlay } from './ipv6-underlay.js';
 
 export interface NodeOptions {
@@ -226,7 +227,13 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       network6: lease.network6,
       subnet6: lease.subnet6,
     };
-    const kernelRoutes6 = new KernelRouteQueue(ipv6RouteCommands(rawTun.name), log);
+    const direct6 =
+      direct && lease.publicIpv6 !== undefined && lease.subnet6
+        ? await directRouteTable6(lease.publicIpv6, log)
+        : undefined;
+    if (direct6) undo.push(() => direct6.clear());
+    const routeCmds6 = direct6 ? directOverlayRoute6Commands(ipv6RouteCommands(rawTun.name), direct6) : undefined;
+    const kernelRoutes6 = new KernelRouteQueue(routeCmds6 ?? ipv6RouteCommands(rawTun.name), log);
     const peerRoutes6 = new Ipv6PeerRoutes();
     const applyEvent = (e: MembershipEvent): void => {
       const outcome = peerEventToCommands(e, peerContext);
@@ -235,6 +242,8 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
         return;
       }
       if (dual) applyIpv6UnderlayEvent(dual, e);
+      if (routeCmds6 && e.type !== 'peer-removed' && e.peer.subnet6)
+        routeCmds6.setVia(e.peer.subnet6, e.peer.publicIpv6);
       for (const cmd of outcome.commands) dataplane.apply(cmd);
       if (outcome.kernel) kernelRoutes.push(outcome.kernel);
       for (const change of peerRoutes6.changes(e, outcome)) kernelRoutes6.push(change);

@@ -56,6 +56,7 @@ async function addIpv6(c: TwoNodeCluster): Promise<void> {
   }
 }
 
+/** backend: the cluster file's backend map without braces, e.g. `vxlan, directRouting: true`. */
 function writeClusterFile(c: TwoNodeCluster, backend: string, mac6?: Map<string, string>): string {
   const file = path.join(c.stateDir, 'cluster.yaml');
   const nodes = c.nodes.map((n) => {
@@ -285,5 +286,69 @@ describe.skipIf(skip)('IPv6 underlay interop with the kernel VXLAN device (local
     expect(s.underlay6!.received).toBeGreaterThan(1000);
     expect(s.underlay6!.sent).toBeGreaterThan(3);
     expect(s.counters.drops['wrong-inner-mac'] ?? 0).toBe(0);
+  });
+});
+
+/** Captures two ICMPv6 packets between the pods on node1's underlay; tshark's outer/inner fields. */
+async function captureIcmpv6(c: TwoNodeCluster, name: string): Promise<string[][]> {
+  const [n1, n2] = c.nodes;
+  const pcap = path.join(c.stateDir, name);
+  const dump = spawn(
+    'ip',
+    ['netns', 'exec', n1.ns.name, 'tcpdump', '-i', 'under', '-U', '-c', '2', '-w', pcap, `ip6 host ${V6(n2).pod6}`],
+    { stdio: 'ignore' },
+  );
+  try {
+    await waitUntil(() => fs.existsSync(pcap), 'tcpdump to open its file');
+    await waitUntil(async () => {
+      await ping6(n1.pod, V6(n2).pod6, 1);
+      return dump.exitCode !== null;
+    }, 'tcpdump to catch two packets');
+  } finally {
+    await stopProcess(dump);
+  }
+  const { stdout } = await n1.ns.exec('tshark', ['-r', pcap, '-T', 'fields', '-e', 'ipv6.src', '-e', 'udp.port']);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
+}
+
+describe.skipIf(skip).each([
+  ['host-gw', 'host-gw'],
+  ['vxlan DirectRouting', 'vxlan, directRouting: true'],
+] as const)('IPv6 routes via the peer’s PublicIPv6: %s', (label, backendYaml) => {
+  const prefix = `flt-v6u-${label === 'host-gw' ? 'hgw' : 'dr'}`;
+  let c: TwoNodeCluster;
+  beforeAll(async () => {
+    c = await createTwoNodeCluster({ prefix, backend: label === 'host-gw' ? 'host-gw' : 'vxlan' });
+    await addIpv6(c);
+    const file = writeClusterFile(c, backendYaml);
+    await Promise.all(c.nodes.map((n) => startWithClusterFile(c, n, file)));
+  });
+  afterAll(async () => {
+    await c?.destroy();
+    await cleanupNetns(prefix);
+  });
+
+  it('routes the peer’s IPv6 subnet via its PublicIPv6 on the uplink; IPv6 pods ping both ways', async () => {
+    const [n1, n2] = c.nodes;
+    await waitUntil(async () => {
+      const { stdout } = await n1.ns.ip('-6', 'route', 'show', V6(n2).subnet6);
+      return stdout.includes(`via ${V6(n2).under} dev under`);
+    }, 'the direct IPv6 route on node1');
+    const { stdout } = await n2.ns.ip('-6', 'route', 'show', V6(n1).subnet6);
+    expect(stdout).toContain(`via ${V6(n1).under} dev under`);
+    expect(await ping6(n1.pod, V6(n2).pod6)).toBe(3);
+    expect(await ping6(n2.pod, V6(n1).pod6)).toBe(3);
+  });
+
+  it.skipIf(noTshark)('puts plain pod IPv6 packets on the wire, no UDP', async () => {
+    const rows = await captureIcmpv6(c, `${prefix}.pcap`);
+    expect(rows.length).toBe(2);
+    for (const [src, udp] of rows) {
+      expect([V6(c.nodes[0]).pod6, V6(c.nodes[1]).pod6]).toContain(src); // one IPv6 header: the pod's
+      expect(udp ?? '').toBe('');
+    }
   });
 });
