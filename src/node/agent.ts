@@ -9,6 +9,7 @@
 // after undoing everything it had set up. stop() undoes everything; it is idempotent. Closing the
 // TUN device removes it and every route through it.
 import fs from 'node:fs';
+import { formatIpv4 } from '../addr/ipv4.js';
 import path from 'node:path';
 import type { Membership, MembershipEvent, LocalLease } from '../control/membership.js';
 import { writeSubnetEnv } from '../control/subnet-env.js';
@@ -78,6 +79,11 @@ export interface NodeOptions {
   tunUso?: boolean;
   /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
   underlayTuning?: UnderlayTuning;
+  /**
+   * Behind NAT (flanneld's IfaceAddr ≠ ExtAddr): the interface address to bind when no interface holds the
+   * lease's public IP, which is still what peers are told.
+   */
+  natBindAddr?: number;
   /** IPv6 underlay: the address to bind instead of the PublicIPv6 (e.g. :: behind NAT), its pool size. */
   underlay6?: { bindAddr?: bigint; sourcePorts?: number };
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
@@ -141,12 +147,13 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     if (backend.encrypted && !opts.wireguard)
       throw new ConfigError('the wireguard backend needs a key file (--wg-private-key)');
 
-    const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
+    const bindAddr = await underlayBindAddress(lease.publicIp, opts.natBindAddr, log);
+    const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(bindAddr)) ?? 1500;
     const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu ?? lease.backend.mtu); // Backend.MTU: flannel's vxlan option
 
     const raw = await openNodeUnderlay(
       opts.underlayKind,
-      lease.publicIp,
+      bindAddr,
       lease.backend.port,
       backend,
       opts.underlayTuning,
@@ -348,4 +355,14 @@ async function directRouteTable(publicIp: number, log: Logger): Promise<DirectRo
   if (!uplink) throw new ConfigError('DirectRouting: no interface holds the public IP');
   log.info({ uplink: uplink.name }, 'DirectRouting: peers on this L2 segment are routed without VXLAN');
   return new DirectRouteTable(uplink.name, log);
+}
+
+/** The public IP, or behind NAT (no interface holds it) the interface address flanneld would bind. */
+async function underlayBindAddress(publicIp: number, natBindAddr: number | undefined, log: Logger): Promise<number> {
+  if (natBindAddr === undefined || natBindAddr === publicIp || (await uplinkOf(publicIp))) return publicIp;
+  log.info(
+    { publicIp: formatIpv4(publicIp), bind: formatIpv4(natBindAddr) },
+    'the public IP is on no interface (NAT): binding the interface address, announcing the public IP',
+  );
+  return natBindAddr;
 }

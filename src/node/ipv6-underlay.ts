@@ -2,7 +2,8 @@
 // an IPv6 subnet and the backend is vxlan or udp, open the udp6 socket on [PublicIPv6]:port (vxlan:
 // with a pool of per-flow source ports) and wrap the IPv4 underlay in a DualStackUnderlay; keep it
 // told about each peer's PublicIPv6 and IPv6 VTEP MAC as membership events arrive. The MTU of the
-// IPv6 underlay is that of the interface holding the PublicIPv6.
+// IPv6 underlay is that of the interface holding the PublicIPv6. Behind NAT (no interface holds the
+// PublicIPv6, flanneld's --public-ipv6 differing from the interface's) the socket binds [::]:port.
 // Throws (openIpv6Underlay): DeviceError/PermissionError when the socket cannot be bound.
 import { formatIpv6, type Ipv6 } from '../addr/ipv6.js';
 import type { LocalLease, MembershipEvent } from '../control/membership.js';
@@ -30,7 +31,9 @@ export async function openIpv6Underlay(
   opts: { bindAddr?: Ipv6; sourcePorts?: number },
   log: Logger,
 ): Promise<Udp6Underlay> {
-  const addr = opts.bindAddr ?? lease.publicIpv6!;
+  // behind NAT (no interface holds the PublicIPv6) every address is bound, as for IPv4 the interface's
+  const onHost = (await mtuOfIpv6Address(lease.publicIpv6!)) !== undefined;
+  const addr = opts.bindAddr ?? (onHost ? lease.publicIpv6! : 0n);
   const sourcePorts = backend.sourcePort === 'flow' ? (opts.sourcePorts ?? IPV6_SOURCE_PORTS) : 0;
   const u = await openUdp6Underlay({ addr, port: lease.backend.port, sourcePorts });
   log.info(
