@@ -38,7 +38,8 @@ import { parseIpv6Flag } from './ipv6-flags.js';
 import { runInNetnsIfAsked } from './node-netns.js';
 import { registerDataPathFlags, underlaySwitches, type DataPathFlags } from './node-datapath-flags.js';
 import { nodeLifecycle } from './node-lifecycle.js';
-import { addFlannelNodeFlags, publicAddress, renewMarginMinutes, type FlannelNodeFlags } from './node-flannel-flags.js';
+import { addFlannelNodeFlags, externalAddresses as extAddrs, renewMarginMinutes } from './node-flannel-flags.js';
+import type { FlannelNodeFlags } from './node-flannel-flags.js';
 
 export const DEFAULT_STATE_DIR = '/run/flannelette';
 
@@ -319,7 +320,8 @@ export async function runNode(flags: NodeFlags): Promise<void> {
   const wgKeys = wgKeySource(flags.wgPrivateKey ?? path.join(flags.stateDir, `${flags.name}.wg-key`));
   const rekeyAfter = intFlag('wg-rekey-after', flags.wgRekeyAfter, 1, 120);
   const lifecycle = nodeLifecycle(log);
-  const publicIp = flags.cluster ? flags.publicIp : await publicAddress(flags, log); // flanneld's --iface…
+  const ext = flags.cluster ? undefined : await extAddrs(flags, log); // flanneld's --iface…
+  const publicIp = ext ? ext.publicIp : flags.publicIp;
   const membership = await buildMembership(membershipSource({ ...flags, publicIp }), {
     nodeName: flags.name,
     stateDir: flags.stateDir,
@@ -373,6 +375,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       stateDir: flags.stateDir,
       subnetFile: flags.subnetFile,
       underlayKind: flags.underlay as 'native' | 'dgram',
+      natBindAddr: ext?.natBindAddr,
       antiSpoof: flags.antiSpoof,
       decrementTtl: flags.decrementTtl ?? false,
       ipMasq,

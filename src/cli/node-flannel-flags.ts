@@ -48,6 +48,18 @@ export async function publicAddress(
   log: Logger,
   host: HostInterfaces = kernelInterfaces(),
 ): Promise<string> {
+  return (await externalAddresses(flags, log, host)).publicIp;
+}
+
+/**
+ * flanneld's ExtAddr and IfaceAddr: the address announced (--public-ip, else the interface's) and the
+ * interface address the node binds to. They differ behind NAT (a --public-ip on no interface).
+ */
+export async function externalAddresses(
+  flags: FlannelNodeFlags,
+  log: Logger,
+  host: HostInterfaces = kernelInterfaces(),
+): Promise<{ publicIp: string; ifaceAddress: string; natBindAddr?: number }> {
   const ext = await selectExternalInterface(
     {
       iface: flags.iface ?? [],
@@ -58,7 +70,9 @@ export async function publicAddress(
     host,
     log,
   );
-  return formatIpv4(ext.publicIp);
+  const out = { publicIp: formatIpv4(ext.publicIp), ifaceAddress: formatIpv4(ext.ifaceAddress) };
+  // the node binds it only when no interface holds the public IP (node/agent.ts)
+  return ext.publicIp === ext.ifaceAddress ? out : { ...out, natBindAddr: ext.ifaceAddress };
 }
 
 /** flanneld: "Invalid subnet-lease-renew-margin option, out of acceptable range" outside 1..1439. */

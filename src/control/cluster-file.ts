@@ -12,6 +12,7 @@
 //   nodes:
 //     - { name: node1, publicIp: 192.168.1.2, subnet: 10.244.1.0/24, vtepMac: 0e:00:00:00:01:01 }
 //     # dual stack: every node also gets ipv6Subnet: fc00:0:0:1::/64 and may name publicIpv6: fd00::2
+//     # (its IPv6 underlay address) and vtepMacV6 (the MAC of a kernel/flanneld node's flannel-v6.1)
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { isMap, isScalar, isSeq, type Node as YamlNode, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
@@ -29,6 +30,8 @@ export interface ClusterNode {
   subnet: Cidr;
   /** Set for the vxlan backend (given or derived from the name); absent for udp. */
   vtepMac?: Mac;
+  /** The IPv6 VTEP's MAC (flannel's BackendV6Data VtepMAC), when it differs from vtepMac. */
+  vtepMacV6?: Mac;
   /** The node's WireGuard public key (wireguard backend; required for it). */
   publicKey?: Buffer;
   /** Dual stack: the node's IPv6 pod subnet (required when the file has ipv6Network) and IPv6 address. */
@@ -47,7 +50,16 @@ export interface ClusterConfig {
 }
 
 const TOP_KEYS = new Set(['network', 'backend', 'nodes', 'ipv6Network']);
-const NODE_KEYS = new Set(['name', 'publicIp', 'subnet', 'vtepMac', 'publicKey', 'ipv6Subnet', 'publicIpv6']);
+const NODE_KEYS = new Set([
+  'name',
+  'publicIp',
+  'subnet',
+  'vtepMac',
+  'publicKey',
+  'ipv6Subnet',
+  'publicIpv6',
+  'vtepMacV6',
+]);
 const BACKEND_KEYS = new Set(['type', 'vni', 'port', 'psk', 'persistentKeepalive', 'directRouting']);
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -260,6 +272,14 @@ export function parseClusterFile(text: string, source = 'cluster.yaml'): Cluster
         fail(pubNode, `${at}.publicIpv6 ${oneLine(err)}`);
       }
     }
+    const mac6Node = field(itemNode, 'vtepMacV6');
+    if (mac6Node !== undefined) {
+      try {
+        node.vtepMacV6 = parseMac(scalarText(mac6Node, `${at}.vtepMacV6`, itemNode));
+      } catch (err) {
+        fail(mac6Node, `${at}.vtepMacV6 ${oneLine(err)}`);
+      }
+    }
   }
 }
 
@@ -276,5 +296,6 @@ export function nodeToPeer(node: ClusterNode): PeerInfo {
   if (node.publicKey) peer.publicKey = node.publicKey;
   if (node.subnet6) peer.subnet6 = node.subnet6;
   if (node.publicIpv6 !== undefined) peer.publicIpv6 = node.publicIpv6;
+  if (node.vtepMacV6) peer.vtepMacV6 = node.vtepMacV6;
   return peer;
 }

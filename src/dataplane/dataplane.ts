@@ -49,6 +49,8 @@ export interface LocalNode {
   vtepMac: Buffer;
   /** MTU of the underlay link; the path MTU for inner packets is this minus the encapsulation. */
   underlayMtu: number;
+  /** IPv6 underlay (dual-underlay.ts): its MTU; inner IPv6 to peers with a PublicIPv6 has 20 bytes less room. */
+  underlayMtu6?: number;
   /** Dual stack: this node's IPv6 subnet (inner IPv6 to it is delivered; its network address sources ICMPv6). */
   subnet6?: Cidr6;
 }
@@ -72,6 +74,8 @@ export interface DataplaneOptions {
   counters?: DataplaneCounters;
 }
 
+/** An outer IPv6 header is 20 bytes longer than an outer IPv4 one. */
+const IPV6_OUTER_EXTRA = 20;
 const ICMP_SCRATCH_LEN = 1280 + 64; // an ICMPv6 error may be 1280 bytes (an ICMPv4 one 576)
 
 export class Dataplane {
@@ -118,6 +122,7 @@ export class Dataplane {
       routes: this.routes,
       routes6: this.routes6,
       pathMtu: this.pathMtu,
+      pathMtu6: opts.local.underlayMtu6 && opts.local.underlayMtu6 - opts.backend.overhead - IPV6_OUTER_EXTRA,
       decrementTtl: opts.decrementTtl ?? true,
       flowPorts: opts.backend.sourcePort === 'flow',
       localPort: opts.local.port,

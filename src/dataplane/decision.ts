@@ -48,6 +48,8 @@ export interface ForwardPolicy {
   readonly routes6?: RouteTable6<Peer>;
   /** Largest inner packet that fits the underlay once encapsulated. */
   readonly pathMtu: number;
+  /** IPv6 underlay: the path MTU for inner IPv6 to peers with a PublicIPv6 (decision6.ts). */
+  readonly pathMtu6?: number;
   /** Decrement the inner TTL as a router hop does. */
   readonly decrementTtl: boolean;
   /** The backend's outer source port follows the inner flow (vxlan) rather than the bound port. */

@@ -36,6 +36,8 @@ import type { Peer } from './peer.js';
 export interface Forward6Policy extends SendPolicy {
   readonly routes6?: RouteTable6<Peer>;
   readonly pathMtu: number;
+  /** IPv6 underlay (dual-underlay.ts): the path MTU to peers with a PublicIPv6 (40-byte outer header). */
+  readonly pathMtu6?: number;
   readonly decrementTtl: boolean;
 }
 
@@ -74,9 +76,10 @@ export function decideForward6(
     icmp6Due(d, scratch, buf, off, len, ICMPV6_TIME_EXCEEDED, ICMPV6_TIME_EXCEEDED_HOP_LIMIT, 0);
     return;
   }
-  if (len > policy.pathMtu) {
+  const mtu = peer.publicIpv6Bytes !== undefined && policy.pathMtu6 !== undefined ? policy.pathMtu6 : policy.pathMtu;
+  if (len > mtu) {
     d.drop = Drop['too-big'];
-    icmp6Due(d, scratch, buf, off, len, ICMPV6_PACKET_TOO_BIG, 0, policy.pathMtu);
+    icmp6Due(d, scratch, buf, off, len, ICMPV6_PACKET_TOO_BIG, 0, mtu);
     return;
   }
   decideSend(policy, peer, buf, off, len, d);

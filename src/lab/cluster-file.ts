@@ -15,7 +15,8 @@ export function clusterFileText(t: LabTopology, publicKeys: ReadonlyMap<string, 
   const nodes = t.nodes.map((n) => {
     const mac = needsVtepMac(facts) ? `, vtepMac: ${n.vtepMac}` : '';
     const key = publicKeys.has(n.name) ? `, publicKey: ${publicKeys.get(n.name)}` : '';
-    const v6 = n.ipv6Subnet ? `, ipv6Subnet: "${n.ipv6Subnet}"` : '';
+    const v6 =
+      (n.ipv6Subnet ? `, ipv6Subnet: "${n.ipv6Subnet}"` : '') + (n.publicIpv6 ? `, publicIpv6: "${n.publicIpv6}"` : '');
     return `  - { name: ${n.name}, publicIp: ${n.publicIp}, subnet: ${n.subnet}${mac}${key}${v6} }`;
   });
   return [

@@ -21,6 +21,7 @@ import { agentArgs, agentCommand, programCommand, waitForAgent } from './agent.j
 import { createInternet } from './internet.js';
 import { clusterFileText } from './cluster-file.js';
 import { nodeBatch, podBatch } from './ip-batches.js';
+import { nodeBatch6, podBatch6 } from './ip-batches6.js';
 import { containerEnv, LAB_ENV, nodeEnv } from './env.js';
 import { LAB_NAME_RE, labPrefix, UNDERLAY_BRIDGE, underlayNetns } from './names.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -149,12 +150,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
         'net.ipv4.ip_forward': 1,
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
+        ...(t.ipv6Network ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
       }),
     );
     check();
 
     progress.step(`creating cni0 bridges and attaching ${t.pods.length} pods`);
-    await mapLimit(t.nodes, 4, (n) => ipBatch(n.netns, nodeBatch(t, n)));
+    await mapLimit(t.nodes, 4, (n) => ipBatch(n.netns, [...nodeBatch(t, n), ...nodeBatch6(t, n)]));
     await ipBatch(
       t.underlayNetns,
       t.nodes.flatMap((n) => [
@@ -166,7 +168,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     await createInternet(t, programCommand(pkgRoot), paths.logDir);
     let attached = 0;
     await mapLimit(t.pods, 4, async (p) => {
-      await ipBatch(p.netns, podBatch(t, p));
+      await ipBatch(p.netns, [...podBatch(t, p), ...podBatch6(t, p)]);
       progress.items?.(++attached, t.pods.length);
     });
     check();

@@ -23,6 +23,7 @@ import { createClusterDns, waitForClusterDns } from './cluster-dns.js';
 import { apiAnswers, KubeClient } from './kube-client.js';
 import { LAB_ENV } from './env.js';
 import { nodeBatch } from './ip-batches.js';
+import { uplinkBatch6 } from './ip-batches6.js';
 import { labExists } from './lab.js';
 import { supervisorSpec, writeKubeletConfig } from './live-children.js';
 import { controlplaneLogFile, kubeletLogFile, livePaths, type LivePaths } from './live-paths.js';
@@ -99,7 +100,7 @@ export async function createNodeNetwork(
     'net.ipv4.conf.default.rp_filter': 0,
     ...(t.ipv6Network ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
   });
-  const lines = nodeBatch({ ...t, pods: [] }, n);
+  const lines = [...nodeBatch({ ...t, pods: [] }, n), ...uplinkBatch6(t, n)];
   await ipBatch(
     n.netns,
     cniWired

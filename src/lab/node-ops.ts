@@ -31,6 +31,7 @@ import { readSupervisorStatus, writeSpec } from './supervisor.js';
 import { deleteNetns } from './sys.js';
 import type { LabNode } from './topology.js';
 import { pollUntil } from './wait.js';
+import { newNodeIpv6 } from './topology-ipv6.js';
 
 export interface NodeOpOptions {
   root?: string;
@@ -162,7 +163,9 @@ export function newNode(state: LabState, name: string, publicIp?: string): LabNo
   );
   if (!subnet) throw new ConfigError(`the pod network ${t.network} has no free /${t.subnetLen} left`);
   const index = Math.max(-1, ...t.nodes.map((n) => n.index)) + 1;
+  const v6 = newNodeIpv6(t, subnet, ip);
   return {
+    ...v6,
     name,
     index,
     publicIp: formatIpv4(ip),

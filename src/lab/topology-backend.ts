@@ -52,6 +52,7 @@ export const TOP_KEYS = [
   'router',
   'ipv6Network',
   'ipv6SubnetLen',
+  'ipv6Underlay',
 ];
 
 /** Node names taken by the lab's own namespaces, and what each is. */

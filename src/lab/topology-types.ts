@@ -55,6 +55,8 @@ export interface LabNode {
   /** Dual stack (topology `ipv6Network`, topology-ipv6.ts): the node's IPv6 pod subnet and cni0's IPv6 address. */
   ipv6Subnet?: string;
   ipv6Gateway?: string;
+  /** IPv6 underlay (topology `ipv6Underlay`): the node's PublicIPv6 on its uplink. */
+  publicIpv6?: string;
 }
 
 /** Link emulation between two nodes, both ways, applied when the lab comes up. */
@@ -95,4 +97,6 @@ export interface LabTopology {
   router?: LabRouter;
   /** Dual stack: flannel's IPv6Network (topology-ipv6.ts); absent: IPv4 only. */
   ipv6Network?: string;
+  /** The IPv6 underlay subnet (topology `ipv6Underlay`, e.g. fd00:192:168:1::/64); absent: IPv4 underlay only. */
+  ipv6Underlay?: string;
 }

@@ -115,7 +115,7 @@ class Validator extends YamlFields {
 
     const router = resolveRouter(top['router'], name, underlay, network, (p, w) => this.fail(p, w));
     const nodes = this.nodes(top['nodes'], name, network, subnetLen, underlay, backend.type, router);
-    const ipv6 = resolveIpv6(top, nodes, network, subnetLen, (p, w) => this.fail(p, w));
+    const ipv6 = resolveIpv6(top, nodes, network, subnetLen, (p, w) => this.fail(p, w), underlay);
     const pods = this.pods(top['pods'], name, nodes);
     const links = this.links(top['links'], nodes);
 

@@ -9,6 +9,7 @@
 // after undoing everything it had set up. stop() undoes everything; it is idempotent. Closing the
 // TUN device removes it and every route through it.
 import fs from 'node:fs';
+import { formatIpv4 } from '../addr/ipv4.js';
 import path from 'node:path';
 import type { Membership, MembershipEvent, LocalLease } from '../control/membership.js';
 import { writeSubnetEnv } from '../control/subnet-env.js';
@@ -44,7 +45,10 @@ import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
 import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
 import { peerEventToCommands } from './peer-events.js';
 import { configureTun6, ipv6RouteCommands, Ipv6PeerRoutes } from './dual-stack.js';
-import { nodeStatus, rpcHandlers } from './rpc-handlers.js';
+import { nodeStatus, rpcHandlers, type Underlay6StatsReply } from './rpc-handlers.js';
+import { DualStackUnderlay } from '../dataplane/dual-underlay.js';
+import { directOverlayRoute6Commands, directRouteTable6 } from './direct-routes6.js';
+import { applyIpv6UnderlayEvent, mtuOfIpv6Address, openIpv6Underlay, wantsIpv6Underlay } from './ipv6-underlay.js';
 
 export interface NodeOptions {
   name: string;
@@ -76,6 +80,13 @@ export interface NodeOptions {
   tunUso?: boolean;
   /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
   underlayTuning?: UnderlayTuning;
+  /**
+   * Behind NAT (flanneld's IfaceAddr ≠ ExtAddr): the interface address to bind when no interface holds the
+   * lease's public IP, which is still what peers are told.
+   */
+  natBindAddr?: number;
+  /** IPv6 underlay: the address to bind instead of the PublicIPv6 (e.g. :: behind NAT), its pool size. */
+  underlay6?: { bindAddr?: bigint; sourcePorts?: number };
   /** Serve Prometheus metrics at http://HOST:PORT/metrics (inside the node's namespace), if given. */
   metricsAddr?: MetricsAddress;
   capture?: NodeCaptureOptions;
@@ -105,6 +116,9 @@ export interface RunningNode {
   /** Unix ms. */
   readonly startedAt: number;
   readonly socketPath: string;
+  /** The IPv6 underlay beside the IPv4 one (a PublicIPv6, vxlan or udp), if any. */
+  readonly underlay6?: DualStackUnderlay;
+  underlay6Stats(): Underlay6StatsReply | undefined;
   /** vxlan DirectRouting: the peers routed directly on the uplink (undefined without DirectRouting). */
   readonly directRoutes?: DirectRouteTable;
   /** What the data path would do with a packet, without sending it. */
@@ -134,12 +148,13 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     if (backend.encrypted && !opts.wireguard)
       throw new ConfigError('the wireguard backend needs a key file (--wg-private-key)');
 
-    const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(lease.publicIp)) ?? 1500;
+    const bindAddr = await underlayBindAddress(lease.publicIp, opts.natBindAddr, log);
+    const underlayMtu = opts.underlayMtu ?? (await mtuOfAddress(bindAddr)) ?? 1500;
     const mtu = chooseTunMtu(backend, underlayMtu, opts.mtu ?? lease.backend.mtu); // Backend.MTU: flannel's vxlan option
 
     const raw = await openNodeUnderlay(
       opts.underlayKind,
-      lease.publicIp,
+      bindAddr,
       lease.backend.port,
       backend,
       opts.underlayTuning,
@@ -157,9 +172,18 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const capture = await NodeCapture.create(opts.name, backend.name, opts.capture, opts.clock, log);
     undo.push(() => capture.close());
     const tun = capture.wrapTun(rawTun);
-    const underlay: Underlay = capture.wrapUnderlay(impairments);
-
     const counters = new DataplaneCounters();
+    const v6 = wantsIpv6Underlay(lease, backend)
+      ? await openIpv6Underlay(lease, backend, opts.underlay6 ?? {}, log)
+      : undefined;
+    if (v6) undo.push(() => v6.close());
+    const underlayMtu6 = v6
+      ? (opts.underlayMtu ?? (await mtuOfIpv6Address(lease.publicIpv6!)) ?? underlayMtu)
+      : undefined;
+    const captured: Underlay = capture.wrapUnderlay(impairments);
+    const dual = v6 ? new DualStackUnderlay(captured, v6, backend, counters) : undefined;
+    const underlay: Underlay = dual ?? captured;
+
     // loaded only when used (lean agents: the wireguard code and prom-client cost RSS in every node)
     const wg = opts.wireguard && backend.encrypted ? await import('../dataplane/wg-tunnel.js') : undefined;
     const tunnel =
@@ -194,6 +218,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
         vni: lease.backend.vni,
         vtepMac: lease.vtepMac ?? Buffer.alloc(6),
         underlayMtu,
+        underlayMtu6,
         subnet6: lease.subnet6,
       },
     });
@@ -210,7 +235,13 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       network6: lease.network6,
       subnet6: lease.subnet6,
     };
-    const kernelRoutes6 = new KernelRouteQueue(ipv6RouteCommands(rawTun.name), log);
+    const direct6 =
+      direct && lease.publicIpv6 !== undefined && lease.subnet6
+        ? await directRouteTable6(lease.publicIpv6, log)
+        : undefined;
+    if (direct6) undo.push(() => direct6.clear());
+    const routeCmds6 = direct6 ? directOverlayRoute6Commands(ipv6RouteCommands(rawTun.name), direct6) : undefined;
+    const kernelRoutes6 = new KernelRouteQueue(routeCmds6 ?? ipv6RouteCommands(rawTun.name), log);
     const peerRoutes6 = new Ipv6PeerRoutes();
     const applyEvent = (e: MembershipEvent): void => {
       const outcome = peerEventToCommands(e, peerContext);
@@ -218,6 +249,9 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
         log.warn({ peer: outcome.describe, reason: outcome.reason }, 'ignoring peer');
         return;
       }
+      if (dual) applyIpv6UnderlayEvent(dual, e);
+      if (routeCmds6 && e.type !== 'peer-removed' && e.peer.subnet6)
+        routeCmds6.setVia(e.peer.subnet6, e.peer.publicIpv6);
       for (const cmd of outcome.commands) dataplane.apply(cmd);
       if (outcome.kernel) kernelRoutes.push(outcome.kernel);
       for (const change of peerRoutes6.changes(e, outcome)) kernelRoutes6.push(change);
@@ -263,6 +297,17 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       startedAt: Date.now(),
       socketPath,
       directRoutes: direct,
+      underlay6: dual,
+      underlay6Stats: () =>
+        v6 && dual
+          ? {
+              bind: v6.localText,
+              port: v6.localPort,
+              sourcePorts: [...v6.poolPorts],
+              sent: dual.sent6,
+              received: dual.received6,
+            }
+          : undefined,
       trace: (query) => tracePacket(dataplane, dataplane.local, backend, query),
       stop: () =>
         (stopping ??= (async () => {
@@ -315,4 +360,14 @@ async function directRouteTable(publicIp: number, log: Logger): Promise<DirectRo
   if (!uplink) throw new ConfigError('DirectRouting: no interface holds the public IP');
   log.info({ uplink: uplink.name }, 'DirectRouting: peers on this L2 segment are routed without VXLAN');
   return new DirectRouteTable(uplink.name, log);
+}
+
+/** The public IP, or behind NAT (no interface holds it) the interface address flanneld would bind. */
+async function underlayBindAddress(publicIp: number, natBindAddr: number | undefined, log: Logger): Promise<number> {
+  if (natBindAddr === undefined || natBindAddr === publicIp || (await uplinkOf(publicIp))) return publicIp;
+  log.info(
+    { publicIp: formatIpv4(publicIp), bind: formatIpv4(natBindAddr) },
+    'the public IP is on no interface (NAT): binding the interface address, announcing the public IP',
+  );
+  return natBindAddr;
 }

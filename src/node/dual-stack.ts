@@ -24,6 +24,11 @@ function writeSysctl(file: string, value: string): void {
   }
 }
 
+/** IPv6 forwarding on in this namespace (a routed node forwards its pods' IPv6 itself). */
+export function enableIpv6Forwarding(): void {
+  writeSysctl('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+}
+
 /** Before the TUN device goes up: IPv6 forwarding, no link-local address, the subnet's address /128. */
 export async function configureTun6(name: string, subnet6: Cidr6): Promise<void> {
   writeSysctl('/proc/sys/net/ipv6/conf/all/forwarding', '1');

@@ -20,6 +20,9 @@ import type { StartedMembership } from './membership-start.js';
 import { describePeer } from './peer-events.js';
 import { UndoStack } from './undo.js';
 import { installIpMasq, removeIpMasq } from './ip-masq.js';
+import { formatIpv6 } from '../addr/ipv6.js';
+import { enableIpv6Forwarding } from './dual-stack.js';
+import { DirectRouteTable6, Ipv6DirectPeers, uplinkOf6 } from './direct-routes6.js';
 
 export interface RoutedNodeOptions {
   name: string;
@@ -37,6 +40,8 @@ export interface RoutedNode {
   readonly uplink: Uplink;
   readonly mtu: number;
   readonly routes: DirectRouteTable;
+  /** Dual stack with a PublicIPv6: the peers' IPv6 subnets via their PublicIPv6. */
+  readonly routes6?: DirectRouteTable6;
   readonly socketPath: string;
   /** Unix ms. */
   readonly startedAt: number;
@@ -52,6 +57,9 @@ export interface RoutingStatus {
   direct: number;
   refused: number;
   refusedPeers: Array<{ subnet: string; via: string; reason: string }>;
+  /** Dual stack: the IPv6 routes via the peers' PublicIPv6 (present when this node routes IPv6). */
+  direct6?: number;
+  refused6?: number;
 }
 
 export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedMembership): Promise<RoutedNode> {
@@ -71,6 +79,8 @@ export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedM
     }
     const routes = new DirectRouteTable(uplink.name, log);
     undo.push(() => routes.clear());
+    const v6 = await hostGw6(lease, log);
+    if (v6) undo.push(() => v6.routes.clear());
     let chain: Promise<unknown> = Promise.resolve();
     const queue = (step: () => Promise<unknown>): void => {
       chain = chain.then(step, step);
@@ -78,6 +88,8 @@ export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedM
     let listening = true;
     started.listen((e: MembershipEvent) => {
       if (!listening) return;
+      for (const c of v6?.peers.changes(e) ?? [])
+        queue(() => (c.op === 'add' ? v6!.routes.add(c.subnet, c.via) : v6!.routes.remove(c.subnet)));
       if (e.type === 'peer-removed') {
         log.info({ subnet: e.subnet.toString() }, 'Subnet removed');
         queue(() => routes.remove(e.subnet));
@@ -106,6 +118,7 @@ export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedM
         subnet: lease.subnet,
         mtu: uplink.mtu,
         ipMasq: opts.ipMasq !== undefined,
+        ...(lease.subnet6 && lease.network6 ? { network6: lease.network6, subnet6: lease.subnet6 } : {}),
       });
     }
     fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
@@ -118,6 +131,7 @@ export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedM
       uplink,
       mtu: uplink.mtu,
       routes,
+      routes6: v6?.routes,
       socketPath,
       startedAt: Date.now(),
       settled: async () => {
@@ -153,6 +167,29 @@ export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedM
   }
 }
 
+/** host-gw for IPv6 (dual stack with a PublicIPv6): the uplink holding it, forwarding on, the route table. */
+async function hostGw6(
+  lease: LocalLease,
+  log: Logger,
+): Promise<{ routes: DirectRouteTable6; peers: Ipv6DirectPeers } | undefined> {
+  if (!lease.subnet6 || !lease.network6) return undefined;
+  if (lease.publicIpv6 === undefined) {
+    log.warn('host-gw: this node has no PublicIPv6, so the IPv6 subnets are not routed (set --public-ipv6)');
+    return undefined;
+  }
+  const uplink6 = await uplinkOf6(lease.publicIpv6);
+  if (!uplink6)
+    throw new ConfigError(
+      `no interface holds the public IPv6 ${formatIpv6(lease.publicIpv6)}: your PublicIPv6 differs from interface ` +
+        "IP, meaning that probably you're on a NAT, which is not supported by host-gw backend",
+    );
+  enableIpv6Forwarding();
+  return {
+    routes: new DirectRouteTable6(uplink6.name, log),
+    peers: new Ipv6DirectPeers(lease.network6, lease.subnet6),
+  };
+}
+
 /** What the routed node did with its peers, for `status`. */
 export function routingStatus(node: RoutedNode): RoutingStatus {
   return {
@@ -165,6 +202,7 @@ export function routingStatus(node: RoutedNode): RoutingStatus {
       via: formatIpv4(r.via),
       reason: r.reason,
     })),
+    ...(node.routes6 ? { direct6: node.routes6.routes.size, refused6: node.routes6.refusedTotal } : {}),
   };
 }
 
@@ -194,13 +232,23 @@ export function routedRpcHandlers(node: RoutedNode): Record<string, RpcHandler> 
       routing: routingStatus(node),
     }),
     routes: () =>
-      [...node.routes.routes.values()].map((r) => ({
-        subnet: r.subnet.toString(),
-        peer: peers().find((p) => p.subnet === r.subnet.toString())?.name ?? formatIpv4(r.via),
-        publicIp: formatIpv4(r.via),
-        port: 0,
-        device: node.uplink.name,
-      })),
+      [...node.routes.routes.values()]
+        .map((r) => ({
+          subnet: r.subnet.toString(),
+          peer: peers().find((p) => p.subnet === r.subnet.toString())?.name ?? formatIpv4(r.via),
+          publicIp: formatIpv4(r.via),
+          port: 0,
+          device: node.uplink.name,
+        }))
+        .concat(
+          [...(node.routes6?.routes.values() ?? [])].map((r) => ({
+            subnet: r.subnet.toString(),
+            peer: node.membership.peers().find((p) => p.subnet6?.equals(r.subnet))?.name ?? formatIpv6(r.via),
+            publicIp: formatIpv6(r.via),
+            port: 0,
+            device: node.routes6!.uplink,
+          })),
+        ),
     stats: () => ({ at: Date.now(), routing: routingStatus(node) }),
   };
 }

@@ -121,6 +121,16 @@ export interface StatsReply {
   underlay: NativeUdpStats | null;
   /** The TUN device's counters (reads, writes, offload: super-packets split, segments merged); null in fakes. */
   tunDevice: LinuxTunStats | null;
+  /** The IPv6 underlay (a PublicIPv6): its socket and the datagrams it carried; absent without one. */
+  underlay6?: Underlay6StatsReply;
+}
+
+export interface Underlay6StatsReply {
+  bind: string;
+  port: number;
+  sourcePorts: number[];
+  sent: number;
+  received: number;
 }
 
 /** `impair` and `impairments`: the impairments in force, in the CLI's own notation. */
@@ -170,6 +180,8 @@ export interface RpcNode {
   underlayStats?(): NativeUdpStats | null;
   /** The TUN device's counters (absent in fakes: null). */
   tunStats?(): LinuxTunStats | null;
+  /** The IPv6 underlay's counters (absent without one). */
+  underlay6Stats?(): Underlay6StatsReply | undefined;
   /** The WireGuard sessions (wireguard backend only). */
   readonly wireguard?: Pick<WgTunnel, 'publicKey' | 'stats' | 'device'>;
 }
@@ -253,15 +265,19 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
         vtepMac: p.vtepMac ? formatMac(p.vtepMac) : undefined,
         device: node.tun.name,
       })),
-    stats: (): StatsReply => ({
-      at: wall(),
-      counters: node.dataplane.counters.snapshot(),
-      peers: node.dataplane.peers().map((p) => peerStatus(p, now())),
-      capture: node.capture.stats(),
-      impairments: node.impairments.counters(),
-      underlay: node.underlayStats?.() ?? null,
-      tunDevice: node.tunStats?.() ?? null,
-    }),
+    stats: (): StatsReply => {
+      const underlay6 = node.underlay6Stats?.();
+      return {
+        at: wall(),
+        counters: node.dataplane.counters.snapshot(),
+        peers: node.dataplane.peers().map((p) => peerStatus(p, now())),
+        capture: node.capture.stats(),
+        impairments: node.impairments.counters(),
+        underlay: node.underlayStats?.() ?? null,
+        tunDevice: node.tunStats?.() ?? null,
+        ...(underlay6 ? { underlay6 } : {}),
+      };
+    },
     capture: (params) => node.capture.startLive(params),
     impair: (params): ImpairmentsReply => {
       const imp = node.impairments;
