@@ -10,9 +10,11 @@
 // Every failure is flannel's text: a failed candidate is logged at info level ("Could not find valid
 // interface matching …"); nothing matching throws InterfaceSelectionError (exit 1) with flannel's final
 // line; a --public-ip that is no IPv4 address is a ConfigError.
+// --iface-regex is Go regexp syntax (util/go-regexp.ts translates it; what it refuses is flannel's compile error).
 // The host is injected (HostInterfaces; node/host-interfaces.ts reads the kernel's), so this is pure.
 import { formatIpv4, isIpv4, parseIpv4, type Ipv4 } from '../addr/ipv4.js';
 import { ConfigError, InterfaceSelectionError } from '../util/errors.js';
+import { compileGoRegexp } from '../util/go-regexp.js';
 import type { Logger } from '../util/logger.js';
 
 /** One IPv4 address of an interface. */
@@ -123,7 +125,7 @@ async function lookup(how: Lookup, host: HostInterfaces, log: Logger, publicIp?:
   } else if ('byRegex' in how) {
     let re: RegExp;
     try {
-      re = new RegExp(how.byRegex);
+      re = compileGoRegexp(how.byRegex);
     } catch (err) {
       throw new Error(`could not compile the IP address regex '${how.byRegex}': ${(err as Error).message}`, {
         cause: err,

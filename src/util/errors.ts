@@ -138,3 +138,10 @@ export class TimeoutError extends FlanError {
     super('ETIMEOUT', message, options);
   }
 }
+
+/** A regular expression that does not compile (Go's regexp syntax, or a construct JavaScript cannot say). */
+export class RegexpSyntaxError extends FlanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EREGEXP', message, options);
+  }
+}
