@@ -18,6 +18,25 @@ export interface ResourceInfo {
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
+/** An apps/v1 workload with the scale and status subresources (Deployment, ReplicaSet). */
+function appsWorkload(plural: string, singular: string, kind: string, shortName: string): ResourceInfo {
+  return {
+    group: 'apps',
+    version: 'v1',
+    plural,
+    singular,
+    kind,
+    namespaced: true,
+    shortNames: [shortName],
+    categories: ['all'],
+    definition: `io.k8s.api.apps.v1.${kind}`,
+    subresources: [
+      { name: 'scale', kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' },
+      { name: 'status', kind, verbs: ['get', 'patch', 'update'] },
+    ],
+  };
+}
+
 export const RESOURCES: readonly ResourceInfo[] = [
   {
     group: '',
@@ -73,36 +92,8 @@ export const RESOURCES: readonly ResourceInfo[] = [
     definition: 'io.k8s.api.core.v1.Event',
     subresources: [],
   },
-  {
-    group: 'apps',
-    version: 'v1',
-    plural: 'deployments',
-    singular: 'deployment',
-    kind: 'Deployment',
-    namespaced: true,
-    shortNames: ['deploy'],
-    categories: ['all'],
-    definition: 'io.k8s.api.apps.v1.Deployment',
-    subresources: [
-      { name: 'scale', kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' },
-      { name: 'status', kind: 'Deployment', verbs: ['get', 'patch', 'update'] },
-    ],
-  },
-  {
-    group: 'apps',
-    version: 'v1',
-    plural: 'replicasets',
-    singular: 'replicaset',
-    kind: 'ReplicaSet',
-    namespaced: true,
-    shortNames: ['rs'],
-    categories: ['all'],
-    definition: 'io.k8s.api.apps.v1.ReplicaSet',
-    subresources: [
-      { name: 'scale', kind: 'Scale', verbs: ['get', 'patch', 'update'], group: 'autoscaling', version: 'v1' },
-      { name: 'status', kind: 'ReplicaSet', verbs: ['get', 'patch', 'update'] },
-    ],
-  },
+  appsWorkload('deployments', 'deployment', 'Deployment', 'deploy'),
+  appsWorkload('replicasets', 'replicaset', 'ReplicaSet', 'rs'),
   {
     group: '',
     version: 'v1',

@@ -99,9 +99,18 @@ const printer = <T extends KubeObject>(
   cells: (o: T, now: number) => unknown[],
 ): Printer => ({ columns, cells: (o, now) => cells(o as T, now) });
 
-const containersAndImages = (spec: Deployment['spec'] | ReplicaSet['spec'] | undefined): [string, string] => {
-  const cs = spec?.template?.spec?.containers ?? [];
-  return [cs.map((c) => c.name).join(','), cs.map((c) => c.image).join(',')];
+/** The columns Deployment and ReplicaSet end with: AGE, then (wide) CONTAINERS, IMAGES, SELECTOR. */
+const WORKLOAD_TAIL = [AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)];
+
+/** The cells of WORKLOAD_TAIL. */
+const workloadTail = (o: Deployment | ReplicaSet, now: number): unknown[] => {
+  const cs = o.spec?.template?.spec?.containers ?? [];
+  return [
+    since(o.metadata.creationTimestamp, now),
+    cs.map((c) => c.name).join(','),
+    cs.map((c) => c.image).join(','),
+    formatSelector(o.spec?.selector),
+  ];
 };
 
 const PRINTERS: Record<string, Printer> = {
@@ -137,45 +146,23 @@ const PRINTERS: Record<string, Printer> = {
     },
   ),
   Deployment: printer<Deployment>(
-    [
-      NAME,
-      col('Ready', 'string'),
-      col('Up-to-date', 'number'),
-      col('Available', 'number'),
-      AGE,
-      col('Containers', 'string', 1),
-      col('Images', 'string', 1),
-      col('Selector', 'string', 1),
-    ],
+    [NAME, col('Ready', 'string'), col('Up-to-date', 'number'), col('Available', 'number'), ...WORKLOAD_TAIL],
     (d, now) => [
       d.metadata.name,
       `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`,
       d.status?.updatedReplicas ?? 0,
       d.status?.availableReplicas ?? 0,
-      since(d.metadata.creationTimestamp, now),
-      ...containersAndImages(d.spec),
-      formatSelector(d.spec?.selector),
+      ...workloadTail(d, now),
     ],
   ),
   ReplicaSet: printer<ReplicaSet>(
-    [
-      NAME,
-      col('Desired', 'integer'),
-      col('Current', 'integer'),
-      col('Ready', 'integer'),
-      AGE,
-      col('Containers', 'string', 1),
-      col('Images', 'string', 1),
-      col('Selector', 'string', 1),
-    ],
+    [NAME, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), ...WORKLOAD_TAIL],
     (r, now) => [
       r.metadata.name,
       r.spec?.replicas ?? 0,
       r.status?.replicas ?? 0,
       r.status?.readyReplicas ?? 0,
-      since(r.metadata.creationTimestamp, now),
-      ...containersAndImages(r.spec),
-      formatSelector(r.spec?.selector),
+      ...workloadTail(r, now),
     ],
   ),
   Node: printer<Node>(

@@ -7,38 +7,30 @@
 //    peer's IPv6 subnet via its PublicIPv6, remembered by the IPv4 subnet so a removal finds it.
 //  - directOverlayRoute6Commands: a dual-stack vxlan node with DirectRouting: peers whose PublicIPv6
 //    is on our segment are routed directly, the others into the TUN device (dual-stack.ts's command).
-// uplinkOf6/isDirectlyReachable6 throw DeviceError naming the command when `ip` fails.
+// The table and the `ip` calls are direct-route-family.ts's; uplinkOf6 throws DeviceError naming the
+// command when `ip` fails.
 import { formatIpv6, type Cidr6, type Ipv6 } from '../addr/ipv6.js';
 import type { MembershipEvent } from '../control/membership.js';
-import { ip as runIp } from '../sys/run.js';
-import { oneLine } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import type { Uplink } from './direct-routes.js';
+import {
+  DirectRouteTableOf,
+  reachesDirectly,
+  uplinkHolding,
+  type RouteFamily,
+  type Uplink,
+} from './direct-route-family.js';
 import type { KernelRouteCommands } from './kernel-routes.js';
 
-const ip = (...args: string[]): Promise<string> => runIp(args, { timeoutMs: 10_000 });
+const IPV6: RouteFamily<Ipv6> = { ipFlags: ['-6'], format: formatIpv6, addedMessage: 'direct IPv6 route added' };
 
 /** The interface holding the IPv6 address `addr`, or undefined. */
-export async function uplinkOf6(addr: Ipv6): Promise<Uplink | undefined> {
-  const text = formatIpv6(addr);
-  const links = JSON.parse(await ip('-j', '-6', 'addr', 'show')) as Array<{
-    ifname: string;
-    mtu: number;
-    addr_info?: Array<{ local?: string }>;
-  }>;
-  const link = links.find((l) => l.addr_info?.some((a) => a.local === text));
-  return link ? { name: link.ifname, mtu: link.mtu } : undefined;
+export function uplinkOf6(addr: Ipv6): Promise<Uplink | undefined> {
+  return uplinkHolding(IPV6, addr);
 }
 
 /** flannel's ip.DirectRouting for IPv6: one route to `addr`, without a gateway. */
-export async function isDirectlyReachable6(addr: Ipv6): Promise<boolean> {
-  let routes: Array<{ gateway?: string }>;
-  try {
-    routes = JSON.parse(await ip('-j', '-6', 'route', 'get', formatIpv6(addr))) as Array<{ gateway?: string }>;
-  } catch {
-    return false;
-  }
-  return routes.length === 1 && routes[0].gateway === undefined;
+export function isDirectlyReachable6(addr: Ipv6): Promise<boolean> {
+  return reachesDirectly(IPV6, addr);
 }
 
 /** vxlan DirectRouting for IPv6: the table on the interface holding the PublicIPv6 (undefined: none holds it). */
@@ -60,49 +52,9 @@ export interface DirectRoute6 {
   via: Ipv6;
 }
 
-export class DirectRouteTable6 {
-  readonly routes = new Map<string, DirectRoute6>();
-  readonly refused = new Map<string, DirectRoute6 & { reason: string }>();
-  refusedTotal = 0;
-
-  constructor(
-    readonly uplink: string,
-    private readonly log: Pick<Logger, 'info' | 'error'>,
-  ) {}
-
-  async add(subnet: Cidr6, via: Ipv6): Promise<boolean> {
-    const key = subnet.toString();
-    const gw = formatIpv6(via);
-    try {
-      await ip('-6', 'route', 'replace', key, 'via', gw, 'dev', this.uplink);
-    } catch (err) {
-      const text = oneLine(err);
-      const reason = /Error: ([^\n]*?)\.?\s*$/.exec(text)?.[1] ?? text;
-      this.refusedTotal++;
-      this.refused.set(key, { subnet, via, reason });
-      this.log.error({ subnet: key, via: gw, reason }, `Error adding route to ${key} via ${gw}: ${reason}`);
-      return false;
-    }
-    this.refused.delete(key);
-    this.routes.set(key, { subnet, via });
-    this.log.info({ subnet: key, via: gw, dev: this.uplink }, 'direct IPv6 route added');
-    return true;
-  }
-
-  async remove(subnet: Cidr6): Promise<void> {
-    const key = subnet.toString();
-    this.refused.delete(key);
-    if (!this.routes.delete(key)) return;
-    try {
-      await ip('-6', 'route', 'del', key, 'dev', this.uplink);
-    } catch {
-      // already gone
-    }
-  }
-
-  async clear(): Promise<void> {
-    for (const r of [...this.routes.values()]) await this.remove(r.subnet);
-    this.refused.clear();
+export class DirectRouteTable6 extends DirectRouteTableOf<Cidr6, Ipv6> {
+  constructor(uplink: string, log: Pick<Logger, 'info' | 'error'>) {
+    super(IPV6, uplink, log);
   }
 }
 

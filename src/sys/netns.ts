@@ -3,10 +3,7 @@
 // and sockets opened inside it live there.
 //
 // Throws: DeviceError for a bad name, a missing addon or namespace; PermissionError without root.
-import { DeviceError } from '../util/errors.js';
-import { loadNative, nativeError } from './addon.js';
-
-const NETNS_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+import { enterNetnsThread } from './netns-thread.js';
 
 /**
  * Runs `fn` with the calling thread inside the network namespace `name` (as created by
@@ -18,22 +15,11 @@ const NETNS_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
  * sockets bind asynchronously and do NOT). Only the calling thread moves; needs root (CAP_SYS_ADMIN).
  */
 export function withNetns<T>(name: string, fn: () => T): T {
-  if (!NETNS_NAME.test(name) || name === '.' || name === '..')
-    throw new DeviceError(`bad network namespace name "${name}"`);
-  const addon = loadNative();
-  let saved: number;
-  try {
-    saved = addon.netnsEnter(`/run/netns/${name}`);
-  } catch (err) {
-    throw nativeError(
-      err,
-      `cannot enter network namespace ${name}: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
+  const leave = enterNetnsThread(name);
   try {
     return fn();
   } finally {
     // If this fails the thread would stay in the namespace: that is not recoverable.
-    addon.netnsRestore(saved);
+    leave();
   }
 }

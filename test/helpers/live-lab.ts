@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
+import { missingCniPlugins } from '../../src/lab/cni-files.js';
+import { requireOrSkip, requireRootOrSkip } from './root.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'bin/flannelette.js');
@@ -149,4 +151,41 @@ export function tableRows(text: string): Record<string, string>[] {
   return lines
     .slice(1)
     .map((l) => Object.fromEntries(names.map((n, i) => [n, l.slice(starts[i], starts[i + 1]).trim()])));
+}
+
+/**
+ * Whether a live-lab test file skips (see root.ts: under CI it fails instead): it needs root, the built
+ * CLI, /usr/bin/kubectl and, with `cni`, the CNI plugins. `what` names the file's subject in the reason.
+ */
+export function skipLiveLab(what: string, opts: { cni?: boolean } = {}): boolean {
+  return (
+    requireRootOrSkip(what) ||
+    requireOrSkip(built(), `${what}: build first (npm run build)`) ||
+    requireOrSkip(fs.existsSync(KUBECTL), `${what}: ${KUBECTL} is not installed`) ||
+    (opts.cni === true &&
+      requireOrSkip(
+        missingCniPlugins().length === 0,
+        `${what}: CNI plugins missing (apt-get install containernetworking-plugins)`,
+      ))
+  );
+}
+
+/** `lab up <example> --name <lab>` (a live lab) and a kubectl for it; throws with lab up's output on failure. */
+export async function upLiveLab(example: string, lab: string): Promise<ReturnType<typeof kubectlFor>> {
+  const up = await cli(['lab', 'up', path.join(ROOT, example), '--name', lab], { timeoutMs: 240_000 });
+  if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.err}${up.out}`);
+  const kc = await cli(['lab', 'kubeconfig', '--name', lab]);
+  if (kc.code !== 0) throw new Error(`lab kubeconfig failed: ${kc.err}`);
+  return kubectlFor(kc.out.trim());
+}
+
+/** Runs `cmd args` inside the network namespace `netns` (30 s at most). */
+export const inNetns = (netns: string, cmd: string, ...args: string[]): Promise<Result> =>
+  run('ip', ['netns', 'exec', netns, cmd, ...args], { timeoutMs: 30_000 });
+
+/** The network namespace of pod `name` in a live lab (flt-<lab>-pod-<name>-…); throws naming those there are. */
+export function podNetns(lab: string, name: string): string {
+  const ns = netnsOf(lab).find((n) => n.startsWith(`flt-${lab}-pod-${name}-`));
+  if (!ns) throw new Error(`no network namespace for pod ${name}: ${netnsOf(lab).join(' ')}`);
+  return ns;
 }

@@ -5,34 +5,23 @@
 // Service over its IPv6 ClusterIP (the server sees the caller's own IPv6 address) and over the NodePort on
 // another node's IPv6 address (masqueraded, as kube-proxy does for NodePort traffic); a RequireDualStack
 // Service is accepted, an IPv6-only SingleStack one gets one IPv6 clusterIP. One lab for the whole file.
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointSlice, Service } from '../../../src/k8s/service-types.js';
 import type { Pod } from '../../../src/k8s/types.js';
-import { missingCniPlugins } from '../../../src/lab/cni-files.js';
 import {
-  built,
   cli,
-  KUBECTL,
+  inNetns,
   kubectlFor,
   labName,
   leftovers,
-  netnsOf,
-  ROOT,
+  podNetns,
   run,
+  skipLiveLab,
+  upLiveLab,
   waitFor,
 } from '../../helpers/live-lab.js';
-import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 
-const skip =
-  requireRootOrSkip('live dual-stack Services') ||
-  requireOrSkip(built(), 'live dual-stack Services: build first (npm run build)') ||
-  requireOrSkip(fs.existsSync(KUBECTL), `live dual-stack Services: ${KUBECTL} is not installed`) ||
-  requireOrSkip(
-    missingCniPlugins().length === 0,
-    'live dual-stack Services: CNI plugins missing (apt-get install containernetworking-plugins)',
-  );
+const skip = skipLiveLab('live dual-stack Services', { cni: true });
 const lab = labName('d6s');
 
 const SERVICE = `apiVersion: v1
@@ -45,9 +34,6 @@ spec:
   ports: [{ port: 80, targetPort: 80 }]
 `;
 
-const inNetns = (netns: string, cmd: string, ...args: string[]) =>
-  run('ip', ['netns', 'exec', netns, cmd, ...args], { timeoutMs: 30_000 });
-
 describe.skipIf(skip)('IPv6 Services in a live dual-stack lab', () => {
   let kubectl: ReturnType<typeof kubectlFor>;
   let svc: Service;
@@ -56,19 +42,13 @@ describe.skipIf(skip)('IPv6 Services in a live dual-stack lab', () => {
   let web1Netns = '';
 
   beforeAll(async () => {
-    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/dual-stack.yaml'), '--name', lab], {
-      timeoutMs: 240_000,
-    });
-    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.err}${up.out}`);
-    const kc = await cli(['lab', 'kubeconfig', '--name', lab]);
-    kubectl = kubectlFor(kc.out.trim());
+    kubectl = await upLiveLab('examples/dual-stack.yaml', lab);
     const applied = await kubectl(['apply', '-f', '-'], { input: SERVICE });
     if (applied.code !== 0) throw new Error(`kubectl apply failed: ${applied.err}`);
     svc = JSON.parse((await kubectl(['get', 'service', 'web6', '-o', 'json'])).out) as Service;
     for (const p of (JSON.parse((await kubectl(['get', 'pods', '-o', 'json'])).out) as { items: Pod[] }).items)
       pods[p.metadata.name ?? ''] = p;
-    web1Netns = netnsOf(lab).find((n) => n.startsWith(`flt-${lab}-pod-web1-`)) ?? '';
-    if (!web1Netns) throw new Error(`no network namespace for web1: ${netnsOf(lab).join(' ')}`);
+    web1Netns = podNetns(lab, 'web1');
   }, 300_000);
 
   afterAll(async () => {

@@ -4,37 +4,23 @@
 // two pods on different nodes: ping over IPv6 and IPv4, HTTP over IPv6 (the `http` program answers
 // with the caller's address); a node namespace pings a pod on the other node over IPv6; `lab down`
 // leaves nothing behind. One lab for the whole file.
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod } from '../../../src/k8s/types.js';
-import { missingCniPlugins } from '../../../src/lab/cni-files.js';
 import {
-  built,
   cli,
-  KUBECTL,
+  inNetns,
   kubectlFor,
   labName,
   leftovers,
-  netnsOf,
-  ROOT,
+  podNetns,
   run,
+  skipLiveLab,
   tableRows,
+  upLiveLab,
 } from '../../helpers/live-lab.js';
-import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 
-const skip =
-  requireRootOrSkip('live dual-stack lab') ||
-  requireOrSkip(built(), 'live dual-stack lab: build first (npm run build)') ||
-  requireOrSkip(fs.existsSync(KUBECTL), `live dual-stack lab: ${KUBECTL} is not installed`) ||
-  requireOrSkip(
-    missingCniPlugins().length === 0,
-    'live dual-stack lab: CNI plugins missing (apt-get install containernetworking-plugins)',
-  );
+const skip = skipLiveLab('live dual-stack lab', { cni: true });
 const lab = labName('dst');
-
-const inNetns = (netns: string, cmd: string, ...args: string[]) =>
-  run('ip', ['netns', 'exec', netns, cmd, ...args], { timeoutMs: 30_000 });
 
 describe.skipIf(skip)('dual stack in a live lab', () => {
   let kubectl: ReturnType<typeof kubectlFor>;
@@ -46,21 +32,11 @@ describe.skipIf(skip)('dual stack in a live lab', () => {
   };
 
   beforeAll(async () => {
-    const up = await cli(['lab', 'up', path.join(ROOT, 'examples/dual-stack.yaml'), '--name', lab], {
-      timeoutMs: 240_000,
-    });
-    if (up.code !== 0) throw new Error(`lab up failed (${up.code}): ${up.err}${up.out}`);
-    const kc = await cli(['lab', 'kubeconfig', '--name', lab]);
-    if (kc.code !== 0) throw new Error(`lab kubeconfig failed: ${kc.err}`);
-    kubectl = kubectlFor(kc.out.trim());
+    kubectl = await upLiveLab('examples/dual-stack.yaml', lab);
     const got = await kubectl(['get', 'pods', '-o', 'json']);
     if (got.code !== 0) throw new Error(`kubectl get pods failed: ${got.err}`);
     for (const p of (JSON.parse(got.out) as { items: Pod[] }).items) pod[p.metadata.name ?? ''] = p;
-    for (const name of ['web1', 'web2']) {
-      const ns = netnsOf(lab).find((n) => n.startsWith(`flt-${lab}-pod-${name}-`));
-      if (!ns) throw new Error(`no network namespace for pod ${name}: ${netnsOf(lab).join(' ')}`);
-      netns[name] = ns;
-    }
+    for (const name of ['web1', 'web2']) netns[name] = podNetns(lab, name);
   }, 300_000);
 
   afterAll(async () => {
