@@ -1,7 +1,6 @@
 // tshark reads the files our capture module writes: outer VXLAN and udp-backend captures decode
 // down to the inner ICMP echo, inner captures decode as raw IP, every rotated file opens on its own.
 // Needs tshark; skipped with a visible reason when it is missing, but under CI=true it must run.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,41 +11,16 @@ import { tapTun, tapUnderlay } from '../../../src/capture/taps.js';
 import type { TunDevice } from '../../../src/tun/device.js';
 import type { Underlay } from '../../../src/underlay/underlay.js';
 import { VirtualClock } from '../../../src/util/clock.js';
+import { hasTshark, tshark, tsharkFields } from '../../helpers/capture.js';
 import { icmpPacket, inSlot, ip, vxlanPayload } from '../../unit/capture/packets.js';
 
-const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
 if (!hasTshark) {
   if (process.env.CI) throw new Error('tshark is required under CI (apt-get install tshark)');
   console.warn('SKIPPED test/integration/capture/tshark.test.ts: tshark is not installed');
 }
 
-/** Runs tshark; stderr (e.g. the warning about running as root) is ignored, the exit code is not. */
-function tshark(args: string[]): string[] {
-  const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 60_000 });
-  expect(r.status, `tshark ${args.join(' ')} failed: ${r.stderr}`).toBe(0);
-  return r.stdout.split('\n').filter((l) => l.length > 0);
-}
-
-const FIELDS = [
-  '-T',
-  'fields',
-  '-E',
-  'separator=|',
-  '-e',
-  'ip.src',
-  '-e',
-  'ip.dst',
-  '-e',
-  'udp.srcport',
-  '-e',
-  'udp.dstport',
-  '-e',
-  'vxlan.vni',
-  '-e',
-  'icmp.type',
-  '-e',
-  'ip.checksum.status',
-];
+const FIELDS = ['ip.src', 'ip.dst', 'udp.srcport', 'udp.dstport', 'vxlan.vni', 'icmp.type', 'ip.checksum.status'];
+const CHECKSUMS = { prefs: ['ip.check_checksum:TRUE'], separator: '|' };
 
 /** An underlay that only has to accept sends (the tap records them). */
 function sendOnlyUnderlay(localPort: number): Underlay {
@@ -95,7 +69,7 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
     });
     await sink.close();
 
-    const lines = tshark(['-r', file, '-o', 'ip.check_checksum:TRUE', '-d', 'udp.port==8472,vxlan', ...FIELDS]);
+    const lines = tsharkFields(file, FIELDS, { ...CHECKSUMS, decode: ['udp.port==8472,vxlan'] });
     expect(lines).toEqual([
       '192.168.1.2,10.244.1.2|192.168.1.3,10.244.2.3|40000|8472|1|8|1,1',
       '192.168.1.3,10.244.2.3|192.168.1.2,10.244.1.2|40001|8472|1|0|1,1',
@@ -111,7 +85,7 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
     const tap = tapUnderlay(sendOnlyUnderlay(8285), sink, { backend: 'udp', clock: new VirtualClock() });
     tap.send(request, 0, request.length, ip('192.168.1.3'), 8285);
     await sink.close();
-    const lines = tshark(['-r', file, '-o', 'ip.check_checksum:TRUE', '-d', 'udp.port==8285,ip', ...FIELDS]);
+    const lines = tsharkFields(file, FIELDS, { ...CHECKSUMS, decode: ['udp.port==8285,ip'] });
     expect(lines).toEqual(['192.168.1.2,10.244.1.2|192.168.1.3,10.244.2.3|8285|8285||8|1,1']);
   });
 
@@ -130,7 +104,7 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
     tap.write(request, 0, request.length);
     tap.write(reply, 0, reply.length);
     await sink.close();
-    const lines = tshark(['-r', file, '-o', 'ip.check_checksum:TRUE', ...FIELDS]);
+    const lines = tsharkFields(file, FIELDS, CHECKSUMS);
     expect(lines).toEqual(['10.244.1.2|10.244.2.3||||8|1', '10.244.2.3|10.244.1.2||||0|1']);
   });
 
@@ -145,18 +119,9 @@ describe.skipIf(!hasTshark)('tshark reads our captures', () => {
     expect(files).toBeGreaterThanOrEqual(3);
     let total = 0;
     for (let i = 0; i < files; i++) {
-      const lines = tshark([
-        '-r',
-        rotatedPath(base, i),
-        '-d',
-        'udp.port==8472,vxlan',
-        '-T',
-        'fields',
-        '-e',
-        'vxlan.vni',
-        '-e',
-        'icmp.type',
-      ]);
+      const lines = tsharkFields(rotatedPath(base, i), ['vxlan.vni', 'icmp.type'], {
+        decode: ['udp.port==8472,vxlan'],
+      });
       expect(new Set(lines)).toEqual(new Set(['7\t8']));
       total += lines.length;
     }

@@ -9,19 +9,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
 import { CLI, createTwoNodeCluster, ping, tcpTransfer, type TwoNodeCluster } from '../../helpers/cluster.js';
+import { hasTshark, tshark, tsharkFields } from '../../helpers/capture.js';
 import { cleanupNetns } from '../../helpers/netns.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
+import { waitUntil } from '../../helpers/wait.js';
 
-const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip =
   requireRootOrSkip('two-node capture tests (network namespaces)') ||
   requireOrSkip(hasTshark, 'two-node capture tests: tshark is not installed');
-
-function tshark(args: string[]): string[] {
-  const r = spawnSync('tshark', args, { encoding: 'utf8', timeout: 60_000 });
-  expect(r.status, `tshark ${args.join(' ')} failed: ${r.stderr}`).toBe(0);
-  return r.stdout.split('\n').filter((l) => l.length > 0);
-}
 
 type CaptureStats = { captured: number; written: number; dropped: number };
 type Stats = {
@@ -48,22 +43,10 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('capture files of a two-no
   });
 
   it('the inner file shows the ICMP echo request and reply between the two pod IPs', () => {
-    const rows = tshark([
-      '-r',
-      path.join(dir, 'node1-inner.pcap'),
-      '-Y',
-      'icmp',
-      '-T',
-      'fields',
-      '-E',
-      'separator=|',
-      '-e',
-      'ip.src',
-      '-e',
-      'ip.dst',
-      '-e',
-      'icmp.type',
-    ]);
+    const rows = tsharkFields(path.join(dir, 'node1-inner.pcap'), ['ip.src', 'ip.dst', 'icmp.type'], {
+      display: 'icmp',
+      separator: '|',
+    });
     expect(rows).toContain('10.244.1.2|10.244.2.2|8');
     expect(rows).toContain('10.244.2.2|10.244.1.2|0');
   });
@@ -71,30 +54,11 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('capture files of a two-no
   it("the outer file decodes down to the pods, between the nodes' underlay addresses", () => {
     const file = path.join(dir, 'node1-outer.pcap');
     if (backend === 'vxlan') {
-      const rows = tshark([
-        '-r',
-        file,
-        '-d',
-        'udp.port==8472,vxlan',
-        '-Y',
-        'vxlan && icmp',
-        '-T',
-        'fields',
-        '-E',
-        'separator=|',
-        '-e',
-        'ip.src',
-        '-e',
-        'ip.dst',
-        '-e',
-        'vxlan.vni',
-        '-e',
-        'eth.src',
-        '-e',
-        'eth.dst',
-        '-e',
-        'icmp.type',
-      ]);
+      const rows = tsharkFields(file, ['ip.src', 'ip.dst', 'vxlan.vni', 'eth.src', 'eth.dst', 'icmp.type'], {
+        decode: ['udp.port==8472,vxlan'],
+        display: 'vxlan && icmp',
+        separator: '|',
+      });
       expect(rows).toContain(
         '192.168.77.1,10.244.1.2|192.168.77.2,10.244.2.2|1|02:00:c0:a8:4d:01,0e:00:00:00:01:01|02:00:c0:a8:4d:02,0e:00:00:00:02:01|8',
       );
@@ -102,26 +66,11 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('capture files of a two-no
         '192.168.77.2,10.244.2.2|192.168.77.1,10.244.1.2|1|02:00:c0:a8:4d:02,0e:00:00:00:02:01|02:00:c0:a8:4d:01,0e:00:00:00:01:01|0',
       );
     } else {
-      const rows = tshark([
-        '-r',
-        file,
-        '-d',
-        'udp.port==8285,ip',
-        '-Y',
-        'icmp',
-        '-T',
-        'fields',
-        '-E',
-        'separator=|',
-        '-e',
-        'ip.src',
-        '-e',
-        'ip.dst',
-        '-e',
-        'udp.dstport',
-        '-e',
-        'icmp.type',
-      ]);
+      const rows = tsharkFields(file, ['ip.src', 'ip.dst', 'udp.dstport', 'icmp.type'], {
+        decode: ['udp.port==8285,ip'],
+        display: 'icmp',
+        separator: '|',
+      });
       expect(rows).toContain('192.168.77.1,10.244.1.2|192.168.77.2,10.244.2.2|8285|8');
       expect(rows).toContain('192.168.77.2,10.244.2.2|192.168.77.1,10.244.1.2|8285|0');
     }
@@ -158,20 +107,7 @@ describe.skipIf(skip)('live capture, back-pressure and rotation', () => {
     await tcpTransfer(n1.pod, n2.pod, n2.podIp, 100_000); // TCP is filtered out
     cap.kill('SIGINT');
     await new Promise((r) => cap.once('exit', r));
-    const rows = tshark([
-      '-r',
-      out,
-      '-d',
-      'udp.port==8472,vxlan',
-      '-T',
-      'fields',
-      '-E',
-      'separator=|',
-      '-e',
-      'vxlan.vni',
-      '-e',
-      'icmp.type',
-    ]);
+    const rows = tsharkFields(out, ['vxlan.vni', 'icmp.type'], { decode: ['udp.port==8472,vxlan'], separator: '|' });
     expect(rows.filter((r) => r === '1|8')).toHaveLength(3);
     expect(rows.filter((r) => r === '1|0')).toHaveLength(3);
     expect(rows).toHaveLength(6);
@@ -237,11 +173,3 @@ describe.skipIf(skip)('live capture, back-pressure and rotation', () => {
     }
   });
 });
-
-async function waitUntil(cond: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

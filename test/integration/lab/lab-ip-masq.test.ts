@@ -3,61 +3,33 @@
 // and postrtg with the RETURN for kube-proxy's 0x4000 mark); a pod reaches the lab's `internet`
 // namespace (outside the cluster, on the underlay) as its node's public IP, and reaches a pod on the
 // other node with its own IP; `lab down` leaves nothing.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../helpers/live-lab.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { waitUntil } from '../../helpers/wait.js';
+import { builtWithPrograms, cliIn, fetchFrom, waitPodRunning } from '../../helpers/static-lab.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CLI = path.join(ROOT, 'bin/flannelette.js');
-const PROGRAMS = path.join(ROOT, 'dist/src/lab/container-main.js');
-const built = fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js')) && fs.existsSync(PROGRAMS);
 const haveNft = spawnSync('nft', ['--version']).status === 0;
 const skip =
   requireRootOrSkip('ip-masq lab integration') ||
-  requireOrSkip(built, 'ip-masq lab integration: build first (npm run build)') ||
+  requireOrSkip(builtWithPrograms(), 'ip-masq lab integration: build first (npm run build)') ||
   requireOrSkip(haveNft, 'ip-masq lab integration: needs nft (apt-get install nftables)');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-masq-lab-'));
 const lab = `mq${Math.random().toString(36).slice(2, 8)}`.replace(/[^a-z0-9]/g, 'x');
 
-function cli(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: { ...process.env, FORCE_COLOR: '0' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 128, out, err });
-    });
-  });
-}
+const cli = cliIn(tmp);
 
 /** The answer of the built-in HTTP server at `url`, fetched from the client pod. */
-function fetchFromClient(url: string): string {
-  const r = spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-client`, process.execPath, PROGRAMS, 'fetch', url], {
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
-  return r.stdout.trim();
-}
+const fetchFromClient = (url: string): string => fetchFrom(`flt-${lab}-pod-client`, url);
 
 describe.skipIf(skip)('--ip-masq in a lab, towards the internet namespace', () => {
   beforeAll(async () => {
     const up = await cli(['lab', 'up', '--static', path.join(ROOT, 'examples/ip-masq.yaml'), '--name', lab]);
     expect(up.code, up.err).toBe(0);
-    await waitUntil(
-      async () => /^client\s+1\/1\s+Running\s/m.test((await cli(['lab', 'status', '--name', lab])).out),
-      'client to be Running',
-      20_000,
-      100,
-    );
+    await waitPodRunning(cli, lab, 'client');
   });
   afterAll(async () => {
     await cli(['lab', 'down', '--name', lab]);

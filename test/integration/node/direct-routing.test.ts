@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
-import { cleanupNetns, createNetns, createVethPair, run, type Netns } from '../../helpers/netns.js';
+import { captureWhile, tsharkFields } from '../../helpers/capture.js';
+import { cleanupNetns, createNetns, createVethPair, type Netns } from '../../helpers/netns.js';
 import { CLI, ping, stopProcess } from '../../helpers/cluster.js';
 import { waitUntil } from '../../helpers/wait.js';
 
@@ -114,39 +115,14 @@ describe.skipIf(skip)('vxlan DirectRouting across two underlay subnets', () => {
   /** Frames captured on a node's uplink while `from`'s pod pings `to`'s pod twice: tshark fields per frame. */
   async function capture(at: Node, from: Node, to: Node): Promise<string[]> {
     const file = path.join(stateDir, `${from.name}-${to.name}.pcap`);
-    const dump = spawn('ip', [
-      'netns',
-      'exec',
-      at.ns.name,
-      'tcpdump',
-      '-ni',
-      'eth0',
-      '-U',
-      '-c',
-      '4',
-      '-w',
-      file,
-      // only the pod traffic (an IGMP report or ARP on the link would take a place in the count)
-      'icmp or udp port 8472',
-    ]);
-    let err = '';
-    dump.stderr.on('data', (d) => (err += String(d)));
-    await waitUntil(() => err.includes('listening on'), 'tcpdump to listen');
-    const exited = new Promise((r) => dump.on('exit', r));
-    expect(await ping(from.pod, to.podIp, 2)).toBe(2);
-    await exited;
-    const r = await run(
-      'tshark',
-      ['-r', file, '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-E', 'separator=/s'].concat([
-        '-e',
-        'ip.src',
-        '-e',
-        'ip.dst',
-        '-e',
-        'frame.protocols',
-      ]),
+    await captureWhile(
+      { netns: at.ns.name, iface: 'eth0', count: 4, filter: 'icmp or udp port 8472', file },
+      async () => expect(await ping(from.pod, to.podIp, 2)).toBe(2),
     );
-    return r.stdout.trim().split('\n');
+    return tsharkFields(file, ['ip.src', 'ip.dst', 'frame.protocols'], {
+      decode: ['udp.port==8472,vxlan'],
+      separator: '/s',
+    });
   }
 
   it('node1 ↔ node2 (same subnet): plain pod packets on the wire', async () => {

@@ -6,11 +6,11 @@
 // routes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
 import { requireRootOrSkip } from '../../helpers/root.js';
-import { cleanupNetns, run } from '../../helpers/netns.js';
+import { captureWhile, tsharkFields } from '../../helpers/capture.js';
+import { cleanupNetns } from '../../helpers/netns.js';
 import { createTwoNodeCluster, ping, tcpTransfer, type TwoNodeCluster } from '../../helpers/cluster.js';
 import { waitUntil } from '../../helpers/wait.js';
 
@@ -73,40 +73,11 @@ describe.skipIf(skip)('two flannelette nodes, host-gw backend', () => {
   it('puts the pod packets on the underlay as they are: plain ICMP between pod IPs, no encapsulation', async () => {
     const [n1, n2] = c.nodes;
     const file = path.join(c.stateDir, 'hostgw-underlay.pcap');
-    const dump = spawn('ip', [
-      'netns',
-      'exec',
-      n2.ns.name,
-      'tcpdump',
-      '-ni',
-      'under',
-      '-U',
-      '-c',
-      '4',
-      '-w',
-      file,
-      // only the pod traffic (an IGMP report or ARP on the link would take a place in the count)
-      'icmp or udp port 8472',
-    ]);
-    let err = '';
-    dump.stderr.on('data', (d) => (err += String(d)));
-    await waitUntil(() => err.includes('listening on'), 'tcpdump to listen');
-    const exited = new Promise((r) => dump.on('exit', r));
-    expect(await ping(n1.pod, n2.podIp, 2)).toBe(2);
-    await exited;
-    const fields = await run('tshark', [
-      '-r',
-      file,
-      '-T',
-      'fields',
-      '-e',
-      'ip.src',
-      '-e',
-      'ip.dst',
-      '-e',
-      'frame.protocols',
-    ]);
-    const rows = fields.stdout.trim().split('\n');
+    await captureWhile(
+      { netns: n2.ns.name, iface: 'under', count: 4, filter: 'icmp or udp port 8472', file },
+      async () => expect(await ping(n1.pod, n2.podIp, 2)).toBe(2),
+    );
+    const rows = tsharkFields(file, ['ip.src', 'ip.dst', 'frame.protocols']);
     // every IPv4 packet on the wire: pod to pod, ICMP right behind the one IP header (no UDP, no VXLAN)
     expect(rows).toEqual([
       `${n1.podIp}\t${n2.podIp}\teth:ethertype:ip:icmp:data`,
