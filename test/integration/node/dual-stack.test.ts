@@ -6,101 +6,27 @@
 // a tshark-decoded capture of IPv6 inside VXLAN, subnet.env's FLANNEL_IPV6_*, and interop with the
 // kernel's VXLAN device carrying the IPv6 inner traffic (configured as flanneld configures its v6
 // device: neighbour + onlink route per peer).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
+import { captureWhile, tsharkFields } from '../../helpers/capture.js';
+import { createTwoNodeCluster, type TwoNodeCluster } from '../../helpers/cluster.js';
 import {
-  createTwoNodeCluster,
-  spawnNode,
-  stopProcess,
-  tcpTransfer,
-  type ClusterNode,
-  type TransferResult,
-  type TwoNodeCluster,
-} from '../../helpers/cluster.js';
-import { cleanupNetns, type Netns } from '../../helpers/netns.js';
+  addPodIpv6,
+  ping6,
+  startWithClusterFile,
+  tcp6,
+  V6,
+  writeDualStackClusterFile,
+} from '../../helpers/dual-stack-nodes.js';
+import { cleanupNetns } from '../../helpers/netns.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { waitUntil } from '../../helpers/wait.js';
 
 const skip = requireRootOrSkip('dual-stack node tests (network namespaces, TUN devices)');
 const noTshark = !skip && requireOrSkip(fs.existsSync('/usr/bin/tshark'), 'tshark is not installed');
 
 type Stats = { counters: { rxPackets: number; txPackets: number; icmpSent: number; drops: Record<string, number> } };
-
-const V6 = (n: ClusterNode): { subnet6: string; pod6: string; gw6: string; net0: string } => {
-  const i = n.name === 'node1' ? 1 : 2;
-  return { subnet6: `fc00:0:0:${i}::/64`, pod6: `fc00:0:0:${i}::2`, gw6: `fc00:0:0:${i}::1`, net0: `fc00:0:0:${i}::` };
-};
-
-/** IPv6 on each pod's veth and a default IPv6 route via its node; IPv6 forwarding on the nodes. */
-async function addPodIpv6(c: TwoNodeCluster): Promise<void> {
-  for (const n of c.nodes) {
-    const v = V6(n);
-    await n.pod.ip('-6', 'addr', 'add', `${v.pod6}/64`, 'dev', 'eth0', 'nodad');
-    await n.ns.ip('-6', 'addr', 'add', `${v.gw6}/64`, 'dev', 'pod0', 'nodad');
-    await n.pod.ip('-6', 'route', 'add', 'default', 'via', v.gw6);
-    await n.ns.exec('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
-  }
-}
-
-function writeClusterFile(c: TwoNodeCluster, backend: string): string {
-  const file = path.join(c.stateDir, 'cluster.yaml');
-  const nodes = c.nodes
-    .map(
-      (n) =>
-        `  - { name: ${n.name}, publicIp: ${n.publicIp}, subnet: ${n.subnet}, vtepMac: "${n.mac}", ` +
-        `ipv6Subnet: "${V6(n).subnet6}" }`,
-    )
-    .join('\n');
-  fs.writeFileSync(
-    file,
-    `network: 10.244.0.0/16\nipv6Network: fc00::/48\nbackend: { type: ${backend} }\nnodes:\n${nodes}\n`,
-  );
-  return file;
-}
-
-/** Starts a flannelette node with the cluster file and waits for its control socket. */
-async function startWithClusterFile(c: TwoNodeCluster, n: ClusterNode, file: string): Promise<void> {
-  const subnetFile = path.join(c.stateDir, `${n.name}.env`);
-  await spawnNode(n, [
-    '--name',
-    n.name,
-    '--cluster',
-    file,
-    '--state-dir',
-    c.stateDir,
-    '--subnet-file',
-    subnetFile,
-    '--log-format',
-    'json',
-  ]);
-}
-
-async function ping6(
-  from: Netns,
-  to: string,
-  count = 3,
-  extra: string[] = [],
-): Promise<{ received: number; out: string }> {
-  try {
-    const { stdout } = await from.exec('ping', ['-6', '-c', String(count), '-i', '0.2', '-W', '2', ...extra, to], {
-      timeoutMs: 20_000,
-    });
-    return { received: Number(/(\d+) received/.exec(stdout)?.[1] ?? 0), out: stdout };
-  } catch (err) {
-    // ping exits non-zero without replies; its stdout (the ICMPv6 errors it read) is on the cause
-    const cause = (err as Error).cause as { stdout?: string } | undefined;
-    const out = `${cause?.stdout ?? ''}\n${(err as Error).message}`;
-    return { received: Number(/(\d+) received/.exec(out)?.[1] ?? 0), out };
-  }
-}
-
-/** TCP over IPv6: the server listens on "::"; both sides' sha256 and the remote the server saw. */
-function tcp6(from: Netns, to: Netns, toIp: string, bytes: number, port: number): Promise<TransferResult> {
-  return tcpTransfer(from, to, toIp, bytes, port, '::');
-}
 
 const MB4 = 4 * 1024 * 1024;
 
@@ -110,7 +36,7 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('dual-stack flannelette no
   beforeAll(async () => {
     c = await createTwoNodeCluster({ prefix, backend });
     await addPodIpv6(c);
-    const file = writeClusterFile(c, backend);
+    const file = writeDualStackClusterFile(c, backend);
     await Promise.all(c.nodes.map((n) => startWithClusterFile(c, n, file)));
   });
   afterAll(async () => {
@@ -178,55 +104,15 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('dual-stack flannelette no
     it.skipIf(noTshark)('tshark decodes IPv6 inside VXLAN on the underlay', async () => {
       const [n1, n2] = c.nodes;
       const pcap = path.join(c.stateDir, 'v6-in-vxlan.pcap');
-      const dump = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          n1.ns.name,
-          'tcpdump',
-          '-i',
-          'under',
-          '-U',
-          '-c',
-          '2',
-          '-w',
-          pcap,
-          'udp port 8472 and udp[8+8+12:2] = 0x86dd',
-        ],
-        { stdio: 'ignore' },
+      const filter = 'udp port 8472 and udp[8+8+12:2] = 0x86dd';
+      await captureWhile(
+        { netns: n1.ns.name, iface: 'under', count: 2, filter, file: pcap },
+        () => ping6(n1.pod, V6(n2).pod6, 1),
+        'repeat',
       );
-      try {
-        await waitUntil(() => fs.existsSync(pcap), 'tcpdump to open its file');
-        await waitUntil(async () => {
-          await ping6(n1.pod, V6(n2).pod6, 1);
-          return dump.exitCode !== null;
-        }, 'tcpdump to catch two IPv6-in-VXLAN datagrams');
-      } finally {
-        await stopProcess(dump);
-      }
-      const { stdout } = await n1.ns.exec('tshark', [
-        '-r',
-        pcap,
-        '-d',
-        'udp.port==8472,vxlan',
-        '-T',
-        'fields',
-        '-e',
-        'vxlan.vni',
-        '-e',
-        'eth.type',
-        '-e',
-        'ipv6.src',
-        '-e',
-        'ipv6.dst',
-        '-e',
-        'icmpv6.type',
-      ]);
-      const rows = stdout
-        .trim()
-        .split('\n')
-        .map((l) => l.split('\t'));
+      const rows = tsharkFields(pcap, ['vxlan.vni', 'eth.type', 'ipv6.src', 'ipv6.dst', 'icmpv6.type'], {
+        decode: ['udp.port==8472,vxlan'],
+      }).map((l) => l.split('\t'));
       expect(rows.length).toBe(2);
       for (const r of rows) {
         expect(r[0]).toBe('1');
@@ -250,7 +136,7 @@ describe.skipIf(skip)('IPv6 inner traffic between flannelette and the kernel VXL
     await n2.ns.ip('-6', 'addr', 'add', `${V6(n2).net0}/128`, 'dev', 'flannel.1', 'nodad');
     await n2.ns.ip('-6', 'neigh', 'replace', V6(n1).net0, 'lladdr', n1.mac, 'dev', 'flannel.1', 'nud', 'permanent');
     await n2.ns.ip('-6', 'route', 'replace', V6(n1).subnet6, 'via', V6(n1).net0, 'dev', 'flannel.1', 'onlink');
-    await startWithClusterFile(c, n1, writeClusterFile(c, 'vxlan'));
+    await startWithClusterFile(c, n1, writeDualStackClusterFile(c, 'vxlan'));
   });
   afterAll(async () => {
     await c?.destroy();

@@ -6,19 +6,21 @@
 // a per-flow source port; malformed datagrams over IPv6 are counted and dropped (a zero/wrong UDP
 // checksum by the kernel, before us). Interop: node2 runs the kernel's VXLAN device with `local
 // fd77::2` as flanneld configures flannel-v6.1 (own MAC, fdb entry to our node, neighbour, route).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcCall } from '../../../src/util/rpc.js';
+import { captureWhile, tsharkFields } from '../../helpers/capture.js';
+import { createTwoNodeCluster, type ClusterNode, type TwoNodeCluster } from '../../helpers/cluster.js';
 import {
-  CLI,
-  createTwoNodeCluster,
-  stopProcess,
-  TRANSFER,
-  type ClusterNode,
-  type TwoNodeCluster,
-} from '../../helpers/cluster.js';
+  addPodIpv6,
+  addUnderlayIpv6,
+  ping6 as ping6Replies,
+  startWithClusterFile,
+  tcp6,
+  V6,
+  writeDualStackClusterFile,
+} from '../../helpers/dual-stack-nodes.js';
 import { cleanupNetns, type Netns } from '../../helpers/netns.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
 import { waitUntil } from '../../helpers/wait.js';
@@ -31,94 +33,21 @@ type Stats = {
   underlay6?: { bind: string; port: number; sourcePorts: number[]; sent: number; received: number };
 };
 
-const idx = (n: ClusterNode): number => (n.name === 'node1' ? 1 : 2);
-const V6 = (n: ClusterNode) => ({
-  under: `fd77::${idx(n)}`,
-  subnet6: `fc00:0:0:${idx(n)}::/64`,
-  pod6: `fc00:0:0:${idx(n)}::2`,
-  gw6: `fc00:0:0:${idx(n)}::1`,
-  net0: `fc00:0:0:${idx(n)}::`,
-});
 const stats = (n: ClusterNode): Promise<Stats> => rpcCall(n.socket, 'stats') as Promise<Stats>;
 
 /** IPv6 on the underlay veths and the pods; IPv6 forwarding; software UDP checksums on the veths. */
 async function addIpv6(c: TwoNodeCluster): Promise<void> {
-  for (const n of c.nodes) {
-    const v = V6(n);
-    await n.ns.ip('-6', 'addr', 'add', `${v.under}/64`, 'dev', 'under', 'nodad');
-    await n.pod.ip('-6', 'addr', 'add', `${v.pod6}/64`, 'dev', 'eth0', 'nodad');
-    await n.ns.ip('-6', 'addr', 'add', `${v.gw6}/64`, 'dev', 'pod0', 'nodad');
-    await n.pod.ip('-6', 'route', 'add', 'default', 'via', v.gw6);
-    await n.ns.exec('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
-    // a veth leaves checksums to a NIC that is not there: make the kernel write them, so the
-    // capture shows the checksum that goes on a real wire
-    await n.ns.exec('ethtool', ['-K', 'under', 'tx', 'off']);
-  }
+  await addUnderlayIpv6(c);
+  await addPodIpv6(c);
 }
 
-/** backend: the cluster file's backend map without braces, e.g. `vxlan, directRouting: true`. */
-function writeClusterFile(c: TwoNodeCluster, backend: string, mac6?: Map<string, string>): string {
-  const file = path.join(c.stateDir, 'cluster.yaml');
-  const nodes = c.nodes.map((n) => {
-    const m6 = mac6?.get(n.name);
-    return (
-      `  - { name: ${n.name}, publicIp: ${n.publicIp}, subnet: ${n.subnet}, vtepMac: "${n.mac}", ` +
-      `ipv6Subnet: "${V6(n).subnet6}", publicIpv6: "${V6(n).under}"${m6 ? `, vtepMacV6: "${m6}"` : ''} }`
-    );
-  });
-  fs.writeFileSync(
-    file,
-    `network: 10.244.0.0/16\nipv6Network: fc00::/48\nbackend: { type: ${backend} }\nnodes:\n${nodes.join('\n')}\n`,
-  );
-  return file;
-}
+/** backend: the cluster file's backend map without braces; every node names its PublicIPv6. */
+const writeClusterFile = (c: TwoNodeCluster, backend: string, mac6?: Map<string, string>): string =>
+  writeDualStackClusterFile(c, backend, { publicIpv6: true, mac6 });
 
-async function startWithClusterFile(c: TwoNodeCluster, n: ClusterNode, file: string): Promise<void> {
-  const args = ['netns', 'exec', n.ns.name, process.execPath, CLI, 'node', '--name', n.name, '--cluster', file];
-  const out = fs.openSync(n.log, 'a');
-  n.proc = spawn('ip', [...args, '--state-dir', c.stateDir, '--log-format', 'json'], { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  await waitUntil(async () => {
-    if (n.proc!.exitCode !== null)
-      throw new Error(`node ${n.name} exited: ${fs.readFileSync(n.log, 'utf8').slice(-2000)}`);
-    return rpcCall(n.socket, 'ping', {}, { timeoutMs: 1000 }).then(
-      () => true,
-      () => false,
-    );
-  }, `node ${n.name} to come up`);
-}
-
-async function ping6(from: Netns, to: string, count = 3): Promise<number> {
-  try {
-    const { stdout } = await from.exec('ping', ['-6', '-c', String(count), '-i', '0.2', '-W', '2', to], {
-      timeoutMs: 20_000,
-    });
-    return Number(/(\d+) received/.exec(stdout)?.[1] ?? 0);
-  } catch (err) {
-    return Number(/(\d+) received/.exec(String((err as Error).message))?.[1] ?? 0);
-  }
-}
-
-/** TCP over IPv6 (server on "::"): both sides' sha256 and the remote address the server saw. */
-async function tcp6(from: Netns, to: Netns, toIp: string, bytes: number, port: number) {
-  const server = spawn('ip', ['netns', 'exec', to.name, process.execPath, TRANSFER, 'serve', String(port), '::'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  server.stdout.on('data', (d) => (out += d));
-  try {
-    await waitUntil(() => out.includes('listening'), 'the IPv6 transfer server to listen');
-    const { stdout } = await from.exec(process.execPath, [TRANSFER, 'send', toIp, String(port), String(bytes), '7'], {
-      timeoutMs: 60_000,
-    });
-    const sent = JSON.parse(stdout.trim().split('\n').pop()!) as { sha256: string };
-    await waitUntil(() => out.includes('sha256'), 'the IPv6 transfer server to report');
-    const received = JSON.parse(out.trim().split('\n').pop()!) as { remote: string; bytes: number; sha256: string };
-    return { sent, received };
-  } finally {
-    server.kill();
-  }
-}
+/** The replies to `count` pings over IPv6. */
+const ping6 = async (from: Netns, to: string, count = 3): Promise<number> =>
+  (await ping6Replies(from, to, count)).received;
 
 /** Sends UDP datagrams (hex payloads) from [src] in namespace `ns` to [dst]:port with node:dgram. */
 async function sendUdp6(ns: Netns, src: string, dst: string, port: number, payloadsHex: string[]): Promise<void> {
@@ -200,36 +129,16 @@ describe.skipIf(skip).each(['vxlan', 'udp'] as const)('flannelette nodes on an I
         const pcap = path.join(c.stateDir, 'vxlan-over-ipv6.pcap');
         // no extension headers: the inner ethertype sits at 40 (IPv6) + 8 (UDP) + 8 (VXLAN) + 12
         const filter = 'ip6 and udp dst port 8472 and ip6[68:2] = 0x86dd';
-        const dump = spawn(
-          'ip',
-          ['netns', 'exec', n1.ns.name, 'tcpdump', '-i', 'under', '-U', '-c', '2', '-w', pcap, filter],
-          { stdio: 'ignore' },
+        await captureWhile(
+          { netns: n1.ns.name, iface: 'under', count: 2, filter, file: pcap },
+          () => ping6(n1.pod, V6(n2).pod6, 1),
+          'repeat',
         );
-        try {
-          await waitUntil(() => fs.existsSync(pcap), 'tcpdump to open its file');
-          await waitUntil(async () => {
-            await ping6(n1.pod, V6(n2).pod6, 1);
-            return dump.exitCode !== null;
-          }, 'tcpdump to catch two VXLAN-over-IPv6 datagrams');
-        } finally {
-          await stopProcess(dump);
-        }
         const fields = ['ipv6.src', 'ipv6.dst', 'udp.srcport', 'udp.checksum.status', 'vxlan.vni', 'eth.type'];
-        const { stdout } = await n1.ns.exec('tshark', [
-          '-r',
-          pcap,
-          '-o',
-          'udp.check_checksum:TRUE',
-          '-d',
-          'udp.port==8472,vxlan',
-          '-T',
-          'fields',
-          ...fields.flatMap((f) => ['-e', f]),
-        ]);
-        const rows = stdout
-          .trim()
-          .split('\n')
-          .map((l) => l.split('\t'));
+        const rows = tsharkFields(pcap, fields, {
+          prefs: ['udp.check_checksum:TRUE'],
+          decode: ['udp.port==8472,vxlan'],
+        }).map((l) => l.split('\t'));
         expect(rows.length).toBe(2);
         const pool = [(await stats(n1)).underlay6!.sourcePorts, (await stats(n2)).underlay6!.sourcePorts];
         for (const [src, dst, sport, csum, vni, ethType] of rows) {
@@ -293,25 +202,13 @@ describe.skipIf(skip)('IPv6 underlay interop with the kernel VXLAN device (local
 async function captureIcmpv6(c: TwoNodeCluster, name: string): Promise<string[][]> {
   const [n1, n2] = c.nodes;
   const pcap = path.join(c.stateDir, name);
-  const dump = spawn(
-    'ip',
-    ['netns', 'exec', n1.ns.name, 'tcpdump', '-i', 'under', '-U', '-c', '2', '-w', pcap, `ip6 host ${V6(n2).pod6}`],
-    { stdio: 'ignore' },
+  const filter = `ip6 host ${V6(n2).pod6}`;
+  await captureWhile(
+    { netns: n1.ns.name, iface: 'under', count: 2, filter, file: pcap },
+    () => ping6(n1.pod, V6(n2).pod6, 1),
+    'repeat',
   );
-  try {
-    await waitUntil(() => fs.existsSync(pcap), 'tcpdump to open its file');
-    await waitUntil(async () => {
-      await ping6(n1.pod, V6(n2).pod6, 1);
-      return dump.exitCode !== null;
-    }, 'tcpdump to catch two packets');
-  } finally {
-    await stopProcess(dump);
-  }
-  const { stdout } = await n1.ns.exec('tshark', ['-r', pcap, '-T', 'fields', '-e', 'ipv6.src', '-e', 'udp.port']);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((l) => l.split('\t'));
+  return tsharkFields(pcap, ['ipv6.src', 'udp.port']).map((l) => l.split('\t'));
 }
 
 describe.skipIf(skip).each([
