@@ -73,6 +73,10 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     }
   };
 
+  /** What curl (2 s at most) gets from `url`, run in the node's namespace. */
+  const curlFromNode = async (url: string): Promise<string> =>
+    (await execFileP('ip', ['netns', 'exec', node.cfg.nodeNetns, 'curl', '-s', '--max-time', '2', url])).stdout;
+
   it('nginx pod: its own netns and address, hostname = pod name, the real nginx page, access log, private html', async () => {
     const hostHtml = fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8');
     const pod = makePod('web-a', [
@@ -93,16 +97,7 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     expect(sb.ip).not.toBe('10.250.7.1');
     // reachable from the node namespace through cni0
     const page = await waitFor('nginx answers', async () => {
-      const { stdout } = await execFileP('ip', [
-        'netns',
-        'exec',
-        node.cfg.nodeNetns,
-        'curl',
-        '-s',
-        '--max-time',
-        '2',
-        `http://${sb.ip}/`,
-      ]);
+      const stdout = await curlFromNode(`http://${sb.ip}/`);
       return stdout.includes('Welcome to nginx!') ? stdout : '';
     });
     expect(page).not.toContain('Hello from Container 2');
@@ -174,22 +169,7 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
       },
     ]);
     const sb = await startPod(server);
-    const hostname = await waitFor(
-      'netexec /hostname',
-      async () =>
-        (
-          await execFileP('ip', [
-            'netns',
-            'exec',
-            node.cfg.nodeNetns,
-            'curl',
-            '-s',
-            '--max-time',
-            '2',
-            `http://${sb.ip}:8080/hostname`,
-          ])
-        ).stdout,
-    );
+    const hostname = await waitFor('netexec /hostname', () => curlFromNode(`http://${sb.ip}:8080/hostname`));
     expect(hostname).toBe('agn-c');
     const client = makePod('curl-d', [{ name: 'c', image: 'curlimages/curl', command: ['sleep', '1000'] }]);
     const csb = await startPod(client);
@@ -224,41 +204,11 @@ describe.skipIf(requireRootOrSkip('kubelet pod runtime'))('kubelet pod runtime',
     const { sandbox } = await noNginx.ensureSandbox(pod);
     started.push({ pod, sandbox });
     await noNginx.startContainer(pod, pod.spec.containers[0], img, sandbox, 0);
-    const page = await waitFor(
-      'stand-in answers',
-      async () =>
-        (
-          await execFileP('ip', [
-            'netns',
-            'exec',
-            node.cfg.nodeNetns,
-            'curl',
-            '-s',
-            '--max-time',
-            '2',
-            `http://${sandbox.ip}/`,
-          ])
-        ).stdout,
-    );
+    const page = await waitFor('stand-in answers', () => curlFromNode(`http://${sandbox.ip}/`));
     expect(page).toBe(fs.readFileSync('/usr/share/nginx/html/index.html', 'utf8'));
     const hello = makePod('hello-f', [{ name: 'http', image: 'flannelette/http' }]);
     const hsb = await startPod(hello);
-    const greeting = await waitFor(
-      'http answers',
-      async () =>
-        (
-          await execFileP('ip', [
-            'netns',
-            'exec',
-            node.cfg.nodeNetns,
-            'curl',
-            '-s',
-            '--max-time',
-            '2',
-            `http://${hsb.ip}/`,
-          ])
-        ).stdout,
-    );
+    const greeting = await waitFor('http answers', () => curlFromNode(`http://${hsb.ip}/`));
     expect(greeting).toBe(`Hello from hello-f (${hsb.ip}); you are ${node.cfg.gateway}\n`);
   });
 
