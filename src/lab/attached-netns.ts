@@ -33,15 +33,22 @@ export function attachedNetnsNames(labDir: string): Set<string> {
   return out;
 }
 
+/**
+ * Deletes the pod's eth0 in an attached namespace. It would go with the node's end of the veth, but only once
+ * the kernel has cleaned the node's namespace up (asynchronously): removed now, the user's namespace is back as
+ * it was when the command returns. Never throws.
+ */
+export async function removeAttachedIface(netns: string): Promise<void> {
+  await run('ip', ['-n', netns, 'link', 'delete', POD_IFACE]).catch(() => undefined);
+}
+
 /** Unmounts every attached pod's namespace of the lab in `labDir`; resolves with how many. */
 export async function releaseAttachedNamespaces(labDir: string): Promise<number> {
   let n = 0;
   for (const dir of sandboxDirs(labDir, 6, [])) {
     const s = readSandbox(dir);
     if (!s?.attached || !fs.existsSync(`/run/netns/${s.netns}`)) continue;
-    // eth0 would go with the node's end of the veth, but only once the kernel has cleaned the node's namespace
-    // up (asynchronously): remove it now, so the user's namespace is back as it was when lab down returns
-    await run('ip', ['-n', s.netns, 'link', 'delete', POD_IFACE]).catch(() => undefined);
+    await removeAttachedIface(s.netns);
     await run('ip', ['netns', 'delete', s.netns]).catch(() => undefined);
     n++;
   }

@@ -24,7 +24,7 @@ import { createNodeNetwork, labClient, waitForNodesReady } from './live-lab.js';
 import { livePaths } from './live-paths.js';
 import { nodeNetns, OBJECT_NAME_RE, tunDeviceName, underlayPortName, vtepMac } from './names.js';
 import { inSubnet, killAllIn, podNamespaces } from './pod-netns.js';
-import { attachedNetnsNames } from './attached-netns.js';
+import { attachedNetnsNames, removeAttachedIface } from './attached-netns.js';
 import { pidAlive } from './procs.js';
 import { controlSocket, labPaths, labRoot, nodeLogFile, writeState, type LabState } from './state.js';
 import { readSupervisorStatus, writeSpec } from './supervisor.js';
@@ -239,6 +239,7 @@ export async function deleteNode(state: LabState, name: string, o: NodeOpOptions
     leftovers.map((p) => p.netns).filter((ns) => attached.has(ns)),
     t.name,
   );
+  for (const ns of leftovers.map((p) => p.netns).filter((x) => attached.has(x))) await removeAttachedIface(ns);
   for (const ns of [...leftovers.map((p) => p.netns), n.netns]) await deleteNetns(ns).catch(() => undefined);
   fs.rmSync(livePaths(t.name, root).dir + `/nodes/${name}`, { recursive: true, force: true });
   announceMembership(state, root);

@@ -5,7 +5,8 @@
 // leaves no pod; detach removes eth0 and the host-local reservation and keeps both namespaces.
 // The lab's own processes in an attached namespace (the pod's pause and container, marked FLT_LAB=<lab>)
 // go with `lab detach`, a kubectl delete, `lab node delete`, `lab node stop` and `lab down`; the user's
-// processes there (the holder) stay.
+// processes there (the holder) stay. `lab node delete` of a node already stopped with a pod attached leaves
+// nothing of that pod (no eth0, no reservation, no sandbox mount).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import {
   LAB_ROOT,
   labName,
   leftovers,
+  netnsOf,
   processesOf,
   ROOT,
   run,
@@ -184,7 +186,7 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     expect(again.code).toBe(2);
   });
 
-  it("node delete, node stop, lab down with pods attached: the lab's processes go, the holder stays", async () => {
+  it("node delete, node stop, delete of the stopped node, lab down with pods attached: the lab's go, the holder stays", async () => {
     const named0 = `/run/netns/${named}`;
     const d = await l('attach', 'att-d', '--netns', named, '--node', 'node2');
     expect(d.code, d.err).toBe(0);
@@ -195,12 +197,26 @@ describe.skipIf(skip)('lab attach: existing network namespaces as pods', () => {
     expect(fs.existsSync(named0)).toBe(true);
     const r = await l('attach', 'att-c', '--netns', pidNs, '--node', 'node1');
     expect(r.code, r.err).toBe(0);
+    ips['att-c'] = / with (\S+)$/.exec(r.out.trim())![1];
+    expect(reservations(ips['att-c']).length).toBeGreaterThan(0);
     expect(membersOf(pidNs).length).toBeGreaterThan(1);
     // a stopped node's pods lose their processes (a failed node), but not the user's in an attached namespace
     const stop = await cli(['lab', 'node', 'stop', 'node1', '--name', lab], { timeoutMs: 60_000 });
     expect(stop.code, stop.err).toBe(0);
     expect(alive(holder!.pid!)).toBe(true);
     await onlyUsers(pidNs, [holder!.pid!], 'only the holder in the unshare namespace after lab node stop');
+    // deleting the stopped node (no kubelet to tear att-c down; a new node keeps the lab from being empty):
+    // nothing of att-c or node1 is left, the holder and its namespace stay
+    const add = await cli(['lab', 'node', 'add', 'node3', '--name', lab], { timeoutMs: 90_000 });
+    expect(add.code, add.err).toBe(0);
+    const gone = await cli(['lab', 'node', 'delete', 'node1', '--name', lab], { timeoutMs: 90_000 });
+    expect(gone.code, gone.err).toBe(0);
+    expect((await kubectl(['get', 'pod', 'att-c'])).code).not.toBe(0);
+    expect(netnsOf(lab).filter((n) => n === `flt-${lab}-node1` || n.startsWith(`flt-${lab}-pod-att-c`))).toEqual([]);
+    expect((await nsenter(pidNs, ['ip', 'link', 'show', 'eth0'])).code).not.toBe(0);
+    expect(reservations(ips['att-c'])).toEqual([]);
+    expect(membersOf(pidNs)).toEqual([holder!.pid!]);
+    expect((await nsenter(pidNs, ['ip', 'link', 'show', 'lo'])).code).toBe(0);
     const down = await cli(['lab', 'down', '--name', lab], { timeoutMs: 120_000 });
     expect(down.code, down.err).toBe(0);
     expect(holder!.exitCode).toBeNull();

@@ -420,6 +420,35 @@ describe.skipIf(skip)('Wireshark-native capture of a lab', () => {
     expect(out).toContain('never enters the overlay');
   });
 
+  it('lab follow -o json: the documented envelope (docs/json.md, FollowResult), every field of every hop', async () => {
+    const follow = spawn(
+      process.execPath,
+      [CLI, 'lab', 'follow', '--name', lab, '--from', 'busybox', '--to', '10.244.1.2', '--proto', 'icmp', '-o', 'json'],
+      { cwd: tmp },
+    );
+    children.add(follow);
+    let out = '';
+    follow.stdout.on('data', (d) => (out += String(d)));
+    await waitForStderr(follow, /at 2 points/);
+    const traffic = cli(['lab', 'exec', '--name', lab, 'busybox', '--', 'ping', '-c', '3', '-i', '0.2', '10.244.1.2']);
+    expect(await exited(follow)).toBe(0);
+    await traffic;
+    const doc = JSON.parse(out) as Record<string, unknown> & { hops: Record<string, unknown>[] };
+    // docs/json.md: apiVersion and kind, then from, to, hops ({node, point, label, tsNs, headers}), missed
+    expect(Object.keys(doc).sort()).toEqual(['apiVersion', 'from', 'hops', 'kind', 'missed', 'to']);
+    expect(doc).toMatchObject({ apiVersion: 'flannelette.io/v1', kind: 'FollowResult', from: 'busybox', missed: [] });
+    expect(doc.to).toMatch(/^nginx-[a-z0-9]+-[a-z0-9]+$/);
+    expect(doc.hops).toHaveLength(2);
+    for (const h of doc.hops) {
+      expect(Object.keys(h).sort()).toEqual(['headers', 'label', 'node', 'point', 'tsNs']);
+      expect(h).toMatchObject({ node: 'node1', point: 'veth' });
+      expect(h.label).toMatch(/^node1 veth[0-9a-f]{8} \([a-z0-9-]+'s veth, (leaving|into) the pod\)$/);
+      expect(h.tsNs).toMatch(/^\d+$/); // nanoseconds as a string: a JSON number would lose digits
+      expect((h.headers as string[]).at(-1)).toMatch(/^ICMP echo request id 0x[0-9a-f]{4} seq \d+$/);
+    }
+    expect(BigInt(doc.hops[1].tsNs as string)).toBeGreaterThanOrEqual(BigInt(doc.hops[0].tsNs as string));
+  });
+
   it('lab follow with an unknown pod: one line, exit 2', async () => {
     const r = await cli(['lab', 'follow', '--name', lab, '--from', 'nosuchpod', '--to', 'busybox']);
     expect(r.code).toBe(2);
