@@ -18,6 +18,7 @@ import { BACKENDS, type Backend } from '../dataplane/backends.js';
 import { DataplaneCounters } from '../dataplane/counters.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { tracePacket, type TraceQuery, type TraceResult } from '../dataplane/trace.js';
+import { tracePacket6, type Trace6Query } from '../dataplane/trace6.js';
 import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { WgTimings } from '../wireguard/constants.js';
 import type { WgKeySource } from './wg-key.js';
@@ -123,6 +124,8 @@ export interface RunningNode {
   readonly directRoutes?: DirectRouteTable;
   /** What the data path would do with a packet, without sending it. */
   trace(query: TraceQuery): TraceResult;
+  /** The same for an inner IPv6 packet; its outer header is the IPv6 underlay's when it goes there. */
+  trace6(query: Trace6Query): TraceResult;
   stop(): Promise<void>;
 }
 
@@ -311,6 +314,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
             }
           : undefined,
       trace: (query) => tracePacket(dataplane, dataplane.local, backend, query),
+      trace6: (query) => tracePacket6(dataplane, dataplane.local, backend, query, dual, lease.publicIpv6),
       stop: () =>
         (stopping ??= (async () => {
           onEvent = () => {};
