@@ -35,13 +35,19 @@ export async function addIpv6(c: TwoNodeCluster): Promise<void> {
 }
 
 /** backend: the cluster file's backend map without braces, e.g. `vxlan, directRouting: true`. */
-export function writeClusterFile(c: TwoNodeCluster, backend: string, mac6?: Map<string, string>): string {
+/** mac6: a node's own IPv6 VTEP MAC; pub6: a publicIpv6 other than its underlay address (behind NAT). */
+export function writeClusterFile(
+  c: TwoNodeCluster,
+  backend: string,
+  mac6?: Map<string, string>,
+  pub6?: Map<string, string>,
+): string {
   const file = path.join(c.stateDir, 'cluster.yaml');
   const nodes = c.nodes.map((n) => {
     const m6 = mac6?.get(n.name);
     return (
       `  - { name: ${n.name}, publicIp: ${n.publicIp}, subnet: ${n.subnet}, vtepMac: "${n.mac}", ` +
-      `ipv6Subnet: "${V6(n).subnet6}", publicIpv6: "${V6(n).under}"${m6 ? `, vtepMacV6: "${m6}"` : ''} }`
+      `ipv6Subnet: "${V6(n).subnet6}", publicIpv6: "${pub6?.get(n.name) ?? V6(n).under}"${m6 ? `, vtepMacV6: "${m6}"` : ''} }`
     );
   });
   fs.writeFileSync(
