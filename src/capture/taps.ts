@@ -13,6 +13,8 @@
 //    header checksum) and UDP (real ports — the per-flow source port when the underlay chooses it —
 //    and length; checksum 0, which receivers accept: the real one is computed by the socket or the
 //    native raw sender). LINKTYPE_ETHERNET.
+//    A datagram that went over the IPv6 underlay (the wrapped underlay's `ipv6` says which) gets
+//    Ethernet + IPv6 + UDP instead, with the real IPv6 addresses and UDP checksum (outer6.ts).
 //    The filter sees the inner IP packet: payload + 8 (VXLAN) + 14 (inner Ethernet) for the vxlan
 //    backend, the payload itself for the udp backend.
 //
@@ -23,7 +25,7 @@
 // closes it. Buffer ownership is exactly that of the wrapped device/underlay.
 import { writeIpv4 } from '../addr/ipv4.js';
 import { backendFacts, innerPacketOffset, isBackendName, type BackendName } from '../backend/table.js';
-import type { DatagramBatch, Underlay } from '../underlay/underlay.js';
+import type { DatagramBatch, Ipv6Paths, Underlay } from '../underlay/underlay.js';
 import type { TunDevice } from '../tun/device.js';
 import type { PacketBatch } from '../util/buffers.js';
 import { realClock, type Clock } from '../util/clock.js';
@@ -31,6 +33,7 @@ import { ConfigError } from '../util/errors.js';
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4, writeEthernetHeader } from '../wire/ethernet.js';
 import { emitIpv4, IPPROTO_UDP, IPV4_MIN_HEADER, type Ipv4Repr } from '../wire/ipv4.js';
 import { UDP_HEADER_LEN, writeUdpHeader } from '../wire/udp.js';
+import { Outer6Headers } from './outer6.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from './pcap.js';
 import type { CaptureMeta, CaptureSink } from './sink.js';
 
@@ -163,6 +166,7 @@ class UnderlayTap implements TappedUnderlay {
   private readonly innerOff: number;
   private readonly scratch = Buffer.alloc(OUTER_HEADERS_LEN);
   private readonly meta: CaptureMeta;
+  private readonly outer6: Outer6Headers;
   private readonly srcMac = Buffer.from([2, 0, 0, 0, 0, 0]);
   private readonly dstMac = Buffer.from([2, 0, 0, 0, 0, 0]);
   private readonly ip: Ipv4Repr = {
@@ -194,6 +198,7 @@ class UnderlayTap implements TappedUnderlay {
     this.clock = opts.clock ?? realClock;
     this.innerOff = innerOff;
     this.meta = { head: this.scratch, headLen: OUTER_HEADERS_LEN, innerOff: Math.max(0, this.innerOff) };
+    this.outer6 = new Outer6Headers(Math.max(0, this.innerOff));
   }
 
   get localAddr(): number {
@@ -207,6 +212,9 @@ class UnderlayTap implements TappedUnderlay {
   }
   sourcePortFor(srcPort: number): number {
     return this.underlay.sourcePortFor?.(srcPort) ?? srcPort;
+  }
+  get ipv6(): Ipv6Paths | undefined {
+    return this.underlay.ipv6;
   }
   get sinks(): readonly CaptureSink[] {
     return this.list.sinks;
@@ -229,6 +237,9 @@ class UnderlayTap implements TappedUnderlay {
   private captureBatch(batch: DatagramBatch, sinks: readonly CaptureSink[]): void {
     const localAddr = this.underlay.localAddr;
     const localPort = this.underlay.localPort;
+    const v6 = this.underlay.ipv6;
+    const from6 = v6?.receivedPeer6(batch);
+    let meta = this.meta;
     let ts = -1n;
     for (let i = 0; i < batch.count; i++) {
       const buf = batch.bufs[i];
@@ -241,10 +252,22 @@ class UnderlayTap implements TappedUnderlay {
         if (!sink.accepts(buf, off + io, len - io)) continue;
         if (ts < 0n) ts = this.clock.wallNs();
         if (!built) {
-          this.buildHeaders(batch.addrs[i], batch.ports[i], localAddr, localPort, len);
+          if (v6 && from6)
+            meta = this.outer6.build(
+              from6,
+              batch.ports[i],
+              batch.addrs[i],
+              v6.local6,
+              v6.localPort6,
+              localAddr,
+              buf,
+              off,
+              len,
+            );
+          else this.buildHeaders(batch.addrs[i], batch.ports[i], localAddr, localPort, len);
           built = true;
         }
-        sink.record(ts, buf, off, len, this.meta);
+        sink.record(ts, buf, off, len, meta);
       }
     }
   }
@@ -253,6 +276,7 @@ class UnderlayTap implements TappedUnderlay {
     const sinks = this.list.sinks;
     if (sinks.length > 0) {
       let ts = -1n;
+      let meta = this.meta;
       for (let s = 0; s < sinks.length; s++) {
         const sink = sinks[s];
         const io = this.innerOff < 0 ? len : this.innerOff;
@@ -260,10 +284,26 @@ class UnderlayTap implements TappedUnderlay {
         if (ts < 0n) {
           ts = this.clock.wallNs();
           const u = this.underlay;
-          const sport = srcPort && u.choosesSrcPort === true ? (u.sourcePortFor?.(srcPort) ?? srcPort) : u.localPort;
-          this.buildHeaders(u.localAddr, sport, addr, port, len);
+          const to6 = u.ipv6?.sendPeer6(buf, off, len, addr);
+          if (to6) {
+            const v6 = u.ipv6!;
+            meta = this.outer6.build(
+              v6.local6,
+              v6.sourcePortFor6(srcPort),
+              u.localAddr,
+              to6,
+              port,
+              addr,
+              buf,
+              off,
+              len,
+            );
+          } else {
+            const sport = srcPort && u.choosesSrcPort === true ? (u.sourcePortFor?.(srcPort) ?? srcPort) : u.localPort;
+            this.buildHeaders(u.localAddr, sport, addr, port, len);
+          }
         }
-        sink.record(ts, buf, off, len, this.meta);
+        sink.record(ts, buf, off, len, meta);
       }
     }
     return this.underlay.send(buf, off, len, addr, port, srcPort);

@@ -43,6 +43,11 @@ export function formatStatus(s: StatusReply): string {
     `node ${s.name}  up ${s.uptimeSeconds}s  membership ${s.membership.source} (${s.membership.state})${s.membership.lastError ? ` last error: ${s.membership.lastError}` : ''}`,
     `  subnet ${s.subnet} of ${s.network}   public IP ${s.publicIp}`,
     `  backend ${s.backend}${s.vni !== undefined ? ` VNI ${s.vni}` : ''} port ${s.port}${s.vtepMac ? `  VTEP MAC ${s.vtepMac}` : ''}`,
+    ...(s.subnet6
+      ? [
+          `  IPv6 subnet ${s.subnet6} of ${s.network6 ?? '?'}${s.publicIpv6 ? `   public IPv6 ${s.publicIpv6}` : ''}${s.vtepMacV6 ? `  IPv6 VTEP MAC ${s.vtepMacV6}` : ''}`,
+        ]
+      : []),
     `  TUN ${s.tun} MTU ${s.mtu} (path MTU ${s.pathMtu})`,
     ...(s.wireguard
       ? [
@@ -55,9 +60,9 @@ export function formatStatus(s: StatusReply): string {
       ['PEER', 'PUBLIC IP', 'SUBNET', 'VTEP MAC', 'TX PKTS', 'TX BYTES', 'LAST TX', 'RX PKTS', 'RX BYTES', 'LAST RX'],
       s.peers.map((p) => [
         p.name,
-        p.publicIp,
-        p.subnet,
-        p.vtepMac ?? '-',
+        p.publicIpv6 ? `${p.publicIp} ${p.publicIpv6}` : p.publicIp,
+        p.subnet6 ? `${p.subnet} ${p.subnet6}` : p.subnet,
+        p.vtepMacV6 && p.vtepMacV6 !== p.vtepMac ? `${p.vtepMac ?? '-'} ${p.vtepMacV6}` : (p.vtepMac ?? '-'),
         String(p.txPackets),
         formatBytes(p.txBytes),
         formatAgo(p.lastTxAgo),
@@ -108,7 +113,14 @@ export function registerInspectCommands(program: Command): void {
           process.stdout.write(
             formatTable(
               ['SUBNET', 'PEER', 'VIA (PUBLIC IP)', 'PORT', 'VTEP MAC', 'DEVICE'],
-              routes.map((r) => [r.subnet, r.peer, r.publicIp, String(r.port), r.vtepMac ?? '-', r.device]),
+              routes.map((r) => [
+                r.subnet,
+                r.peer,
+                r.publicIpv6 ?? r.publicIp,
+                String(r.port),
+                r.vtepMacV6 ?? r.vtepMac ?? '-',
+                r.device,
+              ]),
             ) + '\n',
           );
       } catch (err) {

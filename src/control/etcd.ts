@@ -38,7 +38,7 @@ import { PeerView } from './peer-view.js';
 import { acquireSubnet, type AcquireContext, type OwnLease } from './subnet-acquire.js';
 import { readSubnetEnv, type SubnetEnv } from './subnet-env.js';
 import type { SubnetKv, SubnetRegistry, SubnetWatch } from './subnet-registry.js';
-import { loadOrCreateVtepMac } from './vtep-state.js';
+import { loadOrCreateVtepMac, loadOrCreateVtepMacV6 } from './vtep-state.js';
 import { DEFAULT_RENEW_MARGIN_MINUTES, LeaseKeeper } from './lease-keeper.js';
 
 export const DEFAULT_LEASE_TTL_SECONDS = 24 * 60 * 60;
@@ -89,6 +89,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   let onEvent: ((e: MembershipEvent) => void) | undefined;
   let netConfig: NetworkConfig | undefined;
   let vtepMac: Mac | undefined;
+  let vtepMacV6: Mac | undefined;
   let own: OwnLease | undefined;
   let watch: SubnetWatch | undefined;
   let seenRevision = 0;
@@ -136,7 +137,13 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   // ---- acquiring ----------------------------------------------------------------------------------
 
   const leaseValue = (cfg: NetworkConfig): string =>
-    ownLeaseValue(cfg, { publicIp: opts.publicIp, publicIpv6: opts.publicIpv6, vtepMac, wg: opts.wireguardPublicKey });
+    ownLeaseValue(cfg, {
+      publicIp: opts.publicIp,
+      publicIpv6: opts.publicIpv6,
+      vtepMac,
+      vtepMacV6,
+      wg: opts.wireguardPublicKey,
+    });
 
   const readConfig = async (): Promise<NetworkConfig> => {
     const text = await reg.getConfig();
@@ -169,6 +176,8 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
   const acquire = async (only?: Cidr): Promise<OwnLease> => {
     const cfg = await readConfig();
     if (cfg.backend.type === 'vxlan' && !vtepMac) vtepMac = loadOrCreateVtepMac(opts.stateFile, rng, log);
+    if (vtepMac && cfg.ipv6 && opts.publicIpv6 !== undefined && !vtepMacV6)
+      vtepMacV6 = loadOrCreateVtepMacV6(opts.stateFile, rng, log, vtepMac);
     const lease = await acquireSubnet(acquireContext, cfg, leaseValue(cfg), only, only && own?.subnet6);
     netConfig = cfg;
     return lease;
@@ -335,6 +344,7 @@ export function createEtcdMembership(opts: EtcdMembershipOptions): Membership {
       expiresAt: own!.expiresAt,
     };
     if (cfg.backend.type === 'vxlan' && vtepMac) lease.vtepMac = Buffer.from(vtepMac);
+    if (cfg.backend.type === 'vxlan' && vtepMacV6) lease.vtepMacV6 = Buffer.from(vtepMacV6);
     Object.assign(lease, dualStackLocalLease(own!.subnet6, cfg, opts.publicIpv6));
     return lease;
   };

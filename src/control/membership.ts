@@ -56,6 +56,8 @@ export interface LocalLease {
   publicIp: Ipv4;
   /** This node's VTEP MAC (vxlan only). */
   vtepMac?: Mac;
+  /** Dual stack, vxlan: the MAC of this node's IPv6 VTEP (flannel-v6.1's own; absent: vtepMac). */
+  vtepMacV6?: Mac;
   /** etcd only: when the lease runs out unless renewed, in Unix milliseconds. */
   expiresAt?: number;
   /** Dual stack: this node's IPv6 subnet and the IPv6 network (flannel's IPv6Network). */

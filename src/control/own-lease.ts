@@ -9,8 +9,8 @@ import type { LeaseV6Attrs } from './flannel-ipv6.js';
 import type { LocalLease } from './membership.js';
 
 /**
- * The IPv6 fields of our lease value: PublicIPv6, and for vxlan BackendV6Data. One TUN device carries
- * both families here, so the IPv6 VTEP is the IPv4 one (same VNI and MAC).
+ * The IPv6 fields of our lease value: PublicIPv6, and for vxlan BackendV6Data: the VNI and the IPv6
+ * VTEP's own MAC (flanneld's flannel-v6.1 has one of its own; without one, the IPv4 VTEP's).
  */
 export function dualStackLeaseAttrs(cfg: NetworkConfig, publicIpv6: Ipv6 | undefined, vtepMac?: Mac): LeaseV6Attrs {
   const out: LeaseV6Attrs = {};
@@ -34,11 +34,11 @@ export function dualStackLocalLease(
 /** Our own lease value as etcd.ts writes it: PublicIP, BackendType, BackendData, and the IPv6 fields. */
 export function ownLeaseValue(
   cfg: NetworkConfig,
-  me: { publicIp: number; publicIpv6?: Ipv6; vtepMac?: Mac; wg?: () => Buffer },
+  me: { publicIp: number; publicIpv6?: Ipv6; vtepMac?: Mac; vtepMacV6?: Mac; wg?: () => Buffer },
 ): string {
   const attrs: LeaseAttrs = { publicIp: me.publicIp, backendType: cfg.backend.type };
   if (cfg.backend.type === 'vxlan') Object.assign(attrs, { vni: cfg.backend.vni, vtepMac: me.vtepMac });
-  Object.assign(attrs, dualStackLeaseAttrs(cfg, me.publicIpv6, me.vtepMac));
+  Object.assign(attrs, dualStackLeaseAttrs(cfg, me.publicIpv6, me.vtepMacV6 ?? me.vtepMac));
   if (cfg.backend.type === 'wireguard') {
     if (!me.wg) throw new ConfigError('the network uses the wireguard backend but this node has no WireGuard key');
     attrs.publicKey = me.wg().toString('base64');

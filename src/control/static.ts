@@ -155,6 +155,7 @@ export function createStaticMembership(opts: StaticMembershipOptions): StaticMem
     if (self.vtepMac) lease.vtepMac = Buffer.from(self.vtepMac);
     if (self.subnet6 && cfg.network6) Object.assign(lease, { subnet6: self.subnet6, network6: cfg.network6 });
     if (self.publicIpv6 !== undefined) lease.publicIpv6 = self.publicIpv6;
+    if (self.vtepMacV6) lease.vtepMacV6 = Buffer.from(self.vtepMacV6);
     onEvent = handler;
     state = 'running';
     emit(view.replaceAll(peersOf(cfg)));

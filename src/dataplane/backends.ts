@@ -30,6 +30,8 @@ import type { PeerSpec } from './peer.js';
 export interface BackendLocal {
   vni: number;
   vtepMac: Buffer;
+  /** vxlan over an IPv6 underlay: the IPv6 VTEP's own MAC (flannel-v6.1's), for inner IPv6 only. */
+  vtepMacV6?: Buffer;
 }
 
 export interface Backend extends UdpBackendFacts {
@@ -45,8 +47,12 @@ export const vxlanBackend: Backend = {
   encapsulate(buf, off, peer, local) {
     const start = off - VXLAN_HEADERS;
     writeVxlanHeader(buf, start, local.vni);
-    const ethertype = buf[off] >>> 4 === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4;
-    writeEthernetHeader(buf, start + VXLAN_HEADER_LEN, peer.vtepMac!, local.vtepMac, ethertype);
+    const eth = start + VXLAN_HEADER_LEN;
+    if (buf[off] >>> 4 !== 6) writeEthernetHeader(buf, eth, peer.vtepMac!, local.vtepMac, ETHERTYPE_IPV4);
+    // inner IPv6 over the IPv6 underlay goes between the two IPv6 VTEPs (flannel-v6.1 to flannel-v6.1)
+    else if (peer.vtepMacV6 !== undefined)
+      writeEthernetHeader(buf, eth, peer.vtepMacV6, local.vtepMacV6 ?? local.vtepMac, ETHERTYPE_IPV6);
+    else writeEthernetHeader(buf, eth, peer.vtepMac!, local.vtepMac, ETHERTYPE_IPV6);
     return start;
   },
   decapsulate(buf, off, len, local) {
@@ -54,10 +60,15 @@ export const vxlanBackend: Backend = {
     if (vxlanCheck(buf, off, len) !== 0) return -1 - Drop['bad-vxlan-flags'];
     if (vxlanVni(buf, off) !== local.vni) return -1 - Drop['wrong-vni'];
     const eth = off + VXLAN_HEADER_LEN;
-    if (!macEqualsAt(buf, eth, local.vtepMac)) return -1 - Drop['wrong-inner-mac'];
     const ethertype = ethEthertype(buf, eth);
-    // the ethertype must name the IP version the packet carries (an IPv4 packet behind 0x86dd is dropped)
     const version = buf[eth + ETH_HEADER_LEN] >>> 4;
+    // our IPv6 VTEP's MAC is accepted for inner IPv6 only (it is flannel-v6.1's, which carries no IPv4)
+    if (
+      !macEqualsAt(buf, eth, local.vtepMac) &&
+      !(version === 6 && local.vtepMacV6 !== undefined && macEqualsAt(buf, eth, local.vtepMacV6))
+    )
+      return -1 - Drop['wrong-inner-mac'];
+    // the ethertype must name the IP version the packet carries (an IPv4 packet behind 0x86dd is dropped)
     if (!(ethertype === ETHERTYPE_IPV4 ? version === 4 : ethertype === ETHERTYPE_IPV6 && version === 6))
       return -1 - Drop['not-ipv4-inner'];
     return eth + ETH_HEADER_LEN;

@@ -47,6 +47,8 @@ export interface LocalNode {
   vni: number;
   /** Our VTEP MAC (vxlan). */
   vtepMac: Buffer;
+  /** vxlan over an IPv6 underlay: our IPv6 VTEP's own MAC (absent: vtepMac serves both). */
+  vtepMacV6?: Buffer;
   /** MTU of the underlay link; the path MTU for inner packets is this minus the encapsulation. */
   underlayMtu: number;
   /** IPv6 underlay (dual-underlay.ts): its MTU; inner IPv6 to peers with a PublicIPv6 has 20 bytes less room. */

@@ -11,6 +11,8 @@ export interface PeerSpec {
   port: number;
   /** The peer's VTEP MAC (vxlan backend only). */
   vtepMac?: Buffer;
+  /** vxlan, the peer reached over the IPv6 underlay: its IPv6 VTEP's MAC, the inner destination of inner IPv6. */
+  vtepMacV6?: Buffer;
   /** The peer's Curve25519 public key (wireguard backend only). */
   publicKey?: Buffer;
   /** Dual stack: the peer's IPv6 pod subnet (routed to it) and its PublicIPv6 as 16 bytes (anti-spoofing). */

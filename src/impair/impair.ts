@@ -20,12 +20,13 @@
 // loses it (the sender cannot see that); false on a queue overflow or when inner.send refused it.
 // Throws: setDefault/setForPeer throw ConfigError for an invalid spec; send never throws.
 // Buffer ownership: send() copies whatever it holds or changes; the caller's buffer is never kept
-// nor modified. Batches handed to the receive handler are the inner underlay's. A datagram's
+// nor modified. Batches handed to the receive handler are the inner underlay's. Over a dual-stack
+// underlay (dataplane/dual-underlay.ts) a peer's impairment acts on its IPv4 and IPv6 datagrams alike. A datagram's
 // srcPort travels with it (held copies keep it) to inner.send; choosesSrcPort is the inner's.
 import type { Clock } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
 import { MAX_PACKET } from '../util/buffers.js';
-import type { DatagramBatch, Underlay } from '../underlay/underlay.js';
+import type { DatagramBatch, Ipv6Paths, Underlay } from '../underlay/underlay.js';
 import {
   emptyImpairment,
   impairmentToJson,
@@ -75,6 +76,10 @@ export class ImpairedUnderlay implements Underlay {
 
   get localAddr(): number {
     return this.inner.localAddr;
+  }
+  /** A dual-stack inner's IPv6 side: the impairments act on its datagrams too (keyed by the peer's PublicIP). */
+  get ipv6(): Ipv6Paths | undefined {
+    return this.inner.ipv6;
   }
 
   get localPort(): number {

@@ -18,6 +18,7 @@ import { BACKENDS, type Backend } from '../dataplane/backends.js';
 import { DataplaneCounters } from '../dataplane/counters.js';
 import { Dataplane } from '../dataplane/dataplane.js';
 import { tracePacket, type TraceQuery, type TraceResult } from '../dataplane/trace.js';
+import { tracePacket6, type Trace6Query } from '../dataplane/trace6.js';
 import type { WgTunnel } from '../dataplane/wg-tunnel.js';
 import type { WgTimings } from '../wireguard/constants.js';
 import type { WgKeySource } from './wg-key.js';
@@ -123,6 +124,8 @@ export interface RunningNode {
   readonly directRoutes?: DirectRouteTable;
   /** What the data path would do with a packet, without sending it. */
   trace(query: TraceQuery): TraceResult;
+  /** The same for an inner IPv6 packet; its outer header is the IPv6 underlay's when it goes there. */
+  trace6(query: Trace6Query): TraceResult;
   stop(): Promise<void>;
 }
 
@@ -161,7 +164,14 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       log,
     );
     undo.push(() => raw.close());
-    const impairments = new ImpairedUnderlay({ inner: raw, clock: opts.clock, rng: opts.rng });
+    const counters = new DataplaneCounters();
+    const v6 = wantsIpv6Underlay(lease, backend)
+      ? await openIpv6Underlay(lease, backend, opts.underlay6 ?? {}, log)
+      : undefined;
+    if (v6) undo.push(() => v6.close());
+    // the IPv6 socket sits beside the IPv4 one, under the impairments and the capture taps (both families)
+    const dual = v6 ? new DualStackUnderlay(raw, v6, backend, counters, lease.publicIpv6) : undefined;
+    const impairments = new ImpairedUnderlay({ inner: dual ?? raw, clock: opts.clock, rng: opts.rng });
 
     const tunName = opts.tunName ?? backend.tunName;
     const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true, uso: opts.tunUso ?? false });
@@ -172,17 +182,10 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const capture = await NodeCapture.create(opts.name, backend.name, opts.capture, opts.clock, log);
     undo.push(() => capture.close());
     const tun = capture.wrapTun(rawTun);
-    const counters = new DataplaneCounters();
-    const v6 = wantsIpv6Underlay(lease, backend)
-      ? await openIpv6Underlay(lease, backend, opts.underlay6 ?? {}, log)
-      : undefined;
-    if (v6) undo.push(() => v6.close());
     const underlayMtu6 = v6
       ? (opts.underlayMtu ?? (await mtuOfIpv6Address(lease.publicIpv6!)) ?? underlayMtu)
       : undefined;
-    const captured: Underlay = capture.wrapUnderlay(impairments);
-    const dual = v6 ? new DualStackUnderlay(captured, v6, backend, counters) : undefined;
-    const underlay: Underlay = dual ?? captured;
+    const underlay: Underlay = capture.wrapUnderlay(impairments);
 
     // loaded only when used (lean agents: the wireguard code and prom-client cost RSS in every node)
     const wg = opts.wireguard && backend.encrypted ? await import('../dataplane/wg-tunnel.js') : undefined;
@@ -217,6 +220,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
         port: lease.backend.port,
         vni: lease.backend.vni,
         vtepMac: lease.vtepMac ?? Buffer.alloc(6),
+        ...(dual && lease.vtepMacV6 ? { vtepMacV6: lease.vtepMacV6 } : {}),
         underlayMtu,
         underlayMtu6,
         subnet6: lease.subnet6,
@@ -234,6 +238,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
       needsPublicKey: backend.encrypted,
       network6: lease.network6,
       subnet6: lease.subnet6,
+      ipv6Underlay: dual !== undefined,
     };
     const direct6 =
       direct && lease.publicIpv6 !== undefined && lease.subnet6
@@ -309,6 +314,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
             }
           : undefined,
       trace: (query) => tracePacket(dataplane, dataplane.local, backend, query),
+      trace6: (query) => tracePacket6(dataplane, dataplane.local, backend, query, dual, lease.publicIpv6),
       stop: () =>
         (stopping ??= (async () => {
           onEvent = () => {};

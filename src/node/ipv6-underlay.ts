@@ -1,7 +1,8 @@
 // The node side of the IPv6 underlay (flannel's `flannel-v6.1`): when the lease has a PublicIPv6 and
 // an IPv6 subnet and the backend is vxlan or udp, open the udp6 socket on [PublicIPv6]:port (vxlan:
 // with a pool of per-flow source ports) and wrap the IPv4 underlay in a DualStackUnderlay; keep it
-// told about each peer's PublicIPv6 and IPv6 VTEP MAC as membership events arrive. The MTU of the
+// told about each peer's PublicIPv6 as membership events arrive (the peer's IPv6 VTEP MAC goes to
+// the data path: peer-events.ts PeerSpec.vtepMacV6). The MTU of the
 // IPv6 underlay is that of the interface holding the PublicIPv6. Behind NAT (no interface holds the
 // PublicIPv6, flanneld's --public-ipv6 differing from the interface's) the socket binds [::]:port.
 // Throws (openIpv6Underlay): DeviceError/PermissionError when the socket cannot be bound.
@@ -50,7 +51,7 @@ export function applyIpv6UnderlayEvent(dual: DualStackUnderlay, e: MembershipEve
     return;
   }
   const p = e.peer;
-  dual.setPeer(p.subnet.toString(), p.publicIp, p.publicIpv6, p.vtepMacV6 ?? p.vtepMac);
+  dual.setPeer(p.subnet.toString(), p.publicIp, p.publicIpv6);
 }
 
 /** The MTU of the interface holding `addr` in this namespace, if any holds it. */

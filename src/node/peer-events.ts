@@ -26,6 +26,8 @@ export interface PeerEventContext {
   /** Dual stack: the IPv6 network and this node's IPv6 subnet. */
   network6?: Cidr6;
   subnet6?: Cidr6;
+  /** This node carries inner IPv6 over an IPv6 underlay (ipv6-underlay.ts): peers with a PublicIPv6 get vtepMacV6. */
+  ipv6Underlay?: boolean;
 }
 
 /** S: Cidr, or Cidr6 for a dual-stack peer's IPv6 subnet (never `via`: always into the TUN device). */
@@ -78,6 +80,9 @@ export function peerEventToCommands(e: MembershipEvent, ctx: PeerEventContext): 
         publicKey: peer.publicKey,
         ...(subnet6 ? { subnet6 } : {}),
         ...(peer.publicIpv6 !== undefined ? { publicIpv6Bytes: ipv6ToBytes(peer.publicIpv6) } : {}),
+        ...(ctx.ipv6Underlay && ctx.needsVtepMac && peer.publicIpv6 !== undefined
+          ? { vtepMacV6: peer.vtepMacV6 ?? peer.vtepMac }
+          : {}),
       },
     },
   ];

@@ -24,6 +24,18 @@ import { ConfigError } from '../util/errors.js';
 import type { RpcHandler, StreamReply } from '../util/rpc.js';
 import type { LiveCaptureStats } from './capture.js';
 import { formatValue } from '../util/format-value.js';
+import type { Cidr6 } from '../addr/ipv6.js';
+import type { Trace6Query } from '../dataplane/trace6.js';
+import {
+  isIpv6Trace,
+  peer6Fields,
+  routes6,
+  status6Fields,
+  traceIpv6,
+  type Peer6Fields,
+  type Route6Reply,
+  type Status6Fields,
+} from './rpc-ipv6.js';
 
 // ---- replies ----------------------------------------------------------------------------------------
 
@@ -32,7 +44,7 @@ export interface PingReply {
   name: string;
 }
 
-export interface PeerStatus {
+export interface PeerStatus extends Peer6Fields {
   name: string;
   publicIp: string;
   subnet: string;
@@ -66,7 +78,7 @@ export interface WireguardPeerStatus {
 export type WireguardStatus = WgTunnel['stats'] & { peers: WireguardPeerStatus[] };
 
 /** `status`; `vni`/`vtepMac` are absent for the udp backend, `publicKey`/`wireguard` for all but wireguard. */
-export interface StatusReply {
+export interface StatusReply extends Status6Fields {
   name: string;
   subnet: string;
   network: string;
@@ -89,7 +101,7 @@ export interface StatusReply {
   counters: CountersReply;
 }
 
-/** One entry of `routes`. */
+/** One entry of `routes`; dual stack adds the peers' IPv6 subnets (`family: 'ipv6'`, rpc-ipv6.ts). */
 export interface RouteReply {
   subnet: string;
   peer: string;
@@ -97,6 +109,9 @@ export interface RouteReply {
   port: number;
   vtepMac?: string;
   device: string;
+  family?: Route6Reply['family'];
+  publicIpv6?: string;
+  vtepMacV6?: string;
 }
 
 export interface CaptureStatsReply {
@@ -150,7 +165,8 @@ export type TraceReply = TraceResult;
 /** The parts of a running node the handlers use (a RunningNode fits; tests pass a fake). */
 export interface RpcNode {
   readonly name: string;
-  readonly lease: Pick<LocalLease, 'subnet' | 'network' | 'publicIp' | 'backend' | 'vtepMac'>;
+  readonly lease: Pick<LocalLease, 'subnet' | 'network' | 'publicIp' | 'backend' | 'vtepMac'> &
+    Partial<Pick<LocalLease, 'subnet6' | 'network6' | 'publicIpv6' | 'vtepMacV6'>>;
   readonly backend: { readonly name: string };
   readonly tun: { readonly name: string };
   readonly mtu: number;
@@ -161,6 +177,7 @@ export interface RpcNode {
     readonly pathMtu: number;
     readonly counters: { snapshot(): CountersSnapshot };
     readonly routes: { entries(): Array<[Cidr, PeerSpec]> };
+    readonly routes6?: { entries(): Array<[Cidr6, Peer]> };
     peers(): readonly Peer[];
     peerByAddr(addr: number): { readonly name: string } | undefined;
   };
@@ -176,6 +193,8 @@ export interface RpcNode {
   };
   /** What the data path would do with a packet (dataplane/trace.ts), without sending it. */
   trace(query: TraceQuery): TraceResult;
+  /** The same for an inner IPv6 packet (dataplane/trace6.ts; absent in fakes). */
+  trace6?(query: Trace6Query): TraceResult;
   /** The underlay socket's counters (absent in fakes: null). */
   underlayStats?(): NativeUdpStats | null;
   /** The TUN device's counters (absent in fakes: null). */
@@ -207,6 +226,7 @@ export function peerStatus(p: Peer, now: number): PeerStatus {
     rxBytes: p.counters.rxBytes,
     lastTxAgo: ago(p.counters.lastTx),
     lastRxAgo: ago(p.counters.lastRx),
+    ...peer6Fields(p),
   };
 }
 
@@ -231,6 +251,7 @@ export function nodeStatus(node: RpcNode, now: number, wallNow = Date.now(), pid
     pid,
     peers: dataplane.peers().map((p) => peerStatus(p, now)),
     counters: dataplane.counters.snapshot(),
+    ...status6Fields(lease, node.underlay6Stats?.() !== undefined, backend.name === 'vxlan'),
   };
 }
 
@@ -257,14 +278,17 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
     ping: (): PingReply => ({ ok: true, name: node.name }),
     status: (): StatusReply => nodeStatus(node, now(), wall(), pid),
     routes: (): RouteReply[] =>
-      node.dataplane.routes.entries().map(([cidr, p]) => ({
-        subnet: cidr.toString(),
-        peer: p.name,
-        publicIp: formatIpv4(p.publicIp),
-        port: p.port,
-        vtepMac: p.vtepMac ? formatMac(p.vtepMac) : undefined,
-        device: node.tun.name,
-      })),
+      node.dataplane.routes
+        .entries()
+        .map(([cidr, p]): RouteReply => ({
+          subnet: cidr.toString(),
+          peer: p.name,
+          publicIp: formatIpv4(p.publicIp),
+          port: p.port,
+          vtepMac: p.vtepMac ? formatMac(p.vtepMac) : undefined,
+          device: node.tun.name,
+        }))
+        .concat(routes6(node.dataplane.routes6?.entries() ?? [], node.tun.name, node.underlay6Stats?.() !== undefined)),
     stats: (): StatsReply => {
       const underlay6 = node.underlay6Stats?.();
       return {
@@ -306,6 +330,15 @@ export function rpcHandlers(node: RpcNode, clocks: RpcClocks = {}): Record<strin
       const proto = formatValue(params.proto ?? 'icmp');
       if (proto !== 'icmp' && proto !== 'tcp' && proto !== 'udp')
         throw new ConfigError(`--proto ${proto}: expected icmp, tcp or udp`);
+      const common: Omit<TraceQuery, 'src' | 'dst'> = {
+        proto,
+        port: optionalInt(params, 'port', 0, 65535),
+        srcPort: optionalInt(params, 'sport', 0, 65535),
+        size: optionalInt(params, 'size', 20, 65535),
+        ttl: optionalInt(params, 'ttl', 0, 255),
+        dontFragment: params.df === true,
+      };
+      if (isIpv6Trace(params)) return traceIpv6(node, params, common);
       return node.trace({
         src: ipParam(params, 'from'),
         dst: ipParam(params, 'to'),

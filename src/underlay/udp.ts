@@ -3,6 +3,7 @@
 // in front). Slower than underlay/native.ts (no recvmmsg/sendmmsg, a copy and an allocation per
 // send) but needs no addon. Datagrams arriving before start() are dropped (counted).
 //
+// The bind and the checked send are dgram-socket.ts's, shared with the IPv6 underlay (udp6.ts).
 // Throws: openUdpUnderlay → DeviceError (port in use, address not on this host, other bind
 // failures), PermissionError (privileged port), ConfigError (bad options). send() never throws:
 // false (counted) when closed, when the length/offset/port is bad, or when more than `maxInflight`
@@ -11,10 +12,11 @@
 // datagram leaves from the bound port (choosesSrcPort = false).
 // Buffer ownership: send() copies the bytes (node:dgram keeps its buffer until the send callback);
 // a batch is valid until the handler returns.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { formatIpv4, parseIpv4 } from '../addr/ipv4.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
-import { ConfigError, DeviceError, FlanError, PermissionError } from '../util/errors.js';
+import { ConfigError, DeviceError, type FlanError } from '../util/errors.js';
+import { bindDgram, dgramBindError, DgramSender, type DgramSendCounters } from './dgram-socket.js';
 import { newDatagramBatch, type DatagramBatch, type Underlay } from './underlay.js';
 
 export interface UdpUnderlayOptions {
@@ -29,17 +31,10 @@ export interface UdpUnderlayOptions {
   maxInflight?: number;
 }
 
-export interface UdpUnderlayStats {
+export interface UdpUnderlayStats extends DgramSendCounters {
   received: number;
   /** Received before start(), or larger than the largest UDP payload: dropped. */
   receiveDrops: number;
-  sent: number;
-  /** send() returned false: too many sends in flight. */
-  sendDrops: number;
-  /** Sends that node:dgram reported as failed (asynchronously). */
-  sendErrors: number;
-  /** send() refused: closed, or bad length/offset/port. */
-  refused: number;
 }
 
 const MAX_UDP_PAYLOAD = 65507;
@@ -47,15 +42,8 @@ const DEFAULT_BUF = 4 * 1024 * 1024;
 
 /** Maps a bind failure (an errno `code`) to the error the rest of flannelette expects. */
 export function bindError(err: unknown, addr: number, port: number): FlanError {
-  const code = (err as { code?: unknown } | null)?.code;
   const a = formatIpv4(addr);
-  if (code === 'EADDRINUSE') return new DeviceError(`UDP port ${port} on ${a} is already in use`, { cause: err });
-  if (code === 'EADDRNOTAVAIL')
-    return new DeviceError(`address ${a} is not on this host (or namespace)`, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM')
-    return new PermissionError(`binding UDP port ${port} on ${a} needs root or CAP_NET_BIND_SERVICE`, { cause: err });
-  const text = err instanceof Error ? err.message : String(err);
-  return new DeviceError(`cannot bind UDP ${a}:${port}: ${text}`, { cause: err });
+  return dgramBindError(err, a, a, port);
 }
 
 /** Validates the address/port options shared by the UDP underlays. */
@@ -69,11 +57,10 @@ export class UdpUnderlay implements Underlay {
   readonly localPort: number;
   readonly choosesSrcPort = false;
   private readonly socket: dgram.Socket;
-  private readonly maxInflight: number;
   private readonly batch: DatagramBatch = newDatagramBatch(1);
   private slot = Buffer.alloc(SLOT_SIZE);
   private handler: ((batch: DatagramBatch) => void) | undefined;
-  private inflight = 0;
+  private readonly sender: DgramSender;
   private closing: Promise<void> | undefined;
   private lastAddr = -1;
   private lastAddrText = '';
@@ -85,18 +72,13 @@ export class UdpUnderlay implements Underlay {
     sendErrors: 0,
     refused: 0,
   };
-  private readonly onSent = (err: Error | null): void => {
-    this.inflight--;
-    if (err) this.counters.sendErrors++;
-    else this.counters.sent++;
-  };
 
   /** Use openUdpUnderlay(). */
   constructor(socket: dgram.Socket, addr: number, port: number, maxInflight: number) {
     this.socket = socket;
     this.localAddr = addr;
     this.localPort = port;
-    this.maxInflight = maxInflight;
+    this.sender = new DgramSender(this.counters, MAX_UDP_PAYLOAD, maxInflight);
     socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     // After bind, socket errors are per-datagram events: count them, never crash.
     socket.on('error', () => this.counters.sendErrors++);
@@ -111,34 +93,11 @@ export class UdpUnderlay implements Underlay {
 
   /** srcPort is ignored: node:dgram sends from the bound port. */
   send(buf: Buffer, off: number, len: number, addr: number, port: number, _srcPort?: number): boolean {
-    if (
-      this.closing ||
-      !(len >= 0 && len <= MAX_UDP_PAYLOAD && off >= 0 && off + len <= buf.length) ||
-      !Number.isInteger(off + len) ||
-      !(port > 0 && port <= 65535)
-    ) {
-      this.counters.refused++;
-      return false;
-    }
-    if (this.inflight >= this.maxInflight) {
-      this.counters.sendDrops++;
-      return false;
-    }
     if (addr !== this.lastAddr) {
       this.lastAddr = addr;
       this.lastAddrText = formatIpv4(addr);
     }
-    const copy = Buffer.allocUnsafe(len);
-    buf.copy(copy, 0, off, off + len);
-    this.inflight++;
-    try {
-      this.socket.send(copy, 0, len, port, this.lastAddrText, this.onSent);
-    } catch {
-      this.inflight--;
-      this.counters.sendErrors++;
-      return false;
-    }
-    return true;
+    return this.sender.send(this.socket, this.closing !== undefined, buf, off, len, this.lastAddrText, port);
   }
 
   flush(): void {
@@ -189,27 +148,9 @@ export async function openUdpUnderlay(opts: UdpUnderlayOptions): Promise<UdpUnde
   const maxInflight = opts.maxInflight ?? 4096;
   if (!Number.isInteger(maxInflight) || maxInflight < 1)
     throw new ConfigError(`maxInflight must be >= 1, got ${maxInflight}`);
-  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: false });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => {
-      try {
-        socket.close();
-      } catch {
-        // never bound
-      }
-      reject(bindError(err, opts.addr, opts.port));
-    };
-    socket.once('error', onError);
-    socket.bind({ address: formatIpv4(opts.addr), port: opts.port, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve();
-    });
+  const socket = await bindDgram('udp4', formatIpv4(opts.addr), opts.port, {
+    rcv: opts.rcvbuf ?? DEFAULT_BUF,
+    snd: opts.sndbuf ?? DEFAULT_BUF,
   });
-  try {
-    socket.setRecvBufferSize(opts.rcvbuf ?? DEFAULT_BUF);
-    socket.setSendBufferSize(opts.sndbuf ?? DEFAULT_BUF);
-  } catch {
-    // the kernel refused the size: keep its default
-  }
   return new UdpUnderlay(socket, opts.addr >>> 0, socket.address().port, maxInflight);
 }

@@ -6,17 +6,19 @@
 // port, flows spread over N ports, as the kernel's VXLAN does. The kernel writes the outer IPv6 and
 // UDP headers; the UDP checksum, mandatory over IPv6 (RFC 8200 8.1), is always computed by it, and
 // the kernel drops received datagrams whose checksum is zero or wrong before they reach us.
-// Addresses are text as node:dgram gives them (RFC 5952, the same text formatIpv6 writes).
+// Addresses are text as node:dgram gives them (RFC 5952, the same text formatIpv6 writes). The bind
+// and the checked send are dgram-socket.ts's, shared with the IPv4 underlay (udp.ts).
 //
 // Throws: openUdp6Underlay → DeviceError (port in use, address not on this host), PermissionError,
 // ConfigError (bad options). send() never throws: false (counted) when closed, when the length,
 // offset or port is bad, or when more than `maxInflight` sends wait in node:dgram.
 // Buffer ownership: send() copies the bytes; the buffer passed to the handler is reused after it
 // returns (the datagram sits at PACKET_HEADROOM so the data path can work in place).
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { formatIpv6, type Ipv6 } from '../addr/ipv6.js';
 import { PACKET_HEADROOM, SLOT_SIZE } from '../util/buffers.js';
-import { ConfigError, DeviceError, PermissionError, type FlanError } from '../util/errors.js';
+import { ConfigError, DeviceError } from '../util/errors.js';
+import { bindDgram, DgramSender, type DgramSendCounters } from './dgram-socket.js';
 
 /** One received datagram: buf[off, off+len) from [from]:port; valid until the handler returns. */
 export type Datagram6Handler = (buf: Buffer, off: number, len: number, from: string, port: number) => void;
@@ -34,14 +36,10 @@ export interface Udp6UnderlayOptions {
   maxInflight?: number;
 }
 
-export interface Udp6Stats {
+export interface Udp6Stats extends DgramSendCounters {
   received: number;
   /** Received before start() or on a send-only pool socket: dropped. */
   receiveDrops: number;
-  sent: number;
-  sendDrops: number;
-  sendErrors: number;
-  refused: number;
   sourcePorts: number;
 }
 
@@ -49,43 +47,8 @@ export const MAX_SOURCE_PORTS6 = 64;
 const MAX_UDP6_PAYLOAD = 65527;
 const DEFAULT_BUF = 4 * 1024 * 1024;
 
-function bindError6(err: unknown, addr: string, port: number): FlanError {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'EADDRINUSE') return new DeviceError(`UDP port ${port} on [${addr}] is already in use`, { cause: err });
-  if (code === 'EADDRNOTAVAIL')
-    return new DeviceError(`address ${addr} is not on this host (or namespace)`, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM')
-    return new PermissionError(`binding UDP port ${port} on [${addr}] needs root or CAP_NET_BIND_SERVICE`, {
-      cause: err,
-    });
-  const text = err instanceof Error ? err.message : String(err);
-  return new DeviceError(`cannot bind UDP [${addr}]:${port}: ${text}`, { cause: err });
-}
-
-async function bind6(addr: string, port: number, bufBytes: number): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: 'udp6', ipv6Only: true, reuseAddr: false });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => {
-      try {
-        socket.close();
-      } catch {
-        // never bound
-      }
-      reject(bindError6(err, addr, port));
-    };
-    socket.once('error', onError);
-    socket.bind({ address: addr, port, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
-  try {
-    socket.setRecvBufferSize(bufBytes);
-    socket.setSendBufferSize(bufBytes);
-  } catch {
-    // the kernel refused the size: keep its default
-  }
-  return socket;
+function bind6(addr: string, port: number, bufBytes: number): Promise<dgram.Socket> {
+  return bindDgram('udp6', addr, port, { rcv: bufBytes, snd: bufBytes });
 }
 
 export class Udp6Underlay {
@@ -96,21 +59,16 @@ export class Udp6Underlay {
   readonly poolPorts: readonly number[];
   private handler: Datagram6Handler | undefined;
   private slot = Buffer.alloc(SLOT_SIZE);
-  private inflight = 0;
   private closing: Promise<void> | undefined;
   private readonly counters: Udp6Stats;
-  private readonly onSent = (err: Error | null): void => {
-    this.inflight--;
-    if (err) this.counters.sendErrors++;
-    else this.counters.sent++;
-  };
+  private readonly sender: DgramSender;
 
   /** Use openUdp6Underlay(). */
   constructor(
     private readonly socket: dgram.Socket,
     private readonly pool: readonly dgram.Socket[],
     addr: Ipv6,
-    private readonly maxInflight: number,
+    maxInflight: number,
   ) {
     this.localAddr = addr;
     this.localText = formatIpv6(addr);
@@ -125,6 +83,7 @@ export class Udp6Underlay {
       refused: 0,
       sourcePorts: pool.length,
     };
+    this.sender = new DgramSender(this.counters, MAX_UDP6_PAYLOAD, maxInflight);
     socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     socket.on('error', () => this.counters.sendErrors++);
     for (const s of pool) {
@@ -151,32 +110,9 @@ export class Udp6Underlay {
   }
 
   send(buf: Buffer, off: number, len: number, addr: string, port: number, srcPort?: number): boolean {
-    if (
-      this.closing ||
-      !(len >= 0 && len <= MAX_UDP6_PAYLOAD && off >= 0 && off + len <= buf.length) ||
-      !Number.isInteger(off + len) ||
-      !(port > 0 && port <= 65535)
-    ) {
-      this.counters.refused++;
-      return false;
-    }
-    if (this.inflight >= this.maxInflight) {
-      this.counters.sendDrops++;
-      return false;
-    }
     const n = this.pool.length;
     const socket = n > 0 && srcPort !== undefined && srcPort > 0 ? this.pool[srcPort % n] : this.socket;
-    const copy = Buffer.allocUnsafe(len);
-    buf.copy(copy, 0, off, off + len);
-    this.inflight++;
-    try {
-      socket.send(copy, 0, len, port, addr, this.onSent);
-    } catch {
-      this.inflight--;
-      this.counters.sendErrors++;
-      return false;
-    }
-    return true;
+    return this.sender.send(socket, this.closing !== undefined, buf, off, len, addr, port);
   }
 
   flush(): void {

@@ -14,6 +14,24 @@
 // without a pool) send from their bound port. Receivers must not care which source port a peer used.
 import type { PacketBatch } from '../util/buffers.js';
 
+/**
+ * A dual-stack underlay's IPv6 side (dataplane/dual-underlay.ts), as wrappers above it (impairments,
+ * capture taps) see it: which datagrams go or came over IPv6, and between which addresses. Addresses
+ * are 16 bytes, owned by the underlay (read, never keep or modify).
+ */
+export interface Ipv6Paths {
+  /** This node's IPv6 underlay address (the bound one; the PublicIPv6 when bound to ::). */
+  readonly local6: Uint8Array;
+  /** The IPv6 socket's port. */
+  readonly localPort6: number;
+  /** The source port a datagram sent over IPv6 with this srcPort leaves from. */
+  sourcePortFor6(srcPort: number | undefined): number;
+  /** The peer's IPv6 address when send(buf, off, len, addr, …) would go over IPv6; else undefined. */
+  sendPeer6(buf: Buffer, off: number, len: number, addr: number): Uint8Array | undefined;
+  /** The sender's IPv6 address when `batch` came in over IPv6 (all of it, then); else undefined. */
+  receivedPeer6(batch: DatagramBatch): Uint8Array | undefined;
+}
+
 /** A burst of received datagrams; datagram i came from addrs[i]:ports[i]. */
 export interface DatagramBatch extends PacketBatch {
   addrs: Uint32Array;
@@ -33,6 +51,8 @@ export interface Underlay {
    * means srcPort itself.
    */
   sourcePortFor?(srcPort: number): number;
+  /** Dual-stack underlays (and wrappers over one): the IPv6 side; absent for IPv4 only. */
+  readonly ipv6?: Ipv6Paths;
   /** Starts delivering bursts of received datagrams. Called once. */
   start(onBatch: (batch: DatagramBatch) => void): void;
   /**
