@@ -180,11 +180,26 @@ async function main(): Promise<void> {
       const seconds = (Date.now() - c0) / 1000;
       const marks: Record<string, number> = {};
       for (const m of r.marks.flat()) if (m !== '-') marks[m] = (marks[m] ?? 0) + 1;
-      out.check = { seconds, pairs, failures: r.failures, marks, load: load(), memory: summarizeMemory(peak) };
+      const recovered = r.recovered ?? 0;
+      out.check = {
+        seconds,
+        pairs,
+        failures: r.failures,
+        marks,
+        recovered,
+        load: load(),
+        memory: summarizeMemory(peak),
+      };
       log(
-        `lab check: ${pairs} pairs, ${r.failures} failed (${JSON.stringify(marks)}), ${seconds.toFixed(1)} s ` +
-          `(load ${load()})`,
+        `lab check: ${pairs} pairs, ${r.failures} failed (${JSON.stringify(marks)}), ${recovered} probes passed ` +
+          `only on the second pass, ${seconds.toFixed(1)} s (load ${load()})`,
       );
+      if (r.failures > 0) {
+        const failed = r.sources.flatMap((s, i) =>
+          r.marks[i].flatMap((m, j) => (m === '.' || m === '-' ? [] : [`${s.label}->${r.targets[j].label}:${m}`])),
+        );
+        log(`failed pairs (first 40): ${failed.slice(0, 40).join(' ')}`);
+      }
       for (const l of memoryLines('memory, peak during lab check', peak)) log(l);
     }
   } finally {

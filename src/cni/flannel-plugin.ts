@@ -7,7 +7,9 @@
 // checks that subnet.env still loads and runs the delegate's CHECK with the stored configuration and
 // the runtime's prevResult (routes given their gateway, as the bridge installed them). VERSION prints the supported versions. STATUS and GC are spec 1.1.0, which
 // this plugin does not claim. Errors are the spec's error JSON on stdout and one line on stderr; the
-// exit status is 2 for bad input (codes 1, 2, 4, 6, 7) and 1 otherwise. Never throws.
+// exit status is 2 for bad input (codes 1, 2, 4, 6, 7) and 1 otherwise. Never throws. A kubelet may call
+// runFlannelPlugin in its own process (CniRuntime's `inProcess`) with `prefix` for the delegate (e.g. `ip netns
+// exec NODE`): the same work without a Node.js process per pod.
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError } from '../util/errors.js';
@@ -68,7 +70,10 @@ function delegateArgs(a: CniArgs, command: InvokeArgs['command']): InvokeArgs {
   return { command, containerId: a.containerId, netns: a.netns, ifName: a.ifName, args: a.args, path: a.path };
 }
 
-async function add(a: CniArgs, stdin: string, log: (s: string) => void): Promise<string> {
+/** Runs a delegate plugin: invokePlugin with the invocation's log and argv prefix. */
+type Delegate = (type: string, config: string, a: InvokeArgs) => Promise<Record<string, unknown> | undefined>;
+
+async function add(a: CniArgs, stdin: string, call: Delegate): Promise<string> {
   const n = parseFlannelNetConf(stdin);
   checkVersion(n.raw['cniVersion'], 'ADD');
   const env = readFlannelSubnetFile(n.subnetFile);
@@ -77,10 +82,10 @@ async function add(a: CniArgs, stdin: string, log: (s: string) => void): Promise
   saveScratch(n.dataDir, a.containerId, text);
   const type = delegate['type'] as string;
   try {
-    const result = await invokePlugin(type, text, delegateArgs(a, 'ADD'), { onStderr: log });
+    const result = await call(type, text, delegateArgs(a, 'ADD'));
     return JSON.stringify(result ?? {});
   } catch (err) {
-    await invokePlugin(type, text, delegateArgs(a, 'DEL'), { onStderr: log }).catch(() => undefined);
+    await call(type, text, delegateArgs(a, 'DEL')).catch(() => undefined);
     fs.rmSync(scratchFile(n.dataDir, a.containerId), { force: true });
     if (err instanceof CniError) throw new CniError(err.cniCode, `failed to delegate add: ${err.message}`, err.details);
     throw err;
@@ -97,7 +102,7 @@ function withPrevResult(stored: string, prevResult: JsonObject | undefined): { t
   return { type: conf['type'], text: sortedJson(conf) };
 }
 
-async function del(a: CniArgs, stdin: string, log: (s: string) => void): Promise<void> {
+async function del(a: CniArgs, stdin: string, log: (s: string) => void, call: Delegate): Promise<void> {
   const n = parseFlannelNetConf(stdin);
   checkVersion(n.raw['cniVersion'], 'DEL');
   const stored = readScratch(n.dataDir, a.containerId);
@@ -110,7 +115,7 @@ async function del(a: CniArgs, stdin: string, log: (s: string) => void): Promise
     fs.rmSync(scratchFile(n.dataDir, a.containerId), { force: true });
     return;
   }
-  await invokePlugin(d.type, d.text, delegateArgs(a, 'DEL'), { onStderr: log });
+  await call(d.type, d.text, delegateArgs(a, 'DEL'));
   fs.rmSync(scratchFile(n.dataDir, a.containerId), { force: true });
 }
 
@@ -129,7 +134,7 @@ function routesWithGateways(prev: JsonObject): JsonObject {
   return { ...prev, routes };
 }
 
-async function check(a: CniArgs, stdin: string, log: (s: string) => void): Promise<void> {
+async function check(a: CniArgs, stdin: string, call: Delegate): Promise<void> {
   const n = parseFlannelNetConf(stdin);
   checkVersion(n.raw['cniVersion'], 'CHECK');
   readFlannelSubnetFile(n.subnetFile);
@@ -138,7 +143,7 @@ async function check(a: CniArgs, stdin: string, log: (s: string) => void): Promi
     throw new CniError(CNI_ERR.unknownContainer, `no delegate config stored for container ${a.containerId}`);
   }
   const d = withPrevResult(stored, n.prevResult && routesWithGateways(n.prevResult));
-  await invokePlugin(d.type, d.text, delegateArgs(a, 'CHECK'), { onStderr: log });
+  await call(d.type, d.text, delegateArgs(a, 'CHECK'));
 }
 
 function versionOf(stdin: string): string {
@@ -147,17 +152,22 @@ function versionOf(stdin: string): string {
 }
 
 /** One plugin invocation: the environment and stdin in, what to print and the exit status out. */
-export async function runFlannelPlugin(env: NodeJS.ProcessEnv, stdin: string): Promise<PluginOutput> {
+export async function runFlannelPlugin(
+  env: NodeJS.ProcessEnv,
+  stdin: string,
+  opts: { prefix?: readonly string[] } = {},
+): Promise<PluginOutput> {
   let stderr = '';
   const log = (s: string): void => {
     stderr += s.endsWith('\n') ? s : `${s}\n`;
   };
+  const call: Delegate = (type, config, a) => invokePlugin(type, config, a, { onStderr: log, prefix: opts.prefix });
   try {
     const a = checkArgs(env);
     if (a.command === 'VERSION') return { code: 0, stdout: JSON.stringify(versionResult(versionOf(stdin))), stderr };
-    if (a.command === 'ADD') return { code: 0, stdout: await add(a, stdin, log), stderr };
-    if (a.command === 'DEL') await del(a, stdin, log);
-    else await check(a, stdin, log);
+    if (a.command === 'ADD') return { code: 0, stdout: await add(a, stdin, call), stderr };
+    if (a.command === 'DEL') await del(a, stdin, log, call);
+    else await check(a, stdin, call);
     return { code: 0, stdout: '', stderr };
   } catch (err) {
     const e =

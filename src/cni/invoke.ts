@@ -69,7 +69,16 @@ export async function invokePlugin(
     env: cniEnv(a),
     timeoutMs: opts.timeoutMs,
   });
-  if (out.stderr.trim() !== '') opts.onStderr?.(out.stderr);
+  return pluginResult(type, out, opts.onStderr);
+}
+
+/** What a plugin's exit status, stdout and stderr mean (invokePlugin's contract; also for in-process plugins). */
+export function pluginResult(
+  type: string,
+  out: { code: number | null; stdout: string; stderr: string },
+  onStderr?: (text: string) => void,
+): Record<string, unknown> | undefined {
+  if (out.stderr.trim() !== '') onStderr?.(out.stderr);
   const parsed = out.stdout.trim() === '' ? undefined : parseJsonObject(out.stdout);
   if (out.code === 0) {
     if (out.stdout.trim() !== '' && parsed === undefined) {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError } from '../util/errors.js';
-import { invokePlugin, type InvokeArgs } from './invoke.js';
+import { cniEnv, invokePlugin, pluginResult, type InvokeArgs } from './invoke.js';
 import { CNI_ERR, parseJsonObject, type CniCommand } from './spec.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -41,7 +41,16 @@ export interface RuntimeOptions {
   /** argv prefix for every plugin, e.g. ['ip', 'netns', 'exec', NODE]. */
   prefix?: readonly string[];
   onStderr?: (text: string) => void;
+  /** Plugins run in this process instead of as executables (type → the plugin's entry, given the CNI_*
+   * environment, the config and `prefix` for the plugins it delegates to), e.g. { flannel: runFlannelPlugin }. */
+  inProcess?: Readonly<Record<string, InProcessPlugin>>;
 }
+
+export type InProcessPlugin = (
+  env: Record<string, string>,
+  stdin: string,
+  opts: { prefix?: readonly string[] },
+) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 /** Parses a .conflist; `where` names the file in the error. */
 export function parseNetworkList(text: string, where: string): NetworkList {
@@ -139,6 +148,12 @@ export class CniRuntime {
 
   private async call(command: CniCommand, list: NetworkList, plugin: JsonObject, att: Attachment, prev?: JsonObject) {
     const conf = requestConfig(list, plugin, att, prev);
+    const type = plugin['type'] as string;
+    const inProcess = Object.hasOwn(this.o.inProcess ?? {}, type) ? this.o.inProcess![type] : undefined;
+    if (inProcess) {
+      const env = cniEnv(this.invokeArgs(command, att));
+      return pluginResult(type, await inProcess(env, JSON.stringify(conf), { prefix: this.o.prefix }), this.o.onStderr);
+    }
     return invokePlugin(plugin['type'] as string, JSON.stringify(conf), this.invokeArgs(command, att), {
       prefix: this.o.prefix,
       onStderr: this.o.onStderr,

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import type { Status } from '../k8s/types.js';
 import { DeviceError } from '../util/errors.js';
 import { logFileOf, type AttemptInfo } from './containers.js';
@@ -53,19 +53,28 @@ type Lookup = { info: AttemptInfo; env: Record<string, string> } | Status;
 
 export class KubeletServer {
   private readonly server: http.Server;
-  private readonly wss: WebSocketServer;
+  /** Made on the first exec (`ws` is loaded then: 0.1 s of every kubelet's start, issue 16). */
+  private wss: Promise<WebSocketServer> | undefined;
+  private wssMade: WebSocketServer | undefined;
 
   constructor(
     private readonly socketPath: string,
     private readonly source: ContainerSource,
   ) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: 16 << 20,
-      handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,
-    });
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  private websockets(): Promise<WebSocketServer> {
+    this.wss ??= import('ws').then((m) => {
+      this.wssMade = new m.WebSocketServer({
+        noServer: true,
+        maxPayload: 16 << 20,
+        handleProtocols: (offered) => EXEC_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+      });
+      return this.wssMade;
+    });
+    return this.wss;
   }
 
   start(): Promise<void> {
@@ -82,7 +91,7 @@ export class KubeletServer {
   }
 
   close(): Promise<void> {
-    for (const c of this.wss.clients) c.terminate();
+    for (const c of this.wssMade?.clients ?? []) c.terminate();
     this.server.closeAllConnections();
     return new Promise((resolve) =>
       this.server.close(() => {
@@ -177,17 +186,19 @@ export class KubeletServer {
     }
     const found = this.lookup(parts.slice(1), false, true);
     const execReq = parseExecQuery(url.searchParams);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if ('kind' in found) {
-        ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(found))]));
-        ws.close(1000);
-        return;
-      }
-      void runExecSession(ws, execReq, {
-        pid: found.info.state!.pid,
-        env: found.env,
-        docker: dockerNameOf(found.info.dir),
-      });
-    });
+    void this.websockets().then((wss) =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        if ('kind' in found) {
+          ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(found))]));
+          ws.close(1000);
+          return;
+        }
+        void runExecSession(ws, execReq, {
+          pid: found.info.state!.pid,
+          env: found.env,
+          docker: dockerNameOf(found.info.dir),
+        });
+      }),
+    );
   }
 }

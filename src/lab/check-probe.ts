@@ -3,7 +3,11 @@
 // a TCP prober thread (check-worker.ts, a small pool of worker_threads Workers that enter the source's
 // namespace with setns) opens a connection to every target. At 100 nodes that is 100 short processes
 // instead of ~40,000 (`ping` and `bash /dev/tcp` per pair). At most `sourceConcurrency` sources are
-// probed at once. Results keep the targets' order: ping[i], tcp[i] for targets[i].
+// probed at once. Results keep the targets' order: ping[i], tcp[i] for targets[i]. Every probe that failed
+// is tried once more after the first pass, with longer waits (3 s ICMP + one retry, 6 s TCP) and fewer
+// sources at once: on a loaded machine (100 nodes' agents on 2 cores) an answer can take longer than the
+// first pass waits, which is a slow path, not a broken one; a path that is broken fails both passes and is
+// reported. `recovered` counts the probes that passed only the second time.
 // Throws DeviceError when fping is missing (once, before any probe) or a worker cannot start; a probe
 // that fails (namespace gone, tool error) counts as unreachable, it never throws.
 import path from 'node:path';
@@ -39,6 +43,13 @@ export interface ProbeOptions {
   tcpTimeoutMs?: number;
   /** First ICMP wait per target; one retry waits as long again (default 1000 ms). */
   pingTimeoutMs?: number;
+  /** The second pass over the failed probes (default { pingTimeoutMs: 3000, tcpTimeoutMs: 6000 }); false: none. */
+  recheck?: { pingTimeoutMs: number; tcpTimeoutMs: number } | false;
+}
+
+/** The probes (ICMP and TCP both) that failed the first pass and passed the second. */
+export interface ProbeResults extends Array<ProbeResult> {
+  recovered?: number;
 }
 
 /** The alive addresses `fping -a` printed on stdout (one address a line). */
@@ -129,38 +140,81 @@ class TcpPool {
   }
 }
 
+interface Pass {
+  pingMs: number;
+  tcpMs: number;
+  sourceConcurrency: number;
+}
+
+async function probePass(
+  sources: readonly ProbeSource[],
+  pool: TcpPool,
+  pass: Pass,
+  tcpConcurrency: number,
+): Promise<ProbeResult[]> {
+  const results: ProbeResult[] = new Array<ProbeResult>(sources.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(pass.sourceConcurrency, sources.length) }, async () => {
+    while (next < sources.length) {
+      const i = next++;
+      const s = sources[i];
+      if (s.targets.length === 0) {
+        results[i] = { ping: [], tcp: [] };
+        continue;
+      }
+      const [alive, tcp] = await Promise.all([
+        ping(
+          s.netns,
+          s.targets.map((t) => t.ip),
+          pass.pingMs,
+        ),
+        pool.run({ netns: s.netns, targets: s.targets, timeoutMs: pass.tcpMs, concurrency: tcpConcurrency }),
+      ]);
+      results[i] = { ping: s.targets.map((t) => alive.has(t.ip)), tcp };
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
 /** Probes every source's targets (ICMP and TCP); one result per source, in order. */
-export async function probeSources(sources: readonly ProbeSource[], o: ProbeOptions = {}): Promise<ProbeResult[]> {
+export async function probeSources(sources: readonly ProbeSource[], o: ProbeOptions = {}): Promise<ProbeResults> {
   if (sources.length === 0) return [];
   await requireFping();
   const pool = new TcpPool(Math.max(1, Math.min(o.workers ?? 2, sources.length)));
-  const pingMs = o.pingTimeoutMs ?? 1000;
-  const results: ProbeResult[] = new Array<ProbeResult>(sources.length);
-  let next = 0;
+  const concurrency = o.sourceConcurrency ?? 4;
+  const tcpConcurrency = o.tcpConcurrency ?? 64;
   try {
-    const lanes = Array.from({ length: Math.min(o.sourceConcurrency ?? 4, sources.length) }, async () => {
-      while (next < sources.length) {
-        const i = next++;
-        const s = sources[i];
-        const [alive, tcp] = await Promise.all([
-          ping(
-            s.netns,
-            s.targets.map((t) => t.ip),
-            pingMs,
-          ),
-          pool.run({
-            netns: s.netns,
-            targets: s.targets,
-            timeoutMs: o.tcpTimeoutMs ?? 3000,
-            concurrency: o.tcpConcurrency ?? 64,
-          }),
-        ]);
-        results[i] = { ping: s.targets.map((t) => alive.has(t.ip)), tcp };
-      }
-    });
-    await Promise.all(lanes);
+    const first: ProbeResults = await probePass(
+      sources,
+      pool,
+      { pingMs: o.pingTimeoutMs ?? 1000, tcpMs: o.tcpTimeoutMs ?? 3000, sourceConcurrency: concurrency },
+      tcpConcurrency,
+    );
+    const recheck = o.recheck ?? { pingTimeoutMs: 3000, tcpTimeoutMs: 6000 };
+    if (recheck === false) return first;
+    // the second pass: each source's targets with a failed probe (either kind), both probes again
+    const again = first.map((r) => r.ping.flatMap((p, k) => (p && r.tcp[k] ? [] : [k])));
+    const second = await probePass(
+      sources.map((s, i) => ({ netns: s.netns, targets: again[i].map((k) => s.targets[k]) })),
+      pool,
+      { pingMs: recheck.pingTimeoutMs, tcpMs: recheck.tcpTimeoutMs, sourceConcurrency: Math.max(1, concurrency >> 1) },
+      tcpConcurrency,
+    );
+    let recovered = 0;
+    again.forEach((ks, i) =>
+      ks.forEach((k, n) => {
+        for (const kind of ['ping', 'tcp'] as const) {
+          if (!first[i][kind][k] && second[i][kind][n]) {
+            first[i][kind][k] = true;
+            recovered++;
+          }
+        }
+      }),
+    );
+    first.recovered = recovered;
+    return first;
   } finally {
     await pool.close();
   }
-  return results;
 }

@@ -31,6 +31,8 @@ export interface CheckResult {
   /** marks[i][j]: '.', 'X', 'P', 'T' or '-' (itself). */
   marks: string[][];
   failures: number;
+  /** Probes that failed the first, quick pass and passed the slower second one (check-probe.ts). */
+  recovered?: number;
 }
 
 export async function runCheck(client: KubeClient, t: LabTopology): Promise<CheckResult> {
@@ -74,7 +76,7 @@ export async function runCheck(client: KubeClient, t: LabTopology): Promise<Chec
       if (!(p && c)) failures++;
     }),
   );
-  return { sources, targets, marks, failures };
+  return { sources, targets, marks, failures, recovered: probed.recovered ?? 0 };
 }
 
 export function formatCheck(r: CheckResult): string {
@@ -92,5 +94,6 @@ export function formatCheck(r: CheckResult): string {
       ? `all ${total} pairs reachable (ping and TCP)`
       : `${r.failures} of ${total} pairs FAILED (X both, P ping, T TCP)`,
   );
+  if (r.recovered) lines.push(`(${r.recovered} probes answered only the second, slower time: a loaded machine)`);
   return lines.join('\n');
 }

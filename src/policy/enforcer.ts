@@ -3,6 +3,9 @@
 // compiles the node's ruleset (compile.ts) and applies the difference to `table inet
 // kube-network-policies` in the node's network namespace as one `nft -f` transaction. Nothing is
 // applied before all three lists are in (a half-known cluster would drop traffic it should allow).
+// Pods and Namespaces are watched only once a NetworkPolicy exists: with none, no pod is isolated and the
+// ruleset does not depend on them, and a hundred nodes each watching every pod made every pod change a
+// hundred watch events (the control plane's and each kubelet's CPU, issue 16).
 // Existing connections are never cut: established/related flows are accepted before any policy, so a
 // policy added later stops new connections only (as kube-network-policies, whose verdict is cached in
 // conntrack). start() never throws (API outages are retried); stop() deletes the table.
@@ -63,7 +66,7 @@ export class PolicyEnforcer {
   }
 
   start(): void {
-    for (const i of [this.policies, this.pods, this.namespaces]) i.start();
+    this.policies.start();
     this.o.log.info(`policy enforcer ${this.o.nodeName}: watching NetworkPolicies (table inet kube-network-policies)`);
   }
 
@@ -90,7 +93,12 @@ export class PolicyEnforcer {
       this.dirty = true;
       return;
     }
-    if (!this.policies.hasSynced || !this.pods.hasSynced || !this.namespaces.hasSynced) return;
+    if (!this.policies.hasSynced) return;
+    if (this.policies.list().length > 0 && !this.pods.started) {
+      this.pods.start();
+      this.namespaces.start();
+    }
+    if (this.pods.started && (!this.pods.hasSynced || !this.namespaces.hasSynced)) return;
     this.syncing = this.applyOnce();
     await this.syncing;
     this.syncing = undefined;
@@ -101,7 +109,10 @@ export class PolicyEnforcer {
   }
 
   private async applyOnce(): Promise<void> {
-    const world = buildWorld(this.policies.list(), this.pods.list(), this.namespaces.list());
+    const policies = this.policies.list();
+    // no policy: nothing is isolated, whatever the pods (compileNode gives the same ruleset)
+    const world =
+      policies.length > 0 ? buildWorld(policies, this.pods.list(), this.namespaces.list()) : buildWorld([], [], []);
     const next = compileNode(world, this.o.nodeName);
     const script = this.applied ? diffScript(this.applied, next) : fullScript(next);
     if (!script) return;

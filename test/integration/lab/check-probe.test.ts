@@ -2,7 +2,9 @@
 // namespace for all its targets. Three namespaces wired by veths (src—a, src—b) and one that does not
 // exist; every outcome lab check tells apart is produced for real: ping and TCP both fine (a refused
 // connection counts: the RST came back), an open port, TCP dropped (nft) while ping works, ICMP dropped
-// while TCP is refused, an on-link address nobody has, a network with no route, a missing namespace.
+// while TCP is refused, an on-link address nobody has, a network with no route, a missing namespace; and a
+// lossy path (nft drops the first two echo requests and the first SYN, as a full queue under load would)
+// that the second pass finds, while the broken paths fail both passes.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseFpingAlive, probeSources } from '../../../src/lab/check-probe.js';
@@ -25,13 +27,24 @@ describe('parseFpingAlive', () => {
 });
 
 describe.skipIf(skip)('lab check probes (one prober per source)', () => {
-  let src: Netns, a: Netns, b: Netns;
+  let src: Netns, a: Netns, b: Netns, c: Netns;
   let listener: ChildProcess | undefined;
 
   beforeAll(async () => {
     await cleanupNetns(PREFIX);
-    [src, a, b] = [await createNetns(PREFIX), await createNetns(PREFIX), await createNetns(PREFIX)];
-    for (const ns of [src, a, b]) await ns.ip('link', 'set', 'lo', 'up');
+    [src, a, b, c] = [
+      await createNetns(PREFIX),
+      await createNetns(PREFIX),
+      await createNetns(PREFIX),
+      await createNetns(PREFIX),
+    ];
+    for (const ns of [src, a, b, c]) await ns.ip('link', 'set', 'lo', 'up');
+    await createVethPair(src, 'ck-c', '10.77.3.1/24', c, 'ck-src', '10.77.3.2/24');
+    // c loses the first pass's probes: both echo requests (84 bytes each) and the first SYN (60 bytes)
+    await c.exec('nft', ['add', 'table', 'inet', 'chkp']);
+    await c.exec('nft', ['add', 'chain', 'inet', 'chkp', 'input', '{ type filter hook input priority 0; }']);
+    await c.exec('nft', ['add rule inet chkp input icmp type echo-request quota until 168 bytes drop']);
+    await c.exec('nft', ['add rule inet chkp input tcp flags syn quota until 100 bytes drop']);
     await createVethPair(src, 'ck-a', '10.77.1.1/24', a, 'ck-src', '10.77.1.2/24');
     await createVethPair(src, 'ck-b', '10.77.2.1/24', b, 'ck-src', '10.77.2.2/24');
     await b.ip('addr', 'add', '10.77.2.3/24', 'dev', 'ck-src');
@@ -73,7 +86,7 @@ describe.skipIf(skip)('lab check probes (one prober per source)', () => {
         },
         { netns: `${PREFIX}-missing`, targets: [{ ip: '10.77.1.1', port: 80 }] },
       ],
-      { pingTimeoutMs: 300, tcpTimeoutMs: 1000 },
+      { pingTimeoutMs: 300, tcpTimeoutMs: 1000, recheck: { pingTimeoutMs: 600, tcpTimeoutMs: 1500 } },
     );
     expect(fromSrc).toEqual({ ping: [true, true, true, false, false], tcp: [true, true, false, true, false] });
     expect(fromA).toEqual({ ping: [true, false], tcp: [true, false] });
@@ -90,11 +103,41 @@ describe.skipIf(skip)('lab check probes (one prober per source)', () => {
         { ip: '10.77.9.1', port: 80 },
       ],
     }));
-    const r = await probeSources(jobs, { workers: 2, sourceConcurrency: 3, pingTimeoutMs: 300, tcpTimeoutMs: 1000 });
+    const r = await probeSources(jobs, {
+      workers: 2,
+      sourceConcurrency: 3,
+      pingTimeoutMs: 300,
+      tcpTimeoutMs: 1000,
+      recheck: false,
+    });
     r.forEach((x, i) =>
       expect(x, `job ${i}`).toEqual(
         i % 2 === 0 ? { ping: [true, false], tcp: [true, false] } : { ping: [false, true], tcp: [false, true] },
       ),
     );
+  }, 60_000);
+
+  it('finds a lossy path on the second pass and counts it; a broken one fails both', async () => {
+    const probe = (recheck: false | { pingTimeoutMs: number; tcpTimeoutMs: number }) =>
+      probeSources(
+        [
+          {
+            netns: src.name,
+            targets: [
+              { ip: '10.77.3.2', port: 80 }, // loses the first probes, then answers (refused)
+              { ip: '10.77.1.9', port: 80 }, // broken: nobody has it
+            ],
+          },
+        ],
+        { pingTimeoutMs: 300, tcpTimeoutMs: 500, recheck },
+      );
+    // the first pass loses both probes to c (recovered counts them), the second passes; 10.77.1.9 fails both
+    const both = await probe({ pingTimeoutMs: 2000, tcpTimeoutMs: 3000 });
+    expect(both[0]).toEqual({ ping: [true, false], tcp: [true, false] });
+    expect(both.recovered).toBe(2);
+    // the quotas are used up now: the same path passes the first pass, nothing to recover
+    const again = await probe(false);
+    expect(again[0]).toEqual({ ping: [true, false], tcp: [true, false] });
+    expect(again.recovered).toBeUndefined();
   }, 60_000);
 });
