@@ -32,8 +32,8 @@ export function registerDataPathFlags(cmd: Command): void {
  * the busy-poll window (off unless --busy-poll-us). Throws ConfigError for a bad --busy-poll-us.
  */
 export function underlaySwitches(flags: DataPathFlags): { gso: boolean; gro: boolean; busyPollUs: number } {
-  const us = flags.busyPollUs === undefined ? 0 : Number(flags.busyPollUs);
-  if (!Number.isInteger(us) || us < 0 || us > 10000)
+  const us = flags.busyPollUs === undefined ? 0 : /^\d{1,5}$/.test(flags.busyPollUs) ? Number(flags.busyPollUs) : -1;
+  if (us < 0 || us > 10000)
     throw new ConfigError(`--busy-poll-us ${flags.busyPollUs}: expected a whole number from 0 to 10000`);
   return { gso: flags.udpGso ?? true, gro: flags.udpGro ?? true, busyPollUs: us };
 }
