@@ -5,10 +5,11 @@
  *
  * devClose(handle)  stops reading, flushes a UDP send queue, closes the fd. Idempotent.
  * devPoll(handle)   -> packets delivered: one non-blocking burst read now, handed to onBurst synchronously.
+ * devBusyPoll(handle, partner | null, usec)  the busy-poll window after traffic (busy_poll.c); 0 = off.
  * devStats(handle)  -> {rxPackets, rxBursts, rxErrors, rxTruncated, txPackets, txDrops, txErrors,
  *                       txTooBig, txQueued, lastRxErrno, lastTxErrno, rxStopped, closed,
  *                       sourcePorts, gso, gsoSupported, txGsoSends, txGsoSegments, gsoFallbacks,
- *                       gro, groSupported, rxCtrunc}
+ *                       gro, groSupported, rxCtrunc, bpWindows, bpHits, bpEmpty, bpSpinUs}
  *                   (UDP sockets: sourcePorts = size of the source-port pool; gso = UDP_SEGMENT in use;
  *                   gsoSupported = the kernel knows it; txGso* = trains sent and the datagrams in them;
  *                   gsoFallbacks = trains the kernel refused and that went out one datagram each;
@@ -88,6 +89,10 @@ static napi_value fl_dev_stats_js(napi_env env, napi_callback_info info) {
   napi_get_boolean(env, d->gro_ok != 0, &gro_ok);
   napi_set_named_property(env, obj, "groSupported", gro_ok);
   set_num(env, obj, "rxCtrunc", d->rx_ctrunc);
+  set_num(env, obj, "bpWindows", d->bp_windows);
+  set_num(env, obj, "bpHits", d->bp_hits);
+  set_num(env, obj, "bpEmpty", d->bp_empty);
+  set_num(env, obj, "bpSpinUs", d->bp_spin_us);
   return obj;
 }
 
@@ -104,6 +109,7 @@ NAPI_MODULE_INIT() {
       {"devClose", NULL, fl_dev_close_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"devStats", NULL, fl_dev_stats_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"devPoll", NULL, fl_dev_poll_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"devBusyPoll", NULL, fl_dev_busy_poll, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsEnter", NULL, fl_netns_enter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"netnsRestore", NULL, fl_netns_restore, NULL, NULL, NULL, napi_enumerable, NULL},
   };

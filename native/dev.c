@@ -93,7 +93,7 @@ static void fl_env_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
 static void fl_release_refs(fl_dev *d) {
   napi_env env = d->env;
   napi_ref *refs[] = {&d->cb_ref, &d->resource_ref, &d->slab_ref, &d->lens_ref, &d->addrs_ref, &d->ports_ref,
-                     &d->gso_sizes_ref};
+                     &d->gso_sizes_ref, &d->bp_peer_ref};
   for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
     if (*refs[i]) {
       napi_delete_reference(env, *refs[i]);
@@ -109,6 +109,8 @@ static void fl_release_refs(fl_dev *d) {
   d->addrs = NULL;
   d->ports = NULL;
   d->gso_sizes = NULL;
+  d->bp_peer = NULL;
+  d->bp_usec = 0;
 }
 
 void fl_dev_close(fl_dev *d) {
@@ -160,7 +162,7 @@ fl_dev *fl_dev_unwrap(napi_env env, napi_value handle) {
   return (fl_dev *)data;
 }
 
-static void fl_call_js(fl_dev *d, int count) {
+void fl_dev_call_js(fl_dev *d, int count) {
   napi_env env = d->env;
   napi_value cb, resource, argv[1], result;
   if (napi_get_reference_value(env, d->cb_ref, &cb) != napi_ok || cb == NULL) return;
@@ -191,14 +193,17 @@ static void fl_on_poll(uv_poll_t *h, int status, int events) {
   }
   napi_handle_scope scope;
   if (napi_open_handle_scope(d->env, &scope) != napi_ok) return;
+  int delivered = 0;
   for (int round = 0; round < FL_MAX_ROUNDS && !d->closed; round++) {
     int n = d->read_burst(d);
     if (n <= 0 || d->closed) break;
     d->rx_packets += n;
     d->rx_bursts++;
-    fl_call_js(d, n);
+    fl_dev_call_js(d, n);
+    delivered += n;
     if ((uint32_t)n < d->burst) break;
   }
+  if (delivered > 0 && d->bp_usec > 0 && !d->closed) fl_busy_poll_window(d);
   napi_close_handle_scope(d->env, scope);
 }
 

@@ -95,6 +95,12 @@ struct fl_dev {
   uint8_t *rcmsg;
   uint16_t *gso_sizes;
   double rx_ctrunc;
+
+  /* Busy-poll window (busy_poll.c): bp_usec 0 = off; bp_peer is polled too (bp_peer_ref keeps it alive). */
+  uint32_t bp_usec;
+  fl_dev *bp_peer;
+  napi_ref bp_peer_ref;
+  double bp_windows, bp_hits, bp_empty, bp_spin_us;
 };
 
 #define FL_GRO_CMSG_SPACE CMSG_SPACE(sizeof(int))
@@ -107,6 +113,11 @@ napi_status fl_dev_start(napi_env env, fl_dev *d, napi_value onBurst, const char
 void fl_dev_close(fl_dev *d);
 void fl_dev_stop_reading(fl_dev *d, int err);
 int fl_dev_poll_now(fl_dev *d);
+void fl_dev_call_js(fl_dev *d, int count);
+
+/* --- busy_poll.c --- */
+void fl_busy_poll_window(fl_dev *d);
+napi_value fl_dev_busy_poll(napi_env env, napi_callback_info info);
 int fl_dev_set_slab(napi_env env, fl_dev *d, napi_value slab, napi_value lens, uint32_t slot_size,
                     uint32_t headroom, uint32_t burst);
 

@@ -181,19 +181,28 @@ export interface RttSample {
   sent: number;
 }
 
-/** `count` pings 2 ms apart from pod 1 to pod 2; percentiles over the per-packet times. */
-export async function pingRtt(bed: Testbed, count: number): Promise<RttSample> {
+/** `count` pings `interval` s apart from pod 1 to pod 2: the per-packet times in ms, sorted. */
+export async function pingTimes(bed: Testbed, count: number, interval = '0.002'): Promise<number[]> {
   let stdout: string;
   try {
-    ({ stdout } = await bed.pods[0].exec('ping', ['-n', '-i', '0.002', '-c', String(count), '-W', '1', bed.podIps[1]], {
-      timeoutMs: 60_000,
-    }));
+    ({ stdout } = await bed.pods[0].exec(
+      'ping',
+      ['-n', '-i', interval, '-c', String(count), '-W', '1', bed.podIps[1]],
+      {
+        timeoutMs: 60_000,
+      },
+    ));
   } catch (err) {
     // ping exits 1 when some replies are missing; its output is still usable
     stdout = String((err as { cause?: { stdout?: string } }).cause?.stdout ?? '');
   }
   const times = [...stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   if (times.length === 0) throw new Error('ping: no replies');
-  times.sort((a, b) => a - b);
+  return times.sort((a, b) => a - b);
+}
+
+/** `count` pings 2 ms apart from pod 1 to pod 2; percentiles over the per-packet times. */
+export async function pingRtt(bed: Testbed, count: number): Promise<RttSample> {
+  const times = await pingTimes(bed, count);
   return { p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), received: times.length, sent: count };
 }

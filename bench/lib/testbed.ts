@@ -35,6 +35,8 @@ export const PATHS = [
   'flannelette-vxlan-no-gro',
   'flannelette-vxlan-uso',
   'flannelette-vxlan-no-offload',
+  'flannelette-vxlan-busy-poll',
+  'flannelette-vxlan-busy-poll-200',
   'flannelette-udp',
   'flannelette-wireguard',
   'flannelette-host-gw',
@@ -50,6 +52,8 @@ const ROW_FLAGS: Partial<Record<PathName, string[]>> = {
   'flannelette-vxlan-no-gro': ['--no-udp-gro'],
   'flannelette-vxlan-uso': ['--tun-uso'],
   'flannelette-vxlan-no-offload': ['--no-udp-gso', '--no-udp-gro', '--no-tun-offload'],
+  'flannelette-vxlan-busy-poll': ['--busy-poll-us', '50'],
+  'flannelette-vxlan-busy-poll-200': ['--busy-poll-us', '200'],
 };
 
 interface NodeSpec {

@@ -1,12 +1,14 @@
 // The node command's switches for the receive-side offloads of the data path (UDP GRO on the
-// underlay socket, GSO_UDP_L4 writes to the TUN device), kept here so node-command.ts stays small.
-// Pure: registers options on the given command, maps parsed flags to agent options.
+// underlay socket, GSO_UDP_L4 writes to the TUN device) and the busy-poll window, kept here so
+// node-command.ts stays small. Registers options on the given command, maps parsed flags to agent options.
 import type { Command } from 'commander';
+import { ConfigError } from '../util/errors.js';
 
 export interface DataPathFlags {
   udpGso?: boolean;
   udpGro?: boolean;
   tunUso?: boolean;
+  busyPollUs?: string;
 }
 
 export function registerDataPathFlags(cmd: Command): void {
@@ -18,10 +20,20 @@ export function registerDataPathFlags(cmd: Command): void {
     .option(
       '--tun-uso',
       'merge UDP datagrams of a flow into one GSO_UDP_L4 TUN write where the kernel has it (default: one write each)',
+    )
+    .option(
+      '--busy-poll-us <n>',
+      'after traffic, poll the TUN device and the socket this many µs more before sleeping (default 0: off)',
     );
 }
 
-/** The underlay's UDP GSO and GRO: on unless --no-udp-gso / --no-udp-gro. (GSO_UDP_L4: only with --tun-uso.) */
-export function underlaySwitches(flags: DataPathFlags): { gso: boolean; gro: boolean } {
-  return { gso: flags.udpGso ?? true, gro: flags.udpGro ?? true };
+/**
+ * The underlay's UDP GSO and GRO (on unless --no-udp-gso / --no-udp-gro; GSO_UDP_L4 only with --tun-uso) and
+ * the busy-poll window (off unless --busy-poll-us). Throws ConfigError for a bad --busy-poll-us.
+ */
+export function underlaySwitches(flags: DataPathFlags): { gso: boolean; gro: boolean; busyPollUs: number } {
+  const us = flags.busyPollUs === undefined ? 0 : /^\d{1,5}$/.test(flags.busyPollUs) ? Number(flags.busyPollUs) : -1;
+  if (us < 0 || us > 10000)
+    throw new ConfigError(`--busy-poll-us ${flags.busyPollUs}: expected a whole number from 0 to 10000`);
+  return { gso: flags.udpGso ?? true, gro: flags.udpGro ?? true, busyPollUs: us };
 }

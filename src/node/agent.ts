@@ -24,6 +24,7 @@ import type { WgTimings } from '../wireguard/constants.js';
 import type { WgKeySource } from './wg-key.js';
 import type { TunDevice } from '../tun/device.js';
 import { openLinuxTun, type LinuxTunStats } from '../tun/linux.js';
+import { pairBusyPoll } from './busy-poll.js';
 import type { Underlay } from '../underlay/underlay.js';
 import { ImpairedUnderlay } from '../impair/impair.js';
 import type { Clock } from '../util/clock.js';
@@ -176,6 +177,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const tunName = opts.tunName ?? backend.tunName;
     const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true, uso: opts.tunUso ?? false });
     undo.push(() => rawTun.close());
+    pairBusyPoll(rawTun, raw, opts.underlayTuning?.busyPollUs, log);
     if (lease.subnet6) await configureTun6(rawTun.name, lease.subnet6); // dual stack
     await configureTun(rawTun.name, lease.subnet, mtu);
 

@@ -1,5 +1,5 @@
 // Builds the Membership a node runs with from where its peers come from: a static cluster file
-// (control/static.ts), etcd in flannel's key layout (control/etcd.ts over control/etcd-registry.ts,
+// (control/static.ts, loaded only when used), etcd in flannel's key layout (control/etcd.ts over control/etcd-registry.ts,
 // loaded only when used: the etcd3/gRPC client is heavy), or a fixed list given on the command line
 // (control/flag-membership.ts). The caller (cli/node-command.ts) has already parsed and checked
 // the flags; this module decides the node-side details: the etcd state file next to the control
@@ -12,7 +12,6 @@ import type { Ipv6 } from '../addr/ipv6.js';
 import { randomMac, type Mac } from '../addr/mac.js';
 import { createFlagMembership, type NamedPeer } from '../control/flag-membership.js';
 import type { BackendConfig, Membership } from '../control/membership.js';
-import { createStaticMembership } from '../control/static.js';
 import type { Logger } from '../util/logger.js';
 import type { Rng } from '../util/rng.js';
 
@@ -61,8 +60,11 @@ export function etcdStateFile(stateDir: string, nodeName: string): string {
 
 export async function buildMembership(source: MembershipSource, opts: BuildMembershipOptions): Promise<Membership> {
   switch (source.kind) {
-    case 'cluster':
+    case 'cluster': {
+      // loaded only when used, as etcd below: the cluster file's YAML parser costs every other node ~8 MB RSS
+      const { createStaticMembership } = await import('../control/static.js');
       return createStaticMembership({ file: source.file, nodeName: opts.nodeName, logger: opts.logger });
+    }
     case 'etcd': {
       const [{ createEtcdMembership }, { EtcdRegistry }] = await Promise.all([
         import('../control/etcd.js'),

@@ -19,6 +19,8 @@ export interface UnderlayTuning {
   gso?: boolean;
   /** UDP GRO on receive (default true; used only where the kernel has it). */
   gro?: boolean;
+  /** The busy-poll window after traffic in µs (node/busy-poll.ts; default 0 = off). */
+  busyPollUs?: number;
 }
 
 export async function openNodeUnderlay(

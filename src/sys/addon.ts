@@ -53,6 +53,16 @@ export interface NativeStats {
   groSupported?: boolean;
   /** UDP GRO reads dropped because their control message (the datagram size) was cut. */
   rxCtrunc?: number;
+  /** Busy-poll window (native/busy_poll.c): windows opened, bursts found in them, empty ones, µs spent. */
+  bpWindows?: number;
+  bpHits?: number;
+  bpEmpty?: number;
+  bpSpinUs?: number;
+}
+
+/** A device backed by an addon handle (LinuxTun, NativeUdpUnderlay): what a busy-poll partner needs. */
+export interface NativeDevice {
+  readonly nativeHandle: NativeHandle;
 }
 
 export interface NativeAddon {
@@ -111,6 +121,11 @@ export interface NativeAddon {
   devStats(h: NativeHandle): NativeStats;
   /** One non-blocking burst read now, delivered to onBurst synchronously; returns the packet count. */
   devPoll(h: NativeHandle): number;
+  /**
+   * The busy-poll window after traffic: for up to usec µs after the last packet, poll h and partner
+   * (zero-timeout poll, yielding between checks) instead of sleeping; 0 switches it off (max 10000).
+   */
+  devBusyPoll(h: NativeHandle, partner: NativeHandle | null, usec: number): void;
   netnsEnter(path: string): number;
   netnsRestore(savedFd: number): void;
 }

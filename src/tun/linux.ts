@@ -32,7 +32,8 @@ import {
 } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { type TunDevice } from './device.js';
-import { loadNative, nativeError, type NativeAddon, type NativeHandle } from '../sys/addon.js';
+import { loadNative, nativeError, type NativeAddon, type NativeDevice, type NativeHandle } from '../sys/addon.js';
+import { readBusyPollStats, type BusyPollStats } from '../sys/busy-poll.js';
 import {
   completeChecksum,
   newVnetHdr,
@@ -118,13 +119,15 @@ export interface LinuxTunStats {
   udpSegmentsMerged: number;
   /** GSO_UDP_L4 merging is on now (switched off after the kernel refused one). */
   udpMerging: boolean;
+  busyPoll: BusyPollStats; // the busy-poll window after reads of this device (sys/busy-poll.ts)
 }
 
 const IFNAME = /^[^\s/:]{0,15}$/;
 
-export class LinuxTun implements TunDevice {
+export class LinuxTun implements TunDevice, NativeDevice {
   readonly name: string;
   readonly mtu: number;
+  readonly nativeHandle: NativeHandle; // for a busy-poll partner (sys/busy-poll.ts)
   private readonly addon: NativeAddon;
   private readonly handle: NativeHandle;
   private readonly burst: number;
@@ -150,7 +153,7 @@ export class LinuxTun implements TunDevice {
     uso = false,
   ) {
     this.addon = addon;
-    this.handle = handle;
+    this.handle = this.nativeHandle = handle;
     this.name = name;
     this.mtu = mtu;
     this.burst = burst;
@@ -370,6 +373,7 @@ export class LinuxTun implements TunDevice {
       udpSuperPacketsWritten: this.udp.written,
       udpSegmentsMerged: this.udp.merged,
       udpMerging: this.udpCoalescer !== undefined,
+      busyPoll: readBusyPollStats(n),
     };
   }
 }

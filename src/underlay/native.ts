@@ -27,7 +27,8 @@
 // handler still gets single datagrams. stats().received counts datagrams either way.
 // Buffer ownership: send() copies into the native queue; a batch is valid until the handler returns.
 import { formatIpv4 } from '../addr/ipv4.js';
-import { loadNative, type NativeAddon, type NativeHandle } from '../sys/addon.js';
+import { loadNative, type NativeAddon, type NativeDevice, type NativeHandle } from '../sys/addon.js';
+import { readBusyPollStats, type BusyPollStats } from '../sys/busy-poll.js';
 import { PACKET_HEADROOM, SLOT_SIZE, pointAtSlots } from '../util/buffers.js';
 import { ConfigError, DeviceError } from '../util/errors.js';
 import { bindError, checkUdpOptions } from './udp.js';
@@ -100,15 +101,19 @@ export interface NativeUdpStats {
   groDatagrams: number;
   /** GRO reads dropped: their datagram size was lost (cmsg cut) or impossible (gro-split.ts). */
   groMalformed: number;
+  /** The busy-poll window after reads of this socket (sys/busy-poll.ts). */
+  busyPoll: BusyPollStats;
 }
 
-export class NativeUdpUnderlay implements Underlay {
+export class NativeUdpUnderlay implements Underlay, NativeDevice {
   readonly localAddr: number;
   readonly localPort: number;
   /** True when there is a source-port pool: send() honours srcPort (see sourcePortFor). */
   readonly choosesSrcPort: boolean;
   /** The pool sockets' ports (empty without a pool). */
   readonly poolPorts: readonly number[];
+  /** For a busy-poll partner (sys/busy-poll.ts). */
+  readonly nativeHandle: NativeHandle;
   private readonly addon: NativeAddon;
   private readonly handle: NativeHandle;
   private readonly burst: number;
@@ -132,7 +137,7 @@ export class NativeUdpUnderlay implements Underlay {
     private readonly gro: { on: boolean; supported: boolean } = { on: false, supported: false },
   ) {
     this.addon = addon;
-    this.handle = handle;
+    this.handle = this.nativeHandle = handle;
     this.localAddr = addr;
     this.localPort = port;
     this.burst = burst;
@@ -266,6 +271,7 @@ export class NativeUdpUnderlay implements Underlay {
       groReads: g.coalescedReads,
       groDatagrams: g.coalescedDatagrams,
       groMalformed: g.malformed + (n.rxCtrunc ?? 0),
+      busyPoll: readBusyPollStats(n),
     };
   }
 }
