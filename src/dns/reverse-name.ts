@@ -37,5 +37,10 @@ export function ip6ArpaName(ip: string): string | undefined {
   const t = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
   if (groups.length !== 8 || groups.some((g) => g.includes('.'))) return undefined;
-  return `${groups.map((g) => g.padStart(4, '0')).join('').split('').reverse().join('.')}.ip6.arpa`;
+  return `${groups
+    .map((g) => g.padStart(4, '0'))
+    .join('')
+    .split('')
+    .reverse()
+    .join('.')}.ip6.arpa`;
 }
