@@ -8,7 +8,9 @@
 //   _<port>._<proto>.<svc>.<ns>.svc.<zone> SRV for a named port (target the Service, or each endpoint)
 //   <a-b-c-d>.<ns>.pod.<zone>              A of a Pod address (`pods insecure`: any address; `verified`:
 //                                          a Pod of that namespace has it)
-//   <zone> SOA/NS, dns-version.<zone> TXT, and PTR in in-addr.arpa for ClusterIPs and endpoints.
+//   <zone> SOA/NS, dns-version.<zone> TXT, and PTR in in-addr.arpa and ip6.arpa as CoreDNS's
+//   reverse.go: a ClusterIP names its Service (the first one that has it); otherwise every ready
+//   endpoint with that address names itself under its Service (<ep>.<svc>.<ns>.svc.<zone>).
 // An unknown name in the zone is NXDOMAIN, a known name without records of the type NODATA, both with
 // the SOA in the authority section; a name outside the zone is REFUSED (there is no upstream); before the
 // zone is first listed from the API, names in it are SERVFAIL (as CoreDNS before its informers sync). Names
@@ -18,6 +20,7 @@
 import type { Answer, SrvAnswer } from 'dns-packet';
 import { isIpv4, type ServiceShape } from './k8s-shapes.js';
 import type { ClusterZone } from './zone.js';
+import { addressFromReverse, canonicalIp } from './reverse-name.js';
 
 export type PodMode = 'insecure' | 'verified' | 'disabled';
 
@@ -89,7 +92,7 @@ export class ClusterRecords {
   lookup(qname: string, qtype: string): Lookup {
     const asked = qname.replace(/\.$/, '');
     const name = asked.toLowerCase();
-    if (name.endsWith('.in-addr.arpa')) return this.reverse(asked, name, qtype);
+    if (name.endsWith('.in-addr.arpa') || name.endsWith('.ip6.arpa')) return this.reverse(asked, name, qtype);
     if (name !== this.zone && !name.endsWith(`.${this.zone}`)) return REFUSED;
     if (!this.data.synced) return { ...REFUSED, rcode: 'SERVFAIL' };
     const rel = name === this.zone ? [] : name.slice(0, -this.zone.length - 1).split('.');
@@ -269,18 +272,19 @@ export class ClusterRecords {
     return { answers: qtype === 'A' || qtype === 'ANY' ? [this.a(asked, ip)] : [] };
   }
 
-  /** PTR for ClusterIPs (→ the Service's name) and headless endpoints (→ the endpoint's name). */
+  /** PTR as CoreDNS's serviceRecordForIP: the ClusterIP's Service, else the endpoints with that address. */
   private reverse(asked: string, name: string, qtype: string): Lookup {
-    const octets = name.slice(0, -'.in-addr.arpa'.length).split('.').reverse();
-    if (octets.length !== 4) return REFUSED;
-    const ip = octets.join('.');
-    if (!isIpv4(ip)) return REFUSED;
+    const ip = addressFromReverse(name);
+    if (!ip) return REFUSED;
+    const same = (x: string): boolean => canonicalIp(x) === ip;
+    const services = [...this.data.allServices()];
+    const owner = services.find((svc) => svc.clusterIPs.some(same));
     const targets: string[] = [];
-    for (const svc of this.data.allServices()) {
-      const base = `${svc.name}.${svc.namespace}.svc.${this.zone}`;
-      if (svc.clusterIPs.includes(ip)) targets.push(base);
-      if (svc.headless) for (const e of this.endpoints(svc)) if (e.ip === ip) targets.push(`${e.label}.${base}`);
-    }
+    if (owner) targets.push(`${owner.name}.${owner.namespace}.svc.${this.zone}`);
+    else
+      for (const svc of services)
+        for (const e of this.endpoints(svc))
+          if (same(e.ip)) targets.push(`${e.label}.${svc.name}.${svc.namespace}.svc.${this.zone}`);
     if (targets.length === 0) return REFUSED;
     const answers: Answer[] =
       qtype === 'PTR' ? targets.map((t) => ({ name: asked, type: 'PTR', ttl: this.opts.ttl, data: t })) : [];

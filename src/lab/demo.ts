@@ -4,13 +4,15 @@
 // output), CHECKING every claim: pods get IPs from their nodes' subnets, a pod reaches nginx on the
 // other node, a deleted replica is replaced, containers of a pod talk over localhost without touching
 // the host's files, node ↔ pod both ways, the bad manifest is rejected with file:line and applies
-// nothing; then `lab check`. It always tears the lab down (also on failure or Ctrl-C) and checks
+// nothing; then `lab check`; then the same ping captured on the underlay of this (vxlan) lab and of a
+// static host-gw lab, side by side (demo-host-gw.ts). It always tears the lab down (also on failure or Ctrl-C) and checks
 // nothing is left. Resolves 0 when every check passed, 1 otherwise; rethrows an abort's reason.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { oneLine } from '../util/errors.js';
 import { packageRoot } from '../sys/package-root.js';
 import { tutorialSteps, type DemoUi, type Run } from './demo-steps.js';
+import { hostGwLabName, hostGwTopologyFile, overlayFreeSteps } from './demo-host-gw.js';
 import { liveLabUp } from './live-lab.js';
 import { createProgress } from './progress.js';
 import { teardownLab, labProcesses } from './teardown.js';
@@ -98,8 +100,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   );
   say(`   (kubectl works too: export KUBECONFIG=$(flannelette lab kubeconfig --name ${t.name}))`);
 
+  const hostGwLab = hostGwLabName(t.name);
   try {
     await tutorialSteps(t, manifests, runCli(t.name, opts.signal), ui, opts.signal);
+    await overlayFreeSteps({
+      t,
+      run: runCli(t.name, opts.signal),
+      runHostGw: runCli(hostGwLab, opts.signal),
+      hostGwLab,
+      hostGwTopology: hostGwTopologyFile(packageRoot()),
+      ui,
+      signal: opts.signal,
+    });
   } catch (err) {
     if (!opts.signal?.aborted) ui.check(false, `the walkthrough stopped: ${oneLine(err)}`);
   } finally {
@@ -108,8 +120,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     try {
       const down = await teardownLab(t.name);
       say(`   removed ${down.namespaces} namespaces and ${down.processes} processes`);
-      const left =
-        (await listNetns()).filter((n) => n.startsWith(labPrefix(t.name))).length + labProcesses(t.name).length;
+      await teardownLab(hostGwLab); // already down unless the host-gw step stopped half-way
+      const labs = [t.name, hostGwLab];
+      const netns = await listNetns();
+      const left = labs.reduce(
+        (n, lab) => n + netns.filter((x) => x.startsWith(labPrefix(lab))).length + labProcesses(lab).length,
+        0,
+      );
       ui.check(left === 0, 'nothing of the lab is left (namespaces, processes)');
     } catch (err) {
       ui.check(false, `lab down failed: ${oneLine(err)}`);

@@ -40,8 +40,7 @@ import { NodeCapture, type NodeCaptureOptions } from './capture.js';
 import type { MetricsAddress } from './metrics.js';
 import { chooseTunMtu } from './mtu.js';
 import { UndoStack } from './undo.js';
-import { installIpMasq, removeIpMasq } from './ip-masq.js';
-import { installIpMasq6, removeIpMasq6 } from './ip-masq6.js';
+import { installLeaseMasq } from './ip-masq-lease.js';
 import { startMembership, type StartedMembership } from './membership-start.js';
 import { NativeUdpUnderlay, type NativeUdpStats } from '../underlay/native.js';
 import { openNodeUnderlay, type UnderlayKind, type UnderlayTuning } from './open-underlay.js';
@@ -271,14 +270,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     await kernelRoutes.drained();
     await kernelRoutes6.drained();
 
-    if (opts.ipMasq) {
-      undo.push(() => removeIpMasq());
-      await installIpMasq({ network: lease.network, subnet: lease.subnet, ...opts.ipMasq });
-      if (lease.network6 && lease.subnet6) {
-        undo.push(() => removeIpMasq6());
-        await installIpMasq6({ network6: lease.network6, subnet6: lease.subnet6, ...opts.ipMasq });
-      }
-    }
+    if (opts.ipMasq) await installLeaseMasq(lease, opts.ipMasq, undo);
     if (opts.subnetFile) {
       const ipMasq = opts.ipMasq !== undefined;
       const v6 = lease.subnet6 && lease.network6 ? { network6: lease.network6, subnet6: lease.subnet6 } : {};

@@ -19,7 +19,7 @@ import { DirectRouteTable, uplinkOf, type Uplink } from './direct-routes.js';
 import type { StartedMembership } from './membership-start.js';
 import { describePeer } from './peer-events.js';
 import { UndoStack } from './undo.js';
-import { installIpMasq, removeIpMasq } from './ip-masq.js';
+import { installLeaseMasq } from './ip-masq-lease.js';
 import { formatIpv6 } from '../addr/ipv6.js';
 import { enableIpv6Forwarding } from './dual-stack.js';
 import { DirectRouteTable6, Ipv6DirectPeers, uplinkOf6 } from './direct-routes6.js';
@@ -108,10 +108,7 @@ export async function startRoutedNode(opts: RoutedNodeOptions, started: StartedM
     });
     await chain;
 
-    if (opts.ipMasq) {
-      undo.push(() => removeIpMasq());
-      await installIpMasq({ network: lease.network, subnet: lease.subnet, ...opts.ipMasq });
-    }
+    if (opts.ipMasq) await installLeaseMasq(lease, opts.ipMasq, undo);
     if (opts.subnetFile) {
       writeSubnetEnv(opts.subnetFile, {
         network: lease.network,

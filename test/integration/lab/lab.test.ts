@@ -357,6 +357,7 @@ describe.skipIf(
 
   it('the demo walks through the tutorials on a live lab, checks every step, exits 0 and leaves nothing', async () => {
     const lab = labName();
+    labs.push(`${lab}hg`); // the demo's host-gw lab, removed in afterAll if the demo left it
     const r = await cli(['demo', '--name', lab], { timeoutMs: 300_000 });
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
     expect(r.out).toMatch(/✔ \d+ checks passed, 0 failed/);
@@ -369,6 +370,13 @@ describe.skipIf(
     ]) {
       expect(r.out).toContain(seed);
     }
+    // the overlay-free step: the same ping captured on the vxlan and the host-gw underlay, side by side
+    expect(r.out).toContain('two-nodes-host-gw.yaml');
+    expect(r.out).toMatch(/✔ vxlan: the switch carries node\d > node\d \(public IPs\) in UDP 8472/);
+    expect(r.out).toMatch(/✔ host-gw: the switch carries the pods' own packet 10\.244\.1\.2 > 10\.244\.2\.2/);
+    expect(r.out).toContain('✔ the same ping is 50 bytes longer per frame with vxlan (148 vs 98)');
+    expect(r.out).toMatch(/UDP port 8472, VXLAN VNI 1 +no UDP, no VXLAN: the pod packet itself/);
     expectGone(lab);
+    expectGone(`${lab}hg`);
   }, 320_000);
 });

@@ -152,6 +152,27 @@ spec: { clusterIP: None, ipFamilyPolicy: PreferDualStack, selector: { app: web2 
     ]);
   });
 
+  it('cluster DNS answers PTR under ip6.arpa for the IPv6 ClusterIP and the pod endpoint (busybox nslookup)', async () => {
+    const core = JSON.parse(
+      (await kubectl(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).out,
+    ) as { items: Pod[] };
+    const dns = core.items[0]?.status?.podIP ?? '';
+    const ptr = (ip: string) => async () => {
+      const r = await inNetns(web1Netns, 'busybox', 'nslookup', ip, dns);
+      const m = /\.ip6\.arpa\s+name = (\S+)/.exec(r.out);
+      return m ? m[1] : false;
+    };
+    expect(await waitFor('PTR of the IPv6 ClusterIP', ptr(svc.spec.clusterIPs![1]))).toBe(
+      'web6.default.svc.cluster.local',
+    );
+    // web2's pod is an endpoint of web6 and of the headless hl6: CoreDNS names it
+    // by its dashed address under its Service
+    const name = await waitFor('PTR of web2 IPv6', ptr(v6(pods['web2'])));
+    expect(name).toMatch(
+      new RegExp(`^${v6(pods['web2']).replace(/:/g, '-')}\\.(hl6|web6)\\.default\\.svc\\.cluster\\.local$`),
+    );
+  });
+
   it('lab check checks every pod over IPv6 too: an IPv6 column per pod, reachable', async () => {
     const r = await cli(['lab', 'check', '--name', lab, '-o', 'json'], { timeoutMs: 120_000 });
     const doc = JSON.parse(r.out) as {
