@@ -3,7 +3,7 @@
 // rounds of each round's p50 and p99, the percentiles of all pings pooled, and the node processes'
 // CPU time per ping (utime+stime of both node processes over the rounds / pings). Root only.
 //
-//   node dist/bench/overlay-rtt.js --rows flannelette-vxlan,flannelette-vxlan-no-busy-poll,openvpn --rounds 5
+//   node dist/bench/overlay-rtt.js --rows kernel-vxlan,flannelette-vxlan,flannelette-vxlan-busy-poll,openvpn --rounds 5
 //
 // Throws nothing to the caller: a failed round is reported as missing; testbeds are always deleted.
 import { Command } from 'commander';
