@@ -7,31 +7,15 @@ import path from 'node:path';
 import { rpcCall } from '../../src/util/rpc.js';
 import { CLI, type ClusterNode, type TwoNodeCluster } from './cluster.js';
 import type { Netns } from './netns.js';
+import { addPodIpv6, addUnderlayIpv6, V6 } from './dual-stack-nodes.js';
 import { waitUntil } from './wait.js';
 
-export const idx = (n: ClusterNode): number => (n.name === 'node1' ? 1 : 2);
-
-export const V6 = (n: ClusterNode) => ({
-  under: `fd77::${idx(n)}`,
-  subnet6: `fc00:0:0:${idx(n)}::/64`,
-  pod6: `fc00:0:0:${idx(n)}::2`,
-  gw6: `fc00:0:0:${idx(n)}::1`,
-  net0: `fc00:0:0:${idx(n)}::`,
-});
+export { V6 };
 
 /** IPv6 on the underlay veths and the pods; IPv6 forwarding; software UDP checksums on the veths. */
 export async function addIpv6(c: TwoNodeCluster): Promise<void> {
-  for (const n of c.nodes) {
-    const v = V6(n);
-    await n.ns.ip('-6', 'addr', 'add', `${v.under}/64`, 'dev', 'under', 'nodad');
-    await n.pod.ip('-6', 'addr', 'add', `${v.pod6}/64`, 'dev', 'eth0', 'nodad');
-    await n.ns.ip('-6', 'addr', 'add', `${v.gw6}/64`, 'dev', 'pod0', 'nodad');
-    await n.pod.ip('-6', 'route', 'add', 'default', 'via', v.gw6);
-    await n.ns.exec('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
-    // a veth leaves checksums to a NIC that is not there: make the kernel write them, so the
-    // capture shows the checksum that goes on a real wire
-    await n.ns.exec('ethtool', ['-K', 'under', 'tx', 'off']);
-  }
+  await addUnderlayIpv6(c);
+  await addPodIpv6(c);
 }
 
 /** backend: the cluster file's backend map without braces, e.g. `vxlan, directRouting: true`. */
