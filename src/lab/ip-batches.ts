@@ -9,7 +9,8 @@ import { NODE_UPLINK, POD_BRIDGE, POD_IFACE } from './names.js';
 import type { LabNode, LabPod, LabTopology } from './topology.js';
 import { routerRouteLines, segmentOf } from './topology-router.js';
 
-export function nodeBatch(t: LabTopology, n: LabNode): string[] {
+/** A node's lines; without `withBridge` no cni0 (the bridge CNI plugin makes it at the node's first pod). */
+export function nodeBatch(t: LabTopology, n: LabNode, withBridge = true): string[] {
   const underlayPrefix = segmentOf(t, n.publicIp).subnet.split('/')[1];
   const subnetPrefix = n.subnet.split('/')[1];
   const lines = [
@@ -18,10 +19,13 @@ export function nodeBatch(t: LabTopology, n: LabNode): string[] {
     `addr add ${n.publicIp}/${underlayPrefix} dev ${NODE_UPLINK}`,
     `link set ${NODE_UPLINK} up`,
     ...routerRouteLines(t, n.publicIp, NODE_UPLINK),
-    `link add ${POD_BRIDGE} mtu ${t.podMtu} type bridge`,
-    `addr add ${n.gateway}/${subnetPrefix} dev ${POD_BRIDGE}`,
-    `link set ${POD_BRIDGE} up`,
   ];
+  if (withBridge)
+    lines.push(
+      `link add ${POD_BRIDGE} mtu ${t.podMtu} type bridge`,
+      `addr add ${n.gateway}/${subnetPrefix} dev ${POD_BRIDGE}`,
+      `link set ${POD_BRIDGE} up`,
+    );
   for (const peer of t.nodes) {
     if (peer.name !== n.name)
       lines.push(`neigh replace ${peer.publicIp} lladdr ${uplinkMac(peer.publicIp)} dev ${NODE_UPLINK} nud permanent`);

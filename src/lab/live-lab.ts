@@ -100,13 +100,8 @@ export async function createNodeNetwork(
     'net.ipv4.conf.default.rp_filter': 0,
     ...(t.ipv6Network ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
   });
-  const lines = [...nodeBatch({ ...t, pods: [] }, n), ...uplinkBatch6(t, n)];
-  await ipBatch(
-    n.netns,
-    cniWired
-      ? lines.filter((l) => !l.includes(POD_BRIDGE))
-      : [...lines, `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`],
-  );
+  const lines = [...nodeBatch({ ...t, pods: [] }, n, !cniWired), ...uplinkBatch6(t, n)];
+  await ipBatch(n.netns, cniWired ? lines : [...lines, `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`]);
   await ipBatch(t.underlayNetns, [
     `link set ${n.underlayPort} master ${segmentOf(t, n.publicIp).bridge}`,
     `link set ${n.underlayPort} up`,
