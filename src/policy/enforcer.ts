@@ -3,9 +3,10 @@
 // compiles the node's ruleset (compile.ts) and applies the difference to `table inet
 // kube-network-policies` in the node's network namespace as one `nft -f` transaction. Nothing is
 // applied before all three lists are in (a half-known cluster would drop traffic it should allow).
-// Pods and Namespaces are watched only once a NetworkPolicy exists: with none, no pod is isolated and the
+// Pods and Namespaces are watched only while a NetworkPolicy exists: with none, no pod is isolated and the
 // ruleset does not depend on them, and a hundred nodes each watching every pod made every pod change a
-// hundred watch events (the control plane's and each kubelet's CPU, issue 16).
+// hundred watch events (the control plane's and each kubelet's CPU, issue 16). The last policy deleted
+// stops those two watches; the next one lists them afresh.
 // Existing connections are never cut: established/related flows are accepted before any policy, so a
 // policy added later stops new connections only (as kube-network-policies, whose verdict is cached in
 // conntrack). start() never throws (API outages are retried); stop() deletes the table.
@@ -45,8 +46,9 @@ const runNft = async (netns: string, script: string): Promise<void> => {
 export class PolicyEnforcer {
   private readonly abort = new AbortController();
   private readonly policies: Informer<NetworkPolicy>;
-  private readonly pods: Informer<Pod>;
-  private readonly namespaces: Informer<Namespace>;
+  /** The Pod and Namespace informers, present while a policy exists. */
+  private peers: { pods: Informer<Pod>; namespaces: Informer<Namespace> } | undefined;
+  private readonly informer: <T extends NetworkPolicy | Pod | Namespace>(path: string) => Informer<T>;
   private readonly nft: (netns: string, script: string) => Promise<void>;
   private applied: Ruleset | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -57,11 +59,9 @@ export class PolicyEnforcer {
 
   constructor(private readonly o: EnforcerOptions) {
     const changed = (): void => this.schedule();
-    const informer = <T extends NetworkPolicy | Pod | Namespace>(path: string): Informer<T> =>
+    this.informer = <T extends NetworkPolicy | Pod | Namespace>(path: string): Informer<T> =>
       new Informer<T>({ api: o.api, path, onChange: changed, rng: o.rng, clock: o.clock, log: o.log, retryMs: 1000 });
-    this.policies = informer<NetworkPolicy>('/apis/networking.k8s.io/v1/networkpolicies');
-    this.pods = informer<Pod>('/api/v1/pods');
-    this.namespaces = informer<Namespace>('/api/v1/namespaces');
+    this.policies = this.informer<NetworkPolicy>('/apis/networking.k8s.io/v1/networkpolicies');
     this.nft = o.nft ?? runNft;
   }
 
@@ -73,7 +73,7 @@ export class PolicyEnforcer {
   async stop(): Promise<void> {
     this.abort.abort();
     clearTimeout(this.timer);
-    await Promise.all([this.policies.stop(), this.pods.stop(), this.namespaces.stop()]);
+    await Promise.all([this.policies.stop(), this.stopPeers()]);
     await this.syncing;
     try {
       await this.nft(this.o.netns, deleteScript());
@@ -94,11 +94,17 @@ export class PolicyEnforcer {
       return;
     }
     if (!this.policies.hasSynced) return;
-    if (this.policies.list().length > 0 && !this.pods.started) {
-      this.pods.start();
-      this.namespaces.start();
+    const any = this.policies.list().length > 0;
+    if (any && !this.peers) {
+      this.peers = {
+        pods: this.informer<Pod>('/api/v1/pods'),
+        namespaces: this.informer<Namespace>('/api/v1/namespaces'),
+      };
+      this.peers.pods.start();
+      this.peers.namespaces.start();
     }
-    if (this.pods.started && (!this.pods.hasSynced || !this.namespaces.hasSynced)) return;
+    if (!any) void this.stopPeers();
+    if (this.peers && (!this.peers.pods.hasSynced || !this.peers.namespaces.hasSynced)) return;
     this.syncing = this.applyOnce();
     await this.syncing;
     this.syncing = undefined;
@@ -108,11 +114,20 @@ export class PolicyEnforcer {
     }
   }
 
+  /** Ends the Pod and Namespace watches (no policy left, or stop). */
+  private async stopPeers(): Promise<void> {
+    const peers = this.peers;
+    this.peers = undefined;
+    if (peers) await Promise.all([peers.pods.stop(), peers.namespaces.stop()]);
+  }
+
   private async applyOnce(): Promise<void> {
     const policies = this.policies.list();
     // no policy: nothing is isolated, whatever the pods (compileNode gives the same ruleset)
     const world =
-      policies.length > 0 ? buildWorld(policies, this.pods.list(), this.namespaces.list()) : buildWorld([], [], []);
+      policies.length > 0 && this.peers
+        ? buildWorld(policies, this.peers.pods.list(), this.peers.namespaces.list())
+        : buildWorld([], [], []);
     const next = compileNode(world, this.o.nodeName);
     const script = this.applied ? diffScript(this.applied, next) : fullScript(next);
     if (!script) return;
