@@ -16,7 +16,10 @@ const topology = parseTopology(
 
 describe('nodeBatch', () => {
   it('without the bridge leaves out only the cni0 lines, whatever the lab is called (a lab named cni0…)', () => {
-    const t = parseTopology(['name: cni0x34g', 'network: 10.244.0.0/16', 'nodes:', '  - name: n1'].join('\n'), 'x.yaml');
+    const t = parseTopology(
+      ['name: cni0x34g', 'network: 10.244.0.0/16', 'nodes:', '  - name: n1'].join('\n'),
+      'x.yaml',
+    );
     const n1 = t.nodes[0];
     const all = nodeBatch(t, n1);
     const noBridge = nodeBatch(t, n1, false);

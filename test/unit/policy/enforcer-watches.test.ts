@@ -16,7 +16,9 @@ const pod = {
   spec: { nodeName: 'node1', containers: [] },
   status: { phase: 'Running', podIP: '10.244.1.2', podIPs: [{ ip: '10.244.1.2' }] },
 };
-const ns = { metadata: { name: 'default', labels: { 'kubernetes.io/metadata.name': 'default' }, resourceVersion: '1' } };
+const ns = {
+  metadata: { name: 'default', labels: { 'kubernetes.io/metadata.name': 'default' }, resourceVersion: '1' },
+};
 
 function stubApi() {
   const calls: string[] = [];
