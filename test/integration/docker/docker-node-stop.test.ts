@@ -4,10 +4,10 @@
 // leaves none of its containers running and no process carrying the pod's mark (FLT_POD_UID); the
 // other node's pod is untouched; `lab node start` brings the pod back in Docker; `lab down` leaves no
 // container of the lab (running or not), no marked process and nothing else.
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type Pod } from '../../../src/api/index.js';
 import { importBusyboxImage, LAB_LABEL, POD_LABEL } from '../../../src/kubelet/docker-runtime.js';
+import { dockerTestTopology, podProcesses } from '../../helpers/docker-pods.js';
 import { built, labName, leftovers } from '../../helpers/live-lab.js';
 import { haveDockerd, startPrivateDockerd, type PrivateDockerd } from '../../helpers/private-dockerd.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
@@ -29,32 +29,7 @@ const containers = (label: string, value: string, all = false): string[] =>
     .out.split(/\s+/)
     .filter(Boolean);
 
-/** Live host pids whose environment carries the pod's mark (the Docker containers' processes among them). */
-function podProcesses(uid: string): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((e) => {
-      try {
-        const zombie = fs.readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1].startsWith('Z');
-        return !zombie && fs.readFileSync(`/proc/${e}/environ`, 'latin1').split('\0').includes(`FLT_POD_UID=${uid}`);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-const topology = {
-  name: 'dockerstop',
-  network: '10.244.0.0/16',
-  backend: { type: 'vxlan', vni: 1, port: 8472 },
-  underlay: '192.168.1.0/24',
-  nodes: [
-    { name: 'node1', publicIp: '192.168.1.2', subnet: '10.244.1.0/24' },
-    { name: 'node2', publicIp: '192.168.1.3', subnet: '10.244.2.0/24' },
-  ],
-  pods: [{ name: 'plain', node: 'node1', containers: [{ name: 'web', program: 'http' }] }],
-};
+const topology = dockerTestTopology('dockerstop');
 
 const dockerPod = {
   apiVersion: 'v1',

@@ -6,11 +6,11 @@
 // its name; deleting the pod and `lab down` remove its containers and every process carrying the pod's
 // mark (FLT_POD_UID, which the kubelet gives each container's environment).
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type Pod } from '../../../src/api/index.js';
 import { importBusyboxImage, LAB_LABEL, POD_LABEL } from '../../../src/kubelet/docker-runtime.js';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
+import { dockerTestTopology, podProcesses } from '../../helpers/docker-pods.js';
 import { built, labName, leftovers } from '../../helpers/live-lab.js';
 
 const dockerUp = spawnSync('docker', ['version', '--format', '{{.Server.Version}}']).status === 0;
@@ -27,33 +27,7 @@ const containers = (label: string, value: string): string[] =>
     .stdout.split(/\s+/)
     .filter(Boolean);
 
-/** Host pids whose environment carries the pod's mark (the Docker containers' processes among them). */
-function podProcesses(uid: string): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((e) => {
-      try {
-        return (
-          /^\d+$/.test(e) && fs.readFileSync(`/proc/${e}/environ`, 'latin1').split('\0').includes(`FLT_POD_UID=${uid}`)
-        );
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-const topology = {
-  name: 'dockertest',
-  network: '10.244.0.0/16',
-  backend: { type: 'vxlan', vni: 1, port: 8472 },
-  underlay: '192.168.1.0/24',
-  nodes: [
-    { name: 'node1', publicIp: '192.168.1.2', subnet: '10.244.1.0/24' },
-    { name: 'node2', publicIp: '192.168.1.3', subnet: '10.244.2.0/24' },
-  ],
-  pods: [{ name: 'plain', node: 'node1', containers: [{ name: 'web', program: 'http' }] }],
-};
+const topology = dockerTestTopology('dockertest');
 
 const dockerPod = {
   apiVersion: 'v1',
