@@ -16,7 +16,7 @@ import { LAB_ENV, READY_FILE_ENV } from './env.js';
 import { labPrefix, UNDERLAY_BRIDGE } from './names.js';
 import { spawnInNetns } from './procs.js';
 import { addNetns } from './sys.js';
-import { publicIpv6For } from './topology-ipv6.js';
+import { labHasIpv6, publicIpv6For } from './topology-ipv6.js';
 import type { LabTopology } from './topology-types.js';
 
 export const INTERNET = 'internet';
@@ -44,7 +44,7 @@ export function internetAddress6(t: Pick<LabTopology, 'underlay' | 'ipv6Underlay
 export async function createInternet(t: LabTopology, programs: string[], logDir: string): Promise<number> {
   const ns = internetNetns(t.name);
   const prefix = Cidr.parse(t.underlay).prefix;
-  await addNetns(ns);
+  await addNetns(ns, labHasIpv6(t));
   await ipBatch(t.underlayNetns, [
     `link add to-${INTERNET} mtu ${t.mtu} type veth peer name eth0 mtu ${t.mtu} netns ${ns}`,
     `link set to-${INTERNET} master ${UNDERLAY_BRIDGE}`,

@@ -43,6 +43,7 @@ import { addNetns, deleteNetns, listNetns, requireLabPrivileges, sysctlIn } from
 import { createRouter } from './router.js';
 import { segmentOf } from './topology-router.js';
 import type { CapturePoint, LabContainer, LabTopology } from './topology.js';
+import { labHasIpv6 } from './topology-ipv6.js';
 
 export interface LabUpOptions {
   topology: LabTopology;
@@ -130,11 +131,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
 
     progress.step(`creating ${1 + t.nodes.length + t.pods.length} network namespaces`);
     const namespaces = [...t.nodes.map((n) => n.netns), ...t.pods.map((p) => p.netns)];
-    await addNetns(t.underlayNetns);
+    const v6 = labHasIpv6(t);
+    await addNetns(t.underlayNetns, v6);
     let made = 1;
     progress.items?.(made, namespaces.length + 1);
     await mapLimit(namespaces, 4, async (ns) => {
-      await addNetns(ns);
+      await addNetns(ns, v6);
       progress.items?.(++made, namespaces.length + 1);
     });
     check();

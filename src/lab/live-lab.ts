@@ -41,6 +41,7 @@ import { pollUntil } from './wait.js';
 import { createClientNetwork } from './live-services.js';
 import { createRouter } from './router.js';
 import { segmentOf } from './topology-router.js';
+import { labHasIpv6 } from './topology-ipv6.js';
 
 export interface LiveUpOptions {
   topology: LabTopology;
@@ -99,6 +100,8 @@ export async function createNodeNetwork(
     'net.ipv4.conf.all.rp_filter': 0,
     'net.ipv4.conf.default.rp_filter': 0,
     ...(t.ipv6Network ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
+    // no duplicate address detection with IPv6, as in every lab namespace (sys.ts addNetns)
+    ...(labHasIpv6(t) ? { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 } : {}),
   });
   const lines = [...nodeBatch({ ...t, pods: [] }, n, !cniWired), ...uplinkBatch6(t, n)];
   await ipBatch(n.netns, cniWired ? lines : [...lines, `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`]);
@@ -241,7 +244,7 @@ export async function liveLabUp(opts: LiveUpOptions): Promise<LiveUpResult> {
     const missingCni = missingCniPlugins();
     if (missingCni.length > 0) progress.info(builtinWiringNotice(missingCni));
     progress.step(`creating the underlay switch and ${t.nodes.length} node namespaces`);
-    await addNetns(t.underlayNetns);
+    await addNetns(t.underlayNetns, labHasIpv6(t));
     await ipBatch(t.underlayNetns, [
       'link set lo up',
       `link add ${UNDERLAY_BRIDGE} type bridge`,

@@ -6,6 +6,7 @@ import { ipBatch } from '../sys/run.js';
 import { labPrefix, UNDERLAY_BRIDGE } from './names.js';
 import { addNetns } from './sys.js';
 import type { LabTopology } from './topology.js';
+import { labHasIpv6 } from './topology-ipv6.js';
 
 export const CLIENT = 'client';
 
@@ -30,7 +31,7 @@ export async function createClientNetwork(t: LabTopology): Promise<void> {
   if (!t.services) return;
   const ns = clientNetns(t.name);
   const prefix = t.underlay.split('/')[1];
-  await addNetns(ns);
+  await addNetns(ns, labHasIpv6(t));
   await ipBatch(ns, [
     'link set lo up',
     `link add eth0 mtu ${t.mtu} type veth peer name to-client mtu ${t.mtu} netns ${t.underlayNetns}`,

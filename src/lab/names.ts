@@ -70,6 +70,14 @@ export function vtepMac(index: number): string {
   return `0e:00:00:${hex((n >>> 8) & 255)}:${hex(n & 255)}:01`;
 }
 
+/**
+ * The IPv6 VTEP's MAC for a node's VTEP MAC: the same but the last byte 02 (flanneld's flannel-v6.1 is a
+ * device of its own with its own MAC, announced in BackendV6Data).
+ */
+export function vtepMacV6For(mac: string): string {
+  return mac.replace(/:[0-9a-f]{2}$/, ':02');
+}
+
 // Kubernetes' "safe" alphabet for generated names (no vowels, no look-alike characters).
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 

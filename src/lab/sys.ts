@@ -16,8 +16,16 @@ export function listNetns(): Promise<string[]> {
   }
 }
 
-export async function addNetns(name: string): Promise<void> {
+/**
+ * Adds a namespace. With `noDad` (labs with IPv6) its interfaces skip duplicate address detection, as
+ * the CNI bridge plugin's default (enabledad false) does for a pod's eth0: a link-local address stays
+ * tentative for a second or two after `link set up`, and neighbour discovery across the lab's links
+ * failed the first IPv6 packets sent right after `lab up` (1 ping in 3 on this VM). The lab's own
+ * addresses are unique by construction.
+ */
+export async function addNetns(name: string, noDad = false): Promise<void> {
   await ip(['netns', 'add', name]);
+  if (noDad) await sysctlIn(name, { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 });
 }
 
 export async function deleteNetns(name: string): Promise<void> {

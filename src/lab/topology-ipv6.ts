@@ -136,3 +136,8 @@ export function requireDualStackWiring(t: LabTopology, isStatic: boolean, missin
         'apt-get install containernetworking-plugins',
     );
 }
+
+/** The lab carries IPv6 (pods or underlay): its namespaces skip duplicate address detection (sys.ts addNetns). */
+export function labHasIpv6(t: Pick<LabTopology, 'ipv6Network' | 'ipv6Underlay'>): boolean {
+  return t.ipv6Network !== undefined || t.ipv6Underlay !== undefined;
+}

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cidr, parseIpv4 } from '../../../src/addr/ipv4.js';
 import { formatIpv6 } from '../../../src/addr/ipv6.js';
+import { formatMac } from '../../../src/addr/mac.js';
 import { parseClusterFile } from '../../../src/control/cluster-file.js';
 import { clusterFileText } from '../../../src/lab/cluster-file.js';
 import { nodeBatch6, podBatch6 } from '../../../src/lab/ip-batches6.js';
@@ -31,6 +32,19 @@ describe('IPv6 underlay in a lab topology', () => {
     expect(t.nodes.map((n) => n.publicIpv6)).toEqual(['fd00:192:168:1::2', 'fd00:192:168:1::3']);
     const parsed = parseClusterFile(clusterFileText(t), 'cluster.yaml');
     expect(parsed.nodes.map((n) => formatIpv6(n.publicIpv6!))).toEqual(['fd00:192:168:1::2', 'fd00:192:168:1::3']);
+  });
+
+  it('gives each vxlan node an IPv6 VTEP MAC of its own (flannel-v6.1), none without an IPv6 underlay', () => {
+    const macs = parseClusterFile(clusterFileText(t), 'cluster.yaml').nodes.map((n) => [
+      formatMac(n.vtepMac!),
+      formatMac(n.vtepMacV6!),
+    ]);
+    expect(macs).toEqual([
+      ['0e:00:00:00:01:01', '0e:00:00:00:01:02'],
+      ['0e:00:00:00:02:01', '0e:00:00:00:02:02'],
+    ]);
+    const v4 = parseTopology(TOPO.replace(/^ipv6Underlay:.*\n/m, ''), 'v4u.yaml');
+    expect(clusterFileText(v4)).not.toContain('vtepMacV6');
   });
 
   it('wires the uplink, cni0 and the pods for IPv6 in a static lab', () => {
