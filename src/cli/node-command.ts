@@ -381,7 +381,7 @@ export async function runNode(flags: NodeFlags): Promise<void> {
       decrementTtl: flags.decrementTtl ?? false,
       ipMasq,
       tunOffload: flags.tunOffload ?? true,
-      tunUso: flags.tunUso ?? false,
+      tunUso: flags.tunUso ?? true,
       underlayTuning: { ...underlaySwitches(flags), sourcePorts: intFlag('source-ports', flags.sourcePorts, 1, 256) },
       metricsAddr,
       capture,

@@ -17,9 +17,10 @@ export function registerDataPathFlags(cmd: Command): void {
       '--no-udp-gro',
       'one datagram per read on the underlay (default: UDP GRO, glued datagrams split per datagram, where the kernel has it)',
     )
+    .option('--tun-uso', 'merge a run of one inner UDP flow into one GSO_UDP_L4 TUN write (the default)')
     .option(
-      '--tun-uso',
-      'merge UDP datagrams of a flow into one GSO_UDP_L4 TUN write where the kernel has it (default: one write each)',
+      '--no-tun-uso',
+      'one TUN write per inner UDP datagram (default: a run of one flow merged into one GSO_UDP_L4 write where the kernel has it)',
     )
     .option(
       '--busy-poll-us <n>',
@@ -28,7 +29,7 @@ export function registerDataPathFlags(cmd: Command): void {
 }
 
 /**
- * The underlay's UDP GSO and GRO (on unless --no-udp-gso / --no-udp-gro; GSO_UDP_L4 only with --tun-uso) and
+ * The underlay's UDP GSO and GRO (on unless --no-udp-gso / --no-udp-gro; GSO_UDP_L4 TUN writes unless --no-tun-uso) and
  * the busy-poll window (off unless --busy-poll-us). Throws ConfigError for a bad --busy-poll-us.
  */
 export function underlaySwitches(flags: DataPathFlags): { gso: boolean; gro: boolean; busyPollUs: number } {

@@ -77,7 +77,7 @@ export interface NodeOptions {
   ipMasq?: { fullyRandomDisable?: boolean };
   /** Open the TUN device with offloads (vnet header, TSO/checksum; tun/linux.ts). Default true. */
   tunOffload?: boolean;
-  /** With tunOffload: merge UDP datagrams of a flow into GSO_UDP_L4 TUN writes where the kernel has them (default false). */
+  /** With tunOffload: merge UDP datagrams of a flow into GSO_UDP_L4 TUN writes where the kernel has them (default true). */
   tunUso?: boolean;
   /** Source-port pool size and UDP GSO of the native underlay (node/open-underlay.ts). */
   underlayTuning?: UnderlayTuning;
@@ -174,7 +174,7 @@ export async function startNode(opts: NodeOptions, started?: StartedMembership):
     const impairments = new ImpairedUnderlay({ inner: dual ?? raw, clock: opts.clock, rng: opts.rng });
 
     const tunName = opts.tunName ?? backend.tunName;
-    const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true, uso: opts.tunUso ?? false });
+    const rawTun = openLinuxTun({ name: tunName, mtu, offload: opts.tunOffload ?? true, uso: opts.tunUso ?? true });
     undo.push(() => rawTun.close());
     pairBusyPoll(rawTun, raw, opts.underlayTuning?.busyPollUs, log);
     if (lease.subnet6) await configureTun6(rawTun.name, lease.subnet6); // dual stack

@@ -4,7 +4,8 @@
 // is delivered or counted as a drop (received = rxPackets + underlay-side drops) — and the TCP
 // segments of the flow are merged again into GSO writes to the TUN (tunDevice.superPacketsWritten);
 // the file arrives intact (sha256). Then the same with --no-udp-gro: no coalesced reads, same bytes.
-// Last, --tun-uso: bursts of one inner UDP flow go to the TUN as GSO_UDP_L4 writes and reach the pod intact.
+// Last, GSO_UDP_L4 TUN writes (on by default): bursts of one inner UDP flow go to the TUN as merged writes and
+// reach the pod intact; with --no-tun-uso the same burst arrives through one write per datagram.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,34 +75,50 @@ describe.skipIf(skip)('UDP GRO between two flannelette vxlan nodes', () => {
   });
 });
 
-describe.skipIf(skip)('GSO_UDP_L4 TUN writes (--tun-uso) between two flannelette vxlan nodes', () => {
+describe.skipIf(skip)('GSO_UDP_L4 TUN writes (the default; --no-tun-uso) between two flannelette vxlan nodes', () => {
   let c: TwoNodeCluster;
   beforeAll(async () => {
     c = await createTwoNodeCluster({ prefix: `${PREFIX}u`, backend: 'vxlan' });
     const [n1, n2] = c.nodes;
-    await Promise.all([c.startNode(n1), c.startNode(n2, ['--tun-uso'])]);
+    await Promise.all([c.startNode(n1), c.startNode(n2)]);
   });
   afterAll(async () => {
     await c?.destroy();
     await cleanupNetns(`${PREFIX}u`);
   });
 
-  it('bursts of one UDP flow reach the pod as the same datagrams, some through merged writes', async () => {
+  /** 200 datagrams of 300 bytes in one burst from node1's pod to node2's: what the receiver counted. */
+  async function burst(port: number): Promise<{ count: number; ok: number }> {
     const [n1, n2] = c.nodes;
-    expect(await ping(n1.pod, n2.podIp, 2)).toBe(2);
-    const recv = spawn('ip', ['netns', 'exec', n2.pod.name, process.execPath, UDP_BURST, 'recv', '6001', '200'], {
+    const recv = spawn('ip', ['netns', 'exec', n2.pod.name, process.execPath, UDP_BURST, 'recv', String(port), '200'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     recv.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await waitUntil(() => out.includes('listening'), 'the UDP receiver to listen');
-    await n1.pod.exec(process.execPath, [UDP_BURST, 'send', n2.podIp, '6001', '200', '300']);
+    await n1.pod.exec(process.execPath, [UDP_BURST, 'send', n2.podIp, String(port), '200', '300']);
     await waitUntil(() => out.includes('}'), 'the UDP receiver to report');
-    const got = JSON.parse(out.slice(out.indexOf('{'))) as { count: number; ok: number };
-    expect(got).toEqual({ count: 200, ok: 200 });
+    return JSON.parse(out.slice(out.indexOf('{'))) as { count: number; ok: number };
+  }
+
+  it('bursts of one UDP flow reach the pod as the same datagrams, some through merged writes', async () => {
+    const [n1, n2] = c.nodes;
+    expect(await ping(n1.pod, n2.podIp, 2)).toBe(2);
+    expect(await burst(6001)).toEqual({ count: 200, ok: 200 });
     const t = (await stats(n2.socket)).tunDevice!;
     expect(t).toMatchObject({ udpMerging: true, mergedDrops: 0 });
     expect(t.udpSuperPacketsWritten).toBeGreaterThan(0);
     expect(t.udpSegmentsMerged).toBeGreaterThan(t.udpSuperPacketsWritten);
+  });
+
+  it('with --no-tun-uso the same burst arrives through one write per datagram', async () => {
+    const [n1, n2] = c.nodes;
+    await c.stopNode(n2);
+    await c.startNode(n2, ['--no-tun-uso']);
+    expect(await ping(n1.pod, n2.podIp, 2)).toBe(2);
+    expect(await burst(6002)).toEqual({ count: 200, ok: 200 });
+    const t = (await stats(n2.socket)).tunDevice!;
+    expect(t).toMatchObject({ udpMerging: false, udpSuperPacketsWritten: 0, udpSegmentsMerged: 0 });
+    expect(t.written).toBeGreaterThanOrEqual(202);
   });
 });
