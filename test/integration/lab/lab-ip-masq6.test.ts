@@ -4,23 +4,18 @@
 // flanneld sets masquerading up whatever the backend — and a pod reaches the lab's `internet`
 // namespace over IPv6 as its node's PublicIPv6 (over IPv4 as its node's public IP), while it reaches a
 // pod on the other node, over IPv6 and IPv4, with its own addresses.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireOrSkip, requireRootOrSkip } from '../../helpers/root.js';
-import { waitUntil } from '../../helpers/wait.js';
+import { builtWithPrograms, cliIn, fetchFrom, waitPodRunning } from '../../helpers/static-lab.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const CLI = path.join(ROOT, 'bin/flannelette.js');
-const PROGRAMS = path.join(ROOT, 'dist/src/lab/container-main.js');
-const built = fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js')) && fs.existsSync(PROGRAMS);
 const haveNft = spawnSync('nft', ['--version']).status === 0;
 const skip =
   requireRootOrSkip('ip-masq6 lab integration') ||
-  requireOrSkip(built, 'ip-masq6 lab integration: build first (npm run build)') ||
+  requireOrSkip(builtWithPrograms(), 'ip-masq6 lab integration: build first (npm run build)') ||
   requireOrSkip(haveNft, 'ip-masq6 lab integration: needs nft (apt-get install nftables)');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flt-masq6-lab-'));
 const suffix = Math.random()
@@ -28,20 +23,7 @@ const suffix = Math.random()
   .slice(2, 6)
   .replace(/[^a-z0-9]/g, 'x');
 
-function cli(args: string[], timeoutMs = 120_000): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: { ...process.env, FORCE_COLOR: '0' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 128, out, err });
-    });
-  });
-}
+const cli = cliIn(tmp);
 
 function topology(name: string, backend: string): string {
   const file = path.join(tmp, `${name}.yaml`);
@@ -74,22 +56,13 @@ function topology(name: string, backend: string): string {
 for (const backend of ['vxlan', 'host-gw']) {
   const lab = `m6${backend === 'vxlan' ? 'vx' : 'hg'}${suffix}`;
   /** The built-in HTTP server's answer at `url`, fetched from the client pod (node1's first pod). */
-  const fetchFromClient = (url: string): string =>
-    spawnSync('ip', ['netns', 'exec', `flt-${lab}-pod-client`, process.execPath, PROGRAMS, 'fetch', url], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    }).stdout.trim();
+  const fetchFromClient = (url: string): string => fetchFrom(`flt-${lab}-pod-client`, url);
 
   describe.skipIf(skip)(`--ip-masq for IPv6 on ${backend} nodes, towards the internet namespace`, () => {
     beforeAll(async () => {
       const up = await cli(['lab', 'up', '--static', topology(lab, backend), '--name', lab]);
       expect(up.code, up.err).toBe(0);
-      await waitUntil(
-        async () => /^web\s+1\/1\s+Running\s/m.test((await cli(['lab', 'status', '--name', lab])).out),
-        'web to be Running',
-        20_000,
-        100,
-      );
+      await waitPodRunning(cli, lab, 'web');
     }, 150_000);
     afterAll(async () => {
       await cli(['lab', 'down', '--name', lab]);
