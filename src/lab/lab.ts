@@ -39,7 +39,7 @@ import {
   type LabPaths,
   type LabState,
 } from './state.js';
-import { addNetns, deleteNetns, listNetns, requireLabPrivileges, sysctlIn } from './sys.js';
+import { addNetns, deleteNetns, listNetns, NO_DAD, requireLabPrivileges, sysctlIn } from './sys.js';
 import { createRouter } from './router.js';
 import { segmentOf } from './topology-router.js';
 import type { CapturePoint, LabContainer, LabTopology } from './topology.js';
@@ -132,11 +132,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     progress.step(`creating ${1 + t.nodes.length + t.pods.length} network namespaces`);
     const namespaces = [...t.nodes.map((n) => n.netns), ...t.pods.map((p) => p.netns)];
     const v6 = labHasIpv6(t);
+    const nodeNamespaces = new Set(t.nodes.map((n) => n.netns)); // their sysctls are set below, NO_DAD with them
     await addNetns(t.underlayNetns, v6);
     let made = 1;
     progress.items?.(made, namespaces.length + 1);
     await mapLimit(namespaces, 4, async (ns) => {
-      await addNetns(ns, v6);
+      await addNetns(ns, v6 && !nodeNamespaces.has(ns));
       progress.items?.(++made, namespaces.length + 1);
     });
     check();
@@ -153,6 +154,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
         ...(t.ipv6Network ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
+        ...(v6 ? NO_DAD : {}),
       }),
     );
     check();

@@ -34,7 +34,7 @@ import { pidAlive } from './procs.js';
 import { writeSpec } from './supervisor.js';
 import { controlSocket, labPaths, labRoot, nodeLogFile, writeState, type LabState } from './state.js';
 import { ipBatch } from '../sys/run.js';
-import { addNetns, requireLabPrivileges, sysctlIn } from './sys.js';
+import { addNetns, NO_DAD, requireLabPrivileges, sysctlIn } from './sys.js';
 import { teardownLab } from './teardown.js';
 import type { LabNode, LabTopology } from './topology.js';
 import { pollUntil } from './wait.js';
@@ -100,8 +100,7 @@ export async function createNodeNetwork(
     'net.ipv4.conf.all.rp_filter': 0,
     'net.ipv4.conf.default.rp_filter': 0,
     ...(t.ipv6Network ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
-    // no duplicate address detection with IPv6, as in every lab namespace (sys.ts addNetns)
-    ...(labHasIpv6(t) ? { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 } : {}),
+    ...(labHasIpv6(t) ? NO_DAD : {}), // as addNetns's noDad, in the same sysctl run
   });
   const lines = [...nodeBatch({ ...t, pods: [] }, n, !cniWired), ...uplinkBatch6(t, n)];
   await ipBatch(n.netns, cniWired ? lines : [...lines, `link set ${POD_BRIDGE} address ${bridgeMac(n.gateway)}`]);

@@ -25,8 +25,11 @@ export function listNetns(): Promise<string[]> {
  */
 export async function addNetns(name: string, noDad = false): Promise<void> {
   await ip(['netns', 'add', name]);
-  if (noDad) await sysctlIn(name, { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 });
+  if (noDad) await sysctlIn(name, NO_DAD);
 }
+
+/** The sysctls of addNetns's `noDad`, for callers that set a namespace's sysctls in one go anyway. */
+export const NO_DAD = { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 } as const;
 
 export async function deleteNetns(name: string): Promise<void> {
   await ip(['netns', 'delete', name]);
